@@ -1,0 +1,40 @@
+"""One place that turns errors into JSON: ``{"error": {code, message, field}}``."""
+
+from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from layers.errors import LayerError
+
+__all__ = ["init_app", "error_response"]
+
+
+def error_response(status, code, message, field=None):
+    body = {"error": {"code": code, "message": message}}
+    if field is not None:
+        body["error"]["field"] = field
+    return jsonify(body), int(status)
+
+
+def _wants_json():
+    return request.path.startswith("/api/")
+
+
+def init_app(app):
+    @app.errorhandler(LayerError)
+    def layer_error(exc):
+        return error_response(exc.http_status, exc.code, exc.message, exc.field)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        if not _wants_json():
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        # Never leak a stack trace or SQL: log it, answer a plain message.
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return error_response(500, "internal", "internal error; see the server log")
+        return "internal error; see the server log", 500

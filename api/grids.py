@@ -1,0 +1,57 @@
+"""GET /api/v1/grids and /api/v1/grids/<code>: the grid hierarchy as GeoJSON."""
+
+from flask import Blueprint, jsonify, request
+
+from api.db import connection
+from api.params import bbox_arg, int_arg
+from layers import grids
+
+bp = Blueprint("grids", __name__)
+
+_GRID_PARAMS = [
+    {"name": "level", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                 "maximum": 4}},
+    {"name": "parent", "in": "query", "schema": {"type": "string"}},
+    {"name": "bbox", "in": "query", "description": "min_lon,min_lat,max_lon,max_lat",
+     "schema": {"type": "string"}},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                 "maximum": grids.MAX_FEATURES}},
+]
+
+OPENAPI = {
+    "/grids": {
+        "get": {
+            "summary": "Grids as a GeoJSON FeatureCollection",
+            "parameters": _GRID_PARAMS,
+            "responses": {"200": {"description": "FeatureCollection"},
+                          "400": {"description": "bad parameter"}},
+        }
+    },
+    "/grids/{code}": {
+        "get": {
+            "summary": "One grid as a GeoJSON Feature",
+            "parameters": [{"name": "code", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "Feature"},
+                          "404": {"description": "unknown code"}},
+        }
+    },
+}
+
+
+@bp.get("/grids")
+def list_grids():
+    level = int_arg("level", 1, 4)
+    limit = int_arg("limit", 1, grids.MAX_FEATURES, default=grids.MAX_FEATURES)
+    bbox = bbox_arg()
+    parent = request.args.get("parent") or None
+    with connection() as conn:
+        collection = grids.list_grids(conn, level, parent, bbox, limit)
+    return jsonify(collection), 200, {"Content-Type": "application/geo+json"}
+
+
+@bp.get("/grids/<code>")
+def get_grid(code):
+    with connection() as conn:
+        feature = grids.get_grid(conn, code)
+    return jsonify(feature), 200, {"Content-Type": "application/geo+json"}

@@ -1,0 +1,29 @@
+"""GET /api/v1/health: is the service up and its database reachable."""
+
+from flask import Blueprint, jsonify
+
+from api.db import connection
+from layers import db
+
+bp = Blueprint("health", __name__)
+
+OPENAPI = {
+    "/health": {
+        "get": {
+            "summary": "Service and database health",
+            "responses": {"200": {"description": "up"}, "503": {"description": "down"}},
+        }
+    }
+}
+
+
+@bp.get("/health")
+def health():
+    try:
+        with connection() as conn:
+            postgis = db.is_postgis(conn)
+            pending = db.pending(conn)
+    except Exception as exc:  # noqa: BLE001 -- health reports, never raises
+        return jsonify(status="down", database=str(exc).splitlines()[0]), 503
+    status = "ok" if postgis and not pending else "degraded"
+    return jsonify(status=status, postgis=postgis, pending_migrations=pending)

@@ -1,0 +1,1 @@
+"""Pure spatial logic of gridgov: no SQL, no Flask, no file I/O."""

@@ -1,0 +1,1 @@
+"""The PostGIS side of gridgov: all SQL lives here (imports only geo/)."""

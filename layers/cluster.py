@@ -1,0 +1,354 @@
+"""The project's private PostgreSQL + PostGIS cluster.
+
+Without ``GRIDGOV_DATABASE_URL``, gridgov runs its own cluster under its data
+directory (``$GRIDGOV_HOME`` or ``<checkout>/var``)::
+
+    <home>/pg/password    superuser password for TCP (scram), mode 600
+    <home>/pg/port        the TCP port chosen last time
+    <base>/data           PGDATA, owned by the account running PostgreSQL
+    <base>/run            unix socket directory, mode 700
+    <base>/log/postgres.log
+
+``<base>`` is ``<home>/pg``, except when we are root and the account running
+PostgreSQL (which refuses to run as root) cannot reach it, e.g. a checkout
+under /root: then ``/var/lib/gridgov/<hash of home>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+
+from layers._pgbin import ClusterError, RunAs, find_bindir, pick_port, port_free
+from layers._pgbin import service_account, tail
+
+__all__ = ["Cluster", "ClusterError"]
+
+log = logging.getLogger(__name__)
+
+ROLE = "gridgov"
+DBNAME = "gridgov"
+FALLBACK_ROOT = Path("/var/lib/gridgov")
+SUN_PATH_MAX = 107  # sockaddr_un.sun_path, minus the NUL
+
+
+class Cluster:
+    """A PostgreSQL cluster owned by the project, under ``home``.
+
+    Parameters
+    ----------
+    home : pathlib.Path
+        gridgov's data directory; the cluster lives in ``home / "pg"``.
+    timeout : float
+        Seconds to wait for the server to start or stop.
+    """
+
+    def __init__(self, home: Path, timeout: float = 60.0):
+        self.home = Path(home).absolute()
+        self.state = self.home / "pg"
+        self.timeout = timeout
+        key = hashlib.sha256(str(self.home).encode()).hexdigest()[:12]
+        self._fallback = FALLBACK_ROOT / key
+        self._short_run = Path(tempfile.gettempdir()) / f"gridgov-{key}"
+
+    @classmethod
+    def default(cls) -> Cluster:
+        """The cluster under ``$GRIDGOV_HOME``, else ``<checkout>/var``."""
+        if os.environ.get("GRIDGOV_HOME"):
+            return cls(Path(os.environ["GRIDGOV_HOME"]).expanduser())
+        checkout = Path(__file__).resolve().parent.parent
+        if (checkout / "pyproject.toml").exists():
+            return cls(checkout / "var")
+        data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share"
+        return cls(Path(data) / "gridgov")  # installed from a wheel
+
+    # -- where things are -------------------------------------------------
+
+    @property
+    def base(self) -> Path:
+        """The directory holding ``data``, ``run`` and ``log``."""
+        if not (self.state / "data" / "PG_VERSION").exists() and (
+            self._fallback / "data" / "PG_VERSION"
+        ).exists():
+            return self._fallback
+        return self.state
+
+    @property
+    def data_dir(self) -> Path:
+        return self.base / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.base / "log" / "postgres.log"
+
+    @property
+    def socket_dir(self) -> Path:
+        run = self.base / "run"
+        # Unix socket paths are limited to 107 bytes; a deep checkout gets
+        # its socket in the temp directory instead.
+        if len(f"{run}/.s.PGSQL.65535") > SUN_PATH_MAX:
+            return self._short_run
+        return run
+
+    def url_for(self, dbname: str, port: int | None = None) -> str:
+        """libpq URL of database ``dbname`` over the unix socket."""
+        port = port or self._remembered_port() or 5433
+        host = quote(str(self.socket_dir), safe="/")
+        return f"postgresql://{ROLE}@/{quote(dbname)}?host={host}&port={port}"
+
+    @property
+    def url(self) -> str:
+        """URL of the ``gridgov`` database (valid once started)."""
+        info = self._postmaster()
+        return self.url_for(DBNAME, info[1] if info else None)
+
+    # -- life cycle -------------------------------------------------------
+
+    def is_running(self) -> bool:
+        """Whether our postmaster is alive (it may still be starting up)."""
+        return self._postmaster() is not None
+
+    def start(self) -> str:
+        """Create the cluster if needed, start it if stopped, return the URL.
+
+        Cheap when already running: a pid file read and one connection.
+
+        Raises
+        ------
+        ClusterError
+            PostgreSQL/PostGIS missing, or the server did not come up (the
+            message carries the end of its log).
+        """
+        info = self._postmaster()
+        if info is None or info[2] != "ready":
+            for path in (*reversed(self.state.parents), self.state):
+                if not path.exists():
+                    # Explicit mode: under a umask of 077 the account running
+                    # PostgreSQL could not traverse directories we create.
+                    path.mkdir(mode=0o755, exist_ok=True)
+                    path.chmod(0o755)
+            with self._locked():
+                self._start_locked()
+        self.create_database(DBNAME)
+        return self.url
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: sessions are disconnected)."""
+        if not self.is_running():
+            return
+        bindir, _ = find_bindir(self._data_version())
+        proc = self._account().run(
+            [bindir / "pg_ctl", "-D", self.data_dir, "-m", "fast", "-w",
+             "-t", int(self.timeout), "stop"], check=False)
+        if proc.returncode != 0 and self.is_running():
+            raise ClusterError(f"could not stop PostgreSQL: {proc.stderr.strip()}")
+
+    def status(self) -> dict:
+        """running, pid, port, data_dir, socket_dir, log, url, version."""
+        info = self._postmaster()
+        version = None
+        if info:
+            with contextlib.suppress(psycopg.Error, ClusterError), self._connect() as conn:
+                version = conn.execute("SHOW server_version").fetchone()[0]
+        else:
+            with contextlib.suppress(ClusterError, OSError):
+                bindir, _ = find_bindir(self._data_version())
+                out = subprocess.run([bindir / "postgres", "--version"],
+                                     capture_output=True, text=True).stdout
+                version = re.search(r"\(PostgreSQL\) (\S+)", out).group(1)
+        return {
+            "running": info is not None, "pid": info[0] if info else None,
+            "port": info[1] if info else self._remembered_port(),
+            "data_dir": str(self.data_dir), "socket_dir": str(self.socket_dir),
+            "log": str(self.log_file), "url": self.url, "version": version,
+        }
+
+    def destroy(self) -> None:
+        """Stop the server and delete the cluster with all its data."""
+        with contextlib.suppress(ClusterError):
+            self.stop()
+        for path in (self._fallback, self._short_run, self.state):
+            shutil.rmtree(path, ignore_errors=True)
+
+    # -- databases --------------------------------------------------------
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` unless it exists; return its URL."""
+        with self._connect() as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                 [name]).fetchone()
+            if not found:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url_for(name, self._postmaster()[1])
+
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name`` if it exists, disconnecting its sessions."""
+        with self._connect() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                         .format(sql.Identifier(name)))
+
+    # -- internals --------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection:
+        info = self._postmaster()
+        if info is None:
+            raise ClusterError("PostgreSQL is not running: run `gridgov up` first")
+        return psycopg.connect(self.url_for("postgres", info[1]), autocommit=True,
+                               connect_timeout=int(self.timeout))
+
+    def _postmaster(self) -> tuple[int, int, str] | None:
+        """(pid, port, status) of our live postmaster, from postmaster.pid."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+            pid, port = int(lines[0]), int(lines[3])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            # A stale pid file may name a pid since reused by another process
+            # (even another cluster's postgres): ours runs in our data dir.
+            if os.readlink(f"/proc/{pid}/cwd") != str(self.data_dir.resolve()):
+                return None
+        except PermissionError:
+            return None  # someone else's process, so not our postmaster
+        except OSError:
+            return None  # no such process: crashed, pid file left behind
+        return pid, port, (lines[7].strip() if len(lines) > 7 else "")
+
+    def _remembered_port(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError):
+            return int((self.state / "port").read_text())
+        return None
+
+    def _data_version(self) -> str | None:
+        with contextlib.suppress(OSError):
+            return (self.data_dir / "PG_VERSION").read_text().strip()
+        return None
+
+    def _account(self) -> RunAs:
+        with contextlib.suppress(OSError):
+            return service_account(self.data_dir.stat().st_uid)
+        return service_account()
+
+    @contextlib.contextmanager
+    def _locked(self):
+        # Two processes starting at once (a test session and `gridgov up`)
+        # must not both run initdb or pick ports.
+        with open(self.state / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+
+    def _start_locked(self) -> None:
+        if (info := self._postmaster()) is None:
+            if self.data_dir.exists() and not os.access(self.data_dir, os.R_OK):
+                owner = self.data_dir.owner()
+                raise ClusterError(f"{self.data_dir} belongs to user {owner}: run "
+                                   f"gridgov as {owner} or as root")
+            bindir, ver = find_bindir(self._data_version())
+            account = self._account()
+            self._place(account)
+            if self._data_version() is None:
+                self._initdb(bindir, account)
+            self._launch(bindir, account)
+        deadline = time.monotonic() + self.timeout
+        while (info := self._postmaster()) is None or info[2] != "ready":
+            if time.monotonic() > deadline:
+                raise ClusterError("PostgreSQL did not become ready in "
+                                   f"{self.timeout:.0f} s: {tail(self.log_file)}")
+            time.sleep(0.05)
+
+    def _place(self, account: RunAs) -> None:
+        """Create base/run/log for ``account``, falling back if unreachable."""
+        if self.base == self.state and not (self.data_dir / "PG_VERSION").exists():
+            if not account.can_reach(self.state):
+                FALLBACK_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+                self._fallback.mkdir(mode=0o700, exist_ok=True)
+                account.chown(self._fallback)
+        if self.base != self.state:
+            log.warning("PostgreSQL data for %s lives in %s (user %s cannot reach "
+                        "%s)", self.home, self.base, account.name, self.state)
+        elif not account.can_reach(self.state):
+            raise ClusterError(f"user {account.name} cannot reach {self.state}: "
+                               "make its parents traversable (chmod o+x) or move it")
+        for sub in (self.data_dir, self.log_file.parent, self.socket_dir):
+            sub.mkdir(mode=0o700, exist_ok=True)
+            sub.chmod(0o700)
+            account.chown(sub)
+
+    def _initdb(self, bindir: Path, account: RunAs) -> None:
+        if any(self.data_dir.iterdir()):
+            # initdb left a half-made cluster (no PG_VERSION): nothing to keep.
+            shutil.rmtree(self.data_dir)
+            self._place(account)
+        password = self.state / "password"
+        if not password.exists():
+            fd = os.open(password, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(24) + "\n")
+        # initdb reads the password from a file it can open: a private copy
+        # next to the data (ours may sit where the account cannot reach).
+        pwfile = self.log_file.parent / "initdb.pw"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password.read_text())
+        account.chown(pwfile)
+        locales = subprocess.run(["locale", "-a"], capture_output=True, text=True)
+        utf8 = "c.utf8" in locales.stdout.lower().replace("-", "").split()
+        log.info("creating the PostgreSQL cluster in %s", self.data_dir)
+        try:
+            proc = account.run(
+                [bindir / "initdb", "-D", self.data_dir, "-U", ROLE,
+                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+                 "--locale=" + ("C.UTF-8" if utf8 else "C"), "--pwfile", pwfile],
+                check=False)
+        finally:
+            pwfile.unlink()
+        if proc.returncode != 0:
+            msg = (proc.stderr.strip().splitlines() or ["?"])[-1]
+            raise ClusterError(f"initdb failed in {self.data_dir}: {msg}")
+        with open(self.data_dir / "postgresql.conf", "a") as fh:
+            fh.write("\n# gridgov: port and sockets, rewritten at each start\n"
+                     "include_if_exists = 'gridgov.conf'\n")
+
+    def _launch(self, bindir: Path, account: RunAs) -> None:
+        port = self._remembered_port()
+        for attempt in range(2):
+            if port is None or not port_free(port):
+                new = pick_port(avoid=port)
+                if port is not None:
+                    log.warning("port %d is taken by another process; "
+                                "PostgreSQL will use port %d", port, new)
+                port = new
+            (self.state / "port").write_text(f"{port}\n")
+            conf = self.data_dir / "gridgov.conf"
+            sock = str(self.socket_dir).replace("'", "''")
+            conf.write_text("# written by gridgov at each start (layers/cluster.py)\n"
+                            "listen_addresses = '127.0.0.1'\n"
+                            f"port = {port}\nunix_socket_directories = '{sock}'\n")
+            account.chown(conf)
+            size = self.log_file.stat().st_size if self.log_file.exists() else 0
+            proc = account.run(
+                [bindir / "pg_ctl", "-D", self.data_dir, "-l", self.log_file,
+                 "-w", "-t", int(self.timeout), "start"], check=False)
+            if proc.returncode == 0:
+                return
+            with open(self.log_file, errors="replace") as fh:
+                fh.seek(size)
+                new_log = fh.read()
+            if attempt == 0 and "could not bind" in new_log:
+                continue  # the port was taken between our check and the bind
+            raise ClusterError("PostgreSQL did not start: "
+                               f"{tail(self.log_file)} (log: {self.log_file})")

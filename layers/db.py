@@ -1,0 +1,96 @@
+"""Connections and migrations.
+
+Migrations are the plain ``.sql`` files of ``layers/migrations``, applied in the order
+of their names, each in its own transaction, and recorded in ``schema_migrations``.
+"""
+
+from importlib import resources
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+__all__ = ["connect", "open_pool", "migrations", "pending", "migrate", "is_postgis"]
+
+# Serialises concurrent `migrate` runs (two servers starting at once).
+_MIGRATE_LOCK = 0x67726964  # "grid"
+
+
+def connect(url, **kwargs):
+    """Open one connection to ``url`` (a libpq URL or conninfo string)."""
+    return psycopg.connect(url, **kwargs)
+
+
+def open_pool(url, min_size=1, max_size=8):
+    """Open a connection pool; connections come back in autocommit off, idle."""
+    pool = ConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        name="gridgov",
+        kwargs={"application_name": "gridgov"},
+    )
+    pool.open(wait=True, timeout=15)
+    return pool
+
+
+def migrations():
+    """Return ``[(version, sql)]`` of every migration file, in order."""
+    folder = resources.files("layers") / "migrations"
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(f.name.removesuffix(".sql"), f.read_text("utf-8")) for f in files]
+
+
+def _ensure_table(conn):
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+
+
+def _applied(conn):
+    return {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+
+
+def pending(conn):
+    """Return the versions not yet applied to the database behind ``conn``."""
+    with conn.transaction():
+        _ensure_table(conn)
+        done = _applied(conn)
+    return [v for v, _ in migrations() if v not in done]
+
+
+def migrate(conn):
+    """Apply every pending migration; return the versions applied (empty if none).
+
+    Each file runs in its own transaction together with its ``schema_migrations``
+    row, so a failing migration leaves the schema as the previous one left it.
+    A session lock keeps two processes from migrating at once.
+    """
+    applied = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATE_LOCK,))
+    try:
+        with conn.transaction():
+            _ensure_table(conn)
+        for version, sql in migrations():
+            with conn.transaction():
+                if version in _applied(conn):
+                    continue
+                conn.execute(sql)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version) VALUES (%s)", (version,)
+                )
+            applied.append(version)
+    finally:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATE_LOCK,))
+    return applied
+
+
+def is_postgis(conn):
+    """Return the PostGIS version string of the database, or None without it."""
+    row = conn.execute(
+        "SELECT extversion FROM pg_extension WHERE extname = 'postgis'"
+    ).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,139 @@
+"""Load a generated demo (``geo.demo.generate``) into the database with COPY.
+
+A demo replaces the data of the database: it refuses to run over data that did not
+come from a demo, unless forced, so that real data is never wiped by accident.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import shapely
+from psycopg.types.json import Jsonb
+
+from layers.errors import Conflict
+
+__all__ = ["DATA_TABLES", "dataset", "is_empty", "load"]
+
+# Every table holding data (not `audit`, which is append-only, nor `meta`).
+DATA_TABLES = (
+    "track_points", "tracks", "imports", "incident_events", "incidents",
+    "cameras", "households", "grid_staff", "grid_history", "grids",
+)
+
+_COLUMNS = {
+    "grids": ["code", "name", "level", "parent_code", "households_target", "geom"],
+    "grid_staff": ["name", "role", "phone", "grid_code", "geom"],
+    "households": ["external_id", "address", "head_name", "phone", "size", "tags",
+                   "grid_code", "geom"],
+    "cameras": ["code", "name", "kind", "bearing", "fov_deg", "range_m", "owner",
+                "status", "grid_code", "geom"],
+    "incidents": ["code", "category", "subtype", "source", "reporter", "description",
+                  "grid_code", "status", "escalation_level", "created_at",
+                  "deadline", "closed_at", "outcome", "satisfaction", "geom"],
+}
+
+
+_INTEGER_COLUMNS = {"level", "households_target", "size", "escalation_level",
+                    "satisfaction"}
+
+
+def dataset(conn):
+    """Return what the database holds: the demo's description, or None."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchone()
+    return row[0] if row else None
+
+
+def is_empty(conn):
+    """True when the database holds no grid at all."""
+    return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM grids)").fetchone()[0]
+
+
+def load(conn, demo, description, force=False):
+    """Replace the database's data by ``demo``, in one transaction.
+
+    Parameters
+    ----------
+    demo : geo.demo.Demo
+        Frames in EPSG:4326 with the columns of ``_COLUMNS``.
+    description : dict
+        What was generated (scale, seed, as_of), kept in ``meta``.
+    force : bool
+        Replace data that did not come from a demo.
+    """
+    with conn.transaction():
+        current = dataset(conn)
+        if not force and not is_empty(conn) and (current or {}).get("kind") != "demo":
+            raise Conflict(
+                "the database holds data that is not a generated demo; "
+                "refusing to replace it (use --force to wipe it)"
+            )
+        # TRUNCATE fires no row triggers, so the demo's own history starts clean.
+        conn.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY")
+        _copy(conn, "grids", demo.grids.sort_values("level"))
+        for table, frame in (
+            ("grid_staff", demo.staff),
+            ("households", demo.households),
+            ("cameras", demo.cameras),
+            ("incidents", demo.incidents),
+        ):
+            _copy(conn, table, frame)
+        _copy_events(conn, demo.incident_events)
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('dataset', %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (Jsonb({"kind": "demo", **description}),),
+        )
+    conn.execute("ANALYZE")
+
+
+def _copy(conn, table, frame):
+    """COPY a GeoDataFrame into ``table``; geometries as hex EWKB (SRID 4326)."""
+    columns = _COLUMNS[table]
+    data = {c: _column(frame, c) for c in columns if c != "geom"}
+    geoms = shapely.set_srid(np.asarray(frame.geometry.values), 4326)
+    data["geom"] = shapely.to_wkb(geoms, hex=True, include_srid=True)
+    rows = zip(*(data[c] for c in columns), strict=True)
+    names = ", ".join(columns)
+    with conn.cursor() as cur:
+        with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _column(frame, name):
+    """A column as plain Python values, None for missing ones (COPY's NULL)."""
+    values = frame[name]
+    if name == "tags":
+        # text[] in COPY's text format; tags are vocabulary codes (no quotes inside)
+        return ["{" + ",".join(f'"{t}"' for t in tags) + "}" for tags in values]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return [None if pd.isna(v) else v.isoformat() for v in values]
+    out = []
+    for v in values.tolist():
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            out.append(None)
+        elif isinstance(v, float) and name in _INTEGER_COLUMNS:
+            out.append(int(v))  # an integer column with gaps arrives as float
+        else:
+            out.append(v)
+    return out
+
+
+def _copy_events(conn, events):
+    """COPY the incidents' histories, joined to the incident ids by code."""
+    conn.execute(
+        "CREATE TEMP TABLE _events (incident_code text, at timestamptz, action text,"
+        " actor text, note text) ON COMMIT DROP"
+    )
+    with conn.cursor() as cur:
+        with cur.copy("COPY _events FROM STDIN") as copy:
+            cols = ["incident_code", "at", "action", "actor", "note"]
+            for row in zip(*(_column(events, c) for c in cols), strict=True):
+                copy.write_row(row)
+    conn.execute(
+        "INSERT INTO incident_events (incident_id, at, action, status, actor, note)"
+        " SELECT i.id, e.at, e.action, e.action, e.actor, e.note"
+        " FROM _events e JOIN incidents i ON i.code = e.incident_code"
+        " ORDER BY i.id, e.at"
+    )

@@ -1,0 +1,36 @@
+"""Exceptions a layer raises; each carries its HTTP meaning, never an HTTP response.
+
+The API maps them to JSON bodies in one place (``api/errors.py``).
+"""
+
+from http import HTTPStatus
+
+__all__ = ["LayerError", "NotFound", "Invalid", "Conflict"]
+
+
+class LayerError(Exception):
+    """Base of the errors a user can act on; ``message`` is one plain sentence."""
+
+    http_status = HTTPStatus.INTERNAL_SERVER_ERROR
+    code = "error"
+
+    def __init__(self, message, field=None, **details):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details
+
+
+class NotFound(LayerError):
+    http_status = HTTPStatus.NOT_FOUND
+    code = "not_found"
+
+
+class Invalid(LayerError):
+    http_status = HTTPStatus.BAD_REQUEST
+    code = "invalid"
+
+
+class Conflict(LayerError):
+    http_status = HTTPStatus.CONFLICT
+    code = "conflict"

@@ -1,0 +1,114 @@
+"""The grids layer: the four levels of the grid hierarchy, as GeoJSON.
+
+GeoJSON is built by PostGIS (``ST_AsGeoJSON`` on the whole row), so a listing costs
+one query and no geometry parsing in Python.
+"""
+
+from psycopg.rows import dict_row
+
+from layers.errors import NotFound
+
+__all__ = ["MAX_FEATURES", "list_grids", "get_grid", "count_by_level"]
+
+# The browser lags past ~5,000 features (Leaflet's published limits); a listing never
+# returns more, and says how many matched.
+MAX_FEATURES = 5000
+
+# Households per grid at every level. Codes are hierarchical prefixes (GB/T 31000),
+# so a household's micro-grid code cut to the grid's code length names its ancestor:
+# one GROUP BY per level instead of a spatial join.
+_HOUSEHOLD_COUNTS = """
+    SELECT left(h.grid_code, 6 + 3 * lv.level) AS code, count(*) AS households
+    FROM households h
+    CROSS JOIN (SELECT unnest(%(levels)s::smallint[]) AS level) lv
+    WHERE h.grid_code LIKE %(prefix)s
+    GROUP BY 1
+"""
+
+_FEATURE = """
+    json_build_object(
+        'type', 'Feature',
+        'id', g.code,
+        'geometry', ST_AsGeoJSON(g.geom, 7)::json,
+        'properties', json_build_object(
+            'code', g.code, 'name', g.name, 'level', g.level,
+            'parent', g.parent_code,
+            'households', coalesce(c.households, 0),
+            'households_target', g.households_target,
+            'version', g.version, 'valid_from', g.valid_from))
+"""
+
+
+def list_grids(conn, level=None, parent=None, bbox=None, limit=MAX_FEATURES):
+    """Return the grids matching the filters as a GeoJSON FeatureCollection.
+
+    Parameters
+    ----------
+    level : int, optional
+        1 (town) … 4 (micro-grid).
+    parent : str, optional
+        Code of the parent grid: its direct children only.
+    bbox : tuple of float, optional
+        ``(min_lon, min_lat, max_lon, max_lat)`` in EPSG:4326.
+    limit : int
+        At most this many features (capped at ``MAX_FEATURES``), in code order.
+    """
+    where, params = ["TRUE"], {}
+    if level is not None:
+        where.append("g.level = %(level)s")
+        params["level"] = level
+    if parent is not None:
+        where.append("g.parent_code = %(parent)s")
+        params["parent"] = parent
+    if bbox is not None:
+        where.append("g.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)")
+        params.update(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
+    params["levels"] = [level] if level is not None else [1, 2, 3, 4]
+    params["prefix"] = _like_prefix(parent or "")
+    params["limit"] = min(int(limit), MAX_FEATURES)
+    cond = " AND ".join(where)
+    sql = f"""
+        WITH c AS ({_HOUSEHOLD_COUNTS}),
+        matched AS (SELECT g.code FROM grids g WHERE {cond}),
+        page AS (
+            SELECT {_FEATURE} AS feature, g.code
+            FROM grids g JOIN matched m USING (code)
+            LEFT JOIN c USING (code)
+            ORDER BY g.code LIMIT %(limit)s)
+        SELECT (SELECT count(*) FROM matched),
+               coalesce((SELECT json_agg(feature ORDER BY code) FROM page), '[]')
+    """  # noqa: S608 -- only fixed fragments are formatted in; values are parameters
+    matched, features = conn.execute(sql, params).fetchone()
+    return {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "features": features,
+    }
+
+
+def get_grid(conn, code):
+    """Return one grid as a GeoJSON Feature; raise NotFound for an unknown code."""
+    sql = f"""
+        WITH c AS ({_HOUSEHOLD_COUNTS})
+        SELECT {_FEATURE} FROM grids g LEFT JOIN c USING (code)
+        WHERE g.code = %(code)s
+    """  # noqa: S608 -- fixed fragments only
+    levels = [len(code) // 3 - 2] if len(code) in (9, 12, 15, 18) else [1]
+    params = {"code": code, "levels": levels, "prefix": _like_prefix(code)}
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise NotFound(f"no grid with code {code}", field="code")
+    return row[0]
+
+
+def _like_prefix(code):
+    """A LIKE pattern matching codes that start with ``code`` (wildcards escaped)."""
+    return code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def count_by_level(conn):
+    """Return ``{level: number of grids}`` for the levels present."""
+    cur = conn.cursor(row_factory=dict_row)
+    rows = cur.execute("SELECT level, count(*) AS n FROM grids GROUP BY level")
+    return {r["level"]: r["n"] for r in rows}

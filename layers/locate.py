@@ -1,0 +1,75 @@
+"""Locate a point: its grid chain, the staff responsible, the cameras that see it."""
+
+import math
+
+from psycopg.rows import dict_row
+
+__all__ = ["MAX_CAMERA_RANGE_M", "locate"]
+
+# Matches the CHECK on cameras.range_m: bounds the index search around the point.
+MAX_CAMERA_RANGE_M = 2000.0
+_M_PER_DEG_LAT = 111_320.0
+
+# One grid per level (on a shared boundary the lowest code wins, deterministically).
+_CHAIN = """
+    SELECT DISTINCT ON (level) level, code, name
+    FROM grids
+    WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
+    ORDER BY level, code
+"""
+
+_STAFF = """
+    SELECT s.id, s.name, s.role, s.phone, s.grid_code, g.level
+    FROM grid_staff s JOIN grids g ON g.code = s.grid_code
+    WHERE s.grid_code = ANY(%(codes)s) AND s.active
+    ORDER BY g.level DESC,
+        array_position(
+            ARRAY['grid_chief', 'full_time', 'part_time', 'liaison', 'volunteer'],
+            s.role),
+        s.id
+"""
+
+# A camera sees the point when the point is within its range and, for a camera with
+# a bearing (fixed, checkpoint), inside its field of view: the azimuth from camera to
+# point differs from the bearing by at most half the angle. Distances and azimuths
+# on the spheroid (geography). The && box uses the GiST index first.
+_CAMERAS = """
+    WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS geom),
+    near AS (
+        SELECT c.*, ST_Distance(c.geom::geography, p.geom::geography) AS distance_m,
+               degrees(ST_Azimuth(c.geom::geography, p.geom::geography)) AS azimuth
+        FROM cameras c, p
+        WHERE c.geom && ST_Expand(p.geom, %(dx)s, %(dy)s))
+    SELECT code, name, kind, bearing, fov_deg, range_m, owner, status, grid_code,
+           round(distance_m::numeric, 1)::float AS distance_m,
+           ST_X(geom) AS lon, ST_Y(geom) AS lat
+    FROM near
+    WHERE distance_m <= range_m
+      AND (bearing IS NULL OR fov_deg >= 360 OR distance_m < 0.5
+           OR abs(mod((azimuth - bearing + 540)::numeric, 360) - 180) <= fov_deg / 2)
+    ORDER BY distance_m, code
+"""
+
+
+def locate(conn, lon, lat):
+    """Return what bears on the point ``(lon, lat)`` (EPSG:4326).
+
+    Returns
+    -------
+    dict
+        ``grids``: the chain from level 1 down, each ``{level, code, name}`` (empty
+        outside every grid: not an error); ``staff``: the active staff of those
+        grids, micro-grid first; ``cameras``: the cameras whose view contains the
+        point, nearest first, with ``distance_m``.
+    """
+    cur = conn.cursor(row_factory=dict_row)
+    point = {"lon": lon, "lat": lat}
+    chain = cur.execute(_CHAIN, point).fetchall()
+    staff = []
+    if chain:
+        codes = [g["code"] for g in chain]
+        staff = cur.execute(_STAFF, {"codes": codes}).fetchall()
+    dy = MAX_CAMERA_RANGE_M / _M_PER_DEG_LAT
+    dx = dy / max(math.cos(math.radians(lat)), 0.01)
+    cameras = cur.execute(_CAMERAS, point | {"dx": dx, "dy": dy}).fetchall()
+    return {"grids": chain, "staff": staff, "cameras": cameras}

@@ -1,0 +1,203 @@
+"""Map building: one function per map, data in, ``folium.Map`` out.
+
+Nothing here reads the database: the views pass the data in.
+"""
+
+import json
+
+import folium
+from branca.element import Element, MacroElement
+from folium.plugins import FastMarkerCluster
+from jinja2 import Template
+
+from geo import vocab
+from web.i18n import STRINGS, both, level_name, t
+
+__all__ = ["overview_map"]
+
+# Outline weight, colour, dash and fill per level: the town reads first, micro-grids
+# last; colours distinguishable in print and for the colour-blind (Okabe-Ito).
+_LEVEL_STYLE = {
+    1: {"color": "#000000", "weight": 4, "fillOpacity": 0.0},
+    2: {"color": "#D55E00", "weight": 3, "fillOpacity": 0.0},
+    3: {"color": "#0072B2", "weight": 2, "fillOpacity": 0.0},
+    4: {"color": "#009E73", "weight": 1, "dashArray": "4 3", "fillOpacity": 0.08,
+        "fillColor": "#009E73"},
+}
+_CAMERA_COLOUR = {"online": "#0072B2", "offline": "#999999", "fault": "#CC79A7"}
+
+
+def overview_map(grids_by_level, households, cameras, basemap_url=None,
+                 basemap_attribution="", locate_url="/api/v1/locate"):
+    """The first map: the four grid levels, households, cameras, click to locate.
+
+    Parameters
+    ----------
+    grids_by_level : dict of int to dict
+        GeoJSON FeatureCollection of each level (properties: code, name, households).
+    households : list of [lat, lon]
+        Household positions only (no personal data goes to this layer).
+    cameras : list of dict
+        With lon, lat, code, name, kind, status, range_m.
+    basemap_url : str, optional
+        A Leaflet tile URL template; without it the map has no basemap, so that it
+        works on an isolated network.
+    """
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True,
+                   zoom_start=13, location=[0, 0])
+    if basemap_url:
+        folium.TileLayer(basemap_url, attr=basemap_attribution or " ",
+                         name="底图 Basemap").add_to(m)
+    for level in sorted(grids_by_level):
+        _grid_layer(grids_by_level[level], level).add_to(m)
+    _household_layer(households).add_to(m)
+    _camera_layer(cameras).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    LocateOnClick(locate_url).add_to(m)
+    m.get_root().header.add_child(Element(_STYLE))
+    m.get_root().html.add_child(Element(
+        f'<div class="gg-title">{t("app_title")} · '
+        f'<span lang="en">{t("app_title", "en")}</span></div>'))
+    bounds = _bounds(grids_by_level)
+    if bounds:
+        m.fit_bounds(bounds)
+    return m
+
+
+def _grid_layer(collection, level):
+    style = _LEVEL_STYLE[level]
+    layer = folium.FeatureGroup(name=level_name(level))
+    if collection["features"]:
+        folium.GeoJson(
+            collection,
+            style_function=lambda _f, s=style: s,
+            highlight_function=lambda _f: {"weight": 4, "color": "#E69F00"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "code", "households"],
+                aliases=[t("name"), t("code"), t("household_count")],
+            ),
+            # clicks fall through to the map, which locates the spot
+            bubbling_mouse_events=True,
+            smooth_factor=0.5,
+        ).add_to(layer)
+    return layer
+
+
+def _household_layer(positions):
+    # Circle markers, not folium's default AwesomeMarkers icons (no local copy).
+    callback = """
+        var callback = function (row) {
+            return L.circleMarker(new L.LatLng(row[0], row[1]),
+                {radius: 3, weight: 1, color: '#7a5200', fillOpacity: 0.7});
+        };"""
+    return FastMarkerCluster(
+        positions, callback=callback, name=both("households"),
+        disableClusteringAtZoom=17, chunkedLoading=True,
+    )
+
+
+def _camera_layer(cameras):
+    layer = folium.FeatureGroup(name=both("cameras"))
+    for cam in cameras:
+        kind = vocab.label(vocab.CAMERA_KINDS, cam["kind"])
+        status = vocab.label(vocab.CAMERA_STATUSES, cam["status"])
+        folium.CircleMarker(
+            [cam["lat"], cam["lon"]], radius=4, weight=1,
+            color=_CAMERA_COLOUR[cam["status"]], fill=True, fill_opacity=0.9,
+            tooltip=f"{cam['name']}（{kind}，{status}）",
+            bubbling_mouse_events=True,
+        ).add_to(layer)
+    return layer
+
+
+def _bounds(grids_by_level):
+    for level in sorted(grids_by_level):
+        features = grids_by_level[level]["features"]
+        if features:
+            xs, ys = [], []
+            for f in features:
+                _collect(f["geometry"]["coordinates"], xs, ys)
+            return [[min(ys), min(xs)], [max(ys), max(xs)]]
+    return None
+
+
+def _collect(coords, xs, ys):
+    if coords and isinstance(coords[0], (int, float)):
+        xs.append(coords[0])
+        ys.append(coords[1])
+        return
+    for c in coords:
+        _collect(c, xs, ys)
+
+
+class LocateOnClick(MacroElement):
+    """A click on the map asks the API for the spot's grid chain, staff, cameras."""
+
+    _template = Template("""
+    {% macro script(this, kwargs) %}
+    (function (map) {
+        var T = {{ this.strings }};
+        var ROLES = {{ this.roles }};
+        function esc(s) {
+            return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) {
+                return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;',
+                        "'": '&#39;'}[c];
+            });
+        }
+        function render(d) {
+            if (!d.grids.length) { return '<p class="gg-out">' + T.outside + '</p>'; }
+            var h = '<div class="gg-locate"><b>' + T.grid_chain + '</b><ol>';
+            d.grids.forEach(function (g) {
+                h += '<li>' + esc(g.name) + ' <small>' + esc(g.code) + '</small></li>';
+            });
+            h += '</ol><b>' + T.staff + '</b><ul>';
+            d.staff.filter(function (s) { return s.role !== 'volunteer'; })
+                .forEach(function (s) {
+                    h += '<li>' + esc(ROLES[s.role] || s.role) + ' ' + esc(s.name) +
+                         ' ' + esc(s.phone) + '</li>';
+                });
+            h += '</ul><b>' + T.cameras_seeing + '</b><ul>';
+            if (!d.cameras.length) { h += '<li>' + T.none + '</li>'; }
+            d.cameras.forEach(function (c) {
+                h += '<li>' + esc(c.name) + ' · ' + esc(c.distance_m) + T.metres +
+                     '</li>';
+            });
+            return h + '</ul></div>';
+        }
+        map.on('click', function (e) {
+            var popup = L.popup({maxWidth: 360}).setLatLng(e.latlng)
+                .setContent(T.loading).openOn(map);
+            var url = {{ this.url|tojson }} + '?lon=' + e.latlng.lng.toFixed(7) +
+                      '&lat=' + e.latlng.lat.toFixed(7);
+            fetch(url, {headers: {'Accept': 'application/json'}})
+                .then(function (r) { return r.json(); })
+                .then(function (d) {
+                    popup.setContent(d.error ? T.failed + ': ' + esc(d.error.message)
+                                             : render(d));
+                })
+                .catch(function () { popup.setContent(T.failed); });
+        });
+    })({{ this._parent.get_name() }});
+    {% endmacro %}
+    """)
+
+    def __init__(self, url):
+        super().__init__()
+        self._name = "LocateOnClick"
+        self.url = url
+        self.strings = json.dumps({k: v[0] for k, v in STRINGS.items()},
+                                  ensure_ascii=False)
+        self.roles = json.dumps({k: v[0] for k, v in vocab.STAFF_ROLES.items()},
+                                ensure_ascii=False)
+
+
+_STYLE = """<style>
+.leaflet-container { background: #f4f3ef; }
+.gg-title { position: absolute; top: 10px; left: 54px; z-index: 1000;
+  background: rgba(255,255,255,.92); padding: 6px 12px; border-radius: 4px;
+  font: 600 16px/1.4 "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif;
+  box-shadow: 0 1px 4px rgba(0,0,0,.3); }
+.gg-title span { font-weight: 400; color: #555; font-size: 13px; }
+.gg-locate ol, .gg-locate ul { margin: 2px 0 6px 18px; padding: 0; }
+.gg-locate small { color: #666; }
+</style>"""
