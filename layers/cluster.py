@@ -1,17 +1,11 @@
 """The project's private PostgreSQL + PostGIS cluster.
 
-Without ``GRIDGOV_DATABASE_URL``, gridgov runs its own cluster under its data
-directory (``$GRIDGOV_HOME`` or ``<checkout>/var``)::
-
-    <home>/pg/password    superuser password for TCP (scram), mode 600
-    <home>/pg/port        the TCP port chosen last time
-    <base>/data           PGDATA, owned by the account running PostgreSQL
-    <base>/run            unix socket directory, mode 700
-    <base>/log/postgres.log
-
-``<base>`` is ``<home>/pg``, except when we are root and the account running
-PostgreSQL (which refuses to run as root) cannot reach it, e.g. a checkout
-under /root: then ``/var/lib/gridgov/<hash of home>``.
+Without ``GRIDGOV_DATABASE_URL`` gridgov runs its own cluster. ``<home>/pg``
+holds ``password`` (for TCP logins, mode 600) and ``port`` (the port chosen
+last time); ``<base>`` holds ``data`` (PGDATA), ``run`` (the unix socket,
+mode 700) and ``log/postgres.log``. ``<base>`` is ``<home>/pg``, except when we
+are root and the account running PostgreSQL (which refuses to run as root)
+cannot reach it, e.g. a checkout under /root: then ``/var/lib/gridgov/<hash>``.
 """
 
 from __future__ import annotations
@@ -21,10 +15,8 @@ import fcntl
 import hashlib
 import logging
 import os
-import re
 import secrets
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -33,15 +25,24 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-from layers._pgbin import ClusterError, RunAs, find_bindir, pick_port, port_free
-from layers._pgbin import service_account, tail
+from layers._pgbin import (
+    ClusterError,
+    RunAs,
+    find_bindir,
+    initdb_locale,
+    pick_port,
+    port_free,
+    server_version,
+    service_account,
+    tail,
+    write_private,
+)
 
 __all__ = ["Cluster", "ClusterError"]
 
 log = logging.getLogger(__name__)
 
-ROLE = "gridgov"
-DBNAME = "gridgov"
+ROLE = DBNAME = "gridgov"
 FALLBACK_ROOT = Path("/var/lib/gridgov")
 SUN_PATH_MAX = 107  # sockaddr_un.sun_path, minus the NUL
 
@@ -52,7 +53,7 @@ class Cluster:
     Parameters
     ----------
     home : pathlib.Path
-        gridgov's data directory; the cluster lives in ``home / "pg"``.
+        gridgov's data directory; the cluster's state lives in ``home / "pg"``.
     timeout : float
         Seconds to wait for the server to start or stop.
     """
@@ -74,15 +75,15 @@ class Cluster:
         if (checkout / "pyproject.toml").exists():
             return cls(checkout / "var")
         data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share"
-        return cls(Path(data) / "gridgov")  # installed from a wheel
+        return cls(Path(data) / "gridgov")  # installed from a wheel, no checkout
 
     # -- where things are -------------------------------------------------
 
     @property
     def base(self) -> Path:
         """The directory holding ``data``, ``run`` and ``log``."""
-        if not (self.state / "data" / "PG_VERSION").exists() and (
-            self._fallback / "data" / "PG_VERSION"
+        if not (self.state / "data/PG_VERSION").exists() and (
+            self._fallback / "data/PG_VERSION"
         ).exists():
             return self._fallback
         return self.state
@@ -93,13 +94,14 @@ class Cluster:
 
     @property
     def log_file(self) -> Path:
-        return self.base / "log" / "postgres.log"
+        return self.base / "log/postgres.log"
 
     @property
     def socket_dir(self) -> Path:
         run = self.base / "run"
-        # Unix socket paths are limited to 107 bytes; a deep checkout gets
-        # its socket in the temp directory instead.
+        # Unix socket paths are limited to 107 bytes: a deep checkout gets its
+        # socket in the temp directory instead (PostgreSQL touches the socket
+        # hourly so that tmp cleaners leave it alone).
         if len(f"{run}/.s.PGSQL.65535") > SUN_PATH_MAX:
             return self._short_run
         return run
@@ -138,7 +140,7 @@ class Cluster:
             for path in (*reversed(self.state.parents), self.state):
                 if not path.exists():
                     # Explicit mode: under a umask of 077 the account running
-                    # PostgreSQL could not traverse directories we create.
+                    # PostgreSQL could not traverse the directories we create.
                     path.mkdir(mode=0o755, exist_ok=True)
                     path.chmod(0o755)
             with self._locked():
@@ -147,7 +149,7 @@ class Cluster:
         return self.url
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown: sessions are disconnected)."""
+        """Stop the server (fast shutdown: open sessions are disconnected)."""
         if not self.is_running():
             return
         bindir, _ = find_bindir(self._data_version())
@@ -161,15 +163,12 @@ class Cluster:
         """running, pid, port, data_dir, socket_dir, log, url, version."""
         info = self._postmaster()
         version = None
-        if info:
-            with contextlib.suppress(psycopg.Error, ClusterError), self._connect() as conn:
-                version = conn.execute("SHOW server_version").fetchone()[0]
-        else:
-            with contextlib.suppress(ClusterError, OSError):
-                bindir, _ = find_bindir(self._data_version())
-                out = subprocess.run([bindir / "postgres", "--version"],
-                                     capture_output=True, text=True).stdout
-                version = re.search(r"\(PostgreSQL\) (\S+)", out).group(1)
+        with contextlib.suppress(psycopg.Error, ClusterError, OSError):
+            if info:
+                with self._connect() as conn:
+                    version = conn.execute("SHOW server_version").fetchone()[0]
+            else:
+                version = server_version(find_bindir(self._data_version())[0])
         return {
             "running": info is not None, "pid": info[0] if info else None,
             "port": info[1] if info else self._remembered_port(),
@@ -179,8 +178,7 @@ class Cluster:
 
     def destroy(self) -> None:
         """Stop the server and delete the cluster with all its data."""
-        with contextlib.suppress(ClusterError):
-            self.stop()
+        self.stop()  # raises rather than delete a running server's files
         for path in (self._fallback, self._short_run, self.state):
             shutil.rmtree(path, ignore_errors=True)
 
@@ -189,9 +187,8 @@ class Cluster:
     def create_database(self, name: str) -> str:
         """Create database ``name`` unless it exists; return its URL."""
         with self._connect() as conn:
-            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                 [name]).fetchone()
-            if not found:
+            query = "SELECT 1 FROM pg_database WHERE datname = %s"
+            if not conn.execute(query, [name]).fetchone():
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url_for(name, self._postmaster()[1])
 
@@ -215,17 +212,13 @@ class Cluster:
         try:
             lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
             pid, port = int(lines[0]), int(lines[3])
-        except (OSError, ValueError, IndexError):
-            return None
-        try:
-            # A stale pid file may name a pid since reused by another process
-            # (even another cluster's postgres): ours runs in our data dir.
+            # A crash leaves the pid file behind, and its pid may since name
+            # another process, even another cluster's postgres: ours runs in
+            # our data directory. Dead or foreign (EPERM) pids raise OSError.
             if os.readlink(f"/proc/{pid}/cwd") != str(self.data_dir.resolve()):
                 return None
-        except PermissionError:
-            return None  # someone else's process, so not our postmaster
-        except OSError:
-            return None  # no such process: crashed, pid file left behind
+        except (OSError, ValueError, IndexError):
+            return None
         return pid, port, (lines[7].strip() if len(lines) > 7 else "")
 
     def _remembered_port(self) -> int | None:
@@ -252,27 +245,27 @@ class Cluster:
             yield
 
     def _start_locked(self) -> None:
-        if (info := self._postmaster()) is None:
+        if self._postmaster() is None:
             if self.data_dir.exists() and not os.access(self.data_dir, os.R_OK):
                 owner = self.data_dir.owner()
                 raise ClusterError(f"{self.data_dir} belongs to user {owner}: run "
                                    f"gridgov as {owner} or as root")
-            bindir, ver = find_bindir(self._data_version())
+            bindir, _ = find_bindir(self._data_version())
             account = self._account()
             self._place(account)
             if self._data_version() is None:
                 self._initdb(bindir, account)
             self._launch(bindir, account)
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + self.timeout  # another process starting it
         while (info := self._postmaster()) is None or info[2] != "ready":
             if time.monotonic() > deadline:
-                raise ClusterError("PostgreSQL did not become ready in "
+                raise ClusterError(f"PostgreSQL did not become ready in "
                                    f"{self.timeout:.0f} s: {tail(self.log_file)}")
             time.sleep(0.05)
 
     def _place(self, account: RunAs) -> None:
         """Create base/run/log for ``account``, falling back if unreachable."""
-        if self.base == self.state and not (self.data_dir / "PG_VERSION").exists():
+        if self.base == self.state and self._data_version() is None:
             if not account.can_reach(self.state):
                 FALLBACK_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
                 self._fallback.mkdir(mode=0o700, exist_ok=True)
@@ -290,37 +283,29 @@ class Cluster:
 
     def _initdb(self, bindir: Path, account: RunAs) -> None:
         if any(self.data_dir.iterdir()):
-            # initdb left a half-made cluster (no PG_VERSION): nothing to keep.
+            # A failed initdb left a half-made cluster (no PG_VERSION).
             shutil.rmtree(self.data_dir)
             self._place(account)
         password = self.state / "password"
         if not password.exists():
-            fd = os.open(password, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(24) + "\n")
-        # initdb reads the password from a file it can open: a private copy
-        # next to the data (ours may sit where the account cannot reach).
+            write_private(password, secrets.token_urlsafe(24) + "\n")
+        # initdb must be able to open the password file: a private copy next
+        # to the data, as ours may lie where the account cannot reach.
         pwfile = self.log_file.parent / "initdb.pw"
-        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(password.read_text())
-        account.chown(pwfile)
-        locales = subprocess.run(["locale", "-a"], capture_output=True, text=True)
-        utf8 = "c.utf8" in locales.stdout.lower().replace("-", "").split()
+        write_private(pwfile, password.read_text(), account)
         log.info("creating the PostgreSQL cluster in %s", self.data_dir)
         try:
             proc = account.run(
                 [bindir / "initdb", "-D", self.data_dir, "-U", ROLE,
                  "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                 "--locale=" + ("C.UTF-8" if utf8 else "C"), "--pwfile", pwfile],
-                check=False)
+                 f"--locale={initdb_locale()}", f"--pwfile={pwfile}"], check=False)
         finally:
             pwfile.unlink()
         if proc.returncode != 0:
             msg = (proc.stderr.strip().splitlines() or ["?"])[-1]
             raise ClusterError(f"initdb failed in {self.data_dir}: {msg}")
         with open(self.data_dir / "postgresql.conf", "a") as fh:
-            fh.write("\n# gridgov: port and sockets, rewritten at each start\n"
+            fh.write("\n# gridgov: port and socket, rewritten at each start\n"
                      "include_if_exists = 'gridgov.conf'\n")
 
     def _launch(self, bindir: Path, account: RunAs) -> None:
@@ -333,22 +318,21 @@ class Cluster:
                                 "PostgreSQL will use port %d", port, new)
                 port = new
             (self.state / "port").write_text(f"{port}\n")
-            conf = self.data_dir / "gridgov.conf"
             sock = str(self.socket_dir).replace("'", "''")
-            conf.write_text("# written by gridgov at each start (layers/cluster.py)\n"
-                            "listen_addresses = '127.0.0.1'\n"
-                            f"port = {port}\nunix_socket_directories = '{sock}'\n")
-            account.chown(conf)
+            write_private(self.data_dir / "gridgov.conf",
+                          "# written by gridgov at each start (layers/cluster.py)\n"
+                          "listen_addresses = '127.0.0.1'\n"
+                          f"port = {port}\nunix_socket_directories = '{sock}'\n",
+                          account)
             size = self.log_file.stat().st_size if self.log_file.exists() else 0
             proc = account.run(
                 [bindir / "pg_ctl", "-D", self.data_dir, "-l", self.log_file,
                  "-w", "-t", int(self.timeout), "start"], check=False)
             if proc.returncode == 0:
                 return
-            with open(self.log_file, errors="replace") as fh:
+            with contextlib.suppress(OSError), open(self.log_file, "rb") as fh:
                 fh.seek(size)
-                new_log = fh.read()
-            if attempt == 0 and "could not bind" in new_log:
-                continue  # the port was taken between our check and the bind
-            raise ClusterError("PostgreSQL did not start: "
-                               f"{tail(self.log_file)} (log: {self.log_file})")
+                if attempt == 0 and b"could not bind" in fh.read():
+                    continue  # the port was taken between our check and the bind
+            raise ClusterError(f"PostgreSQL did not start: {tail(self.log_file)} "
+                               f"(log: {self.log_file})")

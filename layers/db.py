@@ -9,7 +9,10 @@ from importlib import resources
 import psycopg
 from psycopg_pool import ConnectionPool
 
-__all__ = ["connect", "open_pool", "migrations", "pending", "migrate", "is_postgis"]
+__all__ = [
+    "connect", "open_pool", "migrations", "pending", "migrate", "drop_schema",
+    "is_postgis",
+]
 
 # Serialises concurrent `migrate` runs (two servers starting at once).
 _MIGRATE_LOCK = 0x67726964  # "grid"
@@ -94,3 +97,13 @@ def is_postgis(conn):
         "SELECT extversion FROM pg_extension WHERE extname = 'postgis'"
     ).fetchone()
     return row[0] if row else None
+
+
+def drop_schema(conn):
+    """Drop everything gridgov created (all data is lost), leaving an empty schema.
+
+    PostGIS lives in the schema too and comes back with the first migration.
+    """
+    with conn.transaction():
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")

@@ -35,6 +35,6 @@ def both(key):
 
 
 def level_name(level):
-    """The bilingual name of a grid level, e.g. '四级网格（微网格） Level 4 (micro-grid)'."""
+    """The bilingual name of a grid level, e.g. '四级网格（微网格） Level 4 …'."""
     zh, en = vocab.GRID_LEVELS[level]
     return f"{zh} {en}"

@@ -1,0 +1,234 @@
+"""The ``gridgov`` command line.
+
+Expected failures (no PostGIS, port in use, unreachable database…) print one line
+saying what and what to do, and exit 1; tracebacks are for bugs only.
+"""
+
+import datetime as dt
+import functools
+import os
+import socket
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+import psycopg
+
+from layers import db
+from layers import demo as demo_layer
+from layers.cluster import Cluster, ClusterError
+from layers.errors import LayerError
+
+__all__ = ["main"]
+
+DEMO_SEED = 1
+DEMO_AS_OF = dt.date(2026, 11, 1)
+
+
+def _friendly(func):
+    """Turn the errors a user can act on into ``click`` errors (one line, exit 1)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ClusterError, LayerError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except psycopg.OperationalError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise click.ClickException(
+                f"cannot reach the database: {first} "
+                "(check GRIDGOV_DATABASE_URL, or unset it to use the private cluster)"
+            ) from None
+
+    return wrapper
+
+
+def _external_url():
+    return os.environ.get("GRIDGOV_DATABASE_URL") or None
+
+
+def _database_url():
+    """The database to use: GRIDGOV_DATABASE_URL, else the private cluster (started)."""
+    return _external_url() or Cluster.default().start()
+
+
+def _masked(url):
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _migrate(url):
+    with db.connect(url) as conn:
+        return db.migrate(conn)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """gridgov: grid governance GIS (综治网格地理信息平台).
+
+    Without GRIDGOV_DATABASE_URL, gridgov runs its own PostgreSQL + PostGIS cluster
+    under $GRIDGOV_HOME (default: var/ in the checkout).
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@_friendly
+def up(host, port):
+    """Start the database if needed, migrate, load the demo town if empty, serve."""
+    _check_port(host, port)
+    url = _database_url()
+    _migrate(url)
+    with db.connect(url) as conn:
+        empty = demo_layer.is_empty(conn)
+    if empty:
+        _load_demo(url, "town", DEMO_SEED, DEMO_AS_OF, force=False)
+    _serve(url, host, port)
+
+
+@main.group("db")
+def db_group():
+    """The private database cluster and the schema."""
+
+
+@db_group.command("start")
+@_friendly
+def db_start():
+    """Start the private cluster (a no-op when it runs already)."""
+    if _external_url():
+        click.echo("GRIDGOV_DATABASE_URL is set: no private cluster to start.")
+        return
+    url = Cluster.default().start()
+    click.echo(f"database running: {url}")
+
+
+@db_group.command("stop")
+@_friendly
+def db_stop():
+    """Stop the private cluster."""
+    if _external_url():
+        click.echo("GRIDGOV_DATABASE_URL is set: no private cluster to stop.")
+        return
+    cluster = Cluster.default()
+    was = cluster.is_running()
+    cluster.stop()
+    click.echo("database stopped" if was else "database was not running")
+
+
+@db_group.command("status")
+@_friendly
+def db_status():
+    """Say where the database is, whether it runs, and its migrations."""
+    url = _external_url()
+    if url is None:
+        status = Cluster.default().status()
+        for key, value in status.items():
+            click.echo(f"{key}: {value}")
+        if not status.get("running"):
+            return
+        url = status["url"]
+    else:
+        click.echo(f"url: {_masked(url)} (GRIDGOV_DATABASE_URL)")
+    with db.connect(url, connect_timeout=5) as conn:
+        click.echo(f"postgis: {db.is_postgis(conn) or 'not installed in the database'}")
+        pending = db.pending(conn)
+        click.echo(f"pending migrations: {', '.join(pending) if pending else 'none'}")
+        click.echo(f"dataset: {demo_layer.dataset(conn) or 'none'}")
+
+
+@db_group.command("migrate")
+@_friendly
+def db_migrate():
+    """Apply pending migrations (nothing when the schema is up to date)."""
+    applied = _migrate(_database_url())
+    click.echo("applied: " + ", ".join(applied) if applied else "schema up to date")
+
+
+@db_group.command("reset")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_friendly
+def db_reset(yes):
+    """Drop every table and migrate again from empty (all data is lost)."""
+    url = _database_url()
+    if not yes:
+        click.confirm(f"Drop all data in {_masked(url)}?", abort=True)
+    with db.connect(url) as conn:
+        db.drop_schema(conn)
+        applied = db.migrate(conn)
+    click.echo("schema recreated: " + ", ".join(applied))
+
+
+@main.command()
+@click.option("--scale", type=click.Choice(["town", "city"]), default="town",
+              show_default=True, help="town: the demo town; city: the benchmark city.")
+@click.option("--seed", default=DEMO_SEED, show_default=True, type=int)
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
+              default=DEMO_AS_OF.isoformat(), show_default=True,
+              help="Last day of the generated year of incidents.")
+@click.option("--force", is_flag=True, help="Replace data that is not a demo.")
+@_friendly
+def demo(scale, seed, as_of, force):
+    """(Re)load generated data: the same seed gives the same data."""
+    url = _database_url()
+    _migrate(url)
+    _load_demo(url, scale, seed, as_of.date(), force)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@_friendly
+def serve(host, port, threads):
+    """Serve the web application with waitress (a production WSGI server)."""
+    _check_port(host, port)
+    url = _database_url()
+    with db.connect(url) as conn:
+        pending = db.pending(conn)
+    if pending:
+        raise click.ClickException(
+            f"the schema is not up to date ({', '.join(pending)} pending): "
+            "run `gridgov db migrate`")
+    _serve(url, host, port, threads)
+
+
+def _load_demo(url, scale, seed, as_of, force):
+    from geo.demo import generate  # heavy: only when a demo is wanted
+
+    started = time.perf_counter()
+    click.echo(f"generating the demo {scale} (seed {seed}, as of {as_of}) …")
+    data = generate(scale=scale, seed=seed, as_of=as_of)
+    generated = time.perf_counter()
+    with db.connect(url) as conn:
+        demo_layer.load(conn, data, {"scale": scale, "seed": seed,
+                                     "as_of": as_of.isoformat()}, force=force)
+    counts = ", ".join(f"{k} {v:,}" for k, v in data.counts().items())
+    click.echo(f"loaded: {counts} (generated in {generated - started:.1f} s, "
+               f"loaded in {time.perf_counter() - generated:.1f} s)")
+
+
+def _check_port(host, port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses it "
+                "or choose another with --port") from None
+
+
+def _serve(url, host, port, threads=8):
+    import waitress
+
+    from web import create_app
+
+    app = create_app({"DATABASE_URL": url})
+    click.echo(f"gridgov serving at http://{host}:{port}  (Ctrl-C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="gridgov",
+                   _quiet=True)
