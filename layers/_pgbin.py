@@ -6,6 +6,7 @@ Nothing here talks SQL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -211,3 +212,19 @@ def write_private(path: Path, text: str, account: RunAs | None = None) -> None:
         fh.write(text)
     if account is not None:
         account.chown(path)
+
+
+def pids_in(directory: Path) -> list[int]:
+    """Live processes whose working directory is ``directory``.
+
+    PostgreSQL's processes all run in their data directory, so this finds a
+    cluster's leftovers even when its postmaster is gone. Zombies have no cwd
+    and are not listed; neither are other users' processes unless we are root.
+    """
+    target, found = str(directory.resolve()), []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.readlink(proc / "cwd") == target:
+                    found.append(int(proc.name))
+    return found

@@ -31,6 +31,7 @@ from layers._pgbin import (
     find_bindir,
     initdb_locale,
     pick_port,
+    pids_in,
     port_free,
     server_version,
     service_account,
@@ -82,9 +83,8 @@ class Cluster:
     @property
     def base(self) -> Path:
         """The directory holding ``data``, ``run`` and ``log``."""
-        if not (self.state / "data/PG_VERSION").exists() and (
-            self._fallback / "data/PG_VERSION"
-        ).exists():
+        # The fallback exists only once chosen (by _place), and is kept.
+        if self._fallback.exists() and not (self.state / "data/PG_VERSION").exists():
             return self._fallback
         return self.state
 
@@ -166,7 +166,8 @@ class Cluster:
         with contextlib.suppress(psycopg.Error, ClusterError, OSError):
             if info:
                 with self._connect() as conn:
-                    version = conn.execute("SHOW server_version").fetchone()[0]
+                    row = conn.execute("SHOW server_version").fetchone()
+                    version = row[0].split()[0]
             else:
                 version = server_version(find_bindir(self._data_version())[0])
         return {
@@ -251,6 +252,7 @@ class Cluster:
                 raise ClusterError(f"{self.data_dir} belongs to user {owner}: run "
                                    f"gridgov as {owner} or as root")
             bindir, _ = find_bindir(self._data_version())
+            self._clear_stale()
             account = self._account()
             self._place(account)
             if self._data_version() is None:
@@ -262,6 +264,28 @@ class Cluster:
                 raise ClusterError(f"PostgreSQL did not become ready in "
                                    f"{self.timeout:.0f} s: {tail(self.log_file)}")
             time.sleep(0.05)
+
+    def _clear_stale(self) -> None:
+        """Remove the pid file of a crashed server once its processes are gone.
+
+        PostgreSQL removes a stale pid file itself, except when the pid is
+        still taken (by a zombie not yet reaped, or a reused pid): it then
+        refuses to start. Only when no process runs in the data directory is
+        it safe to remove it: leftover backends may still write there.
+        """
+        pidfile = self.data_dir / "postmaster.pid"
+        if not pidfile.exists():
+            return
+        deadline = time.monotonic() + 10  # orphaned backends exit promptly
+        while pids := pids_in(self.data_dir):
+            if time.monotonic() > deadline:
+                raise ClusterError(f"processes {pids} of a crashed PostgreSQL still "
+                                   f"use {self.data_dir}: end them and retry")
+            time.sleep(0.1)
+        log.warning("removing postmaster.pid left by a crashed PostgreSQL")
+        # The socket's lock file names the same pid; the directory is ours.
+        for stale in [pidfile, *self.socket_dir.glob(".s.PGSQL.*")]:
+            stale.unlink(missing_ok=True)
 
     def _place(self, account: RunAs) -> None:
         """Create base/run/log for ``account``, falling back if unreachable."""
