@@ -1,8 +1,9 @@
 """Shared fixtures: a real PostGIS for the session, the app, its client.
 
-Without GRIDGOV_TEST_DATABASE_URL the test run starts the project's own private
-cluster (under $GRIDGOV_TEST_HOME, default var/test in the checkout) and works in
-databases of its own, created for the session and dropped at its end.
+The tests work in databases of their own, created for the session and dropped at
+its end, on the project's own private cluster (under $GRIDGOV_TEST_HOME, default
+var/test in the checkout), or on the server of GRIDGOV_TEST_DATABASE_URL (a role
+that may CREATE DATABASE).
 """
 
 import datetime as dt
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -20,33 +23,30 @@ DEMO_AS_OF = dt.date(2026, 11, 1)
 
 
 @pytest.fixture(scope="session")
-def cluster():
-    if os.environ.get("GRIDGOV_TEST_DATABASE_URL"):
-        pytest.skip("tests run against GRIDGOV_TEST_DATABASE_URL, not a private cluster")
+def server_url():
+    """A URL of the test server on which the tests may CREATE DATABASE."""
+    external = os.environ.get("GRIDGOV_TEST_DATABASE_URL")
+    if external:
+        return external
     from layers.cluster import Cluster
 
     home = Path(os.environ.get("GRIDGOV_TEST_HOME", ROOT / "var" / "test"))
-    c = Cluster(home)
-    c.start()
-    return c
+    return Cluster(home).start()
 
 
 class Databases:
-    """Creates throw-away databases in the test cluster (or reuses an external one)."""
+    """Creates throw-away databases on the test server, dropped at the end."""
 
-    def __init__(self, request):
-        self._request = request
+    def __init__(self, server_url):
+        self._server = server_url
         self._created = []
 
     def new(self, migrated=True):
-        external = os.environ.get("GRIDGOV_TEST_DATABASE_URL")
-        if external:
-            url = external
-        else:
-            cluster = self._request.getfixturevalue("cluster")
-            name = f"gridgov_test_{uuid.uuid4().hex[:10]}"
-            url = cluster.create_database(name)
-            self._created.append((cluster, name))
+        name = f"gridgov_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self._server, autocommit=True) as c:
+            c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self._created.append(name)
+        url = make_conninfo(self._server, dbname=name)
         if migrated:
             from layers import db
 
@@ -55,13 +55,15 @@ class Databases:
         return url
 
     def drop_all(self):
-        for cluster, name in self._created:
-            cluster.drop_database(name)
+        with psycopg.connect(self._server, autocommit=True) as c:
+            for name in self._created:
+                c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
-def databases(request):
-    dbs = Databases(request)
+def databases(server_url):
+    dbs = Databases(server_url)
     yield dbs
     dbs.drop_all()
 

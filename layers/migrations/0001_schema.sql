@@ -21,7 +21,7 @@ CREATE TABLE grids (
     valid_from timestamptz NOT NULL DEFAULT now(),
     -- GB/T 31000 style codes: 9-digit town division code, 12-digit village code,
     -- then three digits per level below.
-    CONSTRAINT grids_code_format CHECK (code ~ ('^[0-9]{' || (3 + 3 * level) || '}$')),
+    CONSTRAINT grids_code_format CHECK (code ~ ('^[0-9]{' || (6 + 3 * level) || '}$')),
     CONSTRAINT grids_parent_presence CHECK ((level = 1) = (parent_code IS NULL)),
     CONSTRAINT grids_geom_valid CHECK (ST_IsValid(geom) AND NOT ST_IsEmpty(geom))
 );

@@ -97,7 +97,7 @@ def test_create_and_drop_database(cluster):
     cluster.start()
     url = cluster.create_database("t_scratch")
     assert cluster.create_database("t_scratch") == url  # idempotent
-    with psycopg.connect(url) as conn:  # open session: drop must still work
+    with psycopg.connect(url, autocommit=True) as conn:  # drop ends this session
         assert conn.execute("SELECT current_database()").fetchone()[0] == "t_scratch"
         cluster.drop_database("t_scratch")
     with pytest.raises(psycopg.OperationalError, match="does not exist"):
@@ -125,6 +125,10 @@ def test_taken_port_makes_start_pick_another(cluster, caplog):
 def test_start_after_a_crash(cluster):
     cluster.start()
     os.kill(cluster.status()["pid"], signal.SIGKILL)  # leaves postmaster.pid
+    deadline = time.monotonic() + 5
+    while cluster.is_running() and time.monotonic() < deadline:
+        time.sleep(0.01)  # SIGKILL is not instantaneous
+    assert not cluster.is_running()
     assert (cluster.data_dir / "postmaster.pid").exists()
     url = cluster.start()
     with psycopg.connect(url) as conn:

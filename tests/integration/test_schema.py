@@ -42,14 +42,16 @@ def test_migrate_from_empty_then_again_is_a_no_op(databases):
 def test_a_level_4_grid_under_a_level_2_parent_is_refused(conn):
     _grid(conn, TOWN, 1, None)
     _grid(conn, VILLAGE, 2, TOWN, INNER)
-    with pytest.raises(errors.CheckViolation, match="level 4 cannot be a child of level-2"):
+    match = "level 4 cannot be a child of level-2"
+    with pytest.raises(errors.CheckViolation, match=match):
         with conn.transaction():
             _grid(conn, VILLAGE + "001", 4, VILLAGE, INNER)
 
 
 def test_a_child_code_must_start_with_its_parents(conn):
     _grid(conn, TOWN, 1, None)
-    with pytest.raises(errors.CheckViolation, match="must start with its parent's code"):
+    match = "must start with its parent's code"
+    with pytest.raises(errors.CheckViolation, match=match):
         with conn.transaction():
             _grid(conn, "320282999001", 2, TOWN, INNER)
 
@@ -128,5 +130,5 @@ def test_check_constraints_list_the_vocabulary(conn, table, column, codes):
     defs = [r[0] for r in conn.execute(
         "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
         " WHERE conrelid = %s::regclass AND contype = 'c'", (table,))]
-    (definition,) = [d for d in defs if re.search(rf"\({column} = ANY", d)]
+    (definition,) = [d for d in defs if re.match(rf"CHECK \(\({column} = ANY", d)]
     assert set(re.findall(r"'([a-z_]+)'::text", definition)) == set(codes)
