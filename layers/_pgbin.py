@@ -6,13 +6,14 @@ Nothing here talks SQL.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
 import re
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 PG_LIB = Path("/usr/lib/postgresql")  # Debian/Ubuntu layout, one dir per major
@@ -205,6 +206,32 @@ def initdb_locale() -> str:
     return "C.UTF-8" if "c.utf8" in out.lower().replace("-", "").split() else "C"
 
 
+def initdb(bindir: Path, account: RunAs, data_dir: Path, role: str, password: str,
+           scratch: Path) -> None:
+    """Run initdb for ``data_dir`` with superuser ``role`` and ``password``.
+
+    Local (socket) logins are trusted: the socket directory is private to the
+    account. TCP logins need the password (scram).
+    """
+    # initdb reads the password from a file it can open: a private copy in
+    # ``scratch`` (the caller's own copy may lie where the account cannot reach).
+    pwfile = scratch / "initdb.pw"
+    write_private(pwfile, password, account)
+    try:
+        proc = account.run(
+            [bindir / "initdb", "-D", data_dir, "-U", role, "--auth-local=trust",
+             "--auth-host=scram-sha-256", "-E", "UTF8",
+             f"--locale={initdb_locale()}", f"--pwfile={pwfile}"], check=False)
+    finally:
+        pwfile.unlink()
+    if proc.returncode != 0:
+        msg = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        raise ClusterError(f"initdb failed in {data_dir}: {msg}")
+    with open(data_dir / "postgresql.conf", "a") as fh:
+        fh.write("\n# gridgov: port and socket, rewritten at each start\n"
+                 "include_if_exists = 'gridgov.conf'\n")
+
+
 def write_private(path: Path, text: str, account: RunAs | None = None) -> None:
     """Write ``path`` with mode 600 from its creation on; give it to ``account``."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -214,17 +241,57 @@ def write_private(path: Path, text: str, account: RunAs | None = None) -> None:
         account.chown(path)
 
 
-def pids_in(directory: Path) -> list[int]:
-    """Live processes whose working directory is ``directory``.
+def clear_stale(data_dir: Path, socket_dir: Path, account: RunAs) -> bool:
+    """Remove the pid file of a crashed server once its processes are gone.
 
-    PostgreSQL's processes all run in their data directory, so this finds a
-    cluster's leftovers even when its postmaster is gone. Zombies have no cwd
-    and are not listed; neither are other users' processes unless we are root.
+    PostgreSQL removes a stale pid file itself, except when its pid is still
+    taken (a zombie not yet reaped, a reused pid): it then refuses to start.
+    Removing it is safe only when no process runs in the data directory, as
+    orphaned backends may still write there. Returns whether it removed one.
     """
-    target, found = str(directory.resolve()), []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            with contextlib.suppress(OSError):
-                if os.readlink(proc / "cwd") == target:
-                    found.append(int(proc.name))
-    return found
+    pidfile = data_dir / "postmaster.pid"
+    if not pidfile.exists():
+        return False
+    deadline = time.monotonic() + 10  # orphaned backends exit promptly
+    while pids := pids_in(data_dir, account):
+        if time.monotonic() > deadline:
+            raise ClusterError(f"processes {pids} of a crashed PostgreSQL still "
+                               f"use {data_dir}: end them (kill) and retry")
+        time.sleep(0.1)
+    # The socket's lock file names the same pid; the directory is ours alone.
+    for stale in [pidfile, *socket_dir.glob(".s.PGSQL.*")]:
+        stale.unlink(missing_ok=True)
+    return True
+
+
+def runs_in(pid: int, data_dir: Path) -> bool:
+    """Whether process ``pid`` is alive and a postgres of ``data_dir``.
+
+    A crash leaves postmaster.pid behind, and its pid may since name another
+    process (even another cluster's postgres), or a zombie not yet reaped.
+    """
+    try:  # PostgreSQL's processes all run in their data directory
+        return os.readlink(f"/proc/{pid}/cwd") == str(data_dir.resolve())
+    except PermissionError:
+        pass  # root without CAP_SYS_PTRACE (Docker's default), another's process
+    except OSError:
+        return False  # gone, or a zombie
+    try:  # public, and empty for zombies; pg_ctl runs `postgres -D <data_dir>`
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    wanted = {os.fsencode(str(data_dir)), os.fsencode(str(data_dir.resolve()))}
+    return any(a == b"-D" and b in wanted for a, b in pairwise(args))
+
+
+def pids_in(directory: Path, account: RunAs) -> list[int]:
+    """Live processes of ``account`` whose working directory is ``directory``.
+
+    This finds a cluster's leftover backends even when its postmaster is gone.
+    Looked up as the account itself: root may lack the right to read another
+    user's /proc/<pid>/cwd (no CAP_SYS_PTRACE in containers).
+    """
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", str(directory.resolve()))
+    out = account.run(["find", "/proc", "-mindepth", "2", "-maxdepth", "2",
+                       "-name", "cwd", "-lname", pattern], check=False).stdout
+    return [int(line.split("/")[2]) for line in out.split()]

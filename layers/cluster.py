@@ -25,19 +25,8 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-from layers._pgbin import (
-    ClusterError,
-    RunAs,
-    find_bindir,
-    initdb_locale,
-    pick_port,
-    pids_in,
-    port_free,
-    server_version,
-    service_account,
-    tail,
-    write_private,
-)
+from layers import _pgbin as pg
+from layers._pgbin import ClusterError, RunAs
 
 __all__ = ["Cluster", "ClusterError"]
 
@@ -152,12 +141,13 @@ class Cluster:
         """Stop the server (fast shutdown: open sessions are disconnected)."""
         if not self.is_running():
             return
-        bindir, _ = find_bindir(self._data_version())
+        bindir, _ = pg.find_bindir(self._data_version())
         proc = self._account().run(
             [bindir / "pg_ctl", "-D", self.data_dir, "-m", "fast", "-w",
              "-t", int(self.timeout), "stop"], check=False)
         if proc.returncode != 0 and self.is_running():
-            raise ClusterError(f"could not stop PostgreSQL: {proc.stderr.strip()}")
+            why = " ".join(proc.stderr.split())
+            raise ClusterError(f"could not stop PostgreSQL: {why} ({self.log_file})")
 
     def status(self) -> dict:
         """running, pid, port, data_dir, socket_dir, log, url, version."""
@@ -169,7 +159,7 @@ class Cluster:
                     row = conn.execute("SHOW server_version").fetchone()
                     version = row[0].split()[0]
             else:
-                version = server_version(find_bindir(self._data_version())[0])
+                version = pg.server_version(pg.find_bindir(self._data_version())[0])
         return {
             "running": info is not None, "pid": info[0] if info else None,
             "port": info[1] if info else self._remembered_port(),
@@ -213,13 +203,10 @@ class Cluster:
         try:
             lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
             pid, port = int(lines[0]), int(lines[3])
-            # A crash leaves the pid file behind, and its pid may since name
-            # another process, even another cluster's postgres: ours runs in
-            # our data directory. Dead or foreign (EPERM) pids raise OSError.
-            if os.readlink(f"/proc/{pid}/cwd") != str(self.data_dir.resolve()):
-                return None
         except (OSError, ValueError, IndexError):
             return None
+        if not pg.runs_in(pid, self.data_dir):
+            return None  # left behind by a crash
         return pid, port, (lines[7].strip() if len(lines) > 7 else "")
 
     def _remembered_port(self) -> int | None:
@@ -234,8 +221,8 @@ class Cluster:
 
     def _account(self) -> RunAs:
         with contextlib.suppress(OSError):
-            return service_account(self.data_dir.stat().st_uid)
-        return service_account()
+            return pg.service_account(self.data_dir.stat().st_uid)
+        return pg.service_account()
 
     @contextlib.contextmanager
     def _locked(self):
@@ -251,9 +238,10 @@ class Cluster:
                 owner = self.data_dir.owner()
                 raise ClusterError(f"{self.data_dir} belongs to user {owner}: run "
                                    f"gridgov as {owner} or as root")
-            bindir, _ = find_bindir(self._data_version())
-            self._clear_stale()
+            bindir, _ = pg.find_bindir(self._data_version())
             account = self._account()
+            if pg.clear_stale(self.data_dir, self.socket_dir, account):
+                log.warning("removed postmaster.pid left by a crashed PostgreSQL")
             self._place(account)
             if self._data_version() is None:
                 self._initdb(bindir, account)
@@ -262,30 +250,8 @@ class Cluster:
         while (info := self._postmaster()) is None or info[2] != "ready":
             if time.monotonic() > deadline:
                 raise ClusterError(f"PostgreSQL did not become ready in "
-                                   f"{self.timeout:.0f} s: {tail(self.log_file)}")
+                                   f"{self.timeout:.0f} s: {pg.tail(self.log_file)}")
             time.sleep(0.05)
-
-    def _clear_stale(self) -> None:
-        """Remove the pid file of a crashed server once its processes are gone.
-
-        PostgreSQL removes a stale pid file itself, except when the pid is
-        still taken (by a zombie not yet reaped, or a reused pid): it then
-        refuses to start. Only when no process runs in the data directory is
-        it safe to remove it: leftover backends may still write there.
-        """
-        pidfile = self.data_dir / "postmaster.pid"
-        if not pidfile.exists():
-            return
-        deadline = time.monotonic() + 10  # orphaned backends exit promptly
-        while pids := pids_in(self.data_dir):
-            if time.monotonic() > deadline:
-                raise ClusterError(f"processes {pids} of a crashed PostgreSQL still "
-                                   f"use {self.data_dir}: end them and retry")
-            time.sleep(0.1)
-        log.warning("removing postmaster.pid left by a crashed PostgreSQL")
-        # The socket's lock file names the same pid; the directory is ours.
-        for stale in [pidfile, *self.socket_dir.glob(".s.PGSQL.*")]:
-            stale.unlink(missing_ok=True)
 
     def _place(self, account: RunAs) -> None:
         """Create base/run/log for ``account``, falling back if unreachable."""
@@ -312,42 +278,27 @@ class Cluster:
             self._place(account)
         password = self.state / "password"
         if not password.exists():
-            write_private(password, secrets.token_urlsafe(24) + "\n")
-        # initdb must be able to open the password file: a private copy next
-        # to the data, as ours may lie where the account cannot reach.
-        pwfile = self.log_file.parent / "initdb.pw"
-        write_private(pwfile, password.read_text(), account)
+            pg.write_private(password, secrets.token_urlsafe(24) + "\n")
         log.info("creating the PostgreSQL cluster in %s", self.data_dir)
-        try:
-            proc = account.run(
-                [bindir / "initdb", "-D", self.data_dir, "-U", ROLE,
-                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                 f"--locale={initdb_locale()}", f"--pwfile={pwfile}"], check=False)
-        finally:
-            pwfile.unlink()
-        if proc.returncode != 0:
-            msg = (proc.stderr.strip().splitlines() or ["?"])[-1]
-            raise ClusterError(f"initdb failed in {self.data_dir}: {msg}")
-        with open(self.data_dir / "postgresql.conf", "a") as fh:
-            fh.write("\n# gridgov: port and socket, rewritten at each start\n"
-                     "include_if_exists = 'gridgov.conf'\n")
+        pg.initdb(bindir, account, self.data_dir, ROLE, password.read_text(),
+                  scratch=self.log_file.parent)
 
     def _launch(self, bindir: Path, account: RunAs) -> None:
         port = self._remembered_port()
         for attempt in range(2):
-            if port is None or not port_free(port):
-                new = pick_port(avoid=port)
+            if port is None or not pg.port_free(port):
+                new = pg.pick_port(avoid=port)
                 if port is not None:
                     log.warning("port %d is taken by another process; "
                                 "PostgreSQL will use port %d", port, new)
                 port = new
             (self.state / "port").write_text(f"{port}\n")
             sock = str(self.socket_dir).replace("'", "''")
-            write_private(self.data_dir / "gridgov.conf",
-                          "# written by gridgov at each start (layers/cluster.py)\n"
-                          "listen_addresses = '127.0.0.1'\n"
-                          f"port = {port}\nunix_socket_directories = '{sock}'\n",
-                          account)
+            pg.write_private(self.data_dir / "gridgov.conf",
+                             "# written by gridgov at each start (layers/cluster.py)\n"
+                             "listen_addresses = '127.0.0.1'\n"
+                             f"port = {port}\nunix_socket_directories = '{sock}'\n",
+                             account)
             size = self.log_file.stat().st_size if self.log_file.exists() else 0
             proc = account.run(
                 [bindir / "pg_ctl", "-D", self.data_dir, "-l", self.log_file,
@@ -358,5 +309,19 @@ class Cluster:
                 fh.seek(size)
                 if attempt == 0 and b"could not bind" in fh.read():
                     continue  # the port was taken between our check and the bind
-            raise ClusterError(f"PostgreSQL did not start: {tail(self.log_file)} "
+            raise ClusterError(f"PostgreSQL did not start: {pg.tail(self.log_file)} "
                                f"(log: {self.log_file})")
+
+
+if __name__ == "__main__":  # python -m layers.cluster [start|stop|status|destroy]
+    import sys
+
+    action = (sys.argv[1:] or ["status"])[0]
+    if action not in ("start", "stop", "status", "destroy"):
+        sys.exit("usage: python -m layers.cluster [start|stop|status|destroy]")
+    try:
+        out = getattr(Cluster.default(), action)()
+    except ClusterError as err:
+        sys.exit(f"gridgov: {err}")  # one line, no traceback
+    for line in [f"{k}: {v}" for k, v in out.items()] if action == "status" else [out]:
+        print(line or "ok")

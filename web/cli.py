@@ -6,6 +6,7 @@ saying what and what to do, and exit 1; tracebacks are for bugs only.
 
 import datetime as dt
 import functools
+import logging
 import os
 import socket
 import time
@@ -73,6 +74,8 @@ def main():
     Without GRIDGOV_DATABASE_URL, gridgov runs its own PostgreSQL + PostGIS cluster
     under $GRIDGOV_HOME (default: var/ in the checkout).
     """
+    # The cluster says where its data lives or that it moved port, as warnings.
+    logging.basicConfig(level=logging.WARNING, format="gridgov: %(message)s")
 
 
 @main.command()

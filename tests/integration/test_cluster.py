@@ -135,6 +135,22 @@ def test_start_after_a_crash(cluster):
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
+def test_failed_start_says_why_in_one_line(cluster):
+    cluster.start()
+    cluster.stop()
+    auto = cluster.data_dir / "postgresql.auto.conf"
+    saved = auto.read_text()
+    auto.write_text(saved + "shared_buffers = 'lots'\n")
+    try:
+        with pytest.raises(ClusterError, match="shared_buffers") as err:
+            cluster.start()
+        assert "\n" not in str(err.value)
+        assert str(cluster.log_file) in str(err.value)
+    finally:
+        auto.write_text(saved)
+    cluster.start()
+
+
 def test_stop_then_status_says_not_running(cluster):
     cluster.start()
     cluster.stop()
