@@ -136,7 +136,9 @@ def adjacency(faces):
     a[flip], b[flip] = b[flip].copy(), a[flip].copy()
     order = np.lexsort((b[:, 1], b[:, 0], a[:, 1], a[:, 0]))
     a, b, face = a[order], b[order], face[order]
-    dup = np.flatnonzero(np.all(a[1:] == a[:-1], axis=1) & np.all(b[1:] == b[:-1], axis=1))
+    dup = np.flatnonzero(
+        np.all(a[1:] == a[:-1], axis=1) & np.all(b[1:] == b[:-1], axis=1)
+    )
     i, j = np.minimum(face[dup], face[dup + 1]), np.maximum(face[dup], face[dup + 1])
     seg = np.hypot(*(b[dup] - a[dup]).T)
     key, inverse = np.unique(i * len(faces) + j, return_inverse=True)
@@ -162,16 +164,21 @@ def _distances(xy, seeds, cand):
     return d
 
 
-def spread_seeds(xy, parent, counts, rng, iters=6):
+def spread_seeds(xy, parent, counts, rng, iters=6, balance=False):
     """Choose ``counts[p]`` well-spread seeds among the points of each parent.
 
-    A few rounds of k-means run for all parents at once, so the children of a
-    parent hold about the same number of points.
+    A few rounds of k-means run for all parents at once. Plain k-means gives dense
+    clusters of points fewer seeds than their share; with ``balance`` each seed
+    also gets a power weight, raised while its cell holds fewer points than its
+    share and lowered while it holds more (a capacity-constrained power diagram),
+    so that the children of a parent hold about the same number of points.
 
     Returns
     -------
     seeds : ndarray (sum(counts), 2), grouped by parent in ascending order
     seed_parent : ndarray of int
+    power : ndarray (sum(counts),), the weights to pass to :func:`group`
+        (zeros without ``balance``)
     """
     counts = np.asarray(counts)
     order = np.lexsort((rng.random(len(xy)), parent))
@@ -180,16 +187,28 @@ def spread_seeds(xy, parent, counts, rng, iters=6):
     if len(pick) != counts.sum():
         raise ValueError("a parent has fewer points than the seeds asked for it")
     seeds, seed_parent = xy[pick].copy(), parent[pick]
+    power = np.zeros(len(seeds))
+    held = np.bincount(parent, minlength=len(counts))
+    share = held[seed_parent] / counts[seed_parent]
     cand = _candidates(parent, seed_parent)
+    rows = np.arange(len(xy))
     for _ in range(iters):
-        d = _distances(xy, seeds, cand)
-        label = cand[np.arange(len(xy)), d.argmin(axis=1)]
+        d2 = _distances(xy, seeds, cand) ** 2
+        best = (d2 - power[cand]).argmin(axis=1)
+        label = cand[rows, best]
         n = np.bincount(label, minlength=len(seeds))
         ok = n > 0
+        if balance:
+            # step by the cell's mean squared radius (the parent's for an empty
+            # cell), in proportion to how far it is from its share
+            spread = np.bincount(label, weights=d2[rows, best], minlength=len(seeds))
+            fallback = np.bincount(parent, weights=d2[rows, best]) / np.maximum(held, 1)
+            spread = np.where(ok, spread / np.maximum(n, 1), fallback[seed_parent])
+            power += 0.3 * spread * (1 - n / share)
         for axis in (0, 1):
             total = np.bincount(label, weights=xy[:, axis], minlength=len(seeds))
             seeds[ok, axis] = total[ok] / n[ok]
-    return seeds, seed_parent
+    return seeds, seed_parent, power
 
 
 def _claims(d, cand, n_seeds):
@@ -233,21 +252,23 @@ def _components(n, i, j):
             comp = nxt
 
 
-def _make_contiguous(label, parent, pairs, weight):
+def _make_contiguous(label, parent, pairs, area):
     """Give the detached pieces of each group to the neighbour with the longest border.
 
-    Each group keeps its heaviest piece, so no group ever disappears; a piece moves
+    Each group keeps its largest piece, so no group ever disappears; a piece moves
     only next to another group's kept piece, so the number of pieces falls each round.
     """
     i, j, length = pairs
     inner = parent[i] == parent[j]
     i, j, length = i[inner], j[inner], length[inner]
-    a, b, w = np.r_[i, j], np.r_[j, i], np.r_[length, length]
+    # a border shorter than a fifth of the smaller face's width is a pinch, not a
+    # link: pieces joined only through pinches look detached on a map
+    link = length >= 0.2 * np.sqrt(np.minimum(area[i], area[j]))
     n = len(label)
     while True:
-        same = label[i] == label[j]
+        same = (label[i] == label[j]) & link
         comp = _components(n, i[same], j[same])
-        mass = np.bincount(comp, weights=weight, minlength=n)
+        mass = np.bincount(comp, weights=area, minlength=n)
         roots = np.flatnonzero(comp == np.arange(n))
         roots = roots[np.lexsort((-mass[roots], label[roots]))]
         kept = np.zeros(n, dtype=bool)
@@ -255,11 +276,15 @@ def _make_contiguous(label, parent, pairs, weight):
         kept = kept[comp]
         if kept.all():
             return label
-        e = ~kept[a] & kept[b]
-        src, dst, ew = comp[a[e]], label[b[e]], w[e]
-        key, inverse = np.unique(src * (label.max() + 1) + dst, return_inverse=True)
-        border = np.bincount(inverse, weights=ew)
-        piece, target = key // (label.max() + 1), key % (label.max() + 1)
+        a, b, w = np.r_[i, j], np.r_[j, i], np.r_[length, length]
+        e = np.r_[link, link] & ~kept[a] & kept[b]
+        if not e.any():  # only pinches lead on: count them as links after all
+            link[:] = True
+            continue
+        k = label.max() + 1
+        key, inverse = np.unique(comp[a[e]] * k + label[b[e]], return_inverse=True)
+        border = np.bincount(inverse, weights=w[e])
+        piece, target = key // k, key % k
         best = np.lexsort((-border, piece))
         first = best[np.r_[True, piece[best][1:] != piece[best][:-1]]]
         new = np.full(n, -1)
@@ -269,7 +294,32 @@ def _make_contiguous(label, parent, pairs, weight):
         label[move] = new[comp[move]]
 
 
-def group(xy, parent, seeds, seed_parent, pairs, weight, rng, noise=0.15):
+def _smooth(label, parent, pairs, fixed):
+    """Move each face whose border is mostly with one other group into that group.
+
+    One majority pass over the face graph: it files off the one-face spikes and
+    notches the jitter leaves, while borders still follow the irregular faces.
+    """
+    i, j, length = pairs
+    inner = parent[i] == parent[j]
+    a = np.r_[i[inner], j[inner]]
+    b = np.r_[j[inner], i[inner]]
+    w = np.r_[length[inner], length[inner]]
+    n, k = len(label), label.max() + 1
+    key, inverse = np.unique(a * k + label[b], return_inverse=True)
+    border = np.bincount(inverse, weights=w)
+    face, other = key // k, key % k
+    total = np.bincount(a, weights=w, minlength=n)
+    best = np.lexsort((-border, face))
+    best = best[np.r_[True, face[best][1:] != face[best][:-1]]]
+    move = (other[best] != label[face[best]]) & (border[best] > 0.5 * total[face[best]])
+    move &= ~fixed[face[best]]
+    label = label.copy()
+    label[face[best][move]] = other[best][move]
+    return label
+
+
+def group(xy, parent, seeds, seed_parent, pairs, area, rng, noise=0.15, power=None):
     """Give each face to a seed of its parent, in contiguous groups.
 
     Parameters
@@ -278,9 +328,11 @@ def group(xy, parent, seeds, seed_parent, pairs, weight, rng, noise=0.15):
     parent : ndarray of int (n,), the parent group of each face
     seeds : ndarray (k, 2); seed_parent : ndarray of int (k,)
     pairs : (i, j, length) from :func:`adjacency`
-    weight : ndarray (n,), the mass of each face (area), to pick the piece kept
+    area : ndarray (n,), the area of each face
     rng : numpy.random.Generator
     noise : float, relative jitter of distances: 0 gives straight Voronoi borders
+    power : ndarray (k,), optional, power weights from :func:`spread_seeds`;
+        without them each seed gets a random weight, for uneven sizes
 
     Returns
     -------
@@ -292,13 +344,19 @@ def group(xy, parent, seeds, seed_parent, pairs, weight, rng, noise=0.15):
     cand = _candidates(parent, seed_parent)
     d = _distances(xy, seeds, cand)
     claim = _claims(d, cand, len(seeds))
-    # a weight per seed makes sizes uneven, a jitter per face and seed makes
-    # borders wander instead of running straight
-    scale = rng.uniform(0.85, 1.15, len(seeds))
+    # a jitter per face and seed makes borders wander instead of running straight
     jitter = 1 + noise * rng.uniform(-1, 1, d.shape)
-    label = cand[np.arange(len(xy)), (d * scale[cand] * jitter).argmin(axis=1)]
+    if power is None:  # a random weight per seed makes sizes uneven
+        scale, power = rng.uniform(0.85, 1.15, len(seeds)), np.zeros(len(seeds))
+    else:
+        scale = np.ones(len(seeds))
+    score = (d * scale[cand] * jitter) ** 2 - np.asarray(power, dtype=float)[cand]
+    label = cand[np.arange(len(xy)), score.argmin(axis=1)]
     label[claim] = np.arange(len(seeds))
-    return _make_contiguous(label, parent, pairs, np.asarray(weight, dtype=float))
+    fixed = np.zeros(len(label), dtype=bool)
+    fixed[claim] = True
+    label = _smooth(label, parent, pairs, fixed)
+    return _make_contiguous(label, parent, pairs, np.asarray(area, dtype=float))
 
 
 def union_groups(faces, label, n):

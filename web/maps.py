@@ -43,11 +43,17 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
         A Leaflet tile URL template; without it the map has no basemap, so that it
         works on an isolated network.
     """
+    # Without a tile layer Leaflet has no maxZoom, which the clusters need: set it.
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True,
-                   zoom_start=13, location=[0, 0])
+                   zoom_start=13, location=[0, 0], **{"maxZoom": 19})
     if basemap_url:
         folium.TileLayer(basemap_url, attr=basemap_attribution or " ",
                          name="底图 Basemap").add_to(m)
+    # Outlines of levels 1–3 are drawn above the micro-grids, in panes that let the
+    # mouse through: hovering always names the micro-grid, the town line stays on top.
+    for level in (1, 2, 3):
+        folium.map.CustomPane(f"grid-level-{level}", z_index=420 - 5 * level,
+                              pointer_events=False).add_to(m)
     for level in sorted(grids_by_level):
         _grid_layer(grids_by_level[level], level).add_to(m)
     _household_layer(households).add_to(m)
@@ -67,29 +73,35 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
 def _grid_layer(collection, level):
     style = _LEVEL_STYLE[level]
     layer = folium.FeatureGroup(name=level_name(level))
-    if collection["features"]:
-        folium.GeoJson(
-            collection,
-            style_function=lambda _f, s=style: s,
-            highlight_function=lambda _f: {"weight": 4, "color": "#E69F00"},
-            tooltip=folium.GeoJsonTooltip(
-                fields=["name", "code", "households"],
-                aliases=[t("name"), t("code"), t("household_count")],
-            ),
-            # clicks fall through to the map, which locates the spot
-            bubbling_mouse_events=True,
-            smooth_factor=0.5,
-        ).add_to(layer)
+    if not collection["features"]:
+        return layer
+    if level < 4:
+        folium.GeoJson(collection, style_function=lambda _f, s=style: s,
+                       pane=f"grid-level-{level}", interactive=False,
+                       smooth_factor=0.5).add_to(layer)
+        return layer
+    folium.GeoJson(
+        collection,
+        style_function=lambda _f, s=style: s,
+        highlight_function=lambda _f: {"weight": 3, "color": "#E69F00"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "code", "households"],
+            aliases=[t("name"), t("code"), t("household_count")],
+        ),
+        # clicks fall through to the map, which locates the spot
+        bubbling_mouse_events=True,
+        smooth_factor=0.5,
+    ).add_to(layer)
     return layer
 
 
 def _household_layer(positions):
     # Circle markers, not folium's default AwesomeMarkers icons (no local copy).
-    callback = """
-        var callback = function (row) {
+    # folium wraps this as `var callback = <expression>;`
+    callback = """function (row) {
             return L.circleMarker(new L.LatLng(row[0], row[1]),
                 {radius: 3, weight: 1, color: '#7a5200', fillOpacity: 0.7});
-        };"""
+        }"""
     return FastMarkerCluster(
         positions, callback=callback, name=both("households"),
         disableClusteringAtZoom=17, chunkedLoading=True,
@@ -191,7 +203,8 @@ class LocateOnClick(MacroElement):
                                 ensure_ascii=False)
 
 
-_STYLE = """<style>
+_STYLE = """<link rel="icon" href="data:,">
+<style>
 .leaflet-container { background: #f4f3ef; }
 .gg-title { position: absolute; top: 10px; left: 54px; z-index: 1000;
   background: rgba(255,255,255,.92); padding: 6px 12px; border-radius: 4px;

@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
 def live_server(app):
     from waitress.server import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=4, _quiet=True)
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"

@@ -49,10 +49,11 @@ def test_clicking_a_micro_grid_shows_its_grid_chain(page, live_server, demo_town
     p = micro.geometry.representative_point()
     name = page.evaluate(_FIND_MAP)
     assert name, "no Leaflet map on the page"
-    page.evaluate(f"() => window['{name}'].setView([{p.y}, {p.x}], 16)")
+    page.evaluate(f"() => {{ window['{name}'].setView([{p.y}, {p.x}], 16); }}")
     page.wait_for_timeout(300)
     xy = page.evaluate(
-        f"() => window['{name}'].latLngToContainerPoint([{p.y}, {p.x}])")
+        f"() => {{ const q = window['{name}'].latLngToContainerPoint([{p.y}, {p.x}]);"
+        " return {x: q.x, y: q.y}; }")
     box = page.locator(".folium-map").bounding_box()
     page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
     popup = page.wait_for_selector(".gg-locate")
