@@ -1,0 +1,112 @@
+"""The `gridgov` command line, against a real database through GRIDGOV_DATABASE_URL."""
+
+import socket
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from web.cli import main
+
+pytestmark = pytest.mark.db
+
+_FINGERPRINT = """
+    SELECT md5(string_agg(external_id || address || ST_AsText(geom) || grid_code, ','
+                          ORDER BY external_id)) FROM households
+"""
+
+
+@pytest.fixture()
+def cli(tmp_path):
+    """Run `gridgov` with a private home that must stay untouched."""
+    home = tmp_path / "home"
+    home.mkdir()
+
+    def run(args, url):
+        env = {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(home)}
+        return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+
+    run.home = home
+    return run
+
+
+def test_every_command_has_help():
+    for args in (["--help"], ["up", "--help"], ["db", "--help"],
+                 ["db", "start", "--help"], ["db", "stop", "--help"],
+                 ["db", "status", "--help"], ["db", "migrate", "--help"],
+                 ["db", "reset", "--help"], ["demo", "--help"], ["serve", "--help"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, args
+        assert "Usage:" in result.output
+
+
+def test_external_database_is_used_and_no_cluster_started(cli, databases):
+    url = databases.new(migrated=False)
+    result = cli(["db", "migrate"], url)
+    assert result.exit_code == 0
+    assert "applied: 0001_schema" in result.output
+    assert "schema up to date" in cli(["db", "migrate"], url).output
+    status = cli(["db", "status"], url)
+    assert "(GRIDGOV_DATABASE_URL)" in status.output
+    assert "pending migrations: none" in status.output
+    assert "no private cluster" in cli(["db", "start"], url).output
+    assert list(cli.home.iterdir()) == []  # nothing created under GRIDGOV_HOME
+
+
+def test_demo_same_seed_same_data(cli, databases):
+    url = databases.new()
+    assert cli(["demo", "--seed", "3"], url).exit_code == 0
+    with psycopg.connect(url) as conn:
+        first = conn.execute(_FINGERPRINT).fetchone()[0]
+        levels = dict(conn.execute("SELECT level, count(*) FROM grids GROUP BY 1"))
+    assert levels == {1: 1, 2: 8, 3: 25, 4: 91}
+    assert cli(["demo", "--seed", "3"], url).exit_code == 0
+    with psycopg.connect(url) as conn:
+        again = conn.execute(_FINGERPRINT).fetchone()[0]
+    assert cli(["demo", "--seed", "4"], url).exit_code == 0
+    with psycopg.connect(url) as conn:
+        other = conn.execute(_FINGERPRINT).fetchone()[0]
+    assert first == again != other
+
+
+def test_demo_refuses_to_wipe_real_data(cli, databases):
+    url = databases.new()
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO grids (code, name, level, geom) VALUES ('320282106', '真实镇',"
+            " 1, ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(119.7, 31.2), 4326), .01)))")
+    result = cli(["demo"], url)
+    assert result.exit_code == 1
+    assert "not a generated demo" in result.output
+    assert "--force" in result.output
+    assert len(result.output.strip().splitlines()) == 2  # progress line + the error
+
+
+def test_reset_recreates_an_empty_schema(cli, databases):
+    url = databases.new()
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO meta VALUES ('dataset', '{\"kind\": \"x\"}')")
+    result = cli(["db", "reset", "--yes"], url)
+    assert result.exit_code == 0
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM meta").fetchone()[0] == 0
+
+
+def test_a_busy_port_is_one_clear_line(cli, migrated_url):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli(["serve", "--port", str(port)], migrated_url)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port} (Address already in use): "
+        "stop what uses it or choose another with --port"]
+
+
+def test_an_unreachable_database_is_one_clear_line(cli):
+    result = cli(["db", "migrate"], "postgresql://nobody@127.0.0.1:1/none")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: cannot reach the database")
+    assert "GRIDGOV_DATABASE_URL" in lines[0]
