@@ -74,7 +74,8 @@ def test_demo_refuses_to_wipe_real_data(cli, databases):
     with psycopg.connect(url) as conn:
         conn.execute(
             "INSERT INTO grids (code, name, level, geom)"
-            " VALUES ('320282106', '真实镇', 1, ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(119.7, 31.2), 4326), .01)))")
+            " VALUES ('320282106', '真实镇', 1,"
+            " ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(119.7, 31.2), 4326), .01)))")
     result = cli(["demo"], url)
     assert result.exit_code == 1
     assert "not a generated demo" in result.output
