@@ -56,7 +56,7 @@ def sample_points(polygons, counts, rng):
     fill = shapely.area(polygons) / np.maximum(
         (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1]), 1e-300
     )
-    xs, owners = [], []
+    xs, owners = [np.empty((0, 2))], [np.empty(0, dtype=np.int64)]
     while need.sum() > 0:
         draw = np.ceil(need * 1.3 / np.clip(fill, 0.05, 1)).astype(np.int64) + 4 * (
             need > 0
@@ -164,14 +164,51 @@ def _distances(xy, seeds, cand):
     return d
 
 
+def _bisect(xy, parent, counts):
+    """Cut each parent's points into ``counts[p]`` cells of equal size.
+
+    Recursive bisection, all parents at once: each cell holding k > 1 seeds is cut
+    across its longer side at the k1 / k quantile of its points (k1 = k // 2).
+
+    Returns
+    -------
+    ndarray of int, the cell of each point, numbered by parent then in cut order
+    """
+    cell = np.asarray(parent).copy()
+    k = np.asarray(counts).copy()
+    while np.any(k > 1):
+        lo = np.full(len(k), np.inf), np.full(len(k), np.inf)
+        hi = np.full(len(k), -np.inf), np.full(len(k), -np.inf)
+        for axis in (0, 1):
+            np.minimum.at(lo[axis], cell, xy[:, axis])
+            np.maximum.at(hi[axis], cell, xy[:, axis])
+        axis = (hi[1] - lo[1] > hi[0] - lo[0]).astype(np.int64)  # longer side
+        along = xy[np.arange(len(xy)), axis[cell]]
+        order = np.lexsort((along, cell))
+        held = np.bincount(cell, minlength=len(k))
+        rank = np.empty(len(xy), dtype=np.int64)
+        rank[order] = np.arange(len(xy)) - np.searchsorted(cell[order], cell[order])
+        k1 = k // 2
+        second = (k > 1)[cell] & (rank >= np.round(held * k1 / np.maximum(k, 1))[cell])
+        # new numbering: each cell becomes (first part, second part) in place
+        split = (k > 1).astype(np.int64)
+        base = np.cumsum(1 + split) - 1 - split
+        cell = base[cell] + second
+        k = np.stack([np.where(split, k1, k), k - k1], axis=1)[
+            np.c_[np.ones(len(k), bool), split.astype(bool)]
+        ]
+    return cell
+
+
 def spread_seeds(xy, parent, counts, rng, iters=6, balance=False):
     """Choose ``counts[p]`` well-spread seeds among the points of each parent.
 
-    A few rounds of k-means run for all parents at once. Plain k-means gives dense
-    clusters of points fewer seeds than their share; with ``balance`` each seed
-    also gets a power weight, raised while its cell holds fewer points than its
-    share and lowered while it holds more (a capacity-constrained power diagram),
-    so that the children of a parent hold about the same number of points.
+    Seeds start at the centres of an equal-count recursive bisection of each
+    parent's points, then a few rounds of k-means run for all parents at once.
+    With ``balance`` each seed also gets a power weight, raised while its cell
+    holds fewer points than its share and lowered while it holds more (a
+    capacity-constrained power diagram), so that the children of a parent hold
+    about the same number of points even where the points are crowded.
 
     Returns
     -------
@@ -181,14 +218,20 @@ def spread_seeds(xy, parent, counts, rng, iters=6, balance=False):
         (zeros without ``balance``)
     """
     counts = np.asarray(counts)
-    order = np.lexsort((rng.random(len(xy)), parent))
-    rank = np.arange(len(xy)) - np.searchsorted(parent[order], parent[order])
-    pick = order[rank < counts[parent[order]]]
-    if len(pick) != counts.sum():
-        raise ValueError("a parent has fewer points than the seeds asked for it")
-    seeds, seed_parent = xy[pick].copy(), parent[pick]
-    power = np.zeros(len(seeds))
     held = np.bincount(parent, minlength=len(counts))
+    if np.any(held < counts):
+        raise ValueError("a parent has fewer points than the seeds asked for it")
+    cell = _bisect(xy, parent, counts)
+    size = np.bincount(cell, minlength=counts.sum())
+    seeds = (
+        np.stack(
+            [np.bincount(cell, weights=xy[:, a], minlength=len(size)) for a in (0, 1)],
+            axis=1,
+        )
+        / np.maximum(size, 1)[:, None]
+    )
+    seed_parent = np.repeat(np.arange(len(counts)), counts)
+    power = np.zeros(len(seeds))
     share = held[seed_parent] / counts[seed_parent]
     cand = _candidates(parent, seed_parent)
     rows = np.arange(len(xy))
@@ -199,12 +242,12 @@ def spread_seeds(xy, parent, counts, rng, iters=6, balance=False):
         n = np.bincount(label, minlength=len(seeds))
         ok = n > 0
         if balance:
-            # step by the cell's mean squared radius (the parent's for an empty
-            # cell), in proportion to how far it is from its share
-            spread = np.bincount(label, weights=d2[rows, best], minlength=len(seeds))
-            fallback = np.bincount(parent, weights=d2[rows, best]) / np.maximum(held, 1)
-            spread = np.where(ok, spread / np.maximum(n, 1), fallback[seed_parent])
-            power += 0.3 * spread * (1 - n / share)
+            # step by the parent's mean squared distance to the seeds, in
+            # proportion to how far the cell is from its share (clipped, so a
+            # cell far too big does not overshoot to nothing)
+            spread = np.bincount(parent, weights=d2[rows, best]) / np.maximum(held, 1)
+            gap = np.clip(1 - n / share, -0.5, 0.5)
+            power += 0.3 * spread[seed_parent] * gap
         for axis in (0, 1):
             total = np.bincount(label, weights=xy[:, axis], minlength=len(seeds))
             seeds[ok, axis] = total[ok] / n[ok]

@@ -6,7 +6,8 @@ import pandas as pd
 import shapely
 
 from geo.assign import assign
-from geo.demo.hierarchy import road_segments
+from geo.demo import names
+from geo.demo.hierarchy import off_borders, road_segments
 from geo.vocab import CAMERA_KINDS, label
 
 __all__ = ["cameras", "junctions"]
@@ -74,15 +75,16 @@ def cameras(plan, homes, n, rng):
     count = {k: int(round(n * s)) for k, s in _KIND_SHARE.items() if k != "fixed"}
     count["fixed"] = n - sum(count.values())
     road_xy, road_bearing = _on_roads(n, plan, rng)
+    taken = count["checkpoint"]  # the first road points are the checkpoints'
     kinds, xys, bearings = [], [], []
     for kind in CAMERA_KINDS:  # fixed, ptz, checkpoint
         m = count[kind]
         if kind == "checkpoint":
-            xy, bearing = road_xy[:m], road_bearing[:m]
+            xy, bearing = road_xy[:taken], road_bearing[:taken]
         else:
             parts = [
                 (0.45, homes_xy, 15.0),
-                (0.30, road_xy[m:], 15.0),
+                (0.30, road_xy[taken:], 15.0),
                 (0.25, hubs, 120.0),
             ]
             if kind == "ptz":
@@ -105,6 +107,7 @@ def cameras(plan, homes, n, rng):
     pick = rng.integers(0, len(homes_xy), len(lost))
     xy[lost] = homes_xy[pick]
     cell[lost] = np.searchsorted(level4.code, homes["grid_code"].to_numpy()[pick])
+    xy = off_borders(xy, cell, level4.polygon, rng)
 
     order = np.lexsort((rng.random(n), cell))
     kind, xy, bearing, cell = kind[order], xy[order], bearing[order], cell[order]
@@ -128,10 +131,8 @@ def cameras(plan, homes, n, rng):
         owner[rows[rng.random(len(rows)) < _POLICE_SHARE[k]]] = "police"
     frame = pd.DataFrame(
         {
-            "code": code + "C" + np.char.zfill(seq.astype(str), 4).astype(object),
-            "name": plan.levels[1].name[village]
-            + place
-            + np.char.zfill(number.astype(str), 2).astype(object),
+            "code": code + "C" + names.numerals(seq, 4),
+            "name": plan.levels[1].name[village] + place + names.numerals(number, 2),
             "kind": kind,
             "bearing": np.round(bearing, 1) % 360,
             "fov_deg": fov,

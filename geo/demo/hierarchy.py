@@ -23,7 +23,15 @@ from geo.partition import (
     union_groups,
 )
 
-__all__ = ["CENTRE", "Level", "Plan", "build", "density_points", "road_segments"]
+__all__ = [
+    "CENTRE",
+    "Level",
+    "Plan",
+    "build",
+    "density_points",
+    "off_borders",
+    "road_segments",
+]
 
 CENTRE = (119.75, 31.25)  # lon, lat: the Taihu plain west of Wuxi
 
@@ -139,21 +147,45 @@ def density_points(
     return np.concatenate(chunks)
 
 
+def off_borders(xy, cell, polygons, rng, tol=0.01):
+    """Redraw the points lying within ``tol`` metres of their polygon's border.
+
+    A straight edge in the Gauss-Krüger plane is not quite straight in degrees
+    (tenths of a millimetre apart over a few hundred metres), so a point this close
+    to a border could change sides when the demo is returned in EPSG:4326.
+    """
+    borders = shapely.boundary(polygons)
+    near = np.flatnonzero(shapely.dwithin(borders[cell], shapely.points(xy), tol))
+    while len(near):
+        xy[near], _ = sample_points(polygons[cell[near]], np.ones(len(near)), rng)
+        near = near[shapely.dwithin(borders[cell[near]], shapely.points(xy[near]), tol)]
+    return xy
+
+
 def _allocate(total, weight, cap):
-    """Split ``total`` children over parents in proportion to ``weight``, 1–cap each."""
-    k = np.ones(len(weight), dtype=np.int64)
+    """Split ``total`` children over parents in proportion to ``weight``, 1–cap each.
+
+    Largest remainders: each parent gets 1 plus the floor of its share of the rest,
+    the last few go to the largest fractions; parents over their cap are held at
+    it and the others share again.
+    """
     cap = np.maximum(cap, 1)
     if cap.sum() < total:
         raise ValueError(f"cannot fit {total} children in {len(weight)} parents")
-    while (free := total - k.sum()) > 0:
-        w = np.where(k < cap, weight, 0.0)
-        share = free * w / w.sum()
-        add = np.minimum(np.floor(share).astype(np.int64), cap - k)
-        if add.sum() == 0:  # the last few by largest remainder
-            order = np.argsort(-(share - np.floor(share)), kind="stable")
-            add[order[(k < cap)[order]][:free]] = 1
-        k += add
-    return k
+    weight = np.asarray(weight, dtype=float)
+    held = np.zeros(len(weight), dtype=bool)
+    k = np.ones(len(weight), dtype=np.int64)
+    while True:
+        free = total - k[held].sum() - (~held).sum()
+        w = np.where(held, 0.0, weight)
+        quota = np.where(held, k, 1 + free * w / w.sum())
+        k = np.floor(quota).astype(np.int64)
+        order = np.argsort(k - quota, kind="stable")  # largest fraction first
+        k[order[~held[order]][: total - k.sum()]] += 1
+        over = k > cap
+        if not over.any():
+            return k
+        k[over], held = cap[over], held | over
 
 
 def _reorder(label, parent_of, xy, weight):
@@ -171,8 +203,69 @@ def _reorder(label, parent_of, xy, weight):
 
 def _codes(parent_codes, parent, rank):
     """Child codes: the parent's code followed by a 3-digit sequence from 001."""
-    seq = np.char.zfill((rank + 1).astype(str), 3).astype(object)
-    return np.asarray(parent_codes, dtype=object)[parent] + seq
+    return np.asarray(parent_codes, dtype=object)[parent] + names.numerals(rank + 1, 3)
+
+
+def _layout(scale, rng, centre):
+    """Outline, town centres, roads and village centres (villages per town)."""
+    n_towns, town_area = scale.towns, scale.town_km2 * 1e6
+    area = town_area * n_towns * rng.uniform(0.9, 1.1)
+    outline = _blob(centre, area, 40 + 8 * n_towns, rng)
+    if n_towns == 1:
+        town_xy = np.array([centre])
+    else:
+        s, _ = sample_points([outline], [400 * n_towns], rng)
+        town_xy, _, _ = spread_seeds(s, np.zeros(len(s), np.int64), [n_towns], rng)
+    roads = _roads(town_xy, np.sqrt(town_area / np.pi), rng)
+    # village centres: well spread over each town's share of a road-weighted sample
+    s = density_points(
+        60 * scale.villages * n_towns, outline, roads, town_xy, (0.5, 0.5, 0), rng
+    )
+    d = np.hypot(s[:, None, 0] - town_xy[:, 0], s[:, None, 1] - town_xy[:, 1])
+    village_xy, village_town, _ = spread_seeds(
+        s, d.argmin(axis=1), np.full(n_towns, scale.villages), rng
+    )
+    return outline, town_xy, roads, village_xy, village_town
+
+
+def _group_levels(scale, faces, town_xy, village_xy, village_town, rng):
+    """Group the faces into towns, villages, level-3 and level-4 grids.
+
+    Returns
+    -------
+    labels : [town, village, level 3, level 4] group of each face
+    parents : [village, level 3, level 4] parent group of each group
+    ranks : [town, village, level 3, level 4] position among the siblings
+    village_order : how the village seeds were renumbered
+    """
+    pairs = adjacency(faces)
+    xy = shapely.get_coordinates(shapely.centroid(faces))
+    area = shapely.area(faces)
+    one = np.zeros(scale.towns, np.int64)
+    town = np.zeros(len(faces), np.int64)
+    if scale.towns > 1:
+        town = group(xy, town, town_xy, one, pairs, area, rng)
+    town, _, town_rank, town_order = _reorder(town, one, xy, area)
+    village_town = np.argsort(town_order)[village_town]  # towns renumbered
+    label = group(xy, town, village_xy, village_town, pairs, area, rng)
+    village, village_parent, village_rank, village_order = _reorder(
+        label, village_town, xy, area
+    )
+    labels, parents = [town, village], [village_parent]
+    ranks = [town_rank, village_rank]
+    # levels 3 and 4: children in proportion to the atoms a parent holds (the
+    # atoms follow the population), seeds balanced to an equal share of atoms
+    for total in (scale.level3 * scale.towns, scale.level4 * scale.towns):
+        up = labels[-1]
+        held = np.bincount(up)
+        count = _allocate(total, held * rng.uniform(0.8, 1.2, len(held)), held // 4)
+        seeds, seed_parent, power = spread_seeds(xy, up, count, rng, balance=True)
+        label = group(xy, up, seeds, seed_parent, pairs, area, rng, power=power)
+        label, parent_of, rank, _ = _reorder(label, seed_parent, xy, area)
+        labels.append(label)
+        parents.append(parent_of)
+        ranks.append(rank)
+    return labels, parents, ranks, village_order
 
 
 def build(scale, rng):
@@ -184,122 +277,63 @@ def build(scale, rng):
     """
     crs = f"EPSG:{gk_zone_epsg(CENTRE[0])}"
     centre = Transformer.from_crs(WGS84, crs, always_xy=True).transform(*CENTRE)
-    n_towns = scale.towns
-    town_area = scale.town_km2 * 1e6
-    outline = _blob(
-        centre, town_area * n_towns * rng.uniform(0.9, 1.1), 40 + 8 * n_towns, rng
-    )
-    if n_towns == 1:
-        town_xy = np.array([centre])
-    else:
-        s, _ = sample_points([outline], [400 * n_towns], rng)
-        town_xy, _, _ = spread_seeds(s, np.zeros(len(s), dtype=np.int64), [n_towns], rng)
-    roads = _roads(town_xy, np.sqrt(town_area / np.pi), rng)
-
-    # village centres: well spread over each town's share of a road-weighted sample
-    n_villages = scale.villages * n_towns
-    s = density_points(60 * n_villages, outline, roads, town_xy, (0.5, 0.5, 0), rng)
-    near_town = np.argmin(
-        np.hypot(s[:, None, 0] - town_xy[:, 0], s[:, None, 1] - town_xy[:, 1]), axis=1
-    )
-    village_xy, village_town, _ = spread_seeds(
-        s, near_town, np.full(n_towns, scale.villages), rng
-    )
-
+    outline, town_xy, roads, village_xy, village_town = _layout(scale, rng, centre)
     # atoms denser along roads and around village centres, so micro-grids (an
     # equal share of atoms each) are smaller where people live closer together
-    n_level4 = scale.level4 * n_towns
-    sigma = 0.22 * np.sqrt(town_area / scale.villages)
     atoms = density_points(
-        scale.atoms * n_level4,
+        scale.atoms * scale.level4 * scale.towns,
         outline,
         roads,
         village_xy,
         (0.45, 0.3, 0.25),
         rng,
-        sigma_centre=sigma,
+        sigma_centre=0.22 * np.sqrt(scale.town_km2 * 1e6 / scale.villages),
     )
     faces = atomize(outline, atoms)
-    pairs = adjacency(faces)
-    xy = shapely.get_coordinates(shapely.centroid(faces))
-    area = shapely.area(faces)
-    n_faces = len(faces)
-
-    def level(label, parent_of):
-        return _reorder(label, parent_of, xy, area)
-
-    zero = np.zeros(n_faces, dtype=np.int64)
-    if n_towns == 1:
-        town, town_parent, town_rank, town_order = level(zero, np.zeros(1, np.int64))
-    else:
-        label = group(xy, zero, town_xy, np.zeros(n_towns, np.int64), pairs, area, rng)
-        town, town_parent, town_rank, town_order = level(
-            label, np.zeros(n_towns, np.int64)
-        )
-    village_town = np.argsort(town_order)[village_town]  # towns renumbered
-    label = group(xy, town, village_xy, village_town, pairs, area, rng)
-    village, village_parent, village_rank, order = level(label, village_town)
-    village_xy = village_xy[order]
-
-    # levels 3 and 4: as many children as the parent holds atoms, k-means seeds
-    parents = [village]
-    ranks = [village_rank]
-    parent_ofs = [village_parent]
-    for total in (scale.level3 * n_towns, scale.level4 * n_towns):
-        up = parents[-1]
-        held = np.bincount(up, minlength=up.max() + 1)
-        count = _allocate(total, held * rng.uniform(0.8, 1.2, len(held)), held // 4)
-        seeds, seed_parent, power = spread_seeds(
-            xy, up, count, rng, iters=25, balance=True
-        )
-        label = group(xy, up, seeds, seed_parent, pairs, area, rng, power=power)
-        label, parent_of, rank, _ = level(label, seed_parent)
-        parents.append(label)
-        ranks.append(rank)
-        parent_ofs.append(parent_of)
-
+    labels, parents, ranks, village_order = _group_levels(
+        scale, faces, town_xy, village_xy, village_town, rng
+    )
     # geometry bottom-up: each level is the coverage union of the level below
-    level4_poly = union_groups(faces, parents[2], len(parent_ofs[2]))
-    level3_poly = union_groups(level4_poly, parent_ofs[2], len(parent_ofs[1]))
-    village_poly = union_groups(level3_poly, parent_ofs[1], len(parent_ofs[0]))
-    town_poly = union_groups(village_poly, village_parent, n_towns)
+    polygons = [union_groups(faces, labels[3], len(parents[2]))]
+    for parent_of, n in zip(
+        parents[::-1], (len(parents[1]), len(parents[0]), scale.towns), strict=True
+    ):
+        polygons.insert(0, union_groups(polygons[0], parent_of, n))
 
     codes = np.array(
         ["320282105"]
-        if n_towns == 1
-        else [f"3202821{i + 1:02d}" for i in range(n_towns)],
+        if scale.towns == 1
+        else [f"3202821{i + 1:02d}" for i in range(scale.towns)],
         dtype=object,
     )
-    towns = Level(
-        codes, names.town_names(codes, rng), town_parent, town_rank, town_poly
-    )
-    v_code = _codes(codes, village_parent, village_rank)
-    v_name = names.village_names(len(v_code), rng)
-    villages = Level(v_code, v_name, village_parent, village_rank, village_poly)
-    p3, r3 = parent_ofs[1], ranks[1]
-    l3_name = v_name[p3] + "第" + (r3 + 1).astype(str).astype(object) + "综合网格"
-    level3 = Level(_codes(v_code, p3, r3), l3_name, p3, r3, level3_poly)
-    p4, r4 = parent_ofs[2], ranks[2]
+    zero = np.zeros(scale.towns, np.int64)
+    towns = Level(codes, names.town_names(codes, rng), zero, ranks[0], polygons[0])
+    p2, p3, p4 = parents
+    r2, r3, r4 = ranks[1:]
+    v_name = names.village_names(len(p2), rng)
+    villages = Level(_codes(codes, p2, r2), v_name, p2, r2, polygons[1])
+    l3_name = v_name[p3] + "第" + names.numerals(r3 + 1) + "综合网格"
+    level3 = Level(_codes(villages.code, p3, r3), l3_name, p3, r3, polygons[2])
     l4_name = (
         v_name[p3[p4]]
-        + (r3[p4] + 1).astype(str).astype(object)
+        + names.numerals(r3[p4] + 1)
         + "网格-"
-        + (r4 + 1).astype(str).astype(object)
+        + names.numerals(r4 + 1)
         + "微网格"
     )
-    level4 = Level(_codes(level3.code, p4, r4), l4_name, p4, r4, level4_poly)
+    level4 = Level(_codes(level3.code, p4, r4), l4_name, p4, r4, polygons[3])
 
     # a village centre must lie in its village (a seed near a border may not)
-    inside = shapely.contains_xy(village_poly, village_xy[:, 0], village_xy[:, 1])
-    fallback = shapely.get_coordinates(shapely.point_on_surface(village_poly))
-    village_xy = np.where(inside[:, None], village_xy, fallback)
+    village_xy = village_xy[village_order]
+    inside = shapely.contains_xy(polygons[1], village_xy[:, 0], village_xy[:, 1])
+    fallback = shapely.get_coordinates(shapely.point_on_surface(polygons[1]))
     low, high = scale.households
     return Plan(
         crs=crs,
         outline=outline,
         roads=roads,
         road_names=names.road_names(len(roads), rng),
-        village_centres=village_xy,
+        village_centres=np.where(inside[:, None], village_xy, fallback),
         levels=[towns, villages, level3, level4],
-        targets=rng.integers(low, high + 1, len(level4_poly)),
+        targets=rng.integers(low, high + 1, len(level4.code)),
     )

@@ -9,6 +9,7 @@ import shapely
 
 from geo.assign import assign
 from geo.demo import names
+from geo.demo.hierarchy import off_borders
 from geo.vocab import (
     INCIDENT_CATEGORIES,
     INCIDENT_OUTCOMES,
@@ -111,6 +112,7 @@ def _places(plan, homes, n, rng):
     cell[lost] = np.searchsorted(
         plan.levels[3].code, homes["grid_code"].to_numpy()[home[lost]]
     )
+    xy = off_borders(xy, cell, plan.levels[3].polygon, rng)
     return xy, cell, np.floor(day)
 
 
@@ -193,7 +195,7 @@ def incidents(plan, homes, staff, counts, as_of, rng, events="full"):
     if seq.max() > 9999:
         raise ValueError("more than 9,999 incidents on one day: codes would clash")
     date = np.char.replace(local.astype("datetime64[D]").astype(str), "-", "")
-    code = ("SJ" + np.char.add(date, np.char.zfill(seq.astype(str), 4))).astype(object)
+    code = "SJ" + date.astype(object) + names.numerals(seq, 4)
 
     level3, level4 = plan.levels[2], plan.levels[3]
     village = level3.parent[level4.parent[cell]]

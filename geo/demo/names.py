@@ -7,6 +7,7 @@ str), built with vectorised string operations rather than a loop per row.
 import numpy as np
 
 __all__ = [
+    "numerals",
     "person_names",
     "phones",
     "place_names",
@@ -77,6 +78,7 @@ _PLACE_FIRST = list(
     "洋湾芳丰福和安永兴华龙凤长高"
 )
 _PLACE_SECOND = list("林庄湾塘桥港岗岭坝墩浜圩溪泾渎河园坞冲埠浦头庙")
+_PLACE_FIRST = [c for c in _PLACE_FIRST if c not in _PLACE_SECOND]  # no 湾湾村
 
 _ROAD_STEMS = [
     "兴业",
@@ -118,6 +120,12 @@ def _pick(pool, n, rng, p=None):
     if p is not None:
         p = np.asarray(p, dtype=float) / np.sum(p)
     return pool[rng.choice(len(pool), size=n, p=p)]
+
+
+def numerals(values, width=0):
+    """Integers as an object array of str, zero-padded to ``width``, ready to join."""
+    text = np.asarray(values).astype(str)
+    return (np.char.zfill(text, width) if width else text).astype(object)
 
 
 def person_names(n, rng):

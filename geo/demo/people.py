@@ -7,7 +7,7 @@ import shapely
 
 from geo.assign import assign
 from geo.demo import names
-from geo.demo.hierarchy import density_points, road_segments
+from geo.demo.hierarchy import density_points, off_borders, road_segments
 from geo.partition import sample_points
 from geo.vocab import HOUSEHOLD_TAGS
 
@@ -28,11 +28,6 @@ _SIZE_SHARE = [0.12, 0.25, 0.25, 0.18, 0.10, 0.06, 0.03, 0.01]  # 1..8 persons
 _ROAD_REACH = 100.0  # m: a house this close to a road takes its address from it
 
 
-def _text(values):
-    """Integers as an object array of str, ready to concatenate."""
-    return np.asarray(values).astype(str).astype(object)
-
-
 def _tags(n, rng):
     """A list of tag codes per household; most lists are empty."""
     codes = list(HOUSEHOLD_TAGS)
@@ -45,8 +40,18 @@ def _tags(n, rng):
     return pd.Series([list(combos[b]) for b in bits.tolist()], dtype=object)
 
 
-def _road_addresses(xy, plan):
-    """Road name and house number for houses near a road, else None."""
+def _road_numbers(xy, plan):
+    """For houses within reach of a road: which road and the house number there.
+
+    Numbers grow along the road, odd on the left and even on the right, one pair
+    per 25 m.
+
+    Returns
+    -------
+    near : ndarray of int, the houses near a road
+    road : ndarray of int, the road of each of them
+    number : ndarray of int, their house numbers
+    """
     start, end, seg_road = road_segments(plan.roads)
     seg_len = np.hypot(*(end - start).T)
     before = np.cumsum(seg_len) - seg_len
@@ -59,11 +64,9 @@ def _road_addresses(xy, plan):
     along = before[seg] + shapely.line_locate_point(segments[seg], points[near])
     d = end[seg] - start[seg]
     v = xy[near] - start[seg]
-    left = d[:, 0] * v[:, 1] - d[:, 1] * v[:, 0] > 0  # odd numbers on the left
+    left = d[:, 0] * v[:, 1] - d[:, 1] * v[:, 0] > 0
     number = 2 * (along // 25).astype(np.int64) + np.where(left, 1, 2)
-    out = np.full(len(xy), None, dtype=object)
-    out[near] = plan.road_names[seg_road[seg]] + _text(number) + "号"
-    return out
+    return near, seg_road[seg], number
 
 
 def households(plan, rng):
@@ -95,7 +98,8 @@ def households(plan, rng):
     xy = np.concatenate([candidates[keep], extra])
     cell = np.concatenate([cell[keep], extra_cell])
     order = np.lexsort((rng.random(len(cell)), cell))
-    xy, cell = xy[order], cell[order]
+    xy = off_borders(xy[order], cell[order], level4.polygon, rng)
+    cell = cell[order]
     n = len(xy)
 
     # 组 (village group) number: the micro-grid's position in its village
@@ -103,14 +107,17 @@ def households(plan, rng):
     group_no = np.arange(len(village)) - np.searchsorted(village, village) + 1
     house_no = np.arange(n) - np.searchsorted(cell, cell) + 1
     village_name = plan.levels[1].name[village[cell]]
-    address = village_name + _text(group_no[cell]) + "组" + _text(house_no) + "号"
-    on_road = _road_addresses(xy, plan)
-    has_road = on_road != None  # noqa: E711 (elementwise on an object array)
-    address[has_road] = village_name[has_road] + on_road[has_road]
+    street = names.numerals(group_no[cell]) + "组"
+    near, road, number = _road_numbers(xy, plan)
+    street[near], house_no[near] = plan.road_names[road], number
+    address = village_name + street + names.numerals(house_no)
+    # houses sharing a number on a road: 37号, 37-1号, 37-2号 ...
+    again = pd.Series(address).groupby(address, sort=False).cumcount().to_numpy()
+    address[again > 0] += "-" + names.numerals(again[again > 0])
+    address += "号"
     frame = pd.DataFrame(
         {
-            "external_id": "H"
-            + np.char.zfill(np.arange(1, n + 1).astype(str), 7).astype(object),
+            "external_id": "H" + names.numerals(np.arange(1, n + 1), 7),
             "address": address,
             "head_name": names.person_names(n, rng),
             "phone": names.phones(n, rng),

@@ -15,7 +15,7 @@ import shapely
 import geo.partition
 from geo.assign import assign_codes
 from geo.crs import to_metric
-from geo.demo import generate
+from geo.demo import Scale, generate
 from geo.partition import adjacency, atomize, partition
 from geo.vocab import HOUSEHOLD_TAGS, INCIDENT_STATUSES, STAFF_ROLES
 
@@ -142,7 +142,8 @@ def test_household_attributes(town):
     assert h.external_id.is_unique and h.external_id.str.fullmatch(r"H\d{7}").all()
     assert h.phone.str.fullmatch(r"1[3-9]\d{9}").all()
     assert h["size"].between(1, 8).all()
-    assert h.address.str.fullmatch(r"..村(\d+组|..(路|大道|街|线))\d+号").all()
+    assert h.address.str.fullmatch(r"..村(\d+组|..(路|大道|街|线))\d+(-\d+)?号").all()
+    assert h.address.is_unique
     assert h.head_name.str.len().between(2, 3).all()
     tagged = h.tags.map(len) > 0
     assert 0.05 < tagged.mean() < 0.2  # about one household in ten
@@ -276,9 +277,32 @@ def test_a_small_city_of_two_towns():
     }
 
 
-def test_unknown_scale():
+def test_a_custom_scale_with_short_histories():
+    tiny = Scale(
+        towns=1,
+        villages=2,
+        level3=3,
+        level4=6,
+        cameras=20,
+        incidents={"dispute": 40},
+        events="ends",
+    )
+    demo = generate(tiny, seed=5, as_of=AS_OF)
+    counts = demo.counts()
+    assert counts["grids"] == 1 + 2 + 3 + 6 and counts["cameras"] == 20
+    assert counts["incidents"] == 40
+    # only the registered row and the state reached, one row when still registered
+    passed = demo.incident_events.groupby("incident_code").action.agg(list)
+    status = demo.incidents.set_index("code").status.reindex(passed.index)
+    expected = status.map(lambda s: ["registered"] + ([s] if s != "registered" else []))
+    assert (passed == expected).all()
+
+
+def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown scale"):
         generate("county")
+    with pytest.raises(ValueError, match="at least 1"):
+        generate("town", towns=0)
 
 
 # geo.partition -------------------------------------------------------------------
