@@ -1,17 +1,18 @@
 """The JSON/GeoJSON REST API under /api/v1: thin routes over layers/ and geo/."""
 
-from api import db, errors, grids, health, locate, openapi
+from api import auth, db, errors, grids, health, households, locate, openapi
 
 __all__ = ["PREFIX", "init_app"]
 
 PREFIX = "/api/v1"
-_MODULES = (health, grids, locate)
+_MODULES = (health, grids, locate, households)
 
 
 def init_app(app):
     """Register the API's blueprints, its pool and its error handlers on ``app``."""
     db.init_app(app)
     errors.init_app(app)
+    auth.init_app(app)
     for module in _MODULES:
         app.register_blueprint(module.bp, url_prefix=PREFIX)
     app.register_blueprint(openapi.make_blueprint(_MODULES, PREFIX), url_prefix=PREFIX)

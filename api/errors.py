@@ -20,8 +20,17 @@ def _wants_json():
 
 
 def init_app(app):
+    """Register the handlers; pages (not under /api/) get HTML from the callable
+    ``app.extensions["gridgov.page_error"](status, message)`` when there is one."""
+
+    def page(status, message):
+        render = app.extensions.get("gridgov.page_error")
+        return render(status, message) if render else (message, status)
+
     @app.errorhandler(LayerError)
     def layer_error(exc):
+        if not _wants_json():
+            return page(int(exc.http_status), exc.message)
         return error_response(exc.http_status, exc.code, exc.message, exc.field)
 
     @app.errorhandler(HTTPException)
@@ -37,4 +46,4 @@ def init_app(app):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_json():
             return error_response(500, "internal", "internal error; see the server log")
-        return "internal error; see the server log", 500
+        return page(500, "internal error; see the server log")

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, jsonify, request
 
+from api.auth import current, requires
 from api.db import connection
 from api.params import bbox_arg, int_arg
 from layers import grids
@@ -40,18 +41,20 @@ OPENAPI = {
 
 
 @bp.get("/grids")
+@requires("map:view")
 def list_grids():
     level = int_arg("level", 1, 4)
     limit = int_arg("limit", 1, grids.MAX_FEATURES, default=grids.MAX_FEATURES)
     bbox = bbox_arg()
     parent = request.args.get("parent") or None
     with connection() as conn:
-        collection = grids.list_grids(conn, level, parent, bbox, limit)
+        collection = grids.list_grids(conn, current(), level, parent, bbox, limit)
     return jsonify(collection), 200, {"Content-Type": "application/geo+json"}
 
 
 @bp.get("/grids/<code>")
+@requires("map:view")
 def get_grid(code):
     with connection() as conn:
-        feature = grids.get_grid(conn, code)
+        feature = grids.get_grid(conn, current(), code)
     return jsonify(feature), 200, {"Content-Type": "application/geo+json"}

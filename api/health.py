@@ -2,6 +2,7 @@
 
 from flask import Blueprint, jsonify
 
+from api.auth import public
 from api.db import connection
 from layers import db
 
@@ -18,6 +19,7 @@ OPENAPI = {
 
 
 @bp.get("/health")
+@public
 def health():
     try:
         with connection() as conn:

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, jsonify, request
 
+from api.auth import current, requires
 from api.db import connection
 from api.params import float_arg
 from layers import locate as locate_layer
@@ -27,12 +28,13 @@ OPENAPI = {
 
 
 @bp.get("/locate")
+@requires("locate")
 def locate():
     _refuse_swapped_axes()
     lon = float_arg("lon", -180, 180)
     lat = float_arg("lat", -90, 90)
     with connection() as conn:
-        found = locate_layer.locate(conn, lon, lat)
+        found = locate_layer.locate(conn, current(), lon, lat)
     return jsonify(found)
 
 

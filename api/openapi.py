@@ -2,6 +2,8 @@
 
 from flask import Blueprint, jsonify
 
+from api.auth import public
+
 __all__ = ["document", "make_blueprint"]
 
 
@@ -25,6 +27,7 @@ def make_blueprint(modules, prefix):
     bp = Blueprint("openapi", __name__)
 
     @bp.get("/openapi.json")
+    @public
     def openapi():
         return jsonify(document(modules, prefix))
 

@@ -5,12 +5,12 @@ from psycopg.rows import dict_row
 __all__ = ["list_cameras"]
 
 
-def list_cameras(conn, limit=5000):
-    """Return cameras as dicts with ``lon``/``lat``, in code order."""
+def list_cameras(conn, principal, limit=5000):
+    """Return the cameras of the user's jurisdiction, with ``lon``/``lat``."""
     cur = conn.cursor(row_factory=dict_row)
     return cur.execute(
         "SELECT code, name, kind, bearing, fov_deg, range_m, owner, status,"
         " grid_code, ST_X(geom) AS lon, ST_Y(geom) AS lat"
-        " FROM cameras ORDER BY code LIMIT %s",
-        (limit,),
+        " FROM cameras WHERE grid_code LIKE %s ORDER BY code LIMIT %s",
+        (principal.prefix, limit),
     ).fetchall()

@@ -5,15 +5,19 @@ come from a demo, unless forced, so that real data is never wiped by accident.
 """
 
 import math
+import secrets
 
 import numpy as np
 import pandas as pd
 import shapely
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from layers import audit, users
+from layers.access import SYSTEM
 from layers.errors import Conflict
 
-__all__ = ["DATA_TABLES", "dataset", "is_empty", "load"]
+__all__ = ["DATA_TABLES", "dataset", "is_empty", "load", "ensure_demo_accounts"]
 
 # Every table holding data (not `audit`, which is append-only, nor `meta`).
 DATA_TABLES = (
@@ -49,7 +53,7 @@ def is_empty(conn):
     return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM grids)").fetchone()[0]
 
 
-def load(conn, demo, description, force=False):
+def load(conn, demo, description, force=False, actor=SYSTEM):
     """Replace the database's data by ``demo``, in one transaction.
 
     Parameters
@@ -69,7 +73,8 @@ def load(conn, demo, description, force=False):
                 "refusing to replace it (use --force to wipe it)"
             )
         # TRUNCATE fires no row triggers, so the demo's own history starts clean.
-        conn.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY")
+        conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(
+            sql.SQL(", ").join(map(sql.Identifier, DATA_TABLES))))
         _copy(conn, "grids", demo.grids.sort_values("level"))
         for table, frame in (
             ("grid_staff", demo.staff),
@@ -84,7 +89,40 @@ def load(conn, demo, description, force=False):
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             (Jsonb({"kind": "demo", **description}),),
         )
+        audit.record(conn, actor, "load", "database", "demo",
+                     before=current, after={"kind": "demo", **description})
     conn.execute("ANALYZE")
+
+
+# (username, role, level of the jurisdiction's root: None = everywhere)
+_DEMO_ACCOUNTS = (
+    ("admin", "admin", None),
+    ("planner", "planner", 1),
+    ("dispatcher", "dispatcher", 1),
+    ("leader", "leader", 1),
+    ("worker", "field_worker", 3),
+    ("viewer", "viewer", 1),
+    ("village1", "dispatcher", 2),
+)
+
+
+def ensure_demo_accounts(conn, actor=SYSTEM):
+    """Create the demo's accounts that do not exist yet, each with a new random
+    password; return ``[(username, role, grid_code, password)]`` of those created
+    (shown once: there is no built-in password)."""
+    first = dict(conn.execute(
+        "SELECT DISTINCT ON (level) level, code FROM grids ORDER BY level, code"))
+    created = []
+    for username, role, level in _DEMO_ACCOUNTS:
+        if conn.execute("SELECT 1 FROM users WHERE username = %s",
+                        (username,)).fetchone():
+            continue
+        grid = None if level is None else first.get(level)
+        password = secrets.token_urlsafe(9)
+        users.add_user(conn, actor, username, role, grid, password,
+                       display_name=f"演示{role}")
+        created.append((username, role, grid, password))
+    return created
 
 
 def _copy(conn, table, frame):
@@ -94,9 +132,10 @@ def _copy(conn, table, frame):
     geoms = shapely.set_srid(np.asarray(frame.geometry.values), 4326)
     data["geom"] = shapely.to_wkb(geoms, hex=True, include_srid=True)
     rows = zip(*(data[c] for c in columns), strict=True)
-    names = ", ".join(columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
     with conn.cursor() as cur:
-        with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        with cur.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
 

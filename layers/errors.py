@@ -5,7 +5,10 @@ The API maps them to JSON bodies in one place (``api/errors.py``).
 
 from http import HTTPStatus
 
-__all__ = ["LayerError", "NotFound", "Invalid", "Conflict"]
+__all__ = [
+    "LayerError", "NotFound", "Invalid", "Conflict", "Unauthorized", "Forbidden",
+    "TooManyRequests",
+]
 
 
 class LayerError(Exception):
@@ -34,3 +37,18 @@ class Invalid(LayerError):
 class Conflict(LayerError):
     http_status = HTTPStatus.CONFLICT
     code = "conflict"
+
+
+class Unauthorized(LayerError):
+    http_status = HTTPStatus.UNAUTHORIZED
+    code = "unauthorized"
+
+
+class Forbidden(LayerError):
+    http_status = HTTPStatus.FORBIDDEN
+    code = "forbidden"
+
+
+class TooManyRequests(LayerError):
+    http_status = HTTPStatus.TOO_MANY_REQUESTS
+    code = "too_many_requests"

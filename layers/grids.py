@@ -1,11 +1,14 @@
 """The grids layer: the four levels of the grid hierarchy, as GeoJSON.
 
 GeoJSON is built by PostGIS (``ST_AsGeoJSON`` on the whole row), so a listing costs
-one query and no geometry parsing in Python.
+one query and no geometry parsing in Python. Every query is bounded by the user's
+jurisdiction.
 """
 
+from psycopg import sql
 from psycopg.rows import dict_row
 
+from layers.access import like_prefix
 from layers.errors import NotFound
 
 __all__ = ["MAX_FEATURES", "list_grids", "get_grid", "count_by_level"]
@@ -17,15 +20,15 @@ MAX_FEATURES = 5000
 # Households per grid at every level. Codes are hierarchical prefixes (GB/T 31000),
 # so a household's micro-grid code cut to the grid's code length names its ancestor:
 # one GROUP BY per level instead of a spatial join.
-_HOUSEHOLD_COUNTS = """
+_HOUSEHOLD_COUNTS = sql.SQL("""
     SELECT left(h.grid_code, 6 + 3 * lv.level) AS code, count(*) AS households
     FROM households h
     CROSS JOIN (SELECT unnest(%(levels)s::smallint[]) AS level) lv
-    WHERE h.grid_code LIKE %(prefix)s
+    WHERE h.grid_code LIKE %(prefix)s AND h.grid_code LIKE %(scope)s
     GROUP BY 1
-"""
+""")
 
-_FEATURE = """
+_FEATURE = sql.SQL("""
     json_build_object(
         'type', 'Feature',
         'id', g.code,
@@ -36,14 +39,23 @@ _FEATURE = """
             'households', coalesce(c.households, 0),
             'households_target', g.households_target,
             'version', g.version, 'valid_from', g.valid_from))
-"""
+""")
+
+# A grid is visible to a user when it lies in the user's subtree, or is one of the
+# ancestors of the user's own grid (a village sees its town's outline, not its
+# neighbours).
+_VISIBLE = sql.SQL(
+    "(g.code LIKE %(scope)s OR left(%(root)s, length(g.code)) = g.code)")
 
 
-def list_grids(conn, level=None, parent=None, bbox=None, limit=MAX_FEATURES):
-    """Return the grids matching the filters as a GeoJSON FeatureCollection.
+def list_grids(conn, principal, level=None, parent=None, bbox=None,
+               limit=MAX_FEATURES):
+    """Return the grids the user may see, filtered, as a GeoJSON FeatureCollection.
 
     Parameters
     ----------
+    principal : layers.access.Principal
+        Whose jurisdiction bounds the answer.
     level : int, optional
         1 (town) … 4 (micro-grid).
     parent : str, optional
@@ -53,32 +65,34 @@ def list_grids(conn, level=None, parent=None, bbox=None, limit=MAX_FEATURES):
     limit : int
         At most this many features (capped at ``MAX_FEATURES``), in code order.
     """
-    where, params = ["TRUE"], {}
+    where = [_VISIBLE]
+    params = scope_params(principal)
     if level is not None:
-        where.append("g.level = %(level)s")
+        where.append(sql.SQL("g.level = %(level)s"))
         params["level"] = level
     if parent is not None:
-        where.append("g.parent_code = %(parent)s")
+        where.append(sql.SQL("g.parent_code = %(parent)s"))
         params["parent"] = parent
     if bbox is not None:
-        where.append("g.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)")
+        where.append(sql.SQL(
+            "g.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"))
         params.update(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
     params["levels"] = [level] if level is not None else [1, 2, 3, 4]
-    params["prefix"] = _like_prefix(parent or "")
+    params["prefix"] = like_prefix(parent or "")
     params["limit"] = min(int(limit), MAX_FEATURES)
-    cond = " AND ".join(where)
-    sql = f"""
-        WITH c AS ({_HOUSEHOLD_COUNTS}),
-        matched AS (SELECT g.code FROM grids g WHERE {cond}),
+    query = sql.SQL("""
+        WITH c AS ({counts}),
+        matched AS (SELECT g.code FROM grids g WHERE {where}),
         page AS (
-            SELECT {_FEATURE} AS feature, g.code
+            SELECT {feature} AS feature, g.code
             FROM grids g JOIN matched m USING (code)
             LEFT JOIN c USING (code)
             ORDER BY g.code LIMIT %(limit)s)
         SELECT (SELECT count(*) FROM matched),
                coalesce((SELECT json_agg(feature ORDER BY code) FROM page), '[]')
-    """  # noqa: S608 -- only fixed fragments are formatted in; values are parameters
-    matched, features = conn.execute(sql, params).fetchone()
+    """).format(counts=_HOUSEHOLD_COUNTS, feature=_FEATURE,
+                where=sql.SQL(" AND ").join(where))
+    matched, features = conn.execute(query, params).fetchone()
     return {
         "type": "FeatureCollection",
         "numberMatched": matched,
@@ -87,24 +101,29 @@ def list_grids(conn, level=None, parent=None, bbox=None, limit=MAX_FEATURES):
     }
 
 
-def get_grid(conn, code):
-    """Return one grid as a GeoJSON Feature; raise NotFound for an unknown code."""
-    sql = f"""
-        WITH c AS ({_HOUSEHOLD_COUNTS})
-        SELECT {_FEATURE} FROM grids g LEFT JOIN c USING (code)
-        WHERE g.code = %(code)s
-    """  # noqa: S608 -- fixed fragments only
+def get_grid(conn, principal, code):
+    """Return one grid as a GeoJSON Feature.
+
+    Raises NotFound for an unknown code and for a grid outside the user's
+    jurisdiction alike (no telling which grids exist elsewhere).
+    """
+    query = sql.SQL("""
+        WITH c AS ({counts})
+        SELECT {feature} FROM grids g LEFT JOIN c USING (code)
+        WHERE g.code = %(code)s AND {visible}
+    """).format(counts=_HOUSEHOLD_COUNTS, feature=_FEATURE, visible=_VISIBLE)
     levels = [len(code) // 3 - 2] if len(code) in (9, 12, 15, 18) else [1]
-    params = {"code": code, "levels": levels, "prefix": _like_prefix(code)}
-    row = conn.execute(sql, params).fetchone()
+    params = scope_params(principal) | {
+        "code": code, "levels": levels, "prefix": like_prefix(code)}
+    row = conn.execute(query, params).fetchone()
     if row is None:
         raise NotFound(f"no grid with code {code}", field="code")
     return row[0]
 
 
-def _like_prefix(code):
-    """A LIKE pattern matching codes that start with ``code`` (wildcards escaped)."""
-    return code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def scope_params(principal):
+    """Parameters ``scope`` (LIKE pattern of the subtree) and ``root`` (its code)."""
+    return {"scope": principal.prefix, "root": principal.grid_code or ""}
 
 
 def count_by_level(conn):

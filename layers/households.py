@@ -1,11 +1,77 @@
-"""The households layer (personal data: only positions leave this module for now)."""
+"""The households layer: personal data, masked, scoped, and its reads audited.
 
-__all__ = ["positions"]
+Masking happens in SQL, so unmasked names, phones and ID numbers never leave the
+database for a user whose role may not see them.
+"""
+
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from layers import audit
+from layers.access import like_prefix
+from layers.errors import NotFound
+
+__all__ = ["positions", "list_households", "get_household"]
+
+# Masks (the usual Chinese practice): 张三丰 → 张**, 13812345678 → 138****5678,
+# 320282199001011234 → 320282********1234.
+_FIELDS = sql.SQL("""
+    h.id, h.external_id, h.address, h.size, h.grid_code,
+    ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat,
+    CASE WHEN %(personal)s THEN h.head_name
+         ELSE left(h.head_name, 1) || repeat('*', greatest(char_length(h.head_name) - 1, 1))
+    END AS head_name,
+    CASE WHEN %(personal)s THEN h.phone
+         ELSE left(h.phone, 3) || '****' || right(h.phone, 4) END AS phone,
+    CASE WHEN %(personal)s THEN h.id_number
+         ELSE left(h.id_number, 6) || repeat('*', greatest(char_length(h.id_number) - 10, 0))
+              || right(h.id_number, 4) END AS id_number,
+    CASE WHEN %(tags)s THEN h.tags END AS tags
+""")  # noqa: E501
 
 
-def positions(conn, limit=20000):
-    """Return ``[[lat, lon], ...]`` of households, no personal attribute attached."""
+def positions(conn, principal, limit=20000):
+    """Return ``[[lat, lon], ...]`` of the user's households, nothing else."""
     rows = conn.execute(
-        "SELECT ST_Y(geom), ST_X(geom) FROM households ORDER BY id LIMIT %s", (limit,)
-    )
+        "SELECT ST_Y(geom), ST_X(geom) FROM households WHERE grid_code LIKE %s"
+        " ORDER BY id LIMIT %s", (principal.prefix, limit))
     return [[round(lat, 6), round(lon, 6)] for lat, lon in rows]
+
+
+def _params(principal):
+    return {"personal": principal.can("households:personal"),
+            "tags": principal.can("households:tags"), "scope": principal.prefix}
+
+
+def list_households(conn, principal, grid=None, limit=100, offset=0):
+    """Households of the user's jurisdiction (optionally of one grid's subtree),
+    masked per role; ``{"total": n, "items": [...]}``."""
+    params = _params(principal) | {"grid": like_prefix(grid or ""),
+                                   "limit": limit, "offset": offset}
+    cur = conn.cursor(row_factory=dict_row)
+    total = cur.execute(
+        "SELECT count(*) AS n FROM households h"
+        " WHERE h.grid_code LIKE %(scope)s AND h.grid_code LIKE %(grid)s",
+        params).fetchone()["n"]
+    items = cur.execute(
+        sql.SQL("SELECT {} FROM households h"
+                " WHERE h.grid_code LIKE %(scope)s AND h.grid_code LIKE %(grid)s"
+                " ORDER BY h.id LIMIT %(limit)s OFFSET %(offset)s").format(_FIELDS),
+        params).fetchall()
+    return {"total": total, "items": items}
+
+
+def get_household(conn, principal, household_id):
+    """One household's full record (masked per role); the read is audited.
+
+    A household outside the user's jurisdiction is NotFound, like a missing one.
+    """
+    params = _params(principal) | {"id": household_id}
+    row = conn.cursor(row_factory=dict_row).execute(
+        sql.SQL("SELECT {} FROM households h"
+                " WHERE h.id = %(id)s AND h.grid_code LIKE %(scope)s").format(_FIELDS),
+        params).fetchone()
+    if row is None:
+        raise NotFound(f"no household {household_id}", field="id")
+    audit.record(conn, principal, "read", "households", household_id)
+    return row

@@ -4,6 +4,8 @@ import math
 
 from psycopg.rows import dict_row
 
+from layers.grids import scope_params
+
 __all__ = ["MAX_CAMERA_RANGE_M", "locate"]
 
 # Matches the CHECK on cameras.range_m: bounds the index search around the point.
@@ -15,11 +17,15 @@ _CHAIN = """
     SELECT DISTINCT ON (level) level, code, name
     FROM grids
     WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
+      AND (code LIKE %(scope)s OR left(%(root)s, length(code)) = code)
     ORDER BY level, code
 """
 
 _STAFF = """
-    SELECT s.id, s.name, s.role, s.phone, s.grid_code, g.level
+    SELECT s.id, s.name, s.role,
+           CASE WHEN %(contact)s THEN s.phone
+                ELSE left(s.phone, 3) || '****' || right(s.phone, 4) END AS phone,
+           s.grid_code, g.level
     FROM grid_staff s JOIN grids g ON g.code = s.grid_code
     WHERE s.grid_code = ANY(%(codes)s) AND s.active
     ORDER BY g.level DESC,
@@ -39,7 +45,8 @@ _CAMERAS = """
         SELECT c.*, ST_Distance(c.geom::geography, p.geom::geography) AS distance_m,
                degrees(ST_Azimuth(c.geom::geography, p.geom::geography)) AS azimuth
         FROM cameras c, p
-        WHERE c.geom && ST_Expand(p.geom, %(dx)s, %(dy)s))
+        WHERE c.geom && ST_Expand(p.geom, %(dx)s, %(dy)s)
+          AND c.grid_code LIKE %(scope)s)
     SELECT code, name, kind, bearing, fov_deg, range_m, owner, status, grid_code,
            round(distance_m::numeric, 1)::float AS distance_m,
            ST_X(geom) AS lon, ST_Y(geom) AS lat
@@ -51,8 +58,9 @@ _CAMERAS = """
 """
 
 
-def locate(conn, lon, lat):
-    """Return what bears on the point ``(lon, lat)`` (EPSG:4326).
+def locate(conn, principal, lon, lat):
+    """Return what bears on the point ``(lon, lat)`` (EPSG:4326), as far as the
+    user's jurisdiction reaches (outside it: the shared ancestors only).
 
     Returns
     -------
@@ -63,12 +71,13 @@ def locate(conn, lon, lat):
         point, nearest first, with ``distance_m``.
     """
     cur = conn.cursor(row_factory=dict_row)
-    point = {"lon": lon, "lat": lat}
+    point = {"lon": lon, "lat": lat} | scope_params(principal)
     chain = cur.execute(_CHAIN, point).fetchall()
     staff = []
     if chain:
         codes = [g["code"] for g in chain]
-        staff = cur.execute(_STAFF, {"codes": codes}).fetchall()
+        contact = principal.can("staff:contact")
+        staff = cur.execute(_STAFF, {"codes": codes, "contact": contact}).fetchall()
     dy = MAX_CAMERA_RANGE_M / _M_PER_DEG_LAT
     dx = dy / max(math.cos(math.radians(lat)), 0.01)
     cameras = cur.execute(_CAMERAS, point | {"dx": dx, "dy": dy}).fetchall()

@@ -90,26 +90,65 @@ def demo_town():
 
 
 @pytest.fixture(scope="session")
-def demo_url(databases, demo_town):
-    """A database holding the demo town (seed 1); tests must not change it."""
-    from layers import demo
+def demo_db(databases, demo_town):
+    """A database holding the demo town (seed 1) and its accounts; tests must not
+    change it. Returns (url, {username: password}, {username: API token})."""
+    from layers import demo, users
+    from layers.access import SYSTEM
 
     url = databases.new()
     with psycopg.connect(url) as c:
         demo.load(c, demo_town, {"scale": "town", "seed": DEMO_SEED,
                                  "as_of": DEMO_AS_OF.isoformat()})
-    return url
+        accounts = {name: pw for name, _, _, pw in demo.ensure_demo_accounts(c)}
+        tokens = {name: users.create_token(c, SYSTEM, name, "tests")
+                  for name in accounts}
+    return url, accounts, tokens
+
+
+@pytest.fixture(scope="session")
+def demo_url(demo_db):
+    return demo_db[0]
+
+
+@pytest.fixture(scope="session")
+def passwords(demo_db):
+    return demo_db[1]
+
+
+@pytest.fixture(scope="session")
+def tokens(demo_db):
+    return demo_db[2]
 
 
 @pytest.fixture(scope="session")
 def app(demo_url):
     from web import create_app
 
-    return create_app({"DATABASE_URL": demo_url, "TESTING": True})
+    return create_app({"DATABASE_URL": demo_url, "TESTING": True,
+                       "SECRET_KEY": "test-secret-key-not-for-production"})
 
 
 @pytest.fixture()
-def client(app):
+def as_user(app, tokens):
+    """``as_user("leader")``: a client that sends that demo account's API token."""
+
+    def make(username):
+        c = app.test_client()
+        c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens[username]}"
+        return c
+
+    return make
+
+
+@pytest.fixture()
+def client(as_user):
+    """A client acting as the demo's administrator (whole deployment)."""
+    return as_user("admin")
+
+
+@pytest.fixture()
+def anonymous(app):
     return app.test_client()
 
 

@@ -11,6 +11,8 @@ import importlib
 
 from flask import Blueprint, abort, send_from_directory, url_for
 
+from api.auth import public
+
 __all__ = ["bp", "localise"]
 
 bp = Blueprint("assets", __name__)
@@ -39,6 +41,7 @@ _UNUSED = {
 
 
 @bp.get("/vendor/<package>/<path:filename>")
+@public
 def vendor(package, filename):
     module = _PACKAGES.get(package)
     if module is None:

@@ -5,61 +5,22 @@ saying what and what to do, and exit 1; tracebacks are for bugs only.
 """
 
 import datetime as dt
-import functools
 import logging
-import os
 import socket
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 import click
-import psycopg
 
 from layers import db
 from layers import demo as demo_layer
-from layers.cluster import Cluster, ClusterError
-from layers.errors import LayerError
+from layers.cluster import Cluster
+from web.cli_common import database_url, external_url, friendly, masked, secret_key
+from web.cli_users import user_group
 
 __all__ = ["main"]
 
 DEMO_SEED = 1
 DEMO_AS_OF = dt.date(2026, 11, 1)
-
-
-def _friendly(func):
-    """Turn the errors a user can act on into ``click`` errors (one line, exit 1)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (ClusterError, LayerError) as exc:
-            raise click.ClickException(str(exc)) from None
-        except psycopg.OperationalError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            raise click.ClickException(
-                f"cannot reach the database: {first} "
-                "(check GRIDGOV_DATABASE_URL, or unset it to use the private cluster)"
-            ) from None
-
-    return wrapper
-
-
-def _external_url():
-    return os.environ.get("GRIDGOV_DATABASE_URL") or None
-
-
-def _database_url():
-    """The database to use: GRIDGOV_DATABASE_URL, else the private cluster (started)."""
-    return _external_url() or Cluster.default().start()
-
-
-def _masked(url):
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def _migrate(url):
@@ -81,11 +42,11 @@ def main():
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@_friendly
+@friendly
 def up(host, port):
     """Start the database if needed, migrate, load the demo town if empty, serve."""
     _check_port(host, port)
-    url = _database_url()
+    url = database_url()
     _migrate(url)
     with db.connect(url) as conn:
         empty = demo_layer.is_empty(conn)
@@ -100,10 +61,10 @@ def db_group():
 
 
 @db_group.command("start")
-@_friendly
+@friendly
 def db_start():
     """Start the private cluster (a no-op when it runs already)."""
-    if _external_url():
+    if external_url():
         click.echo("GRIDGOV_DATABASE_URL is set: no private cluster to start.")
         return
     url = Cluster.default().start()
@@ -111,10 +72,10 @@ def db_start():
 
 
 @db_group.command("stop")
-@_friendly
+@friendly
 def db_stop():
     """Stop the private cluster."""
-    if _external_url():
+    if external_url():
         click.echo("GRIDGOV_DATABASE_URL is set: no private cluster to stop.")
         return
     cluster = Cluster.default()
@@ -124,10 +85,10 @@ def db_stop():
 
 
 @db_group.command("status")
-@_friendly
+@friendly
 def db_status():
     """Say where the database is, whether it runs, and its migrations."""
-    url = _external_url()
+    url = external_url()
     if url is None:
         status = Cluster.default().status()
         for key, value in status.items():
@@ -136,7 +97,7 @@ def db_status():
             return
         url = status["url"]
     else:
-        click.echo(f"url: {_masked(url)} (GRIDGOV_DATABASE_URL)")
+        click.echo(f"url: {masked(url)} (GRIDGOV_DATABASE_URL)")
     with db.connect(url, connect_timeout=5) as conn:
         click.echo(f"postgis: {db.is_postgis(conn) or 'not installed in the database'}")
         pending = db.pending(conn)
@@ -145,21 +106,21 @@ def db_status():
 
 
 @db_group.command("migrate")
-@_friendly
+@friendly
 def db_migrate():
     """Apply pending migrations (nothing when the schema is up to date)."""
-    applied = _migrate(_database_url())
+    applied = _migrate(database_url())
     click.echo("applied: " + ", ".join(applied) if applied else "schema up to date")
 
 
 @db_group.command("reset")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@_friendly
+@friendly
 def db_reset(yes):
     """Drop every table and migrate again from empty (all data is lost)."""
-    url = _database_url()
+    url = database_url()
     if not yes:
-        click.confirm(f"Drop all data in {_masked(url)}?", abort=True)
+        click.confirm(f"Drop all data in {masked(url)}?", abort=True)
     with db.connect(url) as conn:
         db.drop_schema(conn)
         applied = db.migrate(conn)
@@ -174,10 +135,10 @@ def db_reset(yes):
               default=DEMO_AS_OF.isoformat(), show_default=True,
               help="Last day of the generated year of incidents.")
 @click.option("--force", is_flag=True, help="Replace data that is not a demo.")
-@_friendly
+@friendly
 def demo(scale, seed, as_of, force):
     """(Re)load generated data: the same seed gives the same data."""
-    url = _database_url()
+    url = database_url()
     _migrate(url)
     _load_demo(url, scale, seed, as_of.date(), force)
 
@@ -186,11 +147,11 @@ def demo(scale, seed, as_of, force):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
-@_friendly
+@friendly
 def serve(host, port, threads):
     """Serve the web application with waitress (a production WSGI server)."""
     _check_port(host, port)
-    url = _database_url()
+    url = database_url()
     with db.connect(url) as conn:
         pending = db.pending(conn)
     if pending:
@@ -210,9 +171,15 @@ def _load_demo(url, scale, seed, as_of, force):
     with db.connect(url) as conn:
         demo_layer.load(conn, data, {"scale": scale, "seed": seed,
                                      "as_of": as_of.isoformat()}, force=force)
+        accounts = demo_layer.ensure_demo_accounts(conn)
     counts = ", ".join(f"{k} {v:,}" for k, v in data.counts().items())
     click.echo(f"loaded: {counts} (generated in {generated - started:.1f} s, "
                f"loaded in {time.perf_counter() - generated:.1f} s)")
+    if accounts:
+        click.echo("demo accounts (shown once; `gridgov user passwd NAME` to change):")
+        for username, role, grid, password in accounts:
+            click.echo(f"  {username:<11} {role:<13} {grid or '(everywhere)':<16} "
+                       f"{password}")
 
 
 def _check_port(host, port):
@@ -231,7 +198,11 @@ def _serve(url, host, port, threads=8):
 
     from web import create_app
 
-    app = create_app({"DATABASE_URL": url})
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": secret_key()})
     click.echo(f"gridgov serving at http://{host}:{port}  (Ctrl-C to stop)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="gridgov",
+    # ident="": no Server banner
+    waitress.serve(app, host=host, port=port, threads=threads, ident="",
                    _quiet=True)
+
+
+main.add_command(user_group)

@@ -1,8 +1,9 @@
 """Strings the user reads: Chinese first, English second, from one table."""
 
 from geo import vocab
+from layers.access import ROLE_PERMISSIONS
 
-__all__ = ["STRINGS", "t", "both", "level_name"]
+__all__ = ["STRINGS", "t", "both", "level_name", "role_label"]
 
 STRINGS = {
     "app_title": ("综治网格地图", "Grid governance map"),
@@ -19,6 +20,32 @@ STRINGS = {
     "code": ("编码", "Code"),
     "household_count": ("户数", "Households"),
     "metres": ("米", "m"),
+    "nav_map": ("地图", "Map"),
+    "nav_plan": ("网格规划", "Grid planning"),
+    "nav_audit": ("审计日志", "Audit log"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "wrong_login": ("用户名或密码错误", "Wrong user name or password"),
+    "throttled": ("登录失败次数过多，请15分钟后再试",
+                  "Too many failed logins: try again in 15 minutes"),
+    "forbidden": ("无权访问", "Not allowed"),
+    "forbidden_text": ("您的角色无权访问此页面。", "Your role may not open this page."),
+    "plan_title": ("网格规划", "Grid planning"),
+    "plan_text": ("网格编辑器正在建设中：绘制、拆分、合并网格及其预览。",
+                  "The grid editor (draw, split, merge, preview) is being built."),
+    "audit_title": ("审计日志", "Audit log"),
+    "filter": ("筛选", "Filter"),
+    "all": ("全部", "all"),
+    "time": ("时间", "Time"),
+    "user": ("用户", "User"),
+    "action": ("操作", "Action"),
+    "table": ("对象", "Table"),
+    "key": ("编号", "Key"),
+    "change": ("变更", "Change"),
+    "since": ("起", "From"),
+    "until": ("止", "To"),
 }
 
 
@@ -38,3 +65,8 @@ def level_name(level):
     """The bilingual name of a grid level, e.g. '四级网格（微网格） Level 4 …'."""
     zh, en = vocab.GRID_LEVELS[level]
     return f"{zh} {en}"
+
+
+def role_label(role):
+    """The Chinese name of a user role, e.g. '网格规划员'."""
+    return ROLE_PERMISSIONS[role][0]

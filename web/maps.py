@@ -4,6 +4,7 @@ Nothing here reads the database: the views pass the data in.
 """
 
 import json
+from html import escape
 
 import folium
 from branca.element import Element, MacroElement
@@ -28,20 +29,25 @@ _CAMERA_COLOUR = {"online": "#0072B2", "offline": "#999999", "fault": "#CC79A7"}
 
 
 def overview_map(grids_by_level, households, cameras, basemap_url=None,
-                 basemap_attribution="", locate_url="/api/v1/locate"):
+                 basemap_attribution="", locate_url=None, user=None):
     """The first map: the four grid levels, households, cameras, click to locate.
 
     Parameters
     ----------
     grids_by_level : dict of int to dict
         GeoJSON FeatureCollection of each level (properties: code, name, households).
-    households : list of [lat, lon]
-        Household positions only (no personal data goes to this layer).
+    households : list of [lat, lon], or None
+        Household positions only (no personal data goes to this layer); None
+        for a role that may not see households.
     cameras : list of dict
         With lon, lat, code, name, kind, status, range_m.
     basemap_url : str, optional
         A Leaflet tile URL template; without it the map has no basemap, so that it
         works on an isolated network.
+    locate_url : str, optional
+        The locate API; without it a click does nothing.
+    user : dict, optional
+        ``name``, ``role``, ``logout_url``, ``csrf_token``, ``links`` for the bar.
     """
     # Without a tile layer Leaflet has no maxZoom, which the clusters need: set it.
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True,
@@ -56,18 +62,33 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
                               pointer_events=False).add_to(m)
     for level in sorted(grids_by_level):
         _grid_layer(grids_by_level[level], level).add_to(m)
-    _household_layer(households).add_to(m)
+    if households is not None:
+        _household_layer(households).add_to(m)
     _camera_layer(cameras).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    LocateOnClick(locate_url).add_to(m)
+    if locate_url:
+        LocateOnClick(locate_url).add_to(m)
     m.get_root().header.add_child(Element(_STYLE))
-    m.get_root().html.add_child(Element(
-        f'<div class="gg-title">{t("app_title")} · '
-        f'<span lang="en">{t("app_title", "en")}</span></div>'))
+    m.get_root().html.add_child(Element(_title_bar(user)))
     bounds = _bounds(grids_by_level)
     if bounds:
         m.fit_bounds(bounds)
     return m
+
+
+def _title_bar(user):
+    bar = (f'<div class="gg-title">{t("app_title")} · '
+           f'<span lang="en">{t("app_title", "en")}</span>')
+    if user:
+        links = "".join(f' · <a href="{escape(url)}">{escape(label)}</a>'
+                        for label, url in user["links"])
+        bar += (
+            f'{links}<form method="post" action="{escape(user["logout_url"])}">'
+            f'<span class="gg-user">{escape(user["name"])}（{escape(user["role"])}）'
+            f'</span><input type="hidden" name="csrf_token" '
+            f'value="{escape(user["csrf_token"])}">'
+            f'<button type="submit">{t("logout")}</button></form>')
+    return bar + "</div>"
 
 
 def _grid_layer(collection, level):
@@ -211,6 +232,11 @@ _STYLE = """<link rel="icon" href="data:,">
   font: 600 16px/1.4 "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif;
   box-shadow: 0 1px 4px rgba(0,0,0,.3); }
 .gg-title span { font-weight: 400; color: #555; font-size: 13px; }
+.gg-title form { display: inline; margin-left: 10px; font-weight: 400;
+  font-size: 13px; }
+.gg-title button { font: inherit; border: 0; background: none; color: #0072B2;
+  cursor: pointer; text-decoration: underline; }
+.gg-title a { color: #0072B2; font-weight: 400; font-size: 13px; }
 .gg-locate ol, .gg-locate ul { margin: 2px 0 6px 18px; padding: 0; }
 .gg-locate small { color: #666; }
 </style>"""

@@ -51,3 +51,17 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
+
+
+@pytest.fixture()
+def login(page, live_server, passwords):
+    """``login("leader")``: log that demo account in through the login form."""
+
+    def do(username, password=None):
+        page.goto(live_server + "/login")
+        page.fill("#username", username)
+        page.fill("#password", password or passwords[username])
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+
+    return do

@@ -16,18 +16,19 @@ _FIND_MAP = """() => {
 }"""
 
 
-def _open_map(page, live_server):
+def _open_map(page, live_server, login, username="dispatcher"):
     seen = {"requests": [], "errors": []}
     page.on("request", lambda r: seen["requests"].append(r.url))
     page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
     page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    login(username)
     page.goto(live_server + "/", wait_until="networkidle")
     page.wait_for_selector(".leaflet-control-layers")
     return seen
 
 
-def test_map_loads_offline_with_the_four_levels(page, live_server, artifacts):
-    seen = _open_map(page, live_server)
+def test_map_loads_offline_with_the_four_levels(page, live_server, login, artifacts):
+    seen = _open_map(page, live_server, login)
     own = urlsplit(live_server).netloc
     foreign = [u for u in seen["requests"]
                if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != own]
@@ -42,9 +43,9 @@ def test_map_loads_offline_with_the_four_levels(page, live_server, artifacts):
     page.screenshot(path=str(artifacts / "map-overview.png"))
 
 
-def test_clicking_a_micro_grid_shows_its_grid_chain(page, live_server, demo_town,
-                                                    artifacts):
-    _open_map(page, live_server)
+def test_clicking_a_micro_grid_shows_its_grid_chain(page, live_server, login,
+                                                    demo_town, artifacts):
+    _open_map(page, live_server, login)
     micro = demo_town.grids[demo_town.grids.level == 4].iloc[5]
     p = micro.geometry.representative_point()
     name = page.evaluate(_FIND_MAP)
@@ -62,3 +63,45 @@ def test_clicking_a_micro_grid_shows_its_grid_chain(page, live_server, demo_town
     assert micro.code in text
     assert "微网格联络员" in text
     page.screenshot(path=str(artifacts / "map-locate.png"))
+
+
+def test_the_map_asks_for_a_login_first(page, live_server):
+    page.goto(live_server + "/", wait_until="networkidle")
+    assert "/login" in page.url
+    assert page.locator("#password").count() == 1
+
+
+def test_a_wrong_password_is_refused_with_a_message(page, live_server, login):
+    login("leader", "not-the-password")
+    assert "/login" in page.url
+    assert "用户名或密码错误" in page.inner_text("[role=alert]")
+
+
+def test_a_leader_cannot_reach_the_planners_editor(page, live_server, login,
+                                                   artifacts):
+    login("leader")
+    page.goto(live_server + "/", wait_until="networkidle")
+    page.wait_for_selector(".leaflet-control-layers")
+    assert "网格规划" not in page.inner_text(".gg-title")  # no link offered
+    response = page.goto(live_server + "/plan")
+    assert response.status == 403
+    assert "无权访问" in page.inner_text("h2")
+    page.screenshot(path=str(artifacts / "leader-forbidden.png"))
+
+
+def test_a_village_dispatcher_sees_only_the_village(page, live_server, login,
+                                                    demo_town):
+    seen = _open_map(page, live_server, login, "village1")
+    assert seen["errors"] == []
+    village = demo_town.grids[demo_town.grids.level == 2].code.min()
+    name = page.evaluate(_FIND_MAP)
+    codes = page.evaluate(f"""() => {{
+        const out = [];
+        window['{name}'].eachLayer(l => {{
+            if (l.feature && l.feature.properties) out.push(l.feature.properties.code);
+        }});
+        return out;
+    }}""")
+    assert codes, "no grid drawn"
+    town = village[:9]
+    assert all(c.startswith(village) or c == town for c in codes)

@@ -44,7 +44,7 @@ def test_external_database_is_used_and_no_cluster_started(cli, databases):
     url = databases.new(migrated=False)
     result = cli(["db", "migrate"], url)
     assert result.exit_code == 0
-    assert "applied: 0001_schema" in result.output
+    assert "applied: 0001_schema, 0002_accounts" in result.output
     assert "schema up to date" in cli(["db", "migrate"], url).output
     status = cli(["db", "status"], url)
     assert "(GRIDGOV_DATABASE_URL)" in status.output

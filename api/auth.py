@@ -1,0 +1,109 @@
+"""Who is asking: sessions (pages) and API tokens (devices, scripts), and the check
+that every route makes.
+
+Each view declares its permission with ``@requires("...")`` or ``@public``; a test
+walks every registered route and fails on one that declares nothing.
+CSRF (Flask-WTF) protects every state-changing request made with a session cookie;
+requests with a bearer token carry no ambient credentials and need none.
+"""
+
+import functools
+
+from flask import g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from api.db import connection
+from api.errors import error_response
+from layers import users
+from layers.errors import Forbidden, Unauthorized
+
+__all__ = ["init_app", "requires", "public", "current", "log_in", "log_out"]
+
+_csrf = CSRFProtect()
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def init_app(app):
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked below, by hand
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session
+    _csrf.init_app(app)
+    app.before_request(_identify)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return error_response(400, "csrf", f"CSRF check failed: {exc.description}; "
+                              "reload the page and try again", field="csrf_token")
+
+
+def _bearer():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _identify():
+    """Resolve ``g.principal`` (None when anonymous) and check CSRF when needed."""
+    g.principal = None
+    token = _bearer()
+    if token is not None:
+        with connection() as conn:
+            g.principal = users.principal_for_token(conn, token)
+        if g.principal is None:
+            raise Unauthorized("invalid or revoked API token")
+        return
+    if request.method not in _SAFE_METHODS:
+        _csrf.protect()
+    uid = session.get("uid")
+    if uid is not None:
+        with connection() as conn:
+            g.principal = users.principal_for_user(conn, uid)
+        if g.principal is None:  # disabled since it logged in
+            session.clear()
+
+
+def current():
+    """The Principal of the request (after ``requires`` it is never None)."""
+    return g.get("principal")
+
+
+def _is_api():
+    return request.path.startswith("/api/")
+
+
+def requires(permission):
+    """Declare and enforce the permission a view needs."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = g.get("principal")
+            if principal is None:
+                if _is_api():
+                    raise Unauthorized("log in or send an API token "
+                                       "(Authorization: Bearer …)")
+                return redirect(url_for("auth.login", next=request.full_path))
+            if not principal.can(permission):
+                raise Forbidden(f"your role ({principal.role}) may not do this "
+                                f"({permission})")
+            return view(*args, **kwargs)
+
+        wrapper.permission = permission
+        return wrapper
+
+    return decorate
+
+
+def public(view):
+    """Declare a view open to anyone (login page, assets, health)."""
+    view.permission = None
+    return view
+
+
+def log_in(principal):
+    session.clear()
+    session.permanent = True
+    session["uid"] = principal.user_id
+
+
+def log_out():
+    session.clear()

@@ -1,0 +1,52 @@
+"""The audit log: who changed (or read) what, when, with before and after.
+
+Rows are append-only: the database refuses UPDATE, DELETE and TRUNCATE on them.
+"""
+
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+__all__ = ["record", "search", "ACTIONS"]
+
+ACTIONS = ("create", "update", "delete", "read", "login", "token", "import", "load")
+
+
+def record(conn, principal, action, table, key=None, before=None, after=None,
+           geom_before=None, geom_after=None):
+    """Append one audit row. Geometries as WKT/EWKT text or None (SRID 4326)."""
+    conn.execute(
+        "INSERT INTO audit (username, action, table_name, row_key, before, after,"
+        " geom_before, geom_after)"
+        " VALUES (%s, %s, %s, %s, %s, %s,"
+        " ST_GeomFromText(%s, 4326), ST_GeomFromText(%s, 4326))",
+        (principal.username, action, table, None if key is None else str(key),
+         None if before is None else Jsonb(before),
+         None if after is None else Jsonb(after), geom_before, geom_after),
+    )
+
+
+def search(conn, username=None, action=None, table=None, since=None, until=None,
+           limit=200, offset=0):
+    """Return audit rows, newest first, with geometries as GeoJSON."""
+    where, params = [sql.SQL("TRUE")], {}
+    for column, value in (("username", username), ("action", action),
+                          ("table_name", table)):
+        if value:
+            where.append(sql.SQL("{} = {}").format(
+                sql.Identifier(column), sql.Placeholder(column)))
+            params[column] = value
+    if since:
+        where.append(sql.SQL("at >= %(since)s"))
+        params["since"] = since
+    if until:
+        where.append(sql.SQL("at < %(until)s"))
+        params["until"] = until
+    params.update(limit=limit, offset=offset)
+    query = sql.SQL(
+        "SELECT id, at, username, action, table_name, row_key, before, after,"
+        " ST_AsGeoJSON(geom_before)::json AS geom_before,"
+        " ST_AsGeoJSON(geom_after)::json AS geom_after"
+        " FROM audit WHERE {} ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s"
+    ).format(sql.SQL(" AND ").join(where))
+    return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()

@@ -1,0 +1,52 @@
+"""Login and logout pages."""
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from api.auth import current, log_in, log_out, public
+from api.db import connection
+from layers import audit, users
+from layers.errors import TooManyRequests, Unauthorized
+from web.i18n import t
+
+__all__ = ["bp"]
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target):
+    """Only a path on this site (no scheme, no host): no open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target:
+        return target
+    return url_for("views.overview")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    target = _safe_next(request.args.get("next"))
+    if request.method == "GET":
+        if current() is not None:
+            return redirect(target)
+        return render_template("login.html", next=target)
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    try:
+        with connection() as conn:
+            principal = users.login(conn, username, password, request.remote_addr)
+            audit.record(conn, principal, "login", "users", username)
+    except TooManyRequests:
+        return render_template("login.html", next=target, username=username,
+                               error=t("throttled")), 429
+    except Unauthorized:
+        return render_template("login.html", next=target, username=username,
+                               error=t("wrong_login")), 401
+    log_in(principal)
+    return redirect(target)
+
+
+@bp.post("/logout")
+@public
+def logout():
+    log_out()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,102 @@
+"""`gridgov user …`: accounts and API tokens, from the command line (as admin)."""
+
+import click
+
+from layers import db, users
+from layers.access import ROLES, SYSTEM
+from web.cli_common import database_url, friendly
+
+__all__ = ["user_group"]
+
+
+@click.group("user")
+def user_group():
+    """Accounts and API tokens (用户与令牌)."""
+
+
+def _password(password):
+    if password is None:
+        password = click.prompt("password", hide_input=True,
+                                confirmation_prompt=True)
+    return password
+
+
+@user_group.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--grid", "grid", help="Root grid code of the user's jurisdiction "
+              "(omit for the whole deployment).")
+@click.option("--password", help="Omit to be asked; --no-password for a token-only "
+              "account.")
+@click.option("--no-password", is_flag=True, help="A token-only account.")
+@click.option("--display-name")
+@friendly
+def add(name, role, grid, password, no_password, display_name):
+    """Create the user NAME."""
+    secret = None if no_password else _password(password)
+    with db.connect(database_url()) as conn:
+        users.add_user(conn, SYSTEM, name, role, grid, secret, display_name)
+    click.echo(f"user {name} created ({role}, {grid or 'everywhere'})")
+
+
+@user_group.command("passwd")
+@click.argument("name")
+@click.option("--password", help="Omit to be asked.")
+@friendly
+def passwd(name, password):
+    """Set NAME's password."""
+    with db.connect(database_url()) as conn:
+        users.set_password(conn, SYSTEM, name, _password(password))
+    click.echo(f"password of {name} changed")
+
+
+@user_group.command("disable")
+@click.argument("name")
+@friendly
+def disable(name):
+    """Disable NAME (logins and tokens stop working at once)."""
+    with db.connect(database_url()) as conn:
+        users.set_active(conn, SYSTEM, name, False)
+    click.echo(f"user {name} disabled; its tokens are revoked")
+
+
+@user_group.command("enable")
+@click.argument("name")
+@friendly
+def enable(name):
+    """Enable NAME again."""
+    with db.connect(database_url()) as conn:
+        users.set_active(conn, SYSTEM, name, True)
+    click.echo(f"user {name} enabled")
+
+
+@user_group.command("token")
+@click.argument("name")
+@click.option("--label", default="token", show_default=True,
+              help="What the token is for (a device, a script).")
+@friendly
+def token(name, label):
+    """Create an API token for NAME; the token is the last word printed."""
+    with db.connect(database_url()) as conn:
+        value = users.create_token(conn, SYSTEM, name, label)
+    click.echo(f"API token for {name} (shown once, keep it safe): {value}")
+
+
+@user_group.command("revoke")
+@click.argument("token_id", type=int)
+@friendly
+def revoke(token_id):
+    """Revoke the API token TOKEN_ID."""
+    with db.connect(database_url()) as conn:
+        users.revoke_token(conn, SYSTEM, token_id)
+    click.echo(f"token {token_id} revoked")
+
+
+@user_group.command("list")
+@friendly
+def list_users():
+    """List the users."""
+    with db.connect(database_url()) as conn:
+        for u in users.list_users(conn):
+            state = "" if u["active"] else " (disabled)"
+            click.echo(f"{u['username']}\t{u['role']}\t{u['grid_code'] or '*'}{state}")
