@@ -81,7 +81,8 @@ def requires(permission):
                 if _is_api():
                     raise Unauthorized("log in or send an API token "
                                        "(Authorization: Bearer …)")
-                return redirect(url_for("auth.login", next=request.full_path))
+                return redirect(url_for("auth.login",
+                                        next=request.full_path.rstrip("?")))
             if not principal.can(permission):
                 raise Forbidden(f"your role ({principal.role}) may not do this "
                                 f"({permission})")

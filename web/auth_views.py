@@ -25,7 +25,7 @@ def _safe_next(target):
 @public
 def login():
     target = _safe_next(request.args.get("next"))
-    if request.method == "GET":
+    if request.method != "POST":
         if current() is not None:
             return redirect(target)
         return render_template("login.html", next=target)

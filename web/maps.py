@@ -144,7 +144,11 @@ def _camera_layer(cameras):
 
 
 def _bounds(grids_by_level):
-    for level in sorted(grids_by_level):
+    """The extent of the user's own grid: the deepest level with a single grid
+    (a village dispatcher sees the town outline but looks at the village)."""
+    present = [lv for lv in sorted(grids_by_level) if grids_by_level[lv]["features"]]
+    single = [lv for lv in present if len(grids_by_level[lv]["features"]) == 1]
+    for level in ([max(single)] if single else present[:1]):
         features = grids_by_level[level]["features"]
         if features:
             xs, ys = [], []
