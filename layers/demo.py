@@ -14,7 +14,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from layers import audit, users
-from layers.access import SYSTEM
+from layers.access import ROLE_PERMISSIONS, SYSTEM
 from layers.errors import Conflict
 
 __all__ = ["DATA_TABLES", "dataset", "is_empty", "load", "ensure_demo_accounts"]
@@ -120,7 +120,7 @@ def ensure_demo_accounts(conn, actor=SYSTEM):
         grid = None if level is None else first.get(level)
         password = secrets.token_urlsafe(9)
         users.add_user(conn, actor, username, role, grid, password,
-                       display_name=f"演示{role}")
+                       display_name=f"演示账号·{ROLE_PERMISSIONS[role][0]}")
         created.append((username, role, grid, password))
     return created
 

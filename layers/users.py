@@ -14,7 +14,7 @@ from layers.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthor
 __all__ = [
     "MIN_PASSWORD_LENGTH", "add_user", "set_password", "set_active", "get_user",
     "list_users", "login", "create_token", "revoke_token", "principal_for_token",
-    "principal_for_user",
+    "principal_for_user", "list_tokens",
 ]
 
 MIN_PASSWORD_LENGTH = 10
@@ -180,3 +180,11 @@ def principal_for_token(conn, token):
         " RETURNING u.username, u.role, u.grid_code, u.id",
         (_digest(token),)).fetchone()
     return None if row is None else Principal(row[0], row[1], row[2], row[3])
+
+
+def list_tokens(conn):
+    """Active tokens and their owners (never the token: only its hash is kept)."""
+    return conn.cursor(row_factory=dict_row).execute(
+        "SELECT t.id, u.username, t.name, t.created_at, t.created_by, t.last_used_at"
+        " FROM api_tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE t.revoked_at IS NULL ORDER BY u.username, t.id").fetchall()

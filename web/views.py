@@ -53,4 +53,6 @@ def _nav_links(principal):
         links.append((t("nav_plan"), url_for("views.plan")))
     if principal.can("audit:read"):
         links.append((t("nav_audit"), url_for("admin.audit")))
+    if principal.can("users:manage"):
+        links.append((t("nav_users"), url_for("admin.users_page")))
     return links
