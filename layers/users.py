@@ -173,11 +173,18 @@ def principal_for_token(conn, token):
     """The Principal of a valid token of an active user, or None."""
     if not token.startswith(TOKEN_PREFIX):
         return None
+    # last_used_at is refreshed at most once a minute: a device polling the API
+    # should not cost a row update per request.
     row = conn.execute(
-        "UPDATE api_tokens t SET last_used_at = now() FROM users u"
-        " WHERE t.token_sha256 = %s AND t.revoked_at IS NULL"
-        " AND u.id = t.user_id AND u.active"
-        " RETURNING u.username, u.role, u.grid_code, u.id",
+        "WITH found AS ("
+        "  SELECT t.id, t.last_used_at, u.username, u.role, u.grid_code, u.id AS uid"
+        "  FROM api_tokens t JOIN users u ON u.id = t.user_id"
+        "  WHERE t.token_sha256 = %s AND t.revoked_at IS NULL AND u.active),"
+        " touched AS ("
+        "  UPDATE api_tokens SET last_used_at = now()"
+        "  WHERE id = (SELECT id FROM found) AND (last_used_at IS NULL"
+        "    OR last_used_at < now() - interval '1 minute'))"
+        " SELECT username, role, grid_code, uid FROM found",
         (_digest(token),)).fetchone()
     return None if row is None else Principal(row[0], row[1], row[2], row[3])
 
