@@ -6,12 +6,11 @@ jurisdiction.
 """
 
 from psycopg import sql
-from psycopg.rows import dict_row
 
 from layers.access import like_prefix
 from layers.errors import NotFound
 
-__all__ = ["MAX_FEATURES", "list_grids", "get_grid", "count_by_level"]
+__all__ = ["MAX_FEATURES", "list_grids", "get_grid", "scope_params"]
 
 # The browser lags past ~5,000 features (Leaflet's published limits); a listing never
 # returns more, and says how many matched.
@@ -125,9 +124,3 @@ def scope_params(principal):
     """Parameters ``scope`` (LIKE pattern of the subtree) and ``root`` (its code)."""
     return {"scope": principal.prefix, "root": principal.grid_code or ""}
 
-
-def count_by_level(conn):
-    """Return ``{level: number of grids}`` for the levels present."""
-    cur = conn.cursor(row_factory=dict_row)
-    rows = cur.execute("SELECT level, count(*) AS n FROM grids GROUP BY level")
-    return {r["level"]: r["n"] for r in rows}
