@@ -1,5 +1,7 @@
 """Login and logout pages."""
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from api.auth import current, log_in, log_out, public
@@ -14,10 +16,16 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target):
-    """Only a path on this site (no scheme, no host): no open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") \
-            and "\\" not in target:
-        return target
+    """Only a path on this site (no scheme, no host): no open redirect.
+
+    Browsers and Werkzeug drop tabs and newlines from URLs, so '/\t/evil.com'
+    would become '//evil.com': any control character or backslash disqualifies.
+    """
+    if (target and target.startswith("/") and not target.startswith("//")
+            and not any(c == "\\" or ord(c) < 0x21 or ord(c) == 0x7F for c in target)):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("views.overview")
 
 

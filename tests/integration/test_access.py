@@ -80,7 +80,7 @@ def rw(databases, demo_town):
     with psycopg.connect(url) as c:
         demo.load(c, demo_town, {"scale": "town", "seed": 1, "as_of": "2026-11-01"})
         demo.ensure_demo_accounts(c)
-        for name in ("alice", "bob", "throttled", "gone", "cliuser"):
+        for name in ("alice", "bob", "carol", "throttled", "gone", "cliuser"):
             users.add_user(c, SYSTEM, name, "dispatcher", None, PASSWORD)
     app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x" * 32})
     return SimpleNamespace(url=url, app=app)
@@ -267,6 +267,33 @@ def test_five_failures_lock_the_account_even_for_the_right_password(rw):
     _, r = session_login(rw.app, "throttled")
     assert r.status_code == 429
     assert "登录失败次数过多" in r.get_data(as_text=True)
+
+
+# ?next= must stay on this site. Known answers today: "/<TAB>/evil.com" passes the
+# check and leaves as "Location: //evil.com" (Werkzeug drops the tab, as browsers
+# would); "/<LF>/evil.com" passes it too and Werkzeug refuses the header (500).
+# '/\t/evil.com': Werkzeug drops the tab and would send the user to //evil.com;
+# '/\n/evil.com' would make an invalid header (500).
+@pytest.mark.parametrize("target", [
+    "//evil.com", "/%5Cevil.com", "https://evil.com", "/%09/evil.com",
+    "/%0A/evil.com", "/%0D/evil.com",
+])
+def test_login_never_sends_elsewhere(as_user, target):
+    c = as_user("viewer")  # logged in: GET /login redirects to ?next= at once
+    assert c.get("/login?next=/plan").headers["Location"] == "/plan"
+    r = c.get(f"/login?next={target}")
+    assert (r.status_code, r.headers.get("Location")) == (302, "/")
+
+
+def test_disabling_a_user_ends_its_session_at_once(rw):
+    c, r = session_login(rw.app, "carol")
+    assert r.status_code == 302
+    assert c.get("/").status_code == 200
+    with psycopg.connect(rw.url) as conn:
+        users.set_active(conn, SYSTEM, "carol", False)
+    assert urlsplit(c.get("/").headers["Location"]).path == "/login"
+    assert c.get("/api/v1/grids?level=1").status_code == 401
+    assert session_login(rw.app, "carol")[1].status_code == 401  # and no new login
 
 
 # 7. CSRF --------------------------------------------------------------------------
