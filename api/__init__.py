@@ -1,11 +1,21 @@
 """The JSON/GeoJSON REST API under /api/v1: thin routes over layers/ and geo/."""
 
-from api import auth, db, errors, grids, health, households, locate, openapi
+from api import (
+    auth,
+    db,
+    errors,
+    grid_edit,
+    grids,
+    health,
+    households,
+    locate,
+    openapi,
+)
 
 __all__ = ["PREFIX", "init_app"]
 
 PREFIX = "/api/v1"
-_MODULES = (health, grids, locate, households)
+_MODULES = (health, grids, grid_edit, locate, households)
 
 
 def init_app(app):

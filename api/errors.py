@@ -8,8 +8,10 @@ from layers.errors import LayerError
 __all__ = ["init_app", "error_response"]
 
 
-def error_response(status, code, message, field=None):
-    body = {"error": {"code": code, "message": message}}
+def error_response(status, code, message, field=None, **details):
+    """The JSON error body; ``details`` (e.g. the current version on a conflict,
+    the gaps of a refused edit) go beside the message."""
+    body = {"error": {"code": code, "message": message, **details}}
     if field is not None:
         body["error"]["field"] = field
     return jsonify(body), int(status)
@@ -31,7 +33,8 @@ def init_app(app):
     def layer_error(exc):
         if not _wants_json():
             return page(int(exc.http_status), exc.message)
-        return error_response(exc.http_status, exc.code, exc.message, exc.field)
+        return error_response(exc.http_status, exc.code, exc.message, exc.field,
+                              **exc.details)
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

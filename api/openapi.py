@@ -11,7 +11,7 @@ def document(modules, prefix):
     paths = {}
     for module in modules:
         for path, item in module.OPENAPI.items():
-            paths[prefix + path] = item
+            paths.setdefault(prefix + path, {}).update(item)
     paths[prefix + "/openapi.json"] = {
         "get": {"summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1"}}}

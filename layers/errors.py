@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 __all__ = [
     "LayerError", "NotFound", "Invalid", "Conflict", "Unauthorized", "Forbidden",
-    "TooManyRequests",
+    "TooManyRequests", "Unprocessable",
 ]
 
 
@@ -52,3 +52,10 @@ class Forbidden(LayerError):
 class TooManyRequests(LayerError):
     http_status = HTTPStatus.TOO_MANY_REQUESTS
     code = "too_many_requests"
+
+
+class Unprocessable(LayerError):
+    """Well-formed input that cannot be carried out (an edit that breaks the tiling)."""
+
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "unprocessable"

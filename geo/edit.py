@@ -1,0 +1,216 @@
+"""Editing a level of the grid hierarchy so that it stays a tiling.
+
+An edit is computed on the siblings of the grid it touches (the children of one
+parent) and then carried down to their children, so that every level keeps tiling
+its parent: an edit that pushes into a sibling takes that area from it; an edit that
+pulls back leaves a gap, reported for the caller to refuse. Set operations run in
+the storage CRS (EPSG:4326), so that untouched shared boundaries keep their exact
+vertices; areas are measured in the metric Gauss-Krüger zone.
+
+No library offers a hierarchy-preserving edit of a polygon coverage, hence this
+module; it is built on shapely's set operations.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely.ops import split as split_along
+
+from geo.crs import gk_zone_epsg
+
+__all__ = [
+    "EditError", "Edit", "boundary_from_geojson", "redraw", "split", "merge",
+    "cascade", "area_m2",
+]
+
+# Below this, an intersection is a touch or a rounding error, not an overlap.
+_TOUCH_M2 = 0.01
+
+# Where a grid of a Chinese deployment can be (a generous box around the country):
+# coordinates outside it come from a wrong CRS or swapped axes.
+_CHINA = (73.0, 3.0, 136.0, 54.0)
+
+
+class EditError(ValueError):
+    """An edit that cannot be made as asked; ``field`` names the input at fault."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class Edit:
+    """The outcome of an edit at one level, before it is carried down.
+
+    ``changed``: code → new geometry for existing grids whose boundary changes;
+    ``created``: code → geometry of new grids; ``removed``: codes that disappear;
+    ``gaps``: the parts of the parent no grid covers any more.
+    """
+
+    changed: dict = field(default_factory=dict)
+    created: dict = field(default_factory=dict)
+    removed: list = field(default_factory=list)
+    gaps: list = field(default_factory=list)
+
+
+def boundary_from_geojson(value, kinds=("Polygon", "MultiPolygon"),
+                          field="geometry"):
+    """Parse a GeoJSON geometry (dict) into a valid shapely geometry, or say why not.
+
+    Raises EditError naming ``field`` for: not a geometry, the wrong type,
+    coordinates outside China (a wrong CRS or swapped axes), an invalid polygon
+    (with the reason and the place, e.g. a self-intersection).
+    """
+    if not isinstance(value, dict) or "type" not in value:
+        raise EditError(f"'{field}' must be a GeoJSON geometry object", field=field)
+    if value["type"] not in kinds:
+        raise EditError(f"'{field}' must be a {' or '.join(kinds)}, got "
+                        f"{value['type']!r}", field=field)
+    try:
+        geom = shapely.from_geojson(json.dumps(value))
+    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+        raise EditError(f"'{field}' is not valid GeoJSON: {exc}", field=field) \
+            from None
+    if geom.is_empty:
+        raise EditError(f"'{field}' is empty", field=field)
+    x0, y0, x1, y1 = geom.bounds
+    if not (_CHINA[0] <= x0 and x1 <= _CHINA[2] and _CHINA[1] <= y0
+            and y1 <= _CHINA[3]):
+        hint = " (latitude and longitude look swapped)" if (
+            _CHINA[0] <= y0 and y1 <= _CHINA[2]) else ""
+        raise EditError(f"'{field}' has coordinates outside China: longitude/latitude "
+                        f"in degrees (WGS-84) expected{hint}", field=field)
+    if not shapely.is_valid(geom):
+        raise EditError(f"'{field}' is not a valid polygon: "
+                        f"{shapely.is_valid_reason(geom)}", field=field)
+    return geom
+
+
+def area_m2(geoms):
+    """Areas in m² of EPSG:4326 geometries, in their Gauss-Krüger zone."""
+    geoms = np.atleast_1d(np.asarray(geoms, dtype=object))
+    if geoms.size == 0:
+        return np.zeros(0)
+    centre = shapely.centroid(shapely.union_all(shapely.envelope(geoms)))
+    to_metric = Transformer.from_crs(4326, gk_zone_epsg(centre.x), always_xy=True)
+    metric = shapely.transform(geoms, lambda xy: np.column_stack(
+        to_metric.transform(xy[:, 0], xy[:, 1])))
+    return shapely.area(metric)
+
+
+def _polygonal(geom):
+    """Keep the polygons of a set operation's result (drop stray lines and points)."""
+    if geom is None or geom.is_empty:
+        return shapely.MultiPolygon()
+    parts = [g for g in shapely.get_parts(geom)
+             if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.make_valid(shapely.union_all(parts)) if parts else \
+        shapely.MultiPolygon()
+
+
+def _parts_over(geom, sliver_m2):
+    parts = [p for p in shapely.get_parts(_polygonal(geom)) if not p.is_empty]
+    if not parts:
+        return []
+    areas = area_m2(parts)
+    return [p for p, a in zip(parts, areas, strict=True) if a >= sliver_m2]
+
+
+def redraw(siblings, code, geometry, parent, sliver_m2=1.0):
+    """Give grid ``code`` the boundary ``geometry`` among its ``siblings``.
+
+    Parameters
+    ----------
+    siblings : dict of str to Polygon/MultiPolygon
+        Every child of the parent, the edited one included (EPSG:4326).
+    geometry : Polygon or MultiPolygon
+        The new boundary; what lies outside ``parent`` is cut off.
+    parent : Polygon or MultiPolygon
+        The parent grid (None at level 1: nothing to clip against).
+    """
+    new = _polygonal(geometry if parent is None else
+                     shapely.intersection(geometry, parent))
+    if new.is_empty:
+        raise EditError("the new boundary does not overlap the parent grid",
+                        field="geometry")
+    edit = Edit(changed={code: new})
+    others = {c: g for c, g in siblings.items() if c != code}
+    for c, g in others.items():
+        # a neighbour that only touches the new boundary (or overlaps it by a
+        # rounding error) keeps its geometry as it is
+        if not shapely.intersects(g, new) or \
+                area_m2([shapely.intersection(g, new)])[0] < _TOUCH_M2:
+            continue
+        rest = _polygonal(shapely.difference(g, new))
+        if rest.is_empty or area_m2([rest])[0] < sliver_m2:
+            raise EditError(f"the new boundary covers the whole of grid {c}: merge "
+                            "it instead", field="geometry")
+        edit.changed[c] = rest
+    if parent is not None:
+        covered = shapely.union_all(
+            [edit.changed.get(c, g) for c, g in siblings.items()])
+        edit.gaps = _parts_over(shapely.difference(parent, covered), sliver_m2)
+    return edit
+
+
+def split(geometry, line, code, new_code):
+    """Split one grid along a drawn line into two: ``code`` keeps the part with the
+    larger area, ``new_code`` gets the other."""
+    if not shapely.intersects(geometry, line):
+        raise EditError("the split line does not cross the grid", field="line")
+    pieces = shapely.get_parts(split_along(_single(geometry), line))
+    if len(pieces) < 2:
+        raise EditError("the split line must cross the grid from edge to edge",
+                        field="line")
+    if len(pieces) > 2:
+        raise EditError(f"the split line cuts the grid into {len(pieces)} parts; "
+                        "draw a line that cuts it in two", field="line")
+    a, b = sorted(pieces, key=lambda p: -p.area)
+    return Edit(changed={code: _polygonal(a)}, created={new_code: _polygonal(b)})
+
+
+def merge(grids, keep):
+    """Merge adjacent sibling grids into ``keep``; the others are removed."""
+    union = _polygonal(shapely.union_all(list(grids.values())))
+    if len(shapely.get_parts(union)) != 1:
+        raise EditError("the grids to merge do not form one connected area",
+                        field="codes")
+    return Edit(changed={keep: union},
+                removed=sorted(c for c in grids if c != keep))
+
+
+def cascade(children, new_parent, sliver_m2=1.0):
+    """Carry a parent's new boundary down to its children.
+
+    Each child is clipped to the new boundary; each piece the parent gained goes
+    to the child sharing the longest border with it (the nearest one for an island).
+    Returns code → new geometry for the children that change; raises EditError when
+    a child would vanish.
+    """
+    clipped = {c: _polygonal(shapely.intersection(g, new_parent))
+               for c, g in children.items()}
+    for c, g in clipped.items():
+        if g.is_empty or area_m2([g])[0] < sliver_m2:
+            raise EditError(f"grid {c} would lie wholly outside its parent's new "
+                            "boundary: redraw or merge it first", field="geometry")
+    gained = shapely.difference(new_parent, shapely.union_all(list(clipped.values())))
+    for piece in shapely.get_parts(_polygonal(gained)):
+        borders = {c: shapely.length(shapely.intersection(piece.boundary, g.boundary))
+                   for c, g in clipped.items()}
+        best = max(borders, key=borders.get)
+        if borders[best] == 0:
+            best = min(clipped, key=lambda c: shapely.distance(piece, clipped[c]))
+        clipped[best] = _polygonal(shapely.union(clipped[best], piece))
+    return {c: g for c, g in clipped.items()
+            if area_m2([shapely.symmetric_difference(g, children[c])])[0] >= _TOUCH_M2}
+
+
+def _single(geometry):
+    parts = shapely.get_parts(geometry)
+    if len(parts) != 1:
+        raise EditError("only a grid in one piece can be split", field="code")
+    return parts[0]
