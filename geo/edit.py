@@ -93,9 +93,10 @@ def boundary_from_geojson(value, kinds=("Polygon", "MultiPolygon"),
 def area_m2(geoms):
     """Areas in m² of EPSG:4326 geometries, in their Gauss-Krüger zone."""
     geoms = np.atleast_1d(np.asarray(geoms, dtype=object))
-    if geoms.size == 0:
-        return np.zeros(0)
-    centre = shapely.centroid(shapely.union_all(shapely.envelope(geoms)))
+    full = ~shapely.is_empty(geoms) if geoms.size else np.zeros(0, bool)
+    if not full.any():
+        return np.zeros(geoms.size)
+    centre = shapely.centroid(shapely.union_all(shapely.envelope(geoms[full])))
     to_metric = Transformer.from_crs(4326, gk_zone_epsg(centre.x), always_xy=True)
     metric = shapely.transform(geoms, lambda xy: np.column_stack(
         to_metric.transform(xy[:, 0], xy[:, 1])))
