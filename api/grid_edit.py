@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from geo.edit import EditError, boundary_from_geojson
-from layers import grid_edit
+from layers import grid_edit, proposals
 from layers.errors import Invalid, Unprocessable
 
 bp = Blueprint("grid_edit", __name__)
@@ -35,6 +35,12 @@ OPENAPI = {
     "/grids/{code}/split/preview": _op("Preview a split"),
     "/grids/merge": _op("Merge sibling micro-grids {codes, versions}"),
     "/grids/merge/preview": _op("Preview a merge"),
+    "/grids/{code}/propose-micro": _op(
+        "Propose micro-grids of 50–100 households for a level-3 grid {target?}"),
+    "/grids/{code}/children": {"put": {
+        "summary": "Adopt micro-grids {grids: FeatureCollection, versions}",
+        "requestBody": _BODY, "responses": _ANSWERS}},
+    "/grids/{code}/children/preview": _op("Preview adopting micro-grids"),
 }
 
 
@@ -113,3 +119,41 @@ def save_merge():
 @requires("grids:edit")
 def preview_merge():
     return _merge(dry_run=True)
+
+
+@bp.post("/grids/<code>/propose-micro")
+@requires("grids:edit")
+def propose_micro(code):
+    body = request.get_json(silent=True) or {}
+    target = body.get("target", 75)
+    if not isinstance(target, int) or isinstance(target, bool):
+        raise Invalid("'target' must be a whole number of households", field="target")
+    with connection() as conn:
+        return jsonify(proposals.propose(conn, current(), code, target))
+
+
+def _adopt(code, dry_run):
+    body = _body()
+    collection = body.get("grids")
+    if not isinstance(collection, dict) or not isinstance(
+            collection.get("features"), list) or not collection["features"]:
+        raise Invalid("'grids' must be a GeoJSON FeatureCollection of the new "
+                      "micro-grids", field="grids")
+    polygons = [_shape(f if isinstance(f, dict) else {}, "geometry",
+                       ("Polygon", "MultiPolygon"))
+                for f in collection["features"]]
+    with connection() as conn:
+        return jsonify(grid_edit.replace_children(
+            conn, current(), code, polygons, body.get("versions"), dry_run=dry_run))
+
+
+@bp.put("/grids/<code>/children")
+@requires("grids:edit")
+def save_children(code):
+    return _adopt(code, dry_run=False)
+
+
+@bp.post("/grids/<code>/children/preview")
+@requires("grids:edit")
+def preview_children(code):
+    return _adopt(code, dry_run=True)

@@ -23,7 +23,7 @@ from geo.crs import gk_zone_epsg
 
 __all__ = [
     "EditError", "Edit", "boundary_from_geojson", "redraw", "split", "merge",
-    "cascade", "area_m2",
+    "replace_children", "cascade", "area_m2",
 ]
 
 # Below this, an intersection is a touch or a rounding error, not an overlap.
@@ -55,6 +55,8 @@ class Edit:
     created: dict = field(default_factory=dict)
     removed: list = field(default_factory=list)
     gaps: list = field(default_factory=list)
+    # removed code -> the grid that inherits what still names it (staff …)
+    successor: dict = field(default_factory=dict)
 
 
 def boundary_from_geojson(value, kinds=("Polygon", "MultiPolygon"),
@@ -180,8 +182,52 @@ def merge(grids, keep):
     if len(shapely.get_parts(union)) != 1:
         raise EditError("the grids to merge do not form one connected area",
                         field="codes")
-    return Edit(changed={keep: union},
-                removed=sorted(c for c in grids if c != keep))
+    removed = sorted(c for c in grids if c != keep)
+    return Edit(changed={keep: union}, removed=removed,
+                successor=dict.fromkeys(removed, keep))
+
+
+def replace_children(children, polygons, parent, new_codes, sliver_m2=1.0):
+    """Replace all ``children`` of ``parent`` by ``polygons`` (a proposal).
+
+    Each polygon takes over the code of the old child it overlaps most (so that
+    identities, staff and history carry over); polygons left over get codes from
+    ``new_codes``; old children left over are removed, each succeeded by the
+    polygon that took most of its area. Overlaps between the polygons, parts
+    outside the parent and gaps are refused.
+    """
+    polygons = [_polygonal(shapely.intersection(p, parent)) for p in polygons]
+    if any(p.is_empty for p in polygons):
+        raise EditError("a proposed grid lies outside the parent", field="grids")
+    areas = area_m2(polygons)
+    union = shapely.union_all(polygons)
+    overlap = float(areas.sum() - area_m2([union])[0])
+    if overlap >= sliver_m2:
+        raise EditError(f"the proposed grids overlap each other by {overlap:.1f} m²",
+                        field="grids")
+    gaps = _parts_over(shapely.difference(parent, union), sliver_m2)
+    codes = sorted(children)
+    shared = np.array([[area_m2([shapely.intersection(p, children[c])])[0]
+                        for c in codes] for p in polygons])
+    edit = Edit(gaps=gaps)
+    taken = set()
+    # greedy matching, largest shared area first
+    for flat in np.argsort(-shared, axis=None):
+        i, j = np.unravel_index(flat, shared.shape)
+        if shared[i, j] <= 0 or i in taken or codes[j] in edit.changed:
+            continue
+        edit.changed[codes[j]] = polygons[i]
+        taken.add(i)
+    fresh = iter(new_codes)
+    for i, p in enumerate(polygons):
+        if i not in taken:
+            edit.created[next(fresh)] = p
+    owner = {id(g): c for c, g in (edit.changed | edit.created).items()}
+    for j, code in enumerate(codes):
+        if code not in edit.changed:
+            edit.removed.append(code)
+            edit.successor[code] = owner[id(polygons[int(shared[:, j].argmax())])]
+    return edit
 
 
 def cascade(children, new_parent, sliver_m2=1.0):

@@ -13,7 +13,7 @@ from geo import edit as geo_edit
 from layers import audit
 from layers.errors import Conflict, Invalid, NotFound, Unprocessable
 
-__all__ = ["redraw", "split", "merge"]
+__all__ = ["run_edit", "redraw", "split", "merge", "replace_children"]
 
 # The points that follow their micro-grid: table -> extra condition.
 _FOLLOWERS = {
@@ -69,7 +69,7 @@ def _parent_geom(conn, parent_code):
     return _geom(wkb)
 
 
-def _run(conn, principal, dry_run, build):
+def run_edit(conn, principal, dry_run, build):
     """Run ``build(conn) -> (level, parent_code, Edit, new_names)`` and apply it."""
     with conn.transaction(force_rollback=dry_run):
         try:
@@ -146,7 +146,7 @@ def _remove(conn, principal, edit):
     """Delete merged-away grids (their points have moved; staff go to the kept one).
     The history trigger keeps their last boundary."""
     for code in edit.removed:
-        keep = next(iter(edit.changed))
+        keep = edit.successor[code]
         for table in ("grid_staff", "households", "cameras", "incidents"):
             # what still names it (closed incidents, anything on no new grid)
             conn.execute(sql.SQL("UPDATE {} SET grid_code = %s WHERE grid_code = %s")
@@ -201,7 +201,7 @@ def redraw(conn, principal, code, geometry, version, dry_run=False, sliver_m2=1.
         edit = geo_edit.redraw(siblings, code, geometry, parent, sliver_m2)
         return row["level"], row["parent_code"], edit, {}
 
-    return _run(conn, principal, dry_run, build)
+    return run_edit(conn, principal, dry_run, build)
 
 
 def split(conn, principal, code, line, version, name=None, dry_run=False):
@@ -215,11 +215,12 @@ def split(conn, principal, code, line, version, name=None, dry_run=False):
             raise Unprocessable("only micro-grids (level 4) can be split for now: "
                                 "split the grids below first", field="code")
         siblings = _children(conn, row["parent_code"])
-        new_code = _next_code(row["parent_code"], siblings)
+        (new_code,) = _free_codes(row["parent_code"],
+                                  _codes_ever(conn, row["parent_code"], siblings), 1)
         edit = geo_edit.split(_geom(row["wkb"]), line, code, new_code)
         return 4, row["parent_code"], edit, {new_code: name or f"{row['name']}（分）"}
 
-    return _run(conn, principal, dry_run, build)
+    return run_edit(conn, principal, dry_run, build)
 
 
 def merge(conn, principal, codes, versions, dry_run=False):
@@ -240,12 +241,48 @@ def merge(conn, principal, codes, versions, dry_run=False):
         edit = geo_edit.merge({r["code"]: _geom(r["wkb"]) for r in rows}, codes[0])
         return 4, rows[0]["parent_code"], edit, {}
 
-    return _run(conn, principal, dry_run, build)
+    return run_edit(conn, principal, dry_run, build)
 
 
-def _next_code(parent_code, siblings):
+def _free_codes(parent_code, siblings, count):
+    """The next ``count`` unused child codes under ``parent_code`` (never reusing
+    a code still in the history, so that an old code keeps one meaning)."""
     used = {int(c[-3:]) for c in siblings}
-    free = next((n for n in range(1, 1000) if n not in used), None)
-    if free is None:
+    free = [n for n in range(1, 1000) if n not in used][:count]
+    if len(free) < count:
         raise Unprocessable("no free code left under this parent", field="code")
-    return f"{parent_code}{free:03d}"
+    return [f"{parent_code}{n:03d}" for n in free]
+
+
+def replace_children(conn, principal, code, polygons, versions, dry_run=False):
+    """Replace the micro-grids of level-3 grid ``code`` by ``polygons`` (an adopted
+    proposal): codes carry over to the polygons that overlap them most."""
+
+    def build(conn):
+        row = _lock_grid(conn, principal, code)
+        if row["level"] != 3:
+            raise Unprocessable("micro-grids are replaced under a comprehensive grid "
+                                "(level 3)", field="code")
+        children = _children(conn, code)
+        for child in children:
+            _check_version({"code": child, "version": _version_of(conn, child)},
+                           (versions or {}).get(child))
+        new_codes = _free_codes(code, _codes_ever(conn, code, children), len(polygons))
+        edit = geo_edit.replace_children(children, polygons, _geom(row["wkb"]),
+                                         new_codes)
+        names = {c: f"{row['name']}-{c[-3:]}微网格" for c in edit.created}
+        return 4, code, edit, names
+
+    return run_edit(conn, principal, dry_run, build)
+
+
+def _codes_ever(conn, parent_code, children):
+    """Codes of the children now and in the history of ``parent_code``."""
+    return set(children) | {r[0] for r in conn.execute(
+        "SELECT DISTINCT code FROM grid_history WHERE parent_code = %s",
+        (parent_code,))}
+
+
+def _version_of(conn, code):
+    return conn.execute("SELECT version FROM grids WHERE code = %s",
+                        (code,)).fetchone()[0]

@@ -253,3 +253,41 @@ def test_roles_and_jurisdiction_bound_edits(rw, demo_town):
         == 403
     assert rw.client("village1").put(f"/api/v1/grids/{code}", json=body).status_code \
         == 403  # a dispatcher may not edit grids at all
+
+
+def test_propose_then_adopt_micro_grids(rw, demo_town):
+    level3 = demo_town.grids[demo_town.grids.level == 3].code.iloc[-3]
+    client = rw.client("planner")
+    r = client.post(f"/api/v1/grids/{level3}/propose-micro", json={"target": 60})
+    assert r.status_code == 200, r.get_json()
+    proposal = r.get_json()
+    summary = proposal["summary"]
+    in_grid = _db(rw, "SELECT count(*) FROM households WHERE grid_code LIKE %s",
+                  level3 + "%")[0][0]
+    assert summary["households"] == in_grid
+    assert summary["within_bounds"] and 50 <= summary["min"] <= summary["max"] <= 100
+    assert sum(f["properties"]["households"] for f in proposal["features"]) == in_grid
+    children = client.get(f"/api/v1/grids?parent={level3}").get_json()["features"]
+    versions = {f["properties"]["code"]: f["properties"]["version"] for f in children}
+    body = {"grids": proposal, "versions": versions}
+    preview = client.post(f"/api/v1/grids/{level3}/children/preview", json=body)
+    assert preview.status_code == 200, preview.get_json()
+    assert preview.get_json()["can_save"]
+    r = client.put(f"/api/v1/grids/{level3}/children", json=body)
+    assert r.status_code == 200, r.get_json()
+    counts = _db(rw, "SELECT g.code, count(h.id) FROM grids g"
+                     " LEFT JOIN households h ON h.grid_code = g.code"
+                     " WHERE g.parent_code = %s GROUP BY g.code", level3)
+    assert len(counts) == summary["grids"]
+    assert all(50 <= n <= 100 for _, n in counts)
+    assert len(set(versions) & {c for c, _ in counts}) == min(len(versions),
+                                                              len(counts))
+    assert _misplaced(rw) == 0
+    assert _tiling_error_m2(rw, level3) < 1.0
+
+
+def test_a_proposal_for_a_micro_grid_is_refused(rw, demo_town):
+    micro = demo_town.grids[demo_town.grids.level == 4].code.iloc[2]
+    r = rw.client("planner").post(f"/api/v1/grids/{micro}/propose-micro", json={})
+    assert r.status_code == 422
+    assert "level 3" in r.get_json()["error"]["message"]
