@@ -2,6 +2,7 @@
 
 from api import (
     auth,
+    check,
     db,
     errors,
     grid_edit,
@@ -10,12 +11,13 @@ from api import (
     households,
     locate,
     openapi,
+    search,
 )
 
 __all__ = ["PREFIX", "init_app"]
 
 PREFIX = "/api/v1"
-_MODULES = (health, grids, grid_edit, locate, households)
+_MODULES = (health, grids, check, grid_edit, locate, households, search)
 
 
 def init_app(app):

@@ -11,22 +11,22 @@ from layers import audit
 from layers.access import like_prefix
 from layers.errors import NotFound
 
-__all__ = ["positions", "list_households", "get_household"]
+__all__ = ["FIELDS", "positions", "list_households", "get_household"]
 
 # Masks (the usual Chinese practice): 张三丰 → 张**, 13812345678 → 138****5678,
 # 320282199001011234 → 320282********1234.
-_FIELDS = sql.SQL("""
-    h.id, h.external_id, h.address, h.size, h.grid_code,
-    ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat,
-    CASE WHEN %(personal)s THEN h.head_name
-         ELSE left(h.head_name, 1) || repeat('*', greatest(char_length(h.head_name) - 1, 1))
+FIELDS = sql.SQL("""
+    t.id, t.external_id, t.address, t.size, t.grid_code,
+    ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat,
+    CASE WHEN %(personal)s THEN t.head_name
+         ELSE left(t.head_name, 1) || repeat('*', greatest(char_length(t.head_name) - 1, 1))
     END AS head_name,
-    CASE WHEN %(personal)s THEN h.phone
-         ELSE left(h.phone, 3) || '****' || right(h.phone, 4) END AS phone,
-    CASE WHEN %(personal)s THEN h.id_number
-         ELSE left(h.id_number, 6) || repeat('*', greatest(char_length(h.id_number) - 10, 0))
-              || right(h.id_number, 4) END AS id_number,
-    CASE WHEN %(tags)s THEN h.tags END AS tags
+    CASE WHEN %(personal)s THEN t.phone
+         ELSE left(t.phone, 3) || '****' || right(t.phone, 4) END AS phone,
+    CASE WHEN %(personal)s THEN t.id_number
+         ELSE left(t.id_number, 6) || repeat('*', greatest(char_length(t.id_number) - 10, 0))
+              || right(t.id_number, 4) END AS id_number,
+    CASE WHEN %(tags)s THEN t.tags END AS tags
 """)  # noqa: E501
 
 
@@ -50,13 +50,13 @@ def list_households(conn, principal, grid=None, limit=100, offset=0):
                                    "limit": limit, "offset": offset}
     cur = conn.cursor(row_factory=dict_row)
     total = cur.execute(
-        "SELECT count(*) AS n FROM households h"
-        " WHERE h.grid_code LIKE %(scope)s AND h.grid_code LIKE %(grid)s",
+        "SELECT count(*) AS n FROM households t"
+        " WHERE t.grid_code LIKE %(scope)s AND t.grid_code LIKE %(grid)s",
         params).fetchone()["n"]
     items = cur.execute(
-        sql.SQL("SELECT {} FROM households h"
-                " WHERE h.grid_code LIKE %(scope)s AND h.grid_code LIKE %(grid)s"
-                " ORDER BY h.id LIMIT %(limit)s OFFSET %(offset)s").format(_FIELDS),
+        sql.SQL("SELECT {} FROM households t"
+                " WHERE t.grid_code LIKE %(scope)s AND t.grid_code LIKE %(grid)s"
+                " ORDER BY t.id LIMIT %(limit)s OFFSET %(offset)s").format(FIELDS),
         params).fetchall()
     return {"total": total, "items": items}
 
@@ -68,8 +68,8 @@ def get_household(conn, principal, household_id):
     """
     params = _params(principal) | {"id": household_id}
     row = conn.cursor(row_factory=dict_row).execute(
-        sql.SQL("SELECT {} FROM households h"
-                " WHERE h.id = %(id)s AND h.grid_code LIKE %(scope)s").format(_FIELDS),
+        sql.SQL("SELECT {} FROM households t"
+                " WHERE t.id = %(id)s AND t.grid_code LIKE %(scope)s").format(FIELDS),
         params).fetchone()
     if row is None:
         raise NotFound(f"no household {household_id}", field="id")

@@ -1,0 +1,109 @@
+"""GET/POST /api/v1/search: what lies within a radius, inside a polygon, or nearest
+to a point — as GeoJSON or CSV."""
+
+import csv
+import io
+
+from flask import Blueprint, Response, jsonify, request
+
+from api.auth import current, requires
+from api.db import connection
+from api.params import float_arg, int_arg
+from geo.edit import EditError, boundary_from_geojson
+from layers import search as search_layer
+from layers.errors import Forbidden, Invalid, Unprocessable
+
+bp = Blueprint("search", __name__)
+
+_PARAMS = [
+    {"name": "layer", "in": "query", "required": True,
+     "schema": {"enum": list(search_layer.LAYERS)}},
+    {"name": "lon", "in": "query", "schema": {"type": "number"}},
+    {"name": "lat", "in": "query", "schema": {"type": "number"}},
+    {"name": "radius", "in": "query", "description": "metres",
+     "schema": {"type": "number", "maximum": 50000}},
+    {"name": "k", "in": "query", "description": "the k nearest",
+     "schema": {"type": "integer", "maximum": 1000}},
+    {"name": "format", "in": "query", "schema": {"enum": ["geojson", "csv"]}},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 5000}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer"}},
+]
+OPENAPI = {"/search": {
+    "get": {"summary": "Search within a radius of, or nearest to, a point",
+            "parameters": _PARAMS,
+            "responses": {"200": {"description": "GeoJSON or CSV"},
+                          "400": {"description": "bad parameter"}}},
+    "post": {"summary": "Search inside a polygon: body {polygon: GeoJSON}",
+             "parameters": _PARAMS,
+             "responses": {"200": {"description": "GeoJSON or CSV"}}},
+}}
+
+_NOT_FILTERS = {"layer", "lon", "lat", "radius", "k", "format", "limit", "offset"}
+
+
+@bp.route("/search", methods=["GET", "POST"])
+@requires("map:view")
+def search():
+    layer = request.args.get("layer", "")
+    if layer not in search_layer.LAYERS:
+        raise Invalid(f"parameter 'layer' must be one of "
+                      f"{', '.join(search_layer.LAYERS)}", field="layer")
+    permission = search_layer.LAYERS[layer][0]
+    if not current().can(permission):
+        raise Forbidden(f"your role may not search {layer} ({permission})")
+    polygon = _polygon() if request.method == "POST" else None
+    point = None
+    if polygon is None or "lon" in request.args:
+        point = (float_arg("lon", -180, 180), float_arg("lat", -90, 90))
+    radius = float_arg("radius", 0, 50000, required=False)
+    k = int_arg("k", 1, 1000)
+    if polygon is None and (radius is None) == (k is None):
+        raise Invalid("give either 'radius' (metres) or 'k' (nearest), or POST a "
+                      "polygon", field="radius")
+    filters = {k_: v for k_, v in request.args.items() if k_ not in _NOT_FILTERS}
+    limit = int_arg("limit", 1, 5000, default=100)
+    offset = int_arg("offset", 0, 10**9, default=0)
+    with connection() as conn:
+        found = search_layer.search(conn, current(), layer, point, radius, k, polygon,
+                                    filters, limit, offset)
+    if request.args.get("format", "geojson") == "csv":
+        return _csv(found["items"], layer)
+    return jsonify({
+        "type": "FeatureCollection", "numberMatched": found["total"],
+        "numberReturned": len(found["items"]),
+        "features": [{"type": "Feature", "id": item["id"],
+                      "geometry": {"type": "Point",
+                                   "coordinates": [item["lon"], item["lat"]]},
+                      "properties": item} for item in found["items"]]})
+
+
+def _polygon():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("the request body must be a JSON object with 'polygon'",
+                      field="polygon")
+    try:
+        return boundary_from_geojson(body.get("polygon"), field="polygon")
+    except EditError as exc:
+        raise Unprocessable(str(exc), field=exc.field) from None
+
+
+def _cell(value):
+    """A CSV cell that a spreadsheet will never run as a formula."""
+    if value is None:
+        return ""
+    text = ",".join(value) if isinstance(value, list) else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv(items, layer):
+    out = io.StringIO()
+    if items:
+        writer = csv.writer(out)
+        writer.writerow(items[0].keys())
+        for item in items:
+            writer.writerow([_cell(v) for v in item.values()])
+    # BOM: Excel opens UTF-8 Chinese text correctly only with it
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition":
+                             f"attachment; filename={layer}.csv"})
