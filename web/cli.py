@@ -14,6 +14,7 @@ import click
 from layers import db
 from layers import demo as demo_layer
 from layers.cluster import Cluster
+from web.cli_check import check_command
 from web.cli_common import database_url, external_url, friendly, masked, secret_key
 from web.cli_users import user_group
 
@@ -206,3 +207,4 @@ def _serve(url, host, port, threads=8):
 
 
 main.add_command(user_group)
+main.add_command(check_command)
