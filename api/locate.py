@@ -1,27 +1,64 @@
-"""GET /api/v1/locate: the grid chain, staff and cameras of a point."""
+"""GET /api/v1/locate: the grid chain, staff and cameras of a point.
+
+The point may be given in any Chinese CRS (``crs``): longitude and latitude for the
+geographic ones (WGS-84, CGCS2000, GCJ-02, BD-09), easting ``x`` and northing ``y``
+in metres for a CGCS2000 Gauss-Krüger zone. It is converted to WGS-84 with
+``geo.crs.to_wgs84`` before the layer is asked, and the answer says which WGS-84
+point was used.
+"""
+
+import math
 
 from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
 from api.params import float_arg
+from geo import crs as crs_math
 from layers import locate as locate_layer
 from layers.errors import Invalid
 
 bp = Blueprint("locate", __name__)
+
+_CRS_HELP = (
+    "CRS of the point: wgs84 (default), cgcs2000 (the same within centimetres), "
+    "gcj02 (高德 / 腾讯 maps), bd09 (百度 maps) — all with lon/lat in degrees — or a "
+    "CGCS2000 3-degree Gauss-Krüger zone EPSG:4534–4554 (EPSG:4513–4533 with the "
+    "zone number prefixed to the easting) with x/y in metres instead of lon/lat"
+)
 
 OPENAPI = {
     "/locate": {
         "get": {
             "summary": "Grid chain, responsible staff and cameras seeing a point",
             "parameters": [
-                {"name": "lon", "in": "query", "required": True,
+                {"name": "crs", "in": "query", "required": False,
+                 "description": _CRS_HELP,
+                 "schema": {"type": "string", "default": "wgs84",
+                            "examples": ["wgs84", "cgcs2000", "gcj02", "bd09",
+                                         "EPSG:4549"]}},
+                {"name": "lon", "in": "query", "required": False,
+                 "description": "longitude in degrees (required unless crs is a "
+                                "Gauss-Krüger zone)",
                  "schema": {"type": "number", "minimum": -180, "maximum": 180}},
-                {"name": "lat", "in": "query", "required": True,
+                {"name": "lat", "in": "query", "required": False,
+                 "description": "latitude in degrees (required unless crs is a "
+                                "Gauss-Krüger zone)",
                  "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+                {"name": "x", "in": "query", "required": False,
+                 "description": "easting in metres (only, and required, with a "
+                                "Gauss-Krüger crs)",
+                 "schema": {"type": "number"}},
+                {"name": "y", "in": "query", "required": False,
+                 "description": "northing in metres (only, and required, with a "
+                                "Gauss-Krüger crs)",
+                 "schema": {"type": "number"}},
             ],
-            "responses": {"200": {"description": "{grids, staff, cameras}"},
-                          "400": {"description": "bad or missing lon/lat"}},
+            "responses": {
+                "200": {"description": "{grids, staff, cameras, point}: point is "
+                                       "the WGS-84 {lon, lat} that was located"},
+                "400": {"description": "bad or missing lon/lat or x/y, unknown crs"},
+            },
         }
     }
 }
@@ -30,12 +67,37 @@ OPENAPI = {
 @bp.get("/locate")
 @requires("locate")
 def locate():
-    _refuse_swapped_axes()
-    lon = float_arg("lon", -180, 180)
-    lat = float_arg("lat", -90, 90)
+    lon, lat = _point()
     with connection() as conn:
         found = locate_layer.locate(conn, current(), lon, lat)
-    return jsonify(found)
+    return jsonify(found | {"point": {"lon": lon, "lat": lat}})
+
+
+def _point():
+    """The query's point as WGS-84 ``(lon, lat)``; ``Invalid`` naming the field."""
+    try:
+        name = crs_math.normalize_crs(request.args.get("crs") or "wgs84")
+    except ValueError as exc:
+        raise Invalid(f"parameter 'crs': {exc}", field="crs") from None
+    if name in crs_math.GEOGRAPHIC_CRS:
+        _refuse(("x", "y"), f"with crs={name} give lon and lat in degrees")
+        _refuse_swapped_axes()
+        a, b = float_arg("lon", -180, 180), float_arg("lat", -90, 90)
+    else:
+        _refuse(("lon", "lat"), f"with crs={name} give x and y in metres")
+        a, b = float_arg("x", -1e8, 1e8), float_arg("y", -1e8, 1e8)
+    lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
+    if not (math.isfinite(lon) and math.isfinite(lat)
+            and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise Invalid(f"x={a}, y={b} is not a point of {name}", field="x")
+    return lon, lat
+
+
+def _refuse(names, hint):
+    for name in names:
+        if request.args.get(name, "").strip():
+            raise Invalid(f"parameter '{name}' does not go with this crs: {hint}",
+                          field=name)
 
 
 def _refuse_swapped_axes():

@@ -10,7 +10,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo import edit as geo_edit
-from layers import audit
+from layers import audit, check
 from layers.errors import Conflict, Invalid, NotFound, Unprocessable
 
 __all__ = ["run_edit", "redraw", "split", "merge", "replace_children"]
@@ -95,8 +95,20 @@ def run_edit(conn, principal, dry_run, build):
             "grids": _features(conn, list(grids)),
             "removed": edit.removed,
             "moves": moves,
+            "check": _check_parent(conn, principal, parent_code),
         }
     return result
+
+
+def _check_parent(conn, principal, parent_code):
+    """The affected parent as it would be (or now is), checked in full; None when
+    the parent lies above the user's jurisdiction."""
+    if parent_code is None:
+        return None
+    try:
+        return check.check_subtree(conn, principal, parent_code)
+    except NotFound:
+        return None
 
 
 def _carry_down(conn, level, changed):

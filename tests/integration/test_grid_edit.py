@@ -291,3 +291,20 @@ def test_a_proposal_for_a_micro_grid_is_refused(rw, demo_town):
     r = rw.client("planner").post(f"/api/v1/grids/{micro}/propose-micro", json={})
     assert r.status_code == 422
     assert "level 3" in r.get_json()["error"]["message"]
+
+
+def test_the_preview_carries_the_parents_check(rw, demo_town):
+    a, b, ga, gb = list(_pairs(demo_town.grids, 4))[8]
+    new_a, _ = _grown(ga, gb)
+    body = rw.client("planner").post(
+        f"/api/v1/grids/{a}/preview",
+        json={"geometry": mapping(new_a), "version": _version(rw, a)}).get_json()
+    report = body["check"]
+    assert report["root"] == a[:15]
+    assert [e for e in report["errors"] if e["kind"] in ("gap", "overlap")] == []
+    shrunk = shapely.buffer(ga, -0.0003)
+    body = rw.client("planner").post(
+        f"/api/v1/grids/{a}/preview",
+        json={"geometry": mapping(shrunk), "version": _version(rw, a)}).get_json()
+    gaps = [e for e in body["check"]["errors"] if e["kind"] == "gap"]
+    assert gaps and a[:15] in gaps[0]["codes"]
