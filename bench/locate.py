@@ -142,10 +142,8 @@ def in_process(url, points, explain):
             return cur.execute(locate._STAFF, {"codes": codes, "contact": True},
                                prepare=True).fetchall()
 
-        dy = locate.MAX_CAMERA_RANGE_M / locate._M_PER_DEG_LAT
-
         def cameras(lon, lat):
-            dx = dy / max(np.cos(np.radians(lat)), 0.01)
+            dx, dy = locate.degrees_per_metre(lat)
             return cur.execute(locate._CAMERAS, {"lon": lon, "lat": lat, "dx": dx,
                                                  "dy": dy} | scope,
                                prepare=True).fetchall()
@@ -170,7 +168,7 @@ def in_process(url, points, explain):
         if explain:
             lon, lat = (float(v) for v in points[0])
             codes = [g["code"] for g in chain(lon, lat)]
-            dx = dy / max(np.cos(np.radians(lat)), 0.01)
+            dx, dy = locate.degrees_per_metre(lat)
             for title, query, params in (
                 ("grid chain", locate._CHAIN, {"lon": lon, "lat": lat} | scope),
                 ("staff", locate._STAFF, {"codes": codes, "contact": True}),
