@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from layers import audit
 from layers.access import ROLES, Principal
-from layers.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
+from layers.errors import Conflict, Invalid, NotFound, TooManyRequests
 
 __all__ = [
     "MIN_PASSWORD_LENGTH", "add_user", "set_password", "set_active", "get_user",
@@ -100,11 +100,11 @@ def set_active(conn, actor, username, active):
 
 
 def login(conn, username, password, address):
-    """Check a password; return the user's Principal.
+    """Check a password; return the user's Principal, or None when it is wrong
+    (the failed attempt is recorded: commit the transaction either way).
 
     Raises TooManyRequests when the account or the address failed too often in the
-    last minutes (checked before the password, so guessing gains nothing), and
-    Unauthorized with one message for every kind of failure.
+    last minutes (checked before the password, so guessing gains nothing).
     """
     with conn.transaction():
         failures = conn.execute(
@@ -126,9 +126,8 @@ def login(conn, username, password, address):
         if ok:
             conn.execute("UPDATE users SET last_login_at = now() WHERE id = %s",
                          (row[0],))
-    # raised after the commit, so that the failed attempt stays on record
     if not ok:
-        raise Unauthorized("wrong user name or password", field="password")
+        return None
     return Principal(username=username, role=row[2], grid_code=row[3], user_id=row[0])
 
 

@@ -7,7 +7,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from api.auth import current, log_in, log_out, public
 from api.db import connection
 from layers import audit, users
-from layers.errors import TooManyRequests, Unauthorized
+from layers.errors import TooManyRequests
 from web.i18n import t
 
 __all__ = ["bp"]
@@ -42,11 +42,12 @@ def login():
     try:
         with connection() as conn:
             principal = users.login(conn, username, password, request.remote_addr)
-            audit.record(conn, principal, "login", "users", username)
+            if principal is not None:
+                audit.record(conn, principal, "login", "users", username)
     except TooManyRequests:
         return render_template("login.html", next=target, username=username,
                                error=t("throttled")), 429
-    except Unauthorized:
+    if principal is None:  # the failed attempt is committed: it counts
         return render_template("login.html", next=target, username=username,
                                error=t("wrong_login")), 401
     log_in(principal)
