@@ -1,10 +1,11 @@
 """The application's connection pool, and one connection per request.
 
 A request takes one connection from the pool the first time it needs the database
-(often already to identify its user) and gives it back when it ends; each
-``with connection()`` block is one transaction on it, committed at the block's end.
-One checkout per request instead of one per block: fewer round trips and pool
-operations on the hot path (locate).
+(often already to identify its user) and gives it back when it ends. Connections
+are in autocommit: each statement commits by itself, and the layer functions that
+change several rows at once wrap them in ``conn.transaction()``. One checkout per
+request and no BEGIN/COMMIT round trips around reads: the hot path (locate) pays
+only for its queries.
 """
 
 import atexit
@@ -45,13 +46,12 @@ def _pool():
 
 @contextmanager
 def connection():
-    """The request's connection, inside a transaction committed on success."""
+    """The request's connection (autocommit)."""
     conn = g.get("_db_conn")
     if conn is None:
         conn = _pool().getconn()
         g._db_conn = conn
-    with conn.transaction():
-        yield conn
+    yield conn
 
 
 def _release(exc):
