@@ -28,6 +28,9 @@ __all__ = [
 
 # Below this, an intersection is a touch or a rounding error, not an overlap.
 _TOUCH_M2 = 0.01
+# How far (degrees, about 10 cm) a drawn vertex may lie from an existing one and
+# still be taken as that vertex.
+SNAP_DEGREES = 1e-6
 
 # Where a grid of a Chinese deployment can be (a generous box around the country):
 # coordinates outside it come from a wrong CRS or swapped axes.
@@ -135,6 +138,15 @@ def redraw(siblings, code, geometry, parent, sliver_m2=1.0):
     parent : Polygon or MultiPolygon
         The parent grid (None at level 1: nothing to clip against).
     """
+    # A boundary that went through a client comes back rounded (GeoJSON, a few
+    # decimals): put its vertices that are within a few centimetres of a neighbour's
+    # or the parent's vertex back on that vertex, or every rounded shared edge would
+    # read as a thin overlap and a thin gap.
+    reference = shapely.union_all(
+        [g.boundary for g in siblings.values()]
+        + ([parent.boundary] if parent is not None else []))
+    geometry = _polygonal(shapely.make_valid(
+        shapely.snap(geometry, reference, SNAP_DEGREES)))
     new = _polygonal(geometry if parent is None else
                      shapely.intersection(geometry, parent))
     if new.is_empty:

@@ -194,7 +194,7 @@ def _reassign(conn, table, condition, from_codes, to_codes):
 def _features(conn, codes):
     rows = conn.execute(
         "SELECT json_build_object('type', 'Feature', 'id', code,"
-        " 'geometry', ST_AsGeoJSON(geom, 7)::json,"
+        " 'geometry', ST_AsGeoJSON(geom, 9)::json,"
         " 'properties', json_build_object('code', code, 'name', name,"
         " 'level', level, 'parent', parent_code, 'version', version,"
         " 'area_m2', round(ST_Area(geom::geography)::numeric, 1)))"

@@ -31,7 +31,7 @@ _FEATURE = sql.SQL("""
     json_build_object(
         'type', 'Feature',
         'id', g.code,
-        'geometry', ST_AsGeoJSON(g.geom, 7)::json,
+        'geometry', ST_AsGeoJSON(g.geom, 9)::json,
         'properties', json_build_object(
             'code', g.code, 'name', g.name, 'level', g.level,
             'parent', g.parent_code,

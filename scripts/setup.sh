@@ -3,7 +3,10 @@
 #   - OS packages, if missing: PostgreSQL server + PostGIS for its major
 #     version (and Chromium with --with-browser, for the browser tests);
 #   - the virtual environment .venv with `pip install -e '.[test]'`, redone
-#     only when pyproject.toml changed since the last install.
+#     only when pyproject.toml changed since the last install;
+#   - the browser libraries of web/vendor/package.json (Leaflet.draw) from the
+#     npm registry into web/vendor/node_modules, redone only when package.json
+#     changed (npm itself from the OS packages if missing).
 # Idempotent, and silent when there is nothing to do: one line per step done.
 set -euo pipefail
 
@@ -131,4 +134,20 @@ if [ ! -e "$stamp" ]; then
   quietly .venv/bin/python -m pip install --disable-pip-version-check -e '.[test]'
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# --- Browser libraries (npm) ------------------------------------------------
+
+# Served by gridgov under /vendor (web/assets.py); never committed, and no
+# package-lock (it would record the registry's address).
+vendor=web/vendor
+npm_stamp="$vendor/node_modules/.installed-$(sha256sum "$vendor/package.json" | cut -c1-16)"
+if [ ! -e "$npm_stamp" ] \
+  || [ ! -e "$vendor/node_modules/leaflet-draw/dist/leaflet.draw.js" ]; then
+  command -v npm >/dev/null || apt_install nodejs npm
+  say "installing browser libraries into $vendor/node_modules (npm install)"
+  quietly npm install --prefix "$vendor" --no-package-lock --omit=dev \
+    --no-audit --no-fund
+  rm -f "$vendor"/node_modules/.installed-*
+  touch "$npm_stamp"
 fi

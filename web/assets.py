@@ -2,25 +2,33 @@
 
 folium's pages link Leaflet, jQuery, Bootstrap and Font Awesome from public CDNs,
 which fail on isolated government networks. The assets come installed with the
-project as XStatic Python packages; this module serves them under ``/vendor`` and
-rewrites every folium element's links to those local URLs. An asset with no local
-copy is an error at render time, never a silent CDN request.
+project: as XStatic Python packages (Leaflet, markercluster), or from the npm
+registry by ``scripts/setup.sh`` into ``web/vendor/node_modules`` (Leaflet.draw,
+pinned in ``web/vendor/package.json``; never committed). This module serves them
+under ``/vendor`` and rewrites every folium element's links to those local URLs. An
+asset with no local copy is an error at render time, never a silent CDN request.
 """
 
 import importlib
+from pathlib import Path
 
 from flask import Blueprint, abort, send_from_directory, url_for
 
 from api.auth import public
 
-__all__ = ["bp", "localise"]
+__all__ = ["bp", "localise", "local_url"]
 
 bp = Blueprint("assets", __name__)
 
-# vendor folder -> XStatic module holding it
+_NODE_MODULES = Path(__file__).resolve().parent / "vendor" / "node_modules"
+
+# vendor folder -> where its files are: the name of the XStatic module holding them,
+# or a directory (an npm package's dist folder)
 _PACKAGES = {
     "leaflet": "xstatic.pkg.leaflet",
     "leaflet-markercluster": "xstatic.pkg.leaflet_markercluster",
+    # its CSS loads images/spritesheet.* relative to itself: the same folder
+    "leaflet-draw": _NODE_MODULES / "leaflet-draw" / "dist",
 }
 
 # folium's asset name -> (vendor folder, file)
@@ -30,6 +38,8 @@ _LOCAL = {
     "markerclusterjs": ("leaflet-markercluster", "leaflet.markercluster.js"),
     "markerclustercss": ("leaflet-markercluster", "MarkerCluster.css"),
     "markerclusterdefaultcss": ("leaflet-markercluster", "MarkerCluster.Default.css"),
+    "leaflet_draw_js": ("leaflet-draw", "leaflet.draw.js"),
+    "leaflet_draw_css": ("leaflet-draw", "leaflet.draw.css"),
 }
 
 # folium's defaults that gridgov's maps do not use (Bootstrap styling and
@@ -40,14 +50,30 @@ _UNUSED = {
 }
 
 
+def _base_dir(package):
+    """The directory holding the files of vendor folder ``package``."""
+    source = _PACKAGES[package]
+    if isinstance(source, Path):
+        return source
+    return Path(importlib.import_module(source).BASE_DIR)
+
+
 @bp.get("/vendor/<package>/<path:filename>")
 @public
 def vendor(package, filename):
-    module = _PACKAGES.get(package)
-    if module is None:
+    if package not in _PACKAGES:
         abort(404)
-    base = importlib.import_module(module).BASE_DIR
-    return send_from_directory(base, filename, max_age=86400)
+    return send_from_directory(_base_dir(package), filename, max_age=86400)
+
+
+def local_url(package, filename):
+    """The local URL of one vendored file; LookupError when it is not installed
+    (an npm package before ``scripts/setup.sh`` ran), never a broken page."""
+    if not (_base_dir(package) / filename).is_file():
+        raise LookupError(
+            f"{package}/{filename} is not installed: run scripts/setup.sh "
+            "(npm packages go to web/vendor/node_modules)")
+    return url_for("assets.vendor", package=package, filename=filename)
 
 
 def _local_links(links):
@@ -60,8 +86,7 @@ def _local_links(links):
                 f"folium asset {name!r} ({url}) has no local copy: add its package "
                 "to pyproject.toml and web/assets.py"
             )
-        package, filename = _LOCAL[name]
-        out.append((name, url_for("assets.vendor", package=package, filename=filename)))
+        out.append((name, local_url(*_LOCAL[name])))
     return out
 
 

@@ -1,6 +1,6 @@
 """The map pages: each view gathers data from layers/ and renders one map."""
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, url_for
 from flask_wtf.csrf import generate_csrf
 
 from api.auth import current, requires
@@ -38,19 +38,10 @@ def overview():
     return html, 200, {"Content-Type": "text/html; charset=utf-8"}
 
 
-@bp.get("/plan")
-@requires("grids:edit")
-def plan():
-    # The planners' editor is built by the "Planners" issue; the route exists so
-    # that its permission is in force from the start.
-    return render_template("message.html", heading=t("plan_title"),
-                           message=t("plan_text"))
-
-
 def _nav_links(principal):
     links = []
     if principal.can("grids:edit"):
-        links.append((t("nav_plan"), url_for("views.plan")))
+        links.append((t("nav_plan"), url_for("plan.plan")))
     if principal.can("audit:read"):
         links.append((t("nav_audit"), url_for("admin.audit")))
     if principal.can("users:manage"):

@@ -308,3 +308,18 @@ def test_the_preview_carries_the_parents_check(rw, demo_town):
         json={"geometry": mapping(shrunk), "version": _version(rw, a)}).get_json()
     gaps = [e for e in body["check"]["errors"] if e["kind"] == "gap"]
     assert gaps and a[:15] in gaps[0]["codes"]
+
+
+def test_a_boundary_rounded_by_a_client_changes_no_neighbour(rw, demo_town):
+    """GeoJSON clients round coordinates: sending a grid back unchanged but rounded
+    to 6 decimals (~10 cm) must not take area from, or give area to, anyone."""
+    micro = demo_town.grids[demo_town.grids.level == 4].iloc[60]
+    rounded = shapely.transform(micro.geometry, lambda xy: xy.round(6))
+    body = rw.client("planner").post(
+        f"/api/v1/grids/{micro.code}/preview",
+        json={"geometry": mapping(rounded),
+              "version": _version(rw, micro.code)}).get_json()
+    assert body["can_save"] and body["gaps"] == []
+    assert {f["properties"]["code"] for f in body["grids"]["features"]} <= \
+        {micro.code}
+    assert body["moves"]["households"] == []
