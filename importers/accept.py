@@ -1,0 +1,209 @@
+"""Move rows to WGS-84, check them, and keep those that pass.
+
+Every reader ends here: points as two coordinate arrays (:func:`accept_points`,
+vectorised, the path of a 1 M-row CSV) or any geometries as a shapely array
+(:func:`accept_geometries`). A row is rejected, with a sentence saying why, when it
+falls outside China (the usual sign of a wrong CRS or of swapped axes: both are
+named), far outside the deployment's ``bbox``, has no geometry, or is an invalid
+polygon. Python-level work is done for the rejected rows only.
+"""
+
+import collections
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .reproject import geometries_to_wgs84, gk_variant, is_geographic, to_wgs84
+
+__all__ = ["CHINA", "BBOX_MARGIN_DEG", "Accepted", "accept_points",
+           "accept_geometries", "inside"]
+
+# China, roughly: lon 73–136°E, lat 3–54°N (west_lon, south_lat, east_lon, north_lat).
+CHINA = (73.0, 3.0, 136.0, 54.0)
+# How far beyond the deployment's bbox a row may lie before it is "far outside".
+BBOX_MARGIN_DEG = 0.1
+
+Accepted = collections.namedtuple("Accepted", "frame rejected crs warnings")
+
+
+def inside(lon, lat, box=CHINA):
+    """Whether each ``(lon, lat)`` lies in ``box`` (NaN and inf: False)."""
+    return (lon >= box[0]) & (lon <= box[2]) & (lat >= box[1]) & (lat <= box[3])
+
+
+def accept_points(x, y, rows, attrs, key, used, *, swap=False, bbox=None,
+                  names=None):
+    """Points ``(x, y)`` in CRS ``key`` → accepted frame and rejected rows.
+
+    Parameters
+    ----------
+    x, y : float ndarrays, finite (rows that did not parse are rejected before)
+    rows : int ndarray, the source row numbers
+    attrs : DataFrame of the same length, or None
+    key, used : the CRS key and its :class:`CrsUsed` (see ``reproject.choose``)
+    swap : bool, read rows whose axes look swapped the other way round
+    bbox : (west, south, east, north) in degrees, or None
+    names : (x column, y column), for messages
+    """
+    key, used, notes = gk_variant(key, used, x)
+    lon, lat = to_wgs84(x, y, key)
+    ok = inside(lon, lat)
+    bad = np.flatnonzero(~ok)
+    flipped = np.zeros(bad.size, dtype=bool)
+    if bad.size:
+        lon2, lat2 = to_wgs84(y[bad], x[bad], key)
+        flipped = inside(lon2, lat2)
+        if swap and flipped.any():
+            lon, lat = np.array(lon), np.array(lat)
+            fix = bad[flipped]
+            lon[fix], lat[fix], ok[fix] = lon2[flipped], lat2[flipped], True
+    geographic = is_geographic(key)
+    rejected = _outside(bad, flipped, x, y, lon, lat, rows, used.name, geographic,
+                        swap, names, notes, total=len(x))
+    if bbox is not None:
+        rejected += _far(ok, lon, lat, rows, bbox)
+    rejected.sort(key=lambda r: r["row"])
+    frame = _frame(attrs, rows, ok, shapely.points(lon[ok], lat[ok]))
+    return Accepted(frame, rejected, used, notes)
+
+
+def accept_geometries(geometries, rows, attrs, key, used, *, swap=False, bbox=None):
+    """Shapely geometries in CRS ``key`` → accepted frame and rejected rows.
+
+    The same checks as :func:`accept_points`, on every vertex (a geometry is inside
+    China when its bounds are), plus: no geometry, and invalid polygons (with
+    shapely's reason, e.g. a self-intersection).
+    """
+    geoms = np.asarray(geometries, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    rejected = [{"row": int(rows[i]), "field": "geometry",
+                 "reason": "the row has no geometry (or an empty one)"}
+                for i in np.flatnonzero(~present)]
+    source = shapely.bounds(geoms)
+    key, used, notes = gk_variant(key, used, (source[:, 0] + source[:, 2]) / 2)
+    moved = geometries_to_wgs84(geoms, key)
+    ok = present & _within(moved)
+    bad = np.flatnonzero(present & ~ok)
+    flipped = np.zeros(bad.size, dtype=bool)
+    if bad.size:
+        other = geometries_to_wgs84(shapely.transform(geoms[bad], _flip), key)
+        flipped = _within(other)
+        if swap and flipped.any():
+            moved[bad[flipped]], ok[bad[flipped]] = other[flipped], True
+    # the rejections quote each geometry's first vertex, before and after
+    x, y = _first_vertex(geoms[bad])
+    lon, lat = _first_vertex(moved[bad])
+    rejected += _outside(np.arange(bad.size), flipped, x, y, lon, lat, rows[bad],
+                         used.name, is_geographic(key), swap, None, notes,
+                         total=int(present.sum()))
+    invalid = np.flatnonzero(ok & ~shapely.is_valid(moved))
+    for i in invalid:
+        reason = shapely.is_valid_reason(moved[i])
+        rejected.append({"row": int(rows[i]), "field": "geometry",
+                         "reason": f"the geometry is not valid: {reason}"})
+    ok[invalid] = False
+    if bbox is not None:
+        box = shapely.bounds(moved)
+        centre = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
+        rejected += _far(ok, *centre, rows, bbox)
+    rejected.sort(key=lambda r: r["row"])
+    return Accepted(_frame(attrs, rows, ok, moved[ok]), rejected, used, notes)
+
+
+def _flip(coords):
+    return coords[:, ::-1]
+
+
+def _first_vertex(geoms):
+    xy = np.array([shapely.get_coordinates(g)[0] for g in geoms]).reshape(-1, 2)
+    return xy[:, 0], xy[:, 1]
+
+
+def _within(geoms):
+    b = shapely.bounds(geoms)
+    return inside(b[:, 0], b[:, 1]) & inside(b[:, 2], b[:, 3])
+
+
+def _outside(bad, flipped, x, y, lon, lat, rows, key, geographic, swap, names,
+             notes, total):
+    """The rejection of each row in ``bad`` (indices into x, y, lon, lat, rows);
+    ``key`` is the CRS's short name."""
+    nx, ny = names or ("x", "y")
+    every = bad.size == total and bad.size > 0 and flipped.all() and not swap
+    if every:
+        what = (f"{nx} holds latitudes and {ny} longitudes" if names else
+                "the coordinates are written latitude first")
+        notes.append(f"longitude and latitude look swapped in the whole file ({what}): "
+                     f"all {total} rows rejected; check the columns, or pass "
+                     "swap=True to read them the other way round")
+    elif flipped.any() and not swap:
+        notes.append(f"{_rows(flipped.sum())} like latitude and longitude "
+                     "swapped: rejected; fix them, or pass swap=True")
+    elif flipped.any():
+        notes.append(f"{_rows(flipped.sum(), 'had')} latitude and longitude swapped "
+                     "and were read the other way round (swap=True)")
+    out = []
+    for j, i in enumerate(bad):
+        if flipped[j] and swap:
+            continue
+        at = f"({x[i]:.10g}, {y[i]:.10g})"
+        if every:
+            reason = (f"the columns look swapped: {what}; check them or pass "
+                      "swap=True")
+        elif flipped[j]:
+            reason = (f"{at} lies outside China but ({y[i]:.10g}, {x[i]:.10g}) "
+                      "inside: latitude and longitude look swapped in this row")
+        elif geographic and (abs(x[i]) > 180 or abs(y[i]) > 90):
+            reason = (f"{at} are not degrees (metres of a projected CRS?): give "
+                      "the CRS, e.g. crs=EPSG:4549")
+        elif not geographic and abs(x[i]) <= 180 and abs(y[i]) <= 90:
+            reason = (f"{at} look like degrees, but {key} is in metres: give the "
+                      "right CRS (crs=wgs84, gcj02, …)")
+        elif not (np.isfinite(lon[i]) and np.isfinite(lat[i])):
+            reason = f"{at} cannot be transformed from {key}: a wrong CRS?"
+        else:
+            fell = "" if key in ("wgs84", "cgcs2000") else (
+                f" read as {key} falls at ({lon[i]:.6f}, {lat[i]:.6f}), which is")
+            reason = (f"{at}{fell} outside China (73–136°E, 3–54°N): a wrong CRS "
+                      "or swapped axes?")
+        out.append({"row": int(rows[i]), "field": None, "reason": reason})
+    return out
+
+
+def _rows(n, verb="look"):
+    """``1 row looks`` / ``3 rows look`` (``had`` stays ``had``)."""
+    n = int(n)
+    return f"{n} row {verb}s" if n == 1 and verb == "look" else (
+        f"{n} row{'' if n == 1 else 's'} {verb}")
+
+
+def _far(ok, lon, lat, rows, bbox):
+    """Reject (and clear in ``ok``) the accepted rows far outside ``bbox``."""
+    west, south, east, north = (float(v) for v in bbox)
+    m = BBOX_MARGIN_DEG
+    far = np.flatnonzero(ok & ~inside(lon, lat, (west - m, south - m,
+                                                 east + m, north + m)))
+    ok[far] = False
+    return [{"row": int(rows[i]), "field": None,
+             "reason": f"({lon[i]:.6f}, {lat[i]:.6f}) is far outside the deployment's "
+                       f"area ({west}, {south}, {east}, {north}, give or take "
+                       f"{m}°): a wrong CRS, or a point from elsewhere?"}
+            for i in far]
+
+
+def _frame(attrs, rows, ok, geoms):
+    import geopandas
+
+    keep = np.flatnonzero(ok)
+    if attrs is None:
+        data = pd.DataFrame(index=pd.RangeIndex(keep.size))
+    elif keep.size == len(attrs):
+        data = attrs.reset_index(drop=True)
+    else:
+        data = attrs.iloc[keep].reset_index(drop=True)
+    clash = {c: f"{c} (source)" for c in ("row", "geometry") if c in data.columns}
+    data = data.rename(columns=clash)
+    data.insert(0, "row", np.asarray(rows)[keep])
+    return geopandas.GeoDataFrame(
+        data, geometry=geopandas.array.from_shapely(geoms, crs="EPSG:4326"))

@@ -1,0 +1,59 @@
+"""One layer of a GDAL vector file (Shapefile, GeoPackage) → :class:`Result`.
+
+Shared by :mod:`importers.shapefile` and :mod:`importers.geopackage`: pyogrio reads
+the layer with its CRS; :func:`importers.accept.accept_geometries` does the rest.
+``row`` is the feature's position from 1 (a shapefile's FID plus one).
+"""
+
+import numpy as np
+
+from .accept import accept_geometries
+from .reproject import choose
+from .result import ImportRefused, Result
+from .table import check_mapping
+
+__all__ = ["read_layer", "open_errors"]
+
+
+def open_errors():
+    """The exceptions pyogrio raises for an unreadable file or layer."""
+    import pyogrio.errors
+
+    return (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
+            pyogrio.errors.CRSError, pyogrio.errors.FeatureError)
+
+
+def read_layer(path, *, fmt, where, layer=None, encoding=None, crs=None, swap=False,
+               bbox=None, mapping=None, warnings=()):
+    """Read ``layer`` of the file at ``path``.
+
+    Parameters
+    ----------
+    fmt : ``shapefile`` or ``gpkg``, for the :class:`Result`
+    where : what holds the CRS, for messages (``the .prj``)
+    encoding : of the attributes, or None for GDAL's own choice
+    crs, swap, bbox, mapping : as in :func:`importers.csvfile.read`; ``crs`` is
+        used when the file has none (and for GCJ-02 / BD-09, see
+        :func:`importers.reproject.choose`)
+    """
+    import pandas as pd
+    import pyogrio
+
+    notes = list(warnings)
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+    except open_errors() as exc:
+        raise ImportRefused(f"cannot read the {fmt}: {exc}") from None
+    if gdf.crs is None:
+        notes.append(f"{where} is missing: the coordinates were read as "
+                     f"{crs or 'WGS-84'}" + ("" if crs else "; give crs= if not"))
+    key, used, said = choose(gdf.crs, crs, where=where)
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    columns = {"geometry": "geometry", **check_mapping(mapping, attrs.columns)}
+    rows = np.arange(1, len(gdf) + 1)
+    accepted = accept_geometries(np.asarray(gdf.geometry.array, dtype=object), rows,
+                                 attrs, key, used, swap=swap, bbox=bbox)
+    return Result(frame=accepted.frame, rejected=accepted.rejected, crs=accepted.crs,
+                  columns=columns, warnings=notes + said + accepted.warnings,
+                  format=fmt, encoding=encoding)

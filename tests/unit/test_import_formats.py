@@ -1,0 +1,254 @@
+"""importers.gpx, geojson, kml, shapefile, geopackage on small generated files."""
+
+import io
+import json
+import zipfile
+
+import geopandas
+import pandas as pd
+import pytest
+import shapely
+
+from importers import ImportRefused, read_any
+
+GPX_11 = """<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1"
+     xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v1">
+  <wpt lat="31.2" lon="119.7"><ele>12.5</ele><name>桥头</name></wpt>
+  <rte><name>r</name><rtept lat="31.21" lon="119.71"/><rtept lat="31.22" lon="119.72"/>
+  </rte>
+  <trk><name>巡查</name>
+    <trkseg>
+      <trkpt lat="31.20" lon="119.70"><ele>5</ele><time>2026-05-01T08:00:00Z</time>
+        <extensions><gpxtpx:TrackPointExtension><gpxtpx:hr>92</gpxtpx:hr>
+        <gpxtpx:speed>1.2</gpxtpx:speed></gpxtpx:TrackPointExtension></extensions>
+      </trkpt>
+      <trkpt lat="31.201" lon="119.701"><time>2026-05-01T08:01:00Z</time></trkpt>
+    </trkseg>
+    <trkseg><trkpt lat="31.202" lon="119.702"/></trkseg>
+  </trk>
+</gpx>
+"""
+GPX_10 = """<?xml version="1.0"?>
+<gpx version="1.0" creator="t" xmlns="http://www.topografix.com/GPX/1/0">
+  <trk><trkseg><trkpt lat="31.2" lon="119.7"><speed>1.5</speed></trkpt></trkseg></trk>
+</gpx>
+"""
+KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2">
+<Document><name>d</name>
+  <Folder><name>一村</name>
+    <Folder><name>摄像头</name>
+      <Placemark><name>CAM-1</name><description>枪机</description>
+        <ExtendedData><Data name="朝向"><value>90</value></Data></ExtendedData>
+        <Point><coordinates>119.7,31.2,0</coordinates></Point></Placemark>
+    </Folder>
+    <Placemark><name>边界</name>
+      <ExtendedData><SchemaData schemaUrl="#s">
+        <SimpleData name="编码">320282105001</SimpleData></SchemaData></ExtendedData>
+      <Polygon><outerBoundaryIs><LinearRing><coordinates>
+        119.70,31.20 119.71,31.20 119.71,31.21 119.70,31.21 119.70,31.20
+      </coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>
+  </Folder>
+  <Placemark><name>路线</name><LineString><coordinates>119.7,31.2 119.71,31.21
+    </coordinates></LineString></Placemark>
+  <Placemark><name>组合</name><MultiGeometry>
+    <Point><coordinates>119.7,31.2</coordinates></Point>
+    <MultiGeometry><Point><coordinates>119.71,31.21</coordinates></Point></MultiGeometry>
+  </MultiGeometry></Placemark>
+  <Placemark><name>轨迹</name><gx:Track><gx:coord>119.7 31.2 0</gx:coord>
+    <gx:coord>119.71 31.21 0</gx:coord></gx:Track></Placemark>
+  <Placemark><name>坏点</name><Point><coordinates>abc,def</coordinates></Point></Placemark>
+  <Placemark><name>无几何</name></Placemark>
+</Document></kml>
+"""
+POINTS = geopandas.GeoDataFrame(
+    {"名称": ["张三家", "李四家"], "人口": [3, 5]},
+    geometry=[shapely.Point(119.7, 31.2), shapely.Point(119.71, 31.21)], crs=4326)
+
+
+def kmz(text, name="doc.kml"):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, text)
+        archive.writestr("files/icon.png", b"\x89PNG")
+    return buffer.getvalue()
+
+
+def test_gpx_points_routes_tracks_segments():
+    result = read_any(GPX_11.encode())
+    frame = result.frame
+    assert frame["kind"].tolist() == ["waypoint", "route_point", "route_point",
+                                      "track_point", "track_point", "track_point"]
+    assert frame["row"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert frame["segment"].tolist() == [pd.NA, pd.NA, pd.NA, 0, 0, 1]
+    assert frame["track"].iloc[3] == 0 and frame["route"].iloc[1] == 0
+    assert frame["name"].iloc[0] == "桥头" and frame["elevation"].iloc[0] == 12.5
+    assert frame["track_name"].iloc[4] == "巡查"
+    assert frame["time"].iloc[4] == pd.Timestamp("2026-05-01T08:01:00Z")
+    assert (frame.geometry.iloc[5].x, frame.geometry.iloc[5].y) == (119.702, 31.202)
+    assert (result.crs.name, result.crs.source) == ("wgs84", "format")
+
+
+def test_gpx_10_with_speed():
+    result = read_any(GPX_10.encode(), name="old.gpx")
+    assert len(result.frame) == 1 and result.rejected == []
+
+
+def test_gpx_in_gcj02_when_asked():
+    result = read_any(GPX_10.encode(), crs="gcj02")
+    assert result.crs.source == "option"
+    assert result.frame.geometry.iloc[0].x < 119.7  # WGS-84 lies west of GCJ-02
+
+
+def test_geojson_kinds():
+    collection = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"名称": "甲"},
+         "geometry": {"type": "Point", "coordinates": [119.7, 31.2]}},
+        {"type": "Feature", "properties": {"名称": "乙"},
+         "geometry": {"type": "Point", "coordinates": ["x"]}},
+        {"type": "Feature", "properties": {"名称": "丙"}, "geometry": None},
+        {"type": "Feature", "properties": None, "geometry": {
+            "type": "Polygon", "coordinates": [[[119.70, 31.20], [119.71, 31.21],
+                                                [119.71, 31.20], [119.70, 31.21],
+                                                [119.70, 31.20]]]}}]}
+    result = read_any(json.dumps(collection).encode(), name="a.geojson")
+    assert result.frame["名称"].tolist() == ["甲"]
+    reasons = {r["row"]: r["reason"] for r in result.rejected}
+    assert "cannot be built" in reasons[2] and "no geometry" in reasons[3]
+    assert "not valid: Self-intersection" in reasons[4]  # a bow-tie
+    feature = collection["features"][0]
+    assert len(read_any(json.dumps(feature).encode()).frame) == 1
+    assert len(read_any(json.dumps(feature["geometry"]).encode()).frame) == 1
+
+
+@pytest.mark.parametrize("member, coordinates, expected", [
+    ({"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4549"}},
+     [500000.0, 3460000.0], (120.0, 31.26179514)),  # CM 120°E, see test_importers
+    ({"type": "name", "properties": {"name": "EPSG:4490"}}, [119.7, 31.2],
+     (119.7, 31.2)),
+    ({"type": "EPSG", "properties": {"code": 4326}}, [119.7, 31.2], (119.7, 31.2)),
+])
+def test_geojson_legacy_crs(member, coordinates, expected):
+    doc = {"type": "Point", "coordinates": coordinates, "crs": member}
+    result = read_any(json.dumps(doc).encode())
+    assert result.crs.source == "file"
+    geometry = result.frame.geometry.iloc[0]
+    assert (geometry.x, geometry.y) == pytest.approx(expected, abs=1e-7)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_kml_and_kmz(packed):
+    data = kmz(KML) if packed else KML.encode()
+    result = read_any(data)
+    assert result.format == ("kmz" if packed else "kml")
+    frame = result.frame.set_index("name")
+    assert list(frame.index) == ["CAM-1", "边界", "路线", "组合", "轨迹"]
+    assert frame.loc["CAM-1", "folder"] == "一村/摄像头"
+    assert frame.loc["CAM-1", "朝向"] == "90"
+    assert frame.loc["CAM-1", "description"] == "枪机"
+    assert frame.loc["边界", "编码"] == "320282105001"
+    assert frame.loc["边界", "geometry"].geom_type == "Polygon"
+    assert frame.loc["边界", "geometry"].area == pytest.approx(1e-4)
+    assert frame.loc["组合", "geometry"].geom_type == "MultiPoint"
+    assert frame.loc["轨迹", "geometry"].geom_type == "LineString"
+    assert [(r["row"], r["field"]) for r in result.rejected] == [
+        (6, "geometry"), (7, "geometry")]
+    assert "not numbers" in result.rejected[0]["reason"]
+
+
+def write_shapefile(folder, frame, encoding="UTF-8", cpg=True, name="户籍"):
+    path = folder / f"{name}.shp"
+    frame.to_file(path, encoding=encoding)
+    if not cpg:
+        (folder / f"{name}.cpg").unlink()
+    return path
+
+
+def zipped(folder):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, f"data/{path.name}")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("encoding, cpg, label", [
+    ("UTF-8", True, "UTF-8 (from the .cpg)"), ("GBK", True, "GBK (from the .cpg)"),
+    ("GBK", False, "GB18030"), ("UTF-8", False, "UTF-8")])
+@pytest.mark.parametrize("packed", [False, True])
+def test_shapefile_encodings(tmp_path, encoding, cpg, label, packed):
+    path = write_shapefile(tmp_path, POINTS, encoding, cpg)
+    result = read_any(zipped(tmp_path) if packed else path)
+    assert result.format == "shapefile" and result.encoding == label
+    assert result.frame["名称"].tolist() == ["张三家", "李四家"]
+    assert result.frame["人口"].tolist() == [3, 5]
+
+
+def test_shapefile_prj_is_honoured(tmp_path):
+    path = write_shapefile(tmp_path, POINTS.to_crs(4549))
+    result = read_any(path, crs="gcj02")  # the .prj wins over a projected option
+    assert (result.crs.name, result.crs.source) == ("EPSG:4549", "file")
+    assert any("ignored" in w for w in result.warnings)
+    geometry = result.frame.geometry.iloc[0]
+    assert (geometry.x, geometry.y) == pytest.approx((119.7, 31.2), abs=1e-9)
+
+
+def test_shapefile_without_prj_takes_the_option(tmp_path):
+    path = write_shapefile(tmp_path, POINTS)
+    (tmp_path / "户籍.prj").unlink()
+    result = read_any(path, crs="gcj02")
+    assert result.crs.source == "option" and "the .prj is missing" in result.warnings[0]
+
+
+def test_zip_with_several_shapefiles(tmp_path):
+    write_shapefile(tmp_path, POINTS, name="a")
+    write_shapefile(tmp_path, POINTS.iloc[:1], name="b")
+    data = zipped(tmp_path)
+    with pytest.raises(ImportRefused, match=r"2 shapefiles \(a、b\).*layer="):
+        read_any(data)
+    assert len(read_any(data, layer="b").frame) == 1
+
+
+def test_geopackage_layers(tmp_path):
+    path = tmp_path / "town.gpkg"
+    POINTS.to_file(path, layer="households")
+    cameras = POINTS.iloc[:1].to_crs(4549)
+    cameras.to_file(path, layer="cameras")
+    with pytest.raises(ImportRefused, match="choose one with layer=.*households "
+                                            r"\(Point\)、cameras \(Point\)"):
+        read_any(path)
+    result = read_any(path.read_bytes(), layer="cameras")
+    assert result.format == "gpkg" and result.crs.name == "EPSG:4549"
+    assert result.frame.geometry.iloc[0].x == pytest.approx(119.7, abs=1e-9)
+    with pytest.raises(ImportRefused, match="no layer 'roads'"):
+        read_any(path, layer="roads")
+
+
+@pytest.mark.parametrize("fmt", ["gpx", "kml"])
+def test_xml_declared_gbk(fmt):
+    body = ('<gpx version="1.1" creator="t"><wpt lat="31.2" lon="119.7"><name>桥头'
+            '</name></wpt></gpx>' if fmt == "gpx" else
+            '<kml><Placemark><name>桥头</name><Point><coordinates>119.7, 31.2'
+            '</coordinates></Point></Placemark></kml>')  # a space after the comma
+    data = f'<?xml version="1.0" encoding="GBK"?>\n{body}'.encode("gbk")
+    result = read_any(data)
+    assert result.frame["name"].tolist() == ["桥头"] and result.encoding == "GBK"
+    assert result.frame.geometry.iloc[0].coords[0] == (119.7, 31.2)
+
+
+def test_swapped_and_far_geometries():
+    ring = [[31.20, 119.70], [31.20, 119.71], [31.21, 119.71], [31.20, 119.70]]
+    line = [[119.7, 31.2], [121.5, 31.2]]  # ends ~170 km east of the town
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {
+            "type": "Polygon", "coordinates": [ring]}},
+        {"type": "Feature", "properties": {}, "geometry": {
+            "type": "LineString", "coordinates": line}}]}
+    data = json.dumps(doc).encode()
+    town = (119.6, 31.1, 119.8, 31.3)
+    result = read_any(data, bbox=town)
+    assert "swapped in this row" in result.rejected[0]["reason"]
+    assert "far outside the deployment's area" in result.rejected[1]["reason"]
+    fixed = read_any(data, swap=True)
+    assert fixed.frame.geometry.iloc[0].bounds == (119.70, 31.20, 119.71, 31.21)

@@ -1,0 +1,124 @@
+"""Hostile and broken files: refused with a plain message, before any harm."""
+
+import io
+import zipfile
+
+import pytest
+
+from importers import ImportRefused, gpx, kml, read_any, safezip, shapefile
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<{root}><wpt lat="31.2" lon="119.7"><name>&lol9;</name></wpt></{root}>
+"""
+EXTERNAL_ENTITY = """<?xml version="1.0"?>
+<!DOCTYPE {root} [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<{root}><wpt lat="31.2" lon="119.7"><name>&secret;</name></wpt></{root}>
+"""
+GPX = """<?xml version="1.0"?>
+<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">
+<trk><trkseg>
+""" + "".join(f'<trkpt lat="31.2{i}" lon="119.7{i}"></trkpt>\n' for i in range(9)) + """
+</trkseg></trk></gpx>
+"""
+
+
+@pytest.mark.parametrize("template", [BILLION_LAUGHS, EXTERNAL_ENTITY])
+@pytest.mark.parametrize("root, name", [("gpx", "a.gpx"), ("kml", "a.kml")])
+def test_xml_entities_refused(template, root, name):
+    data = template.replace("{root}", root).encode()
+    with pytest.raises(ImportRefused, match="declares XML entities.*gridgov refuses"):
+        read_any(data, name=name)
+
+
+def test_entities_refused_inside_a_kmz():
+    data = zipped({"doc.kml": BILLION_LAUGHS.replace("{root}", "kml")})
+    with pytest.raises(ImportRefused, match="KMZ file declares XML entities"):
+        kml.read(data)
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.6, 0.95])
+def test_truncated_gpx(cut):
+    data = GPX.encode()[: int(len(GPX) * cut)]
+    with pytest.raises(ImportRefused, match=r"GPX file is broken or truncated \(XML "
+                                            r"error at line \d+"):
+        gpx.read(data)
+    assert len(gpx.read(GPX.encode()).frame) == 9
+
+
+def zipped(members, method=zipfile.ZIP_DEFLATED):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def forbid_unzipping(monkeypatch):
+    """Make any decompression fail: limits must be checked on the directory."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a member was opened before the limits were checked")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", refuse)
+
+
+@pytest.mark.parametrize("reader, member", [(kml.read, "doc.kml"),
+                                            (shapefile.read, "a.shp")])
+def test_zip_bomb_refused_by_ratio_before_extraction(reader, member, monkeypatch):
+    # 2 MB of one repeated byte deflates to ~2 KB: a ratio near 1000 to 1
+    data = zipped({member: b" " * (2 * 1024 * 1024), "a.dbf": b"", "a.shx": b""})
+    forbid_unzipping(monkeypatch)
+    with pytest.raises(ImportRefused, match="compressed \\d+ to 1, over the limit of "
+                                            "100 to 1: refused"):
+        reader(data)
+
+
+@pytest.mark.parametrize("reader, member", [(kml.read, "doc.kml"),
+                                            (shapefile.read, "a.shp")])
+def test_zip_bomb_refused_by_total_size_before_extraction(reader, member, monkeypatch):
+    monkeypatch.setattr(safezip, "MAX_UNZIPPED_BYTES", 64 * 1024)
+    # stored, not compressed: the ratio is 1, the total 100 KB over a 64 KB limit
+    data = zipped({member: bytes(range(256)) * 400}, method=zipfile.ZIP_STORED)
+    forbid_unzipping(monkeypatch)
+    with pytest.raises(ImportRefused, match="would unpack to 100 KB, over the limit "
+                                            "of 64 KB"):
+        reader(data)
+
+
+def test_the_real_limits():
+    assert (safezip.MAX_UNZIPPED_BYTES, safezip.MAX_RATIO) == (200 * 2**20, 100)
+
+
+def test_zip_member_outside_its_folder_refused():
+    data = zipped({"../../etc/cron.d/x.shp": b"x"})
+    with pytest.raises(ImportRefused, match="outside its folder"):
+        shapefile.read(data)
+
+
+def test_xlsx_bomb_refused(monkeypatch):
+    data = zipped({"[Content_Types].xml": b"", "xl/workbook.xml": b" " * 2**21})
+    forbid_unzipping(monkeypatch)
+    with pytest.raises(ImportRefused, match="workbook is compressed"):
+        read_any(data)
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"PK\x03\x04broken", "broken or truncated"),
+    (b'{"type": "FeatureCollection", "features": [', "broken or truncated"),
+    (b'{"type": "Topology"}', "top-level type is 'Topology'"),
+    (b"", "empty"),
+])
+def test_broken_files(data, words):
+    with pytest.raises(ImportRefused, match=words):
+        read_any(data)
+
+
+def test_loose_shp_bytes_refused():
+    with pytest.raises(ImportRefused, match="zip it with its"):
+        read_any(b"\x00\x00\x27\x0a" + bytes(96))
