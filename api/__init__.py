@@ -9,6 +9,7 @@ from api import (
     grids,
     health,
     households,
+    imports,
     locate,
     openapi,
     search,
@@ -17,7 +18,7 @@ from api import (
 __all__ = ["PREFIX", "init_app"]
 
 PREFIX = "/api/v1"
-_MODULES = (health, grids, check, grid_edit, locate, households, search)
+_MODULES = (health, grids, check, grid_edit, locate, households, search, imports)
 
 
 def init_app(app):

@@ -9,7 +9,7 @@ requests with a bearer token carry no ambient credentials and need none.
 
 import functools
 
-from flask import g, redirect, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.db import connection
@@ -51,9 +51,14 @@ def _identify():
         if g.principal is None:
             raise Unauthorized("invalid or revoked API token")
         return
-    if request.method not in _SAFE_METHODS:
-        _csrf.protect()
     uid = session.get("uid")
+    # CSRF protects what a cookie grants: a logged-in session, and the login form
+    # itself (against logging a victim into an attacker's account). An anonymous
+    # request to anything else grants nothing and gets its 401 from `requires`.
+    view = current_app.view_functions.get(request.endpoint)
+    if request.method not in _SAFE_METHODS and (
+            uid is not None or getattr(view, "permission", "") is None):
+        _csrf.protect()
     if uid is not None:
         with connection() as conn:
             g.principal = users.principal_for_user(conn, uid)

@@ -16,6 +16,7 @@ from layers import demo as demo_layer
 from layers.cluster import Cluster
 from web.cli_check import check_command
 from web.cli_common import database_url, external_url, friendly, masked, secret_key
+from web.cli_import import import_command
 from web.cli_users import user_group
 
 __all__ = ["main"]
@@ -208,3 +209,4 @@ def _serve(url, host, port, threads=8):
 
 main.add_command(user_group)
 main.add_command(check_command)
+main.add_command(import_command)

@@ -1,0 +1,139 @@
+"""POST/GET /api/v1/imports: upload a file into households, cameras or incidents
+(a dry run first if you like), list the imports, download one's rejected rows."""
+
+import csv
+import hashlib
+import io
+
+from flask import Blueprint, Response, jsonify, request
+
+import importers
+from api.auth import current, requires
+from api.db import connection
+from api.params import int_arg
+from api.search import _cell
+from layers import imports as imports_layer
+from layers.errors import Invalid
+
+bp = Blueprint("imports", __name__)
+
+PREVIEW_ROWS = 20
+REJECTED_SHOWN = 100
+
+OPENAPI = {
+    "/imports": {
+        "post": {
+            "summary": "Import a file (multipart field 'file'); dry_run=1 previews",
+            "parameters": [
+                {"name": "layer", "in": "query", "required": True,
+                 "schema": {"enum": list(imports_layer.LAYERS)}},
+                {"name": "crs", "in": "query", "schema": {"type": "string"},
+                 "description": "wgs84, cgcs2000, gcj02, bd09 or EPSG:45xx"},
+                {"name": "mapping", "in": "query", "schema": {"type": "string"},
+                 "description": "target=column,… e.g. address=地址,size=人口"},
+                {"name": "swap", "in": "query", "schema": {"type": "boolean"}},
+                {"name": "dry_run", "in": "query", "schema": {"type": "boolean"}},
+                {"name": "force", "in": "query", "schema": {"type": "boolean"},
+                 "description": "import again a file imported before"},
+            ],
+            "requestBody": {"content": {"multipart/form-data": {"schema": {
+                "type": "object", "properties": {
+                    "file": {"type": "string", "format": "binary"}}}}}},
+            "responses": {
+                "200": {"description": "the report: counts, rejected rows, preview"},
+                "400": {"description": "the file cannot be read"},
+                "403": {"description": "your role may not import this layer"},
+                "409": {"description": "the same file was imported before"},
+                "413": {"description": "the file is too large"}},
+        },
+        "get": {
+            "summary": "The imports, newest first",
+            "parameters": [
+                {"name": "limit", "in": "query",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                {"name": "offset", "in": "query",
+                 "schema": {"type": "integer", "minimum": 0}}],
+            "responses": {"200": {"description": "{items: [...]}"}},
+        },
+    },
+    "/imports/{import_id}/rejected.csv": {
+        "get": {
+            "summary": "The rejected rows of an import, as CSV (UTF-8 with BOM)",
+            "parameters": [{"name": "import_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "CSV: row, field, value, reason"},
+                          "404": {"description": "unknown, or not yours"}},
+        }
+    },
+}
+
+
+def _flag(name):
+    return request.args.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+@bp.post("/imports")
+@requires("imports:run")
+def run_import():
+    layer = request.args.get("layer", "")
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid("send the file as the multipart field 'file'", field="file")
+    data = upload.read()
+    options = {k: request.args[k] for k in ("crs", "mapping")
+               if request.args.get(k)}
+    if _flag("swap"):
+        options["swap"] = True
+    try:
+        result = importers.read_any(data, name=upload.filename or "upload",
+                                    **options)
+    except importers.ImportRefused as exc:
+        raise Invalid(exc.message, field="file") from None
+    with connection() as conn:
+        report = imports_layer.run_import(
+            conn, current(), result, layer, upload.filename or "upload",
+            hashlib.sha256(data).hexdigest(), options, dry_run=_flag("dry_run"),
+            force=_flag("force"))
+    return jsonify(_shown(report))
+
+
+def _shown(report):
+    """The report as the API answers it: the first rejected rows, a preview table
+    and the accepted points as GeoJSON."""
+    points = report.pop("points")
+    report["rejected"] = report["rejected"][:REJECTED_SHOWN]
+    report["preview"] = {
+        "rows": report["preview"][:PREVIEW_ROWS],
+        "points": {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point",
+                                             "coordinates": [p["lon"], p["lat"]]},
+             "properties": {"row": p["row"], "grid_code": p["grid_code"]}}
+            for p in points]},
+    }
+    return report
+
+
+@bp.get("/imports")
+@requires("imports:run")
+def list_imports():
+    limit = int_arg("limit", 1, 1000, default=100)
+    offset = int_arg("offset", 0, 10**9, default=0)
+    with connection() as conn:
+        items = imports_layer.list_imports(conn, current(), limit, offset)
+    return jsonify({"items": items})
+
+
+@bp.get("/imports/<int:import_id>/rejected.csv")
+@requires("imports:run")
+def rejected_csv(import_id):
+    with connection() as conn:
+        rows = imports_layer.rejected_rows(conn, current(), import_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "field", "value", "reason"])
+    for r in rows:
+        writer.writerow([_cell(r.get(k)) for k in ("row", "field", "value", "reason")])
+    # BOM: Excel opens UTF-8 Chinese text correctly only with it
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition":
+                             f"attachment; filename=import-{import_id}-rejected.csv"})
