@@ -161,3 +161,37 @@ def runner(app):
 def artifacts():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def writable_demo(databases, demo_town, setup=None):
+    """A writable copy of the demo town in its own database, and an app on it.
+
+    ``setup(conn)`` may add to it (accounts …) before every active account gets an
+    API token. Returns a namespace: ``url``, ``app``, ``passwords``, ``tokens`` and
+    ``client(name=None)``, a test client sending that account's token.
+    """
+    from types import SimpleNamespace
+
+    from layers import demo, users
+    from layers.access import SYSTEM
+    from web import create_app
+
+    url = databases.new()
+    with psycopg.connect(url) as c:
+        demo.load(c, demo_town, {"scale": "town", "seed": DEMO_SEED,
+                                 "as_of": DEMO_AS_OF.isoformat()})
+        passwords = {n: pw for n, _, _, pw in demo.ensure_demo_accounts(c)}
+        if setup is not None:
+            setup(c)
+        names = [r[0] for r in c.execute("SELECT username FROM users WHERE active")]
+        tokens = {n: users.create_token(c, SYSTEM, n, "tests") for n in names}
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x" * 32})
+
+    def client(name=None):
+        cl = app.test_client()
+        if name:
+            cl.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens[name]}"
+        return cl
+
+    return SimpleNamespace(url=url, app=app, passwords=passwords, tokens=tokens,
+                           client=client)

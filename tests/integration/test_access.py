@@ -14,8 +14,9 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from layers import demo, users
+from layers import users
 from layers.access import PERMISSIONS, SYSTEM
+from tests.conftest import writable_demo
 
 pytestmark = pytest.mark.db
 
@@ -74,16 +75,12 @@ def url_of(route, town):
 @pytest.fixture(scope="module")
 def rw(databases, demo_town):
     """A writable copy of the demo, its app, and throwaway accounts (PASSWORD)."""
-    from web import create_app
 
-    url = databases.new()
-    with psycopg.connect(url) as c:
-        demo.load(c, demo_town, {"scale": "town", "seed": 1, "as_of": "2026-11-01"})
-        demo.ensure_demo_accounts(c)
+    def setup(c):
         for name in ("alice", "bob", "carol", "throttled", "gone", "cliuser"):
             users.add_user(c, SYSTEM, name, "dispatcher", None, PASSWORD)
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x" * 32})
-    return SimpleNamespace(url=url, app=app)
+
+    return writable_demo(databases, demo_town, setup)
 
 
 def csrf_from(html):

@@ -1,14 +1,12 @@
 """Planners edit grids: preview, save, and the households that follow."""
 
-from types import SimpleNamespace
 
 import psycopg
 import pytest
 import shapely
 from shapely.geometry import mapping
 
-from layers import demo, users
-from layers.access import SYSTEM
+from tests.conftest import writable_demo
 
 pytestmark = pytest.mark.db
 
@@ -17,23 +15,8 @@ STRIP_DEG = 0.0004  # a ~40 m strip pushed into the neighbour
 
 @pytest.fixture(scope="module")
 def rw(databases, demo_town):
-    """A writable copy of the demo town with a planner's and a leader's tokens."""
-    from web import create_app
-
-    url = databases.new()
-    with psycopg.connect(url) as c:
-        demo.load(c, demo_town, {"scale": "town", "seed": 1, "as_of": "2026-11-01"})
-        demo.ensure_demo_accounts(c)
-        tokens = {n: users.create_token(c, SYSTEM, n, "t")
-                  for n in ("planner", "leader", "village1")}
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x" * 32})
-
-    def client(name):
-        cl = app.test_client()
-        cl.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens[name]}"
-        return cl
-
-    return SimpleNamespace(url=url, client=client)
+    """A writable copy of the demo town (tokens of the demo accounts)."""
+    return writable_demo(databases, demo_town)
 
 
 def _pairs(grids, level):

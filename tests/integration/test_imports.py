@@ -2,7 +2,6 @@
 by the API and the command line."""
 
 import io
-from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -10,8 +9,9 @@ from click.testing import CliRunner
 
 import importers
 from geo.crs import wgs84_to_gcj02
-from layers import demo, imports, users
+from layers import imports, users
 from layers.access import SYSTEM, Principal
+from tests.conftest import writable_demo
 
 pytestmark = pytest.mark.db
 
@@ -22,27 +22,16 @@ HEADER = "编号,地址,户主,电话,人口,经度,纬度"
 def rw(databases, demo_town):
     """A writable copy of the demo town, with tokens, and a field worker whose
     jurisdiction is the first village (``vworker``)."""
-    from web import create_app
+    village = demo_town.grids[demo_town.grids.level == 2].code.min()
 
-    url = databases.new()
-    with psycopg.connect(url) as c:
-        demo.load(c, demo_town, {"scale": "town", "seed": 1, "as_of": "2026-11-01"})
-        demo.ensure_demo_accounts(c)
-        village = c.execute("SELECT min(code) FROM grids WHERE level = 2").fetchone()[0]
+    def setup(c):
         users.add_user(c, SYSTEM, "vworker", "field_worker", village, None)
-        tokens = {n: users.create_token(c, SYSTEM, n, "t")
-                  for n in ("admin", "planner", "leader", "worker", "vworker")}
-        worker_grid = users.get_user(c, "worker")["grid_code"]
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x" * 32})
 
-    def client(name=None):
-        cl = app.test_client()
-        if name:
-            cl.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens[name]}"
-        return cl
-
-    return SimpleNamespace(url=url, client=client, village=village,
-                           worker_grid=worker_grid)
+    rw = writable_demo(databases, demo_town, setup)
+    with psycopg.connect(rw.url) as c:
+        rw.worker_grid = users.get_user(c, "worker")["grid_code"]
+    rw.village = village
+    return rw
 
 
 def households_csv(demo_town, prefix, start, n, id_prefix, changes=None):
