@@ -318,11 +318,22 @@ def _copy_rows(conn, layer, columns, data):
             cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             table=sql.Identifier(layer)))
     names = ["src_row", *columns, "lon", "lat"]
-    statement = sql.SQL("COPY _import ({}) FROM STDIN").format(
+    statement = sql.SQL("COPY _import ({}) FROM STDIN (FORMAT csv)").format(
         sql.SQL(", ").join(map(sql.Identifier, names)))
+    # One CSV text written by pandas, not a million write_row calls: COPY's own
+    # format parsed by the server, ~10× faster from Python. None → empty field →
+    # NULL; lists (tags) → array literals.
+    frame = pd.DataFrame({c: [_array(v) for v in data[c]] if c == "tags"
+                          else data[c] for c in names})
     with conn.cursor() as cur, cur.copy(statement) as copy:
-        for row in zip(*(data[c] for c in names), strict=True):
-            copy.write_row(row)
+        copy.write(frame.to_csv(index=False, header=False))
+
+
+def _array(value):
+    """A text[] literal for COPY (tags are vocabulary codes: no quoting needed)."""
+    if value is None:
+        return None
+    return "{" + ",".join(value) + "}"
 
 
 def _foreign_keys(conn, principal, layer, key):
