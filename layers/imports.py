@@ -357,7 +357,7 @@ def _upsert(conn, layer, key, columns):
         WITH up AS (
             INSERT INTO {table} AS t ({targets})
             SELECT {cols}, ST_SetSRID(ST_MakePoint(lon, lat), 4326) FROM _import
-            ORDER BY src_row
+            ORDER BY grid_code, src_row  -- spatial locality for the GiST index
             ON CONFLICT ({key}) DO UPDATE SET {sets}{extra}
             WHERE ({old}) IS DISTINCT FROM ({new})
             RETURNING (xmax = 0) AS inserted)
