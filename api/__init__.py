@@ -13,12 +13,15 @@ from api import (
     locate,
     openapi,
     search,
+    tracks,
 )
 
 __all__ = ["PREFIX", "init_app"]
 
 PREFIX = "/api/v1"
-_MODULES = (health, grids, check, grid_edit, locate, households, search, imports)
+_MODULES = (
+    health, grids, check, grid_edit, locate, households, search, imports, tracks,
+)
 
 
 def init_app(app):

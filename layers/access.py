@@ -24,6 +24,7 @@ PERMISSIONS = {
     "incidents:read": "read incidents",
     "incidents:edit": "register and handle incidents",
     "imports:run": "import files",
+    "tracks:read": "read grid workers' patrol tracks and their coverage",
     "audit:read": "read the audit log",
     "users:manage": "create, disable and give tokens to users",
 }
@@ -38,15 +39,16 @@ ROLE_PERMISSIONS = {
     "dispatcher": ("指挥调度员", frozenset({
         "map:view", "locate", "staff:contact", "households:read",
         "households:personal", "households:tags", "incidents:read",
-        "incidents:edit",
+        "incidents:edit", "tracks:read",
     })),
     "leader": ("领导", frozenset({
         "map:view", "locate", "staff:contact", "households:read", "incidents:read",
+        "tracks:read",
     })),
     "field_worker": ("网格员", frozenset({
         "map:view", "locate", "staff:contact", "households:read",
         "households:personal", "households:tags", "households:edit",
-        "incidents:read", "incidents:edit", "imports:run",
+        "incidents:read", "incidents:edit", "imports:run", "tracks:read",
     })),
     "viewer": ("访客", frozenset({"map:view"})),
 }
