@@ -42,6 +42,8 @@ def _nav_links(principal):
     links = []
     if principal.can("grids:edit"):
         links.append((t("nav_plan"), url_for("plan.plan")))
+    if principal.can("imports:run"):
+        links.append((t("nav_import"), url_for("import_page.import_page")))
     if principal.can("audit:read"):
         links.append((t("nav_audit"), url_for("admin.audit")))
     if principal.can("users:manage"):

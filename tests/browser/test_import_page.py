@@ -1,0 +1,190 @@
+"""The upload page /import in a real headless Chromium: a field worker previews a
+GCJ-02 CSV of households with Chinese headers (5 good rows, one bad latitude, one
+outside the worker's jurisdiction), imports it, checks it in the database, and is
+told when the same file comes again.
+
+Imports change the database, so these tests run on a writable copy of the demo
+town with a server of their own (the session's live server must stay as the demo
+made it). The README's docs/import-preview.png is a copy of the artifact
+import-preview.png.
+"""
+
+import threading
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pandas as pd
+import psycopg
+import pytest
+
+from geo.crs import wgs84_to_gcj02
+from layers import users
+from tests.conftest import writable_demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.db]
+
+HEADER = "编号,地址,户主,人口,经度,纬度"
+
+
+@pytest.fixture(scope="module")
+def import_server(databases, demo_town):
+    """A writable copy of the demo town served by a waitress server of its own."""
+    from waitress.server import create_server
+
+    rw = writable_demo(databases, demo_town)
+    with psycopg.connect(rw.url) as c:
+        worker_grid = users.get_user(c, "worker")["grid_code"]
+    server = create_server(rw.app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield SimpleNamespace(base=f"http://127.0.0.1:{server.effective_port}",
+                          url=rw.url, passwords=rw.passwords, worker_grid=worker_grid)
+    server.close()
+
+
+def _households_csv(demo_town, worker_grid):
+    """5 demo households of the worker's grid in GCJ-02 with new ids, a row with a
+    bad latitude (row 4) and one in another level-3 grid (row 7); returns (bytes,
+    {external id: expected micro-grid})."""
+    hh = demo_town.households
+    mine = hh[hh.grid_code.str.startswith(worker_grid)].iloc[:5]
+    other = hh[~hh.grid_code.str.startswith(worker_grid)].iloc[:1]
+    picked = pd.concat([mine, other])
+    lon, lat = wgs84_to_gcj02(picked.geometry.x.to_numpy(),
+                              picked.geometry.y.to_numpy())
+    lines = []
+    expected = {}
+    for i, (row, x, y) in enumerate(zip(picked.itertuples(), lon, lat, strict=True)):
+        ident = f"WEB{i:04d}"
+        lines.append(f"{ident},{row.address},{row.head_name},{row.size},"
+                     f"{x:.9f},{y:.9f}")
+        if i < 5:
+            expected[ident] = row.grid_code
+    good, outside = lines[:5], lines[5]
+    bad_lat = f"WEB9999,坏纬度村1号,王五,3,{lon[0]:.9f},北纬三十一度"
+    # rows: header 1, then 2, 3, [4 bad latitude], 5, 6, [7 outside], 8
+    body = [HEADER, good[0], good[1], bad_lat, good[2], good[3], outside, good[4]]
+    return ("\n".join(body) + "\n").encode("utf-8"), expected
+
+
+def _db(server, query, *params):
+    with psycopg.connect(server.url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def _open(page, server, username="worker"):
+    """Log in, open /import; return what the page requested and logged."""
+    seen = {"requests": [], "errors": []}
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.goto(server.base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", server.passwords[username])
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.goto(server.base + "/import", wait_until="networkidle")
+    page.wait_for_selector("#import[data-state=ready]")
+    return seen
+
+
+def _choose(page, tmp_path, data, name="households-gcj02.csv"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    page.set_input_files("#import-file", str(path))
+    page.select_option("#import-layer", "households")
+    page.select_option("#import-crs", "gcj02")
+
+
+def _count(page, name):
+    return int(page.inner_text(f"#import-counts [data-count={name}] dd"))
+
+
+def test_preview_import_and_the_same_file_again(page, import_server, demo_town,
+                                                artifacts, tmp_path):
+    server = import_server
+    data, expected = _households_csv(demo_town, server.worker_grid)
+    seen = _open(page, server)
+    assert page.locator("header a", has_text="数据导入").count() == 1
+    _choose(page, tmp_path, data)
+    assert page.is_disabled("#import-commit")
+
+    page.click("#import-preview")
+    page.wait_for_selector("#import[data-state=previewed]")
+    assert _count(page, "read") == 7
+    assert _count(page, "added") == 5
+    assert _count(page, "updated") == 0
+    assert _count(page, "rejected") == 2
+    rejected = page.locator("#import-rejected tr[data-row]")
+    assert [int(r) for r in rejected.evaluate_all(
+        "rows => rows.map(r => r.dataset.row)")] == [4, 7]
+    reasons = page.inner_text("#import-rejected")
+    assert "纬度" in reasons and "outside your jurisdiction" in reasons
+    detected = page.inner_text("#import-detected")
+    assert "csv" in detected.lower() and "gcj02" in detected
+    assert "address ← 地址" in detected and "size ← 人口" in detected
+    assert page.locator("#import-rows tr[data-row]").count() == 5
+    assert page.locator("#import-map path.import-point").count() == 5
+    assert page.evaluate("window.gridgovImport.points.getLayers().length") == 5
+    # a point's tooltip names its micro-grid
+    first = sorted(expected)[0]
+    page.locator("#import-map path.import-point").first.hover()
+    tip = page.wait_for_selector(".leaflet-tooltip.import-tip").inner_text()
+    assert "微网格" in tip and expected[first] in tip
+    assert _db(server, "SELECT count(*) FROM households WHERE external_id LIKE "
+                       "'WEB%%'") == [(0,)]  # a preview writes nothing
+    page.mouse.move(5, 5)
+    page.screenshot(path=str(artifacts / "import-preview.png"), full_page=True)
+
+    assert page.is_enabled("#import-commit")
+    page.click("#import-commit")
+    page.wait_for_selector("#import[data-state=imported]")
+    assert "导入完成" in page.inner_text("#import-msg")
+    assert _count(page, "added") == 5 and _count(page, "rejected") == 2
+    link = page.locator("#import-msg a.import-download")
+    href = link.get_attribute("href")
+    assert href.endswith("/rejected.csv")
+    csv_text = page.evaluate("url => fetch(url).then(r => r.text())", href)
+    assert "outside your jurisdiction" in csv_text
+    got = dict(_db(server, "SELECT external_id, grid_code FROM households"
+                           " WHERE external_id LIKE 'WEB%%'"))
+    assert got == expected
+    listed = page.locator("#import-list tr[data-id]")
+    assert listed.count() == 1
+    assert "households-gcj02.csv" in listed.first.inner_text()
+    assert "worker" in listed.first.inner_text()
+    page.screenshot(path=str(artifacts / "import-done.png"), full_page=True)
+
+    # the same file again: refused with the earlier import named, force offered
+    page.reload(wait_until="networkidle")
+    page.wait_for_selector("#import[data-state=ready]")
+    _choose(page, tmp_path, data)
+    page.click("#import-preview")
+    page.wait_for_selector("#import[data-state=conflict]")
+    message = page.inner_text("#import-msg")
+    assert "此文件已导入过" in message and "already" in message
+    assert page.locator("#import-force").count() == 1
+    assert page.is_disabled("#import-commit")
+    page.screenshot(path=str(artifacts / "import-conflict.png"), full_page=True)
+    page.click("#import-force")
+    page.wait_for_selector("#import[data-state=previewed]")
+    assert _count(page, "added") == 0 and _count(page, "unchanged") == 5
+
+    host = urlsplit(server.base).netloc
+    assert [u for u in seen["requests"] if urlsplit(u).netloc != host] == []
+    assert [e for e in seen["errors"] if "409 (CONFLICT)" not in e] == []
+
+
+def test_the_page_needs_the_import_permission(page, import_server):
+    seen = _open(page, import_server, "worker")
+    assert seen["errors"] == []
+    page.goto(import_server.base + "/login")
+    page.context.clear_cookies()
+    page.goto(import_server.base + "/login")
+    page.fill("#username", "leader")
+    page.fill("#password", import_server.passwords["leader"])
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    response = page.goto(import_server.base + "/import")
+    assert response.status == 403
+    assert page.locator("header a", has_text="数据导入").count() == 0
