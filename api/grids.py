@@ -1,11 +1,16 @@
 """GET /api/v1/grids and /api/v1/grids/<code>: the grid hierarchy as GeoJSON."""
 
+import datetime as dt
+
 from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
 from api.params import bbox_arg, int_arg
 from layers import grids
+from layers.errors import Invalid
+
+_CHINA = dt.timezone(dt.timedelta(hours=8))
 
 bp = Blueprint("grids", __name__)
 
@@ -30,8 +35,11 @@ OPENAPI = {
     },
     "/grids/{code}": {
         "get": {
-            "summary": "One grid as a GeoJSON Feature",
+            "summary": "One grid as a GeoJSON Feature (?at=: as it was then)",
             "parameters": [{"name": "code", "in": "path", "required": True,
+                            "schema": {"type": "string"}},
+                           {"name": "at", "in": "query", "description":
+                            "a date or date-time: the boundary in force then",
                             "schema": {"type": "string"}}],
             "responses": {"200": {"description": "Feature"},
                           "404": {"description": "unknown code"}},
@@ -55,6 +63,24 @@ def list_grids():
 @bp.get("/grids/<code>")
 @requires("map:view")
 def get_grid(code):
+    moment = _moment()
     with connection() as conn:
-        feature = grids.get_grid(conn, current(), code)
+        feature = grids.get_grid(conn, current(), code) if moment is None \
+            else grids.grid_at(conn, current(), code, moment)
     return jsonify(feature), 200, {"Content-Type": "application/geo+json"}
+
+
+def _moment():
+    """``?at=`` as a datetime (a date alone means the end of that day, China time)."""
+    raw = request.args.get("at")
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:
+            day = dt.date.fromisoformat(raw)
+            return dt.datetime.combine(day, dt.time.max, tzinfo=_CHINA)
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"parameter 'at' must be a date or a date and time (ISO 8601), "
+                      f"got {raw!r}", field="at") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=_CHINA)

@@ -10,7 +10,7 @@ from psycopg import sql
 from layers.access import like_prefix
 from layers.errors import NotFound
 
-__all__ = ["MAX_FEATURES", "list_grids", "get_grid", "scope_params"]
+__all__ = ["MAX_FEATURES", "list_grids", "get_grid", "grid_at", "scope_params"]
 
 # The browser lags past ~5,000 features (Leaflet's published limits); a listing never
 # returns more, and says how many matched.
@@ -117,6 +117,38 @@ def get_grid(conn, principal, code):
     row = conn.execute(query, params).fetchone()
     if row is None:
         raise NotFound(f"no grid with code {code}", field="code")
+    return row[0]
+
+
+def grid_at(conn, principal, code, moment):
+    """Grid ``code`` as it was at ``moment`` (a timezone-aware datetime): the
+    version in force then, from the history or the current row. NotFound when the
+    grid did not exist then, or lies outside the user's jurisdiction."""
+    row = conn.execute(sql.SQL("""
+        SELECT json_build_object(
+            'type', 'Feature', 'id', g.code,
+            'geometry', ST_AsGeoJSON(g.geom, 9)::json,
+            'properties', json_build_object(
+                'code', g.code, 'name', g.name, 'level', g.level,
+                'parent', g.parent_code, 'version', g.version,
+                'valid_from', g.valid_from, 'valid_to', g.valid_to))
+        FROM (
+            SELECT code, name, level, parent_code, geom, version, valid_from,
+                   valid_to
+            FROM grid_history
+            WHERE code = %(code)s AND valid_from <= %(at)s AND %(at)s < valid_to
+            UNION ALL
+            SELECT code, name, level, parent_code, geom, version, valid_from,
+                   NULL
+            FROM grids WHERE code = %(code)s AND valid_from <= %(at)s
+        ) g
+        WHERE {visible}
+        ORDER BY g.valid_from DESC LIMIT 1
+    """).format(visible=_VISIBLE), scope_params(principal) | {
+        "code": code, "at": moment}).fetchone()
+    if row is None:
+        raise NotFound(f"grid {code} did not exist at {moment:%Y-%m-%d %H:%M}",
+                       field="at")
     return row[0]
 
 

@@ -306,3 +306,25 @@ def test_a_boundary_rounded_by_a_client_changes_no_neighbour(rw, demo_town):
     assert {f["properties"]["code"] for f in body["grids"]["features"]} <= \
         {micro.code}
     assert body["moves"]["households"] == []
+
+
+def test_what_a_grid_looked_like_on_a_date(rw, demo_town):
+    a, b, ga, gb = list(_pairs(demo_town.grids, 4))[10]
+    before = _db(rw, "SELECT now()")[0][0].isoformat()
+    new_a, _ = _grown(ga, gb)
+    client = rw.client("planner")
+    r = client.put(f"/api/v1/grids/{a}",
+                   json={"geometry": mapping(new_a), "version": _version(rw, a)})
+    assert r.status_code == 200, r.get_json()
+    then = client.get(f"/api/v1/grids/{a}", query_string={"at": before}).get_json()
+    now = client.get(f"/api/v1/grids/{a}").get_json()
+    assert then["properties"]["version"] == now["properties"]["version"] - 1
+    assert then["properties"]["valid_to"] is not None
+    # the old boundary is the generated one (to the output's 9 decimals: well under
+    # 1 m², about 1e-10 square degrees here), not the new one (~40 m strip)
+    old = shapely.geometry.shape(then["geometry"])
+    assert shapely.symmetric_difference(old, ga).area < 1e-10
+    assert shapely.symmetric_difference(old, new_a).area > 1e-8
+    assert client.get(f"/api/v1/grids/{a}?at=2000-01-01").status_code == 404
+    bad = client.get(f"/api/v1/grids/{a}?at=yesterday")
+    assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "at"
