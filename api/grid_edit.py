@@ -28,12 +28,21 @@ def _op(summary):
 
 
 OPENAPI = {
-    "/grids/{code}": {"put": {"summary": "Save a new boundary {geometry, version}",
-                              "requestBody": _BODY, "responses": _ANSWERS}},
+    "/grids/{code}": {
+        "put": {"summary": "Save a new boundary {geometry, version}",
+                "requestBody": _BODY, "responses": _ANSWERS},
+        "delete": {"summary": "Delete a micro-grid (?version=&into=): its area and "
+                              "points go to a sibling", "responses": _ANSWERS}},
     "/grids/{code}/preview": _op("Preview a new boundary {geometry, version}"),
     "/grids/{code}/split": _op("Split a micro-grid along {line, version, name?}"),
     "/grids/{code}/split/preview": _op("Preview a split"),
     "/grids/merge": _op("Merge sibling micro-grids {codes, versions}"),
+    "/grids": {"post": {
+        "summary": "Create a micro-grid {parent, name, geometry}: it takes its "
+                   "area from its siblings", "requestBody": _BODY,
+        "responses": _ANSWERS}},
+    "/grids/preview": _op("Preview creating a micro-grid"),
+    "/grids/{code}/delete/preview": _op("Preview deleting a micro-grid"),
     "/grids/merge/preview": _op("Preview a merge"),
     "/grids/{code}/propose-micro": _op(
         "Propose micro-grids of 50–100 households for a level-3 grid {target?}"),
@@ -157,3 +166,43 @@ def save_children(code):
 @requires("grids:edit")
 def preview_children(code):
     return _adopt(code, dry_run=True)
+
+
+def _create(dry_run):
+    body = _body()
+    geometry = _shape(body, "geometry", ("Polygon", "MultiPolygon"))
+    with connection() as conn:
+        return jsonify(grid_edit.create(conn, current(), str(body.get("parent", "")),
+                                        body.get("name"), geometry, dry_run=dry_run))
+
+
+@bp.post("/grids")
+@requires("grids:edit")
+def save_create():
+    return _create(dry_run=False)
+
+
+@bp.post("/grids/preview")
+@requires("grids:edit")
+def preview_create():
+    return _create(dry_run=True)
+
+
+def _delete(code, dry_run):
+    with connection() as conn:
+        return jsonify(grid_edit.delete(conn, current(), code,
+                                        request.args.get("version"),
+                                        request.args.get("into") or None,
+                                        dry_run=dry_run))
+
+
+@bp.delete("/grids/<code>")
+@requires("grids:edit")
+def save_delete(code):
+    return _delete(code, dry_run=False)
+
+
+@bp.post("/grids/<code>/delete/preview")
+@requires("grids:edit")
+def preview_delete(code):
+    return _delete(code, dry_run=True)

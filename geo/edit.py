@@ -22,8 +22,8 @@ from shapely.ops import split as split_along
 from geo.crs import gk_zone_epsg
 
 __all__ = [
-    "EditError", "Edit", "boundary_from_geojson", "redraw", "split", "merge",
-    "replace_children", "cascade", "area_m2",
+    "EditError", "Edit", "boundary_from_geojson", "redraw", "create", "split",
+    "merge", "replace_children", "cascade", "area_m2",
 ]
 
 # Below this, an intersection is a touch or a rounding error, not an overlap.
@@ -169,6 +169,16 @@ def redraw(siblings, code, geometry, parent, sliver_m2=1.0):
         covered = shapely.union_all(
             [edit.changed.get(c, g) for c, g in siblings.items()])
         edit.gaps = _parts_over(shapely.difference(parent, covered), sliver_m2)
+    return edit
+
+
+def create(siblings, new_code, geometry, parent, sliver_m2=1.0):
+    """A new grid ``new_code`` with boundary ``geometry`` among ``siblings``: it
+    takes its area from them (what lies outside ``parent`` is cut off)."""
+    edit = redraw(siblings | {new_code: shapely.Polygon()}, new_code, geometry,
+                  parent, sliver_m2)
+    edit.created = {new_code: edit.changed.pop(new_code)}
+    edit.gaps = []  # a new grid only takes area: the gaps are those found before
     return edit
 
 

@@ -13,7 +13,9 @@ from geo import edit as geo_edit
 from layers import audit, check
 from layers.errors import Conflict, Invalid, NotFound, Unprocessable
 
-__all__ = ["run_edit", "redraw", "split", "merge", "replace_children"]
+__all__ = [
+    "run_edit", "redraw", "create", "delete", "split", "merge", "replace_children",
+]
 
 # The points that follow their micro-grid: table -> extra condition.
 _FOLLOWERS = {
@@ -252,6 +254,47 @@ def merge(conn, principal, codes, versions, dry_run=False):
                                 field="codes")
         edit = geo_edit.merge({r["code"]: _geom(r["wkb"]) for r in rows}, codes[0])
         return 4, rows[0]["parent_code"], edit, {}
+
+    return run_edit(conn, principal, dry_run, build)
+
+
+def create(conn, principal, parent_code, name, geometry, dry_run=False):
+    """A new micro-grid under level-3 grid ``parent_code``, taking its area from
+    its siblings; the households, cameras and open incidents inside it follow."""
+    if not (name or "").strip():
+        raise Invalid("'name' is required for a new grid", field="name")
+
+    def build(conn):
+        parent = _lock_grid(conn, principal, parent_code)
+        if parent["level"] != 3:
+            raise Unprocessable("new grids are micro-grids, created under a "
+                                "comprehensive grid (level 3) for now", field="parent")
+        siblings = _children(conn, parent_code)
+        (code,) = _free_codes(parent_code, _codes_ever(conn, parent_code, siblings), 1)
+        edit = geo_edit.create(siblings, code, geometry, _geom(parent["wkb"]))
+        return 4, parent_code, edit, {code: name.strip()}
+
+    return run_edit(conn, principal, dry_run, build)
+
+
+def delete(conn, principal, code, version, into=None, dry_run=False):
+    """Delete micro-grid ``code``: its area and everything in it go to the sibling
+    ``into`` (default: the one sharing the longest border with it)."""
+
+    def build(conn):
+        row = _lock_grid(conn, principal, code)
+        _check_version(row, version)
+        if row["level"] != 4:
+            raise Unprocessable("only micro-grids (level 4) can be deleted for now",
+                                field="code")
+        siblings = _children(conn, row["parent_code"])
+        geom = siblings.pop(code)
+        heir = into or max(siblings, default=None, key=lambda c: shapely.length(
+            shapely.intersection(geom.boundary, siblings[c].boundary)))
+        if heir not in siblings:
+            raise Unprocessable(f"{heir} is not a sibling of {code}", field="into")
+        edit = geo_edit.merge({heir: siblings[heir], code: geom}, heir)
+        return 4, row["parent_code"], edit, {}
 
     return run_edit(conn, principal, dry_run, build)
 

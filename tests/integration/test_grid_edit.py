@@ -328,3 +328,36 @@ def test_what_a_grid_looked_like_on_a_date(rw, demo_town):
     assert client.get(f"/api/v1/grids/{a}?at=2000-01-01").status_code == 404
     bad = client.get(f"/api/v1/grids/{a}?at=yesterday")
     assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "at"
+
+
+def test_create_and_delete_a_micro_grid(rw, demo_town):
+    level3 = demo_town.grids[demo_town.grids.level == 3].code.iloc[5]
+    micro = demo_town.grids[demo_town.grids.parent_code == level3]
+    host = micro.iloc[0]
+    # a 150 m square around a point inside the host micro-grid
+    centre = host.geometry.representative_point()
+    square = shapely.box(centre.x - 0.0008, centre.y - 0.0007,
+                         centre.x + 0.0008, centre.y + 0.0007)
+    hh = demo_town.households
+    inside = set(hh.external_id[hh.within(square) & hh.grid_code.str.startswith(
+        level3)])
+    client = rw.client("planner")
+    body = {"parent": level3, "name": "新建微网格", "geometry": mapping(square)}
+    assert client.post("/api/v1/grids/preview", json=body).status_code == 200
+    r = client.post("/api/v1/grids", json=body)
+    assert r.status_code == 200, r.get_json()
+    created = [f["properties"] for f in r.get_json()["grids"]["features"]
+               if f["properties"]["name"] == "新建微网格"]
+    (new,) = [p["code"] for p in created]
+    assert new.startswith(level3) and len(new) == 18
+    assert _households_in(rw, new) == inside
+    assert _tiling_error_m2(rw, level3) < 1.0 and _misplaced(rw) == 0
+    # delete it again: area and households go to the neighbour with the longest
+    # border (here the grid it was cut out of)
+    r = client.delete(f"/api/v1/grids/{new}?version={_version(rw, new)}")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["removed"] == [new]
+    assert inside <= _households_in(rw, host.code)
+    assert _tiling_error_m2(rw, level3) < 1.0 and _misplaced(rw) == 0
+    r = client.post("/api/v1/grids", json=body | {"parent": host.code})
+    assert r.status_code == 422 and "level 3" in r.get_json()["error"]["message"]
