@@ -4,6 +4,7 @@ Playwright's own browser download cannot work on isolated networks (nor here): t
 tests use the system's /usr/bin/chromium.
 """
 
+import contextlib
 import os
 import shutil
 import threading
@@ -23,13 +24,39 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def live_server(app):
+    with serve(app) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serve(app):
+    """Serve ``app`` with waitress on a free port of 127.0.0.1; yields its base URL."""
     from waitress.server import create_server
 
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+
+
+def open_page(page, base, path, username, password, ready):
+    """Watch the page's requests and errors, log in through /login, open ``path``
+    and wait for the selector ``ready``; returns what was seen."""
+    seen = {"requests": [], "errors": []}
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.goto(base + path, wait_until="networkidle")
+    page.wait_for_selector(ready)
+    return seen
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ made it). The README's docs/import-preview.png is a copy of the artifact
 import-preview.png.
 """
 
-import threading
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ import pytest
 
 from geo.crs import wgs84_to_gcj02
 from layers import users
+from tests.browser.conftest import open_page, serve
 from tests.conftest import writable_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -29,17 +29,12 @@ HEADER = "编号,地址,户主,人口,经度,纬度"
 @pytest.fixture(scope="module")
 def import_server(databases, demo_town):
     """A writable copy of the demo town served by a waitress server of its own."""
-    from waitress.server import create_server
-
     rw = writable_demo(databases, demo_town)
     with psycopg.connect(rw.url) as c:
         worker_grid = users.get_user(c, "worker")["grid_code"]
-    server = create_server(rw.app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield SimpleNamespace(base=f"http://127.0.0.1:{server.effective_port}",
-                          url=rw.url, passwords=rw.passwords, worker_grid=worker_grid)
-    server.close()
+    with serve(rw.app) as base:
+        yield SimpleNamespace(base=base, url=rw.url, passwords=rw.passwords,
+                              worker_grid=worker_grid)
 
 
 def _households_csv(demo_town, worker_grid):
@@ -74,18 +69,8 @@ def _db(server, query, *params):
 
 def _open(page, server, username="worker"):
     """Log in, open /import; return what the page requested and logged."""
-    seen = {"requests": [], "errors": []}
-    page.on("request", lambda r: seen["requests"].append(r.url))
-    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
-    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-    page.goto(server.base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", server.passwords[username])
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    page.goto(server.base + "/import", wait_until="networkidle")
-    page.wait_for_selector("#import[data-state=ready]")
-    return seen
+    return open_page(page, server.base, "/import", username,
+                     server.passwords[username], "#import[data-state=ready]")
 
 
 def _choose(page, tmp_path, data, name="households-gcj02.csv"):

@@ -8,7 +8,6 @@ docs/plan-preview.png is a copy of the artifact plan-preview.png.
 """
 
 import math
-import threading
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -19,7 +18,8 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon, shape
 from shapely.ops import split
 
-from layers import demo
+from tests.browser.conftest import open_page, serve
+from tests.conftest import writable_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -27,22 +27,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.db]
 @pytest.fixture(scope="module")
 def plan_server(databases, demo_town):
     """A writable copy of the demo town served by a second waitress server."""
-    from waitress.server import create_server
-
-    from web import create_app
-
-    url = databases.new()
-    with psycopg.connect(url) as c:
-        demo.load(c, demo_town, {"scale": "town", "seed": 1, "as_of": "2026-11-01"})
-        passwords = {name: pw for name, _, _, pw in demo.ensure_demo_accounts(c)}
-    app = create_app({"DATABASE_URL": url, "TESTING": True,
-                      "SECRET_KEY": "plan-tests-secret-key-not-for-production"})
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield SimpleNamespace(base=f"http://127.0.0.1:{server.effective_port}", url=url,
-                          passwords=passwords)
-    server.close()
+    rw = writable_demo(databases, demo_town)
+    with serve(rw.app) as base:
+        yield SimpleNamespace(base=base, url=rw.url, passwords=rw.passwords)
 
 
 def _db(server, query, *params):
@@ -52,18 +39,8 @@ def _db(server, query, *params):
 
 def _open_plan(page, server, parent, username="planner"):
     """Log in, open /plan?parent=…; return what the page requested and logged."""
-    seen = {"requests": [], "errors": []}
-    page.on("request", lambda r: seen["requests"].append(r.url))
-    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
-    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-    page.goto(server.base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", server.passwords[username])
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    page.goto(f"{server.base}/plan?parent={parent}", wait_until="networkidle")
-    page.wait_for_selector("#plan[data-state=ready]")
-    return seen
+    return open_page(page, server.base, f"/plan?parent={parent}", username,
+                     server.passwords[username], "#plan[data-state=ready]")
 
 
 def _xy(page, lon, lat):

@@ -49,39 +49,8 @@
 
   // --- strings and DOM helpers ---------------------------------------------------
 
-  function fmt(text, args) {
-    return text.replace(/\{(\w+)\}/g, function (m, k) {
-      return args && k in args ? String(args[k]) : m;
-    });
-  }
-
-  function zh(key, args) { return fmt(S[key][0], args); }
-
-  // "中文 English": the English in a smaller grey span.
-  function both(key, args, argsEn) {
-    var span = document.createElement('span');
-    span.appendChild(document.createTextNode(zh(key, args) + ' '));
-    span.appendChild(el('span', {className: 'en'}, fmt(S[key][1], argsEn || args)));
-    return span;
-  }
-
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (k) {
-      if (k === 'data') {
-        Object.keys(props.data).forEach(function (d) { node.dataset[d] = props.data[d]; });
-      } else {
-        node[k] = props[k];
-      }
-    });
-    [].concat(children === undefined ? [] : children).forEach(function (c) {
-      if (c === null || c === undefined) { return; }
-      node.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
-    });
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
+  var fmt = gg.fmt, el = gg.el, clear = gg.clear;  // web/static/gg.js
+  var T = gg.strings(S), zh = T.zh, both = T.both;
 
   function m2(value) {
     return value === null || value === undefined ? '—' :
