@@ -1,6 +1,7 @@
 """``python -m bench locate``: locate one point in the city, in process and by HTTP.
 
-In process: ``layers.locate.locate`` (grid chain + staff + cameras, three queries)
+In process: ``layers.locate.locate`` (grid chain + staff + cameras, three queries
+in one pipelined round trip)
 through one psycopg connection, p50 / p99 over ``--points`` random points inside
 the city, beside a single bare prepared ``SELECT code FROM grids WHERE
 ST_Intersects(geom, point)``; then each of the three queries alone, to show what
@@ -137,9 +138,9 @@ def in_process(url, points, explain):
             return cur.execute(locate._CHAIN, {"lon": lon, "lat": lat} | scope,
                                prepare=True).fetchall()
 
-        def staff(lon, lat):
-            codes = [g["code"] for g in chain(lon, lat)]
-            return cur.execute(locate._STAFF, {"codes": codes, "contact": True},
+        def staff(lon, lat):  # finds the chain again inside, as locate does
+            return cur.execute(locate._STAFF, {"lon": lon, "lat": lat,
+                                               "contact": True} | scope,
                                prepare=True).fetchall()
 
         def cameras(lon, lat):
@@ -156,7 +157,7 @@ def in_process(url, points, explain):
             ("baseline  bare prepared SELECT code … ST_Intersects", run_bare),
             ("ours      layers.locate.locate (3 queries)", run_locate),
             ("  part    grid chain query", chain),
-            ("  part    grid chain + staff queries", staff),
+            ("  part    staff query (with its chain)", staff),
             ("  part    cameras query", cameras),
         ):
             rows[label] = _percentiles(_timed(fn, points))
@@ -167,17 +168,20 @@ def in_process(url, points, explain):
               "chain)")
         if explain:
             lon, lat = (float(v) for v in points[0])
-            codes = [g["code"] for g in chain(lon, lat)]
             dx, dy = locate.degrees_per_metre(lat)
             for title, query, params in (
                 ("grid chain", locate._CHAIN, {"lon": lon, "lat": lat} | scope),
-                ("staff", locate._STAFF, {"codes": codes, "contact": True}),
+                ("staff", locate._STAFF,
+                 {"lon": lon, "lat": lat, "contact": True} | scope),
                 ("cameras", locate._CAMERAS,
                  {"lon": lon, "lat": lat, "dx": dx, "dy": dy} | scope),
             ):
                 print(f"\nEXPLAIN ANALYZE {title}:")
-                for (line,) in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + query,
-                                            params):
+                from psycopg import sql
+
+                explain_query = sql.SQL("EXPLAIN (ANALYZE, BUFFERS) {}").format(
+                    sql.SQL(query) if isinstance(query, str) else query)
+                for (line,) in conn.execute(explain_query, params):
                     print("  " + line)
     return rows["ours      layers.locate.locate (3 queries)"][1]
 

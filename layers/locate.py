@@ -2,6 +2,7 @@
 
 import math
 
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from layers.grids import scope_params
@@ -19,19 +20,22 @@ _CHAIN = """
     ORDER BY level, code
 """
 
-_STAFF = """
+# The staff of the chain, with the chain found again inside, so that the three
+# queries need nothing from each other and go in one round trip (a pipeline).
+_STAFF = sql.SQL("""
+    WITH chain AS ({chain})
     SELECT s.id, s.name, s.role,
            CASE WHEN %(contact)s THEN s.phone
                 ELSE left(s.phone, 3) || '****' || right(s.phone, 4) END AS phone,
-           s.grid_code, g.level
-    FROM grid_staff s JOIN grids g ON g.code = s.grid_code
-    WHERE s.grid_code = ANY(%(codes)s) AND s.active
-    ORDER BY g.level DESC,
+           s.grid_code, c.level
+    FROM grid_staff s JOIN chain c ON c.code = s.grid_code
+    WHERE s.active
+    ORDER BY c.level DESC,
         array_position(
             ARRAY['grid_chief', 'full_time', 'part_time', 'liaison', 'volunteer'],
             s.role),
         s.id
-"""
+""").format(chain=sql.SQL(_CHAIN))
 
 # A camera sees the point when the point is within its range and, for a camera with
 # a bearing (fixed, checkpoint), inside its field of view: the azimuth from camera to
@@ -74,16 +78,14 @@ def locate(conn, principal, lon, lat):
         grids, micro-grid first; ``cameras``: the cameras whose view contains the
         point, nearest first, with ``distance_m``.
     """
-    cur = conn.cursor(row_factory=dict_row)
-    point = {"lon": lon, "lat": lat} | scope_params(principal)
-    chain = cur.execute(_CHAIN, point).fetchall()
-    staff = []
-    if chain:
-        codes = [g["code"] for g in chain]
-        contact = principal.can("staff:contact")
-        staff = cur.execute(_STAFF, {"codes": codes, "contact": contact}).fetchall()
     dx, dy = degrees_per_metre(lat)
-    cameras = cur.execute(_CAMERAS, point | {"dx": dx, "dy": dy}).fetchall()
+    point = {"lon": lon, "lat": lat, "dx": dx, "dy": dy,
+             "contact": principal.can("staff:contact")} | scope_params(principal)
+    cursors = [conn.cursor(row_factory=dict_row) for _ in range(3)]
+    with conn.pipeline():
+        for cur, query in zip(cursors, (_CHAIN, _STAFF, _CAMERAS), strict=True):
+            cur.execute(query, point)
+    chain, staff, cameras = (cur.fetchall() for cur in cursors)
     return {"grids": chain, "staff": staff, "cameras": cameras}
 
 
