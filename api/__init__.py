@@ -10,6 +10,7 @@ from api import (
     health,
     households,
     imports,
+    incidents,
     locate,
     openapi,
     search,
@@ -21,6 +22,7 @@ __all__ = ["PREFIX", "init_app"]
 PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
+    incidents,
 )
 
 

@@ -1,0 +1,285 @@
+"""/api/v1/incidents: register, route, handle, supervise, close and evaluate.
+
+The state machine lives in ``layers/incidents.py``; these routes parse JSON, turn
+the location into WGS-84 (``crs`` as in /locate) and serialise. Deadlines use the
+official working-day calendar plus the configured local changes
+(``INCIDENT_HOLIDAYS`` / ``INCIDENT_WORKDAYS``: lists of ISO dates); duplicates are
+looked for within ``INCIDENT_DUPLICATE_RADIUS_M`` (50) metres and
+``INCIDENT_DUPLICATE_DAYS`` (7) days.
+"""
+
+import datetime as dt
+import math
+
+from flask import Blueprint, current_app, jsonify, request
+
+from api.auth import current, requires
+from api.db import connection
+from api.params import int_arg
+from geo import crs as crs_math
+from geo import workdays
+from layers import incidents
+from layers.errors import Invalid
+
+bp = Blueprint("incidents", __name__)
+
+_CODE = {"name": "code", "in": "path", "required": True,
+         "description": "incident code (SJ + date + number) or numeric id",
+         "schema": {"type": "string"}}
+_REGISTER_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "type": "object",
+        "required": ["category", "source", "description", "lon", "lat"],
+        "properties": {
+            "category": {"type": "string", "enum": list(incidents.DEADLINE_WORKDAYS)},
+            "subtype": {"type": "string"},
+            "source": {"type": "string",
+                       "enum": ["grid_worker", "walk_in", "hotline", "video",
+                                "petition"]},
+            "reporter": {"type": "string"}, "description": {"type": "string"},
+            "lon": {"type": "number"}, "lat": {"type": "number"},
+            "crs": {"type": "string", "default": "wgs84",
+                    "description": "as for /locate (x/y instead of lon/lat with a "
+                                   "Gauss-Krüger zone)"},
+            "received_at": {"type": "string", "format": "date-time",
+                            "description": "when the report came in (default now)"},
+            "link_to": {"type": "string",
+                        "description": "add the report to this open incident "
+                                       "instead of opening another"},
+        }}}},
+}
+_PREVIEW = {
+    "summary": "Preview a registration: its grid, deadline and likely duplicates",
+    "requestBody": _REGISTER_BODY,
+    "responses": {"200": {"description": "{duplicates, grid_code, deadline}"},
+                  "400": {"description": "bad field (named in error.field)"}},
+}
+_TRANSITION_RESPONSES = {
+    "200": {"description": "the incident with its events"},
+    "400": {"description": "unknown action or bad field"},
+    "404": {"description": "unknown, or not yours"},
+    "409": {"description": "the action is not allowed in the current state"},
+}
+_TRANSITION_PROPS = {
+    "note": {"type": "string"}, "assignee_id": {"type": "integer"},
+    "department": {"type": "string"},
+    "outcome": {"type": "string", "enum": ["mediated", "not_mediated", "litigation",
+                                           "handled", "transferred"]},
+    "satisfaction": {"type": "integer", "minimum": 1, "maximum": 5},
+}
+_ACTIONS = list(incidents.TRANSITIONS) + list(incidents.ALIASES)
+
+OPENAPI = {
+    "/incidents": {
+        "get": {
+            "summary": "Incidents of your jurisdiction (filters; overdue flagged)",
+            "parameters": [
+                {"name": n, "in": "query", "schema": s} for n, s in (
+                    ("status", {"type": "string"}), ("category", {"type": "string"}),
+                    ("grid", {"type": "string"}),
+                    ("level", {"type": "integer", "minimum": 1, "maximum": 4}),
+                    ("overdue", {"type": "boolean"}),
+                    ("since", {"type": "string", "format": "date-time"}),
+                    ("until", {"type": "string", "format": "date-time"}),
+                    ("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    ("offset", {"type": "integer", "minimum": 0}))],
+            "responses": {"200": {"description": "{total, items}"}},
+        },
+        "post": {
+            "summary": "Register an incident (受理登记); ?preview=1 saves nothing "
+                       "and lists likely duplicates",
+            "parameters": [{"name": "preview", "in": "query",
+                            "schema": {"type": "boolean"}}],
+            "requestBody": _REGISTER_BODY,
+            "responses": {
+                "201": {"description": "the new incident (id, code, grid_code, "
+                                       "deadline) with its first event"},
+                "200": {"description": "preview, or the report linked (link_to)"},
+                "400": {"description": "bad field, or a location in no micro-grid "
+                                       "of your jurisdiction"},
+                "409": {"description": "link_to names a closed incident"}},
+        },
+    },
+    "/incidents/preview": {"post": _PREVIEW},
+    "/incidents/{code}": {
+        "get": {"summary": "One incident with its events (timeline)",
+                "parameters": [_CODE],
+                "responses": {"200": {"description": "the incident"},
+                              "404": {"description": "unknown, or not yours"}}},
+    },
+    "/incidents/{code}/transitions": {
+        "post": {
+            "summary": "Carry out an action of the loop (body: action, note …)",
+            "parameters": [_CODE],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", "required": ["action"],
+                           "properties": {"action": {"type": "string",
+                                                     "enum": _ACTIONS}}
+                           | _TRANSITION_PROPS}}}},
+            "responses": _TRANSITION_RESPONSES,
+        }
+    },
+    "/incidents/{code}/{action}": {
+        "post": {
+            "summary": "The same, the action in the path: triage (dispatch), "
+                       "escalate, accept (handle), feedback, remind, close, "
+                       "evaluate, reopen",
+            "parameters": [_CODE, {"name": "action", "in": "path", "required": True,
+                                   "schema": {"type": "string", "enum": _ACTIONS}}],
+            "requestBody": {"required": False, "content": {"application/json": {
+                "schema": {"type": "object", "properties": _TRANSITION_PROPS}}}},
+            "responses": _TRANSITION_RESPONSES,
+        }
+    },
+}
+
+
+def _body(required=True):
+    body = request.get_json(silent=True)
+    if body is None and not required and not request.get_data():
+        return {}
+    if not isinstance(body, dict):
+        raise Invalid("the request body must be a JSON object", field="body")
+    return body
+
+
+def _flag(value, name):
+    if value is None or value == "":
+        return None
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no"):
+        return False
+    raise Invalid(f"parameter '{name}' must be true or false, got {value!r}",
+                  field=name)
+
+
+def _moment(raw, name):
+    """An ISO date or date-time; without a zone it is China time."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = dt.datetime.fromisoformat(str(raw))
+    except ValueError:
+        raise Invalid(f"'{name}' must be an ISO 8601 date or date-time, got {raw!r}",
+                      field=name) from None
+    return value if value.tzinfo else value.replace(tzinfo=workdays.CHINA_TZ)
+
+
+def _number(body, name):
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise Invalid(f"'{name}' is required and must be a number", field=name)
+    try:
+        value = float(value)
+    except ValueError:
+        raise Invalid(f"'{name}' must be a number, got {value!r}", field=name) from None
+    if not math.isfinite(value):
+        raise Invalid(f"'{name}' must be a finite number", field=name)
+    return value
+
+
+def _location(body):
+    """The body's point as WGS-84 (lon, lat)."""
+    try:
+        name = crs_math.normalize_crs(body.get("crs") or "wgs84")
+    except (ValueError, TypeError) as exc:
+        raise Invalid(f"'crs': {exc}", field="crs") from None
+    if name in crs_math.GEOGRAPHIC_CRS:
+        a, b = _number(body, "lon"), _number(body, "lat")
+        if abs(b) > 90 >= abs(a):
+            raise Invalid(f"'lat' must be between -90 and 90, got {b}; lon and lat "
+                          "look swapped", field="lat")
+    else:
+        a, b = _number(body, "x"), _number(body, "y")
+    lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
+    return lon, lat
+
+
+def _settings():
+    config = current_app.config
+    calendar = workdays.china().extended(config.get("INCIDENT_HOLIDAYS", ()),
+                                         config.get("INCIDENT_WORKDAYS", ()))
+    return {"calendar": calendar,
+            "radius_m": float(config.get("INCIDENT_DUPLICATE_RADIUS_M", 50)),
+            "days": float(config.get("INCIDENT_DUPLICATE_DAYS", 7))}
+
+
+def _register(preview):
+    body = _body()
+    point = _location(body)
+    received = _moment(body.get("received_at"), "received_at")
+    if received is not None and received > dt.datetime.now(dt.UTC) + dt.timedelta(
+            minutes=5):
+        raise Invalid("'received_at' is in the future", field="received_at")
+    link_to = body.get("link_to") or None
+    if link_to is not None and not isinstance(link_to, str | int):
+        raise Invalid("'link_to' must be an incident code", field="link_to")
+    with connection() as conn:
+        result = incidents.register(conn, current(), body, point, link_to=link_to,
+                                    dry_run=preview, received_at=received,
+                                    **_settings())
+    created = not preview and link_to is None
+    return jsonify(result), 201 if created else 200
+
+
+@bp.post("/incidents")
+@requires("incidents:edit")
+def register():
+    return _register(bool(_flag(request.args.get("preview"), "preview")))
+
+
+@bp.post("/incidents/preview")
+@requires("incidents:edit")
+def preview():
+    return _register(True)
+
+
+@bp.get("/incidents")
+@requires("incidents:read")
+def list_incidents():
+    args = request.args
+    with connection() as conn:
+        page = incidents.list_incidents(
+            conn, current(), status=args.get("status") or None,
+            overdue=_flag(args.get("overdue"), "overdue"),
+            level=int_arg("level", 1, 4), category=args.get("category") or None,
+            grid=args.get("grid") or None,
+            since=_moment(args.get("since"), "since"),
+            until=_moment(args.get("until"), "until"),
+            limit=int_arg("limit", 1, 1000, default=100),
+            offset=int_arg("offset", 0, 10**9, default=0))
+    return jsonify(page)
+
+
+@bp.get("/incidents/<code>")
+@requires("incidents:read")
+def get_incident(code):
+    with connection() as conn:
+        return jsonify(incidents.get_incident(conn, current(), code))
+
+
+def _transition(code, action, body):
+    extra = {k: body.get(k) for k in ("assignee_id", "department", "outcome",
+                                      "satisfaction")}
+    with connection() as conn:
+        return jsonify(incidents.transition(conn, current(), code, action,
+                                            body.get("note"), **extra))
+
+
+@bp.post("/incidents/<code>/transitions")
+@requires("incidents:edit")
+def transitions(code):
+    body = _body()
+    action = body.get("action")
+    if not isinstance(action, str) or not action:
+        raise Invalid("'action' is required", field="action")
+    return _transition(code, action, body)
+
+
+@bp.post("/incidents/<code>/<action>")
+@requires("incidents:edit")
+def act(code, action):
+    return _transition(code, action, _body(required=False))

@@ -1,0 +1,456 @@
+"""The incident loop: 受理登记 → 审核分流 → 处置反馈 → 办结 → 考核评价, with 跟踪督办.
+
+One explicit state machine (``TRANSITIONS``) says which action may run in which
+state; every action appends an ``incident_events`` row and an audit row, in one
+transaction. Deadlines are counted in working days (``geo.workdays``) from the
+moment the report was received, per category (``DEADLINE_WORKDAYS``). Every read
+and change is restricted to the user's jurisdiction (``principal.prefix`` on the
+incident's micro-grid code): an incident elsewhere is NotFound, like a missing one.
+
+Timestamps leave this module as ISO 8601 strings in China Standard Time (+08:00).
+"""
+
+import datetime as dt
+import math
+
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from geo import vocab, workdays
+from layers import audit
+from layers.access import like_prefix
+from layers.errors import Conflict, Invalid, NotFound
+
+__all__ = [
+    "DEADLINE_WORKDAYS", "TRANSITIONS", "ALIASES", "OPEN", "register", "transition",
+    "list_incidents", "get_incident", "allowed_actions",
+]
+
+# 跟踪督办: working days from receipt to the deadline, per category.
+DEADLINE_WORKDAYS = {"dispute": 10, "public_order": 3, "environment": 5,
+                     "illegal_building": 15}
+
+OPEN = ("registered", "dispatched", "handling")
+# action -> (states it may start from, state it leads to; None keeps the state).
+# Escalation (提级) hands the incident to the next level up, whose desk triages it
+# again: it goes back to "registered" in that level's queue.
+TRANSITIONS = {
+    "triage": (("registered", "dispatched"), "dispatched"),  # 审核分流
+    "escalate": (OPEN, "registered"),                       # 提级
+    "accept": (("dispatched",), "handling"),                 # 接收处置
+    "feedback": (("handling",), None),                       # 处置反馈
+    "remind": (OPEN, None),                                  # 督办
+    "close": (("handling",), "closed"),                      # 办结
+    "evaluate": (("closed",), "evaluated"),                  # 考核评价
+    "reopen": (("closed", "evaluated"), "handling"),         # 重新办理
+}
+ALIASES = {"dispatch": "triage", "handle": "accept"}
+_EXTRA = {"triage": {"assignee_id", "department"}, "close": {"outcome"},
+          "evaluate": {"satisfaction"}}
+_CODE_LOCK = 0x1C1D  # advisory lock serialising the day's incident numbers
+_TEXT_LIMITS = {"reporter": 100, "description": 2000, "note": 2000, "department": 100}
+
+_FIELDS = sql.SQL("""
+    i.id, i.code, i.category, i.subtype, i.source, i.reporter, i.description,
+    ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.grid_code, i.status,
+    i.escalation_level, i.assignee_id, s.name AS assignee_name, i.department,
+    i.created_at, i.deadline, i.closed_at, i.outcome, i.satisfaction,
+    (i.closed_at IS NULL AND i.deadline < %(now)s) AS overdue
+""")
+_FROM = sql.SQL("incidents i LEFT JOIN grid_staff s ON s.id = i.assignee_id")
+
+
+def _now(now):
+    return now if now is not None else dt.datetime.now(dt.UTC)
+
+
+def _out(row):
+    """A row with its timestamps as ISO strings in China time."""
+    return {k: (v.astimezone(workdays.CHINA_TZ).isoformat()
+                if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+
+
+def _text(value, field, required=False):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Invalid(f"'{field}' is required", field=field)
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"'{field}' must be text", field=field)
+    if len(value) > _TEXT_LIMITS[field]:
+        raise Invalid(f"'{field}' is longer than {_TEXT_LIMITS[field]} characters",
+                      field=field)
+    return value.strip()
+
+
+def _choice(value, table, field, required=True):
+    if value is None or value == "":
+        if required:
+            raise Invalid(f"'{field}' is required; one of {', '.join(table)}",
+                          field=field)
+        return None
+    if value not in table:
+        raise Invalid(f"unknown {field} {value!r}; one of {', '.join(table)}",
+                      field=field)
+    return value
+
+
+def _clean(fields):
+    category = _choice(fields.get("category"), vocab.INCIDENT_CATEGORIES, "category")
+    subtypes = vocab.INCIDENT_CATEGORIES[category][2]
+    subtype = _choice(fields.get("subtype"), subtypes, "subtype", required=False)
+    if subtype is None and len(subtypes) == 1:
+        subtype = next(iter(subtypes))
+    return {
+        "category": category, "subtype": subtype,
+        "source": _choice(fields.get("source"), vocab.INCIDENT_SOURCES, "source"),
+        "reporter": _text(fields.get("reporter"), "reporter"),
+        "description": _text(fields.get("description"), "description", True),
+    }
+
+
+def _point(point):
+    try:
+        lon, lat = (float(v) for v in point)
+    except (TypeError, ValueError):
+        raise Invalid("the location must be two numbers, lon and lat",
+                      field="lon") from None
+    for name, v, limit in (("lon", lon, 180), ("lat", lat, 90)):
+        if not math.isfinite(v) or abs(v) > limit:
+            raise Invalid(f"'{name}' must be between -{limit} and {limit}",
+                          field=name)
+    return lon, lat
+
+
+def _grid_of(conn, principal, lon, lat):
+    row = conn.execute(
+        "SELECT code FROM grids WHERE level = 4 AND code LIKE %s"
+        " AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))"
+        " ORDER BY code LIMIT 1", (principal.prefix, lon, lat)).fetchone()
+    if row is None:
+        raise Invalid(f"the location ({lon}, {lat}) is in no micro-grid of your "
+                      "jurisdiction", field="lon")
+    return row[0]
+
+
+def duplicates(conn, principal, category, lon, lat, at, radius_m=50, days=7):
+    """Open incidents of ``category`` within ``radius_m`` of the point, received in
+    the ``days`` before ``at``, nearest first (within the user's jurisdiction)."""
+    # a degree box around the point first (served by the GiST index), then metres
+    degrees = radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.01
+    cur = conn.cursor(row_factory=dict_row)
+    rows = cur.execute(
+        "SELECT i.code, i.status, i.category, i.subtype, i.description, i.grid_code,"
+        " i.created_at, i.deadline,"
+        " round(ST_Distance(i.geom::geography, p.g::geography)::numeric, 1)::float"
+        "   AS distance_m"
+        " FROM incidents i,"
+        "  (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g) p"
+        " WHERE i.closed_at IS NULL AND i.category = %(category)s"
+        "  AND i.grid_code LIKE %(scope)s"
+        "  AND i.created_at >= %(since)s AND i.created_at <= %(at)s"
+        "  AND ST_DWithin(i.geom, p.g, %(degrees)s)"
+        "  AND ST_DWithin(i.geom::geography, p.g::geography, %(radius)s)"
+        " ORDER BY distance_m, i.created_at DESC LIMIT 20",
+        {"lon": lon, "lat": lat, "category": category, "scope": principal.prefix,
+         "since": at - dt.timedelta(days=days), "at": at, "degrees": degrees,
+         "radius": radius_m}).fetchall()
+    return [_out(r) for r in rows]
+
+
+def _next_code(conn, at):
+    """SJ + local date + 4-digit number of the day, as the demo numbers them."""
+    day = at.astimezone(workdays.CHINA_TZ).strftime("%Y%m%d")
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CODE_LOCK,))
+    last = conn.execute("SELECT max(substr(code, 11)) FROM incidents"
+                        " WHERE code LIKE %s AND length(code) = 14",
+                        ("SJ" + day + "%",)).fetchone()[0]
+    seq = int(last) + 1 if last and last.isdigit() else 1
+    if seq > 9999:
+        raise Conflict(f"more than 9,999 incidents on {day}", field="code")
+    return f"SJ{day}{seq:04d}"
+
+
+def _event(conn, principal, incident_id, action, status, note, details, at):
+    conn.execute(
+        "INSERT INTO incident_events (incident_id, at, action, status, actor, note,"
+        " details) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (incident_id, at, action, status, principal.username, note,
+         None if details is None else Jsonb(details)))
+
+
+def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
+             received_at=None, calendar=None, radius_m=50, days=7):
+    """Register (受理登记) a report at ``point`` = (lon, lat), WGS-84.
+
+    The micro-grid comes from the location (within the user's jurisdiction), the
+    deadline from the category's working days after ``received_at`` (default now).
+    ``dry_run`` saves nothing and returns ``{"duplicates", "grid_code",
+    "deadline"}``: open incidents of the same category within ``radius_m`` received
+    in the last ``days``. ``link_to`` (a code) adds the report to that open
+    incident as a ``link`` event instead of opening another and returns
+    ``{"linked_to": code, "incident": ...}``. Otherwise returns the new incident
+    with its first event.
+    """
+    clean = _clean(fields)
+    lon, lat = _point(point)
+    at = _now(received_at)
+    if at.tzinfo is None:
+        raise Invalid("'received_at' needs a time zone", field="received_at")
+    grid = _grid_of(conn, principal, lon, lat)
+    limit = DEADLINE_WORKDAYS[clean["category"]]
+    deadline = (calendar or workdays.china()).add_workdays(at, limit)
+    if dry_run:
+        found = duplicates(conn, principal, clean["category"], lon, lat, at,
+                           radius_m, days)
+        return {"duplicates": found, "grid_code": grid,
+                "deadline": _out({"d": deadline})["d"], "deadline_workdays": limit}
+    if link_to is not None:
+        return _link(conn, principal, link_to, clean, lon, lat, at)
+    with conn.transaction():
+        code = _next_code(conn, at)
+        incident_id = conn.execute(
+            "INSERT INTO incidents (code, category, subtype, source, reporter,"
+            " description, geom, grid_code, deadline, created_at)"
+            " VALUES (%(code)s, %(category)s, %(subtype)s, %(source)s, %(reporter)s,"
+            " %(description)s, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326),"
+            " %(grid)s, %(deadline)s, %(at)s) RETURNING id",
+            clean | {"code": code, "lon": lon, "lat": lat, "grid": grid,
+                     "deadline": deadline, "at": at}).fetchone()[0]
+        _event(conn, principal, incident_id, "register", "registered",
+               clean["description"], {"source": clean["source"],
+                                      "reporter": clean["reporter"]}, at)
+        created = get_incident(conn, principal, code, events=True)
+        audit.record(conn, principal, "create", "incidents", code,
+                     after=_audit_view(created),
+                     geom_after=f"POINT({lon} {lat})")
+    return created
+
+
+def _link(conn, principal, code, clean, lon, lat, at):
+    with conn.transaction():
+        row = _locked(conn, principal, code, field="link_to")
+        if row["status"] not in OPEN:
+            raise Conflict(f"incident {code} is {row['status']}; link the report to "
+                           "an open incident or register a new one",
+                           field="link_to", state=row["status"])
+        details = clean | {"lon": lon, "lat": lat, "received_at": at.isoformat()}
+        _event(conn, principal, row["id"], "link", row["status"],
+               clean["description"], details, _now(None))
+        audit.record(conn, principal, "update", "incidents", code,
+                     after={"linked_report": details},
+                     geom_after=f"POINT({lon} {lat})")
+        incident = get_incident(conn, principal, code, events=True)
+    return {"linked_to": code, "incident": incident}
+
+
+def _key(code):
+    """Look an incident up by its code, or by its numeric id."""
+    if isinstance(code, int) or (isinstance(code, str) and code.isdigit()):
+        return sql.Identifier("i", "id"), int(code)
+    return sql.Identifier("i", "code"), code
+
+
+def _locked(conn, principal, code, field="code"):
+    column, value = _key(code)
+    row = conn.cursor(row_factory=dict_row).execute(
+        sql.SQL("SELECT i.* , ST_AsText(i.geom) AS wkt FROM incidents i"
+                " WHERE {} = %s AND i.grid_code LIKE %s FOR UPDATE").format(column),
+        (value, principal.prefix)).fetchone()
+    if row is None:
+        raise NotFound(f"no incident {code}", field=field)
+    return row
+
+
+def get_incident(conn, principal, code, events=True, now=None):
+    """One incident of the user's jurisdiction (with its events, oldest first)."""
+    column, value = _key(code)
+    cur = conn.cursor(row_factory=dict_row)
+    row = cur.execute(
+        sql.SQL("SELECT {} FROM {} WHERE {} = %(key)s AND i.grid_code LIKE %(scope)s"
+                ).format(_FIELDS, _FROM, column),
+        {"key": value, "scope": principal.prefix, "now": _now(now)}).fetchone()
+    if row is None:
+        raise NotFound(f"no incident {code}", field="code")
+    row = _out(row)
+    row["actions"] = allowed_actions(row["status"])
+    if events:
+        row["events"] = [_out(e) for e in cur.execute(
+            "SELECT id, at, action, status, actor, note, details"
+            " FROM incident_events WHERE incident_id = %s ORDER BY at, id",
+            (row["id"],)).fetchall()]
+    return row
+
+
+def allowed_actions(status):
+    """The actions the state machine allows from ``status``."""
+    return [a for a, (sources, _) in TRANSITIONS.items() if status in sources]
+
+
+def _audit_view(row):
+    return {k: v for k, v in row.items() if k not in ("events", "actions")}
+
+
+def transition(conn, principal, code, action, note=None, *, now=None, **extra):
+    """Carry out ``action`` on incident ``code`` (see ``TRANSITIONS``).
+
+    ``triage`` takes ``assignee_id`` (staff of the incident's grid chain) and/or
+    ``department``; without either, the staff of the grid at the incident's level
+    (liaison of a micro-grid, full-time worker of a comprehensive grid, chief of a
+    village) is chosen. ``close`` needs ``outcome``, ``evaluate`` ``satisfaction``
+    (1–5), ``feedback`` a note. An action the current state does not allow raises
+    Conflict naming the state. Returns the incident with its events.
+    """
+    action = ALIASES.get(action, action)
+    if action not in TRANSITIONS:
+        raise Invalid(f"unknown action {action!r}; one of "
+                      f"{', '.join(TRANSITIONS)}", field="action")
+    extra = {k: v for k, v in extra.items() if v is not None}
+    for name in extra.keys() - _EXTRA.get(action, set()):
+        raise Invalid(f"'{name}' does not go with the action {action!r}", field=name)
+    note = _text(note, "note", required=action == "feedback")
+    at = _now(now)
+    with conn.transaction():
+        row = _locked(conn, principal, code)
+        sources, target = TRANSITIONS[action]
+        if row["status"] not in sources:
+            raise Conflict(
+                f"cannot {action} incident {row['code']}: it is {row['status']} "
+                f"({vocab.label(vocab.INCIDENT_STATUSES, row['status'])}); allowed: "
+                f"{', '.join(allowed_actions(row['status'])) or 'nothing'}",
+                field="action", state=row["status"],
+                allowed=allowed_actions(row["status"]))
+        changes, details = _changes(conn, row, action, extra, at)
+        if target is not None:
+            changes["status"] = target
+        if changes:
+            conn.execute(
+                sql.SQL("UPDATE incidents SET {} WHERE id = %(id)s").format(
+                    sql.SQL(", ").join(
+                        sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c))
+                        for c in changes)),
+                changes | {"id": row["id"]})
+        status = changes.get("status", row["status"])
+        _event(conn, principal, row["id"], action, status, note, details or None, at)
+        after = get_incident(conn, principal, row["code"], events=False, now=at)
+        audit.record(conn, principal, "update", "incidents", row["code"],
+                     before={"status": row["status"], "action": action},
+                     after=_audit_view(after) | {"note": note})
+        return get_incident(conn, principal, row["code"], now=at)
+
+
+def _changes(conn, row, action, extra, at):
+    """The columns an action changes, and what its event records beside the note."""
+    if action == "triage":
+        return _triage(conn, row, extra)
+    if action == "escalate":
+        level = row["escalation_level"]
+        if level <= 1:
+            raise Conflict(f"incident {row['code']} is already at level 1 (town); "
+                           "it cannot be escalated further", field="action",
+                           state=row["status"])
+        return ({"escalation_level": level - 1, "assignee_id": None,
+                 "department": None},
+                {"from_level": level, "to_level": level - 1})
+    if action == "close":
+        outcome = _choice(extra.get("outcome"), vocab.INCIDENT_OUTCOMES, "outcome")
+        return {"outcome": outcome, "closed_at": at}, {"outcome": outcome}
+    if action == "evaluate":
+        stars = extra.get("satisfaction")
+        if isinstance(stars, str) and stars.strip().isdigit():
+            stars = int(stars)
+        if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+            raise Invalid("'satisfaction' must be a whole number from 1 to 5",
+                          field="satisfaction")
+        return {"satisfaction": stars}, {"satisfaction": stars}
+    if action == "reopen":
+        return ({"closed_at": None, "outcome": None, "satisfaction": None},
+                {"outcome": row["outcome"], "satisfaction": row["satisfaction"]})
+    if action == "remind":
+        overdue = row["deadline"] is not None and row["deadline"] < at
+        return {}, {"overdue": overdue}
+    return {}, {}
+
+
+def _triage(conn, row, extra):
+    department = _text(extra.get("department"), "department")
+    assignee = extra.get("assignee_id")
+    cur = conn.cursor(row_factory=dict_row)
+    if assignee is not None:
+        if isinstance(assignee, bool) or not isinstance(assignee, int):
+            raise Invalid("'assignee_id' must be a staff id", field="assignee_id")
+        staff = cur.execute(
+            "SELECT id, name, role, grid_code FROM grid_staff WHERE id = %s"
+            " AND active AND left(%s, length(grid_code)) = grid_code",
+            (assignee, row["grid_code"])).fetchone()
+        if staff is None:
+            raise Invalid(f"staff {assignee} is not active staff of incident "
+                          f"{row['code']}'s grids", field="assignee_id")
+    elif department is None:
+        staff = cur.execute(
+            "SELECT id, name, role, grid_code FROM grid_staff"
+            " WHERE active AND grid_code = left(%s, 6 + 3 * %s)"
+            " ORDER BY CASE role WHEN 'grid_chief' THEN 0 WHEN 'full_time' THEN 1"
+            "  WHEN 'liaison' THEN 2 WHEN 'part_time' THEN 3 ELSE 4 END, id LIMIT 1",
+            (row["grid_code"], row["escalation_level"])).fetchone()
+        if staff is None:
+            raise Invalid(f"the level-{row['escalation_level']} grid of incident "
+                          f"{row['code']} has no staff; give a department or an "
+                          "assignee_id", field="department")
+    else:
+        staff = None
+    details = {"department": department, "level": row["escalation_level"]}
+    if staff is not None:
+        details |= {"assignee_id": staff["id"], "assignee_name": staff["name"],
+                    "assignee_role": staff["role"], "assignee_grid": staff["grid_code"]}
+    return ({"assignee_id": None if staff is None else staff["id"],
+             "department": department}, details)
+
+
+def list_incidents(conn, principal, status=None, overdue=None, level=None,
+                   category=None, grid=None, since=None, until=None, limit=100,
+                   offset=0, now=None):
+    """Incidents of the user's jurisdiction, ``{"total": n, "items": [...]}``.
+
+    ``overdue`` (True / False) keeps the open incidents past their deadline (the
+    supervision list, soonest deadline first) or the others; ``level`` is the
+    queue (escalation level 1–4); ``grid`` a subtree; ``since`` / ``until`` bound
+    the time received. Newest first otherwise.
+    """
+    where = [sql.SQL("i.grid_code LIKE %(scope)s")]
+    params = {"scope": principal.prefix, "now": _now(now), "limit": limit,
+              "offset": offset}
+    if status is not None:
+        params["status"] = _choice(status, vocab.INCIDENT_STATUSES, "status")
+        where.append(sql.SQL("i.status = %(status)s"))
+    if category is not None:
+        params["category"] = _choice(category, vocab.INCIDENT_CATEGORIES, "category")
+        where.append(sql.SQL("i.category = %(category)s"))
+    if level is not None:
+        if level not in vocab.GRID_LEVELS:
+            raise Invalid("'level' must be 1, 2, 3 or 4", field="level")
+        params["level"] = level
+        where.append(sql.SQL("i.escalation_level = %(level)s"))
+    if grid:
+        params["grid"] = like_prefix(grid)
+        where.append(sql.SQL("i.grid_code LIKE %(grid)s"))
+    for name, op, value in (("since", ">=", since), ("until", "<", until)):
+        if value is not None:
+            params[name] = value
+            where.append(sql.SQL("i.created_at {} {}").format(
+                sql.SQL(op), sql.Placeholder(name)))
+    overdue_sql = sql.SQL("(i.closed_at IS NULL AND i.deadline < %(now)s)")
+    if overdue is not None:
+        where.append(overdue_sql if overdue
+                     else sql.SQL("{} IS NOT TRUE").format(overdue_sql))
+    order = sql.SQL("i.deadline, i.id" if overdue else "i.created_at DESC, i.id DESC")
+    condition = sql.SQL(" AND ").join(where)
+    cur = conn.cursor(row_factory=dict_row)
+    total = cur.execute(sql.SQL("SELECT count(*) AS n FROM incidents i WHERE {}"
+                                ).format(condition), params).fetchone()["n"]
+    items = cur.execute(
+        sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}"
+                " LIMIT %(limit)s OFFSET %(offset)s").format(
+            _FIELDS, _FROM, condition, order), params).fetchall()
+    return {"total": total, "items": [_out(r) for r in items]}
