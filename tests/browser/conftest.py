@@ -34,12 +34,28 @@ def serve(app):
     from waitress.server import create_server
 
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def run():
+        # Closing the server while its loop waits in select() on keep-alive
+        # connections makes that select fail (EBADF): expected once we stop.
+        try:
+            server.run()
+        except (OSError, ValueError):
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
+        stopping.set()
+        for channel in list(server._map.values()):
+            if channel is not server:
+                channel.close()  # the browser's keep-alive connections
         server.close()
+        thread.join(timeout=5)
 
 
 def open_page(page, base, path, username, password, ready):
