@@ -27,41 +27,62 @@ _CRS_HELP = (
     "zone number prefixed to the easting) with x/y in metres instead of lon/lat"
 )
 
+_POINT_PARAMS = [
+    {"name": "crs", "in": "query", "required": False,
+     "description": _CRS_HELP,
+     "schema": {"type": "string", "default": "wgs84",
+                "examples": ["wgs84", "cgcs2000", "gcj02", "bd09",
+                             "EPSG:4549"]}},
+    {"name": "lon", "in": "query", "required": False,
+     "description": "longitude in degrees (required unless crs is a "
+                    "Gauss-Krüger zone)",
+     "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+    {"name": "lat", "in": "query", "required": False,
+     "description": "latitude in degrees (required unless crs is a "
+                    "Gauss-Krüger zone)",
+     "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+    {"name": "x", "in": "query", "required": False,
+     "description": "easting in metres (only, and required, with a "
+                    "Gauss-Krüger crs)",
+     "schema": {"type": "number"}},
+    {"name": "y", "in": "query", "required": False,
+     "description": "northing in metres (only, and required, with a "
+                    "Gauss-Krüger crs)",
+     "schema": {"type": "number"}},
+]
+
 OPENAPI = {
     "/locate": {
         "get": {
             "summary": "Grid chain, responsible staff and cameras seeing a point",
-            "parameters": [
-                {"name": "crs", "in": "query", "required": False,
-                 "description": _CRS_HELP,
-                 "schema": {"type": "string", "default": "wgs84",
-                            "examples": ["wgs84", "cgcs2000", "gcj02", "bd09",
-                                         "EPSG:4549"]}},
-                {"name": "lon", "in": "query", "required": False,
-                 "description": "longitude in degrees (required unless crs is a "
-                                "Gauss-Krüger zone)",
-                 "schema": {"type": "number", "minimum": -180, "maximum": 180}},
-                {"name": "lat", "in": "query", "required": False,
-                 "description": "latitude in degrees (required unless crs is a "
-                                "Gauss-Krüger zone)",
-                 "schema": {"type": "number", "minimum": -90, "maximum": 90}},
-                {"name": "x", "in": "query", "required": False,
-                 "description": "easting in metres (only, and required, with a "
-                                "Gauss-Krüger crs)",
-                 "schema": {"type": "number"}},
-                {"name": "y", "in": "query", "required": False,
-                 "description": "northing in metres (only, and required, with a "
-                                "Gauss-Krüger crs)",
-                 "schema": {"type": "number"}},
-            ],
+            "parameters": _POINT_PARAMS,
             "responses": {
                 "200": {"description": "{grids, staff, cameras, point}: point is "
                                        "the WGS-84 {lon, lat} that was located"},
                 "400": {"description": "bad or missing lon/lat or x/y, unknown crs"},
             },
         }
-    }
+    },
+    "/locate/nearby": {
+        "get": {
+            "summary": "Around a point: open incidents within 200 m, households "
+                       "within 100 m (counted), the 5 nearest cameras",
+            "parameters": _POINT_PARAMS,
+            "responses": {"200": {"description": "{incidents, households, "
+                                                 "cameras_nearest, point}"},
+                          "400": {"description": "bad or missing coordinates"}},
+        }
+    },
 }
+
+
+@bp.get("/locate/nearby")
+@requires("locate")
+def nearby():
+    lon, lat = _point()
+    with connection() as conn:
+        found = locate_layer.nearby(conn, current(), lon, lat)
+    return jsonify(found | {"point": {"lon": lon, "lat": lat}})
 
 
 @bp.get("/locate")

@@ -7,7 +7,7 @@ from psycopg.rows import dict_row
 
 from layers.grids import scope_params
 
-__all__ = ["degrees_per_metre", "locate"]
+__all__ = ["degrees_per_metre", "locate", "nearby"]
 
 _M_PER_DEG_LAT = 111_320.0
 
@@ -95,3 +95,63 @@ def degrees_per_metre(lat):
     mean), so that a search box built from them is never too small."""
     dy = 1.01 / _M_PER_DEG_LAT
     return dy / max(math.cos(math.radians(lat)), 0.01), dy
+
+
+# Around the point, for the dispatcher's panel (issue "Dispatch"): open incidents
+# within 200 m, households within 100 m (counted; per tag only for roles that may
+# see tags), and the nearest cameras whatever they see. Bounding boxes in degrees
+# from degrees_per_metre keep each query on the GiST index.
+_NEAR_INCIDENTS = """
+    SELECT code, category, subtype, status, grid_code, created_at, deadline,
+           round(ST_Distance(geom::geography, p::geography)::numeric, 1)::float
+               AS distance_m
+    FROM incidents, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS p
+    WHERE closed_at IS NULL AND grid_code LIKE %(scope)s
+      AND geom && ST_Expand(p, 200 * %(dx)s, 200 * %(dy)s)
+      AND ST_DWithin(geom::geography, p::geography, 200)
+    ORDER BY distance_m, code
+"""
+
+_NEAR_HOUSEHOLDS = """
+    SELECT count(*) AS households,
+           CASE WHEN %(tags)s THEN (
+               SELECT coalesce(jsonb_object_agg(tag, n), '{}')
+               FROM (SELECT unnest(tags) AS tag, count(*) AS n FROM near GROUP BY 1) t)
+           END AS tags
+    FROM near
+"""
+
+_NEAREST_CAMERAS = """
+    SELECT code, name, kind, status,
+           round(ST_Distance(geom::geography, p::geography)::numeric, 1)::float
+               AS distance_m
+    FROM (SELECT * FROM cameras,
+                 ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS p
+          WHERE grid_code LIKE %(scope)s ORDER BY geom <-> p LIMIT 20) c
+    ORDER BY distance_m, code LIMIT 5
+"""
+
+
+def nearby(conn, principal, lon, lat):
+    """What lies around ``(lon, lat)`` for the dispatcher, within the jurisdiction:
+    ``incidents`` (open, 200 m; only with incidents:read), ``households`` (count
+    within 100 m, per tag when allowed; only with households:read) and
+    ``cameras_nearest`` (the 5 nearest)."""
+    dx, dy = degrees_per_metre(lat)
+    params = {"lon": lon, "lat": lat, "dx": dx, "dy": dy,
+              "tags": principal.can("households:tags")} | scope_params(principal)
+    cur = conn.cursor(row_factory=dict_row)
+    out = {"cameras_nearest": cur.execute(_NEAREST_CAMERAS, params).fetchall()}
+    if principal.can("incidents:read"):
+        out["incidents"] = cur.execute(_NEAR_INCIDENTS, params).fetchall()
+    if principal.can("households:read"):
+        households = sql.SQL("""
+            WITH near AS (
+                SELECT tags FROM households,
+                     ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS p
+                WHERE grid_code LIKE %(scope)s
+                  AND geom && ST_Expand(p, 100 * %(dx)s, 100 * %(dy)s)
+                  AND ST_DWithin(geom::geography, p::geography, 100))
+            {counts}""").format(counts=sql.SQL(_NEAR_HOUSEHOLDS))
+        out["households"] = cur.execute(households, params).fetchone()
+    return out

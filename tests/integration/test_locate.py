@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import shapely
 from pyproj import Transformer
@@ -82,3 +83,45 @@ def test_metric_offsets_are_what_they_say():
     t = Transformer.from_crs(4326, 4549, always_xy=True)
     (ax, ay), (bx, by) = t.transform(119.75, 31.25), t.transform(x, y)
     assert math.hypot(bx - ax, by - ay) == pytest.approx(100, abs=0.5)
+
+
+def _geodesic(frame, lon, lat):
+    from pyproj import Geod
+
+    n = len(frame)
+    _, _, d = Geod(ellps="WGS84").inv([lon] * n, [lat] * n, frame.geometry.x.values,
+                                      frame.geometry.y.values)
+    return d
+
+
+def test_nearby_counts_what_lies_around(as_user, demo_town):
+    inc = demo_town.incidents
+    open_ = inc[inc.closed_at.isna()]
+    here = open_.geometry.iloc[0]
+    body = as_user("dispatcher").get(
+        f"/api/v1/locate/nearby?lon={here.x}&lat={here.y}").get_json()
+    # known answers from pyproj on the generated data (0.5 m margin at the edges)
+    d_inc = _geodesic(open_, here.x, here.y)
+    sure, maybe = set(open_.code[d_inc < 199.5]), set(open_.code[d_inc < 200.5])
+    assert sure <= {i["code"] for i in body["incidents"]} <= maybe
+    hh = demo_town.households
+    d_hh = _geodesic(hh, here.x, here.y)
+    assert (d_hh < 99.5).sum() <= body["households"]["households"] <= \
+        (d_hh < 100.5).sum()
+    tagged = sum(len(t) for t in hh.tags[d_hh < 99.5])
+    assert sum(body["households"]["tags"].values()) >= tagged
+    cams = demo_town.cameras
+    nearest = list(cams.code.values[np.argsort(_geodesic(cams, here.x, here.y))[:5]])
+    assert [c["code"] for c in body["cameras_nearest"]] == nearest
+
+
+def test_nearby_follows_the_role(as_user, demo_town):
+    here = demo_town.households.geometry.iloc[0]
+    leader = as_user("leader").get(
+        f"/api/v1/locate/nearby?lon={here.x}&lat={here.y}").get_json()
+    assert leader["households"]["tags"] is None  # counts, but no sensitive tags
+    planner = as_user("planner").get(
+        f"/api/v1/locate/nearby?lon={here.x}&lat={here.y}").get_json()
+    assert "incidents" not in planner  # no incidents:read
+    assert as_user("viewer").get(
+        f"/api/v1/locate/nearby?lon={here.x}&lat={here.y}").status_code == 403
