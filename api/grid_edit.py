@@ -75,18 +75,6 @@ def _redraw(code, dry_run):
                                         body.get("version"), dry_run=dry_run))
 
 
-@bp.put("/grids/<code>")
-@requires("grids:edit")
-def save_boundary(code):
-    return _redraw(code, dry_run=False)
-
-
-@bp.post("/grids/<code>/preview")
-@requires("grids:edit")
-def preview_boundary(code):
-    return _redraw(code, dry_run=True)
-
-
 def _split(code, dry_run):
     body = _body()
     line = _shape(body, "line", ("LineString",))
@@ -94,18 +82,6 @@ def _split(code, dry_run):
         return jsonify(grid_edit.split(conn, current(), code, line,
                                        body.get("version"), body.get("name"),
                                        dry_run=dry_run))
-
-
-@bp.post("/grids/<code>/split")
-@requires("grids:edit")
-def save_split(code):
-    return _split(code, dry_run=False)
-
-
-@bp.post("/grids/<code>/split/preview")
-@requires("grids:edit")
-def preview_split(code):
-    return _split(code, dry_run=True)
 
 
 def _merge(dry_run):
@@ -116,18 +92,6 @@ def _merge(dry_run):
     with connection() as conn:
         return jsonify(grid_edit.merge(conn, current(), codes, body.get("versions"),
                                        dry_run=dry_run))
-
-
-@bp.post("/grids/merge")
-@requires("grids:edit")
-def save_merge():
-    return _merge(dry_run=False)
-
-
-@bp.post("/grids/merge/preview")
-@requires("grids:edit")
-def preview_merge():
-    return _merge(dry_run=True)
 
 
 @bp.post("/grids/<code>/propose-micro")
@@ -156,36 +120,12 @@ def _adopt(code, dry_run):
             conn, current(), code, polygons, body.get("versions"), dry_run=dry_run))
 
 
-@bp.put("/grids/<code>/children")
-@requires("grids:edit")
-def save_children(code):
-    return _adopt(code, dry_run=False)
-
-
-@bp.post("/grids/<code>/children/preview")
-@requires("grids:edit")
-def preview_children(code):
-    return _adopt(code, dry_run=True)
-
-
 def _create(dry_run):
     body = _body()
     geometry = _shape(body, "geometry", ("Polygon", "MultiPolygon"))
     with connection() as conn:
         return jsonify(grid_edit.create(conn, current(), str(body.get("parent", "")),
                                         body.get("name"), geometry, dry_run=dry_run))
-
-
-@bp.post("/grids")
-@requires("grids:edit")
-def save_create():
-    return _create(dry_run=False)
-
-
-@bp.post("/grids/preview")
-@requires("grids:edit")
-def preview_create():
-    return _create(dry_run=True)
 
 
 def _delete(code, dry_run):
@@ -196,13 +136,29 @@ def _delete(code, dry_run):
                                         dry_run=dry_run))
 
 
-@bp.delete("/grids/<code>")
-@requires("grids:edit")
-def save_delete(code):
-    return _delete(code, dry_run=False)
+def _with_preview(name, handler, save, preview):
+    """Register an edit twice: ``save`` = (method, rule) commits it, the POST rule
+    ``preview`` runs the very same handler in a transaction rolled back."""
+    method, rule = save
+
+    @requires("grids:edit")
+    def commit(**kwargs):
+        return handler(dry_run=False, **kwargs)
+
+    @requires("grids:edit")
+    def rehearse(**kwargs):
+        return handler(dry_run=True, **kwargs)
+
+    bp.add_url_rule(rule, f"save_{name}", commit, methods=[method])
+    bp.add_url_rule(preview, f"preview_{name}", rehearse, methods=["POST"])
 
 
-@bp.post("/grids/<code>/delete/preview")
-@requires("grids:edit")
-def preview_delete(code):
-    return _delete(code, dry_run=True)
+_with_preview("boundary", _redraw, ("PUT", "/grids/<code>"), "/grids/<code>/preview")
+_with_preview("split", _split, ("POST", "/grids/<code>/split"),
+              "/grids/<code>/split/preview")
+_with_preview("merge", _merge, ("POST", "/grids/merge"), "/grids/merge/preview")
+_with_preview("children", _adopt, ("PUT", "/grids/<code>/children"),
+              "/grids/<code>/children/preview")
+_with_preview("create", _create, ("POST", "/grids"), "/grids/preview")
+_with_preview("delete", _delete, ("DELETE", "/grids/<code>"),
+              "/grids/<code>/delete/preview")

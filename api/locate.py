@@ -79,18 +79,21 @@ OPENAPI = {
 @bp.get("/locate/nearby")
 @requires("locate")
 def nearby():
-    lon, lat = _point()
-    with connection() as conn:
-        found = locate_layer.nearby(conn, current(), lon, lat)
-    return jsonify(found | {"point": {"lon": lon, "lat": lat}})
+    return _answer(locate_layer.nearby)
 
 
 @bp.get("/locate")
 @requires("locate")
 def locate():
+    return _answer(locate_layer.locate)
+
+
+def _answer(query):
+    """``query(conn, principal, lon, lat)`` at the request's point, with the WGS-84
+    point that was used."""
     lon, lat = _point()
     with connection() as conn:
-        found = locate_layer.locate(conn, current(), lon, lat)
+        found = query(conn, current(), lon, lat)
     return jsonify(found | {"point": {"lon": lon, "lat": lat}})
 
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import shapely
 
-from bench import ROOT, VAR
+from bench import ROOT, VAR, generate_city, pack_wkb, unpack_wkb
 
 __all__ = ["BAR", "city_level4", "main"]
 
@@ -47,31 +47,17 @@ def city_level4(seed=1, n_points=N_POINTS):
     """
     path = VAR / f"city-seed{seed}-{_generator_hash()}-l4.npz"
     if not path.exists():
-        from geo.demo import generate
-
-        started = time.perf_counter()
-        print(f"generating the city (seed {seed}) once, cached in {path} …",
-              flush=True)
-        demo = generate("city", seed=seed)
+        demo = generate_city(seed, path)
         level4 = demo.grids[demo.grids.level == 4]
-        wkb = shapely.to_wkb(level4.geometry.values)
-        lengths = np.fromiter((len(b) for b in wkb), dtype=np.int64, count=len(wkb))
+        wkb, lengths = pack_wkb(level4.geometry.values)
         xy = shapely.get_coordinates(demo.households.geometry.values)
-        VAR.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, codes=level4.code.to_numpy(dtype=str),
-                 wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8),
+        np.savez(tmp, codes=level4.code.to_numpy(dtype=str), wkb=wkb,
                  lengths=lengths, households=xy)
         tmp.rename(path)
-        print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
     with np.load(path) as cached:
         codes = cached["codes"]
-        buffer = cached["wkb"].tobytes()
-        ends = np.cumsum(cached["lengths"])
-        starts = ends - cached["lengths"]
-        polygons = shapely.from_wkb(
-            np.array([buffer[s:e] for s, e in zip(starts, ends, strict=True)],
-                     dtype=object))
+        polygons = unpack_wkb(cached["wkb"], cached["lengths"])
         xy = cached["households"]
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(xy), size=min(n_points, len(xy)), replace=False)

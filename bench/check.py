@@ -18,7 +18,7 @@ import time
 import numpy as np
 import shapely
 
-from bench import VAR
+from bench import VAR, generate_city, pack_wkb, unpack_wkb
 from bench.assign import _generator_hash
 
 __all__ = ["BAR_S", "city_grids", "main"]
@@ -32,31 +32,19 @@ def city_grids(seed=1):
 
     path = VAR / f"city-seed{seed}-{_generator_hash()}-grids.npz"
     if not path.exists():
-        from geo.demo import generate
-
-        started = time.perf_counter()
-        print(f"generating the city (seed {seed}) once, cached in {path} …",
-              flush=True)
-        demo = generate("city", seed=seed)
+        demo = generate_city(seed, path)
         g = demo.grids
-        wkb = shapely.to_wkb(g.geometry.values)
+        wkb, lengths = pack_wkb(g.geometry.values)
         counts = demo.households["grid_code"].value_counts()
-        VAR.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, code=g.code.to_numpy(dtype=str), level=g.level.to_numpy(),
                  parent=g.parent_code.fillna("").to_numpy(dtype=str),
-                 lengths=np.array([len(b) for b in wkb]),
-                 wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8),
+                 lengths=lengths, wkb=wkb,
                  hh_code=counts.index.to_numpy(dtype=str),
                  hh_count=counts.to_numpy())
         tmp.rename(path)
-        print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
     with np.load(path) as cached:
-        buffer = cached["wkb"].tobytes()
-        ends = np.cumsum(cached["lengths"])
-        starts = ends - cached["lengths"]
-        geoms = shapely.from_wkb(np.array(
-            [buffer[s:e] for s, e in zip(starts, ends, strict=True)], dtype=object))
+        geoms = unpack_wkb(cached["wkb"], cached["lengths"])
         parent = cached["parent"].astype(object)
         parent[parent == ""] = None
         grids = geopandas.GeoDataFrame(

@@ -40,6 +40,16 @@ def _lock_grid(conn, principal, code):
     return row
 
 
+def _lock_level3(conn, principal, code, field):
+    """The locked row of comprehensive grid ``code``: micro-grids are created and
+    replaced under a level-3 grid only."""
+    row = _lock_grid(conn, principal, code)
+    if row["level"] != 3:
+        raise Unprocessable("micro-grids are created under a comprehensive grid "
+                            "(level 3): give its code", field=field)
+    return row
+
+
 def _check_version(row, version):
     if version is None:
         raise Invalid("'version' is required: the version you started from",
@@ -265,10 +275,7 @@ def create(conn, principal, parent_code, name, geometry, dry_run=False):
         raise Invalid("'name' is required for a new grid", field="name")
 
     def build(conn):
-        parent = _lock_grid(conn, principal, parent_code)
-        if parent["level"] != 3:
-            raise Unprocessable("new grids are micro-grids, created under a "
-                                "comprehensive grid (level 3) for now", field="parent")
+        parent = _lock_level3(conn, principal, parent_code, "parent")
         siblings = _children(conn, parent_code)
         (code,) = _free_codes(parent_code, _codes_ever(conn, parent_code, siblings), 1)
         edit = geo_edit.create(siblings, code, geometry, _geom(parent["wkb"]))
@@ -314,10 +321,7 @@ def replace_children(conn, principal, code, polygons, versions, dry_run=False):
     proposal): codes carry over to the polygons that overlap them most."""
 
     def build(conn):
-        row = _lock_grid(conn, principal, code)
-        if row["level"] != 3:
-            raise Unprocessable("micro-grids are replaced under a comprehensive grid "
-                                "(level 3)", field="code")
+        row = _lock_level3(conn, principal, code, "code")
         children = _children(conn, code)
         for child in children:
             _check_version({"code": child, "version": _version_of(conn, child)},
