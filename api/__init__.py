@@ -13,6 +13,7 @@ from api import (
     incidents,
     locate,
     openapi,
+    places,
     search,
     tracks,
 )
@@ -22,7 +23,7 @@ __all__ = ["PREFIX", "init_app"]
 PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
-    incidents,
+    incidents, places,
 )
 
 

@@ -76,7 +76,9 @@ OPENAPI = {
             "summary": "Incidents of your jurisdiction (filters; overdue flagged)",
             "parameters": [
                 {"name": n, "in": "query", "schema": s} for n, s in (
-                    ("status", {"type": "string"}), ("category", {"type": "string"}),
+                    ("status", {"type": "string", "description":
+                                "one status or several, comma-separated"}),
+                    ("category", {"type": "string"}),
                     ("grid", {"type": "string"}),
                     ("level", {"type": "integer", "minimum": 1, "maximum": 4}),
                     ("overdue", {"type": "boolean"}),
@@ -102,6 +104,17 @@ OPENAPI = {
         },
     },
     "/incidents/preview": {"post": _PREVIEW},
+    "/incidents/queues": {
+        "get": {
+            "summary": "Each level's desk (escalation level 1 town … 4 micro-grid): "
+                       "counts to triage, in hand, overdue, awaiting evaluation",
+            "parameters": [{"name": "grid", "in": "query", "required": False,
+                            "description": "a subtree of your jurisdiction",
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "{queues: [{level, to_triage, "
+                                                 "in_hand, overdue, "
+                                                 "awaiting_evaluation}], labels}"}}},
+    },
     "/incidents/{code}": {
         "get": {"summary": "One incident with its events (timeline)",
                 "parameters": [_CODE],
@@ -252,6 +265,16 @@ def list_incidents():
             limit=int_arg("limit", 1, 1000, default=100),
             offset=int_arg("offset", 0, 10**9, default=0))
     return jsonify(page)
+
+
+@bp.get("/incidents/queues")
+@requires("incidents:read")
+def queues():
+    with connection() as conn:
+        counts = incidents.queue_counts(conn, current(),
+                                        grid=request.args.get("grid") or None)
+    return jsonify({"queues": counts,
+                    "labels": {k: list(v) for k, v in incidents.QUEUES.items()}})
 
 
 @bp.get("/incidents/<code>")

@@ -8,12 +8,13 @@ point was used.
 """
 
 import math
+import re
 
 from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import float_arg
+from api.params import angle_arg, float_arg
 from geo import crs as crs_math
 from layers import locate as locate_layer
 from layers.errors import Invalid
@@ -34,13 +35,13 @@ _POINT_PARAMS = [
                 "examples": ["wgs84", "cgcs2000", "gcj02", "bd09",
                              "EPSG:4549"]}},
     {"name": "lon", "in": "query", "required": False,
-     "description": "longitude in degrees (required unless crs is a "
-                    "Gauss-Krüger zone)",
-     "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+     "description": "longitude in degrees, decimal or degrees-minutes-seconds "
+                    "(116°23'17.5\"E; required unless crs is a Gauss-Krüger zone)",
+     "schema": {"type": "string", "examples": ["120.27", "120°16'12\"E"]}},
     {"name": "lat", "in": "query", "required": False,
-     "description": "latitude in degrees (required unless crs is a "
-                    "Gauss-Krüger zone)",
-     "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+     "description": "latitude in degrees, decimal or degrees-minutes-seconds "
+                    "(北纬31度34分; required unless crs is a Gauss-Krüger zone)",
+     "schema": {"type": "string", "examples": ["31.57", "31°34'12\"N"]}},
     {"name": "x", "in": "query", "required": False,
      "description": "easting in metres (only, and required, with a "
                     "Gauss-Krüger crs)",
@@ -106,7 +107,7 @@ def _point():
     if name in crs_math.GEOGRAPHIC_CRS:
         _refuse(("x", "y"), f"with crs={name} give lon and lat in degrees")
         _refuse_swapped_axes()
-        a, b = float_arg("lon", -180, 180), float_arg("lat", -90, 90)
+        a, b = angle_arg("lon", -180, 180), angle_arg("lat", -90, 90)
     else:
         _refuse(("lon", "lat"), f"with crs={name} give x and y in metres")
         a, b = float_arg("x", -1e8, 1e8), float_arg("y", -1e8, 1e8)
@@ -124,8 +125,15 @@ def _refuse(names, hint):
                           field=name)
 
 
+_LATITUDE_MARK = re.compile(r"^\s*[NSns]|[NSns]\s*$|北纬|南纬")
+
+
 def _refuse_swapped_axes():
-    """A latitude beyond 90 that would be a longitude is a typical swap: say so."""
+    """A latitude beyond 90 that would be a longitude is a typical swap: say so;
+    so is a longitude typed with a north/south hemisphere (31°34'N, 北纬31度)."""
+    if _LATITUDE_MARK.search(request.args.get("lon", "")):
+        raise Invalid("parameter 'lon' is marked as a latitude (N/S, 北纬/南纬); "
+                      "lon and lat look swapped", field="lon")
     try:
         lon, lat = float(request.args["lon"]), float(request.args["lat"])
     except (KeyError, ValueError):

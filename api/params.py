@@ -2,11 +2,13 @@
 
 import math
 
+import pandas as pd
 from flask import request
 
+from importers.coordinates import parse_angles
 from layers.errors import Invalid
 
-__all__ = ["float_arg", "int_arg", "bbox_arg"]
+__all__ = ["float_arg", "int_arg", "bbox_arg", "angle_arg"]
 
 
 def float_arg(name, low, high, required=True):
@@ -25,6 +27,30 @@ def float_arg(name, low, high, required=True):
         raise Invalid(f"parameter '{name}' must be between {low} and {high}, got {raw}",
                       field=name)
     return value
+
+
+def angle_arg(name, low, high, required=True):
+    """An angle in degrees within ``[low, high]``: decimal, or degrees-minutes-
+    seconds as people type them (116°23'17.5"E, 北纬31度34分, 31 34 12.5)."""
+    raw = request.args.get(name)
+    if raw is not None and raw.strip() and not _is_number(raw):
+        value = parse_angles(pd.Series([raw.strip()], dtype=object))[0]
+        if not math.isfinite(value):
+            raise Invalid(f"parameter '{name}' must be degrees (decimal or "
+                          f"degrees-minutes-seconds), got {raw!r}", field=name)
+        if not low <= value <= high:
+            raise Invalid(f"parameter '{name}' must be between {low} and {high}, "
+                          f"got {raw} = {value:.7f}", field=name)
+        return value
+    return float_arg(name, low, high, required)
+
+
+def _is_number(raw):
+    try:
+        float(raw)
+    except ValueError:
+        return False
+    return True
 
 
 def int_arg(name, low, high, default=None):

@@ -24,7 +24,7 @@ from layers.errors import Conflict, Invalid, NotFound
 
 __all__ = [
     "DEADLINE_WORKDAYS", "TRANSITIONS", "ALIASES", "OPEN", "register", "transition",
-    "list_incidents", "get_incident", "allowed_actions",
+    "list_incidents", "get_incident", "allowed_actions", "queue_counts", "QUEUES",
 ]
 
 # 跟踪督办: working days from receipt to the deadline, per category.
@@ -408,6 +408,41 @@ def _triage(conn, row, extra):
              "department": department}, details)
 
 
+# The desks' queues (dispatch page): what waits for each level's desk.
+QUEUES = {
+    "to_triage": ("待分流", "To triage"),
+    "in_hand": ("办理中", "In hand"),
+    "overdue": ("已超期", "Overdue"),
+    "awaiting_evaluation": ("待评价", "Awaiting evaluation"),
+}
+
+_QUEUE_COUNTS = """
+    SELECT i.escalation_level AS level,
+           count(*) FILTER (WHERE i.status = 'registered') AS to_triage,
+           count(*) FILTER (WHERE i.status IN ('dispatched', 'handling')) AS in_hand,
+           count(*) FILTER (WHERE i.closed_at IS NULL AND i.deadline < %(now)s)
+               AS overdue,
+           count(*) FILTER (WHERE i.status = 'closed') AS awaiting_evaluation
+    FROM incidents i
+    WHERE i.grid_code LIKE %(scope)s AND i.grid_code LIKE %(grid)s
+      AND i.status <> 'evaluated'
+    GROUP BY i.escalation_level
+"""
+
+
+def queue_counts(conn, principal, grid=None, now=None):
+    """Per level's desk (escalation level 1 town … 4 micro-grid), the counts of
+    each queue (``QUEUES``) in the user's jurisdiction or a subtree ``grid``:
+    ``[{level, to_triage, in_hand, overdue, awaiting_evaluation}]``, all four
+    levels, zeros included."""
+    params = {"scope": principal.prefix, "grid": like_prefix(grid or ""),
+              "now": _now(now)}
+    cur = conn.cursor(row_factory=dict_row)
+    found = {r["level"]: r for r in cur.execute(_QUEUE_COUNTS, params)}
+    return [found.get(level, {"level": level} | dict.fromkeys(QUEUES, 0))
+            for level in sorted(vocab.GRID_LEVELS)]
+
+
 def list_incidents(conn, principal, status=None, overdue=None, level=None,
                    category=None, grid=None, since=None, until=None, limit=100,
                    offset=0, now=None):
@@ -422,8 +457,10 @@ def list_incidents(conn, principal, status=None, overdue=None, level=None,
     params = {"scope": principal.prefix, "now": _now(now), "limit": limit,
               "offset": offset}
     if status is not None:
-        params["status"] = _choice(status, vocab.INCIDENT_STATUSES, "status")
-        where.append(sql.SQL("i.status = %(status)s"))
+        # one status or several, comma-separated ("dispatched,handling": in hand)
+        params["status"] = [_choice(s.strip(), vocab.INCIDENT_STATUSES, "status")
+                            for s in status.split(",")]
+        where.append(sql.SQL("i.status = ANY(%(status)s)"))
     if category is not None:
         params["category"] = _choice(category, vocab.INCIDENT_CATEGORIES, "category")
         where.append(sql.SQL("i.category = %(category)s"))
