@@ -15,6 +15,7 @@ __all__ = [
     "INCIDENT_SOURCES",
     "INCIDENT_STATUSES",
     "INCIDENT_OUTCOMES",
+    "INCIDENT_ACTIONS",
     "HOUSEHOLD_TAGS",
     "label",
 ]
@@ -109,6 +110,21 @@ INCIDENT_STATUSES = {
     "handling": ("处置反馈", "Being handled"),
     "closed": ("办结", "Closed"),
     "evaluated": ("考核评价", "Evaluated"),
+}
+
+# The loop's actions (layers/incidents.TRANSITIONS) and the events that are not
+# transitions (register, link), as the timeline names them.
+INCIDENT_ACTIONS = {
+    "register": ("受理登记", "Registered"),
+    "link": ("并入重复报告", "Duplicate report linked"),
+    "triage": ("审核分流", "Triage and route"),
+    "escalate": ("提级", "Escalate"),
+    "accept": ("接收处置", "Accept"),
+    "feedback": ("处置反馈", "Report back"),
+    "remind": ("督办", "Remind"),
+    "close": ("办结", "Close"),
+    "evaluate": ("考核评价", "Evaluate"),
+    "reopen": ("重新办理", "Reopen"),
 }
 
 INCIDENT_OUTCOMES = {

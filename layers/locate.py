@@ -103,6 +103,7 @@ def degrees_per_metre(lat):
 # from degrees_per_metre keep each query on the GiST index.
 _NEAR_INCIDENTS = """
     SELECT code, category, subtype, status, grid_code, created_at, deadline,
+           ST_X(geom) AS lon, ST_Y(geom) AS lat,
            round(ST_Distance(geom::geography, p::geography)::numeric, 1)::float
                AS distance_m
     FROM incidents, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS p

@@ -6,7 +6,7 @@ from flask import Flask, render_template
 
 import api
 from api.auth import current
-from web import admin, assets, auth_views, import_page, plan, security, views
+from web import admin, assets, auth_views, dispatch, import_page, plan, security, views
 from web.i18n import role_label, t
 
 __all__ = ["create_app"]
@@ -48,7 +48,8 @@ def create_app(test_config=None):
     security.init_app(app)
     app.jinja_env.globals.update(t=t, role_label=role_label)
     app.context_processor(lambda: {"principal": current()})
-    for bp in (assets.bp, auth_views.bp, views.bp, plan.bp, admin.bp, import_page.bp):
+    for bp in (assets.bp, auth_views.bp, views.bp, plan.bp, admin.bp, import_page.bp,
+               dispatch.bp):
         app.register_blueprint(bp)
     return app
 

@@ -40,6 +40,8 @@ def overview():
 
 def _nav_links(principal):
     links = []
+    if principal.can("locate"):
+        links.append((t("nav_dispatch"), url_for("dispatch.dispatch")))
     if principal.can("grids:edit"):
         links.append((t("nav_plan"), url_for("plan.plan")))
     if principal.can("imports:run"):

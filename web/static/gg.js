@@ -1,7 +1,8 @@
 /*
- * Helpers shared by gridgov's pages (plan.js, import.js): strings with
+ * Helpers shared by gridgov's pages (plan.js, import.js, dispatch.js): strings with
  * placeholders, "中文 English" labels, and building DOM nodes without innerHTML
- * (text is always inserted as text: nothing from the server is parsed as markup).
+ * (text is always inserted as text: nothing from the server is parsed as markup),
+ * and JSON requests to the API.
  */
 window.gg = (function () {
   'use strict';
@@ -44,5 +45,34 @@ window.gg = (function () {
     return {zh: zh, both: both};
   }
 
-  return {fmt: fmt, el: el, clear: clear, strings: strings};
+  // GET JSON; rejects with {status, body} when the answer is not 2xx.
+  function getJSON(url) {
+    return fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/json'}})
+      .then(function (res) {
+        return res.json().catch(function () { return null; }).then(function (body) {
+          if (!res.ok) { throw {status: res.status, body: body}; }
+          return body;
+        });
+      });
+  }
+
+  // POST / PUT JSON with the page's CSRF token; resolves with {ok, status, body},
+  // a network failure as status 0.
+  function send(method, url, body, csrf) {
+    return fetch(url, {
+      method: method, credentials: 'same-origin',
+      headers: {'Content-Type': 'application/json', Accept: 'application/json',
+                'X-CSRFToken': csrf},
+      body: JSON.stringify(body)
+    }).then(function (res) {
+      return res.json().catch(function () { return null; }).then(function (b) {
+        return {ok: res.ok, status: res.status, body: b};
+      });
+    }, function (err) {
+      return {ok: false, status: 0, body: {error: {message: String(err)}}};
+    });
+  }
+
+  return {fmt: fmt, el: el, clear: clear, strings: strings, getJSON: getJSON,
+          send: send};
 })();

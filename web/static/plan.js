@@ -127,30 +127,8 @@
 
   // --- loading -------------------------------------------------------------------
 
-  function getJSON(url) {
-    return fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/json'}})
-      .then(function (res) {
-        return res.json().catch(function () { return null; }).then(function (body) {
-          if (!res.ok) { throw {status: res.status, body: body}; }
-          return body;
-        });
-      });
-  }
-
-  function send(method, url, body) {
-    return fetch(url, {
-      method: method, credentials: 'same-origin',
-      headers: {'Content-Type': 'application/json', Accept: 'application/json',
-                'X-CSRFToken': CSRF},
-      body: JSON.stringify(body)
-    }).then(function (res) {
-      return res.json().catch(function () { return null; }).then(function (b) {
-        return {ok: res.ok, status: res.status, body: b};
-      });
-    }, function (err) {
-      return {ok: false, status: 0, body: {error: {message: String(err)}}};
-    });
-  }
+  var getJSON = gg.getJSON;
+  function send(method, url, body) { return gg.send(method, url, body, CSRF); }
 
   // Leaflet lat/lng arrays of a (Multi)Polygon, the coordinates kept as they are.
   function latLngs(geometry) {

@@ -1,0 +1,118 @@
+"""The dispatchers' page in a real headless Chromium: locate by GCJ-02 coordinates,
+see the grid chain and the sector of a camera that sees the spot, register an
+incident, find it in the micro-grid's queue."""
+
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+import shapely
+from pyproj import Geod
+
+from geo.crs import wgs84_to_gcj02
+from tests.browser.conftest import open_page, serve
+from tests.conftest import writable_demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.db]
+
+
+@pytest.fixture(scope="module")
+def dispatch_server(databases, demo_town):
+    """A writable copy of the demo town: the test registers an incident."""
+    rw = writable_demo(databases, demo_town)
+    with serve(rw.app) as base:
+        yield SimpleNamespace(base=base, url=rw.url, passwords=rw.passwords)
+
+
+def _spot_seen_by_a_fixed_camera(demo_town):
+    """A fixed camera and the point 20 m ahead of it on its bearing (inside its
+    sector whatever its angle), inside a micro-grid; with that micro-grid."""
+    cams = demo_town.cameras
+    micro = demo_town.grids[demo_town.grids.level == 4]
+    for cam in cams[cams.kind == "fixed"].itertuples():
+        lon, lat, _ = Geod(ellps="WGS84").fwd(cam.geometry.x, cam.geometry.y,
+                                              cam.bearing, 20.0)
+        inside = micro[micro.contains(shapely.Point(lon, lat))]
+        if len(inside) == 1 and cam.range_m > 40:
+            return cam, lon, lat, inside.iloc[0]
+    raise AssertionError("the demo town has no fixed camera looking into a grid")
+
+
+def test_a_dispatcher_locates_by_gcj02_and_registers_into_the_micro_queue(
+        page, dispatch_server, demo_town, artifacts):
+    cam, lon, lat, micro = _spot_seen_by_a_fixed_camera(demo_town)
+    glon, glat = (float(v) for v in wgs84_to_gcj02(lon, lat))
+    seen = open_page(page, dispatch_server.base, "/dispatch", "dispatcher",
+                     dispatch_server.passwords["dispatcher"],
+                     "#dispatch[data-state=ready]")
+
+    page.select_option("#dispatch-crs", "gcj02")
+    page.fill("#dispatch-lon", f"{glon:.7f}")
+    page.fill("#dispatch-lat", f"{glat:.7f}")
+    page.click("#dispatch-go")
+    page.wait_for_selector("#dispatch-chain li[data-level='4']")
+    chain = page.eval_on_selector_all("#dispatch-chain li",
+                                      "els => els.map(e => e.dataset.code)")
+    assert chain == [micro.code[:9], micro.code[:12], micro.code[:15], micro.code]
+    # the camera that sees the spot is listed and its sector drawn on the map
+    assert cam.name in page.inner_text("#dispatch-seeing")
+    assert page.locator(".leaflet-overlay-pane path.dispatch-sector").count() >= 1
+    # the located point is the WGS-84 one, not the GCJ-02 typed (~500 m apart here)
+    point = page.evaluate("() => window.gridgovDispatch.state.point")
+    assert Geod(ellps="WGS84").inv(point["lon"], point["lat"], lon, lat)[2] < 0.5
+
+    page.select_option("#dispatch-category", "environment")
+    page.select_option("#dispatch-subtype", "dumping")
+    page.fill("#dispatch-reporter", "王先生")
+    page.fill("#dispatch-description", "路边有人倾倒建筑垃圾")
+    page.click("#dispatch-check")
+    page.wait_for_selector("#dispatch-confirm")
+    page.click("#dispatch-confirm")
+    page.wait_for_selector(".dispatch-msg.ok")
+    with psycopg.connect(dispatch_server.url) as conn:
+        code, grid, level, status = conn.execute(
+            "SELECT code, grid_code, escalation_level, status FROM incidents"
+            " WHERE description = %s", ("路边有人倾倒建筑垃圾",)).fetchone()
+    assert (grid, level, status) == (micro.code, 4, "registered")
+    assert code in page.inner_text(".dispatch-msg")
+    # the page went to the micro-grid's queue "to triage", where the report waits
+    queue = page.wait_for_selector(
+        "#dispatch-list[data-level='4'][data-queue='to_triage']")
+    assert code in queue.inner_text()
+    assert micro["name"] in page.inner_text("#dispatch-scope")
+    page.wait_for_selector(f"#dispatch-incident[data-code='{code}'] #dispatch-timeline")
+    assert "受理登记" in page.inner_text("#dispatch-timeline")
+    page.screenshot(path=str(artifacts / "dispatch.png"))
+
+    own = urlsplit(dispatch_server.base).netloc
+    foreign = [u for u in seen["requests"]
+               if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != own]
+    assert foreign == [], f"the page requested other hosts: {foreign}"
+    assert seen["errors"] == []
+
+
+def test_a_dispatcher_triages_from_the_timeline(page, dispatch_server, demo_town):
+    seen = open_page(page, dispatch_server.base, "/dispatch", "dispatcher",
+                     dispatch_server.passwords["dispatcher"],
+                     "#dispatch[data-state=ready]")
+    page.click("button.count[data-level='4'][data-queue='to_triage']")
+    page.wait_for_selector("#dispatch-queue-list .incident-code")
+    code = page.inner_text("#dispatch-queue-list .incident-code >> nth=0")
+    page.click("#dispatch-queue-list .incident-code >> nth=0")
+    page.wait_for_selector(f"#dispatch-incident[data-code='{code}'] "
+                           "button[data-action='triage']")
+    page.fill("#dispatch-dept", "镇城管中队")
+    page.fill("#dispatch-note", "交城管处理")
+    page.click("button[data-action='triage']")
+    page.wait_for_selector(f"#dispatch-incident[data-code='{code}'] "
+                           "button[data-action='accept']")
+    with psycopg.connect(dispatch_server.url) as conn:
+        status, department = conn.execute(
+            "SELECT status, department FROM incidents WHERE code = %s",
+            (code,)).fetchone()
+    assert (status, department) == ("dispatched", "镇城管中队")
+    assert "审核分流" in page.inner_text("#dispatch-timeline")
+    # an action the state does not allow is not offered
+    assert page.locator("button[data-action='evaluate']").count() == 0
+    assert seen["errors"] == []

@@ -1,0 +1,556 @@
+/*
+ * The dispatchers' page /dispatch (web/dispatch.py, templates/dispatch.html).
+ *
+ * Locate a spot (map click, coordinates typed in any Chinese CRS, decimal or
+ * degrees-minutes-seconds, or a place / address / head of household from the local
+ * gazetteer), show what bears on it (grid chain, staff, the cameras that see it as
+ * their view sectors, the nearest cameras, open incidents within 200 m, households
+ * within 100 m), register an incident there after a duplicate check, and follow the
+ * queues of each level's desk down to one incident's timeline and actions.
+ *
+ * All data comes from the API with the session cookie (and the CSRF token on
+ * POST), so the page shows exactly what this user may see. No inline script or
+ * handler (the CSP forbids them); strings come from web/i18n.py, Chinese first.
+ */
+(function () {
+  'use strict';
+
+  var cfg = JSON.parse(document.getElementById('dispatch-config').textContent);
+  var V = cfg.vocab;
+  var API = cfg.urls.api;
+  var CSRF = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
+  var $ = function (id) { return document.getElementById(id); };
+  var el = gg.el, clear = gg.clear, getJSON = gg.getJSON;
+  var T = gg.strings(cfg.strings), zh = T.zh, both = T.both;
+
+  // Okabe-Ito colours: the spot vermilion, sectors that see it blue, other
+  // cameras grey, open incidents reddish purple, the located micro-grid green.
+  var STYLE = {
+    outline: {1: {color: '#000000', weight: 3, fill: false},
+              2: {color: '#D55E00', weight: 2, fill: false},
+              3: {color: '#0072B2', weight: 1, fill: false, dashArray: '4 3'}},
+    micro: {color: '#009E73', weight: 3, fillColor: '#009E73', fillOpacity: 0.12},
+    spot: {radius: 8, color: '#000', weight: 2, fillColor: '#D55E00', fillOpacity: 1},
+    sector: {color: '#0072B2', weight: 2, fillColor: '#56B4E9', fillOpacity: 0.35,
+             className: 'dispatch-sector'},
+    camera: {radius: 5, color: '#0072B2', weight: 2, fillColor: '#fff', fillOpacity: 1},
+    otherCamera: {radius: 4, color: '#777', weight: 1, fillColor: '#ccc',
+                  fillOpacity: 1},
+    incident: {radius: 6, color: '#000', weight: 1, fillColor: '#CC79A7',
+               fillOpacity: 0.9}
+  };
+
+  // {category: [中文, English]} from the categories with their subtypes
+  var CATS = {};
+  Object.keys(V.categories).forEach(function (k) { CATS[k] = V.categories[k].label; });
+
+  function label(table, code) {
+    var pair = table[code];
+    return pair ? pair[0] + ' ' + pair[1] : code;
+  }
+
+  function labelNode(table, code) {
+    var pair = table[code] || [code, ''];
+    return el('span', {}, [pair[0] + ' ', el('span', {className: 'en'}, pair[1])]);
+  }
+
+  function heading(key, args) { return el('h3', {}, both(key, args)); }
+
+  function msg(kind, text) {
+    var box = $('dispatch-msg');
+    clear(box);
+    box.className = 'dispatch-msg ' + (kind || '');
+    if (text) { box.appendChild(typeof text === 'string' ? document.createTextNode(text) : text); }
+  }
+
+  function errorText(err) {
+    var body = err && err.body;
+    var e = body && body.error;
+    return (e && e.message) || (err && err.status ? 'HTTP ' + err.status : String(err));
+  }
+
+  function fail(err) { msg('error', zh('failed') + '：' + errorText(err)); }
+
+  function query(params) {
+    return Object.keys(params).filter(function (k) {
+      return params[k] !== undefined && params[k] !== null && params[k] !== '';
+    }).map(function (k) {
+      return encodeURIComponent(k) + '=' + encodeURIComponent(params[k]);
+    }).join('&');
+  }
+
+  function when(iso) {
+    if (!iso) { return '—'; }
+    return iso.replace('T', ' ').slice(0, 16);
+  }
+
+  // --- the map ---------------------------------------------------------------------
+
+  var map = L.map('dispatch-map', {zoomControl: true, maxZoom: 19});
+  L.control.scale({imperial: false}).addTo(map);
+  if (cfg.basemap.url) {
+    L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution || ' ',
+                                  maxZoom: 19}).addTo(map);
+  }
+  var outlines = L.featureGroup().addTo(map);
+  var found = L.featureGroup().addTo(map);
+  var state = {point: null, answer: null, micro: null, scope: cfg.root,
+               queue: null, queueLabels: {}, incident: null};
+  window.gridgovDispatch = {map: map, state: state, found: found};
+
+  function loadOutlines() {
+    var levels = [1, 2, 3];
+    return Promise.all(levels.map(function (lv) {
+      return getJSON(API + '/grids?' + query({level: lv, limit: 5000}));
+    })).then(function (collections) {
+      collections.forEach(function (fc, i) {
+        L.geoJSON(fc, {style: STYLE.outline[levels[i]], interactive: false})
+          .addTo(outlines);
+      });
+      if (outlines.getLayers().length && outlines.getBounds().isValid()) {
+        map.fitBounds(outlines.getBounds());
+      } else {
+        map.setView([31.57, 120.27], 12);
+      }
+    }).catch(function (err) { map.setView([31.57, 120.27], 12); fail(err); });
+  }
+
+  map.on('click', function (e) {
+    locate({crs: 'wgs84', lon: e.latlng.lng.toFixed(7), lat: e.latlng.lat.toFixed(7)});
+  });
+
+  // --- locating --------------------------------------------------------------------
+
+  $('dispatch-coords').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var crs = $('dispatch-crs').value;
+    var a = $('dispatch-lon').value.trim(), b = $('dispatch-lat').value.trim();
+    var gk = crs.indexOf('EPSG:') === 0;
+    locate(gk ? {crs: crs, x: a, y: b} : {crs: crs, lon: a, lat: b});
+  });
+
+  $('dispatch-find').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var q = $('dispatch-q').value.trim();
+    if (!q) { return; }
+    getJSON(API + '/places?' + query({q: q})).then(showHits, fail);
+  });
+
+  function showHits(hits) {
+    var box = $('dispatch-hits');
+    clear(box);
+    var all = [].concat(hits.grids || [], hits.households || [], hits.cameras || []);
+    if (!all.length) { box.appendChild(el('p', {}, both('dispatch_no_hits'))); return; }
+    var list = el('ul', {className: 'dispatch-hits'});
+    all.forEach(function (hit) {
+      var kind = hit.kind === 'grid' ? label(V.levels, hit.level).split(' ')[0] :
+        zh('dispatch_kind_' + hit.kind);
+      var text = hit.label + (hit.detail && hit.kind === 'household' ?
+        '（' + hit.detail + '）' : '');
+      var button = el('button', {type: 'button', className: 'link'}, [
+        el('span', {className: 'kind'}, kind), ' ', text]);
+      button.addEventListener('click', function () {
+        clear(box);
+        locate({crs: 'wgs84', lon: hit.lon.toFixed(7), lat: hit.lat.toFixed(7)});
+      });
+      list.appendChild(el('li', {}, button));
+    });
+    box.appendChild(list);
+  }
+
+  function locate(params) {
+    msg('info', zh('loading'));
+    return getJSON(API + '/locate?' + query(params)).then(function (answer) {
+      var p = answer.point;
+      var wgs = {crs: 'wgs84', lon: p.lon, lat: p.lat};
+      return getJSON(API + '/locate/nearby?' + query(wgs)).then(function (near) {
+        msg('', '');
+        show(answer, near);
+      });
+    }).catch(fail);
+  }
+
+  function show(answer, near) {
+    state.point = answer.point;
+    state.answer = answer;
+    var chain = answer.grids || [];
+    state.micro = chain.length && chain[chain.length - 1].level === 4 ?
+      chain[chain.length - 1] : null;
+    found.clearLayers();
+    var here = L.latLng(answer.point.lat, answer.point.lon);
+    L.circleMarker(here, STYLE.spot).addTo(found)
+      .bindTooltip(zh('dispatch_point', {lon: answer.point.lon.toFixed(6),
+                                         lat: answer.point.lat.toFixed(6)}));
+    (answer.cameras || []).forEach(function (cam) {
+      if (cam.view) {
+        L.geoJSON(cam.view, {style: STYLE.sector, interactive: false}).addTo(found);
+      }
+      L.circleMarker([cam.lat, cam.lon], STYLE.camera).addTo(found)
+        .bindTooltip(cam.name);
+    });
+    var seeing = {};
+    (answer.cameras || []).forEach(function (c) { seeing[c.code] = true; });
+    (near.incidents || []).forEach(function (inc) {
+      if (inc.lon !== undefined) {
+        L.circleMarker([inc.lat, inc.lon], STYLE.incident).addTo(found)
+          .bindTooltip(inc.code);
+      }
+    });
+    if (state.micro) {
+      getJSON(API + '/grids/' + encodeURIComponent(state.micro.code)).then(function (f) {
+        L.geoJSON(f, {style: STYLE.micro, interactive: false}).addTo(found);
+      }).catch(function () { /* the outline is a nicety; the panel says it all */ });
+    }
+    if (!map.getBounds().contains(here) || map.getZoom() < 15) {
+      map.setView(here, Math.max(map.getZoom(), 16));
+    }
+    renderResult(answer, near, seeing);
+    var reg = $('dispatch-register');
+    if (reg) {
+      reg.hidden = !state.micro;
+      clear($('dispatch-preview'));
+    }
+  }
+
+  function renderResult(answer, near, seeing) {
+    var box = $('dispatch-result');
+    clear(box);
+    var p = answer.point;
+    box.appendChild(el('p', {className: 'dispatch-point', id: 'dispatch-point'},
+      zh('dispatch_point', {lon: p.lon.toFixed(6), lat: p.lat.toFixed(6)})));
+    box.appendChild(heading('grid_chain'));
+    var chain = answer.grids || [];
+    if (!chain.length) {
+      box.appendChild(el('p', {className: 'warn'}, both('outside')));
+      return;
+    }
+    var ol = el('ol', {id: 'dispatch-chain', className: 'dispatch-chain'});
+    chain.forEach(function (g) {
+      ol.appendChild(el('li', {data: {level: g.level, code: g.code}}, [
+        el('span', {className: 'lv'}, label(V.levels, g.level).split(' ')[0]), ' ',
+        el('strong', {}, g.name), ' ', el('code', {}, g.code)]));
+    });
+    box.appendChild(ol);
+
+    box.appendChild(heading('staff'));
+    box.appendChild(table(answer.staff || [], function (s) {
+      return [s.name, labelNode(V.roles, s.role), s.phone || '—', s.grid_code];
+    }, 'dispatch-staff'));
+
+    box.appendChild(heading('cameras_seeing'));
+    box.appendChild(table(answer.cameras || [], function (c) {
+      return [c.name, labelNode(V.camera_kinds, c.kind),
+              Math.round(c.distance_m) + ' ' + zh('metres'), c.status];
+    }, 'dispatch-seeing'));
+
+    box.appendChild(heading('dispatch_nearest'));
+    box.appendChild(table((near.cameras_nearest || []).filter(function (c) {
+      return !seeing[c.code];
+    }), function (c) {
+      return [c.name, labelNode(V.camera_kinds, c.kind),
+              Math.round(c.distance_m) + ' ' + zh('metres'), c.status];
+    }, 'dispatch-nearest'));
+
+    if (near.incidents) {
+      box.appendChild(heading('dispatch_near_incidents'));
+      box.appendChild(table(near.incidents, function (i) {
+        return [incidentButton(i.code), labelNode(CATS, i.category),
+          labelNode(V.statuses, i.status),
+          Math.round(i.distance_m) + ' ' + zh('metres')];
+      }, 'dispatch-near-incidents'));
+    }
+    if (near.households) {
+      box.appendChild(heading('dispatch_near_households'));
+      var h = near.households;
+      var line = [zh('dispatch_households_n', {n: h.households})];
+      if (h.tags) {
+        Object.keys(h.tags).forEach(function (tag) {
+          line.push(label(V.tags, tag).split(' ')[0] + ' ' + h.tags[tag]);
+        });
+      }
+      box.appendChild(el('p', {id: 'dispatch-households'}, line.join('；')));
+    }
+  }
+
+  function table(rows, cells, id) {
+    if (!rows.length) { return el('p', {className: 'none', id: id}, both('none')); }
+    var t = el('table', {className: 'dispatch-table', id: id});
+    rows.forEach(function (r) {
+      t.appendChild(el('tr', {}, cells(r).map(function (c) { return el('td', {}, c); })));
+    });
+    return t;
+  }
+
+  // --- registering -----------------------------------------------------------------
+
+  function fillSelect(select, table, keep) {
+    clear(select);
+    Object.keys(table).forEach(function (code) {
+      var pair = Array.isArray(table[code]) ? table[code] : table[code].label;
+      select.appendChild(el('option', {value: code}, pair[0] + ' ' + pair[1]));
+    });
+    if (keep && table[keep]) { select.value = keep; }
+  }
+
+  if ($('dispatch-form')) {
+    fillSelect($('dispatch-category'), V.categories);
+    fillSelect($('dispatch-source'), V.sources, 'hotline');
+    var subtypes = function () {
+      fillSelect($('dispatch-subtype'), V.categories[$('dispatch-category').value].subtypes);
+    };
+    subtypes();
+    $('dispatch-category').addEventListener('change', subtypes);
+    $('dispatch-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      checkAndPreview();
+    });
+  }
+
+  function report() {
+    return {category: $('dispatch-category').value,
+            subtype: $('dispatch-subtype').value || null,
+            source: $('dispatch-source').value,
+            reporter: $('dispatch-reporter').value.trim() || null,
+            description: $('dispatch-description').value.trim() || null,
+            lon: state.point.lon, lat: state.point.lat};
+  }
+
+  function checkAndPreview() {
+    if (!state.point) { msg('error', zh('dispatch_need_point')); return; }
+    var body = report();
+    gg.send('POST', API + '/incidents/preview', body, CSRF).then(function (r) {
+      if (!r.ok) { fail(r); return; }
+      var box = $('dispatch-preview');
+      clear(box);
+      var pv = r.body;
+      box.appendChild(el('p', {}, zh('dispatch_goes_to', {
+        grid: pv.grid_code, deadline: when(pv.deadline), n: pv.deadline_workdays})));
+      if (pv.duplicates && pv.duplicates.length) {
+        box.appendChild(el('p', {className: 'warn'}, zh('dispatch_duplicates',
+                                                       {m: 50, d: 7})));
+        box.appendChild(table(pv.duplicates, function (d) {
+          var link = el('button', {type: 'button', className: 'link-dup'},
+                        both('dispatch_link'));
+          link.addEventListener('click', function () { submit(body, d.code); });
+          return [d.code, when(d.created_at), Math.round(d.distance_m) + ' ' +
+                  zh('metres'), link];
+        }, 'dispatch-duplicates'));
+      } else {
+        box.appendChild(el('p', {}, both('dispatch_no_duplicates')));
+      }
+      var confirm = el('button', {type: 'button', id: 'dispatch-confirm',
+                                  className: 'primary-action'}, both('dispatch_confirm'));
+      confirm.addEventListener('click', function () { submit(body, null); });
+      box.appendChild(confirm);
+    });
+  }
+
+  function submit(body, linkTo) {
+    if (linkTo) { body = Object.assign({}, body, {link_to: linkTo}); }
+    gg.send('POST', API + '/incidents', body, CSRF).then(function (r) {
+      if (!r.ok) { fail(r); return; }
+      clear($('dispatch-preview'));
+      var incident = linkTo ? r.body.incident : r.body;
+      msg('ok', linkTo ? zh('dispatch_linked', {code: linkTo}) :
+        zh('dispatch_registered', {code: incident.code, grid: incident.grid_code}));
+      // Straight to the micro-grid's queues, where the new report waits for triage.
+      if (state.micro) {
+        setScope({code: state.micro.code, name: state.micro.name});
+        openQueue(incident.escalation_level || 4, 'to_triage');
+      }
+      showIncident(incident.code);
+    });
+  }
+
+  // --- queues ----------------------------------------------------------------------
+
+  var QUEUE_PARAMS = {
+    to_triage: {status: 'registered'},
+    in_hand: {status: 'dispatched,handling'},
+    overdue: {overdue: 'true'},
+    awaiting_evaluation: {status: 'closed'}
+  };
+
+  function setScope(scope) {
+    state.scope = scope;
+    loadQueues();
+  }
+
+  function loadQueues() {
+    var box = $('dispatch-queue-table');
+    if (!box) { return Promise.resolve(); }
+    var scopeLine = $('dispatch-scope');
+    clear(scopeLine);
+    scopeLine.appendChild(both('dispatch_scope', {name: state.scope.name}));
+    if (state.scope.code !== cfg.root.code) {
+      var mine = el('button', {type: 'button', className: 'link'},
+                    both('dispatch_scope_mine'));
+      mine.addEventListener('click', function () { setScope(cfg.root); });
+      scopeLine.appendChild(mine);
+    }
+    if (state.micro && state.scope.code !== state.micro.code) {
+      var micro = el('button', {type: 'button', className: 'link',
+                                id: 'dispatch-scope-micro'}, both('dispatch_scope_micro'));
+      micro.addEventListener('click', function () {
+        setScope({code: state.micro.code, name: state.micro.name});
+      });
+      scopeLine.appendChild(micro);
+    }
+    return getJSON(API + '/incidents/queues?' + query({grid: state.scope.code}))
+      .then(function (answer) {
+        clear(box);
+        state.queueLabels = answer.labels;
+        var names = Object.keys(QUEUE_PARAMS);  // the loop's order, not the JSON's
+        box.appendChild(el('tr', {}, [el('th', {}, both('dispatch_level'))].concat(
+          names.map(function (q) {
+            return el('th', {}, [answer.labels[q][0], ' ',
+                                 el('span', {className: 'en'}, answer.labels[q][1])]);
+          }))));
+        answer.queues.forEach(function (row) {
+          var cells = [el('th', {}, label(V.levels, row.level).split(' ')[0])];
+          names.forEach(function (q) {
+            var b = el('button', {type: 'button', className: 'count' +
+                                  (q === 'overdue' && row[q] ? ' hot' : ''),
+                                  data: {level: row.level, queue: q}}, String(row[q]));
+            b.addEventListener('click', function () { openQueue(row.level, q); });
+            cells.push(el('td', {}, b));
+          });
+          box.appendChild(el('tr', {}, cells));
+        });
+      }).catch(fail);
+  }
+
+  function openQueue(level, queue) {
+    state.queue = {level: level, queue: queue};
+    var params = Object.assign({level: level, grid: state.scope.code, limit: 50},
+                               QUEUE_PARAMS[queue]);
+    return getJSON(API + '/incidents?' + query(params)).then(function (page) {
+      var box = $('dispatch-list');
+      clear(box);
+      box.dataset.level = level;
+      box.dataset.queue = queue;
+      box.appendChild(el('h3', {}, [label(V.levels, level).split(' ')[0], ' · ',
+                                    queueLabel(queue), ' (' + page.total + ')']));
+      if (!page.items.length) {
+        box.appendChild(el('p', {}, both('dispatch_list_empty')));
+        return;
+      }
+      box.appendChild(table(page.items, function (i) {
+        return [incidentButton(i.code),
+                label(CATS, i.category).split(' ')[0],
+                labelNode(V.statuses, i.status),
+                el('span', {className: i.overdue ? 'hot' : ''},
+                   when(i.deadline) + (i.overdue ? ' ' + zh('dispatch_overdue') : ''))];
+      }, 'dispatch-queue-list'));
+    }).catch(fail);
+  }
+
+  function queueLabel(queue) {
+    var pair = state.queueLabels[queue] || [queue, ''];
+    return pair[0] + ' ' + pair[1];
+  }
+
+  function incidentButton(code) {
+    var b = el('button', {type: 'button', className: 'link incident-code'}, code);
+    b.addEventListener('click', function () { showIncident(code); });
+    return b;
+  }
+
+  // --- one incident: its timeline and its actions ------------------------------------
+
+  function showIncident(code) {
+    return getJSON(API + '/incidents/' + encodeURIComponent(code)).then(function (inc) {
+      state.incident = inc;
+      var box = $('dispatch-incident');
+      if (!box) { return; }
+      clear(box);
+      box.dataset.code = inc.code;
+      box.appendChild(el('h3', {}, [inc.code, ' · ',
+        label(CATS, inc.category).split(' ')[0], ' · ',
+        labelNode(V.statuses, inc.status)]));
+      var facts = [
+        [zh('grid_chain'), inc.grid_code],
+        [zh('dispatch_deadline'), when(inc.deadline) +
+          (inc.overdue ? ' ' + zh('dispatch_overdue') : '')],
+        [zh('dispatch_assignee'), inc.assignee_name || inc.department || '—'],
+        [zh('dispatch_description'), inc.description || '—']
+      ];
+      box.appendChild(table(facts, function (f) { return f; }, 'dispatch-facts'));
+      box.appendChild(el('h3', {}, both('dispatch_timeline')));
+      var ol = el('ol', {className: 'dispatch-timeline', id: 'dispatch-timeline'});
+      (inc.events || []).forEach(function (ev) {
+        ol.appendChild(el('li', {}, [el('time', {}, when(ev.at)), ' ',
+          el('strong', {}, label(V.actions, ev.action).split(' ')[0]), ' ',
+          ev.actor || '', ev.note ? '：' + ev.note : '']));
+      });
+      box.appendChild(ol);
+      if (cfg.can['incidents:edit'] && inc.actions && inc.actions.length) {
+        box.appendChild(actionForm(inc));
+      }
+      L.circleMarker([inc.lat, inc.lon], STYLE.incident).addTo(found)
+        .bindTooltip(inc.code);
+    }).catch(fail);
+  }
+
+  function actionForm(inc) {
+    var form = el('form', {className: 'dispatch-actions', id: 'dispatch-actions'});
+    var note = el('input', {type: 'text', maxLength: 2000, id: 'dispatch-note',
+                            placeholder: zh('dispatch_note')});
+    form.appendChild(el('label', {}, [both('dispatch_note'), note]));
+    var extra = {};
+    if (inc.actions.indexOf('triage') >= 0) {
+      var staff = el('select', {id: 'dispatch-assignee'});
+      staff.appendChild(el('option', {value: ''}, '—'));
+      ((state.answer && state.answer.staff) || []).forEach(function (s) {
+        if (inc.grid_code.indexOf(s.grid_code) === 0) {
+          staff.appendChild(el('option', {value: s.id},
+                               s.name + '（' + label(V.roles, s.role).split(' ')[0] + '）'));
+        }
+      });
+      var dept = el('input', {type: 'text', maxLength: 100, id: 'dispatch-dept'});
+      form.appendChild(el('label', {}, [both('dispatch_to_staff'), staff]));
+      form.appendChild(el('label', {}, [both('dispatch_department'), dept]));
+      extra.triage = function () {
+        return {assignee_id: staff.value ? Number(staff.value) : null,
+                department: dept.value.trim() || null};
+      };
+    }
+    if (inc.actions.indexOf('close') >= 0) {
+      var outcome = el('select', {id: 'dispatch-outcome'});
+      fillSelect(outcome, V.outcomes);
+      form.appendChild(el('label', {}, [both('dispatch_outcome'), outcome]));
+      extra.close = function () { return {outcome: outcome.value}; };
+    }
+    if (inc.actions.indexOf('evaluate') >= 0) {
+      var sat = el('select', {id: 'dispatch-satisfaction'});
+      [5, 4, 3, 2, 1].forEach(function (n) { sat.appendChild(el('option', {value: n}, n)); });
+      form.appendChild(el('label', {}, [both('dispatch_satisfaction'), sat]));
+      extra.evaluate = function () { return {satisfaction: Number(sat.value)}; };
+    }
+    var bar = el('div', {className: 'buttons'});
+    inc.actions.forEach(function (action) {
+      var b = el('button', {type: 'button', data: {action: action}},
+                 labelNode(V.actions, action));
+      b.addEventListener('click', function () {
+        var body = Object.assign({action: action, note: note.value.trim() || null},
+                                 extra[action] ? extra[action]() : {});
+        gg.send('POST', API + '/incidents/' + encodeURIComponent(inc.code) +
+                '/transitions', body, CSRF).then(function (r) {
+          if (!r.ok) { fail(r); return; }
+          msg('ok', zh('dispatch_done', {action: label(V.actions, action).split(' ')[0]}));
+          showIncident(inc.code);
+          loadQueues();
+          if (state.queue) { openQueue(state.queue.level, state.queue.queue); }
+        });
+      });
+      bar.appendChild(b);
+    });
+    form.appendChild(bar);
+    return form;
+  }
+
+  // data-state="ready" once the outlines and queues are in (for the browser tests).
+  Promise.all([loadOutlines(), loadQueues()]).then(function () {
+    $('dispatch').dataset.state = 'ready';
+  });
+})();
