@@ -3,7 +3,9 @@
 from api import (
     auth,
     check,
+    coverage,
     db,
+    density,
     errors,
     grid_edit,
     grids,
@@ -15,6 +17,7 @@ from api import (
     openapi,
     places,
     search,
+    stats,
     tracks,
 )
 
@@ -23,7 +26,7 @@ __all__ = ["PREFIX", "init_app"]
 PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
-    incidents, places,
+    incidents, places, stats, coverage, density,
 )
 
 

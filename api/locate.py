@@ -10,12 +10,15 @@ point was used.
 import math
 import re
 
+import shapely
+import shapely.geometry
 from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
 from api.params import angle_arg, float_arg
 from geo import crs as crs_math
+from geo.coverage import view_polygons_wgs84
 from layers import locate as locate_layer
 from layers.errors import Invalid
 
@@ -59,7 +62,9 @@ OPENAPI = {
             "parameters": _POINT_PARAMS,
             "responses": {
                 "200": {"description": "{grids, staff, cameras, point}: point is "
-                                       "the WGS-84 {lon, lat} that was located"},
+                                       "the WGS-84 {lon, lat} that was located; "
+                                       "each camera has its field of view as a "
+                                       "GeoJSON polygon (view)"},
                 "400": {"description": "bad or missing lon/lat or x/y, unknown crs"},
             },
         }
@@ -86,7 +91,23 @@ def nearby():
 @bp.get("/locate")
 @requires("locate")
 def locate():
-    return _answer(locate_layer.locate)
+    return _answer(_with_views)
+
+
+def _with_views(conn, principal, lon, lat):
+    """The layer's answer, each camera with its field of view (``view``, a GeoJSON
+    polygon: the sector or disc the map draws)."""
+    found = locate_layer.locate(conn, principal, lon, lat)
+    cams = found["cameras"]
+    if cams:
+        views = view_polygons_wgs84(
+            [c["lon"] for c in cams], [c["lat"] for c in cams],
+            [c["kind"] for c in cams],
+            [math.nan if c["bearing"] is None else c["bearing"] for c in cams],
+            [c["fov_deg"] for c in cams], [c["range_m"] for c in cams])
+        for cam, view in zip(cams, shapely.set_precision(views, 1e-7), strict=True):
+            cam["view"] = shapely.geometry.mapping(view)
+    return found
 
 
 def _answer(query):

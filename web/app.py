@@ -6,7 +6,18 @@ from flask import Flask, render_template
 
 import api
 from api.auth import current
-from web import admin, assets, auth_views, dispatch, import_page, plan, security, views
+from web import (
+    admin,
+    assets,
+    auth_views,
+    dispatch,
+    import_page,
+    plan,
+    rankings,
+    security,
+    tiles,
+    views,
+)
 from web.i18n import role_label, t
 
 __all__ = ["create_app"]
@@ -49,8 +60,9 @@ def create_app(test_config=None):
     app.jinja_env.globals.update(t=t, role_label=role_label)
     app.context_processor(lambda: {"principal": current()})
     for bp in (assets.bp, auth_views.bp, views.bp, plan.bp, admin.bp, import_page.bp,
-               dispatch.bp):
+               dispatch.bp, rankings.bp):
         app.register_blueprint(bp)
+    app.register_blueprint(tiles.bp)
     return app
 
 

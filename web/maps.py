@@ -29,7 +29,7 @@ _CAMERA_COLOUR = {"online": "#0072B2", "offline": "#999999", "fault": "#CC79A7"}
 
 
 def overview_map(grids_by_level, households, cameras, basemap_url=None,
-                 basemap_attribution="", locate_url=None, user=None):
+                 basemap_attribution="", locate_url=None, user=None, leaders=None):
     """The first map: the four grid levels, households, cameras, click to locate.
 
     Parameters
@@ -48,6 +48,10 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
         The locate API; without it a click does nothing.
     user : dict, optional
         ``name``, ``role``, ``logout_url``, ``csrf_token``, ``links`` for the bar.
+    leaders : dict, optional
+        The leaders' layers (choropleth, heatmap, hot spots, coverage, side
+        panel; ``static/overview.js``): its config, with ``scripts`` and
+        ``styles`` URLs; the map's and layer control's names are added here.
     """
     # Without a tile layer Leaflet has no maxZoom, which the clusters need: set it.
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True,
@@ -65,15 +69,51 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
     if households is not None:
         _household_layer(households).add_to(m)
     _camera_layer(cameras).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    control = folium.LayerControl(collapsed=False,
+                                  position="bottomright" if leaders else "topright")
+    control.add_to(m)
     if locate_url:
         LocateOnClick(locate_url).add_to(m)
     m.get_root().header.add_child(Element(_STYLE))
     m.get_root().html.add_child(Element(_title_bar(user)))
+    if leaders:
+        _leader_layers(m, control, leaders)
     bounds = _bounds(grids_by_level)
     if bounds:
         m.fit_bounds(bounds)
     return m
+
+
+def _leader_layers(m, control, leaders):
+    """The config and the deferred scripts of ``static/overview.js``: deferred, so
+    that they run after folium's inline script has made the map and its control."""
+    config = {k: v for k, v in leaders.items() if k not in ("scripts", "styles")}
+    _Expose(control).add_to(m)
+    text = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+    links = "".join(f'<link rel="stylesheet" href="{escape(url)}">'
+                    for url in leaders["styles"])
+    m.get_root().header.add_child(Element(links))
+    m.get_root().html.add_child(Element(
+        f'<script type="application/json" id="gg-overview-config">{text}</script>'
+        + "".join(f'<script defer src="{escape(url)}"></script>'
+                  for url in leaders["scripts"])))
+
+
+class _Expose(MacroElement):
+    """``window.ggLeaflet = {map, control}``: folium declares the layer control
+    with ``let``, out of reach of a later script."""
+
+    _template = Template("""
+    {% macro script(this, kwargs) %}
+    window.ggLeaflet = {map: {{ this._parent.get_name() }},
+                        control: {{ this.control.get_name() }}};
+    {% endmacro %}
+    """)
+
+    def __init__(self, control):
+        super().__init__()
+        self._name = "Expose"
+        self.control = control
 
 
 def _title_bar(user):

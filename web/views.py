@@ -1,13 +1,16 @@
 """The map pages: each view gathers data from layers/ and renders one map."""
 
-from flask import Blueprint, current_app, url_for
+from flask import Blueprint, current_app, request, url_for
 from flask_wtf.csrf import generate_csrf
 
+import api
 from api.auth import current, requires
 from api.db import connection
+from geo import vocab
+from geo.hotspots import CLASSES as HOT_CLASSES
 from layers import cameras, grids, households
 from web import assets, maps
-from web.i18n import role_label, t
+from web.i18n import STRINGS, role_label, t
 from web.security import add_nonce
 
 __all__ = ["bp"]
@@ -33,15 +36,55 @@ def overview():
         user={"name": principal.username, "role": role_label(principal.role),
               "logout_url": url_for("auth.logout"), "csrf_token": generate_csrf(),
               "links": _nav_links(principal)},
+        leaders=_leaders(principal) if principal.can("incidents:read") else None,
     )
     html = add_nonce(assets.localise(m).get_root().render())
     return html, 200, {"Content-Type": "text/html; charset=utf-8"}
+
+
+# The choropleth's measures: key in the rankings API's items, label, how to print
+# it, and which end is worse (the legend's dark end, the list's top).
+_MEASURES = (
+    ("resolution_rate", "share", "low"), ("timeliness", "share", "low"),
+    ("received", "count", "high"), ("per_100_households", "count", "high"),
+    ("overdue", "count", "high"), ("avg_close_days", "days", "high"),
+    ("received_change", "change", "high"), ("yoy_change", "change", "high"),
+    ("coverage", "share", "low"), ("score", "count", "low"),
+)
+
+
+def _leaders(principal):
+    """The config of the leaders' layers (``static/overview.js``)."""
+    root = principal.grid_code
+    if root:
+        with connection() as conn:
+            top = grids.get_grid(conn, principal, root)["properties"]
+        start = {"code": top["code"], "name": top["name"], "level": top["level"]}
+    else:
+        start = {"code": "", "name": t("ov_everywhere"), "level": 0}
+    return {
+        "api": request.script_root + api.PREFIX,
+        "root": start, "level": min(start["level"] + 1, 4),
+        "measure": "resolution_rate", "month": request.args.get("month", ""),
+        "measures": [{"key": k, "zh": t(f"ov_m_{k}"), "en": t(f"ov_m_{k}", "en"),
+                      "kind": kind, "worse": worse} for k, kind, worse in _MEASURES],
+        "levels": {lv: list(pair) for lv, pair in vocab.GRID_LEVELS.items()},
+        "hotLabels": {code: zh for code, zh, _en in HOT_CLASSES.values()},
+        "can": {"incidents": True},
+        "strings": {k: v for k, v in STRINGS.items()
+                    if k.startswith("ov_") or k in ("failed", "loading")},
+        "scripts": [url_for("static", filename="gg.js"),
+                    url_for("static", filename="overview.js")],
+        "styles": [url_for("static", filename="overview.css")],
+    }
 
 
 def _nav_links(principal):
     links = []
     if principal.can("locate"):
         links.append((t("nav_dispatch"), url_for("dispatch.dispatch")))
+    if principal.can("incidents:read"):
+        links.append((t("rank_nav"), url_for("rankings.rankings")))
     if principal.can("grids:edit"):
         links.append((t("nav_plan"), url_for("plan.plan")))
     if principal.can("imports:run"):

@@ -1,0 +1,235 @@
+"""GET /api/v1/stats and /api/v1/rankings: incident figures per grid, and the
+monthly ranking (bottom three flagged), as JSON or as an XLSX workbook.
+
+The figures and their definitions are those of ``layers/stats.py`` (化解率 =
+resolved / received, resolved = closed with the outcome mediated or handled); the
+score of ``geo/ranking.py``.
+"""
+
+import datetime as dt
+import io
+
+from flask import Blueprint, Response, jsonify, request
+
+from api.auth import current, requires
+from api.db import connection
+from api.params import int_arg
+from geo import ranking
+from layers import stats as stats_layer
+from layers.errors import Invalid
+
+__all__ = ["bp", "period_arg", "xlsx"]
+
+bp = Blueprint("stats", __name__)
+
+_DEFINITIONS = (
+    "For the incidents received in the period (China time), as the database "
+    "stands now (as_of): received 受理数; by_category; per_100_households = "
+    "received × 100 / households; closed 办结数 (status closed or evaluated); "
+    "resolved 化解数 = closed with outcome mediated 调解成功 or handled 已处置 "
+    "(not_mediated, litigation 转诉讼 and transferred 移交职能部门 are not "
+    "resolved); resolution_rate 化解率 = resolved / received (null when nothing "
+    "was received); avg_close_days = mean days from receipt to closing of the "
+    "closed ones; due = closed, or open past the deadline; on_time = closed by the "
+    "deadline; timeliness 按期办结率 = on_time / due; overdue 超期未结 = open past "
+    "the deadline; closed_late; mom 环比 (the period before) and yoy 同比 (a year "
+    "earlier): {received, received_change = (now − then) / then, resolution_rate, "
+    "resolution_rate_change = now − then}. Rates are shares 0–1."
+)
+_SCORE = (
+    "score 0–100 = weighted mean of resolution_rate (0.5), timeliness (0.3) and "
+    "coverage (0.2, the share of the grid's households seen by a camera); an "
+    "unknown component is left out and the other weights renormalised; rank 1 is "
+    "best (equal scores share a rank, null without a score); flagged marks the "
+    "bottom three (末位), ties at the boundary included, none when three or fewer "
+    "grids are ranked."
+)
+_PERIOD_PARAMS = [
+    {"name": "grid", "in": "query", "required": False,
+     "description": "root grid code (default: your jurisdiction's grid); it must "
+                    "lie in your jurisdiction",
+     "schema": {"type": "string"}},
+    {"name": "level", "in": "query", "required": False,
+     "description": "level of the grids listed, at or below the root's (default: "
+                    "the root's children)",
+     "schema": {"type": "integer", "minimum": 1, "maximum": 4}},
+    {"name": "month", "in": "query", "required": False,
+     "description": "YYYY-MM, China time (default: the last complete month)",
+     "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}},
+    {"name": "from", "in": "query", "required": False,
+     "description": "first day YYYY-MM-DD, with 'to' instead of 'month'",
+     "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "required": False,
+     "description": "last day YYYY-MM-DD (included); at most 366 days",
+     "schema": {"type": "string", "format": "date"}},
+]
+
+OPENAPI = {
+    "/stats": {
+        "get": {
+            "summary": "Incident figures per grid of a level under a root, for a "
+                       "month or from–to, with 环比 and 同比",
+            "description": _DEFINITIONS,
+            "parameters": _PERIOD_PARAMS,
+            "responses": {
+                "200": {"description": "{root, level, period, previous_period, "
+                                       "year_before_period, as_of, grids: [{code, "
+                                       "name, level, parent, households, received, "
+                                       "by_category, per_100_households, closed, "
+                                       "resolved, resolution_rate, avg_close_days, "
+                                       "due, on_time, timeliness, overdue, "
+                                       "closed_late, mom, yoy}], total}"},
+                "400": {"description": "bad level, month or dates"},
+                "404": {"description": "grid unknown or outside your jurisdiction"},
+            },
+        }
+    },
+    "/rankings": {
+        "get": {
+            "summary": "Monthly ranking of the grids of a level (bottom three "
+                       "flagged), as JSON or XLSX",
+            "description": _SCORE + " Figures as for /stats. " + _DEFINITIONS,
+            "parameters": _PERIOD_PARAMS + [
+                {"name": "format", "in": "query", "required": False,
+                 "schema": {"enum": ["json", "xlsx"], "default": "json"}}],
+            "responses": {
+                "200": {"description": "{level, period, as_of, weights, bottom, "
+                                       "coverage_known, items: [{rank, flagged, "
+                                       "score, code, name, coverage, area_share, "
+                                       "cameras, online_cameras, ...figures of "
+                                       "/stats}]} in rank order; or the XLSX "
+                                       "workbook"},
+                "400": {"description": "bad parameter"},
+                "404": {"description": "grid unknown or outside your jurisdiction"},
+            },
+        }
+    },
+}
+
+
+def _date(name):
+    raw = request.args.get(name, "")
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"parameter '{name}' must be a date YYYY-MM-DD, got {raw!r}",
+                      field=name) from None
+
+
+def period_arg():
+    """The period of the request: ``month``, or ``from`` and ``to``, or None (the
+    layer's default, the last complete month)."""
+    month = request.args.get("month", "").strip()
+    has_range = any(request.args.get(n, "").strip() for n in ("from", "to"))
+    if month and has_range:
+        raise Invalid("give either 'month' or 'from' and 'to'", field="month")
+    if month:
+        return stats_layer.month_period(month)
+    if has_range:
+        return stats_layer.day_period(_date("from"), _date("to"))
+    return None
+
+
+def _query():
+    return {"level": int_arg("level", 1, 4), "period": period_arg(),
+            "root": request.args.get("grid", "").strip() or None}
+
+
+@bp.get("/stats")
+@requires("incidents:read")
+def stats():
+    with connection() as conn:
+        return jsonify(stats_layer.stats(conn, current(), **_query()))
+
+
+@bp.get("/rankings")
+@requires("incidents:read")
+def rankings():
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "xlsx"):
+        raise Invalid("parameter 'format' must be json or xlsx", field="format")
+    with connection() as conn:
+        found = stats_layer.rankings(conn, current(), **_query())
+    if fmt == "json":
+        return jsonify(found)
+    when = found["period"]["month"] or found["period"]["from"]
+    name = f"rankings-level{found['level']}-{when}.xlsx"
+    return Response(xlsx(found), mimetype="application/vnd.openxmlformats-"
+                    "officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+# (header "中文 English", value of an item); rates as percentages
+_COLUMNS = (
+    ("排名 Rank", lambda g: g["rank"]),
+    ("末位 Bottom three", lambda g: "是 yes" if g["flagged"] else ""),
+    ("网格编码 Code", lambda g: g["code"]),
+    ("网格名称 Name", lambda g: g["name"]),
+    ("得分 Score", lambda g: g["score"]),
+    ("化解率 Resolution rate %", lambda g: _pct(g["resolution_rate"])),
+    ("按期办结率 On time %", lambda g: _pct(g["timeliness"])),
+    ("视频覆盖率 Camera coverage %", lambda g: _pct(g["coverage"])),
+    ("受理数 Received", lambda g: g["received"]),
+    ("化解数 Resolved", lambda g: g["resolved"]),
+    ("超期未结 Overdue", lambda g: g["overdue"]),
+    ("每百户事件 Per 100 households", lambda g: _round(g["per_100_households"])),
+    ("平均办结天数 Mean days to close", lambda g: g["avg_close_days"]),
+    ("环比 Month on month %", lambda g: _pct(g["mom"]["received_change"])),
+    ("同比 Year on year %", lambda g: _pct(g["yoy"]["received_change"])),
+)
+# what a spreadsheet would run as a formula, or as DDE, if it began a cell
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _pct(share):
+    return None if share is None else round(share * 100, 1)
+
+
+def _round(value):
+    return None if value is None else round(value, 2)
+
+
+def _text_cell(cell):
+    """Keep a text cell text: openpyxl stores a string beginning with '=' as a
+    formula; quotePrefix makes Excel keep it text when the cell is edited too."""
+    if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
+def xlsx(found):
+    """The ranking as an XLSX workbook (bytes): a title row, the header, one row
+    per grid."""
+    from openpyxl import Workbook  # only the export needs it
+    from openpyxl.styles import Font, PatternFill
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "排名 Ranking"
+    period = found["period"]
+    when = period["month"] or f"{period['from']} – {period['to']}"
+    title = (f"网格月度排名 Grid ranking · {when} · 层级 level {found['level']}"
+             f" · 截至 as of {found['as_of'][:16]}")
+    sheet.append([title])
+    sheet.append([header for header, _ in _COLUMNS])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    flagged = PatternFill("solid", fgColor="F8D7DA")
+    for item in found["items"]:
+        sheet.append([value(item) for _, value in _COLUMNS])
+        for cell in sheet[sheet.max_row]:
+            _text_cell(cell)
+            if item["flagged"]:
+                cell.fill = flagged
+    weights = ", ".join(f"{k} {w}" for k, w in ranking.WEIGHTS.items())
+    sheet.append([])
+    sheet.append([f"得分权重 Score weights: {weights}"
+                  + ("" if found["coverage_known"] else
+                     "；视频覆盖率未知，按其余两项计分 (coverage unknown: "
+                     "weights renormalised)")])
+    sheet.freeze_panes = "A3"
+    for letter, width in zip("ABCDEFGHIJKLMNO", (8, 10, 22, 28), strict=False):
+        sheet.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,70 @@
+"""The leaders' overview on / in a real headless Chromium: the choropleth with its
+legend, the heatmap layer switched on, the click-through to a village."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.db]
+
+
+def _open(page, live_server, login, username="leader"):
+    seen = {"requests": [], "errors": []}
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    login(username)
+    page.goto(live_server + "/?month=2026-10", wait_until="networkidle")
+    page.wait_for_selector("#gg-panel[data-state=ready]")
+    return seen
+
+
+def _fills(page):
+    return page.eval_on_selector_all(
+        ".leaflet-overlay-pane path",
+        "els => els.map(e => e.getAttribute('fill')).filter(f => f && f !== 'none')")
+
+
+def test_the_overview_shows_the_choropleth_legend_and_the_heatmap(
+        page, live_server, login, demo_town, artifacts):
+    seen = _open(page, live_server, login)
+    villages = demo_town.grids[demo_town.grids.level == 2]
+    # one row per village in the side panel, the legend with its class breaks
+    rows = page.locator("#gg-children tr")
+    assert rows.count() == len(villages)
+    legend = page.inner_text("#gg-legend")
+    assert "化解率" in legend and "%" in legend
+    assert page.locator("#gg-legend li").count() >= 3  # classes + "no data"
+    # the choropleth paints the villages in the ramp's colours
+    ramp = {"#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"}
+    assert len(set(_fills(page)) & ramp) >= 2
+    page.screenshot(path=str(artifacts / "overview-choropleth.png"))
+
+    before = page.locator(".leaflet-overlay-pane path.gg-heat-cell").count()
+    page.get_by_text("事件热力 Incident heatmap").click()
+    page.wait_for_selector(".leaflet-overlay-pane path.gg-heat-cell")
+    assert before == 0
+    assert page.locator(".leaflet-overlay-pane path.gg-heat-cell").count() > 10
+    assert "每格事件数" in page.inner_text("#gg-legend")
+    page.screenshot(path=str(artifacts / "overview-heatmap.png"))
+
+    own = urlsplit(live_server).netloc
+    foreign = [u for u in seen["requests"]
+               if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != own]
+    assert foreign == [] and seen["errors"] == []
+
+
+def test_drilling_down_from_the_town_to_a_village_lists_its_grids(
+        page, live_server, login, demo_town):
+    _open(page, live_server, login)
+    grids = demo_town.grids
+    village = grids[grids.level == 2].iloc[0]
+    page.click(f"#gg-children button.drill[data-code='{village.code}']")
+    page.wait_for_function(
+        "code => window.gridgovOverview.state.root.code === code", arg=village.code)
+    page.wait_for_selector("#gg-panel[data-state=ready] #gg-children")
+    children = grids[(grids.level == 3) & grids.code.str.startswith(village.code)]
+    page.wait_for_function(
+        "n => document.querySelectorAll('#gg-children tr').length === n",
+        arg=len(children))
+    assert village["name"] in page.inner_text("#gg-crumbs")

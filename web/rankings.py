@@ -1,0 +1,106 @@
+"""The leaders' page /rankings: the monthly ranking of towns, villages or grids
+(bottom three flagged), a small choropleth of the score, XLSX export and print.
+
+The page is rendered on the server from ``layers.stats.rankings`` (the same answer
+as ``GET /api/v1/rankings``); the XLSX link is that API route with
+``format=xlsx``; printing uses the page itself with ``static/rankings.css``'s
+print rules (the table and the map, without the header and the form). The map is
+Leaflet served by gridgov under /vendor, drawn by the template's one script.
+"""
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from shapely.geometry import shape
+
+import api
+from api.auth import current, requires
+from api.db import connection
+from api.params import int_arg
+from api.stats import period_arg
+from layers import grids, stats
+from web import assets
+from web.i18n import level_name
+
+__all__ = ["bp", "SCORE_CLASSES"]
+
+bp = Blueprint("rankings", __name__)
+
+# Score classes of the map and the table: (lowest score of the class, colour,
+# legend). Fixed breaks rather than quantiles, so one colour means the same score
+# from one month to the next (ColorBrewer RdYlGn, readable in grey print).
+SCORE_CLASSES = (
+    (90, "#1a9641", "≥ 90"),
+    (80, "#a6d96a", "80–90"),
+    (70, "#ffffbf", "70–80"),
+    (60, "#fdae61", "60–70"),
+    (0, "#d7191c", "< 60"),
+)
+NO_SCORE = "#cccccc"
+
+
+def score_colour(score):
+    """The fill colour of a score (grey when there is none)."""
+    if score is None:
+        return NO_SCORE
+    return next(colour for low, colour, _ in SCORE_CLASSES if score >= low)
+
+
+@bp.get("/rankings")
+@requires("incidents:read")
+def rankings():
+    principal = current()
+    root = request.args.get("grid", "").strip() or None
+    with connection() as conn:
+        found = stats.rankings(conn, principal, level=int_arg("level", 1, 4),
+                               period=period_arg(), root=root)
+        features = _features(conn, principal, found)
+    top = found["root"]["level"] if found["root"] else 1
+    query = {k: v for k, v in (("grid", root), ("level", found["level"]),
+                               ("month", found["period"]["month"]))
+             if v is not None}
+    if found["period"]["month"] is None:
+        query |= {"from": found["period"]["from"], "to": found["period"]["to"]}
+    config = {
+        "features": features,
+        "scores": {g["code"]: g["score"] for g in found["items"]},
+        "classes": [[low, colour] for low, colour, _ in SCORE_CLASSES],
+        "no_score": NO_SCORE,
+        "basemap": {"url": current_app.config["BASEMAP_URL"],
+                    "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
+    }
+    vendor = {"leaflet_css": assets.local_url("leaflet", "leaflet.css"),
+              "leaflet_js": assets.local_url("leaflet", "leaflet.js")}
+    return render_template(
+        "rankings.html", found=found, config=config, vendor=vendor,
+        levels=[(lv, level_name(lv)) for lv in range(top, 5)],
+        classes=SCORE_CLASSES, no_score=NO_SCORE, colour=score_colour,
+        level_label=level_name(found["level"]),
+        xlsx_url=request.script_root + api.PREFIX + "/rankings?"
+        + urlencode(query | {"format": "xlsx"}),
+        page_url=url_for("rankings.rankings"),
+        too_many=features is None)
+
+
+def _features(conn, principal, found):
+    """The ranked grids' outlines as a FeatureCollection (code and name only), or
+    None when they are more than a map may show (``grids.MAX_FEATURES``)."""
+    if len(found["items"]) > grids.MAX_FEATURES:
+        return None
+    root = found["root"]
+    if root is not None and found["level"] == root["level"] + 1:
+        listed = grids.list_grids(conn, principal, parent=root["code"])
+    else:
+        # the root's bounding box bounds the listing (MAX_FEATURES in code order
+        # over the whole jurisdiction could miss the root's grids)
+        bbox = None
+        if root is not None:
+            outline = shape(grids.get_grid(conn, principal, root["code"])["geometry"])
+            bbox = outline.bounds
+        listed = grids.list_grids(conn, principal, level=found["level"], bbox=bbox)
+    wanted = {g["code"] for g in found["items"]}
+    kept = [{"type": "Feature", "geometry": f["geometry"],
+             "properties": {"code": f["properties"]["code"],
+                            "name": f["properties"]["name"]}}
+            for f in listed["features"] if f["properties"]["code"] in wanted]
+    return {"type": "FeatureCollection", "features": kept}
