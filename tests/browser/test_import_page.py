@@ -163,7 +163,9 @@ def test_preview_import_and_the_same_file_again(page, import_server, demo_town,
 def test_the_page_needs_the_import_permission(page, import_server):
     seen = _open(page, import_server, "worker")
     assert seen["errors"] == []
-    page.goto(import_server.base + "/login")
+    # /login while logged in lands on the map, whose requests refresh the
+    # worker's session cookie: let them finish before the cookies go
+    page.goto(import_server.base + "/login", wait_until="networkidle")
     page.context.clear_cookies()
     page.goto(import_server.base + "/login")
     page.fill("#username", "leader")
