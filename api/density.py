@@ -4,14 +4,13 @@ Both read the per-day, per-cell counts of ``layers/density.py`` (never the
 incidents themselves), over the user's jurisdiction.
 """
 
-import datetime as dt
 import re
 
 from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import bbox_arg, float_arg, int_arg
+from api.params import bbox_arg, date_arg, float_arg, int_arg
 from geo.vocab import INCIDENT_CATEGORIES
 from layers import density
 from layers.errors import Invalid
@@ -89,19 +88,8 @@ OPENAPI = {
 }
 
 
-def _date(name):
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"parameter '{name}' must be a date YYYY-MM-DD, got {raw!r}",
-                      field=name) from None
-
-
 def _window():
-    day_from, day_to = _date("from"), _date("to")
+    day_from, day_to = date_arg("from"), date_arg("to")
     if day_from and day_to and day_from > day_to:
         raise Invalid(f"parameter 'from' ({day_from}) is after 'to' ({day_to})",
                       field="from")

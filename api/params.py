@@ -1,5 +1,6 @@
 """Parsing of query parameters: a bad one raises ``Invalid`` naming it."""
 
+import datetime as dt
 import math
 
 import pandas as pd
@@ -8,7 +9,7 @@ from flask import request
 from importers.coordinates import parse_angles
 from layers.errors import Invalid
 
-__all__ = ["float_arg", "int_arg", "bbox_arg", "angle_arg"]
+__all__ = ["float_arg", "int_arg", "bbox_arg", "angle_arg", "date_arg"]
 
 
 def float_arg(name, low, high, required=True):
@@ -51,6 +52,18 @@ def _is_number(raw):
     except ValueError:
         return False
     return True
+
+
+def date_arg(name, required=False):
+    """A date query parameter YYYY-MM-DD; None when absent unless ``required``."""
+    raw = request.args.get(name, "").strip()
+    if not raw and not required:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"parameter '{name}' must be a date YYYY-MM-DD, got {raw!r}",
+                      field=name) from None
 
 
 def int_arg(name, low, high, default=None):

@@ -6,14 +6,13 @@ resolved / received, resolved = closed with the outcome mediated or handled); th
 score of ``geo/ranking.py``.
 """
 
-import datetime as dt
 import io
 
 from flask import Blueprint, Response, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import int_arg
+from api.params import date_arg, int_arg
 from geo import ranking
 from layers import stats as stats_layer
 from layers.errors import Invalid
@@ -107,15 +106,6 @@ OPENAPI = {
 }
 
 
-def _date(name):
-    raw = request.args.get(name, "")
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"parameter '{name}' must be a date YYYY-MM-DD, got {raw!r}",
-                      field=name) from None
-
-
 def period_arg():
     """The period of the request: ``month``, or ``from`` and ``to``, or None (the
     layer's default, the last complete month)."""
@@ -126,7 +116,8 @@ def period_arg():
     if month:
         return stats_layer.month_period(month)
     if has_range:
-        return stats_layer.day_period(_date("from"), _date("to"))
+        return stats_layer.day_period(date_arg("from", required=True),
+                                        date_arg("to", required=True))
     return None
 
 

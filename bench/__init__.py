@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-__all__ = ["ROOT", "VAR", "generate_city", "pack_wkb", "unpack_wkb"]
+__all__ = ["ROOT", "VAR", "best_of", "generate_city", "pack_wkb", "unpack_wkb"]
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench"
@@ -43,3 +43,14 @@ def unpack_wkb(packed, lengths):
     starts = ends - lengths
     return shapely.from_wkb(np.array(
         [buffer[s:e] for s, e in zip(starts, ends, strict=True)], dtype=object))
+
+
+def best_of(fn, repeat):
+    """``(seconds, result)``: the best time of ``repeat`` calls of ``fn`` and the
+    last call's result."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return min(times), result

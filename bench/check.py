@@ -13,12 +13,11 @@ The grids come from ``geo.demo.generate("city")`` (about 40 s), cached under
 """
 
 import argparse
-import time
 
 import numpy as np
 import shapely
 
-from bench import VAR, generate_city, pack_wkb, unpack_wkb
+from bench import VAR, best_of, generate_city, pack_wkb, unpack_wkb
 from bench.assign import _generator_hash
 
 __all__ = ["BAR_S", "city_grids", "main"]
@@ -86,15 +85,6 @@ def plain_overlay(grids):
     return overlaps[overlaps > 0], outside[outside > 0], [g for g in gaps if g > 0]
 
 
-def _best(fn, repeat):
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return min(times), result
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench check",
                                      description=__doc__.split("\n\n")[0])
@@ -116,9 +106,9 @@ def main(argv=None):
             lambda: plain_overlay(grids),
     }
     for name, fn in runs.items():
-        seconds, _ = _best(fn, args.repeat)
+        seconds, _ = best_of(fn, args.repeat)
         print(f"  baseline  {name:<58} {seconds:6.2f} s", flush=True)
-    ours, report = _best(lambda: check_hierarchy(grids, counts), args.repeat)
+    ours, report = best_of(lambda: check_hierarchy(grids, counts), args.repeat)
     print(f"  ours      {'geo.topology.check_hierarchy(grids, households)':<58} "
           f"{ours:6.2f} s")
     met = ours < BAR_S

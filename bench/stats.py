@@ -15,11 +15,11 @@ The city is the database ``gridgov_bench_city`` (``bench.locate.city_database``)
 
 import argparse
 import datetime as dt
-import time
 
 import numpy as np
 import pandas as pd
 
+from bench import best_of
 from bench.locate import city_database
 
 __all__ = ["main"]
@@ -84,15 +84,6 @@ def _pandas(incidents, households, grids, period, now, resolved_outcomes):
     return out
 
 
-def _best(fn, repeat):
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return min(times), result
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench stats",
                                      description=__doc__.split("\n\n")[0])
@@ -111,11 +102,11 @@ def main(argv=None):
         n = conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
         print(f"{n:,} incidents; month {args.month}, level 4; best of "
               f"{args.repeat}", flush=True)
-        fetched, rows = _best(lambda: _fetch(conn, period), args.repeat)
-        grouped, theirs = _best(
+        fetched, rows = best_of(lambda: _fetch(conn, period), args.repeat)
+        grouped, theirs = best_of(
             lambda: _pandas(*rows, period, now, stats.RESOLVED_OUTCOMES),
             args.repeat)
-        ours, answer = _best(
+        ours, answer = best_of(
             lambda: stats.stats(conn, SYSTEM, level=4, period=period, now=now),
             args.repeat)
     print(f"  baseline  {'pandas groupby, rows already in memory':<52} "

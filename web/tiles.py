@@ -7,14 +7,13 @@ checks one permission per view): grids and cameras ``map:view``, households
 ``GRIDGOV_TILE_CACHE_BYTES``, default 64 MB), per jurisdiction and data generation.
 """
 
-import datetime as dt
 
 from flask import Blueprint, Response, current_app, request
 
 from api.auth import current, requires
 from api.db import connection
+from api.params import date_arg
 from layers import tiles
-from layers.errors import Invalid
 
 __all__ = ["bp", "PERMISSIONS", "MIMETYPE"]
 
@@ -36,21 +35,10 @@ def _make_cache(state):
     state.app.extensions["gridgov.tiles"] = tiles.TileCache(size)
 
 
-def _date(name):
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"parameter '{name}' must be a date YYYY-MM-DD, got {raw!r}",
-                      field=name) from None
-
-
 def _serve(layer, z, x, y):
     since = until = None
     if layer == "incidents":  # default: the open incidents
-        since, until = _date("from"), _date("to")
+        since, until = date_arg("from"), date_arg("to")
     with connection() as conn:
         tile = tiles.get_tile(conn, current(), layer, z, x, y,
                               cache=current_app.extensions["gridgov.tiles"],

@@ -20,7 +20,7 @@
   var API = cfg.urls.api;
   var CSRF = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
   var $ = function (id) { return document.getElementById(id); };
-  var el = gg.el, clear = gg.clear, getJSON = gg.getJSON;
+  var el = gg.el, clear = gg.clear, getJSON = gg.getJSON, query = gg.query;
   var T = gg.strings(cfg.strings), zh = T.zh, both = T.both;
 
   // Okabe-Ito colours: the spot vermilion, sectors that see it blue, other
@@ -71,13 +71,6 @@
 
   function fail(err) { msg('error', zh('failed') + '：' + errorText(err)); }
 
-  function query(params) {
-    return Object.keys(params).filter(function (k) {
-      return params[k] !== undefined && params[k] !== null && params[k] !== '';
-    }).map(function (k) {
-      return encodeURIComponent(k) + '=' + encodeURIComponent(params[k]);
-    }).join('&');
-  }
 
   function when(iso) {
     if (!iso) { return '—'; }

@@ -45,6 +45,15 @@ window.gg = (function () {
     return {zh: zh, both: both};
   }
 
+  // "a=1&b=x" of the parameters that have a value (null, undefined, '' left out).
+  function query(params) {
+    return Object.keys(params).filter(function (k) {
+      return params[k] !== undefined && params[k] !== null && params[k] !== '';
+    }).map(function (k) {
+      return encodeURIComponent(k) + '=' + encodeURIComponent(params[k]);
+    }).join('&');
+  }
+
   // GET JSON; rejects with {status, body} when the answer is not 2xx.
   function getJSON(url) {
     return fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/json'}})
@@ -74,5 +83,5 @@ window.gg = (function () {
   }
 
   return {fmt: fmt, el: el, clear: clear, strings: strings, getJSON: getJSON,
-          send: send};
+          send: send, query: query};
 })();

@@ -18,7 +18,7 @@
   var map = window.ggLeaflet.map;         // web/maps.py's _Expose
   var control = window.ggLeaflet.control;
   var API = cfg.api;
-  var el = gg.el, clear = gg.clear, getJSON = gg.getJSON;
+  var el = gg.el, clear = gg.clear, getJSON = gg.getJSON, q = gg.query;
   var T = gg.strings(cfg.strings), zh = T.zh, both = T.both;
 
   // ColorBrewer YlOrRd, 5 classes: light to dark, readable in greyscale print.
@@ -180,13 +180,6 @@
 
   // --- the choropleth ----------------------------------------------------------------
 
-  function q(params) {
-    return Object.keys(params).filter(function (k) {
-      return params[k] !== undefined && params[k] !== null && params[k] !== '';
-    }).map(function (k) {
-      return encodeURIComponent(k) + '=' + encodeURIComponent(params[k]);
-    }).join('&');
-  }
 
   // Quantile class breaks of the values (5 classes, fewer when values repeat).
   function quantileBreaks(values) {
