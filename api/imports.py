@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 import importers
 from api.auth import current, requires
 from api.db import connection
-from api.params import int_arg
+from api.params import flag_arg, int_arg
 from api.search import _cell
 from layers import imports as imports_layer
 from layers.errors import Invalid
@@ -68,10 +68,6 @@ OPENAPI = {
 }
 
 
-def _flag(name):
-    return request.args.get(name, "").lower() in ("1", "true", "yes", "on")
-
-
 @bp.post("/imports")
 @requires("imports:run")
 def run_import():
@@ -82,7 +78,7 @@ def run_import():
     data = upload.read()
     options = {k: request.args[k] for k in ("crs", "mapping")
                if request.args.get(k)}
-    if _flag("swap"):
+    if flag_arg("swap"):
         options["swap"] = True
     try:
         result = importers.read_any(data, name=upload.filename or "upload",
@@ -92,8 +88,8 @@ def run_import():
     with connection() as conn:
         report = imports_layer.run_import(
             conn, current(), result, layer, upload.filename or "upload",
-            hashlib.sha256(data).hexdigest(), options, dry_run=_flag("dry_run"),
-            force=_flag("force"))
+            hashlib.sha256(data).hexdigest(), options, dry_run=flag_arg("dry_run"),
+            force=flag_arg("force"))
     return jsonify(_shown(report))
 
 

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import int_arg
+from api.params import flag_arg, int_arg
 from geo import crs as crs_math
 from geo import workdays
 from layers import incidents
@@ -157,18 +157,6 @@ def _body(required=True):
     return body
 
 
-def _flag(value, name):
-    if value is None or value == "":
-        return None
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes"):
-        return True
-    if text in ("0", "false", "no"):
-        return False
-    raise Invalid(f"parameter '{name}' must be true or false, got {value!r}",
-                  field=name)
-
-
 def _moment(raw, name):
     """An ISO date or date-time; without a zone it is China time."""
     if raw is None or raw == "":
@@ -241,7 +229,7 @@ def _register(preview):
 @bp.post("/incidents")
 @requires("incidents:edit")
 def register():
-    return _register(bool(_flag(request.args.get("preview"), "preview")))
+    return _register(flag_arg("preview"))
 
 
 @bp.post("/incidents/preview")
@@ -257,7 +245,7 @@ def list_incidents():
     with connection() as conn:
         page = incidents.list_incidents(
             conn, current(), status=args.get("status") or None,
-            overdue=_flag(args.get("overdue"), "overdue"),
+            overdue=flag_arg("overdue", default=None),
             level=int_arg("level", 1, 4), category=args.get("category") or None,
             grid=args.get("grid") or None,
             since=_moment(args.get("since"), "since"),

@@ -10,13 +10,13 @@ point was used.
 import math
 import re
 
+import numpy as np
 import shapely
-import shapely.geometry
 from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import angle_arg, float_arg
+from api.params import angle_arg, flag_arg, float_arg
 from geo import crs as crs_math
 from geo.coverage import view_polygons_wgs84
 from layers import locate as locate_layer
@@ -59,12 +59,17 @@ OPENAPI = {
     "/locate": {
         "get": {
             "summary": "Grid chain, responsible staff and cameras seeing a point",
-            "parameters": _POINT_PARAMS,
+            "parameters": _POINT_PARAMS + [
+                {"name": "nearby", "in": "query", "required": False,
+                 "description": "1: also what /locate/nearby answers, as "
+                                "'nearby', in the same round trip to the "
+                                "database (the dispatcher's panel)",
+                 "schema": {"type": "integer", "enum": [0, 1], "default": 0}}],
             "responses": {
-                "200": {"description": "{grids, staff, cameras, point}: point is "
-                                       "the WGS-84 {lon, lat} that was located; "
-                                       "each camera has its field of view as a "
-                                       "GeoJSON polygon (view)"},
+                "200": {"description": "{grids, staff, cameras, point[, nearby]}: "
+                                       "point is the WGS-84 {lon, lat} that was "
+                                       "located; each camera has its field of "
+                                       "view as a GeoJSON polygon (view)"},
                 "400": {"description": "bad or missing lon/lat or x/y, unknown crs"},
             },
         }
@@ -97,7 +102,8 @@ def locate():
 def _with_views(conn, principal, lon, lat):
     """The layer's answer, each camera with its field of view (``view``, a GeoJSON
     polygon: the sector or disc the map draws)."""
-    found = locate_layer.locate(conn, principal, lon, lat)
+    found = locate_layer.locate(conn, principal, lon, lat,
+                                with_nearby=flag_arg("nearby"))
     cams = found["cameras"]
     if cams:
         views = view_polygons_wgs84(
@@ -105,8 +111,13 @@ def _with_views(conn, principal, lon, lat):
             [c["kind"] for c in cams],
             [math.nan if c["bearing"] is None else c["bearing"] for c in cams],
             [c["fov_deg"] for c in cams], [c["range_m"] for c in cams])
-        for cam, view in zip(cams, shapely.set_precision(views, 1e-7), strict=True):
-            cam["view"] = shapely.geometry.mapping(view)
+        # A view is one ring (no holes); its vertices go out rounded to 1e-7°
+        # (1 cm) in one vectorised pass: shapely's mapping() vertex by vertex
+        # was a third of the time of a point with twenty cameras.
+        xy, owner = shapely.get_coordinates(views, return_index=True)
+        rings = np.split(np.round(xy, 7), np.searchsorted(owner, range(1, len(cams))))
+        for cam, ring in zip(cams, rings, strict=True):
+            cam["view"] = {"type": "Polygon", "coordinates": [ring.tolist()]}
     return found
 
 

@@ -9,7 +9,7 @@ from flask import request
 from importers.coordinates import parse_angles
 from layers.errors import Invalid
 
-__all__ = ["float_arg", "int_arg", "bbox_arg", "angle_arg", "date_arg"]
+__all__ = ["float_arg", "int_arg", "bbox_arg", "angle_arg", "date_arg", "flag_arg"]
 
 
 def float_arg(name, low, high, required=True):
@@ -52,6 +52,20 @@ def _is_number(raw):
     except ValueError:
         return False
     return True
+
+
+def flag_arg(name, default=False):
+    """A yes/no query parameter (1/true/yes/on or 0/false/no/off); ``default``
+    when absent. Anything else is refused rather than read as no."""
+    text = request.args.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise Invalid(f"parameter '{name}' must be true or false (1 or 0), "
+                  f"got {request.args[name]!r}", field=name)
 
 
 def date_arg(name, required=False):

@@ -16,6 +16,7 @@ __all__ = [
     "INCIDENT_STATUSES",
     "INCIDENT_OUTCOMES",
     "INCIDENT_ACTIONS",
+    "outcomes_for",
     "HOUSEHOLD_TAGS",
     "label",
 ]
@@ -134,6 +135,25 @@ INCIDENT_OUTCOMES = {
     "handled": ("已处置", "Handled"),
     "transferred": ("移交职能部门", "Transferred to a department"),
 }
+
+# Which outcomes close which category: a dispute (矛盾纠纷) ends in mediation,
+# failed mediation, the courts or a department; anything else is handled or
+# passed to a department — "mediated" makes no sense for a theft or a dump of
+# rubbish, and would count in the dispute resolution rate (化解率) the leaders read.
+_DISPUTE_OUTCOMES = ("mediated", "not_mediated", "litigation", "transferred")
+_OTHER_OUTCOMES = ("handled", "transferred")
+
+
+def outcomes_for(category):
+    """The outcomes an incident of ``category`` may be closed with.
+
+    >>> outcomes_for("dispute")
+    ('mediated', 'not_mediated', 'litigation', 'transferred')
+    >>> outcomes_for("environment")
+    ('handled', 'transferred')
+    """
+    return _DISPUTE_OUTCOMES if category == "dispute" else _OTHER_OUTCOMES
+
 
 # Sensitive household tags (personal data: role-checked, masked, audited).
 HOUSEHOLD_TAGS = {

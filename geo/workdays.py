@@ -24,9 +24,10 @@ CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
 # year -> (days off, make-up working days), as "MM-DD" ranges "a..b" or single days.
 # Transcribed from the State Council General Office's notices (国务院办公厅关于
 # 2025年 / 2026年部分节假日安排的通知, 国办发明电〔2024〕12号 and 〔2025〕7号).
-# Checked by hand against the published tables; replace or extend this dictionary
-# (or build a WorkCalendar from configuration) when a notice differs or a year is
-# added — nothing else in the code knows the dates.
+# Checked on 2026-11-22 against the notices' text as published (2024-11-12 and
+# 2025-11-04): every day off and every make-up day matches. A deployment adds a
+# year without a release through GRIDGOV_INCIDENT_HOLIDAYS / _WORKDAYS (JSON lists
+# of dates, api/incidents.py); nothing else in the code knows the dates.
 CN_OFFICIAL = {
     2025: (
         [

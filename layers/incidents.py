@@ -355,6 +355,12 @@ def _changes(conn, row, action, extra, at):
                 {"from_level": level, "to_level": level - 1})
     if action == "close":
         outcome = _choice(extra.get("outcome"), vocab.INCIDENT_OUTCOMES, "outcome")
+        fits = vocab.outcomes_for(row["category"])
+        if outcome not in fits:
+            kind = vocab.INCIDENT_CATEGORIES[row["category"]]
+            raise Invalid(f"outcome {outcome!r} does not close a {kind[1].lower()} "
+                          f"({kind[0]}) incident; one of {', '.join(fits)}",
+                          field="outcome")
         return {"outcome": outcome, "closed_at": at}, {"outcome": outcome}
     if action == "evaluate":
         stars = extra.get("satisfaction")

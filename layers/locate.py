@@ -66,7 +66,7 @@ _CAMERAS = """
 """
 
 
-def locate(conn, principal, lon, lat):
+def locate(conn, principal, lon, lat, with_nearby=False):
     """Return what bears on the point ``(lon, lat)`` (EPSG:4326), as far as the
     user's jurisdiction reaches (outside it: the shared ancestors only).
 
@@ -76,17 +76,35 @@ def locate(conn, principal, lon, lat):
         ``grids``: the chain from level 1 down, each ``{level, code, name}`` (empty
         outside every grid: not an error); ``staff``: the active staff of those
         grids, micro-grid first; ``cameras``: the cameras whose view contains the
-        point, nearest first, with ``distance_m``.
+        point, nearest first, with ``distance_m``; with ``with_nearby``, also
+        ``nearby``: what :func:`nearby` answers, found in the same round trip.
     """
+    queries = [("grids", _CHAIN, False), ("staff", _STAFF, False),
+               ("cameras", _CAMERAS, False)]
+    if with_nearby:
+        queries += _nearby_queries(principal)
+    found = _pipelined(conn, queries, _params(principal, lon, lat))
+    if with_nearby:
+        found["nearby"] = {key: found.pop(key) for key, _, _ in queries[3:]}
+    return found
+
+
+def _params(principal, lon, lat):
     dx, dy = degrees_per_metre(lat)
-    point = {"lon": lon, "lat": lat, "dx": dx, "dy": dy,
-             "contact": principal.can("staff:contact")} | scope_params(principal)
-    cursors = [conn.cursor(row_factory=dict_row) for _ in range(3)]
+    return {"lon": lon, "lat": lat, "dx": dx, "dy": dy,
+            "contact": principal.can("staff:contact"),
+            "tags": principal.can("households:tags")} | scope_params(principal)
+
+
+def _pipelined(conn, queries, params):
+    """``{key: rows}`` of ``[(key, query, one_row)]``, every query sent before any
+    answer is read (one round trip: the queries need nothing from each other)."""
+    cursors = [conn.cursor(row_factory=dict_row) for _ in queries]
     with conn.pipeline():
-        for cur, query in zip(cursors, (_CHAIN, _STAFF, _CAMERAS), strict=True):
-            cur.execute(query, point)
-    chain, staff, cameras = (cur.fetchall() for cur in cursors)
-    return {"grids": chain, "staff": staff, "cameras": cameras}
+        for cur, (_, query, _) in zip(cursors, queries, strict=True):
+            cur.execute(query, params)
+    return {key: cur.fetchone() if one else cur.fetchall()
+            for cur, (key, _, one) in zip(cursors, queries, strict=True)}
 
 
 def degrees_per_metre(lat):
@@ -114,6 +132,12 @@ _NEAR_INCIDENTS = """
 """
 
 _NEAR_HOUSEHOLDS = """
+    WITH near AS (
+        SELECT tags FROM households,
+             ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS p
+        WHERE grid_code LIKE %(scope)s
+          AND geom && ST_Expand(p, 100 * %(dx)s, 100 * %(dy)s)
+          AND ST_DWithin(geom::geography, p::geography, 100))
     SELECT count(*) AS households,
            CASE WHEN %(tags)s THEN (
                SELECT coalesce(jsonb_object_agg(tag, n), '{}')
@@ -133,26 +157,19 @@ _NEAREST_CAMERAS = """
 """
 
 
+def _nearby_queries(principal):
+    queries = [("cameras_nearest", _NEAREST_CAMERAS, False)]
+    if principal.can("incidents:read"):
+        queries.append(("incidents", _NEAR_INCIDENTS, False))
+    if principal.can("households:read"):
+        queries.append(("households", _NEAR_HOUSEHOLDS, True))
+    return queries
+
+
 def nearby(conn, principal, lon, lat):
     """What lies around ``(lon, lat)`` for the dispatcher, within the jurisdiction:
     ``incidents`` (open, 200 m; only with incidents:read), ``households`` (count
     within 100 m, per tag when allowed; only with households:read) and
     ``cameras_nearest`` (the 5 nearest)."""
-    dx, dy = degrees_per_metre(lat)
-    params = {"lon": lon, "lat": lat, "dx": dx, "dy": dy,
-              "tags": principal.can("households:tags")} | scope_params(principal)
-    cur = conn.cursor(row_factory=dict_row)
-    out = {"cameras_nearest": cur.execute(_NEAREST_CAMERAS, params).fetchall()}
-    if principal.can("incidents:read"):
-        out["incidents"] = cur.execute(_NEAR_INCIDENTS, params).fetchall()
-    if principal.can("households:read"):
-        households = sql.SQL("""
-            WITH near AS (
-                SELECT tags FROM households,
-                     ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS p
-                WHERE grid_code LIKE %(scope)s
-                  AND geom && ST_Expand(p, 100 * %(dx)s, 100 * %(dy)s)
-                  AND ST_DWithin(geom::geography, p::geography, 100))
-            {counts}""").format(counts=sql.SQL(_NEAR_HOUSEHOLDS))
-        out["households"] = cur.execute(households, params).fetchone()
-    return out
+    return _pipelined(conn, _nearby_queries(principal),
+                      _params(principal, lon, lat))

@@ -19,6 +19,7 @@ from web import (
     views,
 )
 from web.i18n import role_label, t
+from web.json import OrjsonProvider
 
 __all__ = ["create_app"]
 
@@ -30,6 +31,7 @@ def create_app(test_config=None):
     (``GRIDGOV_DATABASE_URL``, ``GRIDGOV_SECRET_KEY``…), then ``test_config``.
     """
     app = Flask(__name__, instance_relative_config=True)
+    app.json = OrjsonProvider(app)
     app.config.from_mapping(
         DATABASE_URL=None,
         DATABASE_POOL_SIZE=8,
@@ -53,7 +55,6 @@ def create_app(test_config=None):
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if not app.config[key]:
             raise RuntimeError(f"{key} is not configured (set GRIDGOV_{key})")
-    app.json.ensure_ascii = False
     app.extensions["gridgov.page_error"] = _page_error
     api.init_app(app)
     security.init_app(app)

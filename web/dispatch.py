@@ -2,7 +2,7 @@
 it, register an incident there, and follow each level's queue.
 
 The page is ``templates/dispatch.html`` with ``static/dispatch.js``; everything it
-shows comes from the API (locate, locate/nearby, places, incidents, their
+shows comes from the API (locate with nearby=1, places, incidents, their
 queues and transitions) with the session cookie and the CSRF token, so the page
 sees exactly what the API lets this user see. This module renders the page with
 its vocabulary and strings.
@@ -57,6 +57,8 @@ def dispatch():
             "sources": _pairs(vocab.INCIDENT_SOURCES),
             "statuses": _pairs(vocab.INCIDENT_STATUSES),
             "outcomes": _pairs(vocab.INCIDENT_OUTCOMES),
+            "outcomes_by_category": {code: vocab.outcomes_for(code)
+                                     for code in vocab.INCIDENT_CATEGORIES},
             "actions": _pairs(vocab.INCIDENT_ACTIONS),
             "camera_kinds": _pairs(vocab.CAMERA_KINDS),
             "tags": _pairs(vocab.HOUSEHOLD_TAGS),

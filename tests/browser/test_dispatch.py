@@ -116,3 +116,69 @@ def test_a_dispatcher_triages_from_the_timeline(page, dispatch_server, demo_town
     # an action the state does not allow is not offered
     assert page.locator("button[data-action='evaluate']").count() == 0
     assert seen["errors"] == []
+
+
+def _count(page, level, queue):
+    return int(page.inner_text(f"button.count[data-level='{level}']"
+                               f"[data-queue='{queue}']").strip())
+
+
+def test_a_dispatcher_escalates_into_the_parent_levels_queue(
+        page, dispatch_server, demo_town):
+    from layers import incidents
+    from layers.access import SYSTEM
+
+    spot = demo_town.households.geometry.iloc[7]
+    with psycopg.connect(dispatch_server.url, autocommit=True) as conn:
+        code = incidents.register(
+            conn, SYSTEM, {"category": "dispute", "subtype": "land",
+                           "source": "petition", "description": "两村争议林地边界"},
+            (spot.x, spot.y))["code"]
+    seen = open_page(page, dispatch_server.base, "/dispatch", "dispatcher",
+                     dispatch_server.passwords["dispatcher"],
+                     "#dispatch[data-state=ready]")
+    before = _count(page, 3, "to_triage"), _count(page, 4, "to_triage")
+    page.click("button.count[data-level='4'][data-queue='to_triage']")
+    page.click(f"#dispatch-queue-list .incident-code:text-is('{code}')")
+    page.wait_for_selector(f"#dispatch-incident[data-code='{code}'] "
+                           "button[data-action='escalate']")
+    page.fill("#dispatch-note", "涉及两个网格，提交综合网格处理")
+    page.click("button[data-action='escalate']")
+    page.wait_for_function(
+        "code => !document.querySelector('#dispatch-list').innerText.includes(code)",
+        arg=code)
+    # the counts follow: one less to triage at level 4, one more at level 3
+    page.wait_for_function(
+        "n => Number(document.querySelector(\"button.count[data-level='3']"
+        "[data-queue='to_triage']\").innerText) === n", arg=before[0] + 1)
+    assert _count(page, 4, "to_triage") == before[1] - 1
+    assert "提级" in page.inner_text("#dispatch-timeline")
+    with psycopg.connect(dispatch_server.url) as conn:
+        level, status = conn.execute(
+            "SELECT escalation_level, status FROM incidents WHERE code = %s",
+            (code,)).fetchone()
+    assert (level, status) == (3, "registered")
+    page.click("button.count[data-level='3'][data-queue='to_triage']")
+    page.wait_for_selector(f"#dispatch-list[data-level='3'][data-queue='to_triage'] "
+                           f".incident-code:text-is('{code}')")
+    assert seen["errors"] == []
+
+
+def test_closing_offers_only_the_outcomes_of_the_category(page, dispatch_server):
+    with psycopg.connect(dispatch_server.url) as conn:
+        code = conn.execute(
+            "SELECT code FROM incidents WHERE status = 'handling'"
+            " AND category = 'environment' ORDER BY code LIMIT 1").fetchone()[0]
+    open_page(page, dispatch_server.base, f"/dispatch?incident={code}", "dispatcher",
+              dispatch_server.passwords["dispatcher"], "#dispatch[data-state=ready]")
+    page.wait_for_selector(f"#dispatch-incident[data-code='{code}'] #dispatch-outcome")
+    offered = page.eval_on_selector_all("#dispatch-outcome option",
+                                        "els => els.map(e => e.value)")
+    assert offered == ["handled", "transferred"]  # no 调解成功 for rubbish
+    page.select_option("#dispatch-outcome", "handled")
+    page.click("button[data-action='close']")
+    page.wait_for_selector(f"#dispatch-incident[data-code='{code}'] "
+                           "button[data-action='evaluate']")
+    with psycopg.connect(dispatch_server.url) as conn:
+        assert conn.execute("SELECT status, outcome FROM incidents WHERE code = %s",
+                            (code,)).fetchone() == ("closed", "handled")

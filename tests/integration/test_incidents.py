@@ -150,7 +150,7 @@ def test_transitions_not_allowed_are_409_naming_the_state(env):
     assert act(env, code, "close", outcome="mediated").status_code == 409
     # a closed incident takes no feedback
     for action, extra in (("triage", {}), ("accept", {}),
-                          ("close", {"outcome": "handled"})):
+                          ("close", {"outcome": "transferred"})):
         assert act(env, code, action, **extra).status_code == 200
     r = act(env, code, "feedback", note="再次反馈")
     assert (r.status_code, r.get_json()["error"]["state"]) == (409, "closed")
@@ -185,6 +185,27 @@ def test_close_needs_an_outcome_and_evaluate_a_satisfaction(env):
     reopened = act(env, code, "reopen", note="当事人不满意").get_json()
     assert (reopened["status"], reopened["closed_at"], reopened["satisfaction"]) == (
         "handling", None, None)
+
+
+def test_the_outcome_must_fit_the_category(env):
+    dispute = report(env).get_json()["code"]
+    dumping = report(env, category="environment", subtype="dumping",
+                     description="河边有人倾倒建筑垃圾").get_json()["code"]
+    for code in (dispute, dumping):
+        act(env, code, "triage", department="镇综合执法局")
+        act(env, code, "accept")
+    r = act(env, dumping, "close", outcome="mediated")
+    assert (r.status_code, r.get_json()["error"]["field"]) == (400, "outcome")
+    assert "环境" in r.get_json()["error"]["message"]
+    assert "handled" in r.get_json()["error"]["message"]
+    r = act(env, dispute, "close", outcome="handled")
+    assert (r.status_code, r.get_json()["error"]["field"]) == (400, "outcome")
+    # the refused close changed nothing
+    assert env.demo.client("dispatcher").get(f"{URL}/{dispute}").get_json()[
+        "status"] == "handling"
+    assert act(env, dumping, "close", outcome="handled").get_json()["outcome"] == \
+        "handled"
+    assert act(env, dispute, "close", outcome="transferred").status_code == 200
 
 
 @pytest.mark.parametrize(("field", "value"), [
@@ -267,7 +288,7 @@ def test_a_leader_reads_but_does_not_register_or_act(env):
     assert env.demo.client().get(URL).status_code == 401
 
 
-EXTRA = {"close": {"outcome": "handled"}, "evaluate": {"satisfaction": 3},
+EXTRA = {"close": {"outcome": "mediated"}, "evaluate": {"satisfaction": 3},
          "feedback": {"note": "进展"}, "triage": {"department": "镇综治办"}}
 
 

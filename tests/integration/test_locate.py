@@ -125,3 +125,18 @@ def test_nearby_follows_the_role(as_user, demo_town):
     assert "incidents" not in planner  # no incidents:read
     assert as_user("viewer").get(
         f"/api/v1/locate/nearby?lon={here.x}&lat={here.y}").status_code == 403
+
+
+def test_locate_with_nearby_answers_the_panel_in_one_request(as_user, demo_town):
+    here = demo_town.incidents[demo_town.incidents.closed_at.isna()].geometry.iloc[0]
+    client = as_user("dispatcher")
+    q = f"lon={here.x}&lat={here.y}"
+    both = client.get(f"/api/v1/locate?{q}&nearby=1").get_json()
+    alone = client.get(f"/api/v1/locate?{q}").get_json()
+    near = client.get(f"/api/v1/locate/nearby?{q}").get_json()
+    assert both["nearby"] == {k: v for k, v in near.items() if k != "point"}
+    assert both["nearby"]["incidents"]  # the open incident itself, at 0 m
+    assert {k: v for k, v in both.items() if k != "nearby"} == alone
+    bad = client.get(f"/api/v1/locate?{q}&nearby=maybe")
+    assert bad.status_code == 400
+    assert "'nearby'" in bad.get_json()["error"]["message"]

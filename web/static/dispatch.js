@@ -153,13 +153,10 @@
 
   function locate(params) {
     msg('info', zh('loading'));
+    params.nearby = 1;  // the panel's whole answer in one request
     return getJSON(API + '/locate?' + query(params)).then(function (answer) {
-      var p = answer.point;
-      var wgs = {crs: 'wgs84', lon: p.lon, lat: p.lat};
-      return getJSON(API + '/locate/nearby?' + query(wgs)).then(function (near) {
-        msg('', '');
-        show(answer, near);
-      });
+      msg('', '');
+      show(answer, answer.nearby);
     }).catch(fail);
   }
 
@@ -510,7 +507,10 @@
     }
     if (inc.actions.indexOf('close') >= 0) {
       var outcome = el('select', {id: 'dispatch-outcome'});
-      fillSelect(outcome, V.outcomes);
+      var fits = {};  // only the outcomes that close this category
+      (V.outcomes_by_category[inc.category] || Object.keys(V.outcomes))
+        .forEach(function (code) { fits[code] = V.outcomes[code]; });
+      fillSelect(outcome, fits);
       form.appendChild(el('label', {}, [both('dispatch_outcome'), outcome]));
       extra.close = function () { return {outcome: outcome.value}; };
     }
@@ -543,7 +543,11 @@
   }
 
   // data-state="ready" once the outlines and queues are in (for the browser tests).
+  // /dispatch?incident=CODE opens that incident (a link from a list, a reminder).
   Promise.all([loadOutlines(), loadQueues()]).then(function () {
+    var wanted = new URLSearchParams(window.location.search).get('incident');
+    return wanted ? showIncident(wanted) : null;
+  }).then(function () {
     $('dispatch').dataset.state = 'ready';
   });
 })();
