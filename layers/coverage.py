@@ -12,9 +12,9 @@ What is cached, and how it stays right (``migrations/0005_coverage.sql``):
 
 Invalidation is by triggers (statement-level, with transition tables) on cameras,
 households and grids: they delete the rows a change touches, so a cached answer is
-never stale and costs one indexed scan. A computation checks the sequence
-``coverage_state`` before it stores its result: if anything changed while it
-ran, the result is returned but not kept.
+never stale and costs one indexed scan. A computation checks the generation of
+the three tables (the sum of their ``tile_generations`` slots) before it stores
+its result: if anything changed while it ran, the result is returned but not kept.
 
 Coverage counts every installed camera whatever its status (an offline camera is a
 repair job, not a blind spot to plan a new camera for); ``online_cameras`` says
@@ -79,16 +79,22 @@ def _under(code):
     return like_prefix(code or "")
 
 
+# The caches depend on grids, cameras and households: their tile generations
+# (migrations 0007, 0009) sum to a number that grows with every write to them.
+_GENERATION = ("SELECT generation FROM tile_generations"
+               " WHERE layer IN ('grids', 'cameras', 'households')")
+
+
 def _generation(conn):
-    return conn.execute("SELECT generation FROM coverage_state").fetchone()[0]
+    return sum(g for (g,) in conn.execute(_GENERATION))
 
 
 def _unchanged_since(conn, generation):
     """Inside a transaction: whether nothing the caches depend on changed since
-    ``generation`` was read; the share lock keeps it so until the commit."""
-    (now,) = conn.execute(
-        "SELECT generation FROM coverage_state FOR SHARE").fetchone()
-    return now == generation
+    ``generation`` was read; the share lock on the slots keeps it so until the
+    commit (a writer bumping a slot waits for it)."""
+    rows = conn.execute(_GENERATION + " FOR SHARE")
+    return sum(g for (g,) in rows) == generation
 
 
 def _wkb(rows):

@@ -28,6 +28,7 @@ from layers.grids import scope_params
 __all__ = [
     "LAYERS", "MAX_ZOOM", "EXTENT", "CELLS", "POINT_ZOOM", "grid_levels",
     "check_tile", "generation", "render", "get_tile", "Tile", "TileCache",
+    "EMBED_MAX", "embeddable", "first_zoom",
 ]
 
 LAYERS = ("grids", "cameras", "households", "incidents")
@@ -46,12 +47,52 @@ _GRID_LEVELS = ((13, (1, 2, 3, 4)), (12, (1, 2, 3)), (0, (1, 2)))
 # A window of incidents spans at most a year (more is a heat map's job).
 MAX_WINDOW_DAYS = 366
 _EARTH_RADIUS = 6378137.0  # of EPSG:3857's sphere
+# A map page embeds a layer (GeoJSON or points in the HTML) only up to this many
+# features of the user's jurisdiction; a larger layer is drawn from these tiles.
+# 3,000 micro-grids of 34 vertices are ~2 MB of page; the city's 20,000 would be
+# 14 MB, its 1.1 M households 25 MB of bare coordinates.
+EMBED_MAX = 3000
+
+
+def first_zoom(level):
+    """The lowest zoom whose grid tiles hold ``level``."""
+    return min(zoom for zoom, levels in _GRID_LEVELS if level in levels)
 
 
 def grid_levels(z):
     """The grid levels drawn at zoom ``z``: towns and villages always, then
     comprehensive grids, then micro-grids."""
     return next(levels for zoom, levels in _GRID_LEVELS if z >= zoom)
+
+
+# Counting stops at EMBED_MAX + 1 (a LIMIT inside): the answer is only "small
+# enough or not", and a city's million households need not be counted for it.
+_SMALL_ENOUGH = sql.SQL("""
+    SELECT
+      ARRAY(SELECT (SELECT count(*) <= %(max)s FROM (
+                      SELECT 1 FROM grids g
+                      WHERE g.level = lv
+                        AND (g.code LIKE %(scope)s
+                             OR left(%(root)s, length(g.code)) = g.code)
+                      LIMIT %(max)s + 1) t)
+            FROM unnest(ARRAY[1, 2, 3, 4]) AS lv ORDER BY lv),
+      (SELECT count(*) <= %(max)s FROM (
+         SELECT 1 FROM households WHERE grid_code LIKE %(scope)s
+         LIMIT %(max)s + 1) t),
+      (SELECT count(*) <= %(max)s FROM (
+         SELECT 1 FROM cameras WHERE grid_code LIKE %(scope)s
+         LIMIT %(max)s + 1) t)
+""")
+
+
+def embeddable(conn, principal, limit=EMBED_MAX):
+    """Which of the map's layers are small enough to embed in the page, within the
+    user's jurisdiction: ``{"grids": {level: bool}, "households": bool,
+    "cameras": bool}``; the others go to the map as vector tiles."""
+    levels, households, cameras = conn.execute(
+        _SMALL_ENOUGH, scope_params(principal) | {"max": limit}).fetchone()
+    return {"grids": dict(zip((1, 2, 3, 4), levels, strict=True)),
+            "households": households, "cameras": cameras}
 
 
 def check_tile(layer, z, x, y):

@@ -98,9 +98,11 @@ fi
 if [ "$with_browser" -eq 1 ] && ! command -v chromium >/dev/null; then
   need+=(chromium)
 fi
-# A Chinese font, or the screenshots the browser tests keep show boxes for text.
-if [ "$with_browser" -eq 1 ] \
-  && ! { command -v fc-list >/dev/null && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; }; then
+# The Chinese font the printed ranking (layers/ranking_print.py) asks for by name
+# (Debian's package file, or the family anywhere fontconfig finds it); the browser
+# tests' screenshots use it too, or they show boxes for text.
+if [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] \
+  && ! { command -v fc-list >/dev/null && [ -n "$(fc-list 'WenQuanYi Micro Hei' 2>/dev/null)" ]; }; then
   need+=(fonts-wqy-microhei)
 fi
 [ "${#need[@]}" -eq 0 ] || apt_install "${need[@]}"
@@ -143,7 +145,8 @@ fi
 vendor=web/vendor
 npm_stamp="$vendor/node_modules/.installed-$(sha256sum "$vendor/package.json" | cut -c1-16)"
 if [ ! -e "$npm_stamp" ] \
-  || [ ! -e "$vendor/node_modules/leaflet-draw/dist/leaflet.draw.js" ]; then
+  || [ ! -e "$vendor/node_modules/leaflet-draw/dist/leaflet.draw.js" ] \
+  || [ ! -e "$vendor/node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" ]; then
   command -v npm >/dev/null || apt_install nodejs npm
   say "installing browser libraries into $vendor/node_modules (npm install)"
   quietly npm install --prefix "$vendor" --no-package-lock --omit=dev \

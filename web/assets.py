@@ -29,6 +29,8 @@ _PACKAGES = {
     "leaflet-markercluster": "xstatic.pkg.leaflet_markercluster",
     # its CSS loads images/spritesheet.* relative to itself: the same folder
     "leaflet-draw": _NODE_MODULES / "leaflet-draw" / "dist",
+    # vector tiles (/tiles/...mvt) for layers too large to embed in the page
+    "leaflet-vectorgrid": _NODE_MODULES / "leaflet.vectorgrid" / "dist",
 }
 
 # folium's asset name -> (vendor folder, file)
@@ -40,6 +42,7 @@ _LOCAL = {
     "markerclusterdefaultcss": ("leaflet-markercluster", "MarkerCluster.Default.css"),
     "leaflet_draw_js": ("leaflet-draw", "leaflet.draw.js"),
     "leaflet_draw_css": ("leaflet-draw", "leaflet.draw.css"),
+    "leaflet_vectorgrid": ("leaflet-vectorgrid", "Leaflet.VectorGrid.bundled.min.js"),
 }
 
 # folium's defaults that gridgov's maps do not use (Bootstrap styling and

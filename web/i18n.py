@@ -101,6 +101,8 @@ STRINGS = {
     "ov_children": ("下级网格", "Grids below"),
     "ov_drill": ("下钻", "Drill down"),
     "ov_no_data": ("无数据", "No data"),
+    "ov_zoom_in": ("放大到 {zoom} 级以上显示本层网格",
+                   "Zoom in to level {zoom} or more to see these grids"),
     "ov_period": ("统计期 {from} 至 {to}", "Period {from} to {to}"),
     "ov_m_resolution_rate": ("化解率", "Resolution rate"),
     "ov_m_timeliness": ("按期办结率", "Closed on time"),

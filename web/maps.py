@@ -8,6 +8,7 @@ from html import escape
 
 import folium
 from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import FastMarkerCluster
 from jinja2 import Template
 
@@ -29,18 +30,20 @@ _CAMERA_COLOUR = {"online": "#0072B2", "offline": "#999999", "fault": "#CC79A7"}
 
 
 def overview_map(grids_by_level, households, cameras, basemap_url=None,
-                 basemap_attribution="", locate_url=None, user=None, leaders=None):
+                 basemap_attribution="", locate_url=None, user=None, leaders=None,
+                 tiles=None):
     """The first map: the four grid levels, households, cameras, click to locate.
 
     Parameters
     ----------
     grids_by_level : dict of int to dict
-        GeoJSON FeatureCollection of each level (properties: code, name, households).
+        GeoJSON FeatureCollection of each embedded level (properties: code, name,
+        households); a level left out is drawn from ``tiles``.
     households : list of [lat, lon], or None
         Household positions only (no personal data goes to this layer); None
-        for a role that may not see households.
-    cameras : list of dict
-        With lon, lat, code, name, kind, status, range_m.
+        for a role that may not see households, or when they come as tiles.
+    cameras : list of dict, or None
+        With lon, lat, code, name, kind, status, range_m; None when tiled.
     basemap_url : str, optional
         A Leaflet tile URL template; without it the map has no basemap, so that it
         works on an isolated network.
@@ -48,6 +51,10 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
         The locate API; without it a click does nothing.
     user : dict, optional
         ``name``, ``role``, ``logout_url``, ``csrf_token``, ``links`` for the bar.
+    tiles : dict, optional
+        Layers too large to embed, drawn from vector tiles: ``url`` (a template
+        with ``{layer}``, ``{z}``, ``{x}``, ``{y}``), ``grids`` (the levels),
+        ``households`` and ``cameras`` (booleans).
     leaders : dict, optional
         The leaders' layers (choropleth, heatmap, hot spots, coverage, side
         panel; ``static/overview.js``): its config, with ``scripts`` and
@@ -68,10 +75,14 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
         _grid_layer(grids_by_level[level], level).add_to(m)
     if households is not None:
         _household_layer(households).add_to(m)
-    _camera_layer(cameras).add_to(m)
+    if cameras is not None:
+        _camera_layer(cameras).add_to(m)
     control = folium.LayerControl(collapsed=False,
                                   position="bottomright" if leaders else "topright")
     control.add_to(m)
+    if tiles and (tiles.get("grids") or tiles.get("households")
+                  or tiles.get("cameras")):
+        _TiledLayers(control, tiles).add_to(m)
     if locate_url:
         LocateOnClick(locate_url).add_to(m)
     m.get_root().header.add_child(Element(_STYLE))
@@ -114,6 +125,83 @@ class _Expose(MacroElement):
         super().__init__()
         self._name = "Expose"
         self.control = control
+
+
+class _TiledLayers(JSCSSMixin, MacroElement):
+    """The layers too large for the page, as vector tiles (Leaflet.VectorGrid, from
+    our own /vendor): grids of the tiled levels outlined as the embedded ones are,
+    households and cameras as points from their point zoom and below it as squares
+    shaded by their count (layers/tiles.py never sends a city's points).
+
+    Non-interactive: VectorGrid 1.3's click handling calls an API Leaflet 1.9
+    removed (L.DomEvent.fakeStop), and clicks must reach the map anyway, which
+    locates the spot.
+    """
+
+    default_js = [("leaflet_vectorgrid", "Leaflet.VectorGrid.bundled.min.js")]
+
+    _template = Template("""
+    {% macro script(this, kwargs) %}
+    (function (map, control) {
+        var T = {{ this.config|tojson }};
+        function url(layer) { return T.url.replace('{layer}', layer); }
+        function shade(n, top) {  // light to dark with the count, read in print
+            var k = Math.min(1, Math.log(1 + n) / Math.log(1 + top));
+            return 'rgb(' + Math.round(255 - 200 * k) + ',' +
+                   Math.round(240 - 190 * k) + ',' + Math.round(200 - 160 * k) + ')';
+        }
+        function points(colour, top) {
+            return function (p) {
+                if (p.count !== undefined) {
+                    return {stroke: false, fill: true, fillOpacity: 0.65,
+                            fillColor: shade(p.count, top)};
+                }
+                return {radius: 3, weight: 1, color: colour(p), fill: true,
+                        fillColor: colour(p), fillOpacity: 0.8};
+            };
+        }
+        var styles = {
+            grids: function (p) {
+                return T.levels[p.level] || [];  // embedded levels: not twice
+            },
+            households: points(function () { return '#7a5200'; }, 400),
+            cameras: points(function (p) { return T.cameraColours[p.status]; }, 40)
+        };
+        T.layers.forEach(function (item) {
+            var layer = L.vectorGrid.protobuf(url(item.layer), {
+                rendererFactory: L.canvas.tile, interactive: false,
+                pane: 'overlayPane', maxNativeZoom: 22, maxZoom: 22,
+                vectorTileLayerStyles: {[item.layer]: styles[item.layer]}
+            });
+            layer.addTo(map);
+            control.addOverlay(layer, item.name);
+        });
+    })({{ this._parent.get_name() }}, {{ this.control.get_name() }});
+    {% endmacro %}
+    """)
+
+    def __init__(self, control, tiles):
+        super().__init__()
+        self._name = "TiledLayers"
+        self.control = control
+        levels = sorted(tiles.get("grids") or ())
+        layers = []
+        if levels:
+            layers.append({"layer": "grids",
+                           "name": " / ".join(level_name(lv) for lv in levels)})
+        for key in ("households", "cameras"):
+            if tiles.get(key):
+                layers.append({"layer": key, "name": both(key)})
+        self.config = {
+            "url": tiles["url"], "layers": layers,
+            "levels": {lv: _path_style(_LEVEL_STYLE[lv]) for lv in levels},
+            "cameraColours": _CAMERA_COLOUR,
+        }
+
+
+def _path_style(style):
+    """A level's style as Leaflet path options (fill only where it has one)."""
+    return style | {"fill": style.get("fillOpacity", 0) > 0}
 
 
 def _title_bar(user):

@@ -8,7 +8,7 @@ from api.auth import current, requires
 from api.db import connection
 from geo import vocab
 from geo.hotspots import CLASSES as HOT_CLASSES
-from layers import cameras, grids, households
+from layers import cameras, grids, households, tiles
 from web import assets, maps
 from web.i18n import STRINGS, role_label, t
 from web.security import add_nonce
@@ -23,11 +23,20 @@ bp = Blueprint("views", __name__)
 def overview():
     principal = current()
     with connection() as conn:
+        # what fits in the page is embedded; the rest comes as vector tiles
+        small = tiles.embeddable(conn, principal, _embed_max())
         by_level = {lv: grids.list_grids(conn, principal, level=lv)
-                    for lv in (1, 2, 3, 4)}
+                    for lv, fits in small["grids"].items() if fits}
+        see_households = principal.can("households:read")
         positions = (households.positions(conn, principal)
-                     if principal.can("households:read") else None)
-        cams = cameras.list_cameras(conn, principal)
+                     if see_households and small["households"] else None)
+        cams = (cameras.list_cameras(conn, principal) if small["cameras"]
+                else None)
+    tiled = {"url": request.script_root + "/tiles/{layer}/{z}/{x}/{y}.mvt",
+             "grids": [lv for lv, fits in small["grids"].items() if not fits],
+             "households": see_households and not small["households"],
+             "cameras": not small["cameras"]}
+    any_tiled = bool(tiled["grids"] or tiled["households"] or tiled["cameras"])
     m = maps.overview_map(
         by_level, positions, cams,
         basemap_url=current_app.config["BASEMAP_URL"],
@@ -36,7 +45,9 @@ def overview():
         user={"name": principal.username, "role": role_label(principal.role),
               "logout_url": url_for("auth.logout"), "csrf_token": generate_csrf(),
               "links": _nav_links(principal)},
-        leaders=_leaders(principal) if principal.can("incidents:read") else None,
+        leaders=(_leaders(principal, any_tiled) if principal.can("incidents:read")
+                 else None),
+        tiles=tiled,
     )
     html = add_nonce(assets.localise(m).get_root().render())
     return html, 200, {"Content-Type": "text/html; charset=utf-8"}
@@ -53,7 +64,13 @@ _MEASURES = (
 )
 
 
-def _leaders(principal):
+def _embed_max():
+    """Layers with more features than this go to the map as vector tiles
+    (``GRIDGOV_MAP_EMBED_MAX``; default ``layers.tiles.EMBED_MAX``)."""
+    return int(current_app.config.get("MAP_EMBED_MAX", tiles.EMBED_MAX))
+
+
+def _leaders(principal, tiled):
     """The config of the leaders' layers (``static/overview.js``)."""
     root = principal.grid_code
     if root:
@@ -71,10 +88,18 @@ def _leaders(principal):
         "levels": {lv: list(pair) for lv, pair in vocab.GRID_LEVELS.items()},
         "hotLabels": {code: zh for code, zh, _en in HOT_CLASSES.values()},
         "can": {"incidents": True},
+        # a choropleth of more grids than this is drawn on the grid tiles
+        "embedMax": _embed_max(),
+        "tiles": request.script_root + "/tiles/grids/{z}/{x}/{y}.mvt",
+        "tileZoom": {lv: tiles.first_zoom(lv) for lv in vocab.GRID_LEVELS},
         "strings": {k: v for k, v in STRINGS.items()
                     if k.startswith("ov_") or k in ("failed", "loading")},
-        "scripts": [url_for("static", filename="gg.js"),
-                    url_for("static", filename="overview.js")],
+        # VectorGrid for a choropleth drawn on tiles (web/maps.py's tiled layers
+        # load it already when the page has some)
+        "scripts": ([] if tiled else [assets.local_url(
+                        "leaflet-vectorgrid", "Leaflet.VectorGrid.bundled.min.js")])
+                   + [url_for("static", filename="gg.js"),
+                      url_for("static", filename="overview.js")],
         "styles": [url_for("static", filename="overview.css")],
     }
 

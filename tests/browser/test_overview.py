@@ -68,3 +68,67 @@ def test_drilling_down_from_the_town_to_a_village_lists_its_grids(
         "n => document.querySelectorAll('#gg-children tr').length === n",
         arg=len(children))
     assert village["name"] in page.inner_text("#gg-crumbs")
+
+
+@pytest.fixture(scope="module")
+def tiled_server(demo_url):
+    """The demo town served as if it were a city: every layer over 50 features
+    (the micro-grids, households and cameras) goes to the map as vector tiles."""
+    from tests.browser.conftest import serve
+    from web import create_app
+
+    app = create_app({"DATABASE_URL": demo_url, "TESTING": True,
+                      "SECRET_KEY": "test-secret-key-not-for-production",
+                      "MAP_EMBED_MAX": 50})
+    with serve(app) as base:
+        yield base
+
+
+def _map_png(page):
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    shot = page.locator(".folium-map").screenshot()
+    return np.asarray(Image.open(BytesIO(shot)).convert("RGB"))
+
+
+def test_a_layer_too_large_to_embed_comes_as_vector_tiles(
+        page, tiled_server, passwords, demo_town, artifacts):
+    from tests.browser.conftest import open_page
+
+    seen = open_page(page, tiled_server, "/?month=2026-10", "leader",
+                     passwords["leader"], "#gg-panel[data-state=ready]")
+    html = page.content()
+    micro = demo_town.grids[demo_town.grids.level == 4]
+    # the micro-grids are not in the page: their codes appear in no embedded layer
+    assert not any(code in html for code in micro.code.head(20))
+    control = page.inner_text(".leaflet-control-layers")
+    assert "四级网格" in control and "住户" in control and "视频监控" in control
+    page.select_option("#gg-level", "4")
+    page.wait_for_selector("#gg-panel[data-tiled=true]")
+    spot = micro.geometry.iloc[0].representative_point()
+    page.evaluate(f"() => window.ggLeaflet.map.setView([{spot.y}, {spot.x}], 14)")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    assert page.locator("#gg-zoom-hint").count() == 0  # z14 shows micro-grids
+    asked = {urlsplit(u).path.split("/")[2] for u in seen["requests"]
+             if urlsplit(u).path.startswith("/tiles/")}
+    assert {"grids", "households", "cameras"} <= asked
+    before = _map_png(page)
+    page.screenshot(path=str(artifacts / "overview-tiled.png"))
+    # another measure repaints the tiles: the map changes
+    page.select_option("#gg-measure", "received")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    after = _map_png(page)
+    changed = (before != after).any(axis=2).mean()
+    assert changed > 0.05, f"only {changed:.1%} of the map changed"
+    # zoomed out below the micro-grids' tiles, the legend says to zoom in
+    page.evaluate("() => window.ggLeaflet.map.setZoom(11)")
+    page.wait_for_selector("#gg-zoom-hint")
+    own = urlsplit(tiled_server).netloc
+    foreign = [u for u in seen["requests"]
+               if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != own]
+    assert foreign == [] and seen["errors"] == []

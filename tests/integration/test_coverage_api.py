@@ -131,6 +131,21 @@ def test_a_stale_result_is_not_stored(town):
         assert not coverage._unchanged_since(town, generation)
 
 
+def test_writers_of_different_tables_do_not_wait_for_each_other(rw):
+    """An import holding households open must not hold up a camera edit (0005's
+    single generation row did: every writer queued behind it)."""
+    import psycopg
+
+    with psycopg.connect(rw.url) as importing, psycopg.connect(rw.url) as editing:
+        importing.execute("UPDATE households SET address = address"
+                          " WHERE id = (SELECT min(id) FROM households)")
+        editing.execute("SET lock_timeout = '2s'")
+        editing.execute("UPDATE cameras SET name = name || '·'"
+                        " WHERE id = (SELECT min(id) FROM cameras)")
+        editing.commit()  # did not wait for the open import
+        importing.rollback()
+
+
 def test_outside_the_jurisdiction_is_not_found(town):
     from layers.errors import NotFound
 

@@ -218,6 +218,13 @@
     }));
     var byCode = {};
     state.items.forEach(function (it) { byCode[it.code] = it; });
+    state.byCode = byCode;
+    if (state.tiled) {
+      state.tiled.redraw();  // its style function reads state.byCode and breaks
+      renderLegend();
+      if (state.answer) { renderPanel(state.answer); }
+      return;
+    }
     choropleth.eachLayer(function (layer) {
       layer.eachLayer(function (f) {
         var item = byCode[f.feature.properties.code];
@@ -250,6 +257,11 @@
     ul.appendChild(el('li', {}, [el('i', {className: 'sw',
       style: 'background:#dddddd'}), zh('ov_no_data')]));
     box.appendChild(ul);
+    var from = cfg.tileZoom[state.level];
+    if (state.tiled && from && map.getZoom() < from) {
+      box.appendChild(el('p', {className: 'gg-zoom-hint', id: 'gg-zoom-hint'},
+                         zh('ov_zoom_in', {zoom: from})));
+    }
     if (map.hasLayer(heat) && state.heatBreaks) {
       box.appendChild(el('strong', {}, both('ov_heatmap_legend')));
       var hl = el('ul', {id: 'gg-heat-legend'});
@@ -284,7 +296,46 @@
     });
   }
 
+  // More grids than a page should hold (a city's 20,000 micro-grids): the
+  // choropleth is drawn on the grid vector tiles, coloured from the same ranking
+  // items; a double click drills down through the locate API (the tiles are not
+  // interactive: see web/maps.py's _TiledLayers).
+  function tiledShapes() {
+    choropleth.clearLayers();
+    var prefix = state.root.code || '';
+    state.tiled = L.vectorGrid.protobuf(cfg.tiles, {
+      rendererFactory: L.canvas.tile, interactive: false, pane: 'overlayPane',
+      maxNativeZoom: 22, maxZoom: 22,
+      vectorTileLayerStyles: {grids: function (p) {
+        if (p.level !== state.level || p.code.indexOf(prefix) !== 0) { return []; }
+        var m = measure();
+        var item = state.byCode && state.byCode[p.code];
+        var v = item ? value(item, m.key) : null;
+        return {fill: true, fillOpacity: 0.75, color: '#444', weight: 0.5,
+                fillColor: colour(classOf(v, state.breaks), state.breaks.length,
+                                  m.worse)};
+      }}
+    });
+    state.tiled.addTo(choropleth);
+    document.getElementById('gg-panel').dataset.tiled = 'true';
+    if (!state.fit || !state.root.code) { return Promise.resolve(); }
+    return getJSON(API + '/grids/' + encodeURIComponent(state.root.code))
+      .then(function (f) { map.fitBounds(L.geoJSON(f).getBounds()); });
+  }
+
+  map.on('dblclick', function (e) {
+    if (!state.tiled || state.level >= 4) { return; }
+    getJSON(API + '/locate?' + q({lon: e.latlng.lng.toFixed(7),
+                                  lat: e.latlng.lat.toFixed(7)})).then(function (a) {
+      var hit = (a.grids || []).filter(function (g) { return g.level === state.level; })[0];
+      if (hit && hit.code.indexOf(state.root.code || '') === 0) { drill(hit); }
+    }).catch(function () { /* outside every grid: nothing to drill into */ });
+  });
+
   function loadShapes() {
+    state.tiled = null;
+    if (state.items.length > cfg.embedMax) { return tiledShapes(); }
+    document.getElementById('gg-panel').dataset.tiled = 'false';
     var params = state.level === (state.root.level || 0) + 1 && state.root.code ?
       {parent: state.root.code, limit: 5000} :
       {level: state.level, limit: 5000, bbox: state.rootBox || ''};
@@ -398,6 +449,7 @@
     if (e.layer === views || e.layer === blind) { loadCoverage(); }
   });
   map.on('overlayremove', renderLegend);
+  map.on('zoomend', function () { if (state.tiled) { renderLegend(); } });
   map.on('moveend', loadHeat);
 
   load();
