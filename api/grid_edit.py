@@ -1,4 +1,4 @@
-"""Editing grids: preview, then save — redraw, split, merge.
+"""Editing grids: preview, then save — redraw, split, merge (at every level).
 
 Each change has a ``/preview`` twin that answers exactly what the save would do
 (new boundaries, neighbours that give up area, households / cameras / open incidents
@@ -34,9 +34,19 @@ OPENAPI = {
         "delete": {"summary": "Delete a micro-grid (?version=&into=): its area and "
                               "points go to a sibling", "responses": _ANSWERS}},
     "/grids/{code}/preview": _op("Preview a new boundary {geometry, version}"),
-    "/grids/{code}/split": _op("Split a micro-grid along {line, version, name?}"),
+    "/grids/{code}/split": _op(
+        "Split a grid along {line, version, name?}; above level 4 its children go "
+        "whole to their side and those of the new part are re-coded"),
     "/grids/{code}/split/preview": _op("Preview a split"),
-    "/grids/merge": _op("Merge sibling micro-grids {codes, versions}"),
+    "/grids/merge": _op(
+        "Merge adjacent sibling grids {codes, versions, keep?} into keep (default "
+        "the lowest code); the others' children are re-coded under it"),
+    "/grids/{code}/lineage": {"get": {
+        "summary": "What a grid code became and came from (split, merge, re-code), "
+                   "and the grids holding its area now",
+        "responses": {"200": {"description": "{code, exists, became, came_from, "
+                                             "now}"},
+                      "404": {"description": "unknown code"}}}},
     "/grids": {"post": {
         "summary": "Create a micro-grid {parent, name, geometry}: it takes its "
                    "area from its siblings", "requestBody": _BODY,
@@ -89,9 +99,23 @@ def _merge(dry_run):
     codes = body.get("codes")
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
         raise Invalid("'codes' must be a list of grid codes", field="codes")
+    keep = body.get("keep")
+    if keep is not None and not isinstance(keep, str):
+        raise Invalid("'keep' must be a grid code", field="keep")
+    versions = body.get("versions")
+    if versions is not None and not isinstance(versions, dict):
+        raise Invalid("'versions' must be an object {code: version}",
+                      field="versions")
     with connection() as conn:
-        return jsonify(grid_edit.merge(conn, current(), codes, body.get("versions"),
+        return jsonify(grid_edit.merge(conn, current(), codes, versions, keep=keep,
                                        dry_run=dry_run))
+
+
+@bp.get("/grids/<code>/lineage")
+@requires("map:view")
+def lineage(code):
+    with connection() as conn:
+        return jsonify(grid_edit.lineage(conn, current(), code))
 
 
 @bp.post("/grids/<code>/propose-micro")

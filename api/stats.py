@@ -1,5 +1,6 @@
 """GET /api/v1/stats and /api/v1/rankings: incident figures per grid, and the
-monthly ranking (bottom three flagged), as JSON or as an XLSX workbook.
+monthly ranking (bottom three flagged), as JSON, as an XLSX workbook, or as a
+printable A4 page in PDF or PNG (``layers/ranking_print.py``).
 
 The figures and their definitions are those of ``layers/stats.py`` (化解率 =
 resolved / received, resolved = closed with the outcome mediated or handled); the
@@ -14,12 +15,16 @@ from api.auth import current, requires
 from api.db import connection
 from api.params import date_arg, int_arg
 from geo import ranking
+from layers import ranking_print
 from layers import stats as stats_layer
 from layers.errors import Invalid
 
 __all__ = ["bp", "period_arg", "xlsx"]
 
 bp = Blueprint("stats", __name__)
+
+_PRINTED = {"pdf": "application/pdf", "png": "image/png"}
+_FORMATS = ("json", "xlsx", *_PRINTED)
 
 _DEFINITIONS = (
     "For the incidents received in the period (China time), as the database "
@@ -86,20 +91,28 @@ OPENAPI = {
     "/rankings": {
         "get": {
             "summary": "Monthly ranking of the grids of a level (bottom three "
-                       "flagged), as JSON or XLSX",
-            "description": _SCORE + " Figures as for /stats. " + _DEFINITIONS,
+                       "flagged), as JSON, XLSX, or a printable PDF or PNG page",
+            "description": _SCORE + " Figures as for /stats. " + _DEFINITIONS
+            + " format=pdf or png: one A4 landscape page (PNG at 150 dpi) with the "
+            "title, the score map (fixed classes ≥ 90, 80–90, 70–80, 60–70, < 60 "
+            "on a sequential ramp; the bottom three outlined) and its legend, the "
+            "table (past 30 rows: the top and the bottom three, the rest in the "
+            "XLSX), the data period and the time generated.",
             "parameters": _PERIOD_PARAMS + [
                 {"name": "format", "in": "query", "required": False,
-                 "schema": {"enum": ["json", "xlsx"], "default": "json"}}],
+                 "schema": {"enum": list(_FORMATS), "default": "json"}}],
             "responses": {
                 "200": {"description": "{level, period, as_of, weights, bottom, "
                                        "coverage_known, items: [{rank, flagged, "
                                        "score, code, name, coverage, area_share, "
                                        "cameras, online_cameras, ...figures of "
                                        "/stats}]} in rank order; or the XLSX "
-                                       "workbook"},
+                                       "workbook, the PDF or the PNG page "
+                                       "(attachment ranking-CODE-MONTH-levelN)"},
                 "400": {"description": "bad parameter"},
                 "404": {"description": "grid unknown or outside your jurisdiction"},
+                "503": {"description": "format pdf or png: the server lacks the "
+                                       "Chinese font (fonts-wqy-microhei)"},
             },
         }
     },
@@ -137,12 +150,22 @@ def stats():
 @requires("incidents:read")
 def rankings():
     fmt = request.args.get("format", "json")
-    if fmt not in ("json", "xlsx"):
-        raise Invalid("parameter 'format' must be json or xlsx", field="format")
+    if fmt not in _FORMATS:
+        raise Invalid("parameter 'format' must be json, xlsx, pdf or png",
+                      field="format")
+    principal = current()
     with connection() as conn:
-        found = stats_layer.rankings(conn, current(), **_query())
+        found = stats_layer.rankings(conn, principal, **_query())
+        shapes = (ranking_print.outlines(conn, principal, found)
+                  if fmt in _PRINTED else None)
     if fmt == "json":
         return jsonify(found)
+    if fmt in _PRINTED:
+        # drawn after the pooled connection went back: it takes a second or two
+        return Response(ranking_print.render(found, shapes, fmt),
+                        mimetype=_PRINTED[fmt], headers={
+                            "Content-Disposition": "attachment; filename="
+                            + ranking_print.filename(found, fmt)})
     when = found["period"]["month"] or found["period"]["from"]
     name = f"rankings-level{found['level']}-{when}.xlsx"
     return Response(xlsx(found), mimetype="application/vnd.openxmlformats-"

@@ -1,4 +1,5 @@
-"""Patrol tracks: POST a GPX file for a grid worker; GET a worker's summary."""
+"""Patrol tracks: POST a GPX file for a grid worker; GET a worker's tracks as
+GeoJSON, their summary, and the workers who have tracks."""
 
 import datetime as dt
 import hashlib
@@ -8,7 +9,7 @@ from flask import Blueprint, jsonify, request
 import importers
 from api.auth import current, requires
 from api.db import connection
-from api.params import int_arg
+from api.params import date_arg, flag_arg, int_arg
 from layers import tracks
 from layers.errors import Invalid
 
@@ -16,17 +17,38 @@ bp = Blueprint("tracks", __name__)
 
 _STAFF = {"name": "staff", "in": "query", "required": True,
           "schema": {"type": "integer"}}
+_DAY = {"in": "query", "schema": {"type": "string", "format": "date"}}
 OPENAPI = {
     "/tracks": {"post": {
         "summary": "Store a worker's GPX patrol track (multipart 'file')",
         "parameters": [_STAFF],
         "responses": {"200": {"description": "{tracks, points, dropped}"},
-                      "400": {"description": "unreadable file"}}}},
+                      "400": {"description": "unreadable file"}}},
+        "get": {
+        "summary": "A worker's cleaned tracks, one LineString per leg (simplified "
+                   "to 2 m), the micro-grids entered per day, the own micro-grids",
+        "parameters": [
+            {"name": "worker", "in": "query", "required": True,
+             "schema": {"type": "integer"}, "description": "grid_staff id"},
+            {"name": "from", **_DAY, "description": "local day; default: the "
+             "Monday of the last week with tracks (or to - 6 days)"},
+            {"name": "to", **_DAY, "description": "local day, inclusive; default: "
+             f"from + 6 days; at most {tracks.MAX_DAYS} days in all"}],
+        "responses": {"200": {"description": "GeoJSON FeatureCollection with "
+                              "worker, from, to, days, dropped, grids"},
+                      "400": {"description": "bad date or window too long"},
+                      "404": {"description": "no such worker in your jurisdiction"}}}},
+    "/tracks/workers": {"get": {
+        "summary": "The grid staff of your jurisdiction who have tracks",
+        "responses": {"200": {"description": "{workers: [{id, name, role, "
+                              "grid_code, grid_name, first_day, last_day, days}]}"}}}},
     "/tracks/summary": {"get": {
         "summary": "Distance, time, micro-grids entered per day; coverage",
         "parameters": [_STAFF,
                        {"name": "from", "in": "query", "schema": {"type": "string"}},
-                       {"name": "to", "in": "query", "schema": {"type": "string"}}],
+                       {"name": "to", "in": "query", "schema": {"type": "string"}},
+                       {"name": "lines", "in": "query", "schema": {"type": "boolean"},
+                        "description": "0: leave out the days' lines (default 1)"}],
         "responses": {"200": {"description": "the summary"}}}},
 }
 
@@ -78,4 +100,31 @@ def summary():
     if since > until:
         raise Invalid("'from' is after 'to'", field="from")
     with connection() as conn:
-        return jsonify(tracks.summary(conn, current(), staff, since, until))
+        return jsonify(tracks.summary(conn, current(), staff, since, until,
+                                      lines=flag_arg("lines", True)))
+
+
+@bp.get("/tracks")
+@requires("tracks:read")
+def collection():
+    worker = int_arg("worker", 1, 2**62)
+    if worker is None:
+        raise Invalid("parameter 'worker' is required: the grid worker's id",
+                      field="worker")
+    since, until = date_arg("from"), date_arg("to")
+    week = dt.timedelta(days=6)
+    if since and until and since > until:
+        raise Invalid("'from' is after 'to'", field="from")
+    with connection() as conn:
+        if since is None and until is None:
+            since, until = tracks.latest_week(conn, current(), worker)
+        since, until = since or until - week, until or since + week
+        answer = tracks.collection(conn, current(), worker, since, until)
+    return jsonify(answer), 200, {"Content-Type": "application/geo+json"}
+
+
+@bp.get("/tracks/workers")
+@requires("tracks:read")
+def workers():
+    with connection() as conn:
+        return jsonify({"workers": tracks.workers(conn, current())})

@@ -7,11 +7,12 @@ the city, beside a single bare prepared ``SELECT code FROM grids WHERE
 ST_Intersects(geom, point)``; then each of the three queries alone, to show what
 dominates (``--explain`` adds their EXPLAIN ANALYZE). Bar: p99 under 2 ms.
 
-Through HTTP: waitress serving ``web.create_app`` (8 threads) in a child process on
-127.0.0.1, ``--requests`` GET /api/v1/locate with an admin API token from
+Through HTTP: ``web.serving.serve`` as ``gridgov serve`` runs it (waitress, 8
+threads, in one worker process per core unless ``--processes``) on 127.0.0.1,
+``--requests`` GET /api/v1/locate with an admin API token from
 ``--clients`` client threads (one keep-alive connection each), in requests/s;
-beside the same client against waitress serving a bare WSGI function (the floor of
-server + client on this machine). Bar: over 1,500 requests/s.
+beside the same client against the same server serving a bare WSGI function (the
+floor of server + client on this machine). Bar: over 1,500 requests/s.
 
 The city (``gridgov demo --scale city``) is loaded once into the database
 ``gridgov_bench_city`` on the test cluster (``var/test``, or
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import ROOT
+from web.serving import default_processes
 
 __all__ = ["P99_BAR_MS", "RPS_BAR", "city_database", "main"]
 
@@ -187,20 +189,22 @@ def in_process(url, points, explain):
 
 
 _SERVER = """
-import logging, sys, waitress
+import logging, sys
+from web.serving import serve
 # waitress warns "Task queue depth is N" whenever all its threads are busy
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-kind, port, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-if kind == "bare":
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "application/json"),
-                                  ("Content-Length", "2")])
-        return [b"{}"]
-else:
+kind = sys.argv[1]
+port, threads, processes = (int(a) for a in sys.argv[2:5])
+def bare(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", "2")])
+    return [b"{}"]
+def make_app():
+    if kind == "bare":
+        return bare
     from web import create_app
-    app = create_app()
-waitress.serve(app, host="127.0.0.1", port=port, threads=threads, ident="",
-               _quiet=True)
+    return create_app()
+serve(make_app, "127.0.0.1", port, threads=threads, processes=processes)
 """
 
 
@@ -210,13 +214,13 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _serve(kind, url, threads):
+def _serve(kind, url, threads, processes):
     """Start waitress in a child process; return (process, port) once it answers."""
     port = _free_port()
     env = os.environ | {"GRIDGOV_DATABASE_URL": url,
                         "GRIDGOV_SECRET_KEY": "bench-secret-key-not-for-production"}
     proc = subprocess.Popen([sys.executable, "-c", _SERVER, kind, str(port),
-                             str(threads)], cwd=ROOT, env=env)
+                             str(threads), str(processes)], cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -255,7 +259,7 @@ def _load(port, paths, headers, clients):
     return len(paths) / elapsed
 
 
-def through_http(url, points, n_requests, clients, threads):
+def through_http(url, points, n_requests, clients, threads, processes):
     """Print requests/s of locate and of the bare server; return locate's."""
     from layers import db, users
     from layers.access import SYSTEM
@@ -277,7 +281,7 @@ def through_http(url, points, n_requests, clients, threads):
         ("gridgov", "  part    GET /api/v1/locate, a point in no grid",
          ["/api/v1/locate?lon=135.0&lat=20.0"] * n_requests),
     ):
-        proc, port = _serve(kind, url, threads)
+        proc, port = _serve(kind, url, threads, processes)
         try:
             _load(port, these[:200], headers, clients)  # warm: pool, caches
             rates[label] = _load(port, these, headers, clients)
@@ -297,7 +301,11 @@ def main(argv=None):
     parser.add_argument("--points", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="waitress threads per process")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="server processes (default: one per core, as "
+                             "`gridgov serve`)")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args(argv)
@@ -314,10 +322,12 @@ def main(argv=None):
     print(f"  locate p99 {p99:.3f} ms (bar < {P99_BAR_MS} ms: "
           f"{'met' if ok else 'MISSED'})")
     if not args.skip_http:
+        processes = args.processes or default_processes()
         print(f"through HTTP, {args.requests:,} requests from {args.clients} client "
-              f"threads, waitress with {args.threads} threads, 127.0.0.1:",
-              flush=True)
-        rps = through_http(url, points, args.requests, args.clients, args.threads)
+              f"threads, {processes} server process(es) × {args.threads} threads, "
+              "127.0.0.1:", flush=True)
+        rps = through_http(url, points, args.requests, args.clients, args.threads,
+                           processes)
         print(f"  locate {rps:.0f} requests/s (bar > {RPS_BAR}: "
               f"{'met' if rps > RPS_BAR else 'MISSED'})")
         ok = ok and rps > RPS_BAR

@@ -23,7 +23,8 @@ from geo.crs import gk_zone_epsg
 
 __all__ = [
     "EditError", "Edit", "boundary_from_geojson", "redraw", "create", "split",
-    "merge", "replace_children", "cascade", "area_m2",
+    "split_with_children", "merge", "replace_children", "cascade", "area_m2",
+    "free_codes", "recode",
 ]
 
 # Below this, an intersection is a touch or a rounding error, not an overlap.
@@ -31,6 +32,12 @@ _TOUCH_M2 = 0.01
 # How far (degrees, about 10 cm) a drawn vertex may lie from an existing one and
 # still be taken as that vertex.
 SNAP_DEGREES = 1e-6
+
+# A split line may stray this share of a child's area across the child's edge
+# and still be taken as following that edge: a line drawn by hand in the browser
+# has no snapping, and tracing a 1 km edge 10 m off already cuts 1 % of a 1 km²
+# grid. Anything more is a child the line crosses.
+CROSS_SHARE = 0.05
 
 # Where a grid of a Chinese deployment can be (a generous box around the country):
 # coordinates outside it come from a wrong CRS or swapped axes.
@@ -60,6 +67,19 @@ class Edit:
     gaps: list = field(default_factory=list)
     # removed code -> the grid that inherits what still names it (staff …)
     successor: dict = field(default_factory=dict)
+    # child code -> code of its new parent, for children that change parent (the
+    # split-off part of a grid with children); their codes then change too
+    adopted: dict = field(default_factory=dict)
+    # old code -> new code of every grid re-coded under a new parent, parents
+    # before children (filled by the caller, which knows the descendants)
+    recoded: dict = field(default_factory=dict)
+    # False when the changed boundaries are unions of the grids below, which keep
+    # theirs (split and merge): carrying them down would hand a merged-away
+    # grid's area to the kept grid's children
+    carry_down: bool = True
+    # the grid that was split (its code lives on in one part; ``created`` is the
+    # other): the lineage of a split
+    split_from: str | None = None
 
 
 def boundary_from_geojson(value, kinds=("Polygon", "MultiPolygon"),
@@ -185,28 +205,107 @@ def create(siblings, new_code, geometry, parent, sliver_m2=1.0):
 def split(geometry, line, code, new_code):
     """Split one grid along a drawn line into two: ``code`` keeps the part with the
     larger area, ``new_code`` gets the other."""
+    a, b = sorted(_cut(geometry, line), key=lambda p: -p.area)
+    return Edit(changed={code: _polygonal(a)}, created={new_code: _polygonal(b)},
+                split_from=code)
+
+
+def split_with_children(geometry, line, code, new_code, children, households=None,
+                        sliver_m2=1.0):
+    """Split a grid that has children along a drawn line into two.
+
+    The children keep their boundaries: each goes whole to the side of the line
+    holding (nearly) all of it, and the two new boundaries are the unions of the
+    children on each side, so the hierarchy stays an exact tiling and the line
+    only has to follow the children's edges roughly (within ``CROSS_SHARE`` of
+    each child's area). A child the line crosses is refused rather than split
+    too: splitting it would mean splitting its own children in turn, down to the
+    micro-grids, with their households, staff and history; the planner splits or
+    redraws it first, where the preview shows what that does.
+
+    Parameters
+    ----------
+    geometry : Polygon or MultiPolygon
+        The grid (one piece).
+    line : LineString
+        The drawn line; it must cut the grid in two.
+    children : dict of str to Polygon/MultiPolygon
+        The grid's children, tiling it.
+    households : dict of str to int, optional
+        Households per child: the part holding more keeps ``code`` (the larger
+        area when equal), ``new_code`` names the other.
+
+    Returns
+    -------
+    Edit
+        ``changed={code: part}``, ``created={new_code: part}``, ``adopted``: the
+        children of the new part → ``new_code``; ``carry_down`` False.
+
+    Examples
+    --------
+    >>> square = shapely.box(120.0, 31.0, 120.02, 31.01)
+    >>> kids = {"a": shapely.box(120.0, 31.0, 120.01, 31.01),
+    ...         "b": shapely.box(120.01, 31.0, 120.02, 31.01)}
+    >>> cut = shapely.LineString([(120.01, 30.9), (120.01, 31.1)])
+    >>> edit = split_with_children(square, cut, "x", "y", kids, {"a": 1, "b": 9})
+    >>> edit.adopted
+    {'a': 'y'}
+    """
+    if not children:
+        raise EditError(f"grid {code} has no children: split it as a micro-grid",
+                        field="code")
+    pieces = _cut(geometry, line)
+    codes = sorted(children)
+    geoms = [children[c] for c in codes]
+    areas = area_m2(geoms)
+    shares = np.array([area_m2([shapely.intersection(g, p) for g in geoms])
+                       for p in pieces])  # piece × child, m²
+    minor = shares.min(axis=0)
+    crossed = [c for c, m, a in zip(codes, minor, areas, strict=True)
+               if m >= max(sliver_m2, CROSS_SHARE * a)]
+    if crossed:
+        raise EditError(
+            f"the split line crosses grid(s) {', '.join(crossed)} below {code}: "
+            "split or redraw them first, or draw the line along their edges",
+            field="line")
+    side = shares.argmax(axis=0)
+    groups = [[c for c, s in zip(codes, side, strict=True) if s == i] for i in (0, 1)]
+    if not all(groups):
+        raise EditError(f"the split line leaves every grid below {code} on one "
+                        "side: draw it along the edges of the grids below",
+                        field="line")
+    parts = [_polygonal(shapely.union_all([children[c] for c in g])) for g in groups]
+    weight = [(sum((households or {}).get(c, 0) for c in g), float(area_m2([p])[0]))
+              for g, p in zip(groups, parts, strict=True)]
+    kept = 0 if weight[0] >= weight[1] else 1
+    return Edit(changed={code: parts[kept]}, created={new_code: parts[1 - kept]},
+                adopted=dict.fromkeys(groups[1 - kept], new_code), carry_down=False,
+                split_from=code)
+
+
+def _cut(geometry, line):
+    """The two pieces of ``geometry`` on either side of ``line``."""
     if not shapely.intersects(geometry, line):
         raise EditError("the split line does not cross the grid", field="line")
-    pieces = shapely.get_parts(split_along(_single(geometry), line))
+    pieces = list(shapely.get_parts(split_along(_single(geometry), line)))
     if len(pieces) < 2:
         raise EditError("the split line must cross the grid from edge to edge",
                         field="line")
     if len(pieces) > 2:
         raise EditError(f"the split line cuts the grid into {len(pieces)} parts; "
                         "draw a line that cuts it in two", field="line")
-    a, b = sorted(pieces, key=lambda p: -p.area)
-    return Edit(changed={code: _polygonal(a)}, created={new_code: _polygonal(b)})
+    return pieces
 
 
 def merge(grids, keep):
     """Merge adjacent sibling grids into ``keep``; the others are removed."""
     union = _polygonal(shapely.union_all(list(grids.values())))
     if len(shapely.get_parts(union)) != 1:
-        raise EditError("the grids to merge do not form one connected area",
-                        field="codes")
+        raise EditError("the grids to merge are not adjacent: together they do not "
+                        "form one connected area", field="codes")
     removed = sorted(c for c in grids if c != keep)
     return Edit(changed={keep: union}, removed=removed,
-                successor=dict.fromkeys(removed, keep))
+                successor=dict.fromkeys(removed, keep), carry_down=False)
 
 
 def replace_children(children, polygons, parent, new_codes, sliver_m2=1.0):
@@ -276,6 +375,64 @@ def cascade(children, new_parent, sliver_m2=1.0):
         clipped[best] = _polygonal(shapely.union(clipped[best], piece))
     return {c: g for c, g in clipped.items()
             if area_m2([shapely.symmetric_difference(g, children[c])])[0] >= _TOUCH_M2}
+
+
+def free_codes(parent_code, used, count):
+    """The next ``count`` child codes under ``parent_code`` not in ``used``.
+
+    Codes are the parent's code and three digits (GB/T 31000), numbered from 001;
+    ``used`` holds the codes taken now and in the history, so that an old code
+    keeps one meaning.
+
+    >>> free_codes("320282105", {"320282105001", "320282105003"}, 2)
+    ['320282105002', '320282105004']
+    """
+    taken = {int(c[-3:]) for c in used if c[:-3] == parent_code}
+    free = [n for n in range(1, 1000) if n not in taken][:count]
+    if len(free) < count:
+        raise EditError(f"no free code left under {parent_code}", field="code")
+    return [f"{parent_code}{n:03d}" for n in free]
+
+
+def recode(adopted, used, descendants=()):
+    """New codes for children that change parent, and for everything below them.
+
+    Parameters
+    ----------
+    adopted : dict of str to str
+        Child code → code of its new parent.
+    used : dict of str to set, or set
+        Per new parent, the child codes taken under it (now and in the history);
+        a set when there is one new parent.
+    descendants : iterable of str
+        Codes of the grids below the adopted children: each keeps its own last
+        digits under its re-coded ancestor (a whole subtree moves, so they stay
+        unique), as codes are prefixes of their descendants'.
+
+    Returns
+    -------
+    dict
+        Old code → new code, parents before children (the order to insert in).
+
+    >>> recode({"320282105003002": "320282105009"}, set(),
+    ...        ["320282105003002001", "320282105003002002"])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'320282105003002': '320282105009001',
+     '320282105003002001': '320282105009001001',
+     '320282105003002002': '320282105009001002'}
+    """
+    out = {}
+    for parent in sorted(set(adopted.values())):
+        taken = used.get(parent, set()) if isinstance(used, dict) else used
+        moving = sorted(c for c, p in adopted.items() if p == parent)
+        out |= zip(moving, free_codes(parent, taken, len(moving)), strict=True)
+    below = {}
+    for code in sorted(descendants, key=lambda c: (len(c), c)):
+        head = next((c for c in out if code.startswith(c)), None)
+        if head is None:
+            raise EditError(f"grid {code} is not below a re-coded grid", field="code")
+        below[code] = out[head] + code[len(head):]
+    return out | below
 
 
 def _single(geometry):

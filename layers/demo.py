@@ -13,7 +13,7 @@ import shapely
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from layers import audit, users
+from layers import audit, tracks, users
 from layers.access import ROLE_PERMISSIONS, SYSTEM
 from layers.errors import Conflict
 
@@ -84,6 +84,8 @@ def load(conn, demo, description, force=False, actor=SYSTEM):
         ):
             _copy(conn, table, frame)
         _copy_events(conn, demo.incident_events)
+        if demo.tracks is not None and len(demo.tracks):
+            _load_tracks(conn, demo.tracks)
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('dataset', %s) "
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -157,6 +159,16 @@ def _column(frame, name):
         else:
             out.append(v)
     return out
+
+
+def _load_tracks(conn, points):
+    """The demo's patrol points, their ``staff`` (row positions in the staff
+    frame) turned into ids: COPY gave the rows ids in frame order."""
+    ids = np.array([r[0] for r in conn.execute(
+        "SELECT id FROM grid_staff ORDER BY id")])
+    worker = ids[points["staff"].to_numpy(dtype=np.int64)]
+    tracks.store(conn, points.drop(columns="staff").assign(worker=worker),
+                 name="演示巡查轨迹 demo patrol")
 
 
 def _copy_events(conn, events):

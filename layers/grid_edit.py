@@ -3,6 +3,11 @@
 Preview and save run the very same code in one transaction: the preview rolls it
 back, the save commits it. So what the planner previewed is what is saved, and a
 failing save changes nothing.
+
+Above level 4 a split or merge keeps the grids below as they are and moves some
+of them under another parent; as codes are prefixes of their children's, those
+get new codes (``_recode``), and everything naming them follows. ``grid_lineage``
+(migration 0010) records what each old code became.
 """
 
 import shapely
@@ -11,10 +16,12 @@ from psycopg.rows import dict_row
 
 from geo import edit as geo_edit
 from layers import audit, check
-from layers.errors import Conflict, Invalid, NotFound, Unprocessable
+from layers.access import like_prefix
+from layers.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 
 __all__ = [
     "run_edit", "redraw", "create", "delete", "split", "merge", "replace_children",
+    "lineage",
 ]
 
 # The points that follow their micro-grid: table -> extra condition.
@@ -23,6 +30,13 @@ _FOLLOWERS = {
     "cameras": sql.SQL("TRUE"),
     "incidents": sql.SQL("t.closed_at IS NULL"),  # closed incidents keep their grid
 }
+
+# Everything that names a grid by its code and must follow a re-coded grid (the
+# caches of 0005/0006 follow by their triggers; grid_history and audit are the
+# record of what was, and stay as written). `users` is the accounts' jurisdiction.
+_REFERRERS = ("grid_staff", "households", "cameras", "incidents", "users")
+# What an edit counts as changing grid (incidents: all, and the open ones).
+_COUNTED = ("households", "cameras", "incidents", "open_incidents", "staff")
 
 
 def _geom(wkb):
@@ -54,7 +68,12 @@ def _check_version(row, version):
     if version is None:
         raise Invalid("'version' is required: the version you started from",
                       field="version")
-    if int(version) != row["version"]:
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise Invalid(f"'version' must be a whole number, got {version!r}",
+                      field="version") from None
+    if version != row["version"]:
         raise Conflict(f"grid {row['code']} was changed by someone else (now version "
                        f"{row['version']}, you started from {version}): reload it",
                        field="version", current_version=row["version"])
@@ -86,7 +105,8 @@ def run_edit(conn, principal, dry_run, build):
     with conn.transaction(force_rollback=dry_run):
         try:
             level, parent_code, edit, names = build(conn)
-            changed = _carry_down(conn, level, edit.changed)
+            changed = _carry_down(conn, level, edit.changed) if edit.carry_down \
+                else dict(edit.changed)
         except geo_edit.EditError as exc:
             raise Unprocessable(str(exc), field=exc.field) from None
         result = {"gaps": [shapely.geometry.mapping(g) for g in edit.gaps],
@@ -97,16 +117,27 @@ def run_edit(conn, principal, dry_run, build):
                 f"{result['gap_area_m2']} m² in the parent grid that no grid covers: "
                 "give that area to a neighbour first", field="geometry", **result)
         grids = _apply(conn, principal, level, parent_code, edit, changed, names)
+        recoded, counts, accounts = _recode(conn, principal, edit.recoded)
         micro = [c for c, lv in grids.items() if lv == 4]
         kept = [c for c in micro if c not in edit.removed]
         moves = {table: _reassign(conn, table, cond, micro, kept)
                  for table, cond in _FOLLOWERS.items()}
-        _remove(conn, principal, edit)
+        left, ended = _remove(conn, principal, edit)
+        _record_lineage(conn, principal, edit)
+        # every row whose grid changes: moved in space, re-coded, or left on a
+        # merged-away grid (three disjoint sets)
+        spatial = {k: len(moves[t]) for k, t in (
+            ("households", "households"), ("cameras", "cameras"),
+            ("incidents", "incidents"), ("open_incidents", "incidents"))}
+        counts = {k: n + left[k] + spatial.get(k, 0) for k, n in counts.items()}
         result |= {
             "can_save": not edit.gaps,
             "grids": _features(conn, list(grids)),
             "removed": edit.removed,
             "moves": moves,
+            "recoded": recoded,
+            "counts": counts,
+            "accounts": accounts + ended,
             "check": _check_parent(conn, principal, parent_code),
         }
     return result
@@ -115,9 +146,8 @@ def run_edit(conn, principal, dry_run, build):
 def _check_parent(conn, principal, parent_code):
     """The affected parent as it would be (or now is), checked in full; None when
     the parent lies above the user's jurisdiction."""
-    if parent_code is None:
-        return None
     try:
+        # level 1 has no parent: the check of the user's whole jurisdiction
         return check.check_subtree(conn, principal, parent_code)
     except NotFound:
         return None
@@ -168,18 +198,109 @@ def _apply(conn, principal, level, parent_code, edit, changed, names):
 
 def _remove(conn, principal, edit):
     """Delete merged-away grids (their points have moved; staff go to the kept one).
-    The history trigger keeps their last boundary."""
+    The history trigger keeps their last boundary. Returns the counts of what
+    still named them and moved to the successor, and the accounts whose
+    jurisdiction ends with them."""
+    left, ended = dict.fromkeys(_COUNTED, 0), []
     for code in edit.removed:
         keep = edit.successor[code]
-        for table in ("grid_staff", "households", "cameras", "incidents"):
-            # what still names it (closed incidents, anything on no new grid)
-            conn.execute(sql.SQL("UPDATE {} SET grid_code = %s WHERE grid_code = %s")
-                         .format(sql.Identifier(table)), (keep, code))
+        counts = _move_references(conn, [code], [keep], users=False)
+        left = {k: n + counts[k] for k, n in left.items()}
+        # an account of the merged-away grid is not widened to the kept one
+        # without an administrator: its jurisdiction now matches nothing
+        ended += [{"username": u, "from": code, "to": None} for (u,) in conn.execute(
+            "SELECT username FROM users WHERE grid_code = %s ORDER BY username",
+            (code,))]
         wkt = conn.execute(
             "DELETE FROM grids WHERE code = %s RETURNING ST_AsText(geom)",
             (code,)).fetchone()[0]
         audit.record(conn, principal, "delete", "grids", code,
                      after={"merged_into": keep}, geom_before=wkt)
+    return left, ended
+
+
+def _move_references(conn, old, new, users=True):
+    """Point every row naming a code of ``old`` at the matching one of ``new``;
+    the counts per kind (closed incidents too: the grid they name goes away)."""
+    pairs = {"old": old, "new": new}
+    counts = {}
+    for table in _REFERRERS:
+        if table == "users" and not users:
+            continue
+        query = sql.SQL("""
+            WITH m AS (SELECT * FROM unnest(%(old)s::text[], %(new)s::text[])
+                       AS m(old, new)),
+            u AS (UPDATE {table} t SET grid_code = m.new FROM m
+                  WHERE t.grid_code = m.old RETURNING {extra})
+            SELECT count(*), count(*) FILTER (WHERE x) FROM u
+        """).format(table=sql.Identifier(table), extra=sql.SQL(
+            "t.closed_at IS NULL AS x" if table == "incidents" else "TRUE AS x"))
+        n, open_ = conn.execute(query, pairs).fetchone()
+        counts[table] = n
+        if table == "incidents":
+            counts["open_incidents"] = open_
+    counts["staff"] = counts.pop("grid_staff")
+    counts.pop("users", None)
+    return counts
+
+
+def _recode(conn, principal, recoded):
+    """Give grids new codes (``recoded``: old → new, parents first).
+
+    Codes are identities (a trigger refuses to change one), so each re-coded grid
+    is a new row with the old one's name, boundary and attributes; what named the
+    old code follows, and the old row is deleted, its last version kept in
+    grid_history by the trigger. Returns the pairs, the counts of what followed
+    and the accounts whose jurisdiction followed.
+    """
+    counts = dict.fromkeys(_COUNTED, 0)
+    if not recoded:
+        return [], counts, []
+    old, new = list(recoded), list(recoded.values())
+    rows = conn.execute(
+        "SELECT code, name, level FROM grids WHERE code = ANY(%s)", (old,)).fetchall()
+    info = {code: (name, level) for code, name, level in rows}
+    for level in sorted({lv for _, lv in info.values()}):
+        # one statement per level: each level's parents exist before it
+        conn.execute("""
+            INSERT INTO grids (code, name, level, parent_code, geom,
+                               households_target, notes)
+            SELECT m.new, g.name, g.level, left(m.new, length(m.new) - 3), g.geom,
+                   g.households_target, g.notes
+            FROM unnest(%(old)s::text[], %(new)s::text[]) AS m(old, new)
+            JOIN grids g ON g.code = m.old
+            WHERE g.level = %(level)s
+        """, {"old": old, "new": new, "level": level})
+    accounts = [{"username": u, "from": f, "to": recoded[f]} for u, f in conn.execute(
+        "SELECT username, grid_code FROM users WHERE grid_code = ANY(%s)"
+        " ORDER BY username", (old,))]
+    counts |= _move_references(conn, old, new)
+    for level in sorted({lv for _, lv in info.values()}, reverse=True):
+        gone = conn.execute(
+            "DELETE FROM grids WHERE code = ANY(%s) AND level = %s"
+            " RETURNING code, ST_AsText(geom)", (old, level)).fetchall()
+        for code, wkt in gone:
+            audit.record(conn, principal, "create", "grids", recoded[code],
+                         after={"recoded_from": code, "level": level},
+                         geom_after=wkt)
+            audit.record(conn, principal, "delete", "grids", code,
+                         after={"recoded_to": recoded[code]}, geom_before=wkt)
+    pairs = [{"from": o, "to": n, "level": info[o][1], "name": info[o][0]}
+             for o, n in recoded.items()]
+    return pairs, counts, accounts
+
+
+def _record_lineage(conn, principal, edit):
+    """What each old code became (grid_lineage): split-off parts, merged-away
+    grids and re-coded ones."""
+    rows = [(edit.split_from, new, "split") for new in edit.created
+            if edit.split_from]
+    rows += [(old, new, "merge") for old, new in edit.successor.items()]
+    rows += [(old, new, "recode") for old, new in edit.recoded.items()]
+    if rows:
+        conn.cursor().executemany(
+            "INSERT INTO grid_lineage (old_code, new_code, kind, username)"
+            " VALUES (%s, %s, %s, %s)", [(*r, principal.username) for r in rows])
 
 
 def _reassign(conn, table, condition, from_codes, to_codes):
@@ -229,41 +350,70 @@ def redraw(conn, principal, code, geometry, version, dry_run=False, sliver_m2=1.
 
 
 def split(conn, principal, code, line, version, name=None, dry_run=False):
-    """Split micro-grid ``code`` along ``line``; the smaller part becomes a new
-    micro-grid with the next free code under the same parent."""
+    """Split grid ``code`` along ``line``; one part becomes a new sibling with the
+    next free code under the same parent.
+
+    A micro-grid keeps its code on the larger part. A grid with children (levels
+    1–3) keeps it on the part holding more households (the larger when equal);
+    its children go whole to the side that holds them (a child the line crosses
+    is refused, see :func:`geo.edit.split_with_children`) and those of the new
+    part are re-coded under it, with everything below them and everything that
+    names them.
+    """
 
     def build(conn):
         row = _lock_grid(conn, principal, code)
         _check_version(row, version)
-        if row["level"] != 4:
-            raise Unprocessable("only micro-grids (level 4) can be split for now: "
-                                "split the grids below first", field="code")
-        siblings = _children(conn, row["parent_code"])
-        (new_code,) = _free_codes(row["parent_code"],
-                                  _codes_ever(conn, row["parent_code"], siblings), 1)
-        edit = geo_edit.split(_geom(row["wkb"]), line, code, new_code)
-        return 4, row["parent_code"], edit, {new_code: name or f"{row['name']}（分）"}
+        _below_root(principal, row)
+        _children(conn, row["parent_code"])  # locked: one new code at a time
+        prefix = _parent_prefix(row)
+        (new_code,) = geo_edit.free_codes(prefix, _taken(conn, prefix), 1)
+        geometry = _geom(row["wkb"])
+        children = _children(conn, code) if row["level"] < 4 else {}
+        if not children:
+            edit = geo_edit.split(geometry, line, code, new_code)
+        else:
+            edit = geo_edit.split_with_children(
+                geometry, line, code, new_code, children,
+                _households_below(conn, children))
+            # the new part has no children yet: the adopted ones number from 001
+            edit.recoded = geo_edit.recode(
+                edit.adopted, set(), _descendants(conn, list(edit.adopted)))
+        return row["level"], row["parent_code"], edit, \
+            {new_code: name or f"{row['name']}（分）"}
 
     return run_edit(conn, principal, dry_run, build)
 
 
-def merge(conn, principal, codes, versions, dry_run=False):
-    """Merge adjacent sibling micro-grids into the first of ``codes``."""
-    if len(codes) < 2:
-        raise Invalid("give at least two grids to merge", field="codes")
+def merge(conn, principal, codes, versions, keep=None, dry_run=False):
+    """Merge adjacent sibling grids into ``keep`` (default: the lowest code).
+
+    The children of the merged-away grids are re-coded under the kept one (the
+    next free codes), with everything below them and everything that names them;
+    the merged-away grids end (their last boundary stays in the history).
+    """
+    if len(codes) < 2 or len(set(codes)) != len(codes):
+        raise Invalid("give at least two different grids to merge", field="codes")
+    keep = min(codes) if keep is None else keep
+    if keep not in codes:
+        raise Invalid(f"'keep' ({keep}) must be one of the grids to merge",
+                      field="keep")
 
     def build(conn):
-        rows = [_lock_grid(conn, principal, c) for c in codes]
+        rows = [_lock_grid(conn, principal, c) for c in sorted(codes)]
         for row in rows:
             _check_version(row, (versions or {}).get(row["code"]))
-        if len({r["parent_code"] for r in rows}) != 1:
+        if len({r["parent_code"] for r in rows}) != 1 or \
+                len({r["level"] for r in rows}) != 1:
             raise Unprocessable("the grids to merge are not siblings (they have "
                                 "different parents)", field="codes")
-        if any(r["level"] != 4 for r in rows):
-            raise Unprocessable("only micro-grids (level 4) can be merged for now",
-                                field="codes")
-        edit = geo_edit.merge({r["code"]: _geom(r["wkb"]) for r in rows}, codes[0])
-        return 4, rows[0]["parent_code"], edit, {}
+        edit = geo_edit.merge({r["code"]: _geom(r["wkb"]) for r in rows}, keep)
+        gone = [c for c in codes if c != keep]
+        adopted = {child: keep for child in _child_codes(conn, gone)}
+        if adopted:
+            edit.recoded = geo_edit.recode(
+                adopted, _taken(conn, keep), _descendants(conn, list(adopted)))
+        return rows[0]["level"], rows[0]["parent_code"], edit, {}
 
     return run_edit(conn, principal, dry_run, build)
 
@@ -277,7 +427,7 @@ def create(conn, principal, parent_code, name, geometry, dry_run=False):
     def build(conn):
         parent = _lock_level3(conn, principal, parent_code, "parent")
         siblings = _children(conn, parent_code)
-        (code,) = _free_codes(parent_code, _codes_ever(conn, parent_code, siblings), 1)
+        (code,) = geo_edit.free_codes(parent_code, _taken(conn, parent_code), 1)
         edit = geo_edit.create(siblings, code, geometry, _geom(parent["wkb"]))
         return 4, parent_code, edit, {code: name.strip()}
 
@@ -306,16 +456,6 @@ def delete(conn, principal, code, version, into=None, dry_run=False):
     return run_edit(conn, principal, dry_run, build)
 
 
-def _free_codes(parent_code, siblings, count):
-    """The next ``count`` unused child codes under ``parent_code`` (never reusing
-    a code still in the history, so that an old code keeps one meaning)."""
-    used = {int(c[-3:]) for c in siblings}
-    free = [n for n in range(1, 1000) if n not in used][:count]
-    if len(free) < count:
-        raise Unprocessable("no free code left under this parent", field="code")
-    return [f"{parent_code}{n:03d}" for n in free]
-
-
 def replace_children(conn, principal, code, polygons, versions, dry_run=False):
     """Replace the micro-grids of level-3 grid ``code`` by ``polygons`` (an adopted
     proposal): codes carry over to the polygons that overlap them most."""
@@ -326,7 +466,7 @@ def replace_children(conn, principal, code, polygons, versions, dry_run=False):
         for child in children:
             _check_version({"code": child, "version": _version_of(conn, child)},
                            (versions or {}).get(child))
-        new_codes = _free_codes(code, _codes_ever(conn, code, children), len(polygons))
+        new_codes = geo_edit.free_codes(code, _taken(conn, code), len(polygons))
         edit = geo_edit.replace_children(children, polygons, _geom(row["wkb"]),
                                          new_codes)
         names = {c: f"{row['name']}-{c[-3:]}微网格" for c in edit.created}
@@ -335,11 +475,93 @@ def replace_children(conn, principal, code, polygons, versions, dry_run=False):
     return run_edit(conn, principal, dry_run, build)
 
 
-def _codes_ever(conn, parent_code, children):
-    """Codes of the children now and in the history of ``parent_code``."""
-    return set(children) | {r[0] for r in conn.execute(
-        "SELECT DISTINCT code FROM grid_history WHERE parent_code = %s",
-        (parent_code,))}
+def _taken(conn, parent_code):
+    """Child codes under ``parent_code`` now and in the history: codes are
+    prefixes, so they are the codes one level longer that start with it."""
+    params = {"like": like_prefix(parent_code), "length": len(parent_code) + 3}
+    return {r[0] for r in conn.execute(
+        "SELECT code FROM grids WHERE code LIKE %(like)s"
+        " AND length(code) = %(length)s"
+        " UNION SELECT code FROM grid_history WHERE code LIKE %(like)s"
+        " AND length(code) = %(length)s", params)}
+
+
+def _parent_prefix(row):
+    """The code a grid's siblings start with: its parent's, or for a town (no
+    parent) the county's six digits."""
+    return row["parent_code"] or row["code"][:6]
+
+
+def _below_root(principal, row):
+    """A user may split or merge grids below the root of the jurisdiction, not
+    the root itself: the new sibling would lie outside it."""
+    if principal.grid_code and len(row["code"]) <= len(principal.grid_code):
+        raise Forbidden(f"grid {row['code']} is the root of your jurisdiction: "
+                        "splitting it is for a planner of the level above",
+                        field="code")
+
+
+def _child_codes(conn, parents):
+    """Codes of the children of ``parents``, locked."""
+    return [r[0] for r in conn.execute(
+        "SELECT code FROM grids WHERE parent_code = ANY(%s) ORDER BY code"
+        " FOR UPDATE", (parents,))]
+
+
+def _descendants(conn, codes):
+    """Codes of every grid below ``codes`` (not themselves), locked."""
+    if not codes:
+        return []
+    return [r[0] for r in conn.execute(
+        "SELECT g.code FROM grids g"
+        " JOIN unnest(%s::text[]) AS a(code)"
+        " ON g.code LIKE a.code || '%%' AND g.code <> a.code"
+        " ORDER BY g.code FOR UPDATE OF g", (codes,))]
+
+
+def _households_below(conn, children):
+    """Households per child, in one pass over the parent's households: each names
+    its micro-grid, whose code starts with the child's (siblings' codes have one
+    length)."""
+    if not children:
+        return {}
+    some = next(iter(children))
+    return dict(conn.execute(
+        "SELECT left(grid_code, %s), count(*) FROM households"
+        " WHERE grid_code LIKE %s GROUP BY 1",
+        (len(some), like_prefix(some[:-3]))).fetchall())
+
+
+def lineage(conn, principal, code):
+    """What grid ``code`` became and came from (grid_lineage), and the grids
+    that hold its area now; NotFound when the code is unknown to both the grids
+    and the lineage of the user's jurisdiction."""
+    scope = principal.prefix
+    steps = conn.execute(
+        "SELECT old_code, new_code, kind, at, username FROM grid_lineage"
+        " WHERE (old_code = %(code)s OR new_code = %(code)s)"
+        " AND old_code LIKE %(scope)s AND new_code LIKE %(scope)s ORDER BY id",
+        {"code": code, "scope": scope}).fetchall()
+    now = [r[0] for r in conn.execute("""
+        WITH RECURSIVE chain(code, depth) AS (
+            SELECT %(code)s::text, 0
+            UNION
+            SELECT l.new_code, c.depth + 1
+            FROM grid_lineage l JOIN chain c ON l.old_code = c.code
+            WHERE c.depth < 50)
+        SELECT DISTINCT g.code FROM chain c JOIN grids g ON g.code = c.code
+        WHERE g.code LIKE %(scope)s ORDER BY g.code
+    """, {"code": code, "scope": scope})]
+    if not steps and not now:
+        raise NotFound(f"no grid with code {code}", field="code")
+
+    def step(r, other):
+        return {"code": r[other], "kind": r[2], "at": r[3], "username": r[4]}
+
+    return {"code": code, "exists": code in now,
+            "became": [step(r, 1) for r in steps if r[0] == code],
+            "came_from": [step(r, 0) for r in steps if r[1] == code],
+            "now": now}
 
 
 def _version_of(conn, code):

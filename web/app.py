@@ -16,6 +16,7 @@ from web import (
     rankings,
     security,
     tiles,
+    tracks,
     views,
 )
 from web.i18n import role_label, t
@@ -61,7 +62,7 @@ def create_app(test_config=None):
     app.jinja_env.globals.update(t=t, role_label=role_label)
     app.context_processor(lambda: {"principal": current()})
     for bp in (assets.bp, auth_views.bp, views.bp, plan.bp, admin.bp, import_page.bp,
-               dispatch.bp, rankings.bp):
+               dispatch.bp, rankings.bp, tracks.bp):
         app.register_blueprint(bp)
     app.register_blueprint(tiles.bp)
     return app

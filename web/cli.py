@@ -148,10 +148,14 @@ def demo(scale, seed, as_of, force):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="threads per worker process")
+@click.option("--processes", default=None, type=click.IntRange(1, 64),
+              help="worker processes sharing the port  [default: one per core]")
 @friendly
-def serve(host, port, threads):
-    """Serve the web application with waitress (a production WSGI server)."""
+def serve(host, port, threads, processes):
+    """Serve the web application with waitress (a production WSGI server), in one
+    worker process per core."""
     _check_port(host, port)
     url = database_url()
     with db.connect(url) as conn:
@@ -160,7 +164,7 @@ def serve(host, port, threads):
         raise click.ClickException(
             f"the schema is not up to date ({', '.join(pending)} pending): "
             "run `gridgov db migrate`")
-    _serve(url, host, port, threads)
+    _serve(url, host, port, threads, processes)
 
 
 def _load_demo(url, scale, seed, as_of, force):
@@ -195,16 +199,17 @@ def _check_port(host, port):
                 "or choose another with --port") from None
 
 
-def _serve(url, host, port, threads=8):
-    import waitress
-
+def _serve(url, host, port, threads=8, processes=None):
     from web import create_app
+    from web.serving import default_processes, serve
 
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": secret_key()})
-    click.echo(f"gridgov serving at http://{host}:{port}  (Ctrl-C to stop)")
-    # ident="": no Server banner
-    waitress.serve(app, host=host, port=port, threads=threads, ident="",
-                   _quiet=True)
+    processes = processes or default_processes()
+    key = secret_key()  # read (or made) once, before the workers fork
+    click.echo(f"gridgov serving at http://{host}:{port}  ({processes} worker "
+               f"process{'es' if processes > 1 else ''} × {threads} threads; "
+               "Ctrl-C to stop)")
+    serve(lambda: create_app({"DATABASE_URL": url, "SECRET_KEY": key}),
+          host, port, threads=threads, processes=processes)
 
 
 main.add_command(user_group)

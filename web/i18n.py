@@ -150,8 +150,20 @@ STRINGS = {
                         "into the first), then press Preview."),
     "plan_select_first": ("请先在地图上点击选择一个网格",
                           "Select a grid on the map first"),
-    "plan_only_micro": ("拆分与合并只适用于微网格（四级）",
-                        "Split and merge apply to micro-grids (level 4) only"),
+    "plan_hint_upper": ("下级网格保持原边界、整体归入所在一侧：分割线请沿下级网格的"
+                        "边界画；移到新上级下的网格换用新编码，住户、摄像头、事件和"
+                        "人员随之变更。",
+                        "The grids below keep their boundaries and go whole to their "
+                        "side: draw the line along their edges. Those that move to a "
+                        "new parent get new codes; their households, cameras, "
+                        "incidents and staff follow."),
+    "plan_recoded": ("重新编码的下级网格", "Grids below that get new codes"),
+    "plan_code_change": ("原编码 → 新编码", "Old code → new code"),
+    "plan_all_incidents": ("事件（含已办结）", "Incidents (closed too)"),
+    "plan_staff": ("网格人员", "Staff"),
+    "plan_accounts": ("管辖范围随之变更的账号", "Accounts whose jurisdiction changes"),
+    "plan_account_ends": ("管辖网格撤销，需管理员重新指定",
+                          "its grid ends: an administrator must assign another"),
     "plan_multipart": ("该网格由多块组成，不能在此拖动顶点",
                        "This grid has several parts: its vertices cannot be "
                        "dragged here"),
@@ -326,6 +338,8 @@ STRINGS = {
     "rank_show": ("查询", "Show"),
     "rank_export": ("导出 Excel", "Export XLSX"),
     "rank_print": ("打印", "Print"),
+    "rank_print_pdf": ("下载 PDF", "Download PDF"),
+    "rank_print_png": ("下载 PNG", "Download PNG"),
     "rank_rank": ("排名", "Rank"),
     "rank_grid": ("网格", "Grid"),
     "rank_score": ("得分", "Score"),
@@ -361,6 +375,42 @@ STRINGS = {
     "rank_no_score": ("无得分", "no score"),
     "rank_empty": ("该范围内没有此层级的网格。",
                    "There is no grid of this level here."),
+    # the patrol tracks page /tracks (web/tracks.py)
+    "tracks_nav": ("巡查轨迹", "Patrol tracks"),
+    "tracks_title": ("巡查轨迹", "Patrol tracks"),
+    "tracks_worker": ("网格员", "Grid worker"),
+    "tracks_from": ("起始日期", "From"),
+    "tracks_to": ("截止日期", "To"),
+    "tracks_show": ("查看", "Show"),
+    "tracks_hint": ("每天的轨迹一种颜色，○ 起点 ● 终点；GPS 漂移点已剔除，不绘制；"
+                    "最多查看 {days} 天。",
+                    "One colour per day, ○ start ● end; GPS outliers are dropped "
+                    "and not drawn; at most {days} days at once."),
+    "tracks_none": ("辖区内暂无巡查轨迹。", "No patrol tracks in your jurisdiction."),
+    "tracks_empty": ("所选日期内没有轨迹。", "No tracks on these days."),
+    "tracks_loading": ("加载中…", "Loading…"),
+    "tracks_failed": ("加载失败", "Loading failed"),
+    "tracks_days": ("每日巡查", "Day by day"),
+    "tracks_day": ("日期", "Day"),
+    "tracks_distance": ("里程（公里）", "Distance (km)"),
+    "tracks_duration": ("时长", "Duration"),
+    "tracks_moving": ("移动时间", "Moving time"),
+    "tracks_entered": ("进入的微网格", "Micro-grids entered"),
+    "tracks_dropped": ("剔除漂移点", "Outliers dropped"),
+    "tracks_total": ("合计", "Total"),
+    "tracks_coverage": ("巡查覆盖率", "Patrol coverage"),
+    "tracks_week": ("{from} 至 {to}", "{from} to {to}"),
+    "tracks_visited": ("已巡 {visited} / {own} 个微网格",
+                       "{visited} of {own} micro-grids visited"),
+    "tracks_not_visited": ("未巡：{codes}", "Not visited: {codes}"),
+    "tracks_no_grids": ("无本人微网格", "No micro-grid of their own"),
+    "tracks_start": ("起点 {time}", "Start {time}"),
+    "tracks_end": ("终点 {time}", "End {time}"),
+    "tracks_leg": ("{day} 第 {leg} 段：{km} 公里", "{day} leg {leg}: {km} km"),
+    "tracks_own": ("本人微网格", "Own micro-grids"),
+    "tracks_visited_grid": ("已巡查", "Visited"),
+    "tracks_bad_window": ("起始日期须不晚于截止日期，且最多 {days} 天。",
+                          "From must not be after To, and at most {days} days."),
 }
 
 

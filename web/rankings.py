@@ -1,11 +1,14 @@
 """The leaders' page /rankings: the monthly ranking of towns, villages or grids
-(bottom three flagged), a small choropleth of the score, XLSX export and print.
+(bottom three flagged), a small choropleth of the score, XLSX, PDF and PNG export
+and print.
 
 The page is rendered on the server from ``layers.stats.rankings`` (the same answer
-as ``GET /api/v1/rankings``); the XLSX link is that API route with
-``format=xlsx``; printing uses the page itself with ``static/rankings.css``'s
-print rules (the table and the map, without the header and the form). The map is
-Leaflet served by gridgov under /vendor, drawn by the template's one script.
+as ``GET /api/v1/rankings``); the download links are that API route with
+``format=xlsx``, ``pdf`` or ``png`` (the printable A4 page drawn on the server by
+``layers/ranking_print.py``); the browser's print uses the page itself with
+``static/rankings.css``'s print rules (the table and the map, without the header
+and the form). The map is Leaflet served by gridgov under /vendor, drawn by the
+template's one script.
 """
 
 from urllib.parse import urlencode
@@ -18,7 +21,7 @@ from api.auth import current, requires
 from api.db import connection
 from api.params import int_arg
 from api.stats import period_arg
-from layers import grids, stats
+from layers import grids, ranking_print, stats
 from web import assets
 from web.i18n import level_name
 
@@ -27,23 +30,12 @@ __all__ = ["bp", "SCORE_CLASSES"]
 bp = Blueprint("rankings", __name__)
 
 # Score classes of the map and the table: (lowest score of the class, colour,
-# legend). Fixed breaks rather than quantiles, so one colour means the same score
-# from one month to the next (ColorBrewer RdYlGn, readable in grey print).
-SCORE_CLASSES = (
-    (90, "#1a9641", "≥ 90"),
-    (80, "#a6d96a", "80–90"),
-    (70, "#ffffbf", "70–80"),
-    (60, "#fdae61", "60–70"),
-    (0, "#d7191c", "< 60"),
-)
-NO_SCORE = "#cccccc"
-
-
-def score_colour(score):
-    """The fill colour of a score (grey when there is none)."""
-    if score is None:
-        return NO_SCORE
-    return next(colour for low, colour, _ in SCORE_CLASSES if score >= low)
+# legend), the same as the printed page's (layers/ranking_print.py): fixed breaks,
+# so one colour means the same score from one month to the next, on a sequential
+# ramp whose lightness grows with the score, so the order survives grey print.
+SCORE_CLASSES = ranking_print.SCORE_CLASSES
+NO_SCORE = ranking_print.NO_SCORE
+score_colour = ranking_print.score_colour
 
 
 @bp.get("/rankings")
@@ -76,8 +68,8 @@ def rankings():
         levels=[(lv, level_name(lv)) for lv in range(top, 5)],
         classes=SCORE_CLASSES, no_score=NO_SCORE, colour=score_colour,
         level_label=level_name(found["level"]),
-        xlsx_url=request.script_root + api.PREFIX + "/rankings?"
-        + urlencode(query | {"format": "xlsx"}),
+        **{f"{fmt}_url": request.script_root + api.PREFIX + "/rankings?"
+           + urlencode(query | {"format": fmt}) for fmt in ("xlsx", "pdf", "png")},
         page_url=url_for("rankings.rankings"),
         too_many=features is None)
 

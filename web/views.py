@@ -108,6 +108,8 @@ def _nav_links(principal):
     links = []
     if principal.can("locate"):
         links.append((t("nav_dispatch"), url_for("dispatch.dispatch")))
+    if principal.can("tracks:read"):
+        links.append((t("tracks_nav"), url_for("tracks_page.tracks")))
     if principal.can("incidents:read"):
         links.append((t("rank_nav"), url_for("rankings.rankings")))
     if principal.can("grids:edit"):

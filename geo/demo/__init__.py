@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import WGS84
-from geo.demo import assets, hierarchy, incidents, people
+from geo.demo import assets, hierarchy, incidents, patrols, people
 from geo.demo.scales import SCALES, Scale
 
 __all__ = ["Demo", "Scale", "SCALES", "generate"]
@@ -42,6 +42,8 @@ class Demo:
         grid_code, status, escalation_level, created_at, deadline, closed_at,
         outcome, satisfaction, geometry
     incident_events : incident_code, at, action, actor, note (no geometry)
+    tracks : GPS patrol points of a few full-time workers in the days before
+        ``as_of``: staff (row position in ``staff``), time (UTC), geometry
     """
 
     grids: geopandas.GeoDataFrame
@@ -50,6 +52,8 @@ class Demo:
     cameras: geopandas.GeoDataFrame
     incidents: geopandas.GeoDataFrame
     incident_events: pd.DataFrame
+    # last, with a default: frames built before the demo had tracks still work
+    tracks: geopandas.GeoDataFrame = None
 
     def counts(self):
         """Row counts per frame, e.g. ``{"grids": 125, "households": 6873, ...}``."""
@@ -120,6 +124,8 @@ def generate(scale="town", seed=1, as_of=datetime.date(2026, 11, 1), towns=None)
     found, events = incidents.incidents(
         plan, homes, staff, counts, as_of, rng, scale.events
     )
+    # drawn last from ``rng``: the frames above stay as they were before tracks
+    walks = patrols.patrols(plan, homes, staff, as_of, rng)
     return Demo(
         grids=_grids(plan).to_crs(WGS84),
         households=homes.to_crs(WGS84),
@@ -127,4 +133,5 @@ def generate(scale="town", seed=1, as_of=datetime.date(2026, 11, 1), towns=None)
         cameras=cams.to_crs(WGS84),
         incidents=found.to_crs(WGS84),
         incident_events=events,
+        tracks=walks.to_crs(WGS84),
     )

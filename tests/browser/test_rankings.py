@@ -2,7 +2,7 @@
 the table of the villages with the bottom three flagged, the score map, the print
 layout, and nothing loaded from outside gridgov."""
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 
@@ -46,6 +46,16 @@ def test_the_ranking_shows_the_villages_and_flags_the_last_three(
     # the export link is the API's XLSX of the same ranking
     href = page.get_attribute("#rank-xlsx", "href")
     assert "/api/v1/rankings?" in href and "format=xlsx" in href
+    # and the printable page, drawn on the server, with the same parameters
+    starts = {"pdf": b"%PDF", "png": b"\x89PNG"}
+    for fmt, start in starts.items():
+        href = page.get_attribute(f"#rank-{fmt}", "href")
+        assert href == href_of_format(page, fmt)
+        assert f"下载 {fmt.upper()}" in page.inner_text(f"#rank-{fmt}")
+        answer = page.request.get(urljoin(live_server, href))  # the page's cookie
+        assert answer.ok and answer.body().startswith(start)
+        assert f"filename=ranking-320282105-2026-10-level2.{fmt}" in \
+            answer.headers["content-disposition"]
     page.screenshot(path=str(artifacts / "rankings.png"), full_page=True)
 
     # printed: the header and the form go, the table and the map stay
@@ -54,3 +64,12 @@ def test_the_ranking_shows_the_villages_and_flags_the_last_three(
     assert not page.is_visible(".rank-filters")
     assert page.is_visible("#rank-table") and page.is_visible("#rank-map")
     page.pdf(path=str(artifacts / "rankings-print.pdf"))
+
+
+def href_of_format(page, fmt):
+    """The XLSX link with another format: the same route and parameters."""
+    xlsx = urlsplit(page.get_attribute("#rank-xlsx", "href"))
+    query = parse_qs(xlsx.query)
+    assert query["format"] == ["xlsx"] and query["month"] == ["2026-10"]
+    return xlsx._replace(query=xlsx.query.replace("format=xlsx",
+                                                  f"format={fmt}")).geturl()

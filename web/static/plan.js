@@ -3,8 +3,10 @@
  *
  * Draws the children of one parent grid and the households under it, and lets a
  * planner redraw a child's boundary (Leaflet.draw's vertex editing on that layer),
- * split a micro-grid along a drawn line (Leaflet.draw's polyline) or merge
- * micro-grids picked with clicks. Every change is previewed through the grid-edit
+ * split a grid along a drawn line (Leaflet.draw's polyline) or merge grids picked
+ * with clicks, at every level: above the micro-grids the grids below keep their
+ * boundaries, and the preview lists those that get new codes (re-coded under a
+ * new parent) with what follows them. Every change is previewed through the grid-edit
  * API (POST .../preview: the changed boundaries, gaps and households that would
  * move), then saved (PUT / POST) with the version the planner started from; a
  * stale version (409) asks for a reload. Requests carry the CSRF token of the
@@ -250,10 +252,6 @@
     reset();
     if (again) { return; }  // pressing the active mode again leaves it
     var sel = state.selected && state.children[state.selected];
-    if ((mode === 'split' || mode === 'merge') && state.level !== 4) {
-      setMsg('error', both('plan_only_micro'));
-      return;
-    }
     if (mode === 'redraw' || mode === 'split') {
       if (!sel) { setMsg('error', both('plan_select_first')); return; }
     }
@@ -347,8 +345,7 @@
     Array.prototype.forEach.call(buttons, function (b) {
       var mode = b.dataset.mode;
       b.setAttribute('aria-pressed', String(state.mode === mode));
-      b.disabled = state.busy || (mode !== 'redraw' && state.level !== 4);
-      b.title = b.disabled && !state.busy ? zh('plan_only_micro') : '';
+      b.disabled = state.busy || state.level === null;  // no grid to edit
     });
     $('plan-preview').disabled = state.busy || !canPreview();
     $('plan-save').disabled = state.busy || !(state.preview && state.preview.can_save);
@@ -357,6 +354,10 @@
     var hint = $('plan-hint');
     clear(hint);
     hint.appendChild(both(state.mode ? 'plan_hint_' + state.mode : 'plan_hint'));
+    if ((state.mode === 'split' || state.mode === 'merge') && state.level < 4) {
+      hint.appendChild(el('br'));
+      hint.appendChild(both('plan_hint_upper'));
+    }
   }
 
   function gridName(code) {
@@ -426,7 +427,8 @@
         versions[c] = state.children[c].feature.properties.version;
       });
       return {url: API + '/grids/merge/preview', save: API + '/grids/merge',
-              method: 'POST', body: {codes: state.merging.slice(), versions: versions}};
+              method: 'POST', body: {codes: state.merging.slice(), versions: versions,
+                                     keep: state.merging[0]}};
     }
     return null;
   }
@@ -588,6 +590,48 @@
           both('plan_more', {n: all.length - MAX_ROWS}))));
       }
       box.appendChild(table);
+    }
+    showRecoded(answer, box);
+  }
+
+  // Above level 4: the grids that get new codes (their parent changes: codes are
+  // prefixes of their children's), what follows them, and the accounts whose
+  // jurisdiction changes.
+  function showRecoded(answer, box) {
+    var recoded = answer.recoded || [];
+    var accounts = answer.accounts || [];
+    if (!recoded.length && !accounts.length) { return; }
+    var c = answer.counts;
+    box.appendChild(el('h3', {}, both('plan_recoded')));
+    box.appendChild(el('p', {className: 'plan-counts', id: 'plan-follow'}, [
+      both('plan_grid'), ' ', el('b', {}, recoded.length), ' · ',
+      both('households'), ' ', el('b', {}, c.households), ' · ',
+      both('cameras'), ' ', el('b', {}, c.cameras), ' · ',
+      both('plan_all_incidents'), ' ', el('b', {}, c.incidents), ' · ',
+      both('plan_staff'), ' ', el('b', {}, c.staff)]));
+    if (recoded.length) {
+      var table = el('table', {className: 'plan-table', id: 'plan-recoded'});
+      table.appendChild(el('tr', {}, [el('th', {}, both('plan_grid')),
+                                      el('th', {}, both('plan_code_change'))]));
+      recoded.slice(0, MAX_ROWS).forEach(function (r) {
+        table.appendChild(el('tr', {data: {from: r.from, to: r.to}}, [
+          el('td', {}, r.name),
+          el('td', {}, [el('code', {}, r.from), ' → ', el('code', {}, r.to)])]));
+      });
+      if (recoded.length > MAX_ROWS) {
+        table.appendChild(el('tr', {}, el('td', {colSpan: 2},
+          both('plan_more', {n: recoded.length - MAX_ROWS}))));
+      }
+      box.appendChild(table);
+    }
+    if (accounts.length) {
+      box.appendChild(el('h3', {}, both('plan_accounts')));
+      var list = el('ul', {className: 'plan-problems', id: 'plan-accounts'});
+      accounts.forEach(function (a) {
+        list.appendChild(el('li', {}, [a.username, ' ', el('code', {}, a.from), ' → ',
+          a.to ? el('code', {}, a.to) : both('plan_account_ends')]));
+      });
+      box.appendChild(list);
     }
   }
 
