@@ -111,3 +111,53 @@ def test_an_unreachable_database_is_one_clear_line(cli):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: cannot reach the database")
     assert "GRIDGOV_DATABASE_URL" in lines[0]
+
+
+def test_serve_runs_one_worker_per_process_and_stops_them_all(migrated_url, tmp_path):
+    """`gridgov serve --processes 2`: two workers answer on one port, and a
+    SIGTERM to the server ends them with it (no orphan keeps the port)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"GRIDGOV_DATABASE_URL": migrated_url,
+                        "GRIDGOV_HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from web.cli import main; main()", "serve",
+         "--port", str(port),
+         "--processes", "2", "--threads", "2"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as r:
+                    assert r.status == 200
+                    assert "Server" not in r.headers  # no banner from the server
+                break
+            except OSError:
+                assert time.monotonic() < deadline, server.stdout.read1().decode()
+                time.sleep(0.2)
+        from pathlib import Path
+
+        proc = Path("/proc")
+        children = (proc / str(server.pid) / "task" / str(server.pid) /
+                    "children").read_text().split()
+        assert len(children) == 2
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=15) == 0
+        for pid in children:  # gone (or a zombie left for init to reap)
+            stat = proc / pid / "stat"
+            assert not stat.exists() or stat.read_text().split()[2] == "Z"
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stdout.close()
