@@ -8,7 +8,9 @@ names), validates every row vectorised (vocabulary codes or their Chinese labels
 required fields, ranges, the user's jurisdiction), assigns each point with
 ``geo.assign.assign_codes`` and writes in one transaction: COPY into a temporary
 table, then one ``INSERT … ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT FROM``,
-so the report tells added / updated / unchanged / rejected. A commit is recorded in
+so the report tells added / updated / unchanged / rejected (a large import that
+no existing row can conflict with takes a plain INSERT instead, see
+:func:`_insert`). A commit is recorded in
 ``imports`` (hash, options, user, counts, rejected rows) and in the audit log.
 """
 
@@ -27,8 +29,8 @@ from geo.assign import assign_codes
 from layers import audit
 from layers.errors import Conflict, Forbidden, Invalid, NotFound
 
-__all__ = ["LAYERS", "PERMISSIONS", "run_import", "list_imports", "rejected_rows",
-           "guess_columns"]
+__all__ = ["BULK_ROWS", "LAYERS", "PERMISSIONS", "run_import", "list_imports",
+           "rejected_rows", "guess_columns"]
 
 # field -> (kind, required, synonyms). Kinds: text, int, float, vocab, tags, time.
 _HOUSEHOLDS = {
@@ -84,7 +86,13 @@ _RANGES = {"size": (1, 50, True, True), "bearing": (0, 360, True, False),
 _PHONE = r"^[0-9+\- ]{5,20}$"
 _ID_NUMBER = r"^(?:[0-9]{17}[0-9Xx]|[0-9]{15})$"
 _TAG_SPLIT = re.compile(r"[,，、;；|\s]+")
+# a time (hh:mm[:ss[.f]]) followed by its offset from UTC or Z
+_OFFSET = r":[0-9]{2}(?:\.[0-9]+)?\s*(?:[zZ]|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 _MAX_TEXT = 500
+# From this many rows on, an import into a table that cannot hold any of its keys
+# skips ON CONFLICT (see _insert).
+BULK_ROWS = 50_000
+_COPY_BLOCK = 50_000  # rows per block of COPY text
 
 
 class _Checked:
@@ -95,21 +103,29 @@ class _Checked:
         self.reason = np.full(self.n, None, dtype=object)
         self.field = np.full(self.n, None, dtype=object)
         self.value = np.full(self.n, None, dtype=object)
+        self.ok = np.ones(self.n, dtype=bool)
 
-    def reject(self, mask, field, reasons, values=None):
-        """Reject the rows of ``mask`` not rejected yet; ``reasons``: a str, or an
-        array of str aligned with the rows; ``values``: the offending values."""
-        mask = np.asarray(mask, dtype=bool) & (self.reason == None)  # noqa: E711
-        if mask.any():
-            self.reason[mask] = (reasons if isinstance(reasons, str)
-                                 else np.asarray(reasons, dtype=object)[mask])
-            self.field[mask] = field
-            if values is not None:
-                self.value[mask] = np.asarray(values, dtype=object)[mask]
-
-    @property
-    def ok(self):
-        return self.reason == None  # noqa: E711
+    def reject(self, mask, field, reasons, values=None, about=None):
+        """Reject the rows of ``mask`` not rejected yet; ``reasons``: a str, an
+        array of str aligned with the rows, or a function of the row's value in
+        ``about`` (default ``values``), called for the newly rejected rows only
+        (a million messages built for the good rows cost a second); ``values``:
+        the offending values."""
+        mask = np.asarray(mask, dtype=bool) & self.ok
+        if not mask.any():
+            return
+        index = np.flatnonzero(mask)
+        if isinstance(reasons, str):
+            self.reason[index] = reasons
+        elif callable(reasons):
+            quoted = values if about is None else about
+            self.reason[index] = [reasons(v) for v in quoted[index]]
+        else:
+            self.reason[index] = np.asarray(reasons, dtype=object)[index]
+        self.field[index] = field
+        self.ok[index] = False
+        if values is not None:
+            self.value[index] = np.asarray(values, dtype=object)[index]
 
 
 def guess_columns(layer, source_columns, given=None):
@@ -133,10 +149,28 @@ def guess_columns(layer, source_columns, given=None):
 
 
 def _text(series):
-    """Stripped strings, None for blanks (numbers from a spreadsheet as text)."""
-    values = series.astype(object).where(series.notna(), None)
-    text = values.map(lambda v: None if v is None else _as_text(v))
-    return text.where(text != "", None)
+    """Stripped strings, None for blanks (numbers from a spreadsheet as text), as
+    an object Series.
+
+    Vectorised: a CSV's columns are all strings and go through pandas' string
+    methods at once; only the values that are not strings (a spreadsheet's
+    numbers, GeoJSON's integers) are turned into text one by one.
+    """
+    present = series.notna().to_numpy()
+    if not present.any():  # a column the file does not have
+        return pd.Series(np.full(len(series), None, dtype=object), index=series.index)
+    if isinstance(series.dtype, pd.StringDtype):  # a CSV's: pandas' own strings
+        text = series.str.strip()
+    else:
+        values = series.to_numpy(dtype=object, na_value=None, copy=True)
+        if pd.api.types.infer_dtype(values, skipna=True) != "string":
+            other = present & ~np.fromiter((isinstance(v, str) for v in values),
+                                           dtype=bool, count=values.size)
+            values[other] = [_as_text(v) for v in values[other]]
+        text = pd.Series(values, index=series.index, dtype=object).str.strip()
+    out = text.to_numpy(dtype=object, na_value=None, copy=True)
+    out[~(present & (text.str.len().to_numpy(dtype=float, na_value=0) > 0))] = None
+    return pd.Series(out, index=series.index, dtype=object)
 
 
 def _as_text(v):
@@ -156,63 +190,104 @@ def _check_field(checked, layer, field, kind, required, raw):
     if required:
         reject(blank, f"{field} is required")
     if kind in ("text", "phone", "id_number"):
-        long = text.str.len().to_numpy(na_value=0) > _MAX_TEXT
+        if blank.all():
+            return text
+        long = text.str.len().to_numpy(dtype=float, na_value=0) > _MAX_TEXT
         reject(long, f"{field} is longer than {_MAX_TEXT} characters")
         pattern = {"phone": _PHONE, "id_number": _ID_NUMBER}.get(kind)
         if pattern:
-            bad = ~blank & ~text.str.match(pattern).fillna(False).to_numpy(dtype=bool)
-            reject(bad, ("'" + text.fillna("") + "' is not a "
-                         + ("phone number" if kind == "phone"
-                            else "Chinese ID number")).to_numpy())
+            # one regex over the column (blank rows are None and stay unmatched)
+            good = text.str.fullmatch(pattern).to_numpy(dtype=object) == True  # noqa: E712
+            what = "phone number" if kind == "phone" else "Chinese ID number"
+            reject(~blank & ~good, lambda v: f"'{v}' is not a {what}")
         return text
     if kind in ("int", "float"):
         numbers = pd.to_numeric(text, errors="coerce").astype(float).to_numpy()
         what = "a whole number" if kind == "int" else "a number"
-        bad = ~blank & ~np.isfinite(numbers)
+        finite = np.isfinite(numbers)
+        whole = np.zeros(numbers.size, dtype=bool)
+        whole[finite] = np.mod(numbers[finite], 1) == 0
+        bad = ~blank & ~finite
         if kind == "int":
-            bad |= ~blank & np.isfinite(numbers) & (np.mod(numbers, 1) != 0)
-        got = ("got '" + text.fillna("") + "'").to_numpy()
-        reject(bad, f"{field} must be {what}, " + got)
+            bad |= ~blank & finite & ~whole
+        reject(bad, lambda v: f"{field} must be {what}, got '{v}'")
         if field in _RANGES:
             lo, hi, lo_in, hi_in = _RANGES[field]
             with np.errstate(invalid="ignore"):
                 out = ((numbers < lo) if lo_in else (numbers <= lo)) | (
                     (numbers > hi) if hi_in else (numbers >= hi))
             span = f"{'[' if lo_in else '('}{lo}, {hi}{']' if hi_in else ')'}"
-            reject(~blank & out, f"{field} must be in {span}, " + got)
-        numbers = pd.Series(numbers, index=raw.index, dtype=float)
-        return numbers.astype("Int64") if kind == "int" else numbers
+            reject(~blank & out, lambda v: f"{field} must be in {span}, got '{v}'")
+        if kind == "float":
+            return pd.Series(numbers, index=raw.index, dtype=float)
+        # rejected fractions and infinities become NA: Int64 cannot hold them
+        return pd.Series(np.where(whole, numbers, np.nan), index=raw.index,
+                         dtype=float).astype("Int64")
     if kind == "vocab":
         table = _VOCABS[(layer, field)]
-        names = _lookup(table)
-        codes = text.map(lambda v: None if v is None else names.get(v.lower()))
+        found = text.str.lower().map(_lookup(table))
+        codes = found.astype(object).where(found.notna(), None)
         default = _DEFAULTS.get((layer, field))
         bad = ~blank & codes.isna().to_numpy()
         choices = "、".join(f"{v[0]}/{k}" for k, v in table.items())
-        reject(bad, (field + " '" + text.fillna("")
-                     + f"' is not one of {choices}").to_numpy())
+        reject(bad, lambda v: f"{field} '{v}' is not one of {choices}")
         return codes.fillna(default) if default else codes
     if kind == "subtype":
         return text  # checked against the category in _check_rules
     if kind == "tags":
-        lookup = _lookup(vocab.HOUSEHOLD_TAGS)
-        parts = text.map(lambda t: [] if t is None else
-                         [p for p in _TAG_SPLIT.split(t) if p])
-        codes = parts.map(lambda ps: [lookup.get(p.lower(), p) for p in ps])
-        unknown = codes.map(lambda cs: next(
-            (c for c in cs if c not in vocab.HOUSEHOLD_TAGS), None))
-        reject(unknown.notna().to_numpy(),
-               ("tag '" + unknown.fillna("") + "' is not one of "
-                + "、".join(v[0] for v in vocab.HOUSEHOLD_TAGS.values())).to_numpy())
-        return codes.map(lambda cs: list(dict.fromkeys(cs)))
+        return _check_tags(checked, field, text, blank, shown)
     if kind == "time":
-        times = pd.to_datetime(text, errors="coerce", format="mixed")
-        if times.dt.tz is None:  # local times are China's
-            times = times.dt.tz_localize("Asia/Shanghai")
+        times = _times(text, blank)
         reject(~blank & times.isna().to_numpy(),
-               (field + " '" + text.fillna("") + "' is not a date and time").to_numpy())
+               lambda v: f"{field} '{v}' is not a date and time")
         return times
     raise ValueError(kind)
+
+
+def _check_tags(checked, field, text, blank, shown):
+    """Tags split on any separator, each a code or label of
+    ``vocab.HOUSEHOLD_TAGS``; the first unknown one rejects its row. Tuples of
+    codes, each once, in the file's order; blank rows share one empty tuple (a
+    million new lists cost half a second)."""
+    n = len(text)
+    codes = np.empty(n, dtype=object)
+    codes.fill(())
+    filled = np.flatnonzero(~blank)
+    if not filled.size:
+        return pd.Series(codes, index=text.index, dtype=object)
+    # one row per tag, indexed by the row's position (explode keeps the order)
+    parts = text.iloc[filled].reset_index(drop=True).set_axis(filled).str.split(
+        _TAG_SPLIT, regex=True).explode()
+    parts = parts[parts.notna() & (parts != "")]
+    found = parts.str.lower().map(_lookup(vocab.HOUSEHOLD_TAGS))
+    unknown = parts[found.isna()].groupby(level=0, sort=False).first()
+    reasons = np.full(n, None, dtype=object)
+    labels = "、".join(v[0] for v in vocab.HOUSEHOLD_TAGS.values())
+    reasons[unknown.index.to_numpy()] = [f"tag '{t}' is not one of {labels}"
+                                         for t in unknown.to_numpy(dtype=object)]
+    checked.reject(reasons != None, field, reasons, shown)  # noqa: E711
+    pairs = pd.DataFrame({"row": found.index.to_numpy(),
+                          "code": found.to_numpy(dtype=object)}).dropna()
+    pairs = pairs.drop_duplicates()
+    for row, group in pairs.groupby("row", sort=False)["code"]:
+        codes[row] = tuple(group)
+    return pd.Series(codes, index=text.index, dtype=object)
+
+
+def _times(text, blank):
+    """Dates and times in China's time zone: local times are China's, times with
+    an offset are converted (a column may mix both)."""
+    times = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, Asia/Shanghai]")
+    given = text[~blank]
+    aware = given.str.contains(_OFFSET, regex=True).to_numpy(dtype=bool)
+    for part, utc in ((given[~aware], False), (given[aware], True)):
+        if part.empty:
+            continue
+        parsed = pd.to_datetime(part, errors="coerce", format="mixed", utc=utc)
+        parsed = (parsed.dt.tz_convert("Asia/Shanghai") if utc
+                  else parsed.dt.tz_localize("Asia/Shanghai"))
+        times[part.index] = parsed.astype(times.dtype)
+    return times
 
 
 def _lookup(table):
@@ -236,21 +311,24 @@ def _check_rules(checked, layer, values):
         for cat, (_, _, subs) in vocab.INCIDENT_CATEGORIES.items():
             for sub, (zh, en) in subs.items():
                 for name in (sub, zh, en):
-                    pairs[(cat, name.lower())] = sub
-        sub = values["subtype"]
-        codes = [None if s is None or c is None else pairs.get((c, s.lower()))
-                 for c, s in zip(values["category"], sub, strict=True)]
+                    pairs[f"{cat}|{name.lower()}"] = sub  # codes hold no |
+        sub, category = values["subtype"], values["category"]
+        both = sub.notna() & category.notna()
+        found = category[both].str.cat(sub[both].str.lower(), sep="|").map(pairs)
+        codes = np.full(len(sub), None, dtype=object)
+        codes[np.flatnonzero(both.to_numpy())] = found.to_numpy(dtype=object,
+                                                                na_value=None)
         codes = pd.Series(codes, index=sub.index, dtype=object)
         bad = (sub.notna() & codes.isna()).to_numpy()
-        checked.reject(bad, "subtype", ("subtype '" + sub.fillna("")
-                                        + "' is not one of the category's "
-                                        "subtypes").to_numpy())
+        shown = sub.to_numpy(dtype=object, na_value=None)
+        checked.reject(bad, "subtype", lambda v: f"subtype '{v}' is not one of the "
+                       "category's subtypes", about=shown)
         values["subtype"] = codes
     key = LAYERS[layer][0]
     keys = values[key]
     repeat = (keys.duplicated(keep="first") & keys.notna()).to_numpy() & checked.ok
-    checked.reject(repeat, key, (key + " '" + keys.fillna("")
-                                 + "' repeats an earlier row").to_numpy())
+    checked.reject(repeat, key, lambda v: f"{key} '{v}' repeats an earlier row",
+                   about=keys.to_numpy(dtype=object, na_value=None))
 
 
 def _check(result, layer, mapping):
@@ -309,31 +387,44 @@ def _previous(conn, sha256, layer):
 
 
 def _copy_rows(conn, layer, columns, data):
-    """COPY the accepted rows into a temporary table ``_import`` (dropped at the
-    end of the transaction)."""
+    """COPY the accepted rows (``data``: a DataFrame with ``src_row``, the
+    ``columns``, ``lon`` and ``lat``) into a temporary table ``_import``
+    (dropped at the end of the transaction)."""
     conn.execute(sql.SQL(
         "CREATE TEMP TABLE _import ON COMMIT DROP AS"
         " SELECT 0 AS src_row, {cols}, 0.0::float8 AS lon, 0.0::float8 AS lat"
         " FROM {table} WITH NO DATA").format(
             cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             table=sql.Identifier(layer)))
-    names = ["src_row", *columns, "lon", "lat"]
+    # Columns that are blank throughout (a file without phones …) stay NULL
+    # without a million empty fields written and parsed.
+    names = ["src_row", *(c for c in columns if data[c].notna().any()), "lon", "lat"]
     statement = sql.SQL("COPY _import ({}) FROM STDIN (FORMAT csv)").format(
         sql.SQL(", ").join(map(sql.Identifier, names)))
-    # One CSV text written by pandas, not a million write_row calls: COPY's own
-    # format parsed by the server, ~10× faster from Python. None → empty field →
-    # NULL; lists (tags) → array literals.
-    frame = pd.DataFrame({c: [_array(v) for v in data[c]] if c == "tags"
-                          else data[c] for c in names})
+    # CSV text written by pandas, not a million write_row calls: COPY's own
+    # format parsed by the server, ~10× faster from Python. NA → empty field →
+    # NULL; lists (tags) → array literals. In blocks: the server parses one
+    # while pandas writes the next (on the other core), and the text of a
+    # million rows (~90 MB) is never held whole.
+    frame = data[names]
+    if "tags" in frame:
+        frame = frame.assign(tags=_arrays(frame["tags"]))
     with conn.cursor() as cur, cur.copy(statement) as copy:
-        copy.write(frame.to_csv(index=False, header=False))
+        for start in range(0, len(frame), _COPY_BLOCK):
+            copy.write(frame.iloc[start:start + _COPY_BLOCK].to_csv(
+                index=False, header=False))
+    # the planner's row counts for the key check and the INSERT's sort
+    conn.execute("ANALYZE _import")
 
 
-def _array(value):
-    """A text[] literal for COPY (tags are vocabulary codes: no quoting needed)."""
-    if value is None:
-        return None
-    return "{" + ",".join(value) + "}"
+def _arrays(lists):
+    """text[] literals for COPY (tags are vocabulary codes: no quoting needed);
+    ``{}`` for the (usual) empty lists without a Python call each."""
+    values = lists.to_numpy(dtype=object)
+    out = np.full(values.size, "{}", dtype=object)
+    filled = np.flatnonzero(lists.str.len().to_numpy(dtype=float, na_value=0) > 0)
+    out[filled] = ["{" + ",".join(v) + "}" for v in values[filled]]
+    return out
 
 
 def _foreign_keys(conn, principal, layer, key):
@@ -375,14 +466,81 @@ def _upsert(conn, layer, key, columns):
     return conn.execute(query).fetchone()
 
 
-def _column_values(series):
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return [None if pd.isna(v) else v.isoformat() for v in series]
-    if isinstance(series.dtype, pd.Int64Dtype):
-        return [None if v is pd.NA else int(v) for v in series]
-    if series.dtype == float:
-        return [None if v != v else v for v in series.tolist()]
-    return series.tolist()
+def _bulk_mode(conn, layer, key):
+    """How a large import may skip ``ON CONFLICT``: "empty" (the table holds no
+    rows), "new" (none of the staged keys is in the table) or None (upsert).
+
+    The table is locked against other writers first (readers go on) so that
+    nothing can come in between the check and the INSERT.
+    """
+    table = sql.Identifier(layer)
+    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(table))
+    if not conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(
+            table)).fetchone()[0]:
+        return "empty"
+    clash = conn.execute(sql.SQL(
+        "SELECT EXISTS (SELECT FROM _import i JOIN {table} t USING ({key}))").format(
+            table=table, key=sql.Identifier(key))).fetchone()[0]
+    return None if clash else "new"
+
+
+def _plain_indexes(conn, layer):
+    """``[(name, definition)]`` of the table's indexes that back no constraint
+    (primary keys and UNIQUE constraints stay: the first is cheap to maintain in
+    id order, the second serves ON CONFLICT), as ``pg_indexes`` writes them."""
+    return conn.execute(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i"
+        " JOIN pg_class c ON c.relname = i.indexname"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname"
+        " WHERE i.tablename = %s AND i.schemaname = current_schema()"
+        " AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = c.oid)"
+        " ORDER BY i.indexname", (layer,)).fetchall()
+
+
+def _insert(conn, layer, columns, mode, phase):
+    """Plain INSERT of every staged row (no row can conflict: see
+    :func:`_bulk_mode`); returns (added, 0).
+
+    Into an EMPTY table the indexes that back no constraint are dropped first
+    and built again from their own definitions at the end, in the same
+    transaction (a failure anywhere rolls the DROPs back with the rows). Why:
+    maintaining them row by row is most of the cost of a large load. On the
+    2-core bench machine, 1 M households (bench/README.md, "importing"): the
+    write with every index in place took 74 s, mostly the two trigram GIN
+    indexes of 0008; the plain INSERT without the four plain indexes takes
+    18–20 s and building them afterwards 5–6 s (GiST 2 s, the address GIN 4 s).
+    Only for an empty table: an index build reads the whole table, which for a
+    full one costs more than it saves. The DROP holds an ACCESS EXCLUSIVE lock
+    until commit: readers of the (empty) table wait for the import instead of
+    seeing it empty.
+
+    The foreign key (grid_code → grids) keeps checking row by row, ~10 s of the
+    INSERT per million rows: dropping and re-adding it (one validating join,
+    0.4 s) would take an ACCESS EXCLUSIVE lock on ``grids`` until commit,
+    stopping every locate and tile request for the whole import.
+    """
+    ident = sql.Identifier
+    rebuilt = []
+    if mode == "empty":
+        # sorting and index builds in memory rather than in temporary files
+        conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        conn.execute("SET LOCAL work_mem = '256MB'")
+        rebuilt = _plain_indexes(conn, layer)
+        for name, _ in rebuilt:
+            conn.execute(sql.SQL("DROP INDEX {}").format(ident(name)))
+    phase("inserting")
+    added = conn.execute(sql.SQL(
+        "INSERT INTO {table} ({targets})"
+        " SELECT {cols}, ST_SetSRID(ST_MakePoint(lon, lat), 4326) FROM _import"
+        " ORDER BY grid_code, src_row"  # rows of a micro-grid together on disk
+    ).format(table=ident(layer),
+             targets=sql.SQL(", ").join(map(ident, [*columns, "geom"])),
+             cols=sql.SQL(", ").join(map(ident, columns)))).rowcount
+    if rebuilt:
+        phase("indexing")
+        for _, definition in rebuilt:
+            conn.execute(sql.SQL(definition))
+    return added, 0
 
 
 def _check_permission(principal, layer):
@@ -396,7 +554,8 @@ def _check_permission(principal, layer):
 
 
 def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
-               options=None, dry_run=False, force=False, progress=None):
+               options=None, dry_run=False, force=False, progress=None,
+               bulk_rows=BULK_ROWS):
     """Check, assign and (unless ``dry_run``) write the rows of ``result``.
 
     Parameters
@@ -411,6 +570,10 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     dry_run : check everything, write in a transaction rolled back, record nothing
     force : import again a file (same hash, same layer) that was imported before
     progress : callable(phase, count, seconds) or None
+    bulk_rows : from this many accepted rows on, an import whose keys are all
+        new (or whose table is empty) is written by a plain INSERT, and into an
+        empty table with its plain indexes built again at the end (see
+        :func:`_insert`); tests lower it
 
     Returns
     -------
@@ -452,10 +615,10 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
          "value": _plain(checked.value[i]), "reason": checked.reason[i]}
         for i in bad]
     columns = [*fields, "grid_code"]
-    data = {f: _column_values(values[f][ok]) for f in fields}
-    data.update(grid_code=grid[ok].tolist(), src_row=rows[ok].tolist(),
-                lon=xy[ok, 0].tolist(), lat=xy[ok, 1].tolist())
-    phase("writing", len(data["src_row"]))
+    data = pd.DataFrame({"src_row": rows[ok],
+                         **{f: values[f][ok].reset_index(drop=True) for f in fields},
+                         "grid_code": grid[ok], "lon": xy[ok, 0], "lat": xy[ok, 1]})
+    phase("writing", len(data))
     with conn.transaction(force_rollback=dry_run):
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                      (file_bytes_sha256,))
@@ -470,9 +633,14 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
         taken = _foreign_keys(conn, principal, layer, key)
         rejected += [{"row": r, "field": key, "reason": f"{key} {k} belongs to a "
                       "record outside your jurisdiction"} for r, k in taken]
-        added, updated = _upsert(conn, layer, key, columns)
+        accepted = len(data) - len(taken)
+        mode = _bulk_mode(conn, layer, key) if accepted >= bulk_rows else None
+        if mode is None:
+            added, updated = _upsert(conn, layer, key, columns)
+        else:
+            added, updated = _insert(conn, layer, columns, mode,
+                                     lambda name, n=accepted: phase(name, n))
         rejected.sort(key=lambda r: r["row"])
-        accepted = len(data["src_row"]) - len(taken)
         counts = {"read": len(frame) + len(result.rejected), "added": added,
                   "updated": updated, "unchanged": accepted - added - updated,
                   "rejected": len(rejected)}
