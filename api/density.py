@@ -36,8 +36,9 @@ _CELL_M = {"name": "cell_m", "in": "query", "required": False,
 OPENAPI = {
     "/heatmap": {
         "get": {
-            "summary": "Incident density: counts per square cell (Gauss-Krüger "
-                       "zone of the deployment) over a time window",
+            "summary": "Incident density over a time window: counts per square "
+                       "cell (Gauss-Krüger zone of the deployment) or a kernel "
+                       "density raster",
             "parameters": _WINDOW + [
                 {"name": "bbox", "in": "query", "required": False,
                  "description": "min_lon,min_lat,max_lon,max_lat (WGS-84)",
@@ -50,6 +51,16 @@ OPENAPI = {
                  "description": "compact (rows [lon, lat, count, class] of the "
                                 "cell centres) or geojson (squares)",
                  "schema": {"type": "string", "enum": ["compact", "geojson"]}},
+                {"name": "method", "in": "query", "required": False,
+                 "description": "bins (incidents per cell) or kde (a kernel "
+                                "density raster on the same cells, quartic "
+                                "kernel, incidents per km²: 'density')",
+                 "schema": {"type": "string", "enum": ["bins", "kde"],
+                            "default": "bins"}},
+                {"name": "bandwidth_m", "in": "query", "required": False,
+                 "description": "kde's bandwidth in metres (default three cells, "
+                                "at least 100 m)",
+                 "schema": {"type": "number", "minimum": 10, "maximum": 20000}},
             ],
             "responses": {
                 "200": {"description": "{crs, cell_m, from, to, categories, total, "
@@ -121,7 +132,8 @@ def heatmap():
         answer = density.heatmap(
             conn, current(), day_from, day_to, categories, bbox=bbox_arg(),
             zoom=int_arg("zoom", 0, 22), cell_m=int_arg("cell_m", 50, 51200),
-            geojson=geojson)
+            geojson=geojson, method=_choice("method", ("bins", "kde"), "bins"),
+            bandwidth_m=float_arg("bandwidth_m", 10, 20_000, required=False))
     return jsonify(answer)
 
 

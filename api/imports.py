@@ -1,5 +1,6 @@
-"""POST/GET /api/v1/imports: upload a file into households, cameras or incidents
-(a dry run first if you like), list the imports, download one's rejected rows."""
+"""POST/GET /api/v1/imports: upload a file into households, cameras, incidents,
+grid staff, a worker's patrol tracks or grids (a dry run first if you like), list
+the imports, download one's rejected rows."""
 
 import csv
 import hashlib
@@ -35,16 +36,24 @@ OPENAPI = {
                 {"name": "dry_run", "in": "query", "schema": {"type": "boolean"}},
                 {"name": "force", "in": "query", "schema": {"type": "boolean"},
                  "description": "import again a file imported before"},
+                {"name": "staff", "in": "query", "schema": {"type": "integer"},
+                 "description": "layer=tracks: the grid worker's id (grid_staff); "
+                                "also accepted as a form field"},
             ],
             "requestBody": {"content": {"multipart/form-data": {"schema": {
                 "type": "object", "properties": {
                     "file": {"type": "string", "format": "binary"}}}}}},
             "responses": {
-                "200": {"description": "the report: counts, rejected rows, preview"},
+                "200": {"description": "the report: counts, rejected rows, preview "
+                        "(rows, points); tracks: tracks {staff, stored, days}; "
+                        "grids: check {errors, advisories, slivers}, can_commit, "
+                        "moved, preview.shapes"},
                 "400": {"description": "the file cannot be read"},
                 "403": {"description": "your role may not import this layer"},
                 "409": {"description": "the same file was imported before"},
-                "413": {"description": "the file is too large"}},
+                "413": {"description": "the file is too large"},
+                "422": {"description": "grids failing the hierarchy check "
+                        "(error.check lists the problems)"}},
         },
         "get": {
             "summary": "The imports, newest first",
@@ -85,6 +94,9 @@ def run_import():
                                     **options)
     except importers.ImportRefused as exc:
         raise Invalid(exc.message, field="file") from None
+    staff = request.args.get("staff") or request.form.get("staff")
+    if staff:
+        options["staff"] = staff  # not a reader's option: after reading
     with connection() as conn:
         report = imports_layer.run_import(
             conn, current(), result, layer, upload.filename or "upload",
@@ -97,6 +109,7 @@ def _shown(report):
     """The report as the API answers it: the first rejected rows, a preview table
     and the accepted points as GeoJSON."""
     points = report.pop("points")
+    shapes = report.pop("shapes", None)
     report["rejected"] = report["rejected"][:REJECTED_SHOWN]
     report["preview"] = {
         "rows": report["preview"][:PREVIEW_ROWS],
@@ -106,6 +119,8 @@ def _shown(report):
              "properties": {"row": p["row"], "grid_code": p["grid_code"]}}
             for p in points]},
     }
+    if shapes is not None:  # grids: the polygons themselves
+        report["preview"]["shapes"] = shapes
     return report
 
 

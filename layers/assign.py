@@ -14,21 +14,22 @@ from psycopg import sql
 
 __all__ = ["FOLLOWERS", "reassign"]
 
-# tables whose points belong to a micro-grid -> extra condition
+# The tables whose points follow the micro-grid holding them -> which rows (on
+# the alias t). Staff belong to a grid by duty, not by place: not here.
 FOLLOWERS = {
     "households": sql.SQL("TRUE"),
     "cameras": sql.SQL("TRUE"),
-    "grid_staff": sql.SQL("FALSE"),  # staff belong to a grid by duty, not by place
-    "incidents": sql.SQL("TRUE"),
+    "incidents": sql.SQL("t.closed_at IS NULL"),  # closed incidents keep their grid
 }
 
 
 def reassign(conn, table, prefix="%"):
     """Recompute ``grid_code`` of every point of ``table`` under grids matching the
-    LIKE pattern ``prefix``; points in no micro-grid get NULL. Returns the number of
-    rows changed."""
-    if table not in FOLLOWERS or table == "grid_staff":
+    LIKE pattern ``prefix`` (of the rows :data:`FOLLOWERS` names: open incidents
+    only); points in no micro-grid get NULL. Returns the number of rows changed."""
+    if table not in FOLLOWERS:
         raise ValueError(f"{table} does not follow the grids by position")
+    which = FOLLOWERS[table]
     table_id = sql.Identifier(table)
     params = {"prefix": prefix}
     # The join in a CREATE TABLE AS, apart from the UPDATE: PostgreSQL runs no
@@ -43,9 +44,10 @@ def reassign(conn, table, prefix="%"):
             FROM grids g
             CROSS JOIN LATERAL (
                 SELECT t.id FROM {table} t
-                WHERE t.geom && g.geom AND ST_Intersects(g.geom, t.geom)) t
+                WHERE t.geom && g.geom AND ST_Intersects(g.geom, t.geom)
+                  AND {which}) t
             WHERE g.level = 4 AND g.code LIKE %(prefix)s
-            ORDER BY t.id, g.code""").format(table=table_id), params)
+            ORDER BY t.id, g.code""").format(table=table_id, which=which), params)
         conn.execute("ANALYZE reassign_hit")  # a temp table has no statistics
         changed = conn.execute(sql.SQL("""
             UPDATE {table} t SET grid_code = h.code FROM reassign_hit h
@@ -54,8 +56,8 @@ def reassign(conn, table, prefix="%"):
         # the points of the subtree that now lie in no micro-grid lose their grid
         changed += conn.execute(sql.SQL("""
             UPDATE {table} t SET grid_code = NULL
-            WHERE t.grid_code LIKE %(prefix)s
+            WHERE t.grid_code LIKE %(prefix)s AND {which}
               AND NOT EXISTS (SELECT 1 FROM reassign_hit h WHERE h.id = t.id)
-        """).format(table=table_id), params).rowcount
+        """).format(table=table_id, which=which), params).rowcount
         conn.execute("DROP TABLE reassign_hit")
     return changed

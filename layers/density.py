@@ -27,6 +27,7 @@ import bisect
 import contextlib
 import datetime as dt
 import io
+import math
 import threading
 
 import numpy as np
@@ -177,7 +178,8 @@ def _echo(day_from, day_to, categories):
 
 
 def heatmap(conn, principal, day_from=None, day_to=None, categories=None,
-            bbox=None, zoom=None, cell_m=None, geojson=False):
+            bbox=None, zoom=None, cell_m=None, geojson=False, method="bins",
+            bandwidth_m=None):
     """Incident counts per square cell over a time window, in the jurisdiction.
 
     Parameters
@@ -194,6 +196,10 @@ def heatmap(conn, principal, day_from=None, day_to=None, categories=None,
         The cell size instead (a multiple of the finest, 50 m).
     geojson : bool
         Cells as a FeatureCollection of squares instead of compact rows.
+    method : "bins" or "kde"
+        Counts per cell, or a kernel density raster on the same cells
+        (quartic kernel of ``bandwidth_m``, default three cells and at least
+        100 m; values in incidents per km², ``density`` instead of ``count``).
 
     Returns
     -------
@@ -221,31 +227,71 @@ def heatmap(conn, principal, day_from=None, day_to=None, categories=None,
     window = None
     if bbox is not None and srid is not None:
         window = _bbox_window(bbox, srid, finest * factor)
-    cx, cy, count = dens.bin_cells(ix, iy, n, factor, window)
-    while len(count) > MAX_CELLS:  # coarser until the browser can draw it
-        factor *= 2
-        cx, cy, count = dens.bin_cells(cx, cy, count, 2)
-    size = finest * factor
-    breaks = dens.class_breaks(count)
-    classes = dens.classify(count, breaks)
+    if method not in ("bins", "kde"):
+        raise Invalid(f"parameter 'method' must be bins or kde, got {method!r}",
+                      field="method")
+    while True:
+        size = finest * factor
+        bandwidth = float(bandwidth_m or max(3 * size, 100.0))
+        reach = math.ceil(bandwidth / size) if method == "kde" else 0
+        # a density near the window's edge counts the incidents just outside it
+        wider = None if window is None else (
+            window[0] - reach, window[1] - reach, window[2] + reach,
+            window[3] + reach)
+        cx, cy, count = dens.bin_cells(ix, iy, n, factor, wider)
+        values = count
+        if method == "kde" and len(count):
+            try:
+                cx, cy, values = dens.kernel_density(cx, cy, count, size, bandwidth,
+                                                     window)
+            except ValueError:  # a raster too large at this cell size
+                values = None
+        if values is not None and len(values) <= MAX_CELLS:
+            break
+        factor *= 2  # coarser until the browser can draw it
+        window = _halve(window)
+    total = int(count.sum()) if window is None or method == "bins" else int(
+        n[_in_window(ix, iy, factor, window)].sum())
+    field = "density" if method == "kde" else "count"
+    if method == "kde":
+        values = np.round(values, 1)
+    breaks = dens.class_breaks(values)
+    classes = dens.classify(values, breaks)
     answer = {"crs": f"EPSG:{srid}" if srid else None, "cell_m": size,
-              **_echo(day_from, day_to, categories),
-              "total": int(count.sum()), "max": int(count.max(initial=0)),
+              **_echo(day_from, day_to, categories), "method": method,
+              "total": total, "max": values.max(initial=0).item(),
               "breaks": breaks}
+    if method == "kde":
+        answer |= {"bandwidth_m": bandwidth, "unit": "incidents per km²"}
     if geojson:
         rings = _squares_wgs84(cx, cy, size, srid)
         answer |= {"type": "FeatureCollection", "features": [
             {"type": "Feature", "id": f"{x}_{y}", "geometry": ring,
-             "properties": {"count": int(k), "class": int(q)}}
-            for x, y, k, q, ring in zip(cx.tolist(), cy.tolist(), count, classes,
-                                        rings, strict=True)]}
+             "properties": {field: k, "class": int(q)}}
+            for x, y, k, q, ring in zip(cx.tolist(), cy.tolist(), values.tolist(),
+                                        classes, rings, strict=True)]}
         return answer
     lon, lat = _centres_wgs84(cx, cy, size, srid)
-    answer |= {"fields": ["lon", "lat", "count", "class"],
+    answer |= {"fields": ["lon", "lat", field, "class"],
                "cells": [[a, b, k, q] for a, b, k, q in zip(
                    np.round(lon, 6).tolist(), np.round(lat, 6).tolist(),
-                   count.tolist(), classes.tolist(), strict=True)]}
+                   values.tolist(), classes.tolist(), strict=True)]}
     return answer
+
+
+def _in_window(ix, iy, factor, window):
+    """Which finest cells fall in the window of cells ``factor`` times wider."""
+    cx, cy = np.floor_divide(ix, factor), np.floor_divide(iy, factor)
+    return ((cx >= window[0]) & (cx <= window[2])
+            & (cy >= window[1]) & (cy <= window[3]))
+
+
+def _halve(window):
+    """The window of cells twice as wide (None stays None)."""
+    if window is None:
+        return None
+    x0, y0, x1, y1 = window
+    return (x0 // 2, y0 // 2, x1 // 2, y1 // 2)
 
 
 def _bbox_window(bbox, srid, size):

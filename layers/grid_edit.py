@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 from geo import edit as geo_edit
 from layers import audit, check
 from layers.access import like_prefix
+from layers.assign import FOLLOWERS
 from layers.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 
 __all__ = [
@@ -24,12 +25,6 @@ __all__ = [
     "lineage",
 ]
 
-# The points that follow their micro-grid: table -> extra condition.
-_FOLLOWERS = {
-    "households": sql.SQL("TRUE"),
-    "cameras": sql.SQL("TRUE"),
-    "incidents": sql.SQL("t.closed_at IS NULL"),  # closed incidents keep their grid
-}
 
 # Everything that names a grid by its code and must follow a re-coded grid (the
 # caches of 0005/0006 follow by their triggers; grid_history and audit are the
@@ -121,7 +116,7 @@ def run_edit(conn, principal, dry_run, build):
         micro = [c for c, lv in grids.items() if lv == 4]
         kept = [c for c in micro if c not in edit.removed]
         moves = {table: _reassign(conn, table, cond, micro, kept)
-                 for table, cond in _FOLLOWERS.items()}
+                 for table, cond in FOLLOWERS.items()}
         left, ended = _remove(conn, principal, edit)
         _record_lineage(conn, principal, edit)
         # every row whose grid changes: moved in space, re-coded, or left on a

@@ -14,7 +14,6 @@ no existing row can conflict with takes a plain INSERT instead, see
 ``imports`` (hash, options, user, counts, rejected rows) and in the audit log.
 """
 
-import re
 import time
 
 import numpy as np
@@ -24,324 +23,25 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from geo import vocab
 from geo.assign import assign_codes
-from layers import audit
+from layers import audit, import_targets
 from layers.errors import Conflict, Forbidden, Invalid, NotFound
+from layers.import_checks import LAYERS, ROLE_LEVELS, guess_columns
+from layers.import_checks import check as _check
 
 __all__ = ["BULK_ROWS", "LAYERS", "PERMISSIONS", "run_import", "list_imports",
-           "rejected_rows", "guess_columns"]
+           "rejected_rows", "guess_columns", "mask_phone", "staff_choices"]
 
-# field -> (kind, required, synonyms). Kinds: text, int, float, vocab, tags, time.
-_HOUSEHOLDS = {
-    "external_id": ("text", True, ("编号", "户编号", "户号", "外部编号", "id")),
-    "address": ("text", True, ("地址", "住址", "门牌地址", "门牌")),
-    "head_name": ("text", False, ("户主", "户主姓名", "姓名", "name", "head")),
-    "phone": ("phone", False, ("电话", "手机", "手机号", "联系电话", "tel", "mobile")),
-    "id_number": ("id_number", False, ("身份证号", "身份证", "身份证号码", "证件号码")),
-    "size": ("int", False, ("人口", "人数", "户人口", "家庭人口", "population")),
-    "tags": ("tags", False, ("标签", "人员类别", "重点人群")),
-}
-_CAMERAS = {
-    "code": ("text", True, ("编号", "编码", "设备编号", "设备编码")),
-    "name": ("text", True, ("名称", "设备名称", "点位名称", "点位")),
-    "kind": ("vocab", True, ("类型", "种类", "设备类型", "type")),
-    "bearing": ("float", False, ("朝向", "方向角", "方位角", "方向")),
-    "fov_deg": ("float", True, ("视场角", "视角", "fov")),
-    "range_m": ("float", True, ("可视距离", "距离", "范围", "range")),
-    "owner": ("vocab", True, ("归属", "权属", "所属")),
-    "status": ("vocab", False, ("状态",)),
-}
-_INCIDENTS = {
-    "code": ("text", True, ("编号", "事件编号")),
-    "category": ("vocab", True, ("类别", "事件类别", "大类")),
-    "subtype": ("subtype", False, ("小类", "子类", "事件小类")),
-    "source": ("vocab", True, ("来源", "事件来源")),
-    "reporter": ("text", False, ("上报人", "报告人")),
-    "description": ("text", False, ("描述", "事件描述", "内容")),
-    "created_at": ("time", False, ("时间", "上报时间", "发生时间", "time")),
-    "status": ("vocab", False, ("状态",)),
-}
-# layer -> (key column, fields)
-LAYERS = {"households": ("external_id", _HOUSEHOLDS),
-          "cameras": ("code", _CAMERAS),
-          "incidents": ("code", _INCIDENTS)}
 # the permissions an import into a layer needs
 PERMISSIONS = {"households": ("imports:run", "households:edit"),
-               "cameras": ("imports:run",), "incidents": ("imports:run",)}
+               "cameras": ("imports:run",), "incidents": ("imports:run",),
+               "staff": ("imports:run",), "tracks": ("imports:run",),
+               "grids": ("imports:run", "grids:edit")}
 
-# Imported incidents are open ones: a closed one needs its closing (closed_at).
-_OPEN = {k: v for k, v in vocab.INCIDENT_STATUSES.items()
-         if k in ("registered", "dispatched", "handling")}
-_VOCABS = {("cameras", "kind"): vocab.CAMERA_KINDS,
-           ("cameras", "owner"): vocab.CAMERA_OWNERS,
-           ("cameras", "status"): vocab.CAMERA_STATUSES,
-           ("incidents", "category"): vocab.INCIDENT_CATEGORIES,
-           ("incidents", "source"): vocab.INCIDENT_SOURCES,
-           ("incidents", "status"): _OPEN}
-_DEFAULTS = {("cameras", "status"): "online", ("incidents", "status"): "registered"}
-# (low, high, low inclusive, high inclusive), the schema's CHECKs
-_RANGES = {"size": (1, 50, True, True), "bearing": (0, 360, True, False),
-           "fov_deg": (0, 360, False, True), "range_m": (0, 2000, False, True)}
-_PHONE = r"^[0-9+\- ]{5,20}$"
-_ID_NUMBER = r"^(?:[0-9]{17}[0-9Xx]|[0-9]{15})$"
-_TAG_SPLIT = re.compile(r"[,，、;；|\s]+")
-# a time (hh:mm[:ss[.f]]) followed by its offset from UTC or Z
-_OFFSET = r":[0-9]{2}(?:\.[0-9]+)?\s*(?:[zZ]|[+-][0-9]{2}(?::?[0-9]{2})?)$"
-_MAX_TEXT = 500
 # From this many rows on, an import into a table that cannot hold any of its keys
 # skips ON CONFLICT (see _insert).
 BULK_ROWS = 50_000
 _COPY_BLOCK = 50_000  # rows per block of COPY text
-
-
-class _Checked:
-    """Rows being checked: values per field, and the first reason per bad row."""
-
-    def __init__(self, frame):
-        self.n = len(frame)
-        self.reason = np.full(self.n, None, dtype=object)
-        self.field = np.full(self.n, None, dtype=object)
-        self.value = np.full(self.n, None, dtype=object)
-        self.ok = np.ones(self.n, dtype=bool)
-
-    def reject(self, mask, field, reasons, values=None, about=None):
-        """Reject the rows of ``mask`` not rejected yet; ``reasons``: a str, an
-        array of str aligned with the rows, or a function of the row's value in
-        ``about`` (default ``values``), called for the newly rejected rows only
-        (a million messages built for the good rows cost a second); ``values``:
-        the offending values."""
-        mask = np.asarray(mask, dtype=bool) & self.ok
-        if not mask.any():
-            return
-        index = np.flatnonzero(mask)
-        if isinstance(reasons, str):
-            self.reason[index] = reasons
-        elif callable(reasons):
-            quoted = values if about is None else about
-            self.reason[index] = [reasons(v) for v in quoted[index]]
-        else:
-            self.reason[index] = np.asarray(reasons, dtype=object)[index]
-        self.field[index] = field
-        self.ok[index] = False
-        if values is not None:
-            self.value[index] = np.asarray(values, dtype=object)[index]
-
-
-def guess_columns(layer, source_columns, given=None):
-    """The mapping target field → source column: ``given`` first, then a column
-    named like the field (its own name, or a Chinese or English synonym)."""
-    fields = LAYERS[layer][1]
-    given = {k: v for k, v in (given or {}).items() if k in fields}
-    taken = set(given.values())
-    by_name = {str(c).strip().lower(): c for c in source_columns}
-    mapping = dict(given)
-    for field, (_, _, synonyms) in fields.items():
-        if field in mapping:
-            continue
-        for name in (field, *synonyms):
-            column = by_name.get(name.lower())
-            if column is not None and column not in taken:
-                mapping[field] = column
-                taken.add(column)
-                break
-    return mapping
-
-
-def _text(series):
-    """Stripped strings, None for blanks (numbers from a spreadsheet as text), as
-    an object Series.
-
-    Vectorised: a CSV's columns are all strings and go through pandas' string
-    methods at once; only the values that are not strings (a spreadsheet's
-    numbers, GeoJSON's integers) are turned into text one by one.
-    """
-    present = series.notna().to_numpy()
-    if not present.any():  # a column the file does not have
-        return pd.Series(np.full(len(series), None, dtype=object), index=series.index)
-    if isinstance(series.dtype, pd.StringDtype):  # a CSV's: pandas' own strings
-        text = series.str.strip()
-    else:
-        values = series.to_numpy(dtype=object, na_value=None, copy=True)
-        if pd.api.types.infer_dtype(values, skipna=True) != "string":
-            other = present & ~np.fromiter((isinstance(v, str) for v in values),
-                                           dtype=bool, count=values.size)
-            values[other] = [_as_text(v) for v in values[other]]
-        text = pd.Series(values, index=series.index, dtype=object).str.strip()
-    out = text.to_numpy(dtype=object, na_value=None, copy=True)
-    out[~(present & (text.str.len().to_numpy(dtype=float, na_value=0) > 0))] = None
-    return pd.Series(out, index=series.index, dtype=object)
-
-
-def _as_text(v):
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v).strip()
-
-
-def _check_field(checked, layer, field, kind, required, raw):
-    text = _text(raw)
-    blank = text.isna().to_numpy()
-    shown = text.to_numpy(dtype=object)
-
-    def reject(mask, reasons):
-        checked.reject(mask, field, reasons, shown)
-
-    if required:
-        reject(blank, f"{field} is required")
-    if kind in ("text", "phone", "id_number"):
-        if blank.all():
-            return text
-        long = text.str.len().to_numpy(dtype=float, na_value=0) > _MAX_TEXT
-        reject(long, f"{field} is longer than {_MAX_TEXT} characters")
-        pattern = {"phone": _PHONE, "id_number": _ID_NUMBER}.get(kind)
-        if pattern:
-            # one regex over the column (blank rows are None and stay unmatched)
-            good = text.str.fullmatch(pattern).to_numpy(dtype=object) == True  # noqa: E712
-            what = "phone number" if kind == "phone" else "Chinese ID number"
-            reject(~blank & ~good, lambda v: f"'{v}' is not a {what}")
-        return text
-    if kind in ("int", "float"):
-        numbers = pd.to_numeric(text, errors="coerce").astype(float).to_numpy()
-        what = "a whole number" if kind == "int" else "a number"
-        finite = np.isfinite(numbers)
-        whole = np.zeros(numbers.size, dtype=bool)
-        whole[finite] = np.mod(numbers[finite], 1) == 0
-        bad = ~blank & ~finite
-        if kind == "int":
-            bad |= ~blank & finite & ~whole
-        reject(bad, lambda v: f"{field} must be {what}, got '{v}'")
-        if field in _RANGES:
-            lo, hi, lo_in, hi_in = _RANGES[field]
-            with np.errstate(invalid="ignore"):
-                out = ((numbers < lo) if lo_in else (numbers <= lo)) | (
-                    (numbers > hi) if hi_in else (numbers >= hi))
-            span = f"{'[' if lo_in else '('}{lo}, {hi}{']' if hi_in else ')'}"
-            reject(~blank & out, lambda v: f"{field} must be in {span}, got '{v}'")
-        if kind == "float":
-            return pd.Series(numbers, index=raw.index, dtype=float)
-        # rejected fractions and infinities become NA: Int64 cannot hold them
-        return pd.Series(np.where(whole, numbers, np.nan), index=raw.index,
-                         dtype=float).astype("Int64")
-    if kind == "vocab":
-        table = _VOCABS[(layer, field)]
-        found = text.str.lower().map(_lookup(table))
-        codes = found.astype(object).where(found.notna(), None)
-        default = _DEFAULTS.get((layer, field))
-        bad = ~blank & codes.isna().to_numpy()
-        choices = "、".join(f"{v[0]}/{k}" for k, v in table.items())
-        reject(bad, lambda v: f"{field} '{v}' is not one of {choices}")
-        return codes.fillna(default) if default else codes
-    if kind == "subtype":
-        return text  # checked against the category in _check_rules
-    if kind == "tags":
-        return _check_tags(checked, field, text, blank, shown)
-    if kind == "time":
-        times = _times(text, blank)
-        reject(~blank & times.isna().to_numpy(),
-               lambda v: f"{field} '{v}' is not a date and time")
-        return times
-    raise ValueError(kind)
-
-
-def _check_tags(checked, field, text, blank, shown):
-    """Tags split on any separator, each a code or label of
-    ``vocab.HOUSEHOLD_TAGS``; the first unknown one rejects its row. Tuples of
-    codes, each once, in the file's order; blank rows share one empty tuple (a
-    million new lists cost half a second)."""
-    n = len(text)
-    codes = np.empty(n, dtype=object)
-    codes.fill(())
-    filled = np.flatnonzero(~blank)
-    if not filled.size:
-        return pd.Series(codes, index=text.index, dtype=object)
-    # one row per tag, indexed by the row's position (explode keeps the order)
-    parts = text.iloc[filled].reset_index(drop=True).set_axis(filled).str.split(
-        _TAG_SPLIT, regex=True).explode()
-    parts = parts[parts.notna() & (parts != "")]
-    found = parts.str.lower().map(_lookup(vocab.HOUSEHOLD_TAGS))
-    unknown = parts[found.isna()].groupby(level=0, sort=False).first()
-    reasons = np.full(n, None, dtype=object)
-    labels = "、".join(v[0] for v in vocab.HOUSEHOLD_TAGS.values())
-    reasons[unknown.index.to_numpy()] = [f"tag '{t}' is not one of {labels}"
-                                         for t in unknown.to_numpy(dtype=object)]
-    checked.reject(reasons != None, field, reasons, shown)  # noqa: E711
-    pairs = pd.DataFrame({"row": found.index.to_numpy(),
-                          "code": found.to_numpy(dtype=object)}).dropna()
-    pairs = pairs.drop_duplicates()
-    for row, group in pairs.groupby("row", sort=False)["code"]:
-        codes[row] = tuple(group)
-    return pd.Series(codes, index=text.index, dtype=object)
-
-
-def _times(text, blank):
-    """Dates and times in China's time zone: local times are China's, times with
-    an offset are converted (a column may mix both)."""
-    times = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, Asia/Shanghai]")
-    given = text[~blank]
-    aware = given.str.contains(_OFFSET, regex=True).to_numpy(dtype=bool)
-    for part, utc in ((given[~aware], False), (given[aware], True)):
-        if part.empty:
-            continue
-        parsed = pd.to_datetime(part, errors="coerce", format="mixed", utc=utc)
-        parsed = (parsed.dt.tz_convert("Asia/Shanghai") if utc
-                  else parsed.dt.tz_localize("Asia/Shanghai"))
-        times[part.index] = parsed.astype(times.dtype)
-    return times
-
-
-def _lookup(table):
-    """code, Chinese label or English label (any case) → code."""
-    found = {}
-    for code, entry in table.items():
-        for name in (code, entry[0], entry[1]):
-            found[str(name).lower()] = code
-    return found
-
-
-def _check_rules(checked, layer, values):
-    """The rules that span fields: a camera's bearing, an incident's subtype."""
-    if layer == "cameras":
-        needs = (values["kind"].isin(["fixed", "checkpoint"])
-                 & values["bearing"].isna()).to_numpy()
-        checked.reject(needs, "bearing", "a fixed camera or checkpoint needs a "
-                       "bearing (0–360°)")
-    if layer == "incidents":
-        pairs = {}
-        for cat, (_, _, subs) in vocab.INCIDENT_CATEGORIES.items():
-            for sub, (zh, en) in subs.items():
-                for name in (sub, zh, en):
-                    pairs[f"{cat}|{name.lower()}"] = sub  # codes hold no |
-        sub, category = values["subtype"], values["category"]
-        both = sub.notna() & category.notna()
-        found = category[both].str.cat(sub[both].str.lower(), sep="|").map(pairs)
-        codes = np.full(len(sub), None, dtype=object)
-        codes[np.flatnonzero(both.to_numpy())] = found.to_numpy(dtype=object,
-                                                                na_value=None)
-        codes = pd.Series(codes, index=sub.index, dtype=object)
-        bad = (sub.notna() & codes.isna()).to_numpy()
-        shown = sub.to_numpy(dtype=object, na_value=None)
-        checked.reject(bad, "subtype", lambda v: f"subtype '{v}' is not one of the "
-                       "category's subtypes", about=shown)
-        values["subtype"] = codes
-    key = LAYERS[layer][0]
-    keys = values[key]
-    repeat = (keys.duplicated(keep="first") & keys.notna()).to_numpy() & checked.ok
-    checked.reject(repeat, key, lambda v: f"{key} '{v}' repeats an earlier row",
-                   about=keys.to_numpy(dtype=object, na_value=None))
-
-
-def _check(result, layer, mapping):
-    frame = result.frame
-    fields = LAYERS[layer][1]
-    checked = _Checked(frame)
-    values = {}
-    empty = pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    for field, (kind, required, _) in fields.items():
-        raw = frame[mapping[field]] if field in mapping else empty
-        values[field] = _check_field(checked, layer, field, kind, required, raw)
-    _check_rules(checked, layer, values)
-    return checked, values
 
 
 def _micro_grids(conn, principal):
@@ -563,7 +263,10 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     conn : psycopg connection (autocommit or not: the work is one transaction)
     principal : layers.access.Principal
     result : importers.Result
-    layer : "households", "cameras" or "incidents"
+    layer : a key of :data:`LAYERS`: "households", "cameras", "incidents",
+        "staff" (grid_staff), "tracks" (a worker's patrol: ``options["staff"]``
+        is the worker's id) or "grids" (polygons, upserted by code, the
+        hierarchy checked before commit: see :mod:`layers.import_targets`)
     file_name, file_bytes_sha256 : what is recorded in ``imports``
     options : dict, the options the file was read with (recorded; ``mapping`` is
         also used for the column mapping)
@@ -580,11 +283,13 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     dict: import_id (None for a dry run), format, encoding, crs, columns, counts
     {read, added, updated, unchanged, rejected}, rejected (every row), warnings,
     preview (the first 20 accepted rows) and points (up to 2,000 accepted:
-    ``{row, lon, lat, grid_code}``).
+    ``{row, lon, lat, grid_code}``); tracks add ``tracks`` (stored per day),
+    grids add ``check`` (the hierarchy check), ``moved`` and ``shapes``.
 
     Raises
     ------
-    Forbidden, Invalid, Conflict (the same file imported before, without force)
+    Forbidden, Invalid, Conflict (the same file imported before, without force),
+    Unprocessable (grids that fail the hierarchy check, on commit)
     """
     _check_permission(principal, layer)
     options = dict(options or {})
@@ -599,62 +304,51 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     mapping = guess_columns(layer, [c for c in frame.columns
                                     if c not in ("row", "geometry")], given)
     key, fields = LAYERS[layer]
-    if key not in mapping:
+    if key is not None and key not in mapping:
         names = "、".join(fields[key][2][:3])
         raise Invalid(f"no column for {key} (named {key} or {names}); map one with "
                       f"{key}=<column>", field="mapping")
+    job = _Job(conn, principal, result, layer, file_name, file_bytes_sha256,
+               options, mapping, dry_run, force)
+    if layer == "tracks":
+        return import_targets.run_tracks(job, _staff_option(options))
     phase("checking", len(frame))
     checked, values = _check(result, layer, mapping)
+    if layer == "grids":
+        return import_targets.run_grids(job, checked, values)
     phase("assigning", int(checked.ok.sum()))
-    grid, xy = _locate(conn, principal, checked, frame)
+    if layer == "staff":
+        grid, xy = _staff_grids(conn, principal, checked, frame, values)
+    else:
+        grid, xy = _locate(conn, principal, checked, frame)
     rows = frame["row"].to_numpy()
     ok = checked.ok
-    bad = np.flatnonzero(~ok)
-    rejected = list(result.rejected) + [
-        {"row": int(rows[i]), "field": checked.field[i],
-         "value": _plain(checked.value[i]), "reason": checked.reason[i]}
-        for i in bad]
-    columns = [*fields, "grid_code"]
+    rejected = list(result.rejected) + job.rejections(checked)
+    stored = [f for f in fields if f not in _NOT_STORED]
+    columns = [*stored, "grid_code"]
+    table = _TABLES.get(layer, layer)
     data = pd.DataFrame({"src_row": rows[ok],
-                         **{f: values[f][ok].reset_index(drop=True) for f in fields},
+                         **{f: values[f][ok].reset_index(drop=True) for f in stored},
                          "grid_code": grid[ok], "lon": xy[ok, 0], "lat": xy[ok, 1]})
     phase("writing", len(data))
     with conn.transaction(force_rollback=dry_run):
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                     (file_bytes_sha256,))
-        before = _previous(conn, file_bytes_sha256, layer)
-        if before is not None and not force:
-            raise Conflict(
-                f"{file_name} was imported into {layer} already: import "
-                f"#{before[0]} on {before[1]:%Y-%m-%d %H:%M} by {before[2]}; "
-                "use force to import it again", field="file",
-                import_id=before[0])
-        _copy_rows(conn, layer, columns, data)
-        taken = _foreign_keys(conn, principal, layer, key)
+        job.refuse_repeat()
+        _copy_rows(conn, table, columns, data)
+        taken = _foreign_keys(conn, principal, table, key)
         rejected += [{"row": r, "field": key, "reason": f"{key} {k} belongs to a "
                       "record outside your jurisdiction"} for r, k in taken]
         accepted = len(data) - len(taken)
-        mode = _bulk_mode(conn, layer, key) if accepted >= bulk_rows else None
+        mode = _bulk_mode(conn, table, key) if accepted >= bulk_rows else None
         if mode is None:
-            added, updated = _upsert(conn, layer, key, columns)
+            added, updated = _upsert(conn, table, key, columns)
         else:
-            added, updated = _insert(conn, layer, columns, mode,
+            added, updated = _insert(conn, table, columns, mode,
                                      lambda name, n=accepted: phase(name, n))
         rejected.sort(key=lambda r: r["row"])
         counts = {"read": len(frame) + len(result.rejected), "added": added,
                   "updated": updated, "unchanged": accepted - added - updated,
                   "rejected": len(rejected)}
-        import_id = None
-        if not dry_run:
-            options["mapping"] = mapping
-            import_id = conn.execute(
-                "INSERT INTO imports (file_name, file_sha256, layer, options,"
-                " username, counts, errors) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                " RETURNING id",
-                (file_name, file_bytes_sha256, layer, Jsonb(options),
-                 principal.username, Jsonb(counts), Jsonb(rejected))).fetchone()[0]
-            audit.record(conn, principal, "import", layer, import_id,
-                         after={"file_name": file_name, "counts": counts})
+        import_id = job.record(counts, rejected)
     phase("done", accepted)
     gone = {r for r, _ in taken}
     keep = [i for i in np.flatnonzero(ok)[:2000 + len(gone)]
@@ -662,16 +356,165 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     preview = [{"row": int(rows[i]), **{f: _plain(values[f].iloc[i]) for f in fields},
                 "grid_code": grid[i], "lon": xy[i, 0], "lat": xy[i, 1]}
                for i in keep[:20]]
+    if layer == "staff" and not principal.can("staff:contact"):
+        for row in preview:
+            row["phone"] = mask_phone(row["phone"])
     points = [{"row": int(rows[i]), "lon": xy[i, 0], "lat": xy[i, 1],
                "grid_code": grid[i]} for i in keep[:2000]]
-    return {"import_id": import_id, "dry_run": bool(dry_run), "layer": layer,
-            "format": result.format, "encoding": result.encoding,
-            "crs": {"name": result.crs.name, "source": result.crs.source,
-                    "note": result.crs.note},
-            "columns": {**mapping, "lon": result.columns.get("lon"),
-                        "lat": result.columns.get("lat")},
-            "counts": counts, "rejected": rejected,
-            "warnings": list(result.warnings), "preview": preview, "points": points}
+    return job.report(counts, rejected, import_id, preview, points)
+
+
+# the table of a layer, where the names differ
+_TABLES = {"staff": "grid_staff"}
+# fields read from the file that are no column of the table (staff's given grid
+# becomes grid_code)
+_NOT_STORED = {"grid"}
+
+
+class _Job:
+    """One import's context and the steps all targets share: the same-file
+    refusal, the ``imports`` row with its audit record, the report."""
+
+    def __init__(self, conn, principal, result, layer, file_name, sha256, options,
+                 mapping, dry_run, force):
+        self.conn, self.principal, self.result = conn, principal, result
+        self.layer, self.file_name, self.sha256 = layer, file_name, sha256
+        self.options, self.mapping = options, mapping
+        self.dry_run, self.force = dry_run, force
+
+    def rejections(self, checked):
+        """The rows ``checked`` rejected, as report entries."""
+        rows = self.result.frame["row"].to_numpy()
+        return [{"row": int(rows[i]), "field": checked.field[i],
+                 "value": _plain(checked.value[i]), "reason": checked.reason[i]}
+                for i in np.flatnonzero(~checked.ok)]
+
+    def refuse_repeat(self):
+        """Inside the transaction: raise Conflict when the same file went into
+        the same layer before (unless forced)."""
+        self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                          (self.sha256,))
+        before = _previous(self.conn, self.sha256, self.layer)
+        if before is not None and not self.force:
+            raise Conflict(
+                f"{self.file_name} was imported into {self.layer} already: import "
+                f"#{before[0]} on {before[1]:%Y-%m-%d %H:%M} by {before[2]}; "
+                "use force to import it again", field="file",
+                import_id=before[0])
+
+    def record(self, counts, rejected, import_id=None):
+        """Record the import (not a dry run) in ``imports`` and the audit log;
+        with ``import_id``, complete the row :meth:`reserve` made. Returns the
+        import's id (None for a dry run)."""
+        if self.dry_run:
+            return None
+        options = self.options | {"mapping": self.mapping}
+        if import_id is None:
+            import_id = self.reserve()
+        self.conn.execute(
+            "UPDATE imports SET options = %s, counts = %s, errors = %s"
+            " WHERE id = %s", (Jsonb(options), Jsonb(counts), Jsonb(rejected),
+                               import_id))
+        audit.record(self.conn, self.principal, "import", self.layer, import_id,
+                     after={"file_name": self.file_name, "counts": counts})
+        return import_id
+
+    def reserve(self):
+        """The ``imports`` row, before what refers to it (tracks) is written."""
+        return self.conn.execute(
+            "INSERT INTO imports (file_name, file_sha256, layer, username)"
+            " VALUES (%s, %s, %s, %s) RETURNING id",
+            (self.file_name, self.sha256, self.layer,
+             self.principal.username)).fetchone()[0]
+
+    def report(self, counts, rejected, import_id, preview, points, **extra):
+        result = self.result
+        return {"import_id": import_id, "dry_run": bool(self.dry_run),
+                "layer": self.layer, "format": result.format,
+                "encoding": result.encoding,
+                "crs": {"name": result.crs.name, "source": result.crs.source,
+                        "note": result.crs.note},
+                "columns": {**self.mapping, "lon": result.columns.get("lon"),
+                            "lat": result.columns.get("lat")},
+                "counts": counts, "rejected": rejected,
+                "warnings": list(result.warnings), "preview": preview,
+                "points": points, **extra}
+
+
+def _staff_option(options):
+    raw = options.get("staff")
+    try:
+        staff = int(raw)
+    except (TypeError, ValueError):
+        staff = 0
+    if staff < 1:
+        raise Invalid("a track import needs the grid worker: staff=<id> "
+                      f"(巡查轨迹需指定网格员), got {raw!r}", field="staff")
+    options["staff"] = staff
+    return staff
+
+
+def mask_phone(phone):
+    """13812345678 → 138****5678, as the households layer masks (in SQL)."""
+    if not phone:
+        return phone
+    return phone[:3] + "****" + phone[-4:]
+
+
+def _staff_grids(conn, principal, checked, frame, values):
+    """Each staff member's grid: the given one (a code or a name unique in the
+    jurisdiction), else the ancestor at the role's level (ROLE_LEVELS) of the
+    micro-grid holding the position."""
+    codes, polygons, _, where = _micro_grids(conn, principal)
+    points = np.asarray(frame.geometry.values, dtype=object)
+    xy = shapely.get_coordinates(points)
+    given = values["grid"].to_numpy(dtype=object, na_value=None)
+    chosen = _given_grids(conn, principal, checked, given, where)
+    micro = np.full(len(points), None, dtype=object)
+    todo = np.flatnonzero(checked.ok & (given == None))  # noqa: E711
+    micro[todo] = assign_codes(points[todo], polygons, codes)
+    level = values["role"].map(ROLE_LEVELS).to_numpy(dtype=object, na_value=None)
+    grid = chosen.copy()
+    for i in todo:
+        if micro[i] is not None and level[i] is not None:
+            grid[i] = micro[i][:6 + 3 * int(level[i])]
+    checked.reject(pd.isna(grid), "geometry",
+                   f"not inside any micro-grid of {where}, and no grid "
+                   "(所属网格) is given")
+    return grid, xy
+
+
+def _given_grids(conn, principal, checked, given, where):
+    """The codes of the given grids (codes or names); rows naming a grid that is
+    unknown, ambiguous or outside the jurisdiction are rejected."""
+    out = np.full(len(given), None, dtype=object)
+    asked = sorted({v for v in given[checked.ok] if v is not None})
+    if not asked:
+        return out
+    rows = conn.execute(
+        "SELECT code, name, code LIKE %s FROM grids"
+        " WHERE code = ANY(%s) OR name = ANY(%s) ORDER BY code",
+        (principal.prefix, asked, asked)).fetchall()
+    answer, reason = {}, {}
+    for value in asked:
+        by_code = [r for r in rows if r[0] == value]
+        found = by_code or [r for r in rows if r[1] == value]
+        mine = [r[0] for r in found if r[2]]
+        if len(mine) == 1:
+            answer[value] = mine[0]
+        elif len(mine) > 1:
+            reason[value] = (f"grid name '{value}' is not unique in {where}: give "
+                             f"its code ({'、'.join(mine[:5])})")
+        elif found:
+            reason[value] = f"grid {value} is outside your jurisdiction {where}"
+        else:
+            reason[value] = f"no grid with code or name '{value}'"
+    for i in np.flatnonzero(checked.ok):
+        if given[i] is not None:
+            out[i] = answer.get(given[i])
+    bad = np.array([v in reason for v in given], dtype=bool) & checked.ok
+    checked.reject(bad, "grid", lambda v: reason[v], given)
+    return out
 
 
 def _plain(value):
@@ -682,6 +525,15 @@ def _plain(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+def staff_choices(conn, principal, limit=5000):
+    """The active grid staff of the jurisdiction (``id, name, role, grid_code``),
+    for the page's choice of whose patrol track is imported."""
+    return conn.cursor(row_factory=dict_row).execute(
+        "SELECT id, name, role, grid_code FROM grid_staff"
+        " WHERE active AND grid_code LIKE %s ORDER BY grid_code, role, id LIMIT %s",
+        (principal.prefix, limit)).fetchall()
 
 
 def list_imports(conn, principal, limit=100, offset=0):

@@ -43,12 +43,17 @@ def _progress(phase, count, seconds):
                                            "way round.")
 @click.option("--dry-run", is_flag=True, help="Check and report; change nothing.")
 @click.option("--force", is_flag=True, help="Import again a file imported before.")
+@click.option("--staff", type=int, help="--layer tracks: the grid worker's id "
+                                        "(grid_staff) whose patrol this is.")
 @click.option("--user", "username", help="Act as this account (its role and "
                                          "jurisdiction); default: the system.")
 @friendly
-def import_command(file, layer, crs, mapping, swap, dry_run, force, username):
+def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
+                   username):
     """Import FILE (CSV, XLSX, GPX, GeoJSON, KML/KMZ, Shapefile, GeoPackage) into
-    households, cameras or incidents (导入): all rows or none.
+    households, cameras, incidents, staff (grid staff), tracks (a worker's
+    patrol: --staff) or grids (polygons, checked as a hierarchy) (导入): all rows
+    or none.
 
     Exits 0 when committed (or when the dry run succeeded), 1 when refused.
     """
@@ -64,6 +69,8 @@ def import_command(file, layer, crs, mapping, swap, dry_run, force, username):
         raise click.ClickException(f"refused: {exc.message}") from None
     _progress("read", len(result.frame) + len(result.rejected),
               time.perf_counter() - started)
+    if staff is not None:
+        options["staff"] = staff  # not a reader's option: after reading
     with db.connect(database_url()) as conn:
         try:
             report = imports_layer.run_import(
@@ -88,6 +95,15 @@ def _print(report):
         click.echo(f"warning: {warning}")
     click.echo(f"read {c['read']:,}: added {c['added']:,}, updated {c['updated']:,}, "
                f"unchanged {c['unchanged']:,}, rejected {c['rejected']:,}")
+    if report.get("moved"):
+        click.echo("moved to another micro-grid: " + ", ".join(
+            f"{k} {v:,}" for k, v in report["moved"].items()))
+    if report.get("tracks"):
+        t = report["tracks"]
+        click.echo(f"tracks of staff {t['staff']}: {t['stored']} stored, days "
+                   + ", ".join(f"{d} ({n} points)" for d, n in t["days"].items()))
+    for p in (report.get("check") or {}).get("errors", []):
+        click.echo(f"  check: {p['message']}")
     for r in report["rejected"][:SHOWN]:
         field = f" [{r['field']}]" if r.get("field") else ""
         click.echo(f"  row {r['row']}{field}: {r['reason']}")

@@ -1,5 +1,6 @@
 """The upload page /import: a field worker's (or planner's) file previewed, then
-imported into households, cameras or incidents.
+imported into households, cameras, incidents, grid staff, a worker's patrol
+tracks (a worker picker shown for them) or grids (planners).
 
 The page is ``templates/import.html`` with its script ``static/import.js``
 (Leaflet, served by gridgov under /vendor). The script sends the file to the
@@ -14,6 +15,8 @@ from flask import Blueprint, current_app, render_template, request
 
 import api
 from api.auth import current, requires
+from api.db import connection
+from geo import vocab
 from layers import imports as imports_layer
 from web import assets
 from web.i18n import STRINGS
@@ -44,8 +47,14 @@ def import_page():
     }
     vendor = {"leaflet_css": assets.local_url("leaflet", "leaflet.css"),
               "leaflet_js": assets.local_url("leaflet", "leaflet.js")}
+    staff = None
+    if "tracks" in layers:  # the workers a patrol track can be imported for
+        with connection() as conn:
+            staff = imports_layer.staff_choices(conn, principal)
+    roles = {code: f"{zh} {en}" for code, (zh, en) in vocab.STAFF_ROLES.items()}
     return render_template("import.html", layers=layers, crs_choices=CRS_CHOICES,
-                           accept=ACCEPT, config=config, vendor=vendor)
+                           accept=ACCEPT, config=config, vendor=vendor,
+                           staff=staff, roles=roles)
 
 
 # Strings of the general table the page's script uses too.

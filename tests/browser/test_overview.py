@@ -45,7 +45,7 @@ def test_the_overview_shows_the_choropleth_legend_and_the_heatmap(
     page.wait_for_selector(".leaflet-overlay-pane path.gg-heat-cell")
     assert before == 0
     assert page.locator(".leaflet-overlay-pane path.gg-heat-cell").count() > 10
-    assert "每格事件数" in page.inner_text("#gg-legend")
+    assert "事件核密度" in page.inner_text("#gg-legend")
     page.screenshot(path=str(artifacts / "overview-heatmap.png"))
 
     own = urlsplit(live_server).netloc

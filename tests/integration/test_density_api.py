@@ -113,7 +113,40 @@ def test_geojson_squares(client):
     assert sum(f["properties"]["count"] for f in body["features"]) == body["total"]
 
 
+def test_kernel_density_raster(client, incidents):
+    r = client.get("/api/v1/heatmap?cell_m=200&method=kde&bandwidth_m=600")
+    body = r.get_json()
+    assert body["method"] == "kde" and body["fields"][2] == "density"
+    assert body["bandwidth_m"] == 600 and body["unit"] == "incidents per km²"
+    # the kernel sums to one: density × cell area adds up to every incident
+    # (each density is rounded to 0.1 per km², 0.004 incident on a 200 m cell)
+    mass = sum(c[2] for c in body["cells"]) * 0.04
+    assert mass == pytest.approx(len(incidents), abs=0.004 * len(body["cells"]))
+    # by hand at the densest 200 m cell: the quartic kernel of 600 m over the
+    # incidents' distances to its centre, normalised as the raster is
+    x, y = incidents.x.values, incidents.y.values
+    ix, iy = np.floor(x / 200), np.floor(y / 200)
+    best = max(_cells(body).items(), key=lambda kv: kv[1])
+    bx, by = Transformer.from_crs("EPSG:4326", ZONE, always_xy=True).transform(
+        *best[0])
+    cx, cy = np.floor(bx / 200), np.floor(by / 200)
+    offsets = np.arange(-3, 4) * 200.0
+    weights = np.clip(1 - (offsets[:, None] ** 2 + offsets[None, :] ** 2) / 600**2,
+                      0, None) ** 2
+    weights /= weights.sum()
+    di, dj = (ix - cx).astype(int), (iy - cy).astype(int)
+    near = (np.abs(di) <= 3) & (np.abs(dj) <= 3)
+    expected = weights[di[near] + 3, dj[near] + 3].sum() / 0.04
+    assert best[1] == pytest.approx(expected, abs=0.051)
+    # smoothing spreads: more cells than the binned counts, same legend shape
+    bins = client.get("/api/v1/heatmap?cell_m=200").get_json()
+    assert len(body["cells"]) > len(bins["cells"])
+    assert body["breaks"][-1] == body["max"]
+
+
 @pytest.mark.parametrize(("query", "field"), [
+    ("method=idw", "method"),
+    ("method=kde&bandwidth_m=1", "bandwidth_m"),
     ("from=2026-02-30", "from"),
     ("from=2026-05-01&to=2026-04-01", "from"),
     ("category=fire", "category"),

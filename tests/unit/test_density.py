@@ -154,3 +154,25 @@ def test_changes_kept_beside_the_sorted_rows():
     twice = changed.with_changes([0], [10], [3], [80], [80], [-1])
     assert len(twice.changes[0]) == 4
     assert int(dens.select(twice)[3].sum()) == 23
+
+
+def test_quartic_kernel_density_of_one_incident_by_hand():
+    # 50 m cells, bandwidth 100 m: weights (1 − d²/h²)² at the cell centres are
+    # 1 (centre), 0.5625 (4 edge neighbours at 50 m), 0.25 (4 corners at 70.7 m),
+    # 0 from 100 m on: 4.25 in all, so the centre keeps 1/4.25 of the incident
+    # on 0.0025 km²
+    cx, cy, d = dens.kernel_density([10], [20], [1], 50, 100)
+    got = {(int(x), int(y)): v for x, y, v in zip(cx, cy, d, strict=True)}
+    assert len(got) == 9
+    assert got[10, 20] == pytest.approx(1 / 4.25 / 0.0025)        # 94.12 per km²
+    assert got[11, 20] == pytest.approx(0.5625 / 4.25 / 0.0025)   # 52.94
+    assert got[9, 21] == pytest.approx(0.25 / 4.25 / 0.0025)      # 23.53
+    # the raster holds the incident: densities × cell area sum to it
+    assert sum(got.values()) * 0.0025 == pytest.approx(1.0)
+
+
+def test_kernel_density_in_a_window_counts_incidents_just_outside():
+    # an incident one cell left of the window still tints the window's edge
+    cx, cy, d = dens.kernel_density([-1], [0], [4], 50, 100, window=(0, 0, 5, 5))
+    assert cx.min() >= 0 and (0, 0) in set(zip(cx.tolist(), cy.tolist()))
+    assert d.max() == pytest.approx(4 * 0.5625 / 4.25 / 0.0025)

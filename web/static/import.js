@@ -27,7 +27,10 @@
   var STYLE = {
     grid: {color: '#0072B2', weight: 1.5, fillColor: '#0072B2', fillOpacity: 0.05},
     point: {radius: 6, color: '#000000', weight: 1, fillColor: '#D55E00',
-            fillOpacity: 0.9, className: 'import-point'}
+            fillOpacity: 0.9, className: 'import-point'},
+    shape: {added: {color: '#009E73', weight: 2.5, fillOpacity: 0.15},
+            updated: {color: '#E69F00', weight: 2.5, fillOpacity: 0.15},
+            unchanged: {color: '#56B4E9', weight: 1.5, fillOpacity: 0.05}}
   };
 
   // --- strings and DOM helpers ---------------------------------------------------
@@ -91,6 +94,18 @@
     return loadGrids(bounds.pad(0.05));
   }
 
+  // grids: the imported polygons over the stored ones, coloured by what changes
+  function drawShapes(collection) {
+    if (!collection || !collection.features.length) { return; }
+    gridLayer.addLayer(L.geoJSON(collection, {
+      style: function (f) { return STYLE.shape[f.properties.change] || STYLE.grid; },
+      onEachFeature: function (f, layer) {
+        layer.bindTooltip(f.properties.code + ' ' + f.properties.name + ' · ' +
+                          zh('import_change_' + f.properties.change));
+      }
+    }));
+  }
+
   function pointLabel(p) {
     var code = p.grid_code || '';
     var name = gridNames[code];
@@ -137,6 +152,10 @@
       crs = 'EPSG:' + code;
     }
     var out = {layer: $('import-layer').value, crs: crs};
+    if (out.layer === 'tracks') {  // a patrol is one worker's: the picker's choice
+      if (!$('import-staff').value) { return {error: 'import_need_staff'}; }
+      out.staff = $('import-staff').value;
+    }
     var mapping = $('import-mapping').value.trim();
     if (mapping) { out.mapping = mapping; }
     return out;
@@ -197,10 +216,12 @@
     var now = current();
     var ready = !now.error && state.previewed === now.key && state.report &&
       state.report.dry_run &&
-      state.report.counts.read - state.report.counts.rejected > 0;
+      state.report.counts.read - state.report.counts.rejected > 0 &&
+      state.report.can_commit !== false;  // grids failing the hierarchy check
     $('import-preview').disabled = state.busy;
     $('import-commit').disabled = state.busy || !ready;
     $('import-epsg').hidden = $('import-crs').value !== 'epsg';
+    $('import-staff-field').hidden = $('import-layer').value !== 'tracks';
   }
 
   function preview(force) {
@@ -232,7 +253,10 @@
                force ? 'import_previewed_force' : 'import_previewed'));
       showReport(r.body);
       updateButtons();
-      drawPoints(r.body.preview.points).then(function () { setState('previewed'); });
+      drawPoints(r.body.preview.points).then(function () {
+        drawShapes(r.body.preview.shapes);
+        setState('previewed');
+      });
     });
   }
 
@@ -266,6 +290,7 @@
       showReport(r.body);
       updateButtons();
       Promise.all([drawPoints(r.body.preview.points), loadList()]).then(function () {
+        drawShapes(r.body.preview.shapes);
         setState('imported');
       });
     });
@@ -336,6 +361,28 @@
                                          el('td', {}, r[1])]));
     });
     box.appendChild(detected);
+
+    var check = report.check;
+    if (check && (check.errors.length || check.advisories.length)) {
+      // grids: the hierarchy check's problems (errors refuse the import)
+      box.appendChild(el('h3', {}, both('import_check')));
+      box.appendChild(el('ul', {className: 'import-check', id: 'import-check'},
+        check.errors.concat(check.advisories).map(function (p) {
+          return el('li', {className: 'check-' + p.kind}, p.message);
+        })));
+    }
+    if (report.moved) {
+      box.appendChild(el('p', {id: 'import-moved'}, zh('import_moved') + ' ' +
+        Object.keys(report.moved).map(function (k) {
+          return k + ' ' + report.moved[k];
+        }).join('，')));
+    }
+    if (report.tracks) {
+      box.appendChild(el('p', {id: 'import-track-days'}, zh('import_track_days') +
+        ' ' + Object.keys(report.tracks.days).map(function (d) {
+          return d + '（' + report.tracks.days[d] + '）';
+        }).join('，')));
+    }
 
     if (report.warnings && report.warnings.length) {
       box.appendChild(el('h3', {}, both('import_warnings')));
@@ -430,10 +477,12 @@
     preview(false);
   });
   $('import-commit').addEventListener('click', commit);
-  ['import-file', 'import-layer', 'import-crs', 'import-epsg', 'import-mapping']
+  ['import-file', 'import-layer', 'import-crs', 'import-epsg', 'import-mapping',
+   'import-staff']
     .forEach(function (id) {
       $(id).addEventListener(id === 'import-file' || id === 'import-layer' ||
-                             id === 'import-crs' ? 'change' : 'input', function () {
+                             id === 'import-crs' || id === 'import-staff' ?
+                             'change' : 'input', function () {
         if (state.previewed && current().key !== state.previewed) {
           state.previewed = null;
           setMsg('info', both('import_stale'));

@@ -391,7 +391,9 @@
   function loadHeat() {
     if (!map.hasLayer(heat)) { return; }
     var b = map.getBounds();
-    var params = Object.assign({format: 'geojson', zoom: map.getZoom(),
+    // a kernel density raster (quartic kernel of three cells), not raw counts:
+    // a leader reads where incidents concentrate, not which 400 m square won
+    var params = Object.assign({format: 'geojson', method: 'kde', zoom: map.getZoom(),
       bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (x) {
         return x.toFixed(6); }).join(',')}, period());
     getJSON(API + '/heatmap?' + q(params)).then(function (answer) {
