@@ -174,5 +174,5 @@ def test_quartic_kernel_density_of_one_incident_by_hand():
 def test_kernel_density_in_a_window_counts_incidents_just_outside():
     # an incident one cell left of the window still tints the window's edge
     cx, cy, d = dens.kernel_density([-1], [0], [4], 50, 100, window=(0, 0, 5, 5))
-    assert cx.min() >= 0 and (0, 0) in set(zip(cx.tolist(), cy.tolist()))
+    assert cx.min() >= 0 and (0, 0) in set(zip(cx.tolist(), cy.tolist(), strict=True))
     assert d.max() == pytest.approx(4 * 0.5625 / 4.25 / 0.0025)
