@@ -17,6 +17,8 @@ __all__ = [
     "INCIDENT_OUTCOMES",
     "INCIDENT_ACTIONS",
     "outcomes_for",
+    "BILINGUAL",
+    "bilingual",
     "HOUSEHOLD_TAGS",
     "label",
 ]
@@ -165,6 +167,20 @@ HOUSEHOLD_TAGS = {
     "mental_disorder": ("精神障碍", "Severe mental disorder"),
     "low_income": ("低保户", "Minimum-subsistence household"),
 }
+
+
+# How a message a user reads is written in both languages: Chinese first, the
+# English in fullwidth brackets (the import reasons, importers/ and layers/).
+BILINGUAL = "{zh}（{en}）"
+
+
+def bilingual(zh, en):
+    """``中文（English）``.
+
+    >>> bilingual("地址为必填项", "address is required")
+    '地址为必填项（address is required）'
+    """
+    return BILINGUAL.format(zh=zh, en=en)
 
 
 def label(table, code, lang="zh"):

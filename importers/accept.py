@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .messages import invalid_reason, rows_en, say
 from .reproject import geometries_to_wgs84, gk_variant, is_geographic, to_wgs84
 
 __all__ = ["CHINA", "BBOX_MARGIN_DEG", "Accepted", "accept_points",
@@ -78,7 +79,7 @@ def accept_geometries(geometries, rows, attrs, key, used, *, swap=False, bbox=No
     geoms = np.asarray(geometries, dtype=object)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     rejected = [{"row": int(rows[i]), "field": "geometry",
-                 "reason": "the row has no geometry (or an empty one)"}
+                 "reason": say("no_geometry")}
                 for i in np.flatnonzero(~present)]
     source = shapely.bounds(geoms)
     key, used, notes = gk_variant(key, used, (source[:, 0] + source[:, 2]) / 2)
@@ -101,7 +102,8 @@ def accept_geometries(geometries, rows, attrs, key, used, *, swap=False, bbox=No
     for i in invalid:
         reason = shapely.is_valid_reason(moved[i])
         rejected.append({"row": int(rows[i]), "field": "geometry",
-                         "reason": f"the geometry is not valid: {reason}"})
+                         "reason": say("geometry_invalid", reason=reason,
+                                       reason_zh=invalid_reason(reason))})
     ok[invalid] = False
     if bbox is not None:
         box = shapely.bounds(moved)
@@ -134,48 +136,37 @@ def _outside(bad, flipped, x, y, lon, lat, rows, key, geographic, swap, names,
     if every:
         what = (f"{nx} holds latitudes and {ny} longitudes" if names else
                 "the coordinates are written latitude first")
-        notes.append(f"longitude and latitude look swapped in the whole file ({what}): "
-                     f"all {total} rows rejected; check the columns, or pass "
-                     "swap=True to read them the other way round")
+        what_zh = (f"{nx} 列是纬度，{ny} 列是经度" if names else "坐标为纬度在前")
+        notes.append(say("swapped_file", what=what, what_zh=what_zh, total=total))
     elif flipped.any() and not swap:
-        notes.append(f"{_rows(flipped.sum())} like latitude and longitude "
-                     "swapped: rejected; fix them, or pass swap=True")
+        n = int(flipped.sum())
+        notes.append(say("swapped_some", n=n, rows=rows_en(n)))
     elif flipped.any():
-        notes.append(f"{_rows(flipped.sum(), 'had')} latitude and longitude swapped "
-                     "and were read the other way round (swap=True)")
+        n = int(flipped.sum())
+        notes.append(say("swapped_read", n=n, rows=rows_en(n, "had")))
     out = []
     for j, i in enumerate(bad):
         if flipped[j] and swap:
             continue
         at = f"({x[i]:.10g}, {y[i]:.10g})"
         if every:
-            reason = (f"the columns look swapped: {what}; check them or pass "
-                      "swap=True")
+            reason = say("columns_swapped", what=what, what_zh=what_zh)
         elif flipped[j]:
-            reason = (f"{at} lies outside China but ({y[i]:.10g}, {x[i]:.10g}) "
-                      "inside: latitude and longitude look swapped in this row")
+            reason = say("row_swapped", at=at, back=f"({y[i]:.10g}, {x[i]:.10g})")
         elif geographic and (abs(x[i]) > 180 or abs(y[i]) > 90):
-            reason = (f"{at} are not degrees (metres of a projected CRS?): give "
-                      "the CRS, e.g. crs=EPSG:4549")
+            reason = say("not_degrees", at=at)
         elif not geographic and abs(x[i]) <= 180 and abs(y[i]) <= 90:
-            reason = (f"{at} look like degrees, but {key} is in metres: give the "
-                      "right CRS (crs=wgs84, gcj02, …)")
+            reason = say("degrees_not_metres", at=at, key=key)
         elif not (np.isfinite(lon[i]) and np.isfinite(lat[i])):
-            reason = f"{at} cannot be transformed from {key}: a wrong CRS?"
+            reason = say("not_transformable", at=at, key=key)
         else:
-            fell = "" if key in ("wgs84", "cgcs2000") else (
-                f" read as {key} falls at ({lon[i]:.6f}, {lat[i]:.6f}), which is")
-            reason = (f"{at}{fell} outside China (73–136°E, 3–54°N): a wrong CRS "
-                      "or swapped axes?")
+            there = f"({lon[i]:.6f}, {lat[i]:.6f})"
+            datum = key in ("wgs84", "cgcs2000")
+            fell = "" if datum else f" read as {key} falls at {there}, which is"
+            fell_zh = "" if datum else f" 按 {key} 读取后位于 {there}，"
+            reason = say("outside_china", at=at, fell=fell, fell_zh=fell_zh)
         out.append({"row": int(rows[i]), "field": None, "reason": reason})
     return out
-
-
-def _rows(n, verb="look"):
-    """``1 row looks`` / ``3 rows look`` (``had`` stays ``had``)."""
-    n = int(n)
-    return f"{n} row {verb}s" if n == 1 and verb == "look" else (
-        f"{n} row{'' if n == 1 else 's'} {verb}")
 
 
 def _far(ok, lon, lat, rows, bbox):
@@ -186,9 +177,8 @@ def _far(ok, lon, lat, rows, bbox):
                                                  east + m, north + m)))
     ok[far] = False
     return [{"row": int(rows[i]), "field": None,
-             "reason": f"({lon[i]:.6f}, {lat[i]:.6f}) is far outside the deployment's "
-                       f"area ({west}, {south}, {east}, {north}, give or take "
-                       f"{m}°): a wrong CRS, or a point from elsewhere?"}
+             "reason": say("far_outside", at=f"({lon[i]:.6f}, {lat[i]:.6f})",
+                           box=f"{west}, {south}, {east}, {north}", margin=m)}
             for i in far]
 
 

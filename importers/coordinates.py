@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from .messages import say
 from .result import ImportRefused
 
 __all__ = ["LON_NAMES", "LAT_NAMES", "find_columns", "parse_angles", "crs_hint"]
@@ -84,26 +85,27 @@ def find_columns(columns, lon=None, lat=None):
     found = "、".join(columns) or "none"
     for given in (lon, lat):
         if given is not None and given not in columns:
-            raise ImportRefused(f"there is no column {given!r}; the columns are: "
-                                f"{found}")
+            raise ImportRefused(say("no_such_column", given=given, found=found))
     notes = []
     if lon is None:
         lon, others = _best(columns, LON_NAMES, taken=(lat,))
         if others:
-            notes.append(f"several longitude columns ({'、'.join([lon, *others])}): "
-                         f"used {lon}; give lon= to choose another")
+            notes.append(say("several_columns", axis="longitude", axis_zh="经度",
+                             columns="、".join([lon, *others]), used=lon,
+                             option="lon"))
     if lat is None:
         lat, others = _best(columns, LAT_NAMES, taken=(lon,))
         if others:
-            notes.append(f"several latitude columns ({'、'.join([lat, *others])}): "
-                         f"used {lat}; give lat= to choose another")
+            notes.append(say("several_columns", axis="latitude", axis_zh="纬度",
+                             columns="、".join([lat, *others]), used=lat,
+                             option="lat"))
     if lon is None or lat is None:
-        missing = " and ".join(w for w, c in (("longitude", lon), ("latitude", lat))
-                               if c is None)
-        raise ImportRefused(
-            f"no {missing} column found among the columns: {found}; name them "
-            "经度/纬度 or lon/lat (or lng/lat, longitude/latitude, x/y), or give "
-            "lon= and lat=")
+        absent = [(w, zh) for w, zh, c in (("longitude", "经度", lon),
+                                           ("latitude", "纬度", lat)) if c is None]
+        raise ImportRefused(say(
+            "no_coordinate_columns", found=found,
+            missing=" and ".join(w for w, _ in absent),
+            missing_zh="和".join(zh for _, zh in absent)))
     return lon, lat, notes
 
 

@@ -15,6 +15,7 @@ import warnings as _warnings
 
 import numpy as np
 
+from .messages import say
 from .result import MAX_FILE_BYTES, ImportRefused, load_bytes
 from .table import read_table
 
@@ -49,12 +50,12 @@ def read(source, *, lon=None, lat=None, crs=None, swap=False, bbox=None, mapping
 
     data, label = decode(load_bytes(source, max_bytes), encoding)
     if not data.strip():
-        raise ImportRefused("the file is empty")
+        raise ImportRefused(say("file_empty"))
     sep = sep or _separator(data)
     try:
         header = pd.read_csv(io.BytesIO(data), sep=sep, nrows=0).columns
     except pd.errors.ParserError as exc:
-        raise ImportRefused(f"cannot read the header line: {exc}") from None
+        raise ImportRefused(say("csv_header", error=exc)) from None
     from .coordinates import find_columns
 
     lon, lat, found = find_columns(header, lon, lat)
@@ -66,7 +67,7 @@ def read(source, *, lon=None, lat=None, crs=None, swap=False, bbox=None, mapping
                              index_col=False, keep_default_na=False, na_values=[""],
                              skip_blank_lines=False, on_bad_lines="warn")
         except (pd.errors.ParserError, ValueError) as exc:
-            raise ImportRefused(f"cannot read the file as CSV: {exc}") from None
+            raise ImportRefused(say("csv_unreadable", error=exc)) from None
     skipped = {int(n): why for w in caught
                for n, why in _SKIPPED.findall(str(w.message))}
     rows = np.arange(2, len(df) + len(skipped) + 2)
@@ -84,7 +85,7 @@ def read(source, *, lon=None, lat=None, crs=None, swap=False, bbox=None, mapping
     result = read_table(df, rows, fmt="csv", encoding=label, lon=lon, lat=lat, crs=crs,
                         swap=swap, bbox=bbox, mapping=mapping, warnings=found)
     result.rejected += [{"row": n, "field": None,
-                         "reason": f"the line has too many fields ({why.strip()})"}
+                         "reason": say("row_too_many_fields", why=why.strip())}
                         for n, why in skipped.items()]
     result.rejected.sort(key=lambda r: r["row"])
     return result
@@ -103,8 +104,8 @@ def decode(data, encoding=None):
         try:
             return data.decode(encoding).lstrip("\ufeff").encode("utf-8"), encoding
         except (LookupError, UnicodeDecodeError) as exc:
-            raise ImportRefused(
-                f"cannot decode the file as {encoding}: {exc}") from None
+            raise ImportRefused(say("encoding_given", encoding=encoding,
+                                    error=exc)) from None
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
             return data.decode("utf-16").encode("utf-8"), "UTF-16"
@@ -122,9 +123,7 @@ def decode(data, encoding=None):
             return data.decode(name).encode("utf-8"), name.upper()
         except UnicodeDecodeError:
             pass
-    raise ImportRefused(
-        f"the file is not text in UTF-8, GBK or GB18030 (byte {first} fits none): "
-        "save it as UTF-8 CSV, or give its encoding")
+    raise ImportRefused(say("encoding_unknown", byte=first))
 
 
 def _separator(data):

@@ -12,6 +12,7 @@ import json
 import numpy as np
 
 from .accept import accept_geometries
+from .messages import say
 from .reproject import choose
 from .result import MAX_FILE_BYTES, ImportRefused, Result, load_bytes
 from .table import check_mapping
@@ -42,10 +43,10 @@ def read(source, *, crs=None, swap=False, bbox=None, mapping=None,
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise ImportRefused("the GeoJSON file is not UTF-8 text") from None
+        raise ImportRefused(say("geojson_not_utf8")) from None
     except json.JSONDecodeError as exc:
-        raise ImportRefused(f"the GeoJSON file is broken or truncated (line "
-                            f"{exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise ImportRefused(say("geojson_broken", line=exc.lineno, column=exc.colno,
+                                error=exc.msg)) from None
     features = _features(doc)
     geoms, props, rejected = [], [], []
     for number, feature in enumerate(features, start=1):
@@ -74,14 +75,13 @@ def _features(doc):
     if kind == "FeatureCollection":
         features = doc.get("features")
         if not isinstance(features, list):
-            raise ImportRefused("the FeatureCollection has no list of features")
+            raise ImportRefused(say("geojson_no_features"))
         return features
     if kind == "Feature":
         return [doc]
     if kind in _GEOMETRIES:
         return [{"type": "Feature", "geometry": doc, "properties": {}}]
-    raise ImportRefused(f"not GeoJSON: the top-level type is {kind!r}, not a "
-                        "FeatureCollection, a Feature or a geometry")
+    raise ImportRefused(say("geojson_top_type", kind=kind))
 
 
 def _properties(feature):
@@ -94,16 +94,16 @@ def _geometry(feature):
     import shapely.geometry
 
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        return None, "not a GeoJSON Feature"
+        return None, say("geojson_not_feature")
     geometry = feature.get("geometry")
     if geometry is None:
-        return None, "the feature has no geometry"
+        return None, say("feature_no_geometry")
     try:
         return shapely.geometry.shape(geometry), None
     except (AttributeError, IndexError, KeyError, TypeError, ValueError,
             shapely.errors.ShapelyError) as exc:
         kind = geometry.get("type") if isinstance(geometry, dict) else "geometry"
-        return None, f"the {kind} cannot be built from its coordinates ({exc})"
+        return None, say("geometry_unbuildable", kind=kind, error=exc)
 
 
 def _legacy_crs(doc):
@@ -116,5 +116,4 @@ def _legacy_crs(doc):
         return str(props["name"])
     if member.get("type") == "EPSG" and props.get("code"):
         return f"EPSG:{props['code']}"
-    raise ImportRefused(f"the GeoJSON crs member {json.dumps(member)[:80]} is not "
-                        "understood: give a named CRS, or remove it and pass crs=")
+    raise ImportRefused(say("geojson_crs_member", member=json.dumps(member)[:80]))

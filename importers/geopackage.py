@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from .messages import say
 from .ogr import open_errors, read_layer
 from .result import MAX_FILE_BYTES, ImportRefused, check_file, load_bytes
 
@@ -47,7 +48,7 @@ def read(source, *, layer=None, crs=None, swap=False, bbox=None, mapping=None,
 
 def _check(data):
     if not data.startswith(MAGIC):
-        raise ImportRefused("not a GeoPackage (it is not an SQLite database)")
+        raise ImportRefused(say("gpkg_not"))
 
 
 def _read(path, layer, options):
@@ -56,17 +57,15 @@ def _read(path, layer, options):
     try:
         layers = [(str(n), g) for n, g in pyogrio.list_layers(path)]
     except open_errors() as exc:
-        raise ImportRefused(f"cannot read the GeoPackage: {exc}") from None
+        raise ImportRefused(say("gpkg_unreadable", error=exc)) from None
     spatial = [n for n, g in layers if g]
     listed = "、".join(f"{n} ({g or 'no geometry'})" for n, g in layers) or "none"
     if layer is None:
         if len(spatial) != 1:
-            raise ImportRefused(
-                f"the GeoPackage holds {len(spatial)} layers with geometries; "
-                f"choose one with layer= (the layers: {listed})")
+            raise ImportRefused(say("gpkg_several", n=len(spatial), listed=listed))
         layer = spatial[0]
     elif layer not in spatial:
-        raise ImportRefused(f"there is no layer {layer!r} with geometries in the "
-                            f"GeoPackage; the layers: {listed}")
-    return read_layer(path, fmt="gpkg", where=f"the layer {layer}'s CRS",
+        raise ImportRefused(say("gpkg_no_layer", layer=layer, listed=listed))
+    return read_layer(path, fmt="gpkg",
+                      where=(f"the layer {layer}'s CRS", f"图层 {layer} 的坐标系"),
                       layer=layer, **options)

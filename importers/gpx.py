@@ -13,6 +13,7 @@ The XML is first parsed with defusedxml (entities refused), then handed to gpxpy
 import numpy as np
 
 from .accept import accept_points
+from .messages import say
 from .reproject import choose
 from .result import MAX_FILE_BYTES, ImportRefused, Result, load_bytes, parse_mapping
 from .safexml import decode, parse
@@ -47,10 +48,10 @@ def read(source, *, crs=None, swap=False, bbox=None, mapping=None,
     try:
         doc = gpxpy.parse(text)
     except gpxpy.gpx.GPXException as exc:
-        raise ImportRefused(f"the GPX file cannot be read: {exc}") from None
+        raise ImportRefused(say("gpx_unreadable", error=exc)) from None
     points = list(_points(doc))
     if not points:
-        raise ImportRefused("the GPX file holds no waypoint, route or track point")
+        raise ImportRefused(say("gpx_empty"))
     x = np.array([p[0] for p in points], dtype=np.float64)
     y = np.array([p[1] for p in points], dtype=np.float64)
     attrs = pd.DataFrame([p[2] for p in points], columns=list(_FIELDS))
@@ -61,8 +62,7 @@ def read(source, *, crs=None, swap=False, bbox=None, mapping=None,
     rows = np.arange(1, len(points) + 1)
     key, used, notes = choose(None, crs, default_source="format")
     if used.source == "option":
-        notes.append(f"GPX is WGS-84 by its specification: read as {key} as the "
-                     "crs option says")
+        notes.append(say("format_is_wgs84", fmt="GPX", key=key))
     accepted = accept_points(x, y, rows, attrs, key, used, swap=swap, bbox=bbox)
     columns = {"lon": "lon", "lat": "lat", **_mapping(mapping)}
     return Result(frame=accepted.frame, rejected=accepted.rejected, crs=accepted.crs,
@@ -74,8 +74,8 @@ def _mapping(mapping):
     mapping = parse_mapping(mapping)
     unknown = [c for c in mapping.values() if c not in _FIELDS]
     if unknown:
-        raise ImportRefused(f"the mapping names columns a GPX file does not have "
-                            f"({'、'.join(unknown)}); they are: {'、'.join(_FIELDS)}")
+        raise ImportRefused(say("mapping_not_gpx", unknown="、".join(unknown),
+                                fields="、".join(_FIELDS)))
     return mapping
 
 

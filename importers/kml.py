@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from .accept import accept_geometries
+from .messages import say
 from .reproject import choose
 from .result import MAX_FILE_BYTES, ImportRefused, Result, load_bytes
 from .safexml import decode, local_name, parse
@@ -61,15 +62,17 @@ def read(source, *, crs=None, swap=False, bbox=None, mapping=None,
             geoms.append(_geometry(placemark))
         except (ValueError, shapely.errors.ShapelyError) as exc:
             geoms.append(None)
-            rejected.append({"row": number, "field": "geometry", "reason": str(exc)})
+            # ours say it in both languages; shapely's (a one-point line) in English
+            reason = str(exc) if isinstance(exc, _Unbuilt) else say(
+                "geometry_unbuildable", kind="geometry", error=exc)
+            rejected.append({"row": number, "field": "geometry", "reason": reason})
     if not attrs:
-        raise ImportRefused(f"the {fmt.upper()} file holds no Placemark")
+        raise ImportRefused(say("kml_empty", fmt=fmt.upper()))
     frame = pd.DataFrame.from_records(attrs)
     columns = {"geometry": "geometry", **check_mapping(mapping, frame.columns)}
     key, used, notes = choose(None, crs, default_source="format")
     if used.source == "option":
-        notes.append(f"KML is WGS-84 by its specification: read as {key} as the "
-                     "crs option says")
+        notes.append(say("format_is_wgs84", fmt="KML", key=key))
     rows = np.arange(1, len(geoms) + 1)
     keep = np.ones(len(geoms), dtype=bool)
     keep[[r["row"] - 1 for r in rejected]] = False
@@ -81,12 +84,16 @@ def read(source, *, crs=None, swap=False, bbox=None, mapping=None,
                   encoding=encoding)
 
 
+class _Unbuilt(ValueError):
+    """A Placemark whose geometry cannot be built; the message says why."""
+
+
 def _kml_in_kmz(data):
     archive = open_zip(data, "KMZ file")
     names = [n for n in archive.namelist() if n.lower().endswith(".kml")]
     if not names:
-        raise ImportRefused("the KMZ file holds no .kml document (it holds: "
-                            f"{'、'.join(archive.namelist()) or 'nothing'})")
+        raise ImportRefused(say("kmz_no_kml",
+                                held="、".join(archive.namelist()) or "nothing"))
     # doc.kml by convention; else the first .kml at the shallowest level
     names.sort(key=lambda n: (n.lower() != "doc.kml", n.count("/"), n))
     return read_member(archive, names[0])
@@ -134,7 +141,7 @@ def _geometry(placemark):
     for child in placemark:
         if local_name(child.tag) in _GEOMETRIES:
             return _build(child)
-    raise ValueError("the Placemark has no geometry")
+    raise _Unbuilt(say("kml_no_geometry"))
 
 
 def _build(element):
@@ -148,7 +155,7 @@ def _build(element):
     if kind == "Polygon":
         outer = _child(element, "outerBoundaryIs")
         if outer is None or _child(outer, "LinearRing") is None:
-            raise ValueError("the Polygon has no outer boundary")
+            raise _Unbuilt(say("kml_no_outer"))
         holes = [_coordinates(_child(b, "LinearRing"))
                  for b in _children(element, "innerBoundaryIs")
                  if _child(b, "LinearRing") is not None]
@@ -156,12 +163,12 @@ def _build(element):
     if kind == "Track":
         coords = [_numbers(c.text) for c in _children(element, "coord")]
         if not coords:
-            raise ValueError("the gx:Track has no gx:coord")
+            raise _Unbuilt(say("kml_track_empty"))
         return shapely.LineString(coords) if len(coords) > 1 else shapely.Point(
             coords[0])
     parts = [_build(c) for c in element if local_name(c.tag) in _GEOMETRIES]
     if not parts:
-        raise ValueError(f"the {kind} is empty")
+        raise _Unbuilt(say("kml_part_empty", kind=kind))
     return _collect(parts)
 
 
@@ -184,7 +191,7 @@ def _collect(parts):
 def _coordinates(element):
     node = _child(element, "coordinates")
     if node is None or not (node.text or "").strip():
-        raise ValueError(f"the {local_name(element.tag)} has no coordinates")
+        raise _Unbuilt(say("kml_no_coordinates", kind=local_name(element.tag)))
     return [_numbers(t) for t in re.sub(r"\s*,\s*", ",", node.text).split()]
 
 
@@ -194,6 +201,5 @@ def _numbers(text):
     except ValueError:
         values = []
     if len(values) < 2 or not all(np.isfinite(values)):
-        raise ValueError(f"the coordinates {(text or '').strip()[:40]!r} are not "
-                         "numbers lon,lat[,alt]")
+        raise _Unbuilt(say("kml_bad_coordinates", text=(text or "").strip()[:40]))
     return values[:2]

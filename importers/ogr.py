@@ -8,6 +8,7 @@ the layer with its CRS; :func:`importers.accept.accept_geometries` does the rest
 import numpy as np
 
 from .accept import accept_geometries
+from .messages import place, say, thing
 from .reproject import choose
 from .result import ImportRefused, Result
 from .table import check_mapping
@@ -31,7 +32,8 @@ def read_layer(path, *, fmt, where, layer=None, encoding=None, crs=None, swap=Fa
     Parameters
     ----------
     fmt : ``shapefile`` or ``gpkg``, for the :class:`Result`
-    where : what holds the CRS, for messages (``the .prj``)
+    where : what holds the CRS, for messages: ``the .prj``, or a pair
+        (English, Chinese)
     encoding : of the attributes, or None for GDAL's own choice
     crs, swap, bbox, mapping : as in :func:`importers.csvfile.read`; ``crs`` is
         used when the file has none (and for GCJ-02 / BD-09, see
@@ -44,10 +46,14 @@ def read_layer(path, *, fmt, where, layer=None, encoding=None, crs=None, swap=Fa
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
     except open_errors() as exc:
-        raise ImportRefused(f"cannot read the {fmt}: {exc}") from None
+        raise ImportRefused(say("ogr_unreadable", fmt=fmt, fmt_zh=thing(fmt),
+                                error=exc)) from None
     if gdf.crs is None:
-        notes.append(f"{where} is missing: the coordinates were read as "
-                     f"{crs or 'WGS-84'}" + ("" if crs else "; give crs= if not"))
+        named, named_zh = place(where)
+        notes.append(say("crs_missing", where=named, where_zh=named_zh,
+                         crs=crs or "WGS-84",
+                         advice="" if crs else "; give crs= if not",
+                         advice_zh="" if crs else "；如不是，请指定 crs="))
     key, used, said = choose(gdf.crs, crs, where=where)
     attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     columns = {"geometry": "geometry", **check_mapping(mapping, attrs.columns)}

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 from . import csvfile, geojson, geopackage, gpx, kml, shapefile, xlsx
+from .messages import say, thing
 from .result import MAX_FILE_BYTES, ImportRefused, check_file, load_bytes, source_name
 from .safexml import root_name
 
@@ -46,14 +47,13 @@ def sniff(head, name="", members=None):
         if any(m.endswith(".shp") for m in lower):
             return "shapefile"
         held = "、".join(members or ()) or "nothing"
-        raise ImportRefused("the zip holds nothing gridgov reads (no .kml, .shp or "
-                            f"workbook; it holds: {held})")
+        raise ImportRefused(say("zip_nothing_readable", held=held))
     if head.startswith(geopackage.MAGIC):
         return "gpkg"
     if head.startswith(_SHP_MAGIC):
         return "shapefile"
     if head.startswith(_OLE):
-        raise ImportRefused("an old Excel .xls workbook: save it as .xlsx or CSV")
+        raise ImportRefused(say("old_xls"))
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
         root = root_name(text)
@@ -61,13 +61,13 @@ def sniff(head, name="", members=None):
             return root
         if root is None and ext in (".gpx", ".kml"):
             return EXTENSIONS[ext]
-        raise ImportRefused(f"an XML file whose root is <{root}>, neither GPX nor KML")
+        raise ImportRefused(say("xml_root", root=root))
     if text[:1] in (b"{", b"["):
         return "geojson"
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" not in head:
         return "csv"
-    raise ImportRefused(f"{name or 'the file'} is in a format gridgov does not read "
-                        "(CSV, XLSX, GPX, GeoJSON, KML, KMZ, Shapefile, GeoPackage)")
+    raise ImportRefused(say("unknown_format", name=name or "the file",
+                            name_zh=f"{name} " if name else "该文件"))
 
 
 def read_any(path_or_bytes, name=None, **options):
@@ -104,15 +104,14 @@ def read_any(path_or_bytes, name=None, **options):
     notes = []
     said = EXTENSIONS.get(Path(name).suffix.lower())
     if said and said != fmt and {said, fmt} != {"kml", "kmz"}:
-        notes.append(f"{name} is named like {said} but holds {fmt}: read as {fmt}")
+        notes.append(say("named_like", name=name, said=said, fmt=fmt))
     if fmt == "shapefile" and not head.startswith(b"PK") and not isinstance(
             source, (str, os.PathLike)):
-        raise ImportRefused("a loose .shp cannot be read alone: zip it with its "
-                            ".shx, .dbf, .prj and .cpg files")
+        raise ImportRefused(say("loose_shp"))
     reader = READERS[fmt].read
     accepted = inspect.signature(reader).parameters
     for option in [o for o in options if o not in accepted]:
-        notes.append(f"the option {option}= does not apply to {fmt}: ignored")
+        notes.append(say("option_ignored", option=option, fmt=fmt))
         del options[option]
     result = reader(source, **options)
     result.warnings[:0] = notes
@@ -126,4 +125,5 @@ def _members(source):
         with stream, zipfile.ZipFile(stream) as archive:
             return archive.namelist()
     except zipfile.BadZipFile as exc:
-        raise ImportRefused(f"the zip archive is broken or truncated: {exc}") from None
+        raise ImportRefused(say("zip_broken", what="zip archive",
+                                what_zh=thing("zip archive"), error=exc)) from None

@@ -18,6 +18,7 @@ import shapely
 
 import geo.crs
 
+from .messages import place, say
 from .result import CrsUsed, ImportRefused
 
 __all__ = ["canonical", "label", "is_geographic", "choose", "gk_variant", "to_wgs84",
@@ -63,7 +64,8 @@ def canonical(crs):
         try:
             crs = pyproj.CRS.from_user_input(f"EPSG:{text}" if text.isdigit() else text)
         except pyproj.exceptions.CRSError:
-            raise ImportRefused(f"unknown CRS {text!r}: use {_ACCEPTED}") from None
+            raise ImportRefused(say("unknown_crs", text=text,
+                                    accepted=_ACCEPTED)) from None
     if crs.to_authority() == ("OGC", "CRS84"):
         return "wgs84"
     epsg = crs.to_epsg()
@@ -93,15 +95,14 @@ def is_geographic(key):
     return pyproj.CRS.from_user_input(key).is_geographic
 
 
-_DEFAULT_NOTES = {
-    "default": "nothing said which CRS: taken as WGS-84",
-    "format": "the format's specification says WGS-84",
-}
+_DEFAULT_NOTES = {"default": "crs_default", "format": "crs_format"}
 
 
 def choose(file_crs, option, *, default_source="default", where="the file"):
     """The CRS to read with: the file's when it says one, else ``option``, else
     WGS-84 (``default_source`` says why: ``default``, or ``format`` for GPX and KML).
+    ``where`` names what holds the file's CRS: an English name
+    :func:`importers.messages.thing` knows, or a pair (English, Chinese).
 
     One exception: a file that says WGS-84 or CGCS2000 with ``option`` GCJ-02 or
     BD-09 is read in the option's system, since no .prj or GeoJSON ``crs`` can
@@ -114,19 +115,20 @@ def choose(file_crs, option, *, default_source="default", where="the file"):
     opt = canonical(option) if option else None
     if file_crs is None:
         if opt:
-            return opt, CrsUsed(label(opt), "option", "given by the crs option"), []
+            return opt, CrsUsed(label(opt), "option", say("crs_option")), []
         return "wgs84", CrsUsed("wgs84", default_source,
-                                _DEFAULT_NOTES[default_source]), []
+                                say(_DEFAULT_NOTES[default_source])), []
     key = canonical(file_crs)
-    used = CrsUsed(label(key), "file", f"{where} says {label(key)}")
+    where, where_zh = place(where)
+    used = CrsUsed(label(key), "file", say("crs_file", where=where,
+                                           where_zh=where_zh, key=label(key)))
     if opt is None or opt == key:
         return key, used, []
     if opt in _OFFSET and key in _DATUM:
-        note = (f"{where} says {key}, which cannot express the {opt} offset; read "
-                f"as {opt} as the crs option says")
+        note = say("crs_offset", where=where, where_zh=where_zh, key=key, opt=opt)
         return opt, CrsUsed(opt, "option", note), [note]
-    return key, used, [f"{where} says {label(key)}: the crs option {option!r} "
-                       "was ignored"]
+    return key, used, [say("crs_option_ignored", where=where, where_zh=where_zh,
+                           key=label(key), option=option)]
 
 
 def gk_variant(key, used, x):
@@ -152,14 +154,13 @@ def gk_variant(key, used, x):
         new = f"EPSG:{_PREFIXED + zone - 25}"
         if new == key:
             return key, used, []
-        note = (f"the eastings (like {median:.0f}) carry the zone prefix {zone}: "
-                f"read as CGCS2000 3-degree Gauss-Krüger zone {zone} (CM "
-                f"{3 * zone}°E, {new})" + (f" instead of {key}" if is_gk else ""))
+        note = say("gk_prefix", median=f"{median:.0f}", zone=zone, cm=3 * zone,
+                   new=new, instead=f" instead of {key}" if is_gk else "",
+                   instead_zh=f"，而非 {key}" if is_gk else "")
         return new, CrsUsed(new, "detected", note), [note]
     if is_gk and int(key[5:]) < _PLAIN and 100_000 <= median < 1_000_000:
         new = f"EPSG:{int(key[5:]) - _PREFIXED + _PLAIN}"
-        note = (f"{key} has the zone prefix on eastings, but these (like "
-                f"{median:.0f}) have none: read as {new}, the same zone without it")
+        note = say("gk_no_prefix", key=key, median=f"{median:.0f}", new=new)
         return new, CrsUsed(new, "detected", note), [note]
     return key, used, []
 

@@ -13,6 +13,8 @@ import io
 import os
 from pathlib import Path
 
+from .messages import say
+
 __all__ = ["MAX_FILE_BYTES", "CrsUsed", "ImportRefused", "Result", "load_bytes",
            "check_file", "human_size", "source_name", "parse_mapping"]
 
@@ -101,9 +103,9 @@ def load_bytes(source, max_bytes=MAX_FILE_BYTES):
     elif isinstance(source, io.IOBase) or hasattr(source, "read"):
         data = source.read(max_bytes + 1)
         if isinstance(data, str):
-            raise ImportRefused("give the file opened in binary mode, not as text")
+            raise ImportRefused(say("file_not_binary"))
     else:
-        raise ImportRefused(f"cannot read a {type(source).__name__} as a file")
+        raise ImportRefused(say("file_not_a_file", kind=type(source).__name__))
     _check_size(len(data), max_bytes, source_name(source))
     return data
 
@@ -114,7 +116,8 @@ def check_file(path, max_bytes=MAX_FILE_BYTES):
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ImportRefused(f"cannot read {path.name}: {exc.strerror}") from None
+        raise ImportRefused(say("file_unreadable", name=path.name,
+                                error=exc.strerror)) from None
     _check_size(size, max_bytes, path.name)
     return size
 
@@ -122,8 +125,9 @@ def check_file(path, max_bytes=MAX_FILE_BYTES):
 def _check_size(size, max_bytes, name):
     if size > max_bytes:
         what = f"the file {name}" if name else "the file"
-        raise ImportRefused(f"{what} is {human_size(size)}, over the limit of "
-                            f"{human_size(max_bytes)}")
+        raise ImportRefused(say("file_too_large", what=what,
+                                what_zh=f"文件 {name} " if name else "该文件",
+                                size=human_size(size), limit=human_size(max_bytes)))
 
 
 def human_size(n):
@@ -145,8 +149,6 @@ def parse_mapping(mapping):
     for part in str(mapping).split(","):
         target, sep, column = part.partition("=")
         if not sep or not target.strip() or not column.strip():
-            raise ImportRefused(
-                f"cannot read the column mapping {part!r}: write target=column, "
-                "e.g. address=地址,size=人口")
+            raise ImportRefused(say("mapping_unreadable", part=part))
         pairs[target.strip()] = column.strip()
     return pairs

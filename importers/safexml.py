@@ -26,6 +26,7 @@ def decode(data, what="XML file"):
     >>> text.endswith("<kml>桥</kml>"), encoding
     (True, 'GBK')
     """
+    from .messages import say, thing
     from .result import ImportRefused
 
     if data[:3] == b"\xef\xbb\xbf":
@@ -38,8 +39,8 @@ def decode(data, what="XML file"):
     try:
         return data.decode(encoding), encoding.upper().replace("-SIG", "")
     except (LookupError, UnicodeDecodeError) as exc:
-        raise ImportRefused(f"the {what} is not text in {encoding}, as it says "
-                            f"or XML assumes ({exc})") from None
+        raise ImportRefused(say("xml_encoding", what=what, what_zh=thing(what),
+                                encoding=encoding, error=exc)) from None
 
 
 def parse(data, what="XML file"):
@@ -55,29 +56,25 @@ def parse(data, what="XML file"):
     import defusedxml
     import defusedxml.ElementTree as etree
 
+    from .messages import say, thing
     from .result import ImportRefused
 
+    names = {"what": what, "what_zh": thing(what)}
     try:
         return etree.fromstring(data, forbid_dtd=False, forbid_entities=True,
                                 forbid_external=True)
     except defusedxml.EntitiesForbidden:
-        raise ImportRefused(
-            f"the {what} declares XML entities, which gridgov refuses: they serve "
-            "entity-expansion attacks (\"billion laughs\") and nothing in a GPS "
-            "file needs them") from None
+        raise ImportRefused(say("xml_entities", **names)) from None
     except (defusedxml.ExternalReferenceForbidden, defusedxml.DTDForbidden):
-        raise ImportRefused(
-            f"the {what} refers to external entities or a DTD, which gridgov "
-            "refuses: they can read files of the server or reach the network") from None
+        raise ImportRefused(say("xml_external", **names)) from None
     except defusedxml.DefusedXmlException as exc:
-        raise ImportRefused(f"the {what} was refused as unsafe XML: {exc}") from None
+        raise ImportRefused(say("xml_unsafe", **names, error=exc)) from None
     except ValueError as exc:  # e.g. an encoding expat cannot read
-        raise ImportRefused(f"the {what} cannot be read as XML: {exc}") from None
+        raise ImportRefused(say("xml_unreadable", **names, error=exc)) from None
     except etree.ParseError as exc:
         line, column = getattr(exc, "position", (None, None))
-        raise ImportRefused(
-            f"the {what} is broken or truncated (XML error at line {line}, column "
-            f"{column}: {_plain(exc)})") from None
+        raise ImportRefused(say("xml_broken", **names, line=line, column=column,
+                                error=_plain(exc))) from None
 
 
 def _plain(exc):

@@ -10,6 +10,7 @@ import io
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from .messages import say, thing
 from .result import ImportRefused, human_size
 
 __all__ = ["MAX_UNZIPPED_BYTES", "MAX_RATIO", "RATIO_FLOOR_BYTES", "open_zip",
@@ -39,20 +40,21 @@ def open_zip(data, what="zip archive"):
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ImportRefused(f"the {what} is broken or truncated: {exc}") from None
+        raise ImportRefused(say("zip_broken", what=what, what_zh=thing(what),
+                                error=exc)) from None
     members = archive.infolist()
     total = sum(m.file_size for m in members)
     packed = sum(m.compress_size for m in members)
     if total > MAX_UNZIPPED_BYTES:
-        raise ImportRefused(
-            f"the {what} would unpack to {human_size(total)}, over the limit of "
-            f"{human_size(MAX_UNZIPPED_BYTES)}: refused (a zip bomb?)")
+        raise ImportRefused(say("zip_too_big", what=what, what_zh=thing(what),
+                                size=human_size(total),
+                                limit=human_size(MAX_UNZIPPED_BYTES)))
     for member in members:
         _check_ratio(member.file_size, member.compress_size, what, member.filename)
         path = PurePosixPath(member.filename.replace("\\", "/"))
         if path.is_absolute() or ".." in path.parts or ":" in member.filename:
-            raise ImportRefused(f"the {what} holds a file outside its folder "
-                                f"({member.filename!r}): refused")
+            raise ImportRefused(say("zip_outside", what=what, what_zh=thing(what),
+                                    name=member.filename))
     _check_ratio(total, packed, what, None)
     return archive
 
@@ -60,9 +62,10 @@ def open_zip(data, what="zip archive"):
 def _check_ratio(size, packed, what, name):
     if size >= RATIO_FLOOR_BYTES and size > MAX_RATIO * max(packed, 1):
         where = f"{name} in the {what}" if name else f"the {what}"
-        raise ImportRefused(
-            f"{where} is compressed {size / max(packed, 1):.0f} to 1, over the limit "
-            f"of {MAX_RATIO} to 1: refused (a zip bomb?)")
+        where_zh = f"{thing(what)}中的 {name} " if name else thing(what)
+        raise ImportRefused(say("zip_ratio", where=where, where_zh=where_zh,
+                                ratio=f"{size / max(packed, 1):.0f}",
+                                limit=MAX_RATIO))
 
 
 def read_member(archive, name):
@@ -71,7 +74,7 @@ def read_member(archive, name):
     with archive.open(info) as stream:
         data = stream.read(info.file_size + 1)
     if len(data) > info.file_size:
-        raise ImportRefused(f"{name} is larger than the zip archive says: refused")
+        raise ImportRefused(say("zip_member_lies", name=name))
     return data
 
 
@@ -88,7 +91,6 @@ def extract(archive, folder):
             while chunk := stream.read(min(_CHUNK, left + 1)):
                 left -= len(chunk)
                 if left < 0:
-                    raise ImportRefused(f"{info.filename} is larger than the zip "
-                                        "archive says: refused")
+                    raise ImportRefused(say("zip_member_lies", name=info.filename))
                 out.write(chunk)
     return folder

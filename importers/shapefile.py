@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from .messages import say
 from .ogr import read_layer
 from .result import MAX_FILE_BYTES, ImportRefused, human_size, load_bytes
 from .safezip import extract, open_zip
@@ -40,13 +41,13 @@ def read(source, *, layer=None, encoding=None, crs=None, swap=False, bbox=None,
         shp = Path(source)
         size = sum(p.stat().st_size for p in shp.parent.glob(f"{shp.stem}.*"))
         if size > max_bytes:
-            raise ImportRefused(f"the shapefile {shp.name} is {human_size(size)}, "
-                                f"over the limit of {human_size(max_bytes)}")
+            raise ImportRefused(say("shp_too_large", name=shp.name,
+                                    size=human_size(size),
+                                    limit=human_size(max_bytes)))
         return _read_shp(shp, encoding, options)
     data = load_bytes(source, max_bytes)
     if data[:4] != b"PK\x03\x04":
-        raise ImportRefused("a shapefile comes as a .zip of its .shp, .shx, .dbf "
-                            "(and .prj, .cpg) files, or as the path of its .shp")
+        raise ImportRefused(say("shp_needs_zip"))
     with open_zip(data, "zipped shapefile") as archive:
         member = _choose(archive.namelist(), layer)
         with tempfile.TemporaryDirectory(prefix="gridgov-shp-") as folder:
@@ -58,24 +59,22 @@ def _choose(names, layer):
     shps = [n for n in names if n.lower().endswith(".shp")]
     stems = [PurePosixPath(n).stem for n in shps]
     if not shps:
-        raise ImportRefused("the zip holds no .shp file (it holds: "
-                            f"{'、'.join(names) or 'nothing'})")
+        raise ImportRefused(say("shp_none", held="、".join(names) or "nothing"))
     if layer is not None:
         if layer not in stems:
-            raise ImportRefused(f"there is no shapefile {layer!r} in the zip; it "
-                                f"holds: {'、'.join(stems)}")
+            raise ImportRefused(say("shp_no_such", layer=layer,
+                                    stems="、".join(stems)))
         return shps[stems.index(layer)]
     if len(shps) > 1:
-        raise ImportRefused(f"the zip holds {len(shps)} shapefiles "
-                            f"({'、'.join(stems)}): choose one with layer=")
+        raise ImportRefused(say("shp_several", n=len(shps), stems="、".join(stems)))
     return shps[0]
 
 
 def _read_shp(shp, encoding, options):
     sidecars = {p.suffix.lower(): p for p in shp.parent.glob(f"{shp.stem}.*")}
     if ".dbf" not in sidecars or ".shx" not in sidecars:
-        raise ImportRefused(f"the shapefile {shp.stem} lacks its "
-                            f"{'.dbf' if '.dbf' not in sidecars else '.shx'} file")
+        raise ImportRefused(say("shp_sidecar", stem=shp.stem, ext=(
+            ".dbf" if ".dbf" not in sidecars else ".shx")))
     notes = []
     if encoding is None and ".cpg" in sidecars:
         label = sidecars[".cpg"].read_text("ascii", errors="replace").strip()
@@ -84,8 +83,7 @@ def _read_shp(shp, encoding, options):
         encoding = dbf_encoding(sidecars[".dbf"].read_bytes())
         label = encoding
         if encoding == "GB18030":
-            notes.append("no .cpg and the attributes are not UTF-8: decoded as "
-                         "GB18030 (GBK)")
+            notes.append(say("dbf_gb18030"))
     else:
         label = encoding
     result = read_layer(str(shp), fmt="shapefile", where="the .prj",

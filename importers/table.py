@@ -10,6 +10,7 @@ import numpy as np
 
 from .accept import accept_points
 from .coordinates import crs_hint, find_columns, parse_angles
+from .messages import say
 from .reproject import choose
 from .result import ImportRefused, Result, parse_mapping
 
@@ -46,8 +47,7 @@ def read_table(df, rows, *, fmt, encoding=None, lon=None, lat=None, crs=None,
     notes += said
     hint = crs_hint(lon, lat)
     if hint and used.source == "default":
-        notes.append(f"the columns {lon}/{lat} suggest {hint}, but no crs was given: "
-                     f"read as WGS-84; give crs={hint} if they are {hint}")
+        notes.append(say("crs_hint", lon=lon, lat=lat, hint=hint))
     accepted = accept_points(x, y, rows, df, key, used, swap=swap, bbox=bbox,
                              names=(lon, lat))
     rejected += accepted.rejected
@@ -63,9 +63,8 @@ def check_mapping(mapping, columns):
     columns = [str(c) for c in columns]
     missing = [c for c in mapping.values() if c not in columns]
     if missing:
-        raise ImportRefused(f"the mapping names columns that are not in the file "
-                            f"({'、'.join(missing)}); the columns are: "
-                            f"{'、'.join(columns)}")
+        raise ImportRefused(say("mapping_missing", missing="、".join(missing),
+                                columns="、".join(columns)))
     return mapping
 
 
@@ -77,10 +76,10 @@ def _unreadable(df, rows, index, *axes):
             if np.isnan(values[i]):
                 raw = df[column].iloc[i]
                 if raw is None or raw != raw or str(raw).strip() == "":
-                    reason = f"{column} is empty"
+                    reason = say("coordinate_empty", column=column)
                 else:
-                    reason = (f"{column} {str(raw)[:40]!r} is neither a number nor an "
-                              "angle like 116°23'17.5\"E")
+                    reason = say("coordinate_unreadable", column=column,
+                                 raw=str(raw)[:40])
                 out.append({"row": int(rows[i]), "field": column, "reason": reason})
                 break
     return out

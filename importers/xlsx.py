@@ -13,6 +13,7 @@ import io
 
 import numpy as np
 
+from .messages import say
 from .result import MAX_FILE_BYTES, ImportRefused, load_bytes
 from .safezip import open_zip
 from .table import read_table
@@ -45,7 +46,7 @@ def read(source, *, sheet=None, lon=None, lat=None, crs=None, swap=False, bbox=N
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True,
                                       data_only=False)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-        raise ImportRefused(f"cannot read the workbook: {exc}") from None
+        raise ImportRefused(say("xlsx_unreadable", error=exc)) from None
     try:
         ws, notes = _sheet(book, sheet)
         ws.reset_dimensions()
@@ -60,12 +61,11 @@ def read(source, *, sheet=None, lon=None, lat=None, crs=None, swap=False, bbox=N
                 rows.append(number)
                 if len(values) > len(header) and any(
                         v is not None for v in values[len(header):]):
-                    notes.append(f"row {number} has cells right of the header's "
-                                 "last column: ignored")
+                    notes.append(say("xlsx_right_cells", row=number))
     finally:
         book.close()
     if header is None:
-        raise ImportRefused(f"the sheet {ws.title!r} is empty")
+        raise ImportRefused(say("xlsx_empty_sheet", title=ws.title))
     body = [b + (None,) * (len(header) - len(b)) for b in body]
     df = pd.DataFrame.from_records(body, columns=header, coerce_float=False)
     if not len(df):
@@ -78,15 +78,14 @@ def read(source, *, sheet=None, lon=None, lat=None, crs=None, swap=False, bbox=N
 def _sheet(book, sheet):
     names = book.sheetnames
     if sheet is None:
-        notes = ([f"the workbook has {len(names)} sheets ({'、'.join(names)}): read "
-                  f"{names[0]!r}; give sheet= for another"] if len(names) > 1 else [])
+        notes = ([say("xlsx_sheets", n=len(names), names="、".join(names),
+                      first=names[0])] if len(names) > 1 else [])
         return book[names[0]], notes
     if isinstance(sheet, int) and 0 <= sheet < len(names):
         return book[names[sheet]], []
     if sheet in names:
         return book[sheet], []
-    raise ImportRefused(f"there is no sheet {sheet!r}; the sheets are: "
-                        f"{'、'.join(names)}")
+    raise ImportRefused(say("xlsx_no_sheet", sheet=sheet, names="、".join(names)))
 
 
 def _header(values):

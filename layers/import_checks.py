@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from geo import vocab
+from layers.import_messages import choices, say, vocab_label
 
 __all__ = ["CODE_LEVELS", "LAYERS", "ROLE_LEVELS", "Checked", "check",
-           "guess_columns"]
+           "field_label", "guess_columns"]
 
 # field -> (kind, required, synonyms). Kinds: text, int, float, vocab, tags, time.
 _HOUSEHOLDS = {
@@ -140,6 +141,16 @@ class Checked:
             self.value[index] = np.asarray(values, dtype=object)[index]
 
 
+def field_label(layer, field):
+    """A field's Chinese name for messages: its first Chinese synonym (地址, 户主,
+    电话 …); 位置 for the geometry; the field's own name when it has none."""
+    if field == "geometry":
+        return "位置"
+    entry = LAYERS[layer][1].get(field)
+    names = [n for n in (entry[2] if entry else ()) if not n.isascii()]
+    return names[0] if names else field
+
+
 def guess_columns(layer, source_columns, given=None):
     """The mapping target field → source column: ``given`` first, then a column
     named like the field (its own name, or a Chinese or English synonym)."""
@@ -195,41 +206,43 @@ def _check_field(checked, layer, field, kind, required, raw):
     text = _text(raw)
     blank = text.isna().to_numpy()
     shown = text.to_numpy(dtype=object)
+    names = {"field": field, "label": field_label(layer, field)}
 
     def reject(mask, reasons):
         checked.reject(mask, field, reasons, shown)
 
     if required:
-        reject(blank, f"{field} is required")
+        reject(blank, say("required", **names))
     if kind in ("text", "phone", "id_number"):
         if blank.all():
             return text
         long = text.str.len().to_numpy(dtype=float, na_value=0) > _MAX_TEXT
-        reject(long, f"{field} is longer than {_MAX_TEXT} characters")
+        reject(long, say("too_long", **names, limit=_MAX_TEXT))
         pattern = {"phone": _PHONE, "id_number": _ID_NUMBER}.get(kind)
         if pattern:
             # one regex over the column (blank rows are None and stay unmatched)
             good = text.str.fullmatch(pattern).to_numpy(dtype=object) == True  # noqa: E712
-            what = "phone number" if kind == "phone" else "Chinese ID number"
-            reject(~blank & ~good, lambda v: f"'{v}' is not a {what}")
+            what = "not_phone" if kind == "phone" else "not_id_number"
+            reject(~blank & ~good, lambda v: say(what, value=v))
         return text
     if kind in ("int", "float"):
         numbers = pd.to_numeric(text, errors="coerce").astype(float).to_numpy()
-        what = "a whole number" if kind == "int" else "a number"
+        what = "not_whole" if kind == "int" else "not_number"
         finite = np.isfinite(numbers)
         whole = np.zeros(numbers.size, dtype=bool)
         whole[finite] = np.mod(numbers[finite], 1) == 0
         bad = ~blank & ~finite
         if kind == "int":
             bad |= ~blank & finite & ~whole
-        reject(bad, lambda v: f"{field} must be {what}, got '{v}'")
+        reject(bad, lambda v: say(what, **names, value=v))
         if field in _RANGES:
             lo, hi, lo_in, hi_in = _RANGES[field]
             with np.errstate(invalid="ignore"):
                 out = ((numbers < lo) if lo_in else (numbers <= lo)) | (
                     (numbers > hi) if hi_in else (numbers >= hi))
             span = f"{'[' if lo_in else '('}{lo}, {hi}{']' if hi_in else ')'}"
-            reject(~blank & out, lambda v: f"{field} must be in {span}, got '{v}'")
+            reject(~blank & out, lambda v: say("out_of_range", **names, span=span,
+                                               value=v))
         if kind == "float":
             return pd.Series(numbers, index=raw.index, dtype=float)
         # rejected fractions and infinities become NA: Int64 cannot hold them
@@ -241,8 +254,9 @@ def _check_field(checked, layer, field, kind, required, raw):
         codes = found.astype(object).where(found.notna(), None)
         default = _DEFAULTS.get((layer, field))
         bad = ~blank & codes.isna().to_numpy()
-        choices = "、".join(f"{v[0]}/{k}" for k, v in table.items())
-        reject(bad, lambda v: f"{field} '{v}' is not one of {choices}")
+        listed = choices(table)
+        reject(bad, lambda v: say("not_in_vocabulary", **names, value=v,
+                                  choices=listed))
         return codes.fillna(default) if default else codes
     if kind == "subtype":
         return text  # checked against the category in _check_rules
@@ -251,7 +265,7 @@ def _check_field(checked, layer, field, kind, required, raw):
     if kind == "time":
         times = _times(text, blank)
         reject(~blank & times.isna().to_numpy(),
-               lambda v: f"{field} '{v}' is not a date and time")
+               lambda v: say("not_time", **names, value=v))
         return times
     raise ValueError(kind)
 
@@ -274,8 +288,8 @@ def _check_tags(checked, field, text, blank, shown):
     found = parts.str.lower().map(_lookup(vocab.HOUSEHOLD_TAGS))
     unknown = parts[found.isna()].groupby(level=0, sort=False).first()
     reasons = np.full(n, None, dtype=object)
-    labels = "、".join(v[0] for v in vocab.HOUSEHOLD_TAGS.values())
-    reasons[unknown.index.to_numpy()] = [f"tag '{t}' is not one of {labels}"
+    labels = choices(vocab.HOUSEHOLD_TAGS, codes=False)
+    reasons[unknown.index.to_numpy()] = [say("bad_tag", value=t, choices=labels)
                                          for t in unknown.to_numpy(dtype=object)]
     checked.reject(reasons != None, field, reasons, shown)  # noqa: E711
     pairs = pd.DataFrame({"row": found.index.to_numpy(),
@@ -316,8 +330,9 @@ def _check_rules(checked, layer, values):
     if layer == "cameras":
         needs = (values["kind"].isin(["fixed", "checkpoint"])
                  & values["bearing"].isna()).to_numpy()
-        checked.reject(needs, "bearing", "a fixed camera or checkpoint needs a "
-                       "bearing (0–360°)")
+        kinds = "、".join(vocab_label(vocab.CAMERA_KINDS, k)
+                         for k in ("fixed", "checkpoint"))
+        checked.reject(needs, "bearing", say("needs_bearing", kinds=kinds))
     if layer == "incidents":
         pairs = {}
         for cat, (_, _, subs) in vocab.INCIDENT_CATEGORIES.items():
@@ -332,9 +347,15 @@ def _check_rules(checked, layer, values):
                                                                 na_value=None)
         codes = pd.Series(codes, index=sub.index, dtype=object)
         bad = (sub.notna() & codes.isna()).to_numpy()
-        shown = sub.to_numpy(dtype=object, na_value=None)
-        checked.reject(bad, "subtype", lambda v: f"subtype '{v}' is not one of the "
-                       "category's subtypes", about=shown)
+        # (subtype, category) of each row: the Chinese names the category
+        shown = np.empty(len(sub), dtype=object)
+        shown[:] = list(zip(sub.to_numpy(dtype=object, na_value=None),
+                            category.to_numpy(dtype=object, na_value=None),
+                            strict=True))
+        checked.reject(bad, "subtype", lambda v: say(
+            "bad_subtype", value=v[0], category=vocab_label(
+                vocab.INCIDENT_CATEGORIES, v[1]) if v[1] else "该类别"),
+            about=shown)
         values["subtype"] = codes
     if layer == "grids":
         _check_grid_codes(checked, values)
@@ -343,7 +364,9 @@ def _check_rules(checked, layer, values):
         return
     keys = values[key]
     repeat = (keys.duplicated(keep="first") & keys.notna()).to_numpy() & checked.ok
-    checked.reject(repeat, key, lambda v: f"{key} '{v}' repeats an earlier row",
+    label = field_label(layer, key)
+    checked.reject(repeat, key, lambda v: say("repeats", field=key, label=label,
+                                              value=v),
                    about=keys.to_numpy(dtype=object, na_value=None))
 
 
@@ -370,13 +393,10 @@ def _check_grid_codes(checked, values):
     length = code.str.len().to_numpy(dtype=float, na_value=0)
     level = pd.Series(length, index=code.index).map(CODE_LEVELS)
     bad = code.notna().to_numpy() & ~(digits & level.notna().to_numpy())
-    checked.reject(bad, "code", lambda v: f"code '{v}' is not a grid code: 9, 12, "
-                   "15 or 18 digits (town, village, comprehensive grid, micro-grid)",
-                   about=shown)
+    checked.reject(bad, "code", lambda v: say("not_grid_code", value=v), about=shown)
     given = values["level"]
     clash = (given.notna() & level.notna() & (given != level)).to_numpy(
         dtype=bool, na_value=False)
-    checked.reject(clash, "level", lambda v: f"level {v} does not match the code's "
-                   "length (9/12/15/18 digits: level 1/2/3/4)",
+    checked.reject(clash, "level", lambda v: say("level_mismatch", value=v),
                    about=given.to_numpy(dtype=object, na_value=None))
     values["level"] = level.astype("Int64")

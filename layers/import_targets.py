@@ -23,6 +23,7 @@ from layers import assign, check, tracks
 from layers.access import like_prefix
 from layers.errors import Unprocessable
 from layers.import_checks import check as check_rows
+from layers.import_messages import say
 
 __all__ = ["run_tracks", "run_grids"]
 
@@ -54,8 +55,7 @@ def run_tracks(job, staff_id):
         others = int((frame["kind"] != "track_point").sum())
         frame = frame[frame["kind"] == "track_point"]
         if others:
-            warnings.append(f"{others} waypoint(s) or route point(s) left out: "
-                            "only track points make a patrol")
+            warnings.append(say("track_not_points", n=others))
     frame = frame.reset_index(drop=True)
     checked, values = check_rows(types.SimpleNamespace(frame=frame), "tracks",
                                  job.mapping)
@@ -111,21 +111,24 @@ def _dropped(points, cleaned):
     out = []
     for label, why in cleaned.dropped.items():
         i = points.index.get_loc(label)
-        reason = {"no position": "没有位置 no position",
-                  "no time": "没有时间 no time",
-                  "duplicate time": "时间重复 duplicate time"}.get(why, why)
+        reason = _DROPPED.get(why, why)
         if why == "speed":
             before = [j for j in order if kept[j] and t[j] < t[i]]
             if before:
                 j = before[-1]
                 km = float(np.hypot(x[i] - x[j], y[i] - y[j])) / 1000
-                reason = (f"GPS 跳点 GPS jump: {km:.1f} km in "
-                          f"{t[i] - t[j]:.0f} s")
+                reason = say("track_jump", km=f"{km:.1f}",
+                             seconds=f"{t[i] - t[j]:.0f}")
             else:
-                reason = "GPS 跳点 GPS jump: too fast from the track"
+                reason = say("track_jump_first")
         out.append({"row": int(points["row"].iat[i]), "field": "geometry",
                     "value": None, "reason": reason})
     return out
+
+
+# geo.tracks.clean's reasons for a dropped point
+_DROPPED = {"no position": say("track_no_position"), "no time": say("track_no_time"),
+            "duplicate time": say("track_duplicate_time")}
 
 
 def _micro_grid_codes(conn, principal, points):
@@ -147,8 +150,8 @@ def run_grids(job, checked, values):
     conn, principal, frame = job.conn, job.principal, job.result.frame
     geoms = np.asarray(frame.geometry.values, dtype=object)
     kinds = shapely.get_type_id(geoms)
-    checked.reject(~np.isin(kinds, (3, 6)), "geometry", lambda g: (
-        f"a grid needs a Polygon or MultiPolygon, got {g.geom_type}"), geoms)
+    checked.reject(~np.isin(kinds, (3, 6)), "geometry", lambda g: say(
+        "grid_not_polygon", kind=g.geom_type), geoms)
     code = values["code"].to_numpy(dtype=object, na_value=None)
     level = values["level"].to_numpy(dtype=object, na_value=None)
     parent = np.array([c[:6 + 3 * (lv - 1)] if c and lv and lv > 1 else None
@@ -174,10 +177,8 @@ def run_grids(job, checked, values):
         moved = None
         if problems["errors"]:
             if not job.dry_run:
-                raise Unprocessable(
-                    "网格层级检查未通过，未导入任何网格 the grids fail the hierarchy "
-                    "check, nothing was imported: " + "; ".join(
-                        p["message"] for p in problems["errors"][:10]),
+                raise Unprocessable(say("grids_fail_check", detail="; ".join(
+                    p["message"] for p in problems["errors"][:10])),
                     field="geometry", check=problems)
         else:
             moved = _follow(conn, principal, roots)
@@ -210,16 +211,15 @@ def _check_place(conn, principal, checked, code, parent):
     if root is not None:
         outside = np.array([c is not None and (c == root or not c.startswith(root))
                             for c in code], dtype=bool)
-        checked.reject(outside, "code", lambda c: (
-            f"grid {c} is not below your jurisdiction {root}"), code)
+        checked.reject(outside, "code", lambda c: say(
+            "grid_not_below", code=c, root=root), code)
     wanted = sorted({p for p in parent[checked.ok] if p is not None})
     stored = {r[0] for r in conn.execute(
         "SELECT code FROM grids WHERE code = ANY(%s)", (wanted,))}
     known = stored | {c for c in code[checked.ok] if c is not None}
     orphan = np.array([p is not None and p not in known for p in parent], dtype=bool)
-    checked.reject(orphan, "code", lambda c: (
-        f"grid {c}: its parent {c[:-3] if len(c) > 12 else c[:9]} is neither "
-        "stored nor in the file"), code)
+    checked.reject(orphan, "code", lambda c: say(
+        "grid_orphan", code=c, parent=c[:-3] if len(c) > 12 else c[:9]), code)
 
 
 def _upsert_grids(conn, staged):

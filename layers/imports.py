@@ -26,8 +26,9 @@ from psycopg.types.json import Jsonb
 from geo.assign import assign_codes
 from layers import audit, import_targets
 from layers.errors import Conflict, Forbidden, Invalid, NotFound
-from layers.import_checks import LAYERS, ROLE_LEVELS, guess_columns
+from layers.import_checks import LAYERS, ROLE_LEVELS, field_label, guess_columns
 from layers.import_checks import check as _check
+from layers.import_messages import LAYER_LABELS, say
 
 __all__ = ["BULK_ROWS", "LAYERS", "PERMISSIONS", "run_import", "list_imports",
            "rejected_rows", "guess_columns", "mask_phone", "staff_choices"]
@@ -46,21 +47,25 @@ _COPY_BLOCK = 50_000  # rows per block of COPY text
 
 def _micro_grids(conn, principal):
     """Level-4 grids of the user's jurisdiction (codes, polygons), its root's
-    polygon (None for everywhere) and a name for messages."""
+    polygon (None for everywhere) and its name for messages, ``{where,
+    where_zh}``."""
     rows = conn.execute(
         "SELECT code, ST_AsBinary(geom) FROM grids WHERE level = 4 AND code LIKE %s"
         " ORDER BY code", (principal.prefix,)).fetchall()
     codes = np.array([r[0] for r in rows], dtype=object)
     polygons = shapely.from_wkb([bytes(r[1]) for r in rows])
     if principal.grid_code is None:
-        return codes, polygons, None, "the deployment"
+        return codes, polygons, None, {"where": "the deployment",
+                                       "where_zh": "本系统"}
     root = conn.execute("SELECT name, ST_AsBinary(geom) FROM grids WHERE code = %s",
                         (principal.grid_code,)).fetchone()
     if root is None:
-        raise NotFound(f"your jurisdiction {principal.grid_code} is not a grid")
+        raise NotFound(say("jurisdiction_not_grid", code=principal.grid_code))
     outline = shapely.from_wkb(bytes(root[1]))
     shapely.prepare(outline)
-    return codes, polygons, outline, f"{principal.grid_code} ({root[0]})"
+    return codes, polygons, outline, {
+        "where": f"{principal.grid_code} ({root[0]})",
+        "where_zh": f"{principal.grid_code} {root[0]}"}
 
 
 def _locate(conn, principal, checked, frame):
@@ -70,12 +75,10 @@ def _locate(conn, principal, checked, frame):
     grid = np.full(len(points), None, dtype=object)
     if outline is not None:
         outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1])
-        checked.reject(outside, "geometry", "outside your jurisdiction "
-                       f"{where}")
+        checked.reject(outside, "geometry", say("outside_jurisdiction", **where))
     todo = np.flatnonzero(checked.ok)
     grid[todo] = assign_codes(points[todo], polygons, codes)
-    checked.reject(pd.isna(grid), "geometry",
-                   f"not inside any micro-grid of {where}")
+    checked.reject(pd.isna(grid), "geometry", say("no_micro_grid", **where))
     return grid, xy
 
 
@@ -245,12 +248,12 @@ def _insert(conn, layer, columns, mode, phase):
 
 def _check_permission(principal, layer):
     if layer not in LAYERS:
-        raise Invalid(f"cannot import into {layer!r}: choose one of "
-                      f"{', '.join(LAYERS)}", field="layer")
+        raise Invalid(say("unknown_layer", layer=layer, choices=", ".join(LAYERS)),
+                      field="layer")
     for permission in PERMISSIONS[layer]:
         if not principal.can(permission):
-            raise Forbidden(f"your role ({principal.role}) may not import "
-                            f"{layer} ({permission})")
+            raise Forbidden(say("not_allowed", role=principal.role, layer=layer,
+                                layer_zh=LAYER_LABELS[layer], permission=permission))
 
 
 def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
@@ -306,8 +309,8 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     key, fields = LAYERS[layer]
     if key is not None and key not in mapping:
         names = "、".join(fields[key][2][:3])
-        raise Invalid(f"no column for {key} (named {key} or {names}); map one with "
-                      f"{key}=<column>", field="mapping")
+        raise Invalid(say("no_key_column", field=key, label=field_label(layer, key),
+                          names=names), field="mapping")
     job = _Job(conn, principal, result, layer, file_name, file_bytes_sha256,
                options, mapping, dry_run, force)
     if layer == "tracks":
@@ -335,8 +338,9 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
         job.refuse_repeat()
         _copy_rows(conn, table, columns, data)
         taken = _foreign_keys(conn, principal, table, key)
-        rejected += [{"row": r, "field": key, "reason": f"{key} {k} belongs to a "
-                      "record outside your jurisdiction"} for r, k in taken]
+        label = field_label(layer, key)
+        rejected += [{"row": r, "field": key, "reason": say(
+            "key_outside", field=key, label=label, value=k)} for r, k in taken]
         accepted = len(data) - len(taken)
         mode = _bulk_mode(conn, table, key) if accepted >= bulk_rows else None
         if mode is None:
@@ -397,10 +401,10 @@ class _Job:
         before = _previous(self.conn, self.sha256, self.layer)
         if before is not None and not self.force:
             raise Conflict(
-                f"{self.file_name} was imported into {self.layer} already: import "
-                f"#{before[0]} on {before[1]:%Y-%m-%d %H:%M} by {before[2]}; "
-                "use force to import it again", field="file",
-                import_id=before[0])
+                say("imported_before", file=self.file_name, layer=self.layer,
+                    layer_zh=LAYER_LABELS[self.layer], id=before[0],
+                    when=f"{before[1]:%Y-%m-%d %H:%M}", user=before[2]),
+                field="file", import_id=before[0])
 
     def record(self, counts, rejected, import_id=None):
         """Record the import (not a dry run) in ``imports`` and the audit log;
@@ -448,8 +452,7 @@ def _staff_option(options):
     except (TypeError, ValueError):
         staff = 0
     if staff < 1:
-        raise Invalid("a track import needs the grid worker: staff=<id> "
-                      f"(巡查轨迹需指定网格员), got {raw!r}", field="staff")
+        raise Invalid(say("track_needs_staff", raw=raw), field="staff")
     options["staff"] = staff
     return staff
 
@@ -478,9 +481,7 @@ def _staff_grids(conn, principal, checked, frame, values):
     for i in todo:
         if micro[i] is not None and level[i] is not None:
             grid[i] = micro[i][:6 + 3 * int(level[i])]
-    checked.reject(pd.isna(grid), "geometry",
-                   f"not inside any micro-grid of {where}, and no grid "
-                   "(所属网格) is given")
+    checked.reject(pd.isna(grid), "geometry", say("no_micro_grid_no_grid", **where))
     return grid, xy
 
 
@@ -503,12 +504,12 @@ def _given_grids(conn, principal, checked, given, where):
         if len(mine) == 1:
             answer[value] = mine[0]
         elif len(mine) > 1:
-            reason[value] = (f"grid name '{value}' is not unique in {where}: give "
-                             f"its code ({'、'.join(mine[:5])})")
+            reason[value] = say("grid_name_ambiguous", value=value, **where,
+                                codes="、".join(mine[:5]))
         elif found:
-            reason[value] = f"grid {value} is outside your jurisdiction {where}"
+            reason[value] = say("grid_outside", value=value, **where)
         else:
-            reason[value] = f"no grid with code or name '{value}'"
+            reason[value] = say("no_such_grid", value=value)
     for i in np.flatnonzero(checked.ok):
         if given[i] is not None:
             out[i] = answer.get(given[i])
@@ -553,5 +554,5 @@ def rejected_rows(conn, principal, import_id):
                        (import_id,)).fetchone()
     if row is None or (principal.grid_code is not None
                        and row[0] != principal.username):
-        raise NotFound(f"no import {import_id}", field="id")
+        raise NotFound(say("no_import", id=import_id), field="id")
     return row[1]

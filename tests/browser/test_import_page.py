@@ -105,6 +105,7 @@ def test_preview_import_and_the_same_file_again(page, import_server, demo_town,
         "rows => rows.map(r => r.dataset.row)")] == [4, 7]
     reasons = page.inner_text("#import-rejected")
     assert "纬度" in reasons and "outside your jurisdiction" in reasons
+    assert "不在您的管辖范围" in reasons  # the reason's Chinese part comes first
     detected = page.inner_text("#import-detected")
     assert "csv" in detected.lower() and "gcj02" in detected
     assert "address ← 地址" in detected and "size ← 人口" in detected

@@ -79,7 +79,12 @@ def test_staff_get_their_grid_from_position_and_role(rw, demo_town):
     why = {r["row"]: r for r in report["rejected"]}
     assert why[4]["field"] == "grid"
     assert "outside your jurisdiction" in why[4]["reason"]
+    assert why[4]["reason"].startswith("网格 320282105002 不在您的管辖范围 "
+                                       f"{VILLAGE} ")
     assert why[5]["field"] == "role" and "队长" in why[5]["reason"]
+    # the choices as Chinese labels with their codes
+    assert why[5]["reason"].startswith("角色“队长”不是可选值，可选：网格长/grid_chief、"
+                                       "专职网格员/full_time、")
     # the same file again: refused
     with pytest.raises(Conflict):
         run(rw, village_user, data, "staff.csv", "staff", crs="gcj02")
@@ -157,6 +162,7 @@ def test_a_track_with_a_gps_jump(rw, demo_town):
     _, _, metres = pyproj.Geod(ellps="WGS84").inv(
         inside.x, inside.y + 19e-5, inside.x, inside.y + 20e-5 + 0.45)
     assert f"GPS jump: {metres / 1000:.1f} km in 1 s" in jump["reason"]
+    assert jump["reason"].startswith(f"GPS 跳点：1 秒内移动 {metres / 1000:.1f} 公里（")
     assert body["tracks"] == {"staff": staff_id, "stored": 1,
                               "days": {"2026-10-20": 39}}
     summary = client.get("/api/v1/tracks/summary", query_string={

@@ -100,7 +100,8 @@ def test_mixed_rows_keep_the_valid_ones_and_say_why_for_the_others(rw, demo_town
     assert set(by_row) == {3, 4, 5, 6, 7}
     assert "whole number" in by_row[3]["reason"] and by_row[3]["field"] == "size"
     assert "[1, 50]" in by_row[4]["reason"]
-    assert by_row[5]["reason"] == "address is required"
+    # Chinese first, the field by its column name (地址), then the English words
+    assert by_row[5]["reason"] == "地址为必填项（address is required）"
     assert by_row[6]["row"] == 6  # the reader's: unreadable longitude
     assert "repeats" in by_row[7]["reason"]
 
@@ -121,6 +122,10 @@ def test_swapped_columns_import_nothing(rw, demo_town):
                   ("\n".join(swapped) + "\n").encode()).get_json()
     assert report["counts"]["added"] == 0 and report["counts"]["rejected"] == 5
     assert all("swapped" in r["reason"] for r in report["rejected"])
+    assert all(r["reason"].startswith("各列似乎互换了：经度 列是纬度，纬度 列是经度")
+               for r in report["rejected"])
+    assert any(w.startswith("整个文件的经度和纬度似乎互换了")
+               for w in report["warnings"])
     assert count(rw.url) == before
 
 
@@ -132,6 +137,7 @@ def test_reimport_is_refused_unless_forced_and_changes_are_updates(rw, demo_town
     assert again.status_code == 409
     message = again.get_json()["error"]["message"]
     assert f"#{first['import_id']}" in message and "worker" in message
+    assert "由 worker 导入到住户" in message and "imported into households" in message
     forced = post(rw.client("worker"), data, force="1").get_json()
     assert forced["counts"] == {"read": 10, "added": 0, "updated": 0,
                                 "unchanged": 10, "rejected": 0}
@@ -179,7 +185,8 @@ def test_points_of_another_village_are_outside_the_jurisdiction(rw, demo_town):
     report = post(rw.client("vworker"), data).get_json()
     assert report["counts"]["added"] == 3
     assert [r["row"] for r in report["rejected"]] == [5, 6, 7]
-    assert all(r["reason"].startswith("outside your jurisdiction")
+    assert all(r["reason"].startswith(f"不在您的管辖范围 {rw.village} ")
+               and f"（outside your jurisdiction {rw.village} (" in r["reason"]
                for r in report["rejected"])
 
 
@@ -194,6 +201,8 @@ def test_rejected_csv_has_a_bom_and_no_formulas(rw, demo_town):
     text = r.get_data(as_text=True)
     assert text.startswith("\ufeffrow,field,value,reason")
     assert "'=HYPERLINK(1)" in text and ",=HYPERLINK" not in text
+    # the reason in both languages, as the report gave it
+    assert "不是有效的电话号码（'=HYPERLINK(1)' is not a phone number）" in text
     listed = rw.client("worker").get("/api/v1/imports").get_json()["items"]
     assert report["import_id"] in [i["id"] for i in listed]
 
@@ -263,7 +272,9 @@ def test_who_may_import(rw, demo_town):
 def test_an_unreadable_file_is_a_400(rw):
     r = post(rw.client("worker"), b"name,foo\nA,1\n")
     assert r.status_code == 400
-    assert "no longitude and latitude column" in r.get_json()["error"]["message"]
+    message = r.get_json()["error"]["message"]
+    assert message.startswith("在各列中找不到经度和纬度列：name、foo；")
+    assert "no longitude and latitude column" in message
 
 
 def test_principal_is_checked_in_the_layer(rw, demo_town):

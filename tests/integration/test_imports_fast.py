@@ -202,14 +202,16 @@ def test_household_checks_name_the_field_and_value():
         "标签": ["独居老人、留守儿童;独居老人", None, "", "残疾人", "x", "低保户 foo",
                "", " "]})
     labels = "独居老人、留守儿童、残疾人、社区矫正、吸毒人员、精神障碍、低保户"
+    # Chinese first (the fields by their column names), the English words after
     assert reasons == [
         None,
-        "'abc' is not a phone number",
-        "address is required",
-        "external_id 'A1' repeats an earlier row",
-        "'1101051949123100' is not a Chinese ID number",
-        "size must be a whole number, got '2.5'",
-        "size must be in [1, 50], got '51'",
+        "“abc”不是有效的电话号码（'abc' is not a phone number）",
+        "地址为必填项（address is required）",
+        "编号“A1”与前面的行重复（external_id 'A1' repeats an earlier row）",
+        "“1101051949123100”不是有效的身份证号（'1101051949123100' is not a "
+        "Chinese ID number）",
+        "人口应为整数，实为“2.5”（size must be a whole number, got '2.5'）",
+        "人口应在 [1, 50] 范围内，实为“51”（size must be in [1, 50], got '51'）",
         None]
     assert fields == [None, "phone", "address", "external_id", "id_number", "size",
                       "size", None]
@@ -220,8 +222,10 @@ def test_household_checks_name_the_field_and_value():
     # tags are checked after the fields before them (rows 5 and 6 above):
     reasons, fields, _ = check("households", {
         "编号": ["B1", "B2"], "地址": ["1号", "2号"], "标签": ["x", "低保户 foo"]})
-    assert reasons == [f"tag 'x' is not one of {labels}",
-                       f"tag 'foo' is not one of {labels}"]
+    assert reasons == [f"标签“x”不是可选值，可选：{labels}（tag 'x' is not one of "
+                       f"{labels}）",
+                       f"标签“foo”不是可选值，可选：{labels}（tag 'foo' is not one "
+                       f"of {labels}）"]
     assert fields == ["tags", "tags"]
 
 
@@ -231,15 +235,17 @@ def test_vocabulary_and_time_checks_allow_blanks_and_mixed_offsets():
         "类型": ["球机", "PTZ", "枪机"], "朝向": [None, "", None],
         "视场角": ["360", "360", "60"], "可视距离": ["50", "50", "50"],
         "归属": ["公安", "social", "公安"], "状态": [None, "离线", "坏了"]})
-    assert reasons == [None, None, "status '坏了' is not one of 在线/online、离线/"
-                       "offline、故障/fault"]
+    choices = "在线/online、离线/offline、故障/fault"
+    assert reasons == [None, None, f"状态“坏了”不是可选值，可选：{choices}（status "
+                       f"'坏了' is not one of {choices}）"]
     assert values["status"].tolist()[:2] == ["online", "offline"]
     reasons, _, values = check("incidents", {
         "编号": ["I1", "I2", "I3"], "类别": ["矛盾纠纷", "矛盾纠纷", "治安"],
         "小类": ["邻里纠纷", None, "邻里纠纷"], "来源": ["热线", "热线", "热线"],
         "时间": ["2026-10-01 08:00", "2026-10-01T00:00:00Z", None]})
     assert reasons == [None, None,
-                       "subtype '邻里纠纷' is not one of the category's subtypes"]
+                       "小类“邻里纠纷”不属于治安/public_order的小类（subtype "
+                       "'邻里纠纷' is not one of the category's subtypes）"]
     assert values["subtype"].tolist()[:2] == ["neighbour", None]
     # a local time is China's; 00:00 UTC is 08:00 in China: the same instant
     first, second = values["created_at"].tolist()[:2]

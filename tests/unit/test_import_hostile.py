@@ -32,8 +32,14 @@ GPX = """<?xml version="1.0"?>
 @pytest.mark.parametrize("root, name", [("gpx", "a.gpx"), ("kml", "a.kml")])
 def test_xml_entities_refused(template, root, name):
     data = template.replace("{root}", root).encode()
-    with pytest.raises(ImportRefused, match="declares XML entities.*gridgov refuses"):
+    with pytest.raises(ImportRefused, match="declares XML entities.*gridgov "
+                       "refuses") as refused:
         read_any(data, name=name)
+    # Chinese first (which file, that it is refused), the English in brackets
+    zh = {"gpx": "GPX 文件", "kml": "KML 文件"}[root]
+    assert refused.value.message.startswith(
+        f"{zh}声明了 XML 实体，gridgov 拒绝此类文件：")
+    assert f"（the {root.upper()} file declares XML entities" in refused.value.message
 
 
 def test_entities_refused_inside_a_kmz():

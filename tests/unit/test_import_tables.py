@@ -88,7 +88,7 @@ def test_mixed_valid_and_invalid_rows():
     assert result.frame["名称"].tolist() == ["a", "g"]
     assert result.frame["row"].tolist() == [2, 8]
     reasons = {r["row"]: (r["field"], r["reason"]) for r in result.rejected}
-    assert reasons[3] == ("经度", "经度 is empty")
+    assert reasons[3] == ("经度", "经度为空（经度 is empty）")
     assert reasons[4][0] == "经度" and "'abc' is neither a number" in reasons[4][1]
     assert "too many fields" in reasons[5][1]
     assert "119°70'" in reasons[6][1]  # 70 minutes: not an angle
@@ -108,6 +108,14 @@ def test_swapped_columns_reported_not_fixed():
     assert all("columns look swapped: 经度 holds latitudes" in r["reason"]
                for r in result.rejected)
     assert "swapped in the whole file" in result.warnings[0]
+    # Chinese first, the English words kept in the brackets
+    assert result.rejected[0]["reason"] == (
+        "各列似乎互换了：经度 列是纬度，纬度 列是经度；请检查，或用 swap=True "
+        "按互换读取"
+        "（the columns look swapped: 经度 holds latitudes and 纬度 longitudes; check "
+        "them or pass swap=True）")
+    assert result.warnings[0].startswith(
+        "整个文件的经度和纬度似乎互换了：经度 列是纬度，纬度 列是经度；全部 2 行被拒绝")
     assert lonlat(csvfile.read(data, swap=True)) == [(119.7, 31.2), (119.8, 31.3)]
 
 

@@ -176,8 +176,12 @@ def test_deployment_bbox():
 def test_sizes_are_limited_before_reading(tmp_path):
     path = tmp_path / "big.csv"
     path.write_bytes(csv("lon,lat", *["119.7,31.2"] * 100))
-    with pytest.raises(ImportRefused, match="over the limit"):
+    with pytest.raises(ImportRefused, match="over the limit") as refused:
         read_any(path, max_bytes=1000)
+    # 100 lines of 11 bytes and the 8-byte header: 1,108 bytes
+    assert refused.value.message == ("文件 big.csv 大小为 1 KB，超过上限 1000 bytes"
+                                     "（the file big.csv is 1 KB, over the limit of "
+                                     "1000 bytes）")
     with pytest.raises(ImportRefused, match="over the limit"):
         read_any(path.read_bytes(), max_bytes=1000)
     assert len(read_any(path, max_bytes=10_000).frame) == 100
