@@ -16,7 +16,7 @@ from flask import current_app, g
 
 from layers import db
 
-__all__ = ["init_app", "connection"]
+__all__ = ["init_app", "connection", "second_connection"]
 
 _lock = threading.Lock()
 
@@ -52,6 +52,15 @@ def connection():
         conn = _pool().getconn()
         g._db_conn = conn
     yield conn
+
+
+@contextmanager
+def second_connection():
+    """Another pooled connection (autocommit) for the length of the block: for
+    what must be visible while the request's own transaction is still open (an
+    import's progress)."""
+    with _pool().connection() as conn:
+        yield conn
 
 
 def _release(exc):

@@ -2,17 +2,21 @@
 grid staff, a worker's patrol tracks or grids (a dry run first if you like), list
 the imports, download one's rejected rows."""
 
+import contextlib
 import csv
 import hashlib
 import io
+import logging
 
+import psycopg
 from flask import Blueprint, Response, jsonify, request
 
 import importers
 from api.auth import current, requires
-from api.db import connection
+from api.db import connection, second_connection
 from api.params import flag_arg, int_arg
 from api.search import _cell
+from layers import import_progress
 from layers import imports as imports_layer
 from layers.errors import Invalid
 
@@ -39,6 +43,10 @@ OPENAPI = {
                 {"name": "staff", "in": "query", "schema": {"type": "integer"},
                  "description": "layer=tracks: the grid worker's id (grid_staff); "
                                 "also accepted as a form field"},
+                {"name": "progress", "in": "query", "schema": {"type": "string"},
+                 "description": "a token of your choosing (8–64 of A-Z a-z 0-9 - _): "
+                                "the import's phases can be read at "
+                                "/imports/progress/{token} while it runs"},
             ],
             "requestBody": {"content": {"multipart/form-data": {"schema": {
                 "type": "object", "properties": {
@@ -65,6 +73,20 @@ OPENAPI = {
             "responses": {"200": {"description": "{items: [...]}"}},
         },
     },
+    "/imports/progress/{token}": {
+        "get": {
+            "summary": "Where your running import (sent with progress=token) has "
+                       "got to",
+            "parameters": [{"name": "token", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "{phase, rows, seconds, "
+                                                 "updated_at}: phase reading, "
+                                                 "checking, assigning, writing, "
+                                                 "inserting, indexing or done; "
+                                                 "waiting when nothing of yours "
+                                                 "is recorded under the token"}},
+        }
+    },
     "/imports/{import_id}/rejected.csv": {
         "get": {
             "summary": "The rejected rows of an import, as CSV (UTF-8 with BOM)",
@@ -83,7 +105,23 @@ def run_import():
     layer = request.args.get("layer", "")
     upload = request.files.get("file")
     if upload is None:
-        raise Invalid("send the file as the multipart field 'file'", field="file")
+        raise Invalid("请以 multipart 字段 file 发送文件（send the file as the "
+                      "multipart field 'file'）", field="file")
+    token = request.args.get("progress")
+    if token is not None:
+        import_progress.check_token(token)
+    with contextlib.ExitStack() as stack:
+        progress = None
+        if token is not None:
+            progress = _progress(stack.enter_context(second_connection()), token)
+            progress("reading", None, 0.0)
+        report = _run(upload, layer, progress)
+        if progress is not None:
+            progress("done", report["counts"]["read"], 0.0)
+    return jsonify(_shown(report))
+
+
+def _run(upload, layer, progress):
     data = upload.read()
     options = {k: request.args[k] for k in ("crs", "mapping")
                if request.args.get(k)}
@@ -98,11 +136,33 @@ def run_import():
     if staff:
         options["staff"] = staff  # not a reader's option: after reading
     with connection() as conn:
-        report = imports_layer.run_import(
+        return imports_layer.run_import(
             conn, current(), result, layer, upload.filename or "upload",
             hashlib.sha256(data).hexdigest(), options, dry_run=flag_arg("dry_run"),
-            force=flag_arg("force"))
-    return jsonify(_shown(report))
+            force=flag_arg("force"), progress=progress)
+
+
+def _progress(side, token):
+    """A ``progress(phase, rows, seconds)`` callback that records on ``side``,
+    the second connection; a failure to record never fails the import."""
+    principal = current()
+
+    def progress(phase, rows, seconds):
+        try:
+            import_progress.record(side, principal, token, phase, rows, seconds)
+        except psycopg.Error:
+            logging.getLogger(__name__).warning("import progress not recorded",
+                                                exc_info=True)
+
+    return progress
+
+
+@bp.get("/imports/progress/<token>")
+@requires("imports:run")
+def progress_of(token):
+    import_progress.check_token(token, field="token")
+    with connection() as conn:
+        return jsonify(import_progress.read(conn, current(), token))
 
 
 def _shown(report):

@@ -284,3 +284,37 @@ def test_principal_is_checked_in_the_layer(rw, demo_town):
     with psycopg.connect(rw.url, autocommit=True) as c:
         with pytest.raises(imports.Forbidden):
             imports.run_import(c, leader, result, "households", "x.csv", "b" * 64)
+
+
+def test_the_page_can_follow_an_import_while_it_runs(rw, demo_town, monkeypatch):
+    """The phases recorded under the page's token are visible to another
+    connection while the import's own transaction is still open, to its user
+    only."""
+    import api.imports
+
+    seen = []
+    original = api.imports.imports_layer.run_import
+
+    def watched(*args, progress=None, **kwargs):
+        def spy(phase, rows, seconds):
+            progress(phase, rows, seconds)
+            with psycopg.connect(rw.url) as other:  # what a poll would read now
+                seen.append(other.execute(
+                    "SELECT phase, rows FROM import_progress WHERE token = %s",
+                    ("tok-follow-1",)).fetchone())
+        return original(*args, progress=spy, **kwargs)
+
+    monkeypatch.setattr(api.imports.imports_layer, "run_import", watched)
+    data, _ = households_csv(demo_town, rw.worker_grid, 200, 12, "PRG")
+    r = post(rw.client("worker"), data, progress="tok-follow-1")
+    assert r.status_code == 200, r.get_json()
+    phases = [s[0] for s in seen]
+    assert phases[:3] == ["checking", "assigning", "writing"]
+    assert seen[0] == ("checking", 12)
+    done = rw.client("worker").get("/api/v1/imports/progress/tok-follow-1")
+    assert done.get_json()["phase"] == "done" and done.get_json()["rows"] == 12
+    # another user does not see it; a bad token is refused
+    other = rw.client("planner").get("/api/v1/imports/progress/tok-follow-1")
+    assert other.get_json()["phase"] == "waiting"
+    bad = post(rw.client("worker"), data, progress="x y")
+    assert (bad.status_code, bad.get_json()["error"]["field"]) == (400, "progress")

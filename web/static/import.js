@@ -173,9 +173,29 @@
     }).join('&');
     var data = new FormData();
     data.append('file', file, file.name);
+    // the server's phases, under a token of ours, read while it works
+    var token = 'p' + Date.now().toString(36) + Math.random().toString(36).slice(2);
+    query += '&progress=' + token;
+    var polling = null;
+    function poll() {
+      gg.getJSON(API + '/imports/progress/' + token).then(function (p) {
+        if (!polling) { return; }
+        var key = 'import_phase_' + p.phase;
+        var label = S[key] || [p.phase, p.phase];
+        var n = p.rows === null ? '' : fmt(S.import_rows[0], {n: p.rows.toLocaleString()});
+        var nEn = p.rows === null ? '' : fmt(S.import_rows[1], {n: p.rows.toLocaleString()});
+        var box = $('import-msg');
+        setMsg('info', both('import_progress', {phase: label[0], phase_en: label[1],
+          rows: n, rows_en: nEn, seconds: p.seconds.toFixed(1)}));
+        if (box) { box.dataset.phase = p.phase; }
+      }).catch(function () { /* not started yet, or finished */ });
+    }
     return new Promise(function (resolve) {
       var xhr = new XMLHttpRequest();
       xhr.open('POST', API + '/imports?' + query);
+      xhr.upload.addEventListener('load', function () {
+        polling = setInterval(poll, 400);
+      });
       xhr.setRequestHeader('X-CSRFToken', CSRF);
       xhr.setRequestHeader('Accept', 'application/json');
       xhr.upload.addEventListener('progress', function (e) {
@@ -183,6 +203,10 @@
         var pct = Math.round(100 * e.loaded / e.total);
         setMsg('info', pct < 100 ? both('import_uploading', {pct: pct}) :
           both('import_checking'));
+      });
+      xhr.addEventListener('loadend', function () {
+        clearInterval(polling);
+        polling = null;
       });
       xhr.addEventListener('load', function () {
         var body = null;
