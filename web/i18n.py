@@ -297,7 +297,7 @@ STRINGS = {
     "import_checking": ("正在读取并检查…", "Reading and checking…"),
     "import_progress": ("{phase}… {rows}（已用 {seconds} 秒）",
                         "{phase_en}… {rows_en} ({seconds} s so far)"),
-    "import_rows": ("{n} 行", "{n} rows"),
+    "import_progress_rows": ("{n} 行", "{n} rows"),
     "import_phase_waiting": ("等待服务器", "Waiting for the server"),
     "import_phase_reading": ("正在读取文件", "Reading the file"),
     "import_phase_checking": ("正在检查各行", "Checking the rows"),

@@ -176,3 +176,32 @@ def test_the_page_needs_the_import_permission(page, import_server):
     response = page.goto(import_server.base + "/import")
     assert response.status == 403
     assert page.locator("header a", has_text="数据导入").count() == 0
+
+
+def test_the_page_shows_the_servers_phases_while_it_works(
+        page, import_server, demo_town, tmp_path, monkeypatch):
+    """A slow import (each phase held half a second here) shows its phase, in
+    Chinese first, while the request is still open."""
+    import time
+
+    import api.imports
+
+    original = api.imports.imports_layer.run_import
+
+    def slow(*args, progress=None, **kwargs):
+        def held(phase, rows, seconds):
+            progress(phase, rows, seconds)
+            time.sleep(0.6)
+        return original(*args, progress=held, **kwargs)
+
+    monkeypatch.setattr(api.imports.imports_layer, "run_import", slow)
+    data, _ = _households_csv(demo_town, import_server.worker_grid)
+    data = data.replace(b"WEB", b"SLO")  # not the file the other test imported
+    seen = _open(page, import_server)
+    _choose(page, tmp_path, data, name="slow.csv")
+    page.click("#import-preview")
+    page.wait_for_function(
+        "() => document.querySelector('#import-msg').innerText"
+        ".includes('正在分配网格')")
+    page.wait_for_selector("#import[data-state=previewed]")
+    assert seen["errors"] == []

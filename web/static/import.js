@@ -182,8 +182,8 @@
         if (!polling) { return; }
         var key = 'import_phase_' + p.phase;
         var label = S[key] || [p.phase, p.phase];
-        var n = p.rows === null ? '' : fmt(S.import_rows[0], {n: p.rows.toLocaleString()});
-        var nEn = p.rows === null ? '' : fmt(S.import_rows[1], {n: p.rows.toLocaleString()});
+        var n = p.rows === null ? '' : fmt(S.import_progress_rows[0], {n: p.rows.toLocaleString()});
+        var nEn = p.rows === null ? '' : fmt(S.import_progress_rows[1], {n: p.rows.toLocaleString()});
         var box = $('import-msg');
         setMsg('info', both('import_progress', {phase: label[0], phase_en: label[1],
           rows: n, rows_en: nEn, seconds: p.seconds.toFixed(1)}));
