@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from geo.edit import EditError, boundary_from_geojson
-from layers import grid_edit, proposals
+from layers import grid_edit, grid_recode, proposals
 from layers.errors import Invalid, Unprocessable
 
 bp = Blueprint("grid_edit", __name__)
@@ -115,7 +115,7 @@ def _merge(dry_run):
 @requires("map:view")
 def lineage(code):
     with connection() as conn:
-        return jsonify(grid_edit.lineage(conn, current(), code))
+        return jsonify(grid_recode.lineage(conn, current(), code))
 
 
 @bp.post("/grids/<code>/propose-micro")

@@ -6,8 +6,8 @@ failing save changes nothing.
 
 Above level 4 a split or merge keeps the grids below as they are and moves some
 of them under another parent; as codes are prefixes of their children's, those
-get new codes (``_recode``), and everything naming them follows. ``grid_lineage``
-(migration 0010) records what each old code became.
+get new codes (:mod:`layers.grid_recode`), and everything naming them follows;
+``grid_lineage`` (migration 0010) records what each old code became.
 """
 
 import shapely
@@ -15,23 +15,17 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo import edit as geo_edit
-from layers import audit, check
+from layers import audit, check, grid_recode
 from layers.access import like_prefix
 from layers.assign import FOLLOWERS
 from layers.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
+from layers.grid_recode import COUNTED, taken_codes
 
 __all__ = [
     "run_edit", "redraw", "create", "delete", "split", "merge", "replace_children",
-    "lineage",
 ]
 
 
-# Everything that names a grid by its code and must follow a re-coded grid (the
-# caches of 0005/0006 follow by their triggers; grid_history and audit are the
-# record of what was, and stay as written). `users` is the accounts' jurisdiction.
-_REFERRERS = ("grid_staff", "households", "cameras", "incidents", "users")
-# What an edit counts as changing grid (incidents: all, and the open ones).
-_COUNTED = ("households", "cameras", "incidents", "open_incidents", "staff")
 
 
 def _geom(wkb):
@@ -112,13 +106,13 @@ def run_edit(conn, principal, dry_run, build):
                 f"{result['gap_area_m2']} m² in the parent grid that no grid covers: "
                 "give that area to a neighbour first", field="geometry", **result)
         grids = _apply(conn, principal, level, parent_code, edit, changed, names)
-        recoded, counts, accounts = _recode(conn, principal, edit.recoded)
+        recoded, counts, accounts = grid_recode.recode(conn, principal, edit.recoded)
         micro = [c for c, lv in grids.items() if lv == 4]
         kept = [c for c in micro if c not in edit.removed]
         moves = {table: _reassign(conn, table, cond, micro, kept)
                  for table, cond in FOLLOWERS.items()}
         left, ended = _remove(conn, principal, edit)
-        _record_lineage(conn, principal, edit)
+        grid_recode.record_lineage(conn, principal, edit)
         # every row whose grid changes: moved in space, re-coded, or left on a
         # merged-away grid (three disjoint sets)
         spatial = {k: len(moves[t]) for k, t in (
@@ -196,10 +190,10 @@ def _remove(conn, principal, edit):
     The history trigger keeps their last boundary. Returns the counts of what
     still named them and moved to the successor, and the accounts whose
     jurisdiction ends with them."""
-    left, ended = dict.fromkeys(_COUNTED, 0), []
+    left, ended = dict.fromkeys(COUNTED, 0), []
     for code in edit.removed:
         keep = edit.successor[code]
-        counts = _move_references(conn, [code], [keep], users=False)
+        counts = grid_recode.move_references(conn, [code], [keep], users=False)
         left = {k: n + counts[k] for k, n in left.items()}
         # an account of the merged-away grid is not widened to the kept one
         # without an administrator: its jurisdiction now matches nothing
@@ -212,90 +206,6 @@ def _remove(conn, principal, edit):
         audit.record(conn, principal, "delete", "grids", code,
                      after={"merged_into": keep}, geom_before=wkt)
     return left, ended
-
-
-def _move_references(conn, old, new, users=True):
-    """Point every row naming a code of ``old`` at the matching one of ``new``;
-    the counts per kind (closed incidents too: the grid they name goes away)."""
-    pairs = {"old": old, "new": new}
-    counts = {}
-    for table in _REFERRERS:
-        if table == "users" and not users:
-            continue
-        query = sql.SQL("""
-            WITH m AS (SELECT * FROM unnest(%(old)s::text[], %(new)s::text[])
-                       AS m(old, new)),
-            u AS (UPDATE {table} t SET grid_code = m.new FROM m
-                  WHERE t.grid_code = m.old RETURNING {extra})
-            SELECT count(*), count(*) FILTER (WHERE x) FROM u
-        """).format(table=sql.Identifier(table), extra=sql.SQL(
-            "t.closed_at IS NULL AS x" if table == "incidents" else "TRUE AS x"))
-        n, open_ = conn.execute(query, pairs).fetchone()
-        counts[table] = n
-        if table == "incidents":
-            counts["open_incidents"] = open_
-    counts["staff"] = counts.pop("grid_staff")
-    counts.pop("users", None)
-    return counts
-
-
-def _recode(conn, principal, recoded):
-    """Give grids new codes (``recoded``: old → new, parents first).
-
-    Codes are identities (a trigger refuses to change one), so each re-coded grid
-    is a new row with the old one's name, boundary and attributes; what named the
-    old code follows, and the old row is deleted, its last version kept in
-    grid_history by the trigger. Returns the pairs, the counts of what followed
-    and the accounts whose jurisdiction followed.
-    """
-    counts = dict.fromkeys(_COUNTED, 0)
-    if not recoded:
-        return [], counts, []
-    old, new = list(recoded), list(recoded.values())
-    rows = conn.execute(
-        "SELECT code, name, level FROM grids WHERE code = ANY(%s)", (old,)).fetchall()
-    info = {code: (name, level) for code, name, level in rows}
-    for level in sorted({lv for _, lv in info.values()}):
-        # one statement per level: each level's parents exist before it
-        conn.execute("""
-            INSERT INTO grids (code, name, level, parent_code, geom,
-                               households_target, notes)
-            SELECT m.new, g.name, g.level, left(m.new, length(m.new) - 3), g.geom,
-                   g.households_target, g.notes
-            FROM unnest(%(old)s::text[], %(new)s::text[]) AS m(old, new)
-            JOIN grids g ON g.code = m.old
-            WHERE g.level = %(level)s
-        """, {"old": old, "new": new, "level": level})
-    accounts = [{"username": u, "from": f, "to": recoded[f]} for u, f in conn.execute(
-        "SELECT username, grid_code FROM users WHERE grid_code = ANY(%s)"
-        " ORDER BY username", (old,))]
-    counts |= _move_references(conn, old, new)
-    for level in sorted({lv for _, lv in info.values()}, reverse=True):
-        gone = conn.execute(
-            "DELETE FROM grids WHERE code = ANY(%s) AND level = %s"
-            " RETURNING code, ST_AsText(geom)", (old, level)).fetchall()
-        for code, wkt in gone:
-            audit.record(conn, principal, "create", "grids", recoded[code],
-                         after={"recoded_from": code, "level": level},
-                         geom_after=wkt)
-            audit.record(conn, principal, "delete", "grids", code,
-                         after={"recoded_to": recoded[code]}, geom_before=wkt)
-    pairs = [{"from": o, "to": n, "level": info[o][1], "name": info[o][0]}
-             for o, n in recoded.items()]
-    return pairs, counts, accounts
-
-
-def _record_lineage(conn, principal, edit):
-    """What each old code became (grid_lineage): split-off parts, merged-away
-    grids and re-coded ones."""
-    rows = [(edit.split_from, new, "split") for new in edit.created
-            if edit.split_from]
-    rows += [(old, new, "merge") for old, new in edit.successor.items()]
-    rows += [(old, new, "recode") for old, new in edit.recoded.items()]
-    if rows:
-        conn.cursor().executemany(
-            "INSERT INTO grid_lineage (old_code, new_code, kind, username)"
-            " VALUES (%s, %s, %s, %s)", [(*r, principal.username) for r in rows])
 
 
 def _reassign(conn, table, condition, from_codes, to_codes):
@@ -362,7 +272,7 @@ def split(conn, principal, code, line, version, name=None, dry_run=False):
         _below_root(principal, row)
         _children(conn, row["parent_code"])  # locked: one new code at a time
         prefix = _parent_prefix(row)
-        (new_code,) = geo_edit.free_codes(prefix, _taken(conn, prefix), 1)
+        (new_code,) = geo_edit.free_codes(prefix, taken_codes(conn, prefix), 1)
         geometry = _geom(row["wkb"])
         children = _children(conn, code) if row["level"] < 4 else {}
         if not children:
@@ -407,7 +317,7 @@ def merge(conn, principal, codes, versions, keep=None, dry_run=False):
         adopted = {child: keep for child in _child_codes(conn, gone)}
         if adopted:
             edit.recoded = geo_edit.recode(
-                adopted, _taken(conn, keep), _descendants(conn, list(adopted)))
+                adopted, taken_codes(conn, keep), _descendants(conn, list(adopted)))
         return rows[0]["level"], rows[0]["parent_code"], edit, {}
 
     return run_edit(conn, principal, dry_run, build)
@@ -422,7 +332,7 @@ def create(conn, principal, parent_code, name, geometry, dry_run=False):
     def build(conn):
         parent = _lock_level3(conn, principal, parent_code, "parent")
         siblings = _children(conn, parent_code)
-        (code,) = geo_edit.free_codes(parent_code, _taken(conn, parent_code), 1)
+        (code,) = geo_edit.free_codes(parent_code, taken_codes(conn, parent_code), 1)
         edit = geo_edit.create(siblings, code, geometry, _geom(parent["wkb"]))
         return 4, parent_code, edit, {code: name.strip()}
 
@@ -461,24 +371,13 @@ def replace_children(conn, principal, code, polygons, versions, dry_run=False):
         for child in children:
             _check_version({"code": child, "version": _version_of(conn, child)},
                            (versions or {}).get(child))
-        new_codes = geo_edit.free_codes(code, _taken(conn, code), len(polygons))
+        new_codes = geo_edit.free_codes(code, taken_codes(conn, code), len(polygons))
         edit = geo_edit.replace_children(children, polygons, _geom(row["wkb"]),
                                          new_codes)
         names = {c: f"{row['name']}-{c[-3:]}微网格" for c in edit.created}
         return 4, code, edit, names
 
     return run_edit(conn, principal, dry_run, build)
-
-
-def _taken(conn, parent_code):
-    """Child codes under ``parent_code`` now and in the history: codes are
-    prefixes, so they are the codes one level longer that start with it."""
-    params = {"like": like_prefix(parent_code), "length": len(parent_code) + 3}
-    return {r[0] for r in conn.execute(
-        "SELECT code FROM grids WHERE code LIKE %(like)s"
-        " AND length(code) = %(length)s"
-        " UNION SELECT code FROM grid_history WHERE code LIKE %(like)s"
-        " AND length(code) = %(length)s", params)}
 
 
 def _parent_prefix(row):
@@ -525,38 +424,6 @@ def _households_below(conn, children):
         "SELECT left(grid_code, %s), count(*) FROM households"
         " WHERE grid_code LIKE %s GROUP BY 1",
         (len(some), like_prefix(some[:-3]))).fetchall())
-
-
-def lineage(conn, principal, code):
-    """What grid ``code`` became and came from (grid_lineage), and the grids
-    that hold its area now; NotFound when the code is unknown to both the grids
-    and the lineage of the user's jurisdiction."""
-    scope = principal.prefix
-    steps = conn.execute(
-        "SELECT old_code, new_code, kind, at, username FROM grid_lineage"
-        " WHERE (old_code = %(code)s OR new_code = %(code)s)"
-        " AND old_code LIKE %(scope)s AND new_code LIKE %(scope)s ORDER BY id",
-        {"code": code, "scope": scope}).fetchall()
-    now = [r[0] for r in conn.execute("""
-        WITH RECURSIVE chain(code, depth) AS (
-            SELECT %(code)s::text, 0
-            UNION
-            SELECT l.new_code, c.depth + 1
-            FROM grid_lineage l JOIN chain c ON l.old_code = c.code
-            WHERE c.depth < 50)
-        SELECT DISTINCT g.code FROM chain c JOIN grids g ON g.code = c.code
-        WHERE g.code LIKE %(scope)s ORDER BY g.code
-    """, {"code": code, "scope": scope})]
-    if not steps and not now:
-        raise NotFound(f"no grid with code {code}", field="code")
-
-    def step(r, other):
-        return {"code": r[other], "kind": r[2], "at": r[3], "username": r[4]}
-
-    return {"code": code, "exists": code in now,
-            "became": [step(r, 1) for r in steps if r[0] == code],
-            "came_from": [step(r, 0) for r in steps if r[1] == code],
-            "now": now}
 
 
 def _version_of(conn, code):
