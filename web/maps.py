@@ -82,7 +82,9 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
     control.add_to(m)
     if tiles and (tiles.get("grids") or tiles.get("households")
                   or tiles.get("cameras")):
-        _TiledLayers(control, tiles).add_to(m)
+        # under the leaders' choropleth a city's households and cameras would
+        # bury it: there they start switched off, in the layer control
+        _TiledLayers(control, tiles, points_on=not leaders).add_to(m)
     if locate_url:
         LocateOnClick(locate_url).add_to(m)
     m.get_root().header.add_child(Element(_STYLE))
@@ -173,25 +175,25 @@ class _TiledLayers(JSCSSMixin, MacroElement):
                 pane: 'overlayPane', maxNativeZoom: 22, maxZoom: 22,
                 vectorTileLayerStyles: {[item.layer]: styles[item.layer]}
             });
-            layer.addTo(map);
+            if (item.on) { layer.addTo(map); }
             control.addOverlay(layer, item.name);
         });
     })({{ this._parent.get_name() }}, {{ this.control.get_name() }});
     {% endmacro %}
     """)
 
-    def __init__(self, control, tiles):
+    def __init__(self, control, tiles, points_on=True):
         super().__init__()
         self._name = "TiledLayers"
         self.control = control
         levels = sorted(tiles.get("grids") or ())
         layers = []
         if levels:
-            layers.append({"layer": "grids",
+            layers.append({"layer": "grids", "on": True,
                            "name": " / ".join(level_name(lv) for lv in levels)})
         for key in ("households", "cameras"):
             if tiles.get(key):
-                layers.append({"layer": key, "name": both(key)})
+                layers.append({"layer": key, "name": both(key), "on": points_on})
         self.config = {
             "url": tiles["url"], "layers": layers,
             "levels": {lv: _path_style(_LEVEL_STYLE[lv]) for lv in levels},
