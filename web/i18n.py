@@ -343,6 +343,8 @@ STRINGS = {
     "import_value": ("值", "Value"),
     "import_reason": ("原因", "Reason"),
     "import_grid": ("微网格", "Micro-grid"),
+    "import_parent": ("上级网格", "Parent grid"),
+    "import_change": ("变化", "Change"),
     "import_download": ("下载未通过的行（CSV）", "Download the rejected rows (CSV)"),
     "import_map_note": ("地图：通过检查的点（圆点）及其所在微网格",
                         "Map: the accepted points (dots) and their micro-grids"),

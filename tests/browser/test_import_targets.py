@@ -86,3 +86,31 @@ def test_import_a_staff_roster(page, server, demo_town, tmp_path, artifacts):
     host = urlsplit(server.base).netloc
     assert [u for u in seen["requests"] if urlsplit(u).netloc != host] == []
     assert seen["errors"] == []
+
+
+def test_a_planner_previews_grid_boundaries(page, server, demo_town, tmp_path):
+    """A planner's GeoJSON of two sibling micro-grids with their shared edge moved:
+    the preview lists them with their parent and 更新, the check is clean, and
+    import is offered."""
+    import shapely
+
+    from tests.integration.test_import_targets import grids_geojson, siblings
+
+    a, b, piece = siblings(demo_town)
+    data = grids_geojson([(a.code, a["name"], shapely.union(a.geometry, piece)),
+                          (b.code, b["name"], shapely.difference(b.geometry, piece))])
+    path = tmp_path / "redraw.geojson"
+    path.write_bytes(data)
+    seen = open_page(page, server.base, "/import", "planner",
+                     server.passwords["planner"], "#import[data-state=ready]")
+    page.set_input_files("#import-file", str(path))
+    page.select_option("#import-layer", "grids")
+    page.click("#import-preview")
+    page.wait_for_selector("#import[data-state=previewed]")
+    rows = page.locator("#import-rows tr[data-row]")
+    assert rows.count() == 2
+    text = page.inner_text("#import-rows")
+    assert "上级网格" in text and a.code[:15] in text
+    assert text.count("更新") == 2
+    assert page.is_enabled("#import-commit")
+    assert seen["errors"] == []

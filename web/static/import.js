@@ -422,16 +422,24 @@
         return report.columns && report.columns[f];
       });
       tables.appendChild(el('h3', {}, both('import_rows', {n: rows.length})));
+      // grids: their parent and what the import does to them; points: their
+      // micro-grid
+      var grids = report.layer === 'grids';
       var head = [el('th', {}, both('import_row'))].concat(
         fields.map(function (f) { return el('th', {}, f); }),
-        [el('th', {}, both('import_grid'))]);
+        grids ? [el('th', {}, both('import_parent')), el('th', {}, both('import_change'))]
+              : [el('th', {}, both('import_grid'))]);
       var table = el('table', {className: 'import-table', id: 'import-rows'},
                      el('tr', {}, head));
       rows.forEach(function (row) {
+        var tail = grids ?
+          [el('td', {}, el('code', {}, cell(row.parent_code))),
+           el('td', {}, S['import_change_' + row.change] ?
+             both('import_change_' + row.change) : cell(row.change))] :
+          [el('td', {}, el('code', {}, cell(row.grid_code)))];
         table.appendChild(el('tr', {data: {row: row.row}}, [
           el('td', {className: 'num'}, row.row)].concat(
-          fields.map(function (f) { return el('td', {}, cell(row[f])); }),
-          [el('td', {}, el('code', {}, cell(row.grid_code)))])));
+          fields.map(function (f) { return el('td', {}, cell(row[f])); }), tail)));
       });
       tables.appendChild(el('div', {className: 'import-scroll'}, table));
     }
