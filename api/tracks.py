@@ -10,6 +10,7 @@ import importers
 from api.auth import current, requires
 from api.db import connection
 from api.params import date_arg, flag_arg, int_arg
+from geo.vocab import bilingual
 from layers import tracks
 from layers.errors import Invalid
 
@@ -53,16 +54,31 @@ OPENAPI = {
 }
 
 
+def _worker_arg(name):
+    """The grid worker's id in parameter ``name`` (required)."""
+    value = int_arg(name, 1, 2**62)
+    if value is None:
+        raise Invalid(bilingual(f"缺少参数 {name}：网格员编号",
+                                f"parameter '{name}' is required: the grid worker's "
+                                "id"), field=name)
+    return value
+
+
+def _window_order(since, until):
+    if since and until and since > until:
+        raise Invalid(bilingual("起始日期晚于截止日期", "'from' is after 'to'"),
+                      field="from")
+
+
 @bp.post("/tracks")
 @requires("imports:run")
 def upload():
-    staff = int_arg("staff", 1, 2**62)
-    if staff is None:
-        raise Invalid("parameter 'staff' is required: the grid worker's id",
-                      field="staff")
+    staff = _worker_arg("staff")
     upload = request.files.get("file")
     if upload is None:
-        raise Invalid("send the GPX file as the multipart field 'file'", field="file")
+        raise Invalid(bilingual("请以 multipart 字段 file 发送 GPX 文件",
+                                "send the GPX file as the multipart field 'file'"),
+                      field="file")
     data = upload.read()
     try:
         result = importers.read_any(data, name=upload.filename)
@@ -77,28 +93,13 @@ def upload():
     return jsonify(saved)
 
 
-def _date(name, default):
-    raw = request.args.get(name)
-    if not raw:
-        return default
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"parameter '{name}' must be a date YYYY-MM-DD, got {raw!r}",
-                      field=name) from None
-
-
 @bp.get("/tracks/summary")
 @requires("tracks:read")
 def summary():
-    staff = int_arg("staff", 1, 2**62)
-    if staff is None:
-        raise Invalid("parameter 'staff' is required", field="staff")
-    today = dt.date.today()
-    until = _date("to", today)
-    since = _date("from", until - dt.timedelta(days=6))
-    if since > until:
-        raise Invalid("'from' is after 'to'", field="from")
+    staff = _worker_arg("staff")
+    until = date_arg("to") or dt.date.today()
+    since = date_arg("from") or until - dt.timedelta(days=6)
+    _window_order(since, until)
     with connection() as conn:
         return jsonify(tracks.summary(conn, current(), staff, since, until,
                                       lines=flag_arg("lines", True)))
@@ -107,14 +108,10 @@ def summary():
 @bp.get("/tracks")
 @requires("tracks:read")
 def collection():
-    worker = int_arg("worker", 1, 2**62)
-    if worker is None:
-        raise Invalid("parameter 'worker' is required: the grid worker's id",
-                      field="worker")
+    worker = _worker_arg("worker")
     since, until = date_arg("from"), date_arg("to")
     week = dt.timedelta(days=6)
-    if since and until and since > until:
-        raise Invalid("'from' is after 'to'", field="from")
+    _window_order(since, until)
     with connection() as conn:
         if since is None and until is None:
             since, until = tracks.latest_week(conn, current(), worker)

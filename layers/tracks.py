@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 
 from geo import tracks as geo_tracks
 from geo.crs import WGS84, metric_crs_for
+from geo.vocab import bilingual
 from layers import audit
 from layers.access import like_prefix
 from layers.errors import Invalid, NotFound
@@ -35,7 +36,8 @@ def _staff(conn, principal, staff_id, field="staff"):
         "SELECT id, name, role, grid_code FROM grid_staff"
         " WHERE id = %s AND grid_code LIKE %s", (staff_id, principal.prefix)).fetchone()
     if row is None:
-        raise NotFound(f"no grid staff {staff_id}", field=field)
+        raise NotFound(bilingual(f"没有编号为 {staff_id} 的网格员",
+                                 f"no grid staff {staff_id}"), field=field)
     return row
 
 
@@ -48,7 +50,9 @@ def save(conn, principal, staff_id, points, name=None, import_id=None):
     _staff(conn, principal, staff_id)
     points = points[points["time"].notna()] if "time" in points else points.iloc[:0]
     if points.empty:
-        raise Invalid("the file holds no track point with a time", field="file")
+        raise Invalid(bilingual("文件中没有带时间的轨迹点",
+                                "the file holds no track point with a time"),
+                      field="file")
     cleaned = geo_tracks.clean(points.assign(worker=staff_id))
     with conn.transaction():
         stored = _insert(conn, cleaned.points, name, import_id)
@@ -220,8 +224,9 @@ def collection(conn, principal, staff_id, since, until, tolerance_m=SIMPLIFY_M):
     (``code``, ``name``, ``visited`` in the period).
     """
     if (until - since).days + 1 > MAX_DAYS:
-        raise Invalid(f"at most {MAX_DAYS} days at once, got {since} to {until}",
-                      field="to")
+        raise Invalid(bilingual(f"一次最多查看 {MAX_DAYS} 天（{since} 至 {until}）",
+                                f"at most {MAX_DAYS} days at once, got {since} to "
+                                f"{until}"), field="to")
     staff = _staff(conn, principal, staff_id, field="worker")
     points = _points(conn, staff_id, since, until)
     features, days, dropped = [], [], {}
