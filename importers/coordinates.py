@@ -87,18 +87,18 @@ def find_columns(columns, lon=None, lat=None):
         if given is not None and given not in columns:
             raise ImportRefused(say("no_such_column", given=given, found=found))
     notes = []
-    if lon is None:
-        lon, others = _best(columns, LON_NAMES, taken=(lat,))
-        if others:
-            notes.append(say("several_columns", axis="longitude", axis_zh="经度",
-                             columns="、".join([lon, *others]), used=lon,
-                             option="lon"))
-    if lat is None:
-        lat, others = _best(columns, LAT_NAMES, taken=(lon,))
-        if others:
-            notes.append(say("several_columns", axis="latitude", axis_zh="纬度",
-                             columns="、".join([lat, *others]), used=lat,
-                             option="lat"))
+    chosen = {"lon": lon, "lat": lat}
+    for option, names, axis, axis_zh, other in (
+            ("lon", LON_NAMES, "longitude", "经度", "lat"),
+            ("lat", LAT_NAMES, "latitude", "纬度", "lon")):
+        if chosen[option] is None:
+            used, others = _best(columns, names, taken=(chosen[other],))
+            chosen[option] = used
+            if others:
+                notes.append(say("several_columns", axis=axis, axis_zh=axis_zh,
+                                 columns="、".join([used, *others]), used=used,
+                                 option=option))
+    lon, lat = chosen["lon"], chosen["lat"]
     if lon is None or lat is None:
         absent = [(w, zh) for w, zh, c in (("longitude", "经度", lon),
                                            ("latitude", "纬度", lat)) if c is None]

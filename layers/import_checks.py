@@ -108,6 +108,18 @@ _OFFSET = r":[0-9]{2}(?:\.[0-9]+)?\s*(?:[zZ]|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 _MAX_TEXT = 500
 
 
+def plain(value):
+    """A cell as JSON takes it: None for the missing kinds, ISO text for a
+    timestamp, int for a numpy integer."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 class Checked:
     """Rows being checked: values per field, and the first reason per bad row."""
 
@@ -117,6 +129,13 @@ class Checked:
         self.field = np.full(self.n, None, dtype=object)
         self.value = np.full(self.n, None, dtype=object)
         self.ok = np.ones(self.n, dtype=bool)
+
+    def rejected(self, rows):
+        """The rejected rows as report entries; ``rows``: the file's row number
+        of each checked row."""
+        return [{"row": int(rows[i]), "field": self.field[i],
+                 "value": plain(self.value[i]), "reason": self.reason[i]}
+                for i in np.flatnonzero(~self.ok)]
 
     def reject(self, mask, field, reasons, values=None, about=None):
         """Reject the rows of ``mask`` not rejected yet; ``reasons``: a str, an

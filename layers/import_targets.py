@@ -34,16 +34,6 @@ POINTS_SHOWN = 2000
 _ADVISORY = {"households"}
 
 
-def _plain(value):
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 # Tracks ---------------------------------------------------------------------------
 
 def run_tracks(job, staff_id):
@@ -60,10 +50,7 @@ def run_tracks(job, staff_id):
     checked, values = check_rows(types.SimpleNamespace(frame=frame), "tracks",
                                  job.mapping)
     rows = frame["row"].to_numpy()
-    rejected = list(result.rejected) + [
-        {"row": int(rows[i]), "field": checked.field[i],
-         "value": _plain(checked.value[i]), "reason": checked.reason[i]}
-        for i in np.flatnonzero(~checked.ok)]
+    rejected = list(result.rejected) + checked.rejected(rows)
     points = frame[checked.ok].assign(time=values["time"][checked.ok])
     cleaned = geo_tracks.clean(points.assign(worker=staff_id))
     rejected += _dropped(points, cleaned)

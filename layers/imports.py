@@ -26,7 +26,13 @@ from psycopg.types.json import Jsonb
 from geo.assign import assign_codes
 from layers import audit, import_targets
 from layers.errors import Conflict, Forbidden, Invalid, NotFound
-from layers.import_checks import LAYERS, ROLE_LEVELS, field_label, guess_columns
+from layers.import_checks import (
+    LAYERS,
+    ROLE_LEVELS,
+    field_label,
+    guess_columns,
+    plain,
+)
 from layers.import_checks import check as _check
 from layers.import_messages import LAYER_LABELS, say
 
@@ -357,7 +363,7 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     gone = {r for r, _ in taken}
     keep = [i for i in np.flatnonzero(ok)[:2000 + len(gone)]
             if int(rows[i]) not in gone]
-    preview = [{"row": int(rows[i]), **{f: _plain(values[f].iloc[i]) for f in fields},
+    preview = [{"row": int(rows[i]), **{f: plain(values[f].iloc[i]) for f in fields},
                 "grid_code": grid[i], "lon": xy[i, 0], "lat": xy[i, 1]}
                for i in keep[:20]]
     if layer == "staff" and not principal.can("staff:contact"):
@@ -388,10 +394,7 @@ class _Job:
 
     def rejections(self, checked):
         """The rows ``checked`` rejected, as report entries."""
-        rows = self.result.frame["row"].to_numpy()
-        return [{"row": int(rows[i]), "field": checked.field[i],
-                 "value": _plain(checked.value[i]), "reason": checked.reason[i]}
-                for i in np.flatnonzero(~checked.ok)]
+        return checked.rejected(self.result.frame["row"].to_numpy())
 
     def refuse_repeat(self):
         """Inside the transaction: raise Conflict when the same file went into
@@ -516,16 +519,6 @@ def _given_grids(conn, principal, checked, given, where):
     bad = np.array([v in reason for v in given], dtype=bool) & checked.ok
     checked.reject(bad, "grid", lambda v: reason[v], given)
     return out
-
-
-def _plain(value):
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def staff_choices(conn, principal, limit=5000):
