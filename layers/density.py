@@ -239,6 +239,10 @@ def heatmap(conn, principal, day_from=None, day_to=None, categories=None,
             window[0] - reach, window[1] - reach, window[2] + reach,
             window[3] + reach)
         cx, cy, count = dens.bin_cells(ix, iy, n, factor, wider)
+        # the incidents of the window itself (the margin only feeds the kernel)
+        total = int(count.sum() if window is None or not reach else count[
+            (cx >= window[0]) & (cx <= window[2])
+            & (cy >= window[1]) & (cy <= window[3])].sum())
         values = count
         if method == "kde" and len(count):
             try:
@@ -250,8 +254,6 @@ def heatmap(conn, principal, day_from=None, day_to=None, categories=None,
             break
         factor *= 2  # coarser until the browser can draw it
         window = _halve(window)
-    total = int(count.sum()) if window is None or method == "bins" else int(
-        n[_in_window(ix, iy, factor, window)].sum())
     field = "density" if method == "kde" else "count"
     if method == "kde":
         values = np.round(values, 1)
@@ -277,13 +279,6 @@ def heatmap(conn, principal, day_from=None, day_to=None, categories=None,
                    np.round(lon, 6).tolist(), np.round(lat, 6).tolist(),
                    values.tolist(), classes.tolist(), strict=True)]}
     return answer
-
-
-def _in_window(ix, iy, factor, window):
-    """Which finest cells fall in the window of cells ``factor`` times wider."""
-    cx, cy = np.floor_divide(ix, factor), np.floor_divide(iy, factor)
-    return ((cx >= window[0]) & (cx <= window[2])
-            & (cy >= window[1]) & (cy <= window[3]))
 
 
 def _halve(window):
