@@ -58,6 +58,27 @@ def serve(app):
         thread.join(timeout=5)
 
 
+@contextlib.contextmanager
+def served_copy(databases, demo_town):
+    """A writable copy of the demo town served by a waitress server of its own
+    (for tests that change the database; the session's live server stays as the
+    demo made it): ``base``, ``url``, ``passwords`` and the field worker's grid
+    ``worker_grid``."""
+    from types import SimpleNamespace
+
+    import psycopg
+
+    from layers import users
+    from tests.conftest import writable_demo
+
+    rw = writable_demo(databases, demo_town)
+    with psycopg.connect(rw.url) as c:
+        worker_grid = users.get_user(c, "worker")["grid_code"]
+    with serve(rw.app) as base:
+        yield SimpleNamespace(base=base, url=rw.url, passwords=rw.passwords,
+                              worker_grid=worker_grid)
+
+
 def open_page(page, base, path, username, password, ready):
     """Watch the page's requests and errors, log in through /login, open ``path``
     and wait for the selector ``ready``; returns what was seen."""

@@ -2,7 +2,6 @@
 see the grid chain and the sector of a camera that sees the spot, register an
 incident, find it in the micro-grid's queue."""
 
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import psycopg
@@ -11,8 +10,7 @@ import shapely
 from pyproj import Geod
 
 from geo.crs import wgs84_to_gcj02
-from tests.browser.conftest import open_page, serve
-from tests.conftest import writable_demo
+from tests.browser.conftest import open_page, served_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -20,9 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.db]
 @pytest.fixture(scope="module")
 def dispatch_server(databases, demo_town):
     """A writable copy of the demo town: the test registers an incident."""
-    rw = writable_demo(databases, demo_town)
-    with serve(rw.app) as base:
-        yield SimpleNamespace(base=base, url=rw.url, passwords=rw.passwords)
+    with served_copy(databases, demo_town) as server:
+        yield server
 
 
 def _spot_seen_by_a_fixed_camera(demo_town):

@@ -9,7 +9,6 @@ made it). The README's docs/import-preview.png is a copy of the artifact
 import-preview.png.
 """
 
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -17,9 +16,7 @@ import psycopg
 import pytest
 
 from geo.crs import wgs84_to_gcj02
-from layers import users
-from tests.browser.conftest import open_page, serve
-from tests.conftest import writable_demo
+from tests.browser.conftest import open_page, served_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -29,12 +26,8 @@ HEADER = "编号,地址,户主,人口,经度,纬度"
 @pytest.fixture(scope="module")
 def import_server(databases, demo_town):
     """A writable copy of the demo town served by a waitress server of its own."""
-    rw = writable_demo(databases, demo_town)
-    with psycopg.connect(rw.url) as c:
-        worker_grid = users.get_user(c, "worker")["grid_code"]
-    with serve(rw.app) as base:
-        yield SimpleNamespace(base=base, url=rw.url, passwords=rw.passwords,
-                              worker_grid=worker_grid)
+    with served_copy(databases, demo_town) as server:
+        yield server
 
 
 def _households_csv(demo_town, worker_grid):

@@ -2,28 +2,21 @@
 imports a roster of grid staff (preview: counts and rows; then import; the staff
 are in the database), and the targets offered follow the role's permissions."""
 
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
 from geo.crs import wgs84_to_gcj02
-from layers import users
-from tests.browser.conftest import open_page, serve
-from tests.conftest import writable_demo
+from tests.browser.conftest import open_page, served_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 
 @pytest.fixture(scope="module")
 def server(databases, demo_town):
-    rw = writable_demo(databases, demo_town)
-    with psycopg.connect(rw.url) as c:
-        worker_grid = users.get_user(c, "worker")["grid_code"]
-    with serve(rw.app) as base:
-        yield SimpleNamespace(base=base, url=rw.url, passwords=rw.passwords,
-                              worker_grid=worker_grid)
+    with served_copy(databases, demo_town) as served:
+        yield served
 
 
 def _roster(demo_town, worker_grid):

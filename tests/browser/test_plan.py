@@ -18,8 +18,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon, shape
 from shapely.ops import split
 
-from tests.browser.conftest import open_page, serve
-from tests.conftest import writable_demo
+from tests.browser.conftest import open_page, served_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -27,9 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.db]
 @pytest.fixture(scope="module")
 def plan_server(databases, demo_town):
     """A writable copy of the demo town served by a second waitress server."""
-    rw = writable_demo(databases, demo_town)
-    with serve(rw.app) as base:
-        yield SimpleNamespace(base=base, url=rw.url, passwords=rw.passwords)
+    with served_copy(databases, demo_town) as server:
+        yield server
 
 
 def _db(server, query, *params):
