@@ -16,7 +16,7 @@ from flask import current_app, g
 
 from layers import db
 
-__all__ = ["init_app", "connection", "second_connection"]
+__all__ = ["init_app", "connection", "second_connection", "pool"]
 
 _lock = threading.Lock()
 
@@ -26,6 +26,11 @@ def init_app(app):
     (after a forking server has forked)."""
     app.extensions["gridgov.pool"] = None
     app.teardown_request(_release)
+
+
+def pool():
+    """The application's pool (opened on first use)."""
+    return _pool()
 
 
 def _pool():

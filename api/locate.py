@@ -10,17 +10,16 @@ point was used.
 import math
 import re
 
-import numpy as np
-import shapely
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from api.auth import current, requires
-from api.db import connection
+from api.auth import current, prefetch, prefetched, requires
+from api.db import connection, pool
 from api.params import angle_arg, flag_arg, float_arg
 from geo import crs as crs_math
-from geo.coverage import view_polygons_wgs84
+from geo.coverage import view_rings_wgs84
 from layers import locate as locate_layer
 from layers.errors import Invalid
+from layers.locate_index import IndexHolder
 
 bp = Blueprint("locate", __name__)
 
@@ -94,6 +93,7 @@ def nearby():
 
 
 @bp.get("/locate")
+@prefetch(locate_generation=locate_layer.GENERATION)
 @requires("locate")
 def locate():
     return _answer(_with_views)
@@ -103,22 +103,33 @@ def _with_views(conn, principal, lon, lat):
     """The layer's answer, each camera with its field of view (``view``, a GeoJSON
     polygon: the sector or disc the map draws)."""
     found = locate_layer.locate(conn, principal, lon, lat,
-                                with_nearby=flag_arg("nearby"))
+                                with_nearby=flag_arg("nearby"), index=_index(),
+                                generation=prefetched("locate_generation"))
     cams = found["cameras"]
     if cams:
-        views = view_polygons_wgs84(
+        rings = view_rings_wgs84(
             [c["lon"] for c in cams], [c["lat"] for c in cams],
             [c["kind"] for c in cams],
             [math.nan if c["bearing"] is None else c["bearing"] for c in cams],
             [c["fov_deg"] for c in cams], [c["range_m"] for c in cams])
-        # A view is one ring (no holes); its vertices go out rounded to 1e-7°
-        # (1 cm) in one vectorised pass: shapely's mapping() vertex by vertex
-        # was a third of the time of a point with twenty cameras.
-        xy, owner = shapely.get_coordinates(views, return_index=True)
-        rings = np.split(np.round(xy, 7), np.searchsorted(owner, range(1, len(cams))))
         for cam, ring in zip(cams, rings, strict=True):
-            cam["view"] = {"type": "Polygon", "coordinates": [ring.tolist()]}
+            cam["view"] = {"type": "Polygon", "coordinates": [ring]}
     return found
+
+
+def _index():
+    """The process's locate index (``LOCATE_INDEX``: on unless set false)."""
+    app = current_app
+    if not app.config.get("LOCATE_INDEX", True):
+        return None
+    holder = app.extensions.get("gridgov.locate_index")
+    if holder is None:
+        # LOCATE_INDEX_BACKGROUND false: the request that finds the index stale
+        # rebuilds it itself (tests: which path answers is then certain)
+        holder = app.extensions.setdefault("gridgov.locate_index", IndexHolder(
+            pool().connection,
+            background=app.config.get("LOCATE_INDEX_BACKGROUND", True)))
+    return holder
 
 
 def _answer(query):
@@ -143,7 +154,10 @@ def _point():
     else:
         _refuse(("lon", "lat"), f"with crs={name} give x and y in metres")
         a, b = float_arg("x", -1e8, 1e8), float_arg("y", -1e8, 1e8)
-    lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
+    if name in ("wgs84", "cgcs2000"):  # the same within centimetres: no maths
+        lon, lat = float(a), float(b)
+    else:
+        lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
     if not (math.isfinite(lon) and math.isfinite(lat)
             and -180 <= lon <= 180 and -90 <= lat <= 90):
         raise Invalid(f"x={a}, y={b} is not a point of {name}", field="x")

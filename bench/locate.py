@@ -1,18 +1,21 @@
 """``python -m bench locate``: locate one point in the city, in process and by HTTP.
 
-In process: ``layers.locate.locate`` (grid chain + staff + cameras, three queries
-in one pipelined round trip)
-through one psycopg connection, p50 / p99 over ``--points`` random points inside
-the city, beside a single bare prepared ``SELECT code FROM grids WHERE
-ST_Intersects(geom, point)``; then each of the three queries alone, to show what
-dominates (``--explain`` adds their EXPLAIN ANALYZE). Bar: p99 under 2 ms.
+In process: ``layers.locate.locate`` as the API runs it (the data generation in
+one round trip, then grid chain + staff + cameras from the process's in-memory
+index, ``layers.locate_index``) through one psycopg connection, p50 / p99 over
+``--points`` random points inside the city, beside a single bare prepared
+``SELECT code FROM grids WHERE ST_Intersects(geom, point)``; then the index alone,
+the SQL locate (three queries in one pipelined round trip) and each of its queries
+(``--explain`` adds their EXPLAIN ANALYZE). Bar: p99 under 2 ms.
 
-Through HTTP: ``web.serving.serve`` as ``gridgov serve`` runs it (waitress, 8
-threads, in one worker process per core unless ``--processes``) on 127.0.0.1,
-``--requests`` GET /api/v1/locate with an admin API token from
-``--clients`` client threads (one keep-alive connection each), in requests/s;
-beside the same client against the same server serving a bare WSGI function (the
-floor of server + client on this machine). Bar: over 1,500 requests/s.
+Through HTTP: ``web.serving.serve`` as ``gridgov serve`` runs it (granian, one
+worker process per core unless ``--processes``, ``--threads`` Python threads
+each) on 127.0.0.1, GET /api/v1/locate with an admin API token for ``--seconds``
+from wrk (C; two threads, ``--clients`` keep-alive connections) when it is
+installed, else ``--requests`` from Python client threads; in requests/s, beside
+the same client against the same server serving a bare WSGI function (the floor
+of server + client on this machine). Bar: over 1,500 requests/s. The client runs
+on the same two cores as the server and PostgreSQL.
 
 The city (``gridgov demo --scale city``) is loaded once into the database
 ``gridgov_bench_city`` on the test cluster (``var/test``, or
@@ -21,11 +24,16 @@ between runs; loading takes a few minutes.
 """
 
 import argparse
+import contextlib
 import http.client
 import os
+import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import ROOT
-from web.serving import default_processes
+from web.serving import DEFAULT_THREADS, default_processes
 
 __all__ = ["P99_BAR_MS", "RPS_BAR", "city_database", "main"]
 
@@ -123,6 +131,7 @@ def in_process(url, points, explain):
 
     from layers import db, locate
     from layers.access import SYSTEM
+    from layers.locate_index import IndexHolder
 
     bare = ("SELECT code FROM grids WHERE ST_Intersects(geom, "
             "ST_SetSRID(ST_MakePoint(%s, %s), 4326))")
@@ -132,6 +141,20 @@ def in_process(url, points, explain):
 
         def run_locate(lon, lat):
             return locate.locate(conn, SYSTEM, lon, lat)
+
+        started = time.perf_counter()
+        holder = IndexHolder(lambda: db.connect(url, autocommit=True),
+                             background=False)
+        gen = conn.execute(locate.GENERATION).fetchone()[0]
+        index = holder.current(gen)
+        print(f"  (the in-memory index of the city was built in "
+              f"{time.perf_counter() - started:.2f} s)", flush=True)
+
+        def run_indexed(lon, lat):  # as the API runs it: the generation, then memory
+            return locate.locate(conn, SYSTEM, lon, lat, index=holder)
+
+        def run_memory(lon, lat):  # the generation read with the user (prefetch)
+            return index.locate(SYSTEM, lon, lat)
 
         cur = conn.cursor(row_factory=dict_row)
         scope = {"scope": "%", "root": ""}
@@ -152,12 +175,15 @@ def in_process(url, points, explain):
                                prepare=True).fetchall()
 
         warm = points[:200]
-        for fn in (run_bare, run_locate, chain, staff, cameras):
+        for fn in (run_bare, run_locate, run_indexed, run_memory, chain, staff,
+                   cameras):
             _timed(fn, warm)  # warm the caches and psycopg's prepared statements
         rows = {}
         for label, fn in (
             ("baseline  bare prepared SELECT code … ST_Intersects", run_bare),
-            ("ours      layers.locate.locate (3 queries)", run_locate),
+            ("ours      layers.locate.locate, in-memory index", run_indexed),
+            ("  part    the index alone (no round trip)", run_memory),
+            ("  before  layers.locate.locate by SQL (3 queries)", run_locate),
             ("  part    grid chain query", chain),
             ("  part    staff query (with its chain)", staff),
             ("  part    cameras query", cameras),
@@ -185,26 +211,22 @@ def in_process(url, points, explain):
                     sql.SQL(query) if isinstance(query, str) else query)
                 for (line,) in conn.execute(explain_query, params):
                     print("  " + line)
-    return rows["ours      layers.locate.locate (3 queries)"][1]
+    return rows["ours      layers.locate.locate, in-memory index"][1]
 
 
-_SERVER = """
-import logging, sys
-from web.serving import serve
-# waitress warns "Task queue depth is N" whenever all its threads are busy
-logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-kind = sys.argv[1]
-port, threads, processes = (int(a) for a in sys.argv[2:5])
 def bare(environ, start_response):
+    """The floor: a WSGI function answering ``{}`` (what server and client cost)."""
     start_response("200 OK", [("Content-Type", "application/json"),
                               ("Content-Length", "2")])
     return [b"{}"]
-def make_app():
-    if kind == "bare":
-        return bare
-    from web import create_app
-    return create_app()
-serve(make_app, "127.0.0.1", port, threads=threads, processes=processes)
+
+
+_SERVER = """
+import sys
+from web.serving import serve
+target, port, threads, processes, factory = sys.argv[1:6]
+serve(target, "127.0.0.1", int(port), threads=int(threads),
+      processes=int(processes), factory=factory == "1")
 """
 
 
@@ -214,25 +236,69 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _serve(kind, url, threads, processes):
-    """Start waitress in a child process; return (process, port) once it answers."""
+@contextlib.contextmanager
+def _served(target, url, threads, processes):
+    """``gridgov serve``'s server (web.serving) on ``target`` in a child process
+    group; yields its port once it answers, and stops the whole group after."""
     port = _free_port()
     env = os.environ | {"GRIDGOV_DATABASE_URL": url,
                         "GRIDGOV_SECRET_KEY": "bench-secret-key-not-for-production"}
-    proc = subprocess.Popen([sys.executable, "-c", _SERVER, kind, str(port),
-                             str(threads), str(processes)], cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    factory = "1" if target == "web:create_app" else "0"
+    proc = subprocess.Popen([sys.executable, "-c", _SERVER, target, str(port),
+                             str(threads), str(processes), factory], cwd=ROOT,
+                            env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the server of {target} did not start") \
+                        from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"the {kind} server did not start on port {port}")
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a worker left behind
 
 
-def _load(port, paths, headers, clients):
+_WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+local auth = os.getenv("BENCH_AUTH")
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1], {Authorization = auth})
+end
+"""
+
+
+def _load_wrk(port, paths, headers, clients, seconds):
+    """requests/s of wrk (C, two threads) cycling through ``paths``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "paths").write_text("\n".join(paths))
+        Path(tmp, "script.lua").write_text(_WRK_SCRIPT)
+        env = os.environ | {"BENCH_PATHS": str(Path(tmp, "paths")),
+                            "BENCH_AUTH": headers.get("Authorization", "")}
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "-s",
+             str(Path(tmp, "script.lua")), f"http://127.0.0.1:{port}/"],
+            env=env, capture_output=True, text=True, check=True).stdout
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if bad:
+        raise RuntimeError(f"{bad.group(1)} failed requests:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def _load_python(port, paths, headers, clients):
     """GET every path (split over ``clients`` keep-alive threads); return req/s."""
     errors = []
 
@@ -259,7 +325,7 @@ def _load(port, paths, headers, clients):
     return len(paths) / elapsed
 
 
-def through_http(url, points, n_requests, clients, threads, processes):
+def through_http(url, points, args):
     """Print requests/s of locate and of the bare server; return locate's."""
     from layers import db, users
     from layers.access import SYSTEM
@@ -267,27 +333,38 @@ def through_http(url, points, n_requests, clients, threads, processes):
     with db.connect(url) as conn:
         token = users.create_token(conn, SYSTEM, "admin", "bench")
         conn.commit()
-    picks = points[np.arange(n_requests) % len(points)]
+    picks = points[np.arange(args.requests) % len(points)]
     paths = [f"/api/v1/locate?lon={lon:.7f}&lat={lat:.7f}" for lon, lat in picks]
     headers = {"Authorization": f"Bearer {token}"}
+    use_wrk = shutil.which("wrk") is not None and not args.python_client
+
+    def load(port, these):
+        if use_wrk:
+            return _load_wrk(port, these, headers, args.clients, args.seconds)
+        return _load_python(port, these, headers, args.clients)
+
     rates = {}
-    for kind, label, these in (
-        ("bare", "baseline  waitress + bare WSGI function", ["/"] * n_requests),
-        ("gridgov", "ours      GET /api/v1/locate (admin token)", paths),
-        # what the application costs without locate's SQL: the health check (no
-        # token; one pooled connection, two small queries), and locate of a point
-        # in the sea east of the city (token checked, nothing found)
-        ("gridgov", "  part    GET /api/v1/health", ["/api/v1/health"] * n_requests),
-        ("gridgov", "  part    GET /api/v1/locate, a point in no grid",
-         ["/api/v1/locate?lon=135.0&lat=20.0"] * n_requests),
+    for target, label, these in (
+        ("bench.locate:bare", "baseline  the server + a bare WSGI function",
+         ["/"] * args.requests),
+        ("web:create_app", "ours      GET /api/v1/locate (admin token)", paths),
+        # what the application costs without the spatial work: the health check
+        # (no token; one pooled connection, two small queries), and locate of a
+        # point in the sea east of the city (token checked, nothing found)
+        ("web:create_app", "  part    GET /api/v1/health",
+         ["/api/v1/health"] * args.requests),
+        ("web:create_app", "  part    GET /api/v1/locate, a point in no grid",
+         ["/api/v1/locate?lon=135.0&lat=20.0"] * args.requests),
     ):
-        proc, port = _serve(kind, url, threads, processes)
-        try:
-            _load(port, these[:200], headers, clients)  # warm: pool, caches
-            rates[label] = _load(port, these, headers, clients)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        with _served(target, url, args.threads, args.processes) as port:
+            # warm: pools, prepared statements, and each worker's locate index
+            # (built in the background on its first locate, ~1.3 s for the city)
+            if use_wrk:
+                _load_wrk(port, these, headers, args.clients, 4)
+            else:
+                _load_python(port, these[:500], headers, args.clients)
+            time.sleep(2)
+            rates[label] = load(port, these)
         print(f"  {label:<54} {rates[label]:7.0f} requests/s", flush=True)
         if label.startswith("ours"):
             rates["gridgov"] = rates[label]
@@ -301,11 +378,15 @@ def main(argv=None):
     parser.add_argument("--points", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=8,
-                        help="waitress threads per process")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help="Python threads per server process")
     parser.add_argument("--processes", type=int, default=None,
                         help="server processes (default: one per core, as "
                              "`gridgov serve`)")
+    parser.add_argument("--seconds", type=int, default=10,
+                        help="length of each wrk run")
+    parser.add_argument("--python-client", action="store_true",
+                        help="load with Python threads even when wrk is installed")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args(argv)
@@ -322,12 +403,13 @@ def main(argv=None):
     print(f"  locate p99 {p99:.3f} ms (bar < {P99_BAR_MS} ms: "
           f"{'met' if ok else 'MISSED'})")
     if not args.skip_http:
-        processes = args.processes or default_processes()
-        print(f"through HTTP, {args.requests:,} requests from {args.clients} client "
-              f"threads, {processes} server process(es) × {args.threads} threads, "
+        args.processes = args.processes or default_processes()
+        client = ("wrk, 2 threads" if shutil.which("wrk") and not args.python_client
+                  else "Python threads")
+        print(f"through HTTP, {client}, {args.clients} connections, "
+              f"{args.processes} server process(es) × {args.threads} threads, "
               "127.0.0.1:", flush=True)
-        rps = through_http(url, points, args.requests, args.clients, args.threads,
-                           processes)
+        rps = through_http(url, points, args)
         print(f"  locate {rps:.0f} requests/s (bar > {RPS_BAR}: "
               f"{'met' if rps > RPS_BAR else 'MISSED'})")
         ok = ok and rps > RPS_BAR

@@ -126,7 +126,8 @@ def app(demo_url):
     from web import create_app
 
     return create_app({"DATABASE_URL": demo_url, "TESTING": True,
-                       "SECRET_KEY": "test-secret-key-not-for-production"})
+                       "SECRET_KEY": "test-secret-key-not-for-production",
+                       "LOCATE_INDEX_BACKGROUND": False})
 
 
 @pytest.fixture()
@@ -185,7 +186,8 @@ def writable_demo(databases, demo_town, setup=None):
             setup(c)
         names = [r[0] for r in c.execute("SELECT username FROM users WHERE active")]
         tokens = {n: users.create_token(c, SYSTEM, n, "tests") for n in names}
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x" * 32})
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x" * 32,
+                      "LOCATE_INDEX_BACKGROUND": False})
 
     def client(name=None):
         cl = app.test_client()

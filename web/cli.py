@@ -6,6 +6,7 @@ saying what and what to do, and exit 1; tracebacks are for bugs only.
 
 import datetime as dt
 import logging
+import os
 import socket
 import time
 
@@ -148,13 +149,13 @@ def demo(scale, seed, as_of, force):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
-              help="threads per worker process")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Python threads per worker process")
 @click.option("--processes", default=None, type=click.IntRange(1, 64),
               help="worker processes sharing the port  [default: one per core]")
 @friendly
 def serve(host, port, threads, processes):
-    """Serve the web application with waitress (a production WSGI server), in one
+    """Serve the web application with granian (a production HTTP server), in one
     worker process per core."""
     _check_port(host, port)
     url = database_url()
@@ -199,17 +200,19 @@ def _check_port(host, port):
                 "or choose another with --port") from None
 
 
-def _serve(url, host, port, threads=8, processes=None):
-    from web import create_app
-    from web.serving import default_processes, serve
+def _serve(url, host, port, threads=None, processes=None):
+    from web.serving import DEFAULT_THREADS, default_processes, serve
 
     processes = processes or default_processes()
-    key = secret_key()  # read (or made) once, before the workers fork
+    threads = threads or DEFAULT_THREADS
+    # read (or made) once, here: every worker builds the application from these
+    os.environ["GRIDGOV_DATABASE_URL"] = url
+    os.environ["GRIDGOV_SECRET_KEY"] = secret_key()
     click.echo(f"gridgov serving at http://{host}:{port}  ({processes} worker "
                f"process{'es' if processes > 1 else ''} × {threads} threads; "
                "Ctrl-C to stop)")
-    serve(lambda: create_app({"DATABASE_URL": url, "SECRET_KEY": key}),
-          host, port, threads=threads, processes=processes)
+    serve("web:create_app", host, port, threads=threads, processes=processes,
+          factory=True)
 
 
 main.add_command(user_group)

@@ -9,7 +9,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, g
+from flask import g
 
 __all__ = ["init_app", "csp_nonce", "add_nonce"]
 
@@ -28,15 +28,15 @@ def add_nonce(html):
     return _TAG.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"', html)
 
 
-def _policy():
+def _policy_template(basemap):
+    """The CSP, with ``{scripts}`` left to fill in (built once per application)."""
     images = "'self' data:"
-    basemap = current_app.config.get("BASEMAP_URL")
     if basemap:  # an optional tile server: its origin may serve images
         parts = urlsplit(basemap)
         images += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
     return (
         "default-src 'self'; "
-        f"script-src 'self' 'nonce-{csp_nonce()}'; "
+        "script-src 'self'{scripts}; "
         # Leaflet positions every marker and tile through style attributes
         "style-src 'self' 'unsafe-inline'; "
         f"img-src {images}; connect-src 'self'; font-src 'self'; "
@@ -45,17 +45,32 @@ def _policy():
     )
 
 
+# Set on every response; "Server" names no software and no version (the server
+# adds its own name when the application sends none).
+_FIXED = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Server": "gridgov",
+}
+
+
 def init_app(app):
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    before, _, after = _policy_template(app.config.get("BASEMAP_URL")).partition(
+        "{scripts}")
+    no_inline = before + after
 
     @app.after_request
     def headers(response):
-        response.headers["Content-Security-Policy"] = _policy()
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        response.headers.pop("Server", None)
+        # a response that used no nonce (JSON, a tile, a page without inline
+        # script) allows no inline script at all
+        nonce = g.get("csp_nonce")
+        headers = response.headers
+        headers["Content-Security-Policy"] = (
+            no_inline if nonce is None else f"{before} 'nonce-{nonce}'{after}")
+        headers.update(_FIXED)
         if response.mimetype == "text/html" or response.is_json:
-            response.headers.setdefault("Cache-Control", "no-store")
+            headers.setdefault("Cache-Control", "no-store")
         return response

@@ -30,37 +30,25 @@ def live_server(app):
 
 @contextlib.contextmanager
 def serve(app):
-    """Serve ``app`` with waitress on a free port of 127.0.0.1; yields its base URL."""
-    from waitress.server import create_server
+    """Serve ``app`` on a free port of 127.0.0.1 in a thread (Werkzeug's threaded
+    server: the application object itself, with the test's configuration, which
+    ``gridgov serve`` would build again in its workers); yields its base URL."""
+    from werkzeug.serving import make_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    stopping = threading.Event()
-
-    def run():
-        # Closing the server while its loop waits in select() on keep-alive
-        # connections makes that select fail (EBADF): expected once we stop.
-        try:
-            server.run()
-        except (OSError, ValueError):
-            if not stopping.is_set():
-                raise
-
-    thread = threading.Thread(target=run, daemon=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
-        stopping.set()
-        for channel in list(server._map.values()):
-            if channel is not server:
-                channel.close()  # the browser's keep-alive connections
-        server.close()
+        server.shutdown()
+        server.server_close()
         thread.join(timeout=5)
 
 
 @contextlib.contextmanager
 def served_copy(databases, demo_town):
-    """A writable copy of the demo town served by a waitress server of its own
+    """A writable copy of the demo town served by a server of its own
     (for tests that change the database; the session's live server stays as the
     demo made it): ``base``, ``url``, ``passwords`` and the field worker's grid
     ``worker_grid``."""

@@ -25,7 +25,7 @@ HEADER = "编号,地址,户主,人口,经度,纬度"
 
 @pytest.fixture(scope="module")
 def import_server(databases, demo_town):
-    """A writable copy of the demo town served by a waitress server of its own."""
+    """A writable copy of the demo town served by a server of its own."""
     with served_copy(databases, demo_town) as server:
         yield server
 

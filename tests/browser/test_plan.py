@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 @pytest.fixture(scope="module")
 def plan_server(databases, demo_town):
-    """A writable copy of the demo town served by a second waitress server."""
+    """A writable copy of the demo town served by a second server."""
     with served_copy(databases, demo_town) as server:
         yield server
 
