@@ -78,23 +78,22 @@ def _identify():
 
 
 def _lookup(view, find, key):
-    """``find(conn, key)``, with the view's :func:`prefetch` queries sent in the
-    same round trip (their first columns kept for :func:`prefetched`)."""
+    """``find(conn, key)``, with the view's :func:`prefetch` queries answered in the
+    same statement (kept for :func:`prefetched`)."""
     queries = getattr(view, "prefetch", None)
     with connection() as conn:
         if not queries:
             return find(conn, key)
-        with conn.pipeline():
-            cursors = {name: conn.execute(query) for name, query in queries.items()}
-            principal = find(conn, key)
-        g.prefetched = {name: cur.fetchone()[0] for name, cur in cursors.items()}
-        return principal
+        principal, values = find(conn, key, also=tuple(queries.values()))
+    if values is not None:
+        g.prefetched = dict(zip(queries, values, strict=True))
+    return principal
 
 
 def prefetch(**queries):
-    """Declare parameterless one-value queries a view needs, to be sent to the
-    database with the user lookup (one round trip instead of two on a hot path);
-    the view reads them with :func:`prefetched`."""
+    """Declare parameterless one-value queries a view needs, answered by the
+    database with the user lookup (one statement instead of two round trips on a
+    hot path); the view reads them with :func:`prefetched`."""
 
     def decorate(view):
         view.prefetch = queries

@@ -98,6 +98,11 @@ fi
 if [ "$with_browser" -eq 1 ] && ! command -v chromium >/dev/null; then
   need+=(chromium)
 fi
+# wrk: the C load client of `python -m bench locate` (a Python client would take
+# a third of the two cores the server is measured on); development machines only.
+if [ "$with_browser" -eq 1 ] && ! command -v wrk >/dev/null; then
+  need+=(wrk)
+fi
 # The Chinese font the printed ranking (layers/ranking_print.py) asks for by name
 # (Debian's package file, or the family anywhere fontconfig finds it); the browser
 # tests' screenshots use it too, or they show boxes for text.

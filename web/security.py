@@ -9,7 +9,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import g
+from flask import g, has_app_context
 
 __all__ = ["init_app", "csp_nonce", "add_nonce"]
 
@@ -47,30 +47,47 @@ def _policy_template(basemap):
 
 # Set on every response; "Server" names no software and no version (the server
 # adds its own name when the application sends none).
-_FIXED = {
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Server": "gridgov",
-}
+_FIXED = [
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Server", "gridgov"),
+]
+
+
+def _uncacheable(content_type):
+    """Pages and JSON answers (werkzeug's ``is_json``: ``*/json``, ``*+json``)."""
+    mimetype = content_type.split(";", 1)[0].strip().lower()
+    return mimetype == "text/html" or mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
 def init_app(app):
+    """Add the headers at the WSGI level, to the list the response hands the
+    server: a tenth of the cost of setting them one by one on Werkzeug's
+    ``Headers`` (which a located point paid on every request)."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     before, _, after = _policy_template(app.config.get("BASEMAP_URL")).partition(
         "{scripts}")
     no_inline = before + after
+    inner = app.wsgi_app
 
-    @app.after_request
-    def headers(response):
-        # a response that used no nonce (JSON, a tile, a page without inline
-        # script) allows no inline script at all
-        nonce = g.get("csp_nonce")
-        headers = response.headers
-        headers["Content-Security-Policy"] = (
-            no_inline if nonce is None else f"{before} 'nonce-{nonce}'{after}")
-        headers.update(_FIXED)
-        if response.mimetype == "text/html" or response.is_json:
-            headers.setdefault("Cache-Control", "no-store")
-        return response
+    def with_headers(environ, start_response):
+        def start(status, headers, exc_info=None):
+            # runs inside the request's context: g holds the nonce a page used
+            nonce = g.get("csp_nonce") if has_app_context() else None
+            present = {name.lower() for name, _ in headers}
+            # a response that used no nonce (JSON, a tile, a page without inline
+            # script) allows no inline script at all
+            headers.append(("Content-Security-Policy", no_inline if nonce is None
+                            else f"{before} 'nonce-{nonce}'{after}"))
+            headers.extend(h for h in _FIXED if h[0].lower() not in present)
+            if "cache-control" not in present and _uncacheable(
+                    dict((k.lower(), v) for k, v in headers).get("content-type", "")):
+                headers.append(("Cache-Control", "no-store"))
+            return start_response(status, headers, exc_info)
+
+        return inner(environ, start)
+
+    app.wsgi_app = with_headers
