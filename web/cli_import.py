@@ -8,11 +8,13 @@ from pathlib import Path
 import click
 
 import importers
+from geo.vocab import bilingual
 from layers import db, users
 from layers import imports as imports_layer
 from layers.access import SYSTEM, Principal
 from layers.errors import LayerError
 from web.cli_common import database_url, friendly
+from web.i18n import STRINGS
 
 __all__ = ["import_command"]
 
@@ -28,8 +30,20 @@ def _principal(conn, username):
     return Principal(user["username"], user["role"], user["grid_code"], user["id"])
 
 
+def _say(key, **fields):
+    """A line (or label) in Chinese first, English after: ``中文（English）``."""
+    zh, en = STRINGS[key]
+    return bilingual(zh.format(**fields), en.format(**fields))
+
+
+def _labelled(key, text):
+    """``标签（label）：text`` — for text that is already bilingual, or a list."""
+    return f"{_say(key)}：{text}"
+
+
 def _progress(phase, count, seconds):
-    click.echo(f"  {phase:<9} {count:>10,} rows  {seconds:7.2f} s", err=True)
+    click.echo(f"  {_say('import_phase_' + phase)}  "
+               f"{_say('cli_rows', n=f'{count:,}', s=f'{seconds:.2f}')}", err=True)
 
 
 @click.command("import")
@@ -60,14 +74,14 @@ def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
     options = {"crs": crs, "mapping": mapping, "swap": swap or None}
     options = {k: v for k, v in options.items() if v}
     started = time.perf_counter()
-    click.echo(f"  reading   {file.name}", err=True)
+    click.echo(f"  {_say('import_phase_reading')}  {file.name}", err=True)
     try:
         data = file.read_bytes()
         importers.result.check_file(file)
         result = importers.read_any(data, name=file.name, **options)
     except importers.ImportRefused as exc:
-        raise click.ClickException(f"refused: {exc.message}") from None
-    _progress("read", len(result.frame) + len(result.rejected),
+        raise click.ClickException(_labelled("cli_refused", exc.message)) from None
+    _progress("reading", len(result.frame) + len(result.rejected),
               time.perf_counter() - started)
     if staff is not None:
         options["staff"] = staff  # not a reader's option: after reading
@@ -78,36 +92,40 @@ def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
                 hashlib.sha256(data).hexdigest(), options, dry_run=dry_run,
                 force=force, progress=_progress)
         except LayerError as exc:
-            raise click.ClickException(f"refused: {exc.message}") from None
+            raise click.ClickException(_labelled("cli_refused", exc.message)) \
+                from None
     _print(report)
 
 
 def _print(report):
     c = report["counts"]
-    what = ("dry run (nothing written)" if report["dry_run"]
-            else f"import #{report['import_id']}")
-    click.echo(f"{what}: {report['format']}"
-               + (f" ({report['encoding']})" if report["encoding"] else "")
-               + f", crs {report['crs']['name']} ({report['crs']['source']})")
-    click.echo("columns: " + ", ".join(f"{k}={v}" for k, v in
-                                       report["columns"].items() if v))
+    what = (_say("cli_dry_run") if report["dry_run"]
+            else _say("cli_import_no", id=report["import_id"]))
+    encoding = f" ({report['encoding']})" if report["encoding"] else ""
+    click.echo(what + "：" + _say("cli_file", format=report["format"],
+                                 encoding=encoding, crs=report["crs"]["name"],
+                                 source=report["crs"]["source"]))
+    click.echo(_labelled("cli_columns", ", ".join(
+        f"{k}={v}" for k, v in report["columns"].items() if v)))
     for warning in report["warnings"]:
-        click.echo(f"warning: {warning}")
-    click.echo(f"read {c['read']:,}: added {c['added']:,}, updated {c['updated']:,}, "
-               f"unchanged {c['unchanged']:,}, rejected {c['rejected']:,}")
+        click.echo(_labelled("cli_warning", warning))
+    click.echo(_say("cli_counts", **{k: f"{c[k]:,}" for k in (
+        "read", "added", "updated", "unchanged", "rejected")}))
     if report.get("moved"):
-        click.echo("moved to another micro-grid: " + ", ".join(
-            f"{k} {v:,}" for k, v in report["moved"].items()))
+        click.echo(_labelled("cli_moved", ", ".join(
+            f"{k} {v:,}" for k, v in report["moved"].items())))
     if report.get("tracks"):
         t = report["tracks"]
-        click.echo(f"tracks of staff {t['staff']}: {t['stored']} stored, days "
-                   + ", ".join(f"{d} ({n} points)" for d, n in t["days"].items()))
+        click.echo(_say("cli_tracks", staff=t["staff"], stored=t["stored"]) + "："
+                   + ", ".join(f"{d} ({_say('cli_day', n=n)})"
+                               for d, n in t["days"].items()))
     for p in (report.get("check") or {}).get("errors", []):
-        click.echo(f"  check: {p['message']}")
+        click.echo("  " + _labelled("cli_check", p["message"]))
     for r in report["rejected"][:SHOWN]:
         field = f" [{r['field']}]" if r.get("field") else ""
-        click.echo(f"  row {r['row']}{field}: {r['reason']}")
-    if len(report["rejected"]) > SHOWN:
-        click.echo(f"  … and {len(report['rejected']) - SHOWN:,} more rejected rows"
-                   + (f" (gridgov: GET /api/v1/imports/{report['import_id']}"
-                      "/rejected.csv)" if report["import_id"] else ""))
+        click.echo(f"  {_say('cli_row', row=r['row'])}{field}：{r['reason']}")
+    more = len(report["rejected"]) - SHOWN
+    if more > 0:
+        where = (f" (GET /api/v1/imports/{report['import_id']}/rejected.csv)"
+                 if report["import_id"] else "")
+        click.echo(f"  … {_say('cli_more', n=f'{more:,}')}{where}")

@@ -306,6 +306,27 @@ STRINGS = {
     "import_phase_inserting": ("正在写入数据库", "Inserting"),
     "import_phase_indexing": ("正在建立索引", "Building the indexes"),
     "import_phase_done": ("正在完成", "Finishing"),
+    # `gridgov import`: whole lines say both languages; a label (…：) is
+    # followed by what is already bilingual or needs no words (lists, codes)
+    "cli_rows": ("{n} 行，{s} 秒", "{n} rows, {s} s"),
+    "cli_refused": ("拒绝导入", "refused"),
+    "cli_dry_run": ("试运行，未写入任何数据", "dry run, nothing written"),
+    "cli_import_no": ("第 {id} 次导入", "import #{id}"),
+    "cli_file": ("{format}{encoding}，坐标系 {crs}（{source}）",
+                 "{format}{encoding}, crs {crs} ({source})"),
+    "cli_columns": ("列", "columns"),
+    "cli_warning": ("提示", "warning"),
+    "cli_counts": ("读取 {read} 行：新增 {added}，更新 {updated}，未变 {unchanged}，"
+                   "拒绝 {rejected}",
+                   "read {read}: added {added}, updated {updated}, unchanged "
+                   "{unchanged}, rejected {rejected}"),
+    "cli_moved": ("改属其他微网格", "moved to another micro-grid"),
+    "cli_tracks": ("网格员 {staff} 的巡查轨迹：保存 {stored} 条",
+                   "tracks of staff {staff}: {stored} stored"),
+    "cli_day": ("{n} 个点", "{n} points"),
+    "cli_check": ("检查", "check"),
+    "cli_row": ("第 {row} 行", "row {row}"),
+    "cli_more": ("另有 {n} 行被拒绝", "and {n} more rejected rows"),
     "import_previewed": ("预览完成，尚未写入任何数据：核对后点击“导入”。",
                          "Preview only, nothing written yet: check it, then press "
                          "Import."),

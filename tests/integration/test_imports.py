@@ -227,6 +227,9 @@ def test_cli_imports_cameras_and_incidents_with_chinese_labels(rw, demo_town,
                                "--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
     assert "added 3" in dry.output and "rejected 1" in dry.output
+    # Chinese first: the report's lines and the phases on stderr
+    assert "试运行，未写入任何数据" in dry.output and "新增 3" in dry.output
+    assert "拒绝 1" in dry.output and "正在检查各行（Checking the rows）" in dry.output
     assert "needs a bearing" in dry.output
     done = runner.invoke(main, ["import", str(path), "--layer", "cameras"], env=env)
     assert done.exit_code == 0, done.output
@@ -238,6 +241,7 @@ def test_cli_imports_cameras_and_incidents_with_chinese_labels(rw, demo_town,
     refused = runner.invoke(main, ["import", str(path), "--layer", "cameras"],
                             env=env)
     assert refused.exit_code == 1 and "imported into cameras already" in refused.output
+    assert "拒绝导入（refused）：" in refused.output
 
     inc = demo_town.incidents.iloc[0]
     path = tmp_path / "incidents.csv"
