@@ -3,10 +3,10 @@ end to end into the city, beside plain ``pandas.read_csv`` of the same file.
 
 End to end: ``importers.read_any`` (parse, find the columns, GCJ-02 → WGS-84, the
 China / swap checks) then ``layers.imports.run_import`` (map and validate the
-columns, assign to the city's 20,000 micro-grids, COPY into a temporary table,
-then — ``households`` being empty — a plain INSERT with its plain indexes dropped
-and built again at the end, record the import). Bar: under 10 s. Each phase's
-own time is printed after the counts.
+columns, assign to the city's 20,000 micro-grids, then — ``households`` being
+empty — COPY straight into it with its plain indexes dropped and built again at
+the end, record the import). Bar: under 10 s. Each phase's own time is printed
+after the counts.
 
 The points are ``bench.assign.city_level4``'s million households (cached under
 ``var/bench/``); the CSV is written once beside them. The import goes into a

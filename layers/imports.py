@@ -8,9 +8,9 @@ names), validates every row vectorised (vocabulary codes or their Chinese labels
 required fields, ranges, the user's jurisdiction), assigns each point with
 ``geo.assign.assign_codes`` and writes in one transaction: COPY into a temporary
 table, then one ``INSERT … ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT FROM``,
-so the report tells added / updated / unchanged / rejected (a large import that
-no existing row can conflict with takes a plain INSERT instead, see
-:func:`_insert`). A commit is recorded in
+so the report tells added / updated / unchanged / rejected (a large import goes
+straight into an empty table, or by a plain INSERT into one that holds none of
+its keys: ``layers.import_bulk``). A commit is recorded in
 ``imports`` (hash, options, user, counts, rejected rows) and in the audit log.
 """
 
@@ -24,8 +24,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from geo.assign import assign_codes
-from layers import audit, import_targets
+from layers import audit, import_bulk, import_targets
 from layers.errors import Conflict, Forbidden, Invalid, NotFound
+from layers.import_bulk import copy_text_blocks, pg_arrays
 from layers.import_checks import (
     LAYERS,
     ROLE_LEVELS,
@@ -45,10 +46,10 @@ PERMISSIONS = {"households": ("imports:run", "households:edit"),
                "staff": ("imports:run",), "tracks": ("imports:run",),
                "grids": ("imports:run", "grids:edit")}
 
-# From this many rows on, an import into a table that cannot hold any of its keys
-# skips ON CONFLICT (see _insert).
+# From this many rows on, an import into an empty table is copied straight into
+# it, and one into a table that holds none of its keys skips ON CONFLICT
+# (layers/import_bulk.py).
 BULK_ROWS = 50_000
-_COPY_BLOCK = 50_000  # rows per block of COPY text
 
 
 def _micro_grids(conn, principal):
@@ -110,30 +111,12 @@ def _copy_rows(conn, layer, columns, data):
     names = ["src_row", *(c for c in columns if data[c].notna().any()), "lon", "lat"]
     statement = sql.SQL("COPY _import ({}) FROM STDIN (FORMAT csv)").format(
         sql.SQL(", ").join(map(sql.Identifier, names)))
-    # CSV text written by pandas, not a million write_row calls: COPY's own
-    # format parsed by the server, ~10× faster from Python. NA → empty field →
-    # NULL; lists (tags) → array literals. In blocks: the server parses one
-    # while pandas writes the next (on the other core), and the text of a
-    # million rows (~90 MB) is never held whole.
     frame = data[names]
     if "tags" in frame:
-        frame = frame.assign(tags=_arrays(frame["tags"]))
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for start in range(0, len(frame), _COPY_BLOCK):
-            copy.write(frame.iloc[start:start + _COPY_BLOCK].to_csv(
-                index=False, header=False))
+        frame = frame.assign(tags=pg_arrays(frame["tags"]))
+    copy_text_blocks(conn, statement, frame)
     # the planner's row counts for the key check and the INSERT's sort
     conn.execute("ANALYZE _import")
-
-
-def _arrays(lists):
-    """text[] literals for COPY (tags are vocabulary codes: no quoting needed);
-    ``{}`` for the (usual) empty lists without a Python call each."""
-    values = lists.to_numpy(dtype=object)
-    out = np.full(values.size, "{}", dtype=object)
-    filled = np.flatnonzero(lists.str.len().to_numpy(dtype=float, na_value=0) > 0)
-    out[filled] = ["{" + ",".join(v) + "}" for v in values[filled]]
-    return out
 
 
 def _foreign_keys(conn, principal, layer, key):
@@ -175,83 +158,6 @@ def _upsert(conn, layer, key, columns):
     return conn.execute(query).fetchone()
 
 
-def _bulk_mode(conn, layer, key):
-    """How a large import may skip ``ON CONFLICT``: "empty" (the table holds no
-    rows), "new" (none of the staged keys is in the table) or None (upsert).
-
-    The table is locked against other writers first (readers go on) so that
-    nothing can come in between the check and the INSERT.
-    """
-    table = sql.Identifier(layer)
-    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(table))
-    if not conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(
-            table)).fetchone()[0]:
-        return "empty"
-    clash = conn.execute(sql.SQL(
-        "SELECT EXISTS (SELECT FROM _import i JOIN {table} t USING ({key}))").format(
-            table=table, key=sql.Identifier(key))).fetchone()[0]
-    return None if clash else "new"
-
-
-def _plain_indexes(conn, layer):
-    """``[(name, definition)]`` of the table's indexes that back no constraint
-    (primary keys and UNIQUE constraints stay: the first is cheap to maintain in
-    id order, the second serves ON CONFLICT), as ``pg_indexes`` writes them."""
-    return conn.execute(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i"
-        " JOIN pg_class c ON c.relname = i.indexname"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname"
-        " WHERE i.tablename = %s AND i.schemaname = current_schema()"
-        " AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = c.oid)"
-        " ORDER BY i.indexname", (layer,)).fetchall()
-
-
-def _insert(conn, layer, columns, mode, phase):
-    """Plain INSERT of every staged row (no row can conflict: see
-    :func:`_bulk_mode`); returns (added, 0).
-
-    Into an EMPTY table the indexes that back no constraint are dropped first
-    and built again from their own definitions at the end, in the same
-    transaction (a failure anywhere rolls the DROPs back with the rows). Why:
-    maintaining them row by row is most of the cost of a large load. On the
-    2-core bench machine, 1 M households (bench/README.md, "importing"): the
-    write with every index in place took 74 s, mostly the two trigram GIN
-    indexes of 0008; the plain INSERT without the four plain indexes takes
-    18–20 s and building them afterwards 5–6 s (GiST 2 s, the address GIN 4 s).
-    Only for an empty table: an index build reads the whole table, which for a
-    full one costs more than it saves. The DROP holds an ACCESS EXCLUSIVE lock
-    until commit: readers of the (empty) table wait for the import instead of
-    seeing it empty.
-
-    The foreign key (grid_code → grids) keeps checking row by row, ~10 s of the
-    INSERT per million rows: dropping and re-adding it (one validating join,
-    0.4 s) would take an ACCESS EXCLUSIVE lock on ``grids`` until commit,
-    stopping every locate and tile request for the whole import.
-    """
-    ident = sql.Identifier
-    rebuilt = []
-    if mode == "empty":
-        # sorting and index builds in memory rather than in temporary files
-        conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        conn.execute("SET LOCAL work_mem = '256MB'")
-        rebuilt = _plain_indexes(conn, layer)
-        for name, _ in rebuilt:
-            conn.execute(sql.SQL("DROP INDEX {}").format(ident(name)))
-    phase("inserting")
-    added = conn.execute(sql.SQL(
-        "INSERT INTO {table} ({targets})"
-        " SELECT {cols}, ST_SetSRID(ST_MakePoint(lon, lat), 4326) FROM _import"
-        " ORDER BY grid_code, src_row"  # rows of a micro-grid together on disk
-    ).format(table=ident(layer),
-             targets=sql.SQL(", ").join(map(ident, [*columns, "geom"])),
-             cols=sql.SQL(", ").join(map(ident, columns)))).rowcount
-    if rebuilt:
-        phase("indexing")
-        for _, definition in rebuilt:
-            conn.execute(sql.SQL(definition))
-    return added, 0
-
-
 def _check_permission(principal, layer):
     if layer not in LAYERS:
         raise Invalid(say("unknown_layer", layer=layer, choices=", ".join(LAYERS)),
@@ -282,10 +188,10 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     dry_run : check everything, write in a transaction rolled back, record nothing
     force : import again a file (same hash, same layer) that was imported before
     progress : callable(phase, count, seconds) or None
-    bulk_rows : from this many accepted rows on, an import whose keys are all
-        new (or whose table is empty) is written by a plain INSERT, and into an
-        empty table with its plain indexes built again at the end (see
-        :func:`_insert`); tests lower it
+    bulk_rows : from this many accepted rows on, an import into an empty table
+        is copied straight into it (its plain indexes built again at the end),
+        and one whose keys are all new is written by a plain INSERT
+        (``layers.import_bulk``); tests lower it
 
     Returns
     -------
@@ -342,18 +248,27 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     phase("writing", len(data))
     with conn.transaction(force_rollback=dry_run):
         job.refuse_repeat()
-        _copy_rows(conn, table, columns, data)
-        taken = _foreign_keys(conn, principal, table, key)
+        bulk = len(data) >= bulk_rows
+        if bulk:
+            import_bulk.lock_for_bulk(conn, table)
+        if bulk and import_bulk.is_empty(conn, table):
+            taken = []  # an empty table holds no row of another jurisdiction
+            added, updated = import_bulk.load_empty(
+                conn, table, columns, data, lambda name: phase(name, len(data)))
+        else:
+            _copy_rows(conn, table, columns, data)
+            taken = _foreign_keys(conn, principal, table, key)
+            # a large import that no existing row can conflict with skips the
+            # ON CONFLICT test of every row
+            if bulk and not import_bulk.has_clash(conn, table, key):
+                added, updated = import_bulk.insert_new(
+                    conn, table, columns, lambda name: phase(name, len(data)))
+            else:
+                added, updated = _upsert(conn, table, key, columns)
         label = field_label(layer, key)
         rejected += [{"row": r, "field": key, "reason": say(
             "key_outside", field=key, label=label, value=k)} for r, k in taken]
         accepted = len(data) - len(taken)
-        mode = _bulk_mode(conn, table, key) if accepted >= bulk_rows else None
-        if mode is None:
-            added, updated = _upsert(conn, table, key, columns)
-        else:
-            added, updated = _insert(conn, table, columns, mode,
-                                     lambda name, n=accepted: phase(name, n))
         rejected.sort(key=lambda r: r["row"])
         counts = {"read": len(frame) + len(result.rejected), "added": added,
                   "updated": updated, "unchanged": accepted - added - updated,
