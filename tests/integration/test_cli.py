@@ -121,13 +121,15 @@ def test_serve_runs_one_worker_per_process_and_stops_them_all(migrated_url, tmp_
     import subprocess
     import sys
     import time
+    import urllib.error
     import urllib.request
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = os.environ | {"GRIDGOV_DATABASE_URL": migrated_url,
-                        "GRIDGOV_HOME": str(tmp_path)}
+                        "GRIDGOV_HOME": str(tmp_path),
+                        "GRIDGOV_MAX_CONTENT_LENGTH": "4096"}
     server = subprocess.Popen(
         [sys.executable, "-c", "from web.cli import main; main()", "serve",
          "--port", str(port),
@@ -146,6 +148,14 @@ def test_serve_runs_one_worker_per_process_and_stops_them_all(migrated_url, tmp_
             except OSError:
                 assert time.monotonic() < deadline, server.stdout.read1().decode()
                 time.sleep(0.2)
+        # an upload over the limit is refused by its length, unread
+        big = urllib.request.Request(
+            f"http://127.0.0.1:{port}/login", data=b"x" * 100_000, method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(big, timeout=5)
+        assert refused.value.code == 413
+        refused.value.close()
         from pathlib import Path
 
         proc = Path("/proc")
