@@ -63,11 +63,15 @@ def main(argv=None):
     with psycopg.connect(url, autocommit=True) as conn:
         points = _random_points(conn, args.points, args.seed)
         token = users.create_token(conn, SYSTEM, "admin", "bench dispatch")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 32})
+    # the steady state: the warm-up's first request builds the locate index
+    # (a server builds it in the background, answering by SQL meanwhile: that
+    # window is measured apart below)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 32,
+                      "LOCATE_INDEX_BACKGROUND": False})
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
 
-    def one_request(lon, lat):
+    def one_request(lon, lat, client=client):
         r = client.get(f"/api/v1/locate?lon={lon:.7f}&lat={lat:.7f}&nearby=1")
         assert r.status_code == 200, r.get_json()
 
@@ -90,6 +94,26 @@ def main(argv=None):
     p50, p99 = _percentiles(times)
     q50, q99 = _percentiles(times2)
 
+    # a planner's edit elsewhere (a no-op update still bumps the generation):
+    # the next requests answer by SQL while the index rebuilds in the background
+    rebuilding = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 32})
+    client2 = rebuilding.test_client()
+    client2.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    for lon, lat in points[:20]:
+        one_request(lon, lat, client2)
+    while rebuilding.extensions["gridgov.locate_index"]._building.locked():
+        time.sleep(0.05)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE grid_staff SET active = active"
+                     " WHERE id = (SELECT min(id) FROM grid_staff)")
+    during, started = [], time.perf_counter()
+    for lon, lat in points[:300]:
+        t0 = time.perf_counter()
+        one_request(lon, lat, client2)
+        during.append(time.perf_counter() - t0)
+    window = time.perf_counter() - started
+    r50, r99 = _percentiles(during)
+
     naive = []
     with psycopg.connect(url) as conn:
         for lon, lat in points[:args.baseline_points]:
@@ -103,6 +127,8 @@ def main(argv=None):
           f"  p99 {p99:8.2f} ms")
     print(f"            locate + locate/nearby, two requests p50 {q50:8.2f} ms"
           f"  p99 {q99:8.2f} ms")
+    print(f"            the same while the index rebuilds     p50 {r50:8.2f} ms"
+          f"  p99 {r99:8.2f} ms  ({len(during)} requests in {window:.1f} s)")
     print(f"  baseline  one plain SQL on geography ({len(naive)} pts)"
           f"  p50 {b50:8.2f} ms  p99 {b99:8.2f} ms")
     verdict = "meets" if p99 < P99_BAR_MS else "MISSES"
