@@ -20,7 +20,9 @@ request waits for a rebuild.
 """
 
 import logging
+import math
 import threading
+import time
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -178,22 +180,31 @@ class IndexHolder:
 
     ``connect`` is a context manager factory giving a database connection (the
     application's pool) to a rebuild; ``background=False`` rebuilds in the caller
-    instead (tests, one-off scripts).
+    instead (tests, one-off scripts). A rebuild starts at most once every
+    ``min_gap`` seconds (default 5 in the background, 0 otherwise): a burst of
+    edits (an import of cameras, a planner's session) costs one rebuild per gap
+    rather than one per edit, and a failing one is not retried on every request.
+    SQL answers in between.
     """
 
-    def __init__(self, connect, background=True):
+    def __init__(self, connect, background=True, min_gap=None):
         self._connect = connect
         self._background = background
+        self.min_gap = (5.0 if background else 0.0) if min_gap is None else min_gap
         self._index = None
         self._building = threading.Lock()
+        self._started = -math.inf
 
     def current(self, gen):
         """The index if it was built at generation ``gen``; otherwise None, and a
-        rebuild is started unless one is running."""
+        rebuild is started unless one is running or one started too recently."""
         index = self._index
         if index is not None and index.generation == gen:
             return index
+        if time.monotonic() - self._started < self.min_gap:
+            return None
         if self._building.acquire(blocking=False):
+            self._started = time.monotonic()
             if self._background:
                 threading.Thread(target=self._rebuild, name="locate-index",
                                  daemon=True).start()
@@ -203,6 +214,10 @@ class IndexHolder:
                 return index if index is not None and index.generation == gen \
                     else None
         return None
+
+    def building(self):
+        """Whether a rebuild is running now."""
+        return self._building.locked()
 
     def _rebuild(self):
         try:

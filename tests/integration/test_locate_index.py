@@ -80,7 +80,7 @@ def test_a_stale_index_is_not_used_while_another_is_built(demo_url):
         gate.wait(10)  # hold the rebuild until the test has asked
         return psycopg.connect(demo_url, autocommit=True)
 
-    holder = IndexHolder(connect, background=True)
+    holder = IndexHolder(connect, background=True, min_gap=0)
     with psycopg.connect(demo_url, autocommit=True) as c:
         gen = c.execute(locate.GENERATION).fetchone()[0]
     assert holder.current(gen) is None  # building: the caller asks SQL
@@ -92,6 +92,23 @@ def test_a_stale_index_is_not_used_while_another_is_built(demo_url):
         threading.Event().wait(0.05)
     assert holder.current(gen).generation == gen
     assert holder.current(gen + 1) is None  # any other generation: not this index
+
+
+def test_rebuilds_are_spaced_by_the_gap(demo_url):
+    builds = []
+
+    def connect():
+        builds.append(1)
+        return psycopg.connect(demo_url, autocommit=True)
+
+    holder = IndexHolder(connect, background=False, min_gap=60)
+    with psycopg.connect(demo_url, autocommit=True) as c:
+        gen = c.execute(locate.GENERATION).fetchone()[0]
+    assert holder.current(gen).generation == gen and len(builds) == 1
+    # edits keep coming: within the gap SQL answers, and nothing is rebuilt
+    assert holder.current(gen + 1) is None and holder.current(gen + 2) is None
+    assert len(builds) == 1
+    assert holder.current(gen) is not None  # the index of its own generation still
 
 
 def test_locate_without_the_index_still_answers(demo_url, tokens, demo_town):
