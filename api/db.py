@@ -29,11 +29,7 @@ def init_app(app):
 
 
 def pool():
-    """The application's pool (opened on first use)."""
-    return _pool()
-
-
-def _pool():
+    """The application's pool (opened on the first request that needs it)."""
     app = current_app
     pool = app.extensions.get("gridgov.pool")
     if pool is None:
@@ -54,7 +50,7 @@ def connection():
     """The request's connection (autocommit)."""
     conn = g.get("_db_conn")
     if conn is None:
-        conn = _pool().getconn()
+        conn = pool().getconn()
         g._db_conn = conn
     yield conn
 
@@ -64,11 +60,11 @@ def second_connection():
     """Another pooled connection (autocommit) for the length of the block: for
     what must be visible while the request's own transaction is still open (an
     import's progress)."""
-    with _pool().connection() as conn:
+    with pool().connection() as conn:
         yield conn
 
 
 def _release(exc):
     conn = g.pop("_db_conn", None)
     if conn is not None:
-        _pool().putconn(conn)  # the pool rolls back anything left open
+        pool().putconn(conn)  # the pool rolls back anything left open

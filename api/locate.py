@@ -157,10 +157,7 @@ def _point():
     else:
         _refuse(("lon", "lat"), f"with crs={name} give x and y in metres")
         a, b = float_arg("x", -1e8, 1e8), float_arg("y", -1e8, 1e8)
-    if name in ("wgs84", "cgcs2000"):  # the same within centimetres: no maths
-        lon, lat = float(a), float(b)
-    else:
-        lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
+    lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
     if not (math.isfinite(lon) and math.isfinite(lat)
             and -180 <= lon <= 180 and -90 <= lat <= 90):
         raise Invalid(f"x={a}, y={b} is not a point of {name}", field="x")

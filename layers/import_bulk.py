@@ -9,7 +9,7 @@ failure anywhere rolls every step back, dropped indexes included. Measured on th
 import numpy as np
 from psycopg import sql
 
-__all__ = ["COPY_BLOCK", "copy_text_blocks", "pg_arrays", "lock_for_bulk",
+__all__ = ["COPY_BLOCK", "copy_frame", "filled_columns", "lock_for_bulk",
            "is_empty", "has_clash", "load_empty", "insert_new", "ewkb_points"]
 
 COPY_BLOCK = 50_000  # rows per block of COPY text
@@ -34,7 +34,7 @@ def ewkb_points(lon, lat):
     return [_EWKB_POINT_4326 + raw[i:i + 32] for i in range(0, len(raw), 32)]
 
 
-def pg_arrays(lists):
+def _pg_arrays(lists):
     """text[] literals for COPY (tags are vocabulary codes: no quoting needed);
     ``{}`` for the (usual) empty lists without a Python call each."""
     values = lists.to_numpy(dtype=object)
@@ -44,16 +44,28 @@ def pg_arrays(lists):
     return out
 
 
-def copy_text_blocks(conn, statement, frame):
-    """COPY ``frame`` as CSV text (``statement``: ``COPY … FROM STDIN (FORMAT
-    csv)``); returns the rows copied.
+def filled_columns(data, columns):
+    """The ``columns`` that hold a value in some row of ``data``: one blank
+    throughout (a file without phones …) stays NULL without a million empty
+    fields written and parsed."""
+    return [c for c in columns if data[c].notna().any()]
+
+
+def copy_frame(conn, table, frame):
+    """COPY every column of ``frame`` into the same-named columns of ``table``, as
+    CSV text; returns the rows copied.
 
     CSV written by pandas, not a million ``write_row`` calls: COPY's own format
-    parsed by the server, ~10× faster from Python. NA → empty field → NULL. In
-    blocks: the text of a million rows (~90 MB) is never held whole. (psycopg's
-    QueuedLibpqWriter, which sends from a thread of its own, measured no faster:
-    pandas holds the GIL while it writes a block.)
+    parsed by the server, ~10× faster from Python. NA → empty field → NULL; tag
+    lists → array literals. In blocks: the text of a million rows (~90 MB) is
+    never held whole. (psycopg's QueuedLibpqWriter, which sends from a thread of
+    its own, measured no faster: pandas holds the GIL while it writes a block.)
     """
+    if "tags" in frame:
+        frame = frame.assign(tags=_pg_arrays(frame["tags"]))
+    statement = sql.SQL("COPY {table} ({names}) FROM STDIN (FORMAT csv)").format(
+        table=sql.Identifier(table),
+        names=sql.SQL(", ").join(map(sql.Identifier, frame.columns)))
     with conn.cursor() as cur:
         with cur.copy(statement) as copy:
             for start in range(0, len(frame), COPY_BLOCK):
@@ -121,16 +133,8 @@ def load_empty(conn, layer, columns, data, phase):
     phase("inserting")
     # rows of a micro-grid together on disk (what the map and the GiST read)
     frame = data.sort_values(["grid_code", "src_row"], kind="stable")
-    # columns blank throughout (a file without phones …) stay NULL without a
-    # million empty fields written and parsed
-    names = [c for c in columns if frame[c].notna().any()]
-    out = frame[names].assign(geom=ewkb_points(frame["lon"], frame["lat"]))
-    if "tags" in out:
-        out["tags"] = pg_arrays(out["tags"])
-    added = copy_text_blocks(conn, sql.SQL(
-        "COPY {table} ({names}) FROM STDIN (FORMAT csv)").format(
-            table=ident(layer),
-            names=sql.SQL(", ").join(map(ident, [*names, "geom"]))), out)
+    added = copy_frame(conn, layer, frame[filled_columns(frame, columns)].assign(
+        geom=ewkb_points(frame["lon"], frame["lat"])))
     if rebuilt:
         phase("indexing")
         for _, definition in rebuilt:

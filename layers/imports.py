@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 from geo.assign import assign_codes
 from layers import audit, import_bulk, import_targets
 from layers.errors import Conflict, Forbidden, Invalid, NotFound
-from layers.import_bulk import copy_text_blocks, pg_arrays
+from layers.import_bulk import copy_frame, filled_columns
 from layers.import_checks import (
     LAYERS,
     ROLE_LEVELS,
@@ -106,15 +106,8 @@ def _copy_rows(conn, layer, columns, data):
         " FROM {table} WITH NO DATA").format(
             cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             table=sql.Identifier(layer)))
-    # Columns that are blank throughout (a file without phones …) stay NULL
-    # without a million empty fields written and parsed.
-    names = ["src_row", *(c for c in columns if data[c].notna().any()), "lon", "lat"]
-    statement = sql.SQL("COPY _import ({}) FROM STDIN (FORMAT csv)").format(
-        sql.SQL(", ").join(map(sql.Identifier, names)))
-    frame = data[names]
-    if "tags" in frame:
-        frame = frame.assign(tags=pg_arrays(frame["tags"]))
-    copy_text_blocks(conn, statement, frame)
+    copy_frame(conn, "_import",
+               data[["src_row", *filled_columns(data, columns), "lon", "lat"]])
     # the planner's row counts for the key check and the INSERT's sort
     conn.execute("ANALYZE _import")
 

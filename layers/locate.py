@@ -100,12 +100,11 @@ def locate(conn, principal, lon, lat, with_nearby=False, index=None,
     if index is None:
         found = _pipelined(conn, core + around, params)
     else:
-        if generation is None:
-            around = [("generation", GENERATION, True)] + around
-        found = _pipelined(conn, around, params) if around else {}
+        ask = around if generation is not None else \
+            [("generation", GENERATION, True), *around]
+        found = _pipelined(conn, ask, params) if ask else {}
         if generation is None:
             generation = found.pop("generation")["generation"]
-            around = around[1:]
         current = index.current(generation)
         found |= (current.locate(principal, lon, lat) if current is not None
                   else _pipelined(conn, core, params))

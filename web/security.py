@@ -77,14 +77,14 @@ def init_app(app):
         def start(status, headers, exc_info=None):
             # runs inside the request's context: g holds the nonce a page used
             nonce = g.get("csp_nonce") if has_app_context() else None
-            present = {name.lower() for name, _ in headers}
+            present = {name.lower(): value for name, value in headers}
             # a response that used no nonce (JSON, a tile, a page without inline
             # script) allows no inline script at all
             headers.append(("Content-Security-Policy", no_inline if nonce is None
                             else f"{before} 'nonce-{nonce}'{after}"))
             headers.extend(h for h in _FIXED if h[0].lower() not in present)
             if "cache-control" not in present and _uncacheable(
-                    dict((k.lower(), v) for k, v in headers).get("content-type", "")):
+                    present.get("content-type", "")):
                 headers.append(("Cache-Control", "no-store"))
             return start_response(status, headers, exc_info)
 
