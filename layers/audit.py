@@ -7,23 +7,39 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-__all__ = ["record", "search", "ACTIONS"]
+__all__ = ["record", "record_read", "search", "ACTIONS"]
 
 ACTIONS = ("create", "update", "delete", "read", "login", "token", "import", "load")
 
 
 def record(conn, principal, action, table, key=None, before=None, after=None,
-           geom_before=None, geom_after=None):
-    """Append one audit row. Geometries as WKT/EWKT text or None (SRID 4326)."""
+           geom_before=None, geom_after=None, grid_code=None, records=None):
+    """Append one audit row. Geometries as WKT/EWKT text or None (SRID 4326).
+
+    ``grid_code``: the grid the row is about (the household's micro-grid, the
+    edited grid, a user's jurisdiction); a scoped admin reads the rows of their
+    subtree by it. ``records``: how many records a read returned.
+    """
     conn.execute(
         "INSERT INTO audit (username, action, table_name, row_key, before, after,"
-        " geom_before, geom_after)"
+        " geom_before, geom_after, grid_code, records)"
         " VALUES (%s, %s, %s, %s, %s, %s,"
-        " ST_GeomFromText(%s, 4326), ST_GeomFromText(%s, 4326))",
+        " ST_GeomFromText(%s, 4326), ST_GeomFromText(%s, 4326), %s, %s)",
         (principal.username, action, table, None if key is None else str(key),
          None if before is None else Jsonb(before),
-         None if after is None else Jsonb(after), geom_before, geom_after),
+         None if after is None else Jsonb(after), geom_before, geom_after,
+         grid_code, records),
     )
+
+
+def record_read(conn, principal, table, query, records, grid_code=None):
+    """One audit row for one request that returned personal data: who, what query
+    (a dict of its parameters), how many records. One row per request, never per
+    record, so a list of 5,000 costs one INSERT. ``grid_code`` defaults to the
+    reader's jurisdiction root (what the query was confined to)."""
+    record(conn, principal, "read", table, key=None, after={"query": query},
+           grid_code=grid_code if grid_code is not None else principal.grid_code,
+           records=records)
 
 
 def search(conn, username=None, action=None, table=None, since=None, until=None,
