@@ -12,7 +12,8 @@ bp = Blueprint("households", __name__)
 OPENAPI = {
     "/households": {
         "get": {
-            "summary": "Households of your jurisdiction (masked per role)",
+            "summary": "Households of your jurisdiction (masked per role; the read "
+                       "is audited: one row per request)",
             "parameters": [
                 {"name": "grid", "in": "query", "schema": {"type": "string"}},
                 {"name": "limit", "in": "query",

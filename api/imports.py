@@ -207,4 +207,5 @@ def rejected_csv(import_id):
     # BOM: Excel opens UTF-8 Chinese text correctly only with it
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition":
-                             f"attachment; filename=import-{import_id}-rejected.csv"})
+                             f"attachment; filename=import-{import_id}-rejected.csv",
+                             "Cache-Control": "no-store"})

@@ -14,7 +14,8 @@ OPENAPI = {
         "get": {
             "summary": "Find a place by name or address in the jurisdiction: grids, "
                        "cameras, households (by address; by head of household only "
-                       "for roles that see names)",
+                       "for roles that see names; a search of households is "
+                       "audited)",
             "parameters": [
                 {"name": "q", "in": "query", "required": True,
                  "description": "words of a grid, village or camera name, an "

@@ -10,11 +10,13 @@ from api.auth import current, requires
 from api.db import connection
 from api.params import float_arg, int_arg
 from geo.edit import EditError, boundary_from_geojson
+from geo.vocab import bilingual
 from layers import search as search_layer
-from layers.errors import Forbidden, Invalid, Unprocessable
+from layers.errors import Invalid, Unprocessable
 
 bp = Blueprint("search", __name__)
 
+_FORMATS = ("geojson", "csv")
 _PARAMS = [
     {"name": "layer", "in": "query", "required": True,
      "schema": {"enum": list(search_layer.LAYERS)}},
@@ -24,18 +26,23 @@ _PARAMS = [
      "schema": {"type": "number", "maximum": 50000}},
     {"name": "k", "in": "query", "description": "the k nearest",
      "schema": {"type": "integer", "maximum": 1000}},
-    {"name": "format", "in": "query", "schema": {"enum": ["geojson", "csv"]}},
+    {"name": "format", "in": "query", "schema": {"enum": list(_FORMATS)}},
     {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 5000}},
     {"name": "offset", "in": "query", "schema": {"type": "integer"}},
 ]
+_RESPONSES = {
+    "200": {"description": "GeoJSON or CSV; a search of households is audited"},
+    "400": {"description": "bad parameter"},
+    "403": {"description": "a layer your role may not read (households: "
+                           "households:read, staff: locate, incidents: "
+                           "incidents:read, cameras: map:view)"},
+}
 OPENAPI = {"/search": {
     "get": {"summary": "Search within a radius of, or nearest to, a point",
             "parameters": _PARAMS,
-            "responses": {"200": {"description": "GeoJSON or CSV"},
-                          "400": {"description": "bad parameter"}}},
+            "responses": _RESPONSES},
     "post": {"summary": "Search inside a polygon: body {polygon: GeoJSON}",
-             "parameters": _PARAMS,
-             "responses": {"200": {"description": "GeoJSON or CSV"}}},
+             "parameters": _PARAMS, "responses": _RESPONSES},
 }}
 
 _NOT_FILTERS = {"layer", "lon", "lat", "radius", "k", "format", "limit", "offset"}
@@ -45,12 +52,12 @@ _NOT_FILTERS = {"layer", "lon", "lat", "radius", "k", "format", "limit", "offset
 @requires("map:view")
 def search():
     layer = request.args.get("layer", "")
-    if layer not in search_layer.LAYERS:
-        raise Invalid(f"parameter 'layer' must be one of "
-                      f"{', '.join(search_layer.LAYERS)}", field="layer")
-    permission = search_layer.LAYERS[layer][0]
-    if not current().can(permission):
-        raise Forbidden(f"your role may not search {layer} ({permission})")
+    search_layer.check_layer(current(), layer)  # 403 before any other parameter
+    fmt = request.args.get("format", "geojson")
+    if fmt not in _FORMATS:
+        raise Invalid(bilingual("参数 format 须为 geojson 或 csv",
+                                "parameter 'format' must be geojson or csv"),
+                      field="format")
     polygon = _polygon() if request.method == "POST" else None
     point = None
     if polygon is None or "lon" in request.args:
@@ -65,8 +72,8 @@ def search():
     offset = int_arg("offset", 0, 10**9, default=0)
     with connection() as conn:
         found = search_layer.search(conn, current(), layer, point, radius, k, polygon,
-                                    filters, limit, offset)
-    if request.args.get("format", "geojson") == "csv":
+                                    filters, limit, offset, fmt=fmt)
+    if fmt == "csv":
         return _csv(found["items"], layer)
     return jsonify({
         "type": "FeatureCollection", "numberMatched": found["total"],
@@ -103,7 +110,9 @@ def _csv(items, layer):
         writer.writerow(items[0].keys())
         for item in items:
             writer.writerow([_cell(v) for v in item.values()])
-    # BOM: Excel opens UTF-8 Chinese text correctly only with it
+    # BOM: Excel opens UTF-8 Chinese text correctly only with it; no-store: a
+    # download of people's data stays out of every cache
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition":
-                             f"attachment; filename={layer}.csv"})
+                             f"attachment; filename={layer}.csv",
+                             "Cache-Control": "no-store"})

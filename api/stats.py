@@ -165,12 +165,14 @@ def rankings():
         return Response(ranking_print.render(found, shapes, fmt),
                         mimetype=_PRINTED[fmt], headers={
                             "Content-Disposition": "attachment; filename="
-                            + ranking_print.filename(found, fmt)})
+                            + ranking_print.filename(found, fmt),
+                            "Cache-Control": "no-store"})
     when = found["period"]["month"] or found["period"]["from"]
     name = f"rankings-level{found['level']}-{when}.xlsx"
     return Response(xlsx(found), mimetype="application/vnd.openxmlformats-"
                     "officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+                    headers={"Content-Disposition": f"attachment; filename={name}",
+                             "Cache-Control": "no-store"})
 
 
 # (header "中文 English", value of an item); rates as percentages

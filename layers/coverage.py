@@ -30,6 +30,7 @@ from psycopg.rows import dict_row
 
 from geo import coverage as geo_coverage
 from geo.crs import gk_zone_epsg
+from layers import audit
 from layers.access import like_prefix
 from layers.errors import Invalid, NotFound
 from layers.households import FIELDS as HOUSEHOLD_FIELDS
@@ -405,7 +406,7 @@ _UNCOVERED = """
 def uncovered_households(conn, principal, code=None, limit=100, offset=0):
     """Households under ``code`` that no camera sees: ``{"total", "items"}``, the
     items masked as the households layer masks them; without households:read the
-    count only (``items`` None)."""
+    count only (``items`` None). A list is a read of personal data: audited."""
     grid = _grid(conn, principal, code)
     _ensure_views(conn, grid["code"])
     params = {"under": _under(grid["code"]), "scope": principal.prefix,
@@ -419,6 +420,9 @@ def uncovered_households(conn, principal, code=None, limit=100, offset=0):
         items = conn.cursor(row_factory=dict_row).execute(
             sql.SQL("SELECT {} {} ORDER BY t.id LIMIT %(limit)s OFFSET %(offset)s")
             .format(HOUSEHOLD_FIELDS, sql.SQL(_UNCOVERED)), params).fetchall()
+        audit.record_read(conn, principal, "households", {
+            "via": "coverage", "grid": grid["code"], "limit": limit,
+            "offset": offset}, len(items))
     return {"grid": grid["code"], "total": total, "items": items}
 
 

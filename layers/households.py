@@ -45,7 +45,8 @@ def _params(principal):
 
 def list_households(conn, principal, grid=None, limit=100, offset=0):
     """Households of the user's jurisdiction (optionally of one grid's subtree),
-    masked per role; ``{"total": n, "items": [...]}``."""
+    masked per role; ``{"total": n, "items": [...]}``. The read is audited: one
+    row per call, however many households (none included)."""
     params = _params(principal) | {"grid": like_prefix(grid or ""),
                                    "limit": limit, "offset": offset}
     cur = conn.cursor(row_factory=dict_row)
@@ -58,6 +59,9 @@ def list_households(conn, principal, grid=None, limit=100, offset=0):
                 " WHERE t.grid_code LIKE %(scope)s AND t.grid_code LIKE %(grid)s"
                 " ORDER BY t.id LIMIT %(limit)s OFFSET %(offset)s").format(FIELDS),
         params).fetchall()
+    audit.record_read(conn, principal, "households",
+                      {"via": "list", "grid": grid, "limit": limit, "offset": offset},
+                      len(items))
     return {"total": total, "items": items}
 
 
@@ -73,5 +77,7 @@ def get_household(conn, principal, household_id):
         params).fetchone()
     if row is None:
         raise NotFound(f"no household {household_id}", field="id")
-    audit.record(conn, principal, "read", "households", household_id)
+    audit.record(conn, principal, "read", "households", household_id,
+                 after={"query": {"via": "get", "id": household_id}},
+                 grid_code=row["grid_code"], records=1)
     return row

@@ -221,7 +221,7 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
         _event(conn, principal, incident_id, "register", "registered",
                clean["description"], {"source": clean["source"],
                                       "reporter": clean["reporter"]}, at)
-        created = get_incident(conn, principal, code, events=True)
+        created = get_incident(conn, principal, code, events=True, audited=False)
         audit.record(conn, principal, "create", "incidents", code,
                      after=_audit_view(created),
                      geom_after=f"POINT({lon} {lat})")
@@ -241,7 +241,7 @@ def _link(conn, principal, code, clean, lon, lat, at):
         audit.record(conn, principal, "update", "incidents", code,
                      after={"linked_report": details},
                      geom_after=f"POINT({lon} {lat})")
-        incident = get_incident(conn, principal, code, events=True)
+        incident = get_incident(conn, principal, code, events=True, audited=False)
     return {"linked_to": code, "incident": incident}
 
 
@@ -263,8 +263,12 @@ def _locked(conn, principal, code, field="code"):
     return row
 
 
-def get_incident(conn, principal, code, events=True, now=None):
-    """One incident of the user's jurisdiction (with its events, oldest first)."""
+def get_incident(conn, principal, code, events=True, now=None, audited=True):
+    """One incident of the user's jurisdiction (with its events, oldest first).
+
+    The reporter (a citizen's name, often a phone) is personal data: the read is
+    audited unless ``audited`` is False (the answer of a change, itself audited).
+    """
     column, value = _key(code)
     cur = conn.cursor(row_factory=dict_row)
     row = cur.execute(
@@ -274,6 +278,10 @@ def get_incident(conn, principal, code, events=True, now=None):
     if row is None:
         raise NotFound(f"no incident {code}", field="code")
     row = _out(row)
+    if audited:
+        audit.record(conn, principal, "read", "incidents", row["code"],
+                     after={"query": {"via": "get", "code": str(code)}},
+                     grid_code=row["grid_code"], records=1)
     row["actions"] = allowed_actions(row["status"])
     if events:
         row["events"] = [_out(e) for e in cur.execute(
@@ -333,11 +341,12 @@ def transition(conn, principal, code, action, note=None, *, now=None, **extra):
                 changes | {"id": row["id"]})
         status = changes.get("status", row["status"])
         _event(conn, principal, row["id"], action, status, note, details or None, at)
-        after = get_incident(conn, principal, row["code"], events=False, now=at)
+        after = get_incident(conn, principal, row["code"], events=False, now=at,
+                             audited=False)
         audit.record(conn, principal, "update", "incidents", row["code"],
                      before={"status": row["status"], "action": action},
                      after=_audit_view(after) | {"note": note})
-        return get_incident(conn, principal, row["code"], now=at)
+        return get_incident(conn, principal, row["code"], now=at, audited=False)
 
 
 def _changes(conn, row, action, extra, at):
@@ -496,4 +505,10 @@ def list_incidents(conn, principal, status=None, overdue=None, level=None,
         sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}"
                 " LIMIT %(limit)s OFFSET %(offset)s").format(
             _FIELDS, _FROM, condition, order), params).fetchall()
+    # the reporters are personal data: one audit row per list, however long
+    audit.record_read(conn, principal, "incidents", {
+        "via": "list", "status": status, "overdue": overdue, "level": level,
+        "category": category, "grid": grid,
+        "since": since and since.isoformat(), "until": until and until.isoformat(),
+        "limit": limit, "offset": offset}, len(items))
     return {"total": total, "items": [_out(r) for r in items]}

@@ -8,6 +8,8 @@ on the map (a grid's point on its surface, the household's or camera's position)
 
 Matching is ``ILIKE '%words%'`` on trigram indexes (migration 0008); hits are
 ordered exact match first, then prefix, then by similarity, then shortest name.
+Addresses and heads of household are personal data: a search that looked
+households up writes one audit row (the words, how many households it found).
 """
 
 from psycopg import sql
@@ -99,10 +101,11 @@ def find_places(conn, principal, q, limit=10):
            "cameras": _rows(cur.execute(_CAMERAS, params))}
     if principal.can("households:read"):
         out["households"] = _rows(cur.execute(_HOUSEHOLDS, params))
-        if params["personal"] and out["households"]:
-            # A search that may hit people by name is a read of personal data.
-            audit.record(conn, principal, "read", "households", key="search",
-                         after={"q": words, "hits": len(out["households"])})
+        # Addresses and heads of household are personal data: one audit row per
+        # search that looked households up, zero hits included (a name probed).
+        audit.record_read(conn, principal, "households",
+                          {"via": "places", "q": words, "limit": limit},
+                          len(out["households"]))
     return out
 
 

@@ -1,6 +1,14 @@
 """Spatial search over households, cameras, staff and incidents: within a radius,
 inside a polygon, or the k nearest to a point — always within the user's
-jurisdiction, with personal fields masked per role (as ``layers.households``)."""
+jurisdiction, with personal fields masked per role (as ``layers.households``).
+
+Each layer needs the permission of the endpoint that reads it (``LAYERS``): a
+search is no back door to a layer the role may not read. A search of households
+is a read of personal data, audited as one row per search (zero hits included:
+looking a person up is worth recording even when it finds no one). Staff (public
+officials, contactable by design: phones masked without staff:contact), cameras
+and incidents (no reporter, no description here) are not personal data.
+"""
 
 import math
 
@@ -8,21 +16,24 @@ import shapely
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from layers.errors import Invalid
+from geo.vocab import bilingual
+from layers import audit
+from layers.errors import Forbidden, Invalid
 from layers.households import FIELDS as HOUSEHOLD_FIELDS
 
-__all__ = ["LAYERS", "search"]
+__all__ = ["LAYERS", "PERSONAL", "check_layer", "search"]
 
 _M_PER_DEG = 111_320.0
 
-# layer -> (permission, columns, {filter name: column})
+# layer -> (permission, columns, {filter name: column}); the permission is the one
+# of the matching read endpoint (households, locate, incidents, the map)
 LAYERS = {
     "households": ("households:read", HOUSEHOLD_FIELDS, {}),
     "cameras": ("map:view", sql.SQL(
         "t.id, t.code, t.name, t.kind, t.bearing, t.fov_deg, t.range_m, t.owner,"
         " t.status, t.grid_code, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat"),
         {"kind": "kind", "status": "status"}),
-    "staff": ("map:view", sql.SQL(
+    "staff": ("locate", sql.SQL(
         "t.id, t.name, t.role, CASE WHEN %(contact)s THEN t.phone"
         " ELSE left(t.phone, 3) || '****' || right(t.phone, 4) END AS phone,"
         " t.grid_code, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat"),
@@ -33,15 +44,55 @@ LAYERS = {
         " ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat"),
         {"category": "category", "status": "status", "source": "source"}),
 }
+# the layers whose search is a read of personal data (audited)
+PERSONAL = frozenset({"households"})
+
+
+def check_layer(principal, layer):
+    """Raise Invalid for an unknown layer, Forbidden for one the role may not
+    read (naming the layer and the permission it needs)."""
+    if layer not in LAYERS:
+        raise Invalid(bilingual(f"参数 layer 须为 {'、'.join(LAYERS)} 之一",
+                                f"parameter 'layer' must be one of "
+                                f"{', '.join(LAYERS)}"), field="layer")
+    permission = LAYERS[layer][0]
+    if not principal.can(permission):
+        raise Forbidden(bilingual(
+            f"你的角色（{principal.role}）无权搜索图层 {layer}"
+            f"（需要 {permission} 权限）",
+            f"your role ({principal.role}) may not search the layer {layer} "
+            f"(it needs {permission})"), field="layer")
+
+
+def _audit_query(layer, point, radius_m, k, polygon, filters, limit, offset, fmt):
+    """The search as the audit row keeps it: its parameters, a polygon by its
+    bounds and vertex count (a hostile polygon may be large)."""
+    query = {"via": "search", "layer": layer, "format": fmt, "limit": limit,
+             "offset": offset}
+    if point is not None:
+        query |= {"lon": point[0], "lat": point[1]}
+    if radius_m is not None:
+        query["radius"] = radius_m
+    if k is not None:
+        query["k"] = k
+    if polygon is not None:
+        query |= {"bbox": [round(v, 6) for v in polygon.bounds],
+                  "vertices": int(shapely.get_num_coordinates(polygon))}
+    if filters:
+        query["filters"] = dict(filters)
+    return query
 
 
 def search(conn, principal, layer, point=None, radius_m=None, k=None, polygon=None,
-           filters=None, limit=100, offset=0):
+           filters=None, limit=100, offset=0, fmt="geojson"):
     """Return ``{"total": n, "items": [...]}``, nearest first around a point.
 
     Exactly one of: ``point`` + ``radius_m``; ``point`` + ``k``; ``polygon``
     (shapely, EPSG:4326). ``filters`` maps the layer's filter names to values.
+    ``fmt``: the format the answer leaves in (``geojson``, ``csv``), recorded in
+    the audit row of a search of personal data.
     """
+    check_layer(principal, layer)
     _, columns, allowed = LAYERS[layer]
     where = [sql.SQL("t.grid_code LIKE %(scope)s"), sql.SQL("t.geom IS NOT NULL")]
     params = {"scope": principal.prefix, "limit": limit, "offset": offset,
@@ -50,8 +101,11 @@ def search(conn, principal, layer, point=None, radius_m=None, k=None, polygon=No
               "contact": principal.can("staff:contact")}
     for name, value in (filters or {}).items():
         if name not in allowed:
-            raise Invalid(f"'{name}' is not a filter of {layer}: one of "
-                          f"{', '.join(allowed) or 'none'}", field=name)
+            raise Invalid(bilingual(
+                f"{name} 不是图层 {layer} 的筛选条件，可用："
+                f"{'、'.join(allowed) or '无'}",
+                f"'{name}' is not a filter of {layer}: one of "
+                f"{', '.join(allowed) or 'none'}"), field=name)
         where.append(sql.SQL("{} = {}").format(
             sql.Identifier("t", allowed[name]), sql.Placeholder(name)))
         params[name] = value
@@ -99,4 +153,8 @@ def search(conn, principal, layer, point=None, radius_m=None, k=None, polygon=No
         " LIMIT %(limit)s OFFSET %(offset)s"
     ).format(columns=columns, distance=distance, table=table, cond=cond, order=order)
     items = conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
+    if layer in PERSONAL:
+        audit.record_read(conn, principal, layer, _audit_query(
+            layer, point, radius_m, k, polygon, filters, limit, offset, fmt),
+            len(items))
     return {"total": total, "items": items}

@@ -137,8 +137,9 @@ def test_the_whole_loop(env):
     assert done["actions"] == ["reopen"]
     with psycopg.connect(env.demo.url) as c:
         audited = c.execute("SELECT count(*) FROM audit WHERE table_name = 'incidents'"
-                            " AND row_key = %s", (code,)).fetchone()[0]
-    assert audited == 6  # create + five transitions
+                            " AND row_key = %s AND action <> 'read'",
+                            (code,)).fetchone()[0]
+    assert audited == 6  # create + five transitions (the leader's read apart)
 
 
 def test_transitions_not_allowed_are_409_naming_the_state(env):

@@ -111,3 +111,49 @@ def test_search_stays_in_the_jurisdiction(as_user, demo_town):
         f"/api/v1/search?layer=households&lon={elsewhere.x}&lat={elsewhere.y}&k=1"
     ).get_json()["features"][0]["properties"]
     assert "*" in masked["head_name"] and masked["tags"] is None
+
+
+# Each layer needs the permission of the endpoint that reads it, written out by hand
+# from ROLE_PERMISSIONS: households households:read (all but the viewer), staff
+# locate (all but the viewer), incidents incidents:read (not the planner, not the
+# viewer), cameras map:view (everyone).
+LAYER_ACCESS = {
+    #              households staff incidents cameras
+    "admin":      (200, 200, 200, 200),
+    "planner":    (200, 200, 403, 200),
+    "dispatcher": (200, 200, 200, 200),
+    "leader":     (200, 200, 200, 200),
+    "worker":     (200, 200, 200, 200),
+    "viewer":     (403, 403, 403, 200),
+}
+
+
+@pytest.mark.parametrize(("username", "layer", "status"), [
+    (username, layer, status) for username, row in LAYER_ACCESS.items()
+    for layer, status in zip(("households", "staff", "incidents", "cameras"), row,
+                             strict=True)])
+def test_search_needs_the_permission_of_the_layer(as_user, demo_town, username,
+                                                  layer, status):
+    here = demo_town.households.geometry.iloc[0]
+    for method in ("get", "post"):
+        kwargs = {"json": {"polygon": mapping(here.buffer(0.01))}} \
+            if method == "post" else {}
+        r = getattr(as_user(username), method)(
+            f"/api/v1/search?layer={layer}&lon={here.x}&lat={here.y}&k=3"
+            "&format=csv", **kwargs)
+        assert r.status_code == status, (method, r.get_data(as_text=True)[:200])
+        if status == 403:  # a refusal naming the layer, never an empty answer
+            error = r.get_json()["error"]
+            assert error["field"] == "layer" and layer in error["message"]
+            assert "无权" in error["message"]
+
+
+def test_a_refused_layer_is_refused_before_its_other_parameters(as_user):
+    # no point, no radius: still a 403 naming the layer, not a 400 on 'lon'
+    r = as_user("viewer").get("/api/v1/search?layer=staff")
+    assert r.status_code == 403 and r.get_json()["error"]["field"] == "layer"
+
+
+def test_an_unknown_format_is_refused(client):
+    r = client.get("/api/v1/search?layer=cameras&lon=119.7&lat=31.2&k=3&format=xls")
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "format"
