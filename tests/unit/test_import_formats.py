@@ -175,7 +175,7 @@ def zipped(folder):
 
 @pytest.mark.parametrize("encoding, cpg, label", [
     ("UTF-8", True, "UTF-8 (from the .cpg)"), ("GBK", True, "GBK (from the .cpg)"),
-    ("GBK", False, "GB18030"), ("UTF-8", False, "UTF-8")])
+    ("GBK", False, "GBK"), ("UTF-8", False, "UTF-8")])
 @pytest.mark.parametrize("packed", [False, True])
 def test_shapefile_encodings(tmp_path, encoding, cpg, label, packed):
     path = write_shapefile(tmp_path, POINTS, encoding, cpg)
