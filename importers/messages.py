@@ -78,9 +78,10 @@ MESSAGES = {
     "xml_root": ("根元素为 <{root}> 的 XML 文件，既非 GPX 也非 KML",
                  "an XML file whose root is <{root}>, neither GPX nor KML"),
     "unknown_format": ("{name_zh}的格式 gridgov 无法读取；可读取 CSV、XLSX、GPX、"
-                       "GeoJSON、KML、KMZ、Shapefile、GeoPackage",
+                       "GeoJSON、KML、KMZ、Shapefile、GeoPackage，及其 gzip 压缩文件",
                        "{name} is in a format gridgov does not read (CSV, XLSX, "
-                       "GPX, GeoJSON, KML, KMZ, Shapefile, GeoPackage)"),
+                       "GPX, GeoJSON, KML, KMZ, Shapefile, GeoPackage, each also "
+                       "gzipped)"),
     "loose_shp": ("单独的 .shp 无法读取：请与其 .shx、.dbf、.prj 和 .cpg 文件一起"
                   "压缩成 zip",
                   "a loose .shp cannot be read alone: zip it with its .shx, .dbf, "

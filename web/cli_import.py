@@ -74,7 +74,8 @@ def _progress(phase, count, seconds):
 @friendly
 def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
                    username):
-    """Import FILE (CSV, XLSX, GPX, GeoJSON, KML/KMZ, Shapefile, GeoPackage) into
+    """Import FILE (CSV, XLSX, GPX, GeoJSON, KML/KMZ, Shapefile: a .zip or the .shp
+    with its sidecar files beside it, GeoPackage) into
     households, cameras, incidents, staff (grid staff), tracks (a worker's
     patrol: --staff) or grids (polygons, checked as a hierarchy) (导入): all rows
     or none.
