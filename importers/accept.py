@@ -5,7 +5,8 @@ vectorised, the path of a 1 M-row CSV) or any geometries as a shapely array
 (:func:`accept_geometries`). A row is rejected, with a sentence saying why, when it
 falls outside China (the usual sign of a wrong CRS or of swapped axes: both are
 named), far outside the deployment's ``bbox``, has no geometry, or is an invalid
-polygon. Python-level work is done for the rejected rows only.
+polygon. Python-level work is done for the rejected rows only. :func:`odd_times`
+warns of GPS times no patrol can have (1901, next year).
 """
 
 import collections
@@ -17,13 +18,22 @@ import shapely
 from .messages import invalid_reason, rows_en, say
 from .reproject import geometries_to_wgs84, gk_variant, is_geographic, to_wgs84
 
-__all__ = ["CHINA", "BBOX_MARGIN_DEG", "Accepted", "accept_points",
-           "accept_geometries", "inside"]
+__all__ = ["CHINA", "BBOX_MARGIN_DEG", "EARLIEST_TIME", "FUTURE_MARGIN", "Accepted",
+           "accept_points", "accept_geometries", "inside", "odd_times"]
 
 # China, roughly: lon 73–136°E, lat 3–54°N (west_lon, south_lat, east_lon, north_lat).
 CHINA = (73.0, 3.0, 136.0, 54.0)
 # How far beyond the deployment's bbox a row may lie before it is "far outside".
 BBOX_MARGIN_DEG = 0.1
+
+# A GPS time before this is a device's clock gone wrong, not a patrol: 1901-12-13 is
+# the earliest 32-bit Unix time, 1980-01-06 the GPS epoch, and a receiver with the
+# week-rollover bug reports dates 19.6 years back (1999 for 2019).
+EARLIEST_TIME = pd.Timestamp("2000-01-01", tz="UTC")
+# How far past the moment of reading a time may lie (clocks and time zones).
+FUTURE_MARGIN = pd.Timedelta(days=1)
+# How many rows a warning names before "…".
+_NAMED = 5
 
 Accepted = collections.namedtuple("Accepted", "frame rejected crs warnings")
 
@@ -76,7 +86,7 @@ def accept_geometries(geometries, rows, attrs, key, used, *, swap=False, bbox=No
     China when its bounds are), plus: no geometry, and invalid polygons (with
     shapely's reason, e.g. a self-intersection).
     """
-    geoms = np.asarray(geometries, dtype=object)
+    geoms = _rings_as_lines(np.asarray(geometries, dtype=object))
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     rejected = [{"row": int(rows[i]), "field": "geometry",
                  "reason": say("no_geometry")}
@@ -113,8 +123,44 @@ def accept_geometries(geometries, rows, attrs, key, used, *, swap=False, bbox=No
     return Accepted(_frame(attrs, rows, ok, moved[ok]), rejected, used, notes)
 
 
+def odd_times(frame, now=None):
+    """Warnings for the rows of ``frame`` whose ``time`` (UTC) is before
+    :data:`EARLIEST_TIME` or more than :data:`FUTURE_MARGIN` after ``now``: they
+    are read, and the warning names them (their ``row``) and the first such time.
+    """
+    if "time" not in frame or not len(frame):
+        return []
+    times = pd.to_datetime(frame["time"], utc=True)
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    out = []
+    for key, odd in (("time_early", times < EARLIEST_TIME),
+                     ("time_future", times > now + FUTURE_MARGIN)):
+        odd = odd.fillna(False).to_numpy(dtype=bool)
+        if not odd.any():
+            continue
+        rows = frame["row"].to_numpy()[odd]
+        named = [str(int(r)) for r in rows[:_NAMED]]
+        more = "…" if rows.size > _NAMED else ""
+        first = times[odd].iloc[0].isoformat()
+        out.append(say(key, n=int(rows.size), rows_zh="、".join(named) + more,
+                       rows=", ".join(named) + more, example=first,
+                       floor=EARLIEST_TIME.date().isoformat(),
+                       plural="s" if rows.size > 1 else ""))
+    return out
+
+
 def _flip(coords):
     return coords[:, ::-1]
+
+
+def _rings_as_lines(geoms):
+    """A bare LinearRing (KML, GeoJSON as some tools write it) as the LineString it
+    is; no table stores rings. A copy when there is one."""
+    rings = np.flatnonzero(shapely.get_type_id(geoms) == 2)
+    if rings.size:
+        geoms = geoms.copy()
+        geoms[rings] = [shapely.LineString(g.coords) for g in geoms[rings]]
+    return geoms
 
 
 def _first_vertex(geoms):

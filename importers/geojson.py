@@ -79,7 +79,7 @@ def _features(doc):
         return features
     if kind == "Feature":
         return [doc]
-    if kind in _GEOMETRIES:
+    if kind in _GEOMETRIES or kind == "LinearRing":  # a ring: read as a line
         return [{"type": "Feature", "geometry": doc, "properties": {}}]
     raise ImportRefused(say("geojson_top_type", kind=kind))
 

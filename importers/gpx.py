@@ -4,7 +4,9 @@ One row per point, in the order of the file (``row`` counts them from 1), with
 ``kind`` (``waypoint``, ``route_point`` or ``track_point``), ``track``,
 ``segment`` and ``route`` indices (from 0; empty where they do not apply), the
 point's ``name``, ``time`` (UTC), ``elevation`` in metres, and the track or route
-name. Extensions (speed, heart rate, …) are ignored. GPX is WGS-84 by its
+name. Route points keep their ``<time>`` as track points do; a time in 1901 or
+more than a day in the future is read with a warning naming the rows.
+Extensions (speed, heart rate, …) are ignored. GPX is WGS-84 by its
 specification; a ``crs=`` option overrides that for apps that write GCJ-02.
 
 The XML is first parsed with defusedxml (entities refused), then handed to gpxpy.
@@ -12,7 +14,7 @@ The XML is first parsed with defusedxml (entities refused), then handed to gpxpy
 
 import numpy as np
 
-from .accept import accept_points
+from .accept import accept_points, odd_times
 from .messages import say
 from .reproject import choose
 from .result import MAX_FILE_BYTES, ImportRefused, Result, load_bytes, parse_mapping
@@ -66,8 +68,8 @@ def read(source, *, crs=None, swap=False, bbox=None, mapping=None,
     accepted = accept_points(x, y, rows, attrs, key, used, swap=swap, bbox=bbox)
     columns = {"lon": "lon", "lat": "lat", **_mapping(mapping)}
     return Result(frame=accepted.frame, rejected=accepted.rejected, crs=accepted.crs,
-                  columns=columns, warnings=notes + accepted.warnings, format="gpx",
-                  encoding=encoding)
+                  columns=columns, format="gpx", encoding=encoding,
+                  warnings=notes + accepted.warnings + odd_times(accepted.frame))
 
 
 def _mapping(mapping):

@@ -3,9 +3,14 @@
 One row per Placemark (``row`` counts them from 1, in document order), with its
 ``name``, ``description``, ``folder`` (the path of Folder names, ``A/B``) and its
 ExtendedData (``<Data name>`` values and ``<SimpleData>`` fields) as columns.
-Geometries: Point, LineString, LinearRing, Polygon (with holes), MultiGeometry
-(nested, of one kind → Multi*, mixed → GeometryCollection) and gx:Track. KML is
-WGS-84 by its specification; ``crs=`` overrides it for apps that write GCJ-02.
+Geometries: Point, LineString, LinearRing (read as a LineString), Polygon (with
+holes), MultiGeometry (nested, of one kind → Multi*, mixed → GeometryCollection),
+gx:Track and gx:MultiTrack; a geometry outside any Placemark is a row too. A track
+with ``<when>`` times becomes one row per point, as GPX track points are:
+``kind`` ``track_point`` (the other Placemarks ``placemark``), ``track``,
+``segment`` (within a gx:MultiTrack) and ``time`` (UTC; an unreadable one is
+empty); a time in 1901 or the future is read with a warning. KML is WGS-84 by
+its specification; ``crs=`` overrides it for apps that write GCJ-02.
 A KMZ is a zip, opened only within the limits of :mod:`importers.safezip`.
 """
 
@@ -13,7 +18,7 @@ import re
 
 import numpy as np
 
-from .accept import accept_geometries
+from .accept import accept_geometries, odd_times
 from .messages import say
 from .reproject import choose
 from .result import MAX_FILE_BYTES, ImportRefused, Result, load_bytes
@@ -51,24 +56,40 @@ def read(source, *, crs=None, swap=False, bbox=None, mapping=None,
     what = f"{fmt.upper()} file"
     text, encoding = decode(data, what)
     root = parse(text, what)
-    geoms, attrs, rejected = [], [], []
-    for number, (placemark, folders) in enumerate(_placemarks(root, ()), start=1):
+    geoms, attrs, rejected, tracks = [], [], [], 0
+    for placemark, folders in _placemarks(root, ()):
         row = {"name": _text(placemark, "name"),
                "description": _text(placemark, "description"),
                "folder": "/".join(folders) or None}
         row.update((k, v) for k, v in _extended(placemark) if k not in row)
-        attrs.append(row)
         try:
+            timed = _timed(placemark)
+            if timed:  # one row per point of a track with times, as in GPX
+                for segment, (coords, times) in enumerate(timed):
+                    for xy, when in zip(coords, times, strict=True):
+                        attrs.append({**row, "kind": "track_point", "track": tracks,
+                                      "segment": segment, "time": when})
+                        geoms.append(shapely.Point(xy))
+                tracks += 1
+                continue
             geoms.append(_geometry(placemark))
         except (ValueError, shapely.errors.ShapelyError) as exc:
             geoms.append(None)
             # ours say it in both languages; shapely's (a one-point line) in English
             reason = str(exc) if isinstance(exc, _Unbuilt) else say(
                 "geometry_unbuildable", kind="geometry", error=exc)
-            rejected.append({"row": number, "field": "geometry", "reason": reason})
+            rejected.append({"row": len(geoms), "field": "geometry",
+                             "reason": reason})
+        attrs.append(row)
     if not attrs:
         raise ImportRefused(say("kml_empty", fmt=fmt.upper()))
     frame = pd.DataFrame.from_records(attrs)
+    if tracks:
+        frame["kind"] = frame["kind"].fillna("placemark")
+        for column in ("track", "segment"):
+            frame[column] = frame[column].astype("Int64")
+        frame["time"] = pd.to_datetime(frame["time"], utc=True, errors="coerce",
+                                       format="ISO8601")
     columns = {"geometry": "geometry", **check_mapping(mapping, frame.columns)}
     key, used, notes = choose(None, crs, default_source="format")
     if used.source == "option":
@@ -80,8 +101,8 @@ def read(source, *, crs=None, swap=False, bbox=None, mapping=None,
                                  frame[keep], key, used, swap=swap, bbox=bbox)
     rejected = sorted(rejected + accepted.rejected, key=lambda r: r["row"])
     return Result(frame=accepted.frame, rejected=rejected, crs=accepted.crs,
-                  columns=columns, warnings=notes + accepted.warnings, format=fmt,
-                  encoding=encoding)
+                  columns=columns, format=fmt, encoding=encoding,
+                  warnings=notes + accepted.warnings + odd_times(accepted.frame))
 
 
 class _Unbuilt(ValueError):
@@ -117,7 +138,7 @@ def _placemarks(element, folders):
     """(Placemark, folder names) in document order, through Documents and Folders."""
     for child in element:
         name = local_name(child.tag)
-        if name == "Placemark":
+        if name == "Placemark" or name in _GEOMETRIES:  # a bare geometry: a row
             yield child, folders
         elif name in _CONTAINERS:
             inner = folders + ((_text(child, "name") or "",) if name == "Folder"
@@ -137,7 +158,30 @@ def _extended(placemark):
             yield item.get("name"), (item.text or "").strip() or None
 
 
+def _timed(placemark):
+    """(coordinates, times) of each gx:Track with <when> times of a Placemark
+    (several for a gx:MultiTrack), or None when it has no timed track."""
+    tracks = [placemark] if local_name(placemark.tag) == "Track" else []
+    for child in placemark:
+        kind = local_name(child.tag)
+        if kind == "Track":
+            tracks.append(child)
+        elif kind == "MultiTrack":
+            tracks += _children(child, "Track")
+    timed = []
+    for track in tracks:
+        times = [(w.text or "").strip() or None for w in _children(track, "when")]
+        coords = [_numbers(c.text) for c in _children(track, "coord")]
+        if times and len(times) != len(coords):
+            raise _Unbuilt(say("kml_track_times", when=len(times), coord=len(coords)))
+        if times:
+            timed.append((coords, times))
+    return timed or None
+
+
 def _geometry(placemark):
+    if local_name(placemark.tag) in _GEOMETRIES:  # a geometry outside a Placemark
+        return _build(placemark)
     for child in placemark:
         if local_name(child.tag) in _GEOMETRIES:
             return _build(child)

@@ -25,6 +25,7 @@ FORM = BILINGUAL  # geo.vocab: one form for every bilingual message
 # what a file or archive is called in messages, English → Chinese
 _THINGS = {"XML file": "XML 文件", "GPX file": "GPX 文件", "KML file": "KML 文件",
            "KMZ file": "KMZ 文件", "zip archive": "zip 压缩包",
+           "gzip file": "gzip 文件",
            "zipped shapefile": "shapefile 压缩包", "workbook": "工作簿",
            "the file": "文件", "the GeoJSON crs member": "GeoJSON 的 crs 成员",
            "the .prj": ".prj 文件", "shapefile": "shapefile", "gpkg": "GeoPackage"}
@@ -77,9 +78,10 @@ MESSAGES = {
     "xml_root": ("根元素为 <{root}> 的 XML 文件，既非 GPX 也非 KML",
                  "an XML file whose root is <{root}>, neither GPX nor KML"),
     "unknown_format": ("{name_zh}的格式 gridgov 无法读取；可读取 CSV、XLSX、GPX、"
-                       "GeoJSON、KML、KMZ、Shapefile、GeoPackage",
+                       "GeoJSON、KML、KMZ、Shapefile、GeoPackage，及其 gzip 压缩文件",
                        "{name} is in a format gridgov does not read (CSV, XLSX, "
-                       "GPX, GeoJSON, KML, KMZ, Shapefile, GeoPackage)"),
+                       "GPX, GeoJSON, KML, KMZ, Shapefile, GeoPackage, each also "
+                       "gzipped)"),
     "loose_shp": ("单独的 .shp 无法读取：请与其 .shx、.dbf、.prj 和 .cpg 文件一起"
                   "压缩成 zip",
                   "a loose .shp cannot be read alone: zip it with its .shx, .dbf, "
@@ -120,6 +122,15 @@ MESSAGES = {
                   "1: refused (a zip bomb?)"),
     "zip_outside": ("{what_zh}中的文件“{name}”位于其目录之外：已拒绝",
                     "the {what} holds a file outside its folder ({name!r}): refused"),
+    "gzip_too_big": ("{what_zh}解压后超过上限 {limit}：已拒绝，疑为压缩炸弹",
+                     "the {what} unpacks to more than {limit}: refused (a zip "
+                     "bomb?)"),
+    "gzip_ratio": ("{what_zh}解压后超过其自身大小的 {limit} 倍：已拒绝，疑为压缩炸弹",
+                   "the {what} unpacks to more than {limit} times its size: "
+                   "refused (a zip bomb?)"),
+    "gzip_nested": ("{what_zh}中又是一个 gzip 文件：已拒绝，请只压缩一次",
+                    "the {what} holds another gzip file: refused (compress once "
+                    "only)"),
     "zip_member_lies": ("{name} 比 zip 目录所声明的更大：已拒绝",
                         "{name} is larger than the zip archive says: refused"),
     # formats
@@ -217,6 +228,10 @@ MESSAGES = {
     "kml_no_geometry": ("Placemark 没有几何图形", "the Placemark has no geometry"),
     "kml_no_outer": ("Polygon 没有外边界", "the Polygon has no outer boundary"),
     "kml_track_empty": ("gx:Track 没有 gx:coord", "the gx:Track has no gx:coord"),
+    "kml_track_times": ("gx:Track 有 {when} 个 <when>，却有 {coord} 个 gx:coord："
+                        "两者须一一对应",
+                        "the gx:Track has {when} <when> but {coord} gx:coord: they "
+                        "go in pairs"),
     "kml_part_empty": ("{kind} 为空", "the {kind} is empty"),
     "kml_no_coordinates": ("{kind} 没有坐标", "the {kind} has no coordinates"),
     "kml_bad_coordinates": ("坐标 {text!r} 不是 经度,纬度[,高程] 形式的数字",
@@ -274,9 +289,50 @@ MESSAGES = {
     "crs_missing": ("{where_zh}缺失：坐标已按 {crs} 读取{advice_zh}",
                     "{where} is missing: the coordinates were read as {crs}"
                     "{advice}"),
-    "dbf_gb18030": ("没有 .cpg 且属性不是 UTF-8：已按 GB18030/GBK 解码",
-                    "no .cpg and the attributes are not UTF-8: decoded as GB18030 "
-                    "(GBK)"),
+    "dbf_gb18030": ("未说明属性的编码{why_zh}，且属性不是 UTF-8：已按中文编码 {used} "
+                    "解码，请核对",
+                    "nothing says the attributes' encoding{why} and they are not "
+                    "UTF-8: decoded as Chinese in {used}; check them"),
+    "dbf_western_guess": ("未说明属性的编码{why_zh}，且属性既不是 UTF-8，按 GBK 读也"
+                          "不是中文：已按 {used} 解码，请核对；如有误，请指定 "
+                          "encoding=",
+                          "nothing says the attributes' encoding{why}, and they are "
+                          "neither UTF-8 nor Chinese in GBK: decoded as {used}; "
+                          "check them, and give encoding= if that is wrong"),
+    "cpg_unknown": (".cpg 文件写的是“{text}”，不是 gridgov 认识的代码页：已由属性内容"
+                    "判断编码",
+                    "the .cpg says {text!r}, not a code page gridgov knows: the "
+                    "encoding was judged from the attributes"),
+    "dbf_declared_fails": ("{where_zh}说明编码为 {said}，但属性不是 {said} 文本："
+                           "已按 {used} 解码，请核对",
+                           "{where} says {said}, but the attributes are not text "
+                           "in {said}: decoded as {used}; check them"),
+    "dbf_declared_doubt": ("{where_zh}说明编码为 {said}，但属性按 {said} 读是乱码，"
+                           "按 {used} 读是中文：已按 {used} 解码；如有误，请指定 "
+                           "encoding={said}",
+                           "{where} says {said}, but the attributes read as "
+                           "garbled in {said} and as Chinese in {used}: decoded as "
+                           "{used}; give encoding={said} if that is wrong"),
+    "dbf_also_chinese": ("已按{where_zh}说明的 {said} 解码；但属性按 {alt} 读也是"
+                         "中文（如“{sample}”）：如确是中文，请指定 encoding={alt}",
+                         "decoded as {said} as {where} says; but the attributes "
+                         "also read as Chinese in {alt} (e.g. {sample!r}): give "
+                         "encoding={alt} if they are Chinese"),
+    "dbf_utf8_over": ("{where_zh}说明编码为 {said}，但属性是有效的 UTF-8 文本："
+                      "已按 UTF-8 解码",
+                      "{where} says {said}, but the attributes are valid UTF-8: "
+                      "decoded as UTF-8"),
+    "dbf_undecodable": ("属性中有按 {used} 无法解码的字符：已替换或略去，请核对",
+                        "some characters of the attributes are not valid {used}: "
+                        "replaced or dropped; check them"),
+    "time_early": ("第 {rows_zh} 行的时间早于 {floor}（如 {example}）：已读取，"
+                   "请检查设备的时钟",
+                   "row{plural} {rows}: a time before {floor} (e.g. {example}): "
+                   "read; check the device's clock"),
+    "time_future": ("第 {rows_zh} 行的时间晚于当前时间一天以上（如 {example}）："
+                    "已读取，请检查设备的时钟",
+                    "row{plural} {rows}: a time more than a day in the future "
+                    "(e.g. {example}): read; check the device's clock"),
     "xlsx_right_cells": ("第 {row} 行在标题最后一列右侧还有单元格：已忽略",
                          "row {row} has cells right of the header's last column: "
                          "ignored"),

@@ -5,6 +5,8 @@ the layer with its CRS; :func:`importers.accept.accept_geometries` does the rest
 ``row`` is the feature's position from 1 (a shapefile's FID plus one).
 """
 
+import warnings as _warnings
+
 import numpy as np
 
 from .accept import accept_geometries
@@ -44,10 +46,22 @@ def read_layer(path, *, fmt, where, layer=None, encoding=None, crs=None, swap=Fa
 
     notes = list(warnings)
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always", RuntimeWarning)
+            gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
     except open_errors() as exc:
         raise ImportRefused(say("ogr_unreadable", fmt=fmt, fmt_zh=thing(fmt),
                                 error=exc)) from None
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise ImportRefused(say("encoding_given", encoding=encoding,
+                                error=exc)) from None
+    for warning in caught:
+        if "converted" in str(warning.message):  # GDAL could not recode some bytes
+            note = say("dbf_undecodable", used=encoding)
+            notes += [] if note in notes else [note]
+        else:
+            _warnings.warn_explicit(warning.message, warning.category,
+                                    warning.filename, warning.lineno)
     if gdf.crs is None:
         named, named_zh = place(where)
         notes.append(say("crs_missing", where=named, where_zh=named_zh,

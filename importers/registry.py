@@ -2,7 +2,8 @@
 
 The first bytes decide (a zip's member names, an XML root element, JSON, SQLite,
 a shapefile's magic number); the extension only breaks ties and is contradicted
-with a warning when the content says otherwise.
+with a warning when the content says otherwise. A gzip file (``track.gpx.gz``)
+is unpacked within :mod:`importers.safezip`'s limits and its content sniffed.
 """
 
 import inspect
@@ -15,6 +16,7 @@ from . import csvfile, geojson, geopackage, gpx, kml, shapefile, xlsx
 from .messages import say, thing
 from .result import MAX_FILE_BYTES, ImportRefused, check_file, load_bytes, source_name
 from .safexml import root_name
+from .safezip import GZIP_MAGIC, gunzip
 
 __all__ = ["READERS", "EXTENSIONS", "sniff", "read_any"]
 
@@ -99,6 +101,9 @@ def read_any(path_or_bytes, name=None, **options):
     else:
         source = load_bytes(source, max_bytes)
         head = source[:_HEAD]
+    if head.startswith(GZIP_MAGIC):
+        source, name = _gunzip(load_bytes(source, max_bytes), name, max_bytes)
+        head = source[:_HEAD]
     members = _members(source) if head.startswith(b"PK\x03\x04") else None
     fmt = sniff(head, name, members)
     notes = []
@@ -116,6 +121,18 @@ def read_any(path_or_bytes, name=None, **options):
     result = reader(source, **options)
     result.warnings[:0] = notes
     return result
+
+
+def _gunzip(data, name, max_bytes):
+    """The content of a gzip file and its name without ``.gz``."""
+    inner = gunzip(data)
+    if inner.startswith(GZIP_MAGIC):
+        raise ImportRefused(say("gzip_nested", what="gzip file",
+                                what_zh=thing("gzip file")))
+    load_bytes(inner, max_bytes)  # the size limit holds for the content too
+    path = Path(name)
+    return inner, str(path.with_suffix("")) if path.suffix.lower() in (
+        ".gz", ".gzip") else name
 
 
 def _members(source):

@@ -1,20 +1,24 @@
 """Zip archives (KMZ, zipped shapefiles, XLSX) opened only after their directory
-says they are safe: no zip bomb, no path leaving the extraction folder.
+says they are safe: no zip bomb, no path leaving the extraction folder; gzip files
+(``track.gpx.gz``) unpacked within the same limits.
 
 The limits are checked on the sizes the central directory declares, before a byte
 is decompressed; members are then read with the declared size as a hard cap, so an
-archive that lies about its sizes fails instead of filling the disk.
+archive that lies about its sizes fails instead of filling the disk. A gzip file
+declares no size worth trusting: it is unpacked with the limit as the cap.
 """
 
+import gzip
 import io
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from .messages import say, thing
 from .result import ImportRefused, human_size
 
-__all__ = ["MAX_UNZIPPED_BYTES", "MAX_RATIO", "RATIO_FLOOR_BYTES", "open_zip",
-           "read_member", "extract"]
+__all__ = ["MAX_UNZIPPED_BYTES", "MAX_RATIO", "RATIO_FLOOR_BYTES", "GZIP_MAGIC",
+           "open_zip", "read_member", "extract", "gunzip"]
 
 # The total of the members' uncompressed sizes.
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
@@ -25,6 +29,7 @@ MAX_RATIO = 100
 # compress well past it and harm nobody).
 RATIO_FLOOR_BYTES = 1024 * 1024
 _CHUNK = 1024 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def open_zip(data, what="zip archive"):
@@ -94,3 +99,32 @@ def extract(archive, folder):
                     raise ImportRefused(say("zip_member_lies", name=info.filename))
                 out.write(chunk)
     return folder
+
+
+def gunzip(data, what="gzip file"):
+    """The content of the gzip file ``data``, never more than the limits allow.
+
+    It is unpacked up to :data:`MAX_UNZIPPED_BYTES`, or :data:`MAX_RATIO` times
+    its size when that is smaller (and over :data:`RATIO_FLOOR_BYTES`), plus one
+    byte: a file that has more is refused without being unpacked further.
+
+    Raises
+    ------
+    ImportRefused
+        If ``data`` is a broken gzip file or would pass a limit.
+    """
+    by_ratio = max(RATIO_FLOOR_BYTES, MAX_RATIO * len(data))
+    cap = min(MAX_UNZIPPED_BYTES, by_ratio)
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(cap + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ImportRefused(say("zip_broken", what=what, what_zh=thing(what),
+                                error=exc)) from None
+    if len(out) > cap and cap == MAX_UNZIPPED_BYTES:
+        raise ImportRefused(say("gzip_too_big", what=what, what_zh=thing(what),
+                                limit=human_size(MAX_UNZIPPED_BYTES)))
+    if len(out) > cap:
+        raise ImportRefused(say("gzip_ratio", what=what, what_zh=thing(what),
+                                limit=MAX_RATIO))
+    return out

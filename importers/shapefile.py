@@ -1,23 +1,24 @@
 """Shapefiles, loose (the path of the .shp) or zipped (path or bytes of a .zip).
 
-The .prj gives the CRS. The attributes' encoding comes from the .cpg when there is
-one; without it the .dbf's bytes decide: UTF-8 when they decode strictly as UTF-8,
-else GB18030 (which reads GBK, the encoding of most Chinese shapefiles made
-without a .cpg). A zip passes :mod:`importers.safezip`'s limits before it is
-unpacked in a temporary folder; with several shapefiles in it, ``layer=`` (the
-name without .shp) chooses one.
+The .prj gives the CRS. The attributes' encoding is chosen by
+:func:`importers.codepage.choose` from the .cpg, the .dbf's LDID and the bytes
+themselves (a .cpg is often wrong), with a warning whenever they disagree. A
+zip passes :mod:`importers.safezip`'s limits before it is unpacked in a
+temporary folder; with several shapefiles in it, ``layer=`` (the name without
+.shp) chooses one.
 """
 
 import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from . import codepage
 from .messages import say
 from .ogr import read_layer
 from .result import MAX_FILE_BYTES, ImportRefused, human_size, load_bytes
 from .safezip import extract, open_zip
 
-__all__ = ["read", "dbf_encoding"]
+__all__ = ["read"]
 
 
 def read(source, *, layer=None, encoding=None, crs=None, swap=False, bbox=None,
@@ -75,36 +76,28 @@ def _read_shp(shp, encoding, options):
     if ".dbf" not in sidecars or ".shx" not in sidecars:
         raise ImportRefused(say("shp_sidecar", stem=shp.stem, ext=(
             ".dbf" if ".dbf" not in sidecars else ".shx")))
-    notes = []
-    if encoding is None and ".cpg" in sidecars:
-        label = sidecars[".cpg"].read_text("ascii", errors="replace").strip()
-        label = f"{label} (from the .cpg)"
-    elif encoding is None:
-        encoding = dbf_encoding(sidecars[".dbf"].read_bytes())
-        label = encoding
-        if encoding == "GB18030":
-            notes.append(say("dbf_gb18030"))
-    else:
-        label = encoding
+    notes, label = [], encoding
+    if encoding is None:
+        cpg = None
+        if ".cpg" in sidecars:
+            cpg = _cpg_text(sidecars[".cpg"].read_bytes()[:200])
+        encoding, label, notes = codepage.choose(cpg, _dbf_head(sidecars[".dbf"]))
     result = read_layer(str(shp), fmt="shapefile", where="the .prj",
                         encoding=encoding, warnings=notes, **options)
     result.encoding = label
     return result
 
 
-def dbf_encoding(dbf):
-    """``UTF-8`` or ``GB18030``, from the field names and records of a .dbf's bytes.
-
-    Examples
-    --------
-    >>> head = bytes(8) + (65).to_bytes(2, "little") + bytes(22)
-    >>> dbf_encoding(head + "名称".encode("gbk").ljust(32, b"\\0") + b"\\r")
-    'GB18030'
-    """
-    header = int.from_bytes(dbf[8:10], "little")
-    names = b"".join(dbf[i:i + 11].split(b"\0")[0] for i in range(32, header - 1, 32))
+def _cpg_text(data):
     try:
-        (names + dbf[header:]).decode("utf-8")
-        return "UTF-8"
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return "GB18030"
+        return data.decode("latin-1")
+
+
+def _dbf_head(path):
+    """The header of a .dbf and up to :data:`codepage.SAMPLE_BYTES` of records."""
+    with open(path, "rb") as stream:
+        head = stream.read(32)
+        size = int.from_bytes(head[8:10], "little")
+        return head + stream.read(max(0, size - 32) + codepage.SAMPLE_BYTES)

@@ -30,6 +30,16 @@ def _principal(conn, username):
     return Principal(user["username"], user["role"], user["grid_code"], user["id"])
 
 
+def _digest(file, data):
+    """The SHA-256 of the file; a loose .shp's covers its sidecar files too."""
+    digest = hashlib.sha256(data)
+    if file.suffix.lower() == ".shp":
+        for side in sorted(p for p in file.parent.iterdir()
+                           if p.stem == file.stem and p != file):
+            digest.update(side.suffix.lower().encode() + side.read_bytes())
+    return digest.hexdigest()
+
+
 def _say(key, **fields):
     """A line (or label) in Chinese first, English after: ``中文（English）``."""
     zh, en = STRINGS[key]
@@ -64,7 +74,8 @@ def _progress(phase, count, seconds):
 @friendly
 def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
                    username):
-    """Import FILE (CSV, XLSX, GPX, GeoJSON, KML/KMZ, Shapefile, GeoPackage) into
+    """Import FILE (CSV, XLSX, GPX, GeoJSON, KML/KMZ, Shapefile: a .zip or the .shp
+    with its sidecar files beside it, GeoPackage) into
     households, cameras, incidents, staff (grid staff), tracks (a worker's
     patrol: --staff) or grids (polygons, checked as a hierarchy) (导入): all rows
     or none.
@@ -78,7 +89,10 @@ def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
     try:
         data = file.read_bytes()
         importers.result.check_file(file)
-        result = importers.read_any(data, name=file.name, **options)
+        # a loose .shp is read from its path: its .dbf, .shx, .prj lie beside it
+        loose = file.suffix.lower() == ".shp"
+        result = importers.read_any(file if loose else data, name=file.name,
+                                    **options)
     except importers.ImportRefused as exc:
         raise click.ClickException(_labelled("cli_refused", exc.message)) from None
     _progress("reading", len(result.frame) + len(result.rejected),
@@ -89,7 +103,7 @@ def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
         try:
             report = imports_layer.run_import(
                 conn, _principal(conn, username), result, layer, file.name,
-                hashlib.sha256(data).hexdigest(), options, dry_run=dry_run,
+                _digest(file, data), options, dry_run=dry_run,
                 force=force, progress=_progress)
         except LayerError as exc:
             raise click.ClickException(_labelled("cli_refused", exc.message)) \

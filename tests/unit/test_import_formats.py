@@ -175,7 +175,7 @@ def zipped(folder):
 
 @pytest.mark.parametrize("encoding, cpg, label", [
     ("UTF-8", True, "UTF-8 (from the .cpg)"), ("GBK", True, "GBK (from the .cpg)"),
-    ("GBK", False, "GB18030"), ("UTF-8", False, "UTF-8")])
+    ("GBK", False, "GBK"), ("UTF-8", False, "UTF-8")])
 @pytest.mark.parametrize("packed", [False, True])
 def test_shapefile_encodings(tmp_path, encoding, cpg, label, packed):
     path = write_shapefile(tmp_path, POINTS, encoding, cpg)
@@ -252,3 +252,180 @@ def test_swapped_and_far_geometries():
     assert "far outside the deployment's area" in result.rejected[1]["reason"]
     fixed = read_any(data, swap=True)
     assert fixed.frame.geometry.iloc[0].bounds == (119.70, 31.20, 119.71, 31.21)
+
+
+# Formats at the edge -------------------------------------------------------------
+
+HOUSEHOLDS = geopandas.GeoDataFrame(
+    {"编号": ["H1", "H2"], "地址": ["一村1号", "一村2号"], "人口": [3, 5]},
+    geometry=[shapely.Point(119.7, 31.2), shapely.Point(119.71, 31.21)], crs=4326)
+
+
+def test_cli_reads_a_loose_shp_with_its_sidecars(tmp_path, migrated_url):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    path = write_shapefile(tmp_path, HOUSEHOLDS, "GBK", name="住户")
+    done = CliRunner().invoke(main, ["import", str(path), "--layer", "households",
+                                     "--dry-run"],
+                              env={"GRIDGOV_DATABASE_URL": migrated_url})
+    assert "loose .shp" not in done.output
+    assert done.exit_code == 0, done.output
+    assert "shapefile (GBK (from the .cpg))" in done.output
+    assert "read 2" in done.output
+
+
+def gz(data, name=None):
+    import gzip
+
+    return gzip.compress(data.encode() if isinstance(data, str) else data)
+
+
+@pytest.mark.parametrize("name", ["patrol.gpx.gz", "patrol.gz", "upload"])
+def test_gzipped_gpx(name):
+    result = read_any(gz(GPX_11), name=name)
+    assert result.format == "gpx" and len(result.frame) == 6
+    assert result.frame["track_name"].iloc[4] == "巡查"
+    assert not any("named like" in w for w in result.warnings)
+
+
+def test_gzipped_files_of_every_kind_are_sniffed(tmp_path):
+    path = tmp_path / "村界.geojson.gz"
+    doc = {"type": "Point", "coordinates": [119.7, 31.2]}
+    path.write_bytes(gz(json.dumps(doc)))
+    assert read_any(path).format == "geojson"
+    assert read_any(gz(kmz(KML)), name="a.kmz.gz").format == "kmz"
+    result = read_any(gz("名称,经度,纬度\n甲,119.7,31.2\n"), name="a.csv.gz")
+    assert result.format == "csv" and result.frame["名称"].tolist() == ["甲"]
+
+
+def test_gzip_named_like_another_format_says_so():
+    result = read_any(gz(GPX_11), name="patrol.kml.gz")
+    assert result.format == "gpx"
+    assert any("patrol.kml is named like kml but holds gpx" in w
+               for w in result.warnings)
+
+
+def linear_ring_cases():
+    ring = [[119.70, 31.20], [119.71, 31.20], [119.71, 31.21], [119.70, 31.20]]
+    geometry = {"type": "LinearRing", "coordinates": ring}
+    coords = " ".join(f"{x},{y}" for x, y in ring)
+    kml_ring = f"<LinearRing><coordinates>{coords}</coordinates></LinearRing>"
+    return [
+        ("bare GeoJSON", json.dumps(geometry)),
+        ("GeoJSON Feature", json.dumps({"type": "Feature", "properties": {},
+                                        "geometry": geometry})),
+        ("GeoJSON collection", json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {}, "geometry": geometry}]})),
+        ("KML Placemark", f'<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark>'
+                          f"{kml_ring}</Placemark></kml>"),
+        ("bare KML", f'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+                     f"{kml_ring}</Document></kml>"),
+    ]
+
+
+@pytest.mark.parametrize("case, text", linear_ring_cases())
+def test_a_linear_ring_is_read_as_a_line(case, text):
+    result = read_any(text.encode())
+    assert result.rejected == []
+    geometry = result.frame.geometry.iloc[0]
+    assert geometry.geom_type == "LineString" and len(geometry.coords) == 4
+    assert geometry.coords[0] == geometry.coords[-1] == (119.70, 31.20)
+
+
+# Times of tracks --------------------------------------------------------------
+
+KML_TRACKS = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2">
+<Document>
+  <Placemark><name>桥头</name><Point><coordinates>119.7,31.2</coordinates></Point>
+  </Placemark>
+  <Placemark><name>早班</name><gx:Track>
+    <when>2026-05-01T08:00:00Z</when><when>2026-05-01T16:01:00+08:00</when>
+    <when>2026-05-01T08:02:00Z</when>
+    <gx:coord>119.70 31.20 5</gx:coord><gx:coord>119.701 31.201 5</gx:coord>
+    <gx:coord>119.702 31.202 5</gx:coord>
+  </gx:Track></Placemark>
+  <Placemark><name>晚班</name><gx:MultiTrack>
+    <gx:Track><when>2026-05-01T20:00:00Z</when><gx:coord>119.71 31.21 0</gx:coord>
+    </gx:Track>
+    <gx:Track><when>2026-05-01T20:10:00Z</when><when>2026-05-01T20:11:00Z</when>
+      <gx:coord>119.72 31.22 0</gx:coord><gx:coord>119.721 31.221 0</gx:coord>
+    </gx:Track>
+  </gx:MultiTrack></Placemark>
+  <Placemark><name>坏轨迹</name><gx:Track><when>2026-05-01T08:00:00Z</when>
+    <gx:coord>119.70 31.20 5</gx:coord><gx:coord>119.701 31.201 5</gx:coord>
+  </gx:Track></Placemark>
+</Document></kml>
+"""
+
+
+def test_kml_tracks_with_times_are_points_with_times():
+    result = read_any(KML_TRACKS.encode())
+    frame = result.frame
+    assert frame["kind"].tolist() == ["placemark"] + ["track_point"] * 6
+    assert frame["name"].tolist() == ["桥头"] + ["早班"] * 3 + ["晚班"] * 3
+    assert frame["row"].tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert frame["track"].tolist() == [pd.NA, 0, 0, 0, 1, 1, 1]
+    assert frame["segment"].tolist() == [pd.NA, 0, 0, 0, 0, 1, 1]
+    assert frame["time"].iloc[2] == pd.Timestamp("2026-05-01T08:01:00Z")
+    assert frame["time"].iloc[0] is pd.NaT
+    assert (frame.geometry.iloc[6].x, frame.geometry.iloc[6].y) == (119.721, 31.221)
+    assert set(frame.geometry.iloc[1:].geom_type) == {"Point"}
+    # a track whose <when> and gx:coord do not pair up is rejected, saying so
+    assert [r["row"] for r in result.rejected] == [8]
+    assert "the gx:Track has 1 <when> but 2 gx:coord" in result.rejected[0]["reason"]
+
+
+def test_kml_track_without_times_stays_a_line():
+    result = read_any(KML.encode())
+    assert "kind" not in result.frame and "time" not in result.frame
+
+
+def test_gpx_route_points_keep_their_times():
+    gpx = """<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">
+    <rte><rtept lat="31.2" lon="119.7"><time>2026-05-01T08:00:00Z</time></rtept>
+    <rtept lat="31.201" lon="119.701"><time>2026-05-01T08:01:00Z</time></rtept></rte>
+    </gpx>"""
+    frame = read_any(gpx.encode()).frame
+    assert frame["kind"].tolist() == ["route_point", "route_point"]
+    assert frame["time"].tolist() == [pd.Timestamp("2026-05-01T08:00:00Z"),
+                                      pd.Timestamp("2026-05-01T08:01:00Z")]
+
+
+def gpx_with_times(*times):
+    points = "".join(f'<trkpt lat="31.2{i}" lon="119.7{i}"><time>{t}</time></trkpt>'
+                     for i, t in enumerate(times))
+    return (f'<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/'
+            f'1/1"><trk><trkseg>{points}</trkseg></trk></gpx>').encode()
+
+
+def test_times_in_1901_or_the_future_are_read_with_a_warning():
+    future = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=3)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    result = read_any(gpx_with_times("2026-05-01T08:00:00Z", "1901-12-13T20:45:52Z",
+                                     "2026-05-01T08:02:00Z", future,
+                                     "1901-12-13T20:45:53Z"))
+    assert len(result.frame) == 5 and result.rejected == []  # read, all of them
+    early = [w for w in result.warnings if "before 2000-01-01" in w]
+    late = [w for w in result.warnings if "more than a day in the future" in w]
+    assert early == ["第 2、5 行的时间早于 2000-01-01（如 1901-12-13T20:45:52+00:00）："
+                     "已读取，请检查设备的时钟（rows 2, 5: a time before 2000-01-01 "
+                     "(e.g. 1901-12-13T20:45:52+00:00): read; check the device's "
+                     "clock）"]
+    assert len(late) == 1 and late[0].startswith("第 4 行的时间晚于当前时间一天以上")
+    assert "row 4: a time more than a day" in late[0]
+
+
+def test_plausible_times_give_no_warning():
+    tomorrow = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=12)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    result = read_any(gpx_with_times("2000-01-01T00:00:00Z", tomorrow))
+    assert result.warnings == []
+
+
+def test_kml_track_times_in_1901_are_warned_of():
+    text = KML_TRACKS.replace("2026-05-01T08:02:00Z", "1901-12-13T20:45:52Z")
+    result = read_any(text.encode())
+    assert any(w.startswith("第 4 行的时间早于 2000-01-01") for w in result.warnings)

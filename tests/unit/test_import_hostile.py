@@ -1,5 +1,6 @@
 """Hostile and broken files: refused with a plain message, before any harm."""
 
+import gzip
 import io
 import zipfile
 
@@ -95,6 +96,61 @@ def test_zip_bomb_refused_by_total_size_before_extraction(reader, member, monkey
     with pytest.raises(ImportRefused, match="would unpack to 100 KB, over the limit "
                                             "of 64 KB"):
         reader(data)
+
+
+def gzipped(data):
+    return gzip.compress(data)
+
+
+class CountingGzip:
+    """gzip.GzipFile that records how many bytes were asked of it."""
+
+    asked = []
+    real = gzip.GzipFile
+
+    def __init__(self, *args, **kwargs):
+        self.inner = CountingGzip.real(*args, **kwargs)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.inner.close()
+
+    def read(self, size=-1):
+        CountingGzip.asked.append(size)
+        return self.inner.read(size)
+
+
+def test_gzip_bomb_refused_by_ratio_without_unpacking_it_all(monkeypatch):
+    # 64 MB of one byte gzips to ~64 KB: over 100 to 1 once past the 1 MB floor
+    data = gzipped(bytes(64 * 2**20))
+    monkeypatch.setattr(safezip.gzip, "GzipFile", CountingGzip)
+    CountingGzip.asked.clear()
+    with pytest.raises(ImportRefused, match="gzip 文件解压后超过其自身大小的 100 倍："
+                       "已拒绝.*the gzip file unpacks to more than 100 times its "
+                       "size: refused"):
+        read_any(data, name="track.gpx.gz")
+    # never asked for more than 100 times its size (and one byte)
+    assert CountingGzip.asked == [100 * len(data) + 1]
+
+
+def test_gzip_refused_by_total_size(monkeypatch):
+    monkeypatch.setattr(safezip, "MAX_UNZIPPED_BYTES", 64 * 1024)
+    data = gzipped(bytes(range(256)) * 400)  # 100 KB, a ratio of about 100
+    with pytest.raises(ImportRefused, match="unpacks to more than 64 KB: refused"):
+        read_any(data, name="a.csv.gz")
+
+
+@pytest.mark.parametrize("data, words", [
+    (gzipped(b"lon,lat\n119.7,31.2\n" * 100)[:40], "gzip file is broken or "
+                                                   "truncated"),
+    (gzipped(gzipped(b"lon,lat\n119.7,31.2\n")), "holds another gzip file"),
+    (b"\x1f\x8bnot gzip at all", "gzip file is broken or truncated"),
+], ids=["truncated", "nested", "not gzip"])
+def test_broken_and_nested_gzip(data, words):
+    with pytest.raises(ImportRefused, match=words):
+        read_any(data, name="a.csv.gz")
 
 
 def test_the_real_limits():

@@ -39,7 +39,7 @@ def point(result, i=0):
 
 @pytest.mark.parametrize("module", [
     "importers", "importers.coordinates", "importers.reproject", "importers.safexml",
-    "importers.shapefile", "importers.registry"])
+    "importers.shapefile", "importers.registry", "importers.codepage"])
 def test_doctests(module):
     assert doctest.testmod(importlib.import_module(module)).failed == 0
 
