@@ -44,10 +44,15 @@ IDENTITIES = ("anonymous", "admin", "village_admin", "village_planner", "dispatc
               "village_dispatcher", "leader", "field_worker", "viewer")
 
 # Shapes that recur: what each role may do, per target.
+# Cells left to right: anonymous, admin, village_admin, village_planner,
+# dispatcher, village_dispatcher, leader, field_worker, viewer.
 _EVERYONE = "A Y Y Y Y Y Y Y Y"
-_LOCATE = "A Y Y Y Y Y Y Y F"          # locate, households:read (not the viewer)
-_INCIDENTS = "A Y Y F Y Y Y Y F"       # incidents:read, tracks:read
+_LOCATE = "A Y Y Y Y Y Y Y F"          # locate (not the viewer)
+_HOUSEHOLDS = _LOCATE                  # households:read: the same roles
+_HOUSEHOLDS_OTHER = "A Y N N Y N Y N F"
+_INCIDENTS = "A Y Y F Y Y Y Y F"       # incidents:read (not planner, viewer)
 _INCIDENTS_OTHER = "A Y N F Y N Y N F"
+_TRACKS, _TRACKS_OTHER = _INCIDENTS, _INCIDENTS_OTHER  # tracks:read: the same
 _INCIDENT_EDIT = "A Y Y F Y Y F Y F"   # incidents:edit
 _INCIDENT_EDIT_OTHER = "A Y N F Y N F N F"
 _IMPORTS = "A Y Y Y F F F Y F"         # imports:run
@@ -56,7 +61,6 @@ _GRIDS_EDIT = "A Y Y Y F F F F F"      # grids:edit, below the root
 _ONLY_GLOBAL_ADMIN = "A Y F F F F F F F"
 _ADMINS = "A Y Y F F F F F F"
 _MAP_OTHER = "A Y N N Y N Y N Y"       # map:view of an object of village B
-_LOCATE_OTHER = "A Y N N Y N Y N F"
 
 _READ_ONE = {"own": _EVERYONE, "other": _MAP_OTHER}
 _GRID_EDIT = {"own": _GRIDS_EDIT, "root": _ONLY_GLOBAL_ADMIN,
@@ -64,8 +68,10 @@ _GRID_EDIT = {"own": _GRIDS_EDIT, "root": _ONLY_GLOBAL_ADMIN,
 _GRID_EDIT_BELOW = {"own": _GRIDS_EDIT, "other": _ONLY_GLOBAL_ADMIN}
 _ACCOUNTS = {"own": _ADMINS, "other": _ONLY_GLOBAL_ADMIN,
              "global": _ONLY_GLOBAL_ADMIN}
-_SEARCH = {"households": _LOCATE, "cameras": _EVERYONE, "staff": _LOCATE,
+_SEARCH = {"households": _HOUSEHOLDS, "cameras": _EVERYONE, "staff": _LOCATE,
            "incidents": _INCIDENTS}
+# registering in village B from village A: "the location is in no micro-grid of
+# your jurisdiction" (400, a field error: the point is the user's input)
 _REGISTER = {"own": _INCIDENT_EDIT, "other": "A Y 400 F Y 400 F 400 F"}
 
 TABLE = {
@@ -84,7 +90,7 @@ TABLE = {
     ("GET", "/plan"): {"-": _GRIDS_EDIT},
     ("GET", "/plan/grids"): {"own": _GRIDS_EDIT, "other": "A Y N N F F F F F"},
     ("GET", "/rankings"): {"-": _INCIDENTS},
-    ("GET", "/tracks"): {"-": _INCIDENTS},
+    ("GET", "/tracks"): {"-": _TRACKS},
     ("GET", "/admin/audit"): {"-": _ADMINS},
     ("GET", "/admin/users"): {"-": _ADMINS},
     ("POST", "/admin/users"): _ACCOUNTS,
@@ -99,7 +105,7 @@ TABLE = {
     ("GET", "/tiles/cameras/<int(signed=True):z>/<int(signed=True):x>/"
             "<int(signed=True):y>.mvt"): {"-": _EVERYONE},
     ("GET", "/tiles/households/<int(signed=True):z>/<int(signed=True):x>/"
-            "<int(signed=True):y>.mvt"): {"-": _LOCATE},
+            "<int(signed=True):y>.mvt"): {"-": _HOUSEHOLDS},
     ("GET", "/tiles/incidents/<int(signed=True):z>/<int(signed=True):x>/"
             "<int(signed=True):y>.mvt"): {"-": _INCIDENTS},
 
@@ -141,9 +147,9 @@ TABLE = {
     ("POST", "/api/v1/search"): _SEARCH,
 
     # households
-    ("GET", "/api/v1/households"): {"-": _LOCATE},
+    ("GET", "/api/v1/households"): {"-": _HOUSEHOLDS},
     ("GET", "/api/v1/households/<int:household_id>"): {
-        "own": _LOCATE, "other": _LOCATE_OTHER},
+        "own": _HOUSEHOLDS, "other": _HOUSEHOLDS_OTHER},
 
     # incidents
     ("GET", "/api/v1/incidents"): {"-": _INCIDENTS},
@@ -177,9 +183,9 @@ TABLE = {
 
     # patrol tracks
     ("POST", "/api/v1/tracks"): {"own": _IMPORTS, "other": _IMPORTS_OTHER},
-    ("GET", "/api/v1/tracks"): {"own": _INCIDENTS, "other": _INCIDENTS_OTHER},
-    ("GET", "/api/v1/tracks/summary"): {"own": _INCIDENTS, "other": _INCIDENTS_OTHER},
-    ("GET", "/api/v1/tracks/workers"): {"-": _INCIDENTS},
+    ("GET", "/api/v1/tracks"): {"own": _TRACKS, "other": _TRACKS_OTHER},
+    ("GET", "/api/v1/tracks/summary"): {"own": _TRACKS, "other": _TRACKS_OTHER},
+    ("GET", "/api/v1/tracks/workers"): {"-": _TRACKS},
 }
 
 # Asset routes: public files, no data of anyone; the only routes left out.
