@@ -1,0 +1,192 @@
+"""The access matrix, written by hand: who gets what from every route.
+
+Not derived from the ``@requires`` decorators nor from ``layers/access.py`` (a
+table copied from the code could never disagree with it): each row says what the
+product should answer, from the rules of the security issue:
+
+- roles: admin everything; planner maps, locate, households (masked), grids,
+  cameras, imports; dispatcher maps, locate, households (unmasked), incidents,
+  tracks; leader maps, locate, households (masked), incidents, tracks; field
+  worker maps, locate, households (unmasked, and edits them), incidents,
+  imports, tracks; viewer the maps only (no locate, no households, no staff);
+- a scoped user reading one object outside the jurisdiction: 404, as for an
+  object that does not exist (the product's convention today);
+- planners and scoped admins edit grids strictly below the root of their
+  jurisdiction: the root itself and other villages' grids are 403;
+- a scoped admin manages the accounts of the subtree only: other accounts, and
+  new accounts with no grid or a grid outside, are 403;
+- each layer of search needs the permission of its read endpoint (households:
+  households:read; cameras: map:view; staff: locate — a viewer may not locate;
+  incidents: incidents:read);
+- an import into a layer needs imports:run and the permission that edits the
+  layer (households:edit, cameras:edit, incidents:edit, grids:edit); staff and
+  tracks imports need imports:run only.
+
+Columns, in this order (``IDENTITIES``): anonymous; admin (everywhere); a scoped
+admin, a planner and a dispatcher of village A (320282105001); the demo's
+dispatcher, leader and viewer (the town 320282105); the demo's field worker (the
+first comprehensive grid of village A, 320282105001001).
+
+Rows: ``(method, rule) -> {target: cells}``. Targets: ``-`` for a route without
+one; ``own`` an object inside every scoped identity's jurisdiction (in village A's
+first micro-grid, or the identity's own import); ``other`` one in village B
+(320282105002); ``root`` village A itself (the root of the scoped planner's and
+admin's jurisdiction); ``global`` an account with no grid; search and import rows
+are per layer.
+
+Cells: ``Y`` the request passes every access check (the probe's answer: 200, or
+the 400/409/422 of the deliberately invalid body it sends, or 302 back to the
+page for the admin forms); ``F`` 403; ``N`` 404; ``A`` log in first (401 on
+/api/, 302 to /login for pages); a number: exactly that status.
+"""
+
+IDENTITIES = ("anonymous", "admin", "village_admin", "village_planner", "dispatcher",
+              "village_dispatcher", "leader", "field_worker", "viewer")
+
+# Shapes that recur: what each role may do, per target.
+# Cells left to right: anonymous, admin, village_admin, village_planner,
+# dispatcher, village_dispatcher, leader, field_worker, viewer.
+_EVERYONE = "A Y Y Y Y Y Y Y Y"
+_LOCATE = "A Y Y Y Y Y Y Y F"          # locate (not the viewer)
+_HOUSEHOLDS = _LOCATE                  # households:read: the same roles
+_HOUSEHOLDS_OTHER = "A Y N N Y N Y N F"
+_INCIDENTS = "A Y Y F Y Y Y Y F"       # incidents:read (not planner, viewer)
+_INCIDENTS_OTHER = "A Y N F Y N Y N F"
+_TRACKS, _TRACKS_OTHER = _INCIDENTS, _INCIDENTS_OTHER  # tracks:read: the same
+_INCIDENT_EDIT = "A Y Y F Y Y F Y F"   # incidents:edit
+_INCIDENT_EDIT_OTHER = "A Y N F Y N F N F"
+_IMPORTS = "A Y Y Y F F F Y F"         # imports:run
+_IMPORTS_OTHER = "A Y N N F F F N F"
+_GRIDS_EDIT = "A Y Y Y F F F F F"      # grids:edit, below the root
+_ONLY_GLOBAL_ADMIN = "A Y F F F F F F F"
+_ADMINS = "A Y Y F F F F F F"
+_MAP_OTHER = "A Y N N Y N Y N Y"       # map:view of an object of village B
+
+_READ_ONE = {"own": _EVERYONE, "other": _MAP_OTHER}
+_GRID_EDIT = {"own": _GRIDS_EDIT, "root": _ONLY_GLOBAL_ADMIN,
+              "other": _ONLY_GLOBAL_ADMIN}
+_GRID_EDIT_BELOW = {"own": _GRIDS_EDIT, "other": _ONLY_GLOBAL_ADMIN}
+_ACCOUNTS = {"own": _ADMINS, "other": _ONLY_GLOBAL_ADMIN,
+             "global": _ONLY_GLOBAL_ADMIN}
+_SEARCH = {"households": _HOUSEHOLDS, "cameras": _EVERYONE, "staff": _LOCATE,
+           "incidents": _INCIDENTS}
+# registering in village B from village A: "the location is in no micro-grid of
+# your jurisdiction" (400, a field error: the point is the user's input)
+_REGISTER = {"own": _INCIDENT_EDIT, "other": "A Y 400 F Y 400 F 400 F"}
+
+TABLE = {
+    # public: the login form (a logged-in user is sent on), and POSTs without
+    # the CSRF token (refused before anything else)
+    ("GET", "/login"): {"-": "200 302 302 302 302 302 302 302 302"},
+    ("POST", "/login"): {"-": "400 400 400 400 400 400 400 400 400"},
+    ("POST", "/logout"): {"-": "400 400 400 400 400 400 400 400 400"},
+    ("GET", "/api/v1/health"): {"-": "Y Y Y Y Y Y Y Y Y"},
+    ("GET", "/api/v1/openapi.json"): {"-": "Y Y Y Y Y Y Y Y Y"},
+
+    # pages
+    ("GET", "/"): {"-": _EVERYONE},
+    ("GET", "/dispatch"): {"-": _LOCATE},
+    ("GET", "/import"): {"-": _IMPORTS},
+    ("GET", "/plan"): {"-": _GRIDS_EDIT},
+    ("GET", "/plan/grids"): {"own": _GRIDS_EDIT, "other": "A Y N N F F F F F"},
+    ("GET", "/rankings"): {"-": _INCIDENTS},
+    ("GET", "/tracks"): {"-": _TRACKS},
+    ("GET", "/admin/audit"): {"-": _ADMINS},
+    ("GET", "/admin/users"): {"-": _ADMINS},
+    ("POST", "/admin/users"): _ACCOUNTS,
+    ("POST", "/admin/users/<username>/active"): _ACCOUNTS,
+    ("POST", "/admin/users/<username>/password"): _ACCOUNTS,
+    ("POST", "/admin/users/<username>/tokens"): _ACCOUNTS,
+    ("POST", "/admin/tokens/<int:token_id>/revoke"): _ACCOUNTS,
+
+    # vector tiles (pages' resources: anonymous is sent to /login)
+    ("GET", "/tiles/grids/<int(signed=True):z>/<int(signed=True):x>/"
+            "<int(signed=True):y>.mvt"): {"-": _EVERYONE},
+    ("GET", "/tiles/cameras/<int(signed=True):z>/<int(signed=True):x>/"
+            "<int(signed=True):y>.mvt"): {"-": _EVERYONE},
+    ("GET", "/tiles/households/<int(signed=True):z>/<int(signed=True):x>/"
+            "<int(signed=True):y>.mvt"): {"-": _HOUSEHOLDS},
+    ("GET", "/tiles/incidents/<int(signed=True):z>/<int(signed=True):x>/"
+            "<int(signed=True):y>.mvt"): {"-": _INCIDENTS},
+
+    # grids: reading
+    ("GET", "/api/v1/grids"): {"-": _EVERYONE},
+    ("GET", "/api/v1/grids/<code>"): _READ_ONE,
+    ("GET", "/api/v1/grids/<code>/lineage"): _READ_ONE,
+    ("GET", "/api/v1/grids/check"): _READ_ONE,
+
+    # grids: editing (saves and their previews alike)
+    ("PUT", "/api/v1/grids/<code>"): _GRID_EDIT,
+    ("POST", "/api/v1/grids/<code>/preview"): _GRID_EDIT,
+    ("DELETE", "/api/v1/grids/<code>"): _GRID_EDIT,
+    ("POST", "/api/v1/grids/<code>/delete/preview"): _GRID_EDIT,
+    ("POST", "/api/v1/grids/<code>/split"): _GRID_EDIT,
+    ("POST", "/api/v1/grids/<code>/split/preview"): _GRID_EDIT,
+    ("POST", "/api/v1/grids/merge"): _GRID_EDIT,
+    ("POST", "/api/v1/grids/merge/preview"): _GRID_EDIT,
+    ("POST", "/api/v1/grids"): _GRID_EDIT_BELOW,
+    ("POST", "/api/v1/grids/preview"): _GRID_EDIT_BELOW,
+    ("PUT", "/api/v1/grids/<code>/children"): _GRID_EDIT_BELOW,
+    ("POST", "/api/v1/grids/<code>/children/preview"): _GRID_EDIT_BELOW,
+    # a proposal changes nothing: another village's grid is a read (404)
+    ("POST", "/api/v1/grids/<code>/propose-micro"): {
+        "own": _GRIDS_EDIT, "other": "A Y N N F F F F F"},
+
+    # coverage of one grid (map:view)
+    ("GET", "/api/v1/coverage"): _READ_ONE,
+    ("GET", "/api/v1/coverage/blind-spots"): _READ_ONE,
+    ("GET", "/api/v1/coverage/households"): _READ_ONE,
+    ("GET", "/api/v1/coverage/recommend"): _READ_ONE,
+    ("GET", "/api/v1/coverage/views"): _READ_ONE,
+
+    # locating
+    ("GET", "/api/v1/locate"): {"-": _LOCATE},
+    ("GET", "/api/v1/locate/nearby"): {"-": _LOCATE},
+    ("GET", "/api/v1/places"): {"-": _LOCATE},
+    ("GET", "/api/v1/search"): _SEARCH,
+    ("POST", "/api/v1/search"): _SEARCH,
+
+    # households
+    ("GET", "/api/v1/households"): {"-": _HOUSEHOLDS},
+    ("GET", "/api/v1/households/<int:household_id>"): {
+        "own": _HOUSEHOLDS, "other": _HOUSEHOLDS_OTHER},
+
+    # incidents
+    ("GET", "/api/v1/incidents"): {"-": _INCIDENTS},
+    ("GET", "/api/v1/incidents/queues"): {"-": _INCIDENTS},
+    ("GET", "/api/v1/incidents/<code>"): {
+        "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
+    ("POST", "/api/v1/incidents"): _REGISTER,
+    ("POST", "/api/v1/incidents/preview"): _REGISTER,
+    ("POST", "/api/v1/incidents/<code>/<action>"): {
+        "own": _INCIDENT_EDIT, "other": _INCIDENT_EDIT_OTHER},
+    ("POST", "/api/v1/incidents/<code>/transitions"): {
+        "own": _INCIDENT_EDIT, "other": _INCIDENT_EDIT_OTHER},
+    ("GET", "/api/v1/heatmap"): {"-": _INCIDENTS},
+    ("GET", "/api/v1/hotspots"): {"-": _INCIDENTS},
+    ("GET", "/api/v1/stats"): {"own": _INCIDENTS, "other": _INCIDENTS_OTHER},
+    ("GET", "/api/v1/rankings"): {"own": _INCIDENTS, "other": _INCIDENTS_OTHER},
+
+    # imports
+    ("POST", "/api/v1/imports"): {
+        "households": "A Y Y F F F F Y F",
+        "cameras": "A Y Y Y F F F F F",
+        "incidents": "A Y Y F F F F Y F",
+        "grids": "A Y Y Y F F F F F",
+        "staff": _IMPORTS,
+        "tracks": _IMPORTS,
+    },
+    ("GET", "/api/v1/imports"): {"-": _IMPORTS},
+    ("GET", "/api/v1/imports/<int:import_id>/rejected.csv"): {
+        "own": _IMPORTS, "other": _IMPORTS_OTHER},
+    ("GET", "/api/v1/imports/progress/<token>"): {"-": _IMPORTS},
+
+    # patrol tracks
+    ("POST", "/api/v1/tracks"): {"own": _IMPORTS, "other": _IMPORTS_OTHER},
+    ("GET", "/api/v1/tracks"): {"own": _TRACKS, "other": _TRACKS_OTHER},
+    ("GET", "/api/v1/tracks/summary"): {"own": _TRACKS, "other": _TRACKS_OTHER},
+    ("GET", "/api/v1/tracks/workers"): {"-": _TRACKS},
+}
+
+# Asset routes: public files, no data of anyone; the only routes left out.
+ASSET_RULES = {"/static/<path:filename>", "/vendor/<package>/<path:filename>"}
