@@ -333,3 +333,40 @@ def test_incidents_without_a_time_column_take_the_import_time(rw, demo_town):
     r = post(rw.client("worker"), data, "incidents", name="blank.csv")
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["counts"]["added"] == 2
+
+
+def test_a_step_that_fails_refuses_the_row_and_adds_nothing(rw, demo_town):
+    """Triage without staff in the micro-grid fails: the row is refused with the
+    state machine's reason, a new incident is not left behind, an existing one
+    keeps its status and events."""
+    x, y = inside(demo_town, rw.worker_grid, 1)
+    existing = register(rw, "worker", x, y, "无人分流")
+    with psycopg.connect(rw.url) as c:
+        micro, lon, lat = c.execute(
+            "SELECT grid_code, ST_X(geom), ST_Y(geom) FROM incidents"
+            " WHERE code = %s", (existing,)).fetchone()
+    before = snapshot(rw.url, existing)
+    data = csv(incident_line(existing, lon, lat, status="审核分流"),
+               incident_line("IMP-F1", x, y, description="新的", status="处置反馈"))
+    with psycopg.connect(rw.url) as c:
+        staff = [r[0] for r in c.execute(
+            "UPDATE grid_staff SET active = false WHERE grid_code = %s AND active"
+            " RETURNING id", (micro,))]
+    try:
+        r = post(rw.client("worker"), data, "incidents", name="nostaff.csv")
+    finally:
+        with psycopg.connect(rw.url) as c:
+            c.execute("UPDATE grid_staff SET active = true WHERE id = ANY(%s)",
+                      (staff,))
+    assert staff
+    assert r.status_code == 200, r.get_json()
+    report = r.get_json()
+    assert report["counts"] == {"read": 2, "added": 0, "updated": 0,
+                                "unchanged": 0, "rejected": 2}
+    for why, code in zip(report["rejected"], (existing, "IMP-F1"), strict=True):
+        assert why["field"] == "status"
+        assert why["reason"].startswith(f"事件 {code} 无法审核分流（incident {code}:"
+                                        " triage failed）：")
+        assert "has no staff" in why["reason"]
+    assert snapshot(rw.url, existing) == before
+    assert snapshot(rw.url, "IMP-F1") == (None, [])
