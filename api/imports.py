@@ -57,7 +57,10 @@ OPENAPI = {
                         "grids: check {errors, advisories, slivers}, can_commit, "
                         "moved, preview.shapes"},
                 "400": {"description": "the file cannot be read"},
-                "403": {"description": "your role may not import this layer"},
+                "403": {"description": "your role may not edit this layer (the "
+                        "permission editing it needs: households:edit, "
+                        "cameras:edit, incidents:edit, users:manage for staff, "
+                        "grids:edit), refused before the file is read"},
                 "409": {"description": "the same file was imported before"},
                 "413": {"description": "the file is too large"},
                 "422": {"description": "grids failing the hierarchy check "
@@ -103,6 +106,8 @@ OPENAPI = {
 @requires("imports:run")
 def run_import():
     layer = request.args.get("layer", "")
+    # the layer's own permission (households:edit …), before any row is read
+    imports_layer.check_permission(current(), layer)
     upload = request.files.get("file")
     if upload is None:
         raise Invalid("请以 multipart 字段 file 发送文件（send the file as the "

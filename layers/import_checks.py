@@ -95,7 +95,9 @@ _VOCABS = {("cameras", "kind"): vocab.CAMERA_KINDS,
            ("incidents", "source"): vocab.INCIDENT_SOURCES,
            ("incidents", "status"): _OPEN,
            ("staff", "role"): vocab.STAFF_ROLES}
-_DEFAULTS = {("cameras", "status"): "online", ("incidents", "status"): "registered"}
+# (An incident's status has no default: a blank one leaves a stored incident's
+# as it is, and a new incident is registered: layers.import_targets.)
+_DEFAULTS = {("cameras", "status"): "online"}
 # (low, high, low inclusive, high inclusive), the schema's CHECKs
 _RANGES = {"size": (1, 50, True, True), "bearing": (0, 360, True, False),
            "fov_deg": (0, 360, False, True), "range_m": (0, 2000, False, True),

@@ -89,6 +89,19 @@ MESSAGES = {
                          "a grid needs a Polygon or MultiPolygon, got {kind}"),
     "grids_fail_check": ("网格层级检查未通过，未导入任何网格",
                          "the grids fail the hierarchy check, nothing was imported"),
+    # incidents: the registered record and the incident loop
+    "incident_record_fixed": ("事件 {code} 已登记，导入不能修改其{labels}；"
+                              "请在调度台办理",
+                              "incident {code} is registered already: an import "
+                              "cannot change its {fields}"),
+    "incident_status_back": ("事件 {code} 不能从 {old_zh} 改为 {new_zh}：导入只能"
+                             "分流、接收事件，提级、重新办理请在调度台办理",
+                             "Incident {code} cannot go from {old} back to {new}: "
+                             "an import may only triage and accept; escalate or "
+                             "reopen at the dispatch desk"),
+    "incident_step_failed": ("事件 {code} 无法{action_zh}", "incident {code}: "
+                             "{action} failed"),
+    "incident_import_note": ("导入 {file}", "imported from {file}"),
     # patrol tracks
     "track_no_position": ("没有位置", "no position"),
     "track_no_time": ("没有时间", "no time"),

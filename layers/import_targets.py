@@ -1,15 +1,19 @@
-"""The import targets that are not plain points: a worker's patrol track and grid
-polygons. :func:`layers.imports.run_import` hands them over with its ``_Job``
-(the same-file refusal, the ``imports`` row, the report), so that every target
-goes through the same preview, commit and record.
+"""The import targets that are not plain upserts: a worker's patrol track, grid
+polygons and incidents. :func:`layers.imports.run_import` hands them over with
+its ``_Job`` (the same-file refusal, the ``imports`` row, the report), so that
+every target goes through the same preview, commit and record.
 
 Tracks are cleaned by :func:`geo.tracks.clean` and stored by
 :func:`layers.tracks.save` (the one track store); the points it drops become
 rejected rows. Grids are upserted by code in one transaction, and the subtrees
 they change pass :func:`layers.check.check_subtree` (the check ``gridgov check``
-runs) before the points under them follow their new micro-grids.
+runs) before the points under them follow their new micro-grids. Incidents
+follow the incident loop (:mod:`layers.incidents`): new ones are registered,
+each with its event; a registered one is never rewritten, and its status
+changes only by the state machine's actions, each with its event.
 """
 
+import datetime as dt
 import types
 
 import numpy as np
@@ -17,15 +21,17 @@ import pandas as pd
 import shapely
 
 from geo import tracks as geo_tracks
+from geo import vocab, workdays
 from geo.assign import assign_codes
 from geo.crs import metric_crs_for
-from layers import assign, check, tracks
+from layers import assign, check, incidents, tracks
 from layers.access import like_prefix
-from layers.errors import Unprocessable
+from layers.errors import LayerError, Unprocessable
 from layers.import_checks import check as check_rows
+from layers.import_checks import field_label
 from layers.import_messages import say
 
-__all__ = ["run_tracks", "run_grids"]
+__all__ = ["IMPORT_ACTIONS", "run_tracks", "run_grids", "write_incidents"]
 
 PREVIEW_ROWS = 20
 POINTS_SHOWN = 2000
@@ -273,3 +279,158 @@ def _follow(conn, principal, roots):
             moved[table] += assign.reassign(conn, table, prefix)
         moved["open_incidents"] += assign.reassign(conn, "incidents", prefix)
     return moved
+
+
+# Incidents -------------------------------------------------------------------------
+
+# The incident loop's actions an import may take: the forward steps whose result
+# a row can state (its status). Escalating changes the level and drops the
+# assignee, reopening erases the outcome and the satisfaction: decisions of the
+# dispatch desk, not of a spreadsheet's column.
+IMPORT_ACTIONS = ("triage", "accept")
+# A row's time within a minute of the stored one, its place within a metre, say
+# the same as the registered record (exports round times to the minute).
+_SAME_SECONDS = 60
+_SAME_METRES = 1.0
+
+# The existing incidents the staged rows name, locked, with the parts of their
+# registered record (受理登记) that a row would change: a blank optional cell
+# changes nothing.
+_EXISTING = """
+    SELECT i.src_row, t.code, t.status, i.status, array_remove(ARRAY[
+        CASE WHEN i.category IS DISTINCT FROM t.category THEN 'category' END,
+        CASE WHEN i.subtype IS DISTINCT FROM t.subtype AND i.subtype IS NOT NULL
+             THEN 'subtype' END,
+        CASE WHEN i.source IS DISTINCT FROM t.source THEN 'source' END,
+        CASE WHEN i.reporter IS DISTINCT FROM t.reporter AND i.reporter IS NOT NULL
+             THEN 'reporter' END,
+        CASE WHEN i.description IS DISTINCT FROM t.description
+             AND i.description IS NOT NULL THEN 'description' END,
+        CASE WHEN abs(extract(epoch FROM i.created_at - t.created_at))
+             >= %(seconds)s THEN 'created_at' END,
+        CASE WHEN NOT ST_DWithin(t.geom::geography,
+             ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, %(metres)s)
+             THEN 'geometry' END], NULL)
+    FROM _import i JOIN incidents t USING (code)
+    ORDER BY t.id FOR UPDATE OF t
+"""
+# The new incidents, registered (their status is reached by the loop's actions
+# afterwards), received at the row's time or the import's.
+_INSERT = """
+    WITH new AS (
+        INSERT INTO incidents (code, category, subtype, source, reporter,
+                               description, created_at, grid_code, deadline, geom)
+        SELECT code, category, subtype, source, reporter, description,
+               coalesce(created_at, %(now)s), grid_code, deadline,
+               ST_SetSRID(ST_MakePoint(lon, lat), 4326)
+        FROM _import i WHERE NOT EXISTS (SELECT FROM incidents t
+                                         WHERE t.code = i.code)
+        ORDER BY grid_code, src_row  -- spatial locality for the GiST index
+        ON CONFLICT (code) DO NOTHING
+        RETURNING id, code)
+    SELECT new.id, new.code, i.src_row, i.status
+    FROM new JOIN _import i USING (code) ORDER BY i.src_row
+"""
+
+
+def write_incidents(job, table, columns, data, phase, bulk_rows):
+    """Write the accepted incident rows; returns (added, updated, refused).
+
+    A new code is registered (受理登记, with its event, as
+    :func:`layers.incidents.register` does: the deadline counted in working days
+    from the time received, the import's time for a row without one). An
+    existing incident's record is what was registered: a row that would change
+    it (category, subtype, source, reporter, description, time, place) is
+    refused, naming the parts. A status, new or existing incident alike, is
+    reached only by :data:`IMPORT_ACTIONS` through
+    :func:`layers.incidents.transition` (each step an event and an audit row);
+    a status they cannot reach (backwards) refuses the row, and so does a step
+    that fails (no staff to triage to): a new incident is then not added.
+    ``bulk_rows`` does not apply: every new incident needs its event anyway.
+    """
+    conn, principal = job.conn, job.principal
+    now = dt.datetime.now(dt.UTC)
+    data = data.assign(deadline=_deadlines(data["created_at"], data["category"],
+                                           now))
+    job.stage(table, [*columns, "deadline"], data)
+    refused = job.outside(table)
+    moves = []
+    for row, code, status, wanted, changed in conn.execute(
+            _EXISTING, {"seconds": _SAME_SECONDS, "metres": _SAME_METRES}):
+        if changed:
+            refused.append(_record_fixed(row, code, changed))
+        elif wanted is not None and wanted != status:
+            path = incidents.steps(status, wanted, IMPORT_ACTIONS)
+            if path is None:
+                refused.append(_status_back(row, code, status, wanted))
+            else:
+                moves.append((row, code, path, False))
+    phase("inserting")
+    new = conn.execute(_INSERT, {"now": now}).fetchall()
+    incidents.record_registrations(conn, principal, [r[0] for r in new],
+                                   {"import": job.file_name})
+    for _, code, row, wanted in new:
+        path = incidents.steps("registered", wanted or "registered",
+                               IMPORT_ACTIONS)
+        if path:  # an imported status is an open one: always reached
+            moves.append((row, code, path, True))
+    failed, updated = _move(job, moves, now, refused)
+    return len(new) - failed, updated, refused
+
+
+def _move(job, moves, now, refused):
+    """Carry out each row's actions, all or none of them; a failing row is
+    refused (a new incident deleted again). Returns (new ones failed, existing
+    ones moved)."""
+    conn = job.conn
+    note = say("incident_import_note", file=job.file_name)
+    failed = updated = 0
+    for row, code, path, is_new in moves:
+        try:
+            with conn.transaction():
+                for action in path:
+                    incidents.transition(conn, job.principal, code, action, note,
+                                         now=now)
+        except LayerError as exc:
+            zh, en = vocab.INCIDENT_ACTIONS[action]
+            refused.append({"row": row, "field": "status", "value": None,
+                            "reason": say("incident_step_failed", code=code,
+                                          action_zh=zh, action=action,
+                                          detail=exc.message)})
+            if is_new:
+                conn.execute("DELETE FROM incidents WHERE code = %s", (code,))
+                failed += 1
+            continue
+        updated += not is_new
+    return failed, updated
+
+
+def _record_fixed(row, code, changed):
+    return {"row": row, "field": changed[0], "value": None, "reason": say(
+        "incident_record_fixed", code=code, fields=", ".join(changed),
+        labels="、".join(field_label("incidents", f) for f in changed))}
+
+
+def _status_back(row, code, status, wanted):
+    table = vocab.INCIDENT_STATUSES
+    return {"row": row, "field": "status", "value": wanted, "reason": say(
+        "incident_status_back", code=code, old=status, new=wanted,
+        old_zh=table[status][0], new_zh=table[wanted][0])}
+
+
+def _deadlines(received, category, now):
+    """Each row's deadline, as :func:`layers.incidents.register` sets it: the
+    category's working days (``DEADLINE_WORKDAYS``) after the time received (the
+    import's, ``now``, when the row gives none), on the official calendar; one
+    calendar walk per distinct day and category."""
+    at = pd.Series(received, copy=True)
+    at = at.fillna(pd.Timestamp(now).tz_convert(workdays.CHINA_TZ)).dt.tz_convert(
+        workdays.CHINA_TZ)
+    calendar = workdays.china()
+    pairs = pd.DataFrame({"day": at.dt.date, "category": category.to_numpy()},
+                         index=at.index)
+    offsets = {(day, c): (calendar.add_workdays(day, incidents.DEADLINE_WORKDAYS[c])
+                          - day).days
+               for day, c in pairs.drop_duplicates().itertuples(index=False)}
+    days = [offsets[p] for p in pairs.itertuples(index=False, name=None)]
+    return at + pd.to_timedelta(days, unit="D")

@@ -37,13 +37,20 @@ from layers.import_checks import (
 from layers.import_checks import check as _check
 from layers.import_messages import LAYER_LABELS, say
 
-__all__ = ["BULK_ROWS", "LAYERS", "PERMISSIONS", "run_import", "list_imports",
-           "rejected_rows", "guess_columns", "mask_phone", "staff_choices"]
+__all__ = ["BULK_ROWS", "LAYERS", "PERMISSIONS", "check_permission", "run_import",
+           "list_imports", "rejected_rows", "guess_columns", "mask_phone",
+           "staff_choices"]
 
-# the permissions an import into a layer needs
+# The permissions an import into a layer needs: the import machinery's, and the
+# one that editing the layer needs (layers.access.ROLE_PERMISSIONS). Grid staff
+# have no editing route of their own: who they are decides where incidents go
+# (triage picks the staff of the grid), so they are the user administrators'.
+# A patrol track is the field worker's own record of where they walked.
 PERMISSIONS = {"households": ("imports:run", "households:edit"),
-               "cameras": ("imports:run",), "incidents": ("imports:run",),
-               "staff": ("imports:run",), "tracks": ("imports:run",),
+               "cameras": ("imports:run", "cameras:edit"),
+               "incidents": ("imports:run", "incidents:edit"),
+               "staff": ("imports:run", "users:manage"),
+               "tracks": ("imports:run",),
                "grids": ("imports:run", "grids:edit")}
 
 # From this many rows on, an import into an empty table is copied straight into
@@ -151,7 +158,10 @@ def _upsert(conn, layer, key, columns):
     return conn.execute(query).fetchone()
 
 
-def _check_permission(principal, layer):
+def check_permission(principal, layer):
+    """Raise Invalid for an unknown layer, Forbidden when ``principal`` may not
+    import into it (:data:`PERMISSIONS`). The API and the command line call it
+    before they read the file; :func:`run_import` again."""
     if layer not in LAYERS:
         raise Invalid(say("unknown_layer", layer=layer, choices=", ".join(LAYERS)),
                       field="layer")
@@ -199,7 +209,7 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     Forbidden, Invalid, Conflict (the same file imported before, without force),
     Unprocessable (grids that fail the hierarchy check, on commit)
     """
-    _check_permission(principal, layer)
+    check_permission(principal, layer)
     options = dict(options or {})
     started = time.perf_counter()
 
@@ -239,36 +249,21 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
                          **{f: values[f][ok].reset_index(drop=True) for f in stored},
                          "grid_code": grid[ok], "lon": xy[ok, 0], "lat": xy[ok, 1]})
     phase("writing", len(data))
+    write = _WRITERS.get(layer, _write)
     with conn.transaction(force_rollback=dry_run):
         job.refuse_repeat()
-        bulk = len(data) >= bulk_rows
-        if bulk:
-            import_bulk.lock_for_bulk(conn, table)
-        if bulk and import_bulk.is_empty(conn, table):
-            taken = []  # an empty table holds no row of another jurisdiction
-            added, updated = import_bulk.load_empty(
-                conn, table, columns, data, lambda name: phase(name, len(data)))
-        else:
-            _copy_rows(conn, table, columns, data)
-            taken = _foreign_keys(conn, principal, table, key)
-            # a large import that no existing row can conflict with skips the
-            # ON CONFLICT test of every row
-            if bulk and not import_bulk.has_clash(conn, table, key):
-                added, updated = import_bulk.insert_new(
-                    conn, table, columns, lambda name: phase(name, len(data)))
-            else:
-                added, updated = _upsert(conn, table, key, columns)
-        label = field_label(layer, key)
-        rejected += [{"row": r, "field": key, "reason": say(
-            "key_outside", field=key, label=label, value=k)} for r, k in taken]
-        accepted = len(data) - len(taken)
+        added, updated, refused = write(job, table, columns, data,
+                                        lambda name: phase(name, len(data)),
+                                        bulk_rows)
+        rejected += refused
+        accepted = len(data) - len(refused)
         rejected.sort(key=lambda r: r["row"])
         counts = {"read": len(frame) + len(result.rejected), "added": added,
                   "updated": updated, "unchanged": accepted - added - updated,
                   "rejected": len(rejected)}
         import_id = job.record(counts, rejected)
     phase("done", accepted)
-    gone = {r for r, _ in taken}
+    gone = {r["row"] for r in refused}
     keep = [i for i in np.flatnonzero(ok)[:2000 + len(gone)]
             if int(rows[i]) not in gone]
     preview = [{"row": int(rows[i]), **{f: plain(values[f].iloc[i]) for f in fields},
@@ -282,6 +277,28 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     return job.report(counts, rejected, import_id, preview, points)
 
 
+def _write(job, table, columns, data, phase, bulk_rows):
+    """Write the accepted rows of a plain target (``data``: ``src_row``, the
+    ``columns``, ``lon``, ``lat``): insert the new keys, update the changed rows;
+    returns (added, updated, rows refused while writing)."""
+    conn, key = job.conn, LAYERS[job.layer][0]
+    bulk = len(data) >= bulk_rows
+    if bulk:
+        import_bulk.lock_for_bulk(conn, table)
+    if bulk and import_bulk.is_empty(conn, table):
+        # an empty table holds no row of another jurisdiction
+        return (*import_bulk.load_empty(conn, table, columns, data, phase), [])
+    job.stage(table, columns, data)
+    refused = job.outside(table)
+    # a large import that no existing row can conflict with skips the ON
+    # CONFLICT test of every row
+    if bulk and not import_bulk.has_clash(conn, table, key):
+        return (*import_bulk.insert_new(conn, table, columns, phase), refused)
+    return (*_upsert(conn, table, key, columns), refused)
+
+
+# the targets whose rows are not simply upserted (see each function)
+_WRITERS = {"incidents": import_targets.write_incidents}
 # the table of a layer, where the names differ
 _TABLES = {"staff": "grid_staff"}
 # fields read from the file that are no column of the table (staff's given grid
@@ -299,6 +316,19 @@ class _Job:
         self.layer, self.file_name, self.sha256 = layer, file_name, sha256
         self.options, self.mapping = options, mapping
         self.dry_run, self.force = dry_run, force
+
+    def stage(self, table, columns, data):
+        """COPY the accepted rows into the temporary table ``_import``."""
+        _copy_rows(self.conn, table, columns, data)
+
+    def outside(self, table):
+        """Drop from ``_import`` the rows whose key belongs to a row of another
+        jurisdiction; returns them as report entries."""
+        key = LAYERS[self.layer][0]
+        label = field_label(self.layer, key)
+        return [{"row": r, "field": key, "reason": say(
+            "key_outside", field=key, label=label, value=k)}
+            for r, k in _foreign_keys(self.conn, self.principal, table, key)]
 
     def rejections(self, checked):
         """The rows ``checked`` rejected, as report entries."""

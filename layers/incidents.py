@@ -25,6 +25,7 @@ from layers.errors import Conflict, Invalid, NotFound
 __all__ = [
     "DEADLINE_WORKDAYS", "TRANSITIONS", "ALIASES", "OPEN", "register", "transition",
     "list_incidents", "get_incident", "allowed_actions", "queue_counts", "QUEUES",
+    "record_registrations", "steps",
 ]
 
 # 跟踪督办: working days from receipt to the deadline, per category.
@@ -180,6 +181,18 @@ def _event(conn, principal, incident_id, action, status, note, details, at):
          None if details is None else Jsonb(details)))
 
 
+def record_registrations(conn, principal, incident_ids, details=None):
+    """The 受理登记 event of each incident just written by a bulk load (an
+    import), as :func:`register` writes it: at the time received, the description
+    as note, source and reporter (and ``details``) beside it."""
+    conn.execute(
+        "INSERT INTO incident_events (incident_id, at, action, status, actor, note,"
+        " details) SELECT id, created_at, 'register', 'registered', %s, description,"
+        " jsonb_build_object('source', source, 'reporter', reporter) || %s"
+        " FROM incidents WHERE id = ANY(%s) ORDER BY id",
+        (principal.username, Jsonb(details or {}), list(incident_ids)))
+
+
 def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
              received_at=None, calendar=None, radius_m=50, days=7):
     """Register (受理登记) a report at ``point`` = (lon, lat), WGS-84.
@@ -294,6 +307,27 @@ def get_incident(conn, principal, code, events=True, now=None, audited=True):
 def allowed_actions(status):
     """The actions the state machine allows from ``status``."""
     return [a for a, (sources, _) in TRANSITIONS.items() if status in sources]
+
+
+def steps(status, wanted, actions=tuple(TRANSITIONS)):
+    """The shortest list of ``actions`` that the state machine allows to lead
+    from ``status`` to ``wanted`` (``[]`` when they are the same), None when
+    none does.
+
+    >>> steps("registered", "handling", ("triage", "accept"))
+    ['triage', 'accept']
+    >>> steps("handling", "registered", ("triage", "accept")) is None
+    True
+    """
+    paths, todo = {status: []}, [status]
+    while todo and wanted not in paths:
+        state = todo.pop(0)
+        for action in actions:
+            sources, target = TRANSITIONS[action]
+            if state in sources and target is not None and target not in paths:
+                paths[target] = [*paths[state], action]
+                todo.append(target)
+    return paths.get(wanted)
 
 
 def _audit_view(row):

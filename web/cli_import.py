@@ -84,6 +84,25 @@ def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
     """
     options = {"crs": crs, "mapping": mapping, "swap": swap or None}
     options = {k: v for k, v in options.items() if v}
+    with db.connect(database_url()) as conn:
+        try:
+            principal = _principal(conn, username)
+            # the layer's own permission, before any row is read
+            imports_layer.check_permission(principal, layer)
+            result, digest = _read(file, options)
+            if staff is not None:
+                options["staff"] = staff  # not a reader's option: after reading
+            report = imports_layer.run_import(
+                conn, principal, result, layer, file.name, digest, options,
+                dry_run=dry_run, force=force, progress=_progress)
+        except LayerError as exc:
+            raise click.ClickException(_labelled("cli_refused", exc.message)) \
+                from None
+    _print(report)
+
+
+def _read(file, options):
+    """The file read with ``options``; (importers.Result, its SHA-256)."""
     started = time.perf_counter()
     click.echo(f"  {_say('import_phase_reading')}  {file.name}", err=True)
     try:
@@ -97,18 +116,7 @@ def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
         raise click.ClickException(_labelled("cli_refused", exc.message)) from None
     _progress("reading", len(result.frame) + len(result.rejected),
               time.perf_counter() - started)
-    if staff is not None:
-        options["staff"] = staff  # not a reader's option: after reading
-    with db.connect(database_url()) as conn:
-        try:
-            report = imports_layer.run_import(
-                conn, _principal(conn, username), result, layer, file.name,
-                _digest(file, data), options, dry_run=dry_run,
-                force=force, progress=_progress)
-        except LayerError as exc:
-            raise click.ClickException(_labelled("cli_refused", exc.message)) \
-                from None
-    _print(report)
+    return result, _digest(file, data)
 
 
 def _print(report):

@@ -1,6 +1,7 @@
-"""The upload page /import with the other targets (issue 5): the field worker
+"""The upload page /import with the other targets (issue 5): the administrator
 imports a roster of grid staff (preview: counts and rows; then import; the staff
-are in the database), and the targets offered follow the role's permissions."""
+are in the database), and the targets offered follow the role's permissions
+(a field worker's: tests/integration/test_import_permissions.py)."""
 
 from urllib.parse import urlsplit
 
@@ -40,12 +41,13 @@ def _count(page, name):
 
 
 def test_import_a_staff_roster(page, server, demo_town, tmp_path, artifacts):
-    seen = open_page(page, server.base, "/import", "worker",
-                     server.passwords["worker"], "#import[data-state=ready]")
+    # grid staff are the user administrators' (users:manage)
+    seen = open_page(page, server.base, "/import", "admin",
+                     server.passwords["admin"], "#import[data-state=ready]")
     offered = page.locator("#import-layer option").evaluate_all(
         "options => options.map(o => o.value)")
-    # a field worker may not edit grids: not offered
-    assert offered == ["households", "cameras", "incidents", "staff", "tracks"]
+    assert offered == ["households", "cameras", "incidents", "staff", "tracks",
+                       "grids"]
     data, expected = _roster(demo_town, server.worker_grid)
     path = tmp_path / "roster.csv"
     path.write_bytes(data)

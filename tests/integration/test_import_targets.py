@@ -67,7 +67,8 @@ def staff_rows(url):
 
 
 def test_staff_get_their_grid_from_position_and_role(rw, demo_town):
-    village_user = Principal("vworker", "field_worker", VILLAGE)
+    # staff are the user administrators' (users:manage): one of a village
+    village_user = Principal("vadmin", "admin", VILLAGE)
     data, x = staff_csv(demo_town)
     report = run(rw, village_user, data, "staff.csv", "staff", crs="gcj02")
     assert report["counts"] == {"read": 4, "added": 2, "updated": 0,
