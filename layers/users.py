@@ -287,7 +287,7 @@ def login(conn, username, password, address):
         return None
     with conn.transaction():
         # one login of an account at a time: parallel guesses queue, then wait
-        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+        conn.execute("SELECT pg_advisory_xact_lock(%s::integer, hashtext(%s))",
                      (_LOGIN_LOCK, username))
         failures, pair_failures, since_last, *row = conn.execute(
             _LOGIN_STATE, {"u": username, "a": address, "w": WINDOW_SECONDS}
