@@ -10,6 +10,7 @@ Real PostGIS, no mocks: every test runs on a writable copy of the demo (``rw``).
 import re
 import statistics
 import time
+from html import unescape
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -80,6 +81,14 @@ def assert_logged_out(app, cookie):
     assert replay(app, cookie, "/api/v1/grids?level=1").status_code == 401
 
 
+def refusal(r):
+    """The reason the users page gives for a refused change."""
+    found = re.search(r'<p class="error" role="status">([^<]*)</p>',
+                      r.get_data(as_text=True))
+    assert found, r.get_data(as_text=True)[:500]
+    return unescape(found.group(1))
+
+
 def run_cli(rw, *args):
     from web.cli import main
 
@@ -105,7 +114,7 @@ def test_scoped_admin_cannot_create_a_global_or_outside_account(rw):
                        ("escal_other", rw.other), ("escal_near", rw.other + "001")):
         r = new_user(c, name, grid)
         assert r.status_code == 403, (grid, r.status_code)
-        text = r.get_data(as_text=True)
+        text = refusal(r)
         assert "管辖范围" in text and "jurisdiction" in text
         assert not exists(rw, name)
     ok = new_user(c, "vnew", rw.inside, role="field_worker")
@@ -130,7 +139,7 @@ def test_scoped_admin_cannot_touch_accounts_outside(rw):
     for path, data in refused:
         r = c.post(path, data=data)
         assert r.status_code == 403, (path, r.status_code)
-        assert "管辖范围" in r.get_data(as_text=True)
+        assert "管辖范围" in refusal(r) and "outside your jurisdiction" in refusal(r)
     with psycopg.connect(rw.url) as conn:  # nothing changed
         assert users.get_user(conn, "admin")["active"]
         assert users.principal_for_token(conn, outside_token).username == "oclerk"
@@ -359,17 +368,18 @@ def test_a_bad_user_name_in_the_admin_form_is_a_400(rw, name):
     r = rw.client("admin").post("/admin/users", data={
         "username": name, "role": "viewer", "grid": "", "password": PASSWORD})
     assert r.status_code == 400
-    text = r.get_data(as_text=True)
-    assert "用户名" in text and "user name" in text
+    text = refusal(r)
+    assert "用户名" in text and "user name (username)" in text
+    assert "_ . @ -" in text  # says which characters are allowed
 
 
 def test_bad_grid_and_label_are_400s_naming_the_field(rw):
     c = rw.client("admin")
     r = c.post("/admin/users", data={"username": "okname", "role": "viewer",
                                      "grid": "12\x00", "password": PASSWORD})
-    assert r.status_code == 400 and "grid" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "(grid)" in refusal(r)
     r = c.post("/admin/users/vclerk/tokens", data={"label": "a\x00b"})
-    assert r.status_code == 400 and "label" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "'label'" in refusal(r)
     r = c.post("/admin/users/a%00b/password", data={"password": "whatever-1234"})
     assert r.status_code in (400, 404)
 
