@@ -5,6 +5,10 @@ Each view declares its permission with ``@requires("...")`` or ``@public``; a te
 walks every registered route and fails on one that declares nothing.
 CSRF (Flask-WTF) protects every state-changing request made with a session cookie;
 requests with a bearer token carry no ambient credentials and need none.
+
+A session is a row of the database (``layers.users.start_session``); the signed
+cookie carries only its random id, so logout, a password change, disabling and a
+role or jurisdiction change end it on the server, whatever cookie a thief kept.
 """
 
 import functools
@@ -64,16 +68,16 @@ def _identify():
         if g.principal is None:
             raise Unauthorized("invalid or revoked API token")
         return
-    uid = session.get("uid")
+    sid = session.get("sid")
     # CSRF protects what a cookie grants: a logged-in session, and the login form
     # itself (against logging a victim into an attacker's account). An anonymous
     # request to anything else grants nothing and gets its 401 from `requires`.
     if request.method not in _SAFE_METHODS and (
-            uid is not None or getattr(view, "permission", "") is None):
+            sid is not None or getattr(view, "permission", "") is None):
         _csrf.protect()
-    if uid is not None:
-        g.principal = _lookup(view, users.principal_for_user, uid)
-        if g.principal is None:  # disabled since it logged in
+    if sid is not None:
+        g.principal = _lookup(view, users.principal_for_session, sid)
+        if g.principal is None:  # logged out, expired, or ended by a change
             session.clear()
 
 
@@ -147,10 +151,19 @@ def public(view):
 
 
 def log_in(principal):
+    """Open a server-side session for ``principal`` and put its id in the cookie."""
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    with connection() as conn:
+        sid = users.start_session(conn, principal, lifetime, request.remote_addr)
     session.clear()
     session.permanent = True
-    session["uid"] = principal.user_id
+    session["sid"] = sid
 
 
 def log_out():
+    """End the request's session on the server, then forget the cookie."""
+    sid = session.get("sid")
+    if sid is not None:
+        with connection() as conn:
+            users.end_session(conn, sid)
     session.clear()

@@ -42,10 +42,22 @@ def record_read(conn, principal, table, query, records, grid_code=None):
            records=records)
 
 
-def search(conn, username=None, action=None, table=None, since=None, until=None,
-           limit=200, offset=0):
-    """Return audit rows, newest first, with geometries as GeoJSON."""
+def search(conn, principal, username=None, action=None, table=None, since=None,
+           until=None, limit=200, offset=0):
+    """Return the audit rows ``principal`` may read, newest first, with geometries
+    as GeoJSON.
+
+    An administrator of the whole deployment reads every row. One scoped to a grid
+    reads the rows about data of that grid's subtree and the rows of actors
+    (users) of the subtree; never a row without a grid (those written before
+    ``audit.grid_code`` existed, or about the whole deployment).
+    """
     where, params = [sql.SQL("TRUE")], {}
+    if principal.grid_code is not None:
+        where.append(sql.SQL(
+            "grid_code IS NOT NULL AND (grid_code LIKE %(scope)s OR username IN"
+            " (SELECT u.username FROM users u WHERE u.grid_code LIKE %(scope)s))"))
+        params["scope"] = principal.prefix
     for column, value in (("username", username), ("action", action),
                           ("table_name", table)):
         if value:
@@ -61,6 +73,7 @@ def search(conn, username=None, action=None, table=None, since=None, until=None,
     params.update(limit=limit, offset=offset)
     query = sql.SQL(
         "SELECT id, at, username, action, table_name, row_key, before, after,"
+        " grid_code, records,"
         " ST_AsGeoJSON(geom_before)::json AS geom_before,"
         " ST_AsGeoJSON(geom_after)::json AS geom_after"
         " FROM audit WHERE {} ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s"

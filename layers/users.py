@@ -1,56 +1,155 @@
-"""Users, their passwords and API tokens, and login throttling."""
+"""Users, their passwords, API tokens and sessions, and login throttling.
 
+Scope: every function that lists or changes accounts takes the acting
+``Principal``. An administrator scoped to a grid manages only the accounts of that
+grid's subtree and grants only grids within it, never the whole deployment (an
+empty grid); anything else is refused with ``Forbidden`` (403). Audit rows about
+an account carry the account's grid, so that scoped administrators read them.
+
+Sessions are rows of ``sessions`` (migration 0015): the cookie holds a random id,
+the table its sha256. Logout deletes the row; a change of password, role,
+jurisdiction or state deletes all of the user's rows (a trigger of the table).
+"""
+
+import functools
 import hashlib
+import math
+import re
 import secrets
 
 from psycopg import sql
 from psycopg.rows import dict_row
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from geo.vocab import bilingual
 from layers import audit
-from layers.access import ROLES, Principal
-from layers.errors import Conflict, Invalid, NotFound, TooManyRequests
+from layers.access import ROLES, Principal, like_prefix
+from layers.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 
 __all__ = [
-    "MIN_PASSWORD_LENGTH", "add_user", "set_password", "set_active", "get_user",
-    "list_users", "login", "create_token", "revoke_token", "principal_for_token",
-    "principal_for_user", "list_tokens",
+    "MIN_PASSWORD_LENGTH", "USERNAME_RULE", "add_user", "set_password", "set_active",
+    "unlock", "get_user", "list_users", "login", "create_token", "revoke_token",
+    "principal_for_token", "list_tokens", "start_session", "end_session",
+    "principal_for_session",
 ]
 
 MIN_PASSWORD_LENGTH = 10
-# Failed logins tolerated in the window, per account and per client address.
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
-WINDOW = "15 minutes"
+# As the users table's CHECK (migration 0002): what a user name may hold.
+USERNAME = re.compile(r"[A-Za-z0-9_.@-]{2,64}")
+USERNAME_RULE = "2–64 letters (A–Z, a–z), digits or the characters _ . @ -"
+GRID_CODE = re.compile(r"[0-9]{9}(?:[0-9]{3}){0,3}")  # as users.grid_code's CHECK
+MAX_LABEL = 100
 TOKEN_PREFIX = "ggv_"
+
+# Login throttling. After n recent failures of one (account, address) pair that
+# pair waits 2**(n-1) s (1, 2, 4 … at most an hour) before its next try; the owner
+# at another address is not slowed down. Past MAX_FAILURES_PER_ACCOUNT failures in
+# the window from any addresses the account is locked, until an administrator
+# unlocks it (``unlock``) or the failures age out of the window.
+WINDOW_SECONDS = 3600
+MAX_FAILURES_PER_ACCOUNT = 50
+MAX_DELAY_SECONDS = 3600
+_LOGIN_LOCK = 0x6C6F67  # advisory-lock namespace of logins ("log")
 
 _SELECT_USERS = sql.SQL(
     "SELECT id, username, display_name, role, grid_code, active, created_at,"
     " last_login_at FROM users")
 
 
+# checks of the values a form or the command line brings --------------------------
+
+def _check_username(username):
+    if not isinstance(username, str) or not USERNAME.fullmatch(username):
+        raise Invalid(bilingual(
+            "用户名须为 2–64 个英文字母、数字或 _ . @ - 字符",
+            f"the user name (username) must be {USERNAME_RULE}"), field="username")
+
+
 def _check_password(password):
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"the password must have at least {MIN_PASSWORD_LENGTH} "
-                      "characters", field="password")
+        raise Invalid(bilingual(
+            f"密码至少 {MIN_PASSWORD_LENGTH} 个字符",
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters"),
+            field="password")
 
+
+def _check_text(value, field, zh_name):
+    if value is not None and not (0 < len(value) <= MAX_LABEL and value.isprintable()):
+        raise Invalid(bilingual(
+            f"{zh_name}须为 1–{MAX_LABEL} 个可打印字符",
+            f"'{field}' must be 1–{MAX_LABEL} printable characters"), field=field)
+
+
+def _check_grid_code(grid_code):
+    if grid_code is not None and not GRID_CODE.fullmatch(grid_code):
+        raise Invalid(bilingual(
+            "管辖网格须为 9、12、15 或 18 位数字的网格编码",
+            "the jurisdiction (grid) must be a grid code of 9, 12, 15 or 18 digits"),
+            field="grid")
+
+
+def _check_grid_exists(conn, grid_code):
+    if grid_code is not None and conn.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM grids WHERE code = %s)",
+            (grid_code,)).fetchone()[0]:
+        raise Invalid(bilingual(f"没有编码为 {grid_code} 的网格",
+                                f"no grid with code {grid_code}"), field="grid")
+
+
+# scope --------------------------------------------------------------------------
+
+def _within(actor, grid_code):
+    """True when ``grid_code`` (None: everywhere) lies in the actor's subtree."""
+    return actor.grid_code is None or (
+        grid_code is not None and grid_code.startswith(actor.grid_code))
+
+
+def _may_grant(actor, grid_code):
+    if not _within(actor, grid_code):
+        raise Forbidden(bilingual(
+            f"管辖网格不能为空（全域），也不能在您的管辖范围（{actor.grid_code}）之外",
+            "the jurisdiction (grid) may be neither empty (the whole deployment) nor "
+            f"outside your jurisdiction ({actor.grid_code})"), field="grid")
+
+
+def _may_manage(actor, user):
+    if not _within(actor, user["grid_code"]):
+        raise Forbidden(bilingual(
+            f"用户 {user['username']} 不在您的管辖范围（{actor.grid_code}）内",
+            f"user {user['username']} is outside your jurisdiction "
+            f"({actor.grid_code})"), field="username")
+
+
+def _scope_filter(actor, column):
+    """A WHERE fragment confining ``column`` (a grid code) to the actor's subtree."""
+    if actor.grid_code is None:
+        return sql.SQL("TRUE"), {}
+    return (sql.SQL("{} LIKE %(scope)s").format(sql.Identifier(*column.split("."))),
+            {"scope": like_prefix(actor.grid_code)})
+
+
+# accounts -----------------------------------------------------------------------
 
 def add_user(conn, actor, username, role, grid_code=None, password=None,
              display_name=None):
     """Create a user; returns its id. ``password`` None leaves it unable to log in
     (a token-only account, for a field device or a script)."""
+    _check_username(username)
     if role not in ROLES:
-        raise Invalid(f"unknown role {role!r}: one of {', '.join(ROLES)}", field="role")
-    if grid_code is not None and conn.execute(
-            "SELECT NOT EXISTS (SELECT 1 FROM grids WHERE code = %s)",
-            (grid_code,)).fetchone()[0]:
-        raise Invalid(f"no grid with code {grid_code}", field="grid")
+        raise Invalid(bilingual(f"未知角色 {role!r}", f"unknown role {role!r}: one "
+                                f"of {', '.join(ROLES)}"), field="role")
+    _check_grid_code(grid_code)
+    _may_grant(actor, grid_code)  # before asking whether it exists: tells nothing
+    _check_grid_exists(conn, grid_code)
     if password is not None:
         _check_password(password)
+    _check_text(display_name, "display_name", "显示名称")
     with conn.transaction():
         if conn.execute("SELECT 1 FROM users WHERE username = %s",
                         (username,)).fetchone():
-            raise Conflict(f"user {username} exists already", field="username")
+            raise Conflict(bilingual(f"用户 {username} 已存在",
+                                     f"user {username} exists already"),
+                           field="username")
         user_id = conn.execute(
             "INSERT INTO users (username, display_name, role, grid_code, password_hash)"
             " VALUES (%s, %s, %s, %s, %s) RETURNING id",
@@ -58,91 +157,202 @@ def add_user(conn, actor, username, role, grid_code=None, password=None,
              None if password is None else generate_password_hash(password)),
         ).fetchone()[0]
         audit.record(conn, actor, "create", "users", username,
-                     after={"role": role, "grid_code": grid_code})
+                     after={"role": role, "grid_code": grid_code},
+                     grid_code=grid_code)
     return user_id
 
 
 def get_user(conn, username):
-    row = conn.cursor(row_factory=dict_row).execute(
-        sql.SQL("{} WHERE username = %s").format(_SELECT_USERS), (username,)
-    ).fetchone()
+    row = None
+    if isinstance(username, str) and USERNAME.fullmatch(username):
+        row = conn.cursor(row_factory=dict_row).execute(
+            sql.SQL("{} WHERE username = %s").format(_SELECT_USERS), (username,)
+        ).fetchone()
     if row is None:
-        raise NotFound(f"no user {username}", field="username")
+        raise NotFound(bilingual(f"没有用户 {username}", f"no user {username}"),
+                       field="username")
     return row
 
 
-def list_users(conn):
-    return conn.cursor(row_factory=dict_row).execute(
-        sql.SQL("{} ORDER BY username").format(_SELECT_USERS)).fetchall()
+def _managed_user(conn, actor, username):
+    """The user ``username``, locked for the change, if the actor may manage it."""
+    user = get_user(conn, username)
+    _may_manage(actor, user)
+    conn.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (user["id"],))
+    return user
+
+
+def list_users(conn, actor):
+    """The users of the actor's subtree, with their failed logins in the window
+    (``locked`` past the ceiling)."""
+    where, params = _scope_filter(actor, "grid_code")
+    return conn.cursor(row_factory=dict_row).execute(sql.SQL(
+        "SELECT u.*, u.failures >= %(ceiling)s AS locked FROM ("
+        " SELECT id, username, display_name, role, grid_code, active, created_at,"
+        "  last_login_at, (SELECT count(*) FROM login_attempts a"
+        "   WHERE a.username = users.username AND NOT a.ok AND a.at > greatest("
+        "    now() - make_interval(secs => %(window)s), users.unlocked_at))"
+        "  AS failures"
+        " FROM users WHERE {}) u ORDER BY username").format(where),
+        {**params, "window": WINDOW_SECONDS, "ceiling": MAX_FAILURES_PER_ACCOUNT},
+    ).fetchall()
 
 
 def set_password(conn, actor, username, password):
+    """Set a password; the user's sessions end (the sessions trigger)."""
     _check_password(password)
     with conn.transaction():
-        get_user(conn, username)
-        conn.execute("UPDATE users SET password_hash = %s WHERE username = %s",
-                     (generate_password_hash(password), username))
+        user = _managed_user(conn, actor, username)
+        conn.execute("UPDATE users SET password_hash = %s WHERE id = %s",
+                     (generate_password_hash(password), user["id"]))
         audit.record(conn, actor, "update", "users", username,
-                     after={"password": "changed"})
+                     after={"password": "changed"}, grid_code=user["grid_code"])
 
 
 def set_active(conn, actor, username, active):
-    """Enable or disable a user; disabling also revokes the user's tokens."""
+    """Enable or disable a user; disabling also revokes the user's tokens and
+    ends its sessions."""
     with conn.transaction():
-        user = get_user(conn, username)
-        conn.execute("UPDATE users SET active = %s WHERE username = %s",
-                     (active, username))
+        user = _managed_user(conn, actor, username)
+        conn.execute("UPDATE users SET active = %s WHERE id = %s",
+                     (active, user["id"]))
         if not active:
             conn.execute("UPDATE api_tokens SET revoked_at = now()"
                          " WHERE user_id = %s AND revoked_at IS NULL", (user["id"],))
         audit.record(conn, actor, "update", "users", username,
-                     before={"active": user["active"]}, after={"active": active})
+                     before={"active": user["active"]}, after={"active": active},
+                     grid_code=user["grid_code"])
+
+
+def unlock(conn, actor, username):
+    """Forget the user's failed logins so far: lifts the account's lock and every
+    (account, address) pair's delay."""
+    with conn.transaction():
+        user = _managed_user(conn, actor, username)
+        conn.execute("UPDATE users SET unlocked_at = now() WHERE id = %s",
+                     (user["id"],))
+        audit.record(conn, actor, "update", "users", username,
+                     after={"unlocked": True}, grid_code=user["grid_code"])
+
+
+# logging in ---------------------------------------------------------------------
+
+@functools.cache
+def _dummy_hash():
+    """A hash of the current method and cost, checked when there is no account
+    (or no password): an unknown user name takes as long as a wrong password."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def pair_delay(failures):
+    """Seconds an (account, address) pair waits after ``failures`` recent failures.
+
+    >>> [pair_delay(n) for n in (0, 1, 2, 3, 5, 13)]
+    [0, 1, 2, 4, 16, 3600]
+    """
+    return 0 if failures < 1 else min(2 ** (failures - 1), MAX_DELAY_SECONDS)
+
+
+# Failures since the later of the window's start and the account's unlock: all of
+# them (the ceiling), and the pair's since its last success, with the age of the
+# pair's last failure; then the account, if there is one.
+_LOGIN_STATE = sql.SQL("""
+WITH u AS (SELECT id, password_hash, role, grid_code, active, unlocked_at
+           FROM users WHERE username = %(u)s),
+recent AS (SELECT address, ok, at FROM login_attempts
+           WHERE username = %(u)s AND at > greatest(
+               now() - make_interval(secs => %(w)s), (SELECT unlocked_at FROM u))),
+pair AS (SELECT at, ok FROM recent WHERE address IS NOT DISTINCT FROM %(a)s),
+pair_fail AS (SELECT at FROM pair WHERE NOT ok AND at > coalesce(
+                  (SELECT max(at) FROM pair WHERE ok), '-infinity'))
+SELECT (SELECT count(*) FROM recent WHERE NOT ok),
+       (SELECT count(*) FROM pair_fail),
+       (SELECT extract(epoch FROM now() - max(at)) FROM pair_fail),
+       u.id, u.password_hash, u.role, u.grid_code, u.active
+FROM (SELECT 1) AS one LEFT JOIN u ON TRUE
+""")
 
 
 def login(conn, username, password, address):
     """Check a password; return the user's Principal, or None when it is wrong
     (the failed attempt is recorded: commit the transaction either way).
 
-    Raises TooManyRequests when the account or the address failed too often in the
-    last minutes (checked before the password, so guessing gains nothing).
+    Raises TooManyRequests (``retry_after`` seconds, ``locked``) when the account
+    passed its ceiling of failures, or when this (account, address) pair must
+    still wait: both checked before the password, so guessing gains nothing.
+    Unknown users and accounts without a password cost a password check too.
     """
+    if not (isinstance(username, str) and USERNAME.fullmatch(username)):
+        check_password_hash(_dummy_hash(), password)  # no such account can exist
+        return None
     with conn.transaction():
-        failures = conn.execute(
-            "SELECT count(*) FILTER (WHERE username = %(u)s),"
-            "       count(*) FILTER (WHERE address = %(a)s)"
-            " FROM login_attempts WHERE NOT ok AND at > now() - %(w)s::interval"
-            " AND (username = %(u)s OR address = %(a)s)",
-            {"u": username, "a": address, "w": WINDOW}).fetchone()
-        if failures[0] >= MAX_FAILURES_PER_USER or \
-                failures[1] >= MAX_FAILURES_PER_ADDRESS:
-            raise TooManyRequests("too many failed logins: wait 15 minutes and try "
-                                  "again", field="username")
-        row = conn.execute(
-            "SELECT id, password_hash, role, grid_code, active FROM users"
-            " WHERE username = %s", (username,)).fetchone()
-        ok = bool(row and row[4] and row[1] and check_password_hash(row[1], password))
+        # one login of an account at a time: parallel guesses queue, then wait
+        conn.execute("SELECT pg_advisory_xact_lock(%s::integer, hashtext(%s))",
+                     (_LOGIN_LOCK, username))
+        failures, pair_failures, since_last, *row = conn.execute(
+            _LOGIN_STATE, {"u": username, "a": address, "w": WINDOW_SECONDS}
+        ).fetchone()
+        if failures >= MAX_FAILURES_PER_ACCOUNT:
+            raise TooManyRequests(bilingual(
+                "该账号近一小时登录失败次数过多，已被锁定：请联系管理员解锁，或稍后再试",
+                "too many failed logins for this account in the last hour: it is "
+                "locked until an administrator unlocks it or the failures age out"),
+                field="username", retry_after=WINDOW_SECONDS, locked=True)
+        wait = math.ceil(pair_delay(pair_failures) - float(since_last or 0))
+        if pair_failures and wait > 0:
+            raise TooManyRequests(bilingual(
+                f"登录失败次数过多，请 {wait} 秒后再试",
+                f"too many failed logins: try again in {wait} s"),
+                field="username", retry_after=wait, locked=False)
+        user_id, hashed, role, grid_code, active = row
+        good = check_password_hash(hashed or _dummy_hash(), password)
+        ok = bool(user_id is not None and active and hashed and good)
         conn.execute("INSERT INTO login_attempts (username, address, ok)"
                      " VALUES (%s, %s, %s)", (username, address, ok))
         if ok:
             conn.execute("UPDATE users SET last_login_at = now() WHERE id = %s",
-                         (row[0],))
+                         (user_id,))
     if not ok:
         return None
-    return Principal(username=username, role=row[2], grid_code=row[3], user_id=row[0])
+    return Principal(username=username, role=role, grid_code=grid_code,
+                     user_id=user_id)
 
 
-def principal_for_user(conn, user_id, also=()):
-    """The Principal of an active user (a session's), or None.
+# sessions -----------------------------------------------------------------------
+
+def start_session(conn, principal, lifetime_seconds, address=None):
+    """Open a session of ``principal`` for ``lifetime_seconds``; return its id (for
+    the signed cookie; only its sha256 is stored). Expired sessions are dropped."""
+    sid = secrets.token_urlsafe(32)
+    with conn.transaction():
+        conn.execute("DELETE FROM sessions WHERE expires_at < now()")
+        conn.execute(
+            "INSERT INTO sessions (id_sha256, user_id, expires_at, address)"
+            " VALUES (%s, %s, now() + make_interval(secs => %s), %s)",
+            (_digest(sid), principal.user_id, lifetime_seconds, address))
+    return sid
+
+
+def end_session(conn, sid):
+    """End one session (logout); other sessions of the user go on."""
+    with conn.transaction():
+        conn.execute("DELETE FROM sessions WHERE id_sha256 = %s", (_digest(sid),))
+
+
+def principal_for_session(conn, sid, also=()):
+    """The Principal of a live session of an active user, or None.
 
     ``also``: scalar queries without parameters (SQL constants of the layers)
     whose values come back in the same statement: then ``(principal, values)``.
     A hot path (locate) saves a round trip with it.
     """
     row = conn.execute(sql.SQL(
-        "SELECT username, role, grid_code{also} FROM users WHERE id = %s AND active"
-    ).format(also=_also(also)), (user_id,)).fetchone()
-    found = None if row is None else Principal(row[0], row[1], row[2], user_id)
-    return (found, row and tuple(row[3:])) if also else found
+        "SELECT u.username, u.role, u.grid_code, u.id{also}"
+        " FROM sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE s.id_sha256 = %s AND s.expires_at > now() AND u.active"
+    ).format(also=_also(also)), (_digest(str(sid)),)).fetchone()
+    found = None if row is None else Principal(row[0], row[1], row[2], row[3])
+    return (found, row and tuple(row[4:])) if also else found
 
 
 def _also(queries):
@@ -153,35 +363,48 @@ def _digest(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# API tokens ---------------------------------------------------------------------
+
 def create_token(conn, actor, username, name="token"):
     """Create an API token for ``username``; return it (shown once, stored hashed)."""
+    _check_text(name, "label", "令牌用途")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with conn.transaction():
-        user = get_user(conn, username)
+        user = _managed_user(conn, actor, username)
         if not user["active"]:
-            raise Conflict(f"user {username} is disabled", field="username")
+            raise Conflict(bilingual(f"用户 {username} 已停用",
+                                     f"user {username} is disabled"),
+                           field="username")
         token_id = conn.execute(
             "INSERT INTO api_tokens (user_id, name, token_sha256, created_by)"
             " VALUES (%s, %s, %s, %s) RETURNING id",
             (user["id"], name, _digest(token), actor.username)).fetchone()[0]
         audit.record(conn, actor, "token", "api_tokens", token_id,
-                     after={"user": username, "name": name})
+                     after={"user": username, "name": name},
+                     grid_code=user["grid_code"])
     return token
 
 
 def revoke_token(conn, actor, token_id):
     with conn.transaction():
-        done = conn.execute("UPDATE api_tokens SET revoked_at = now()"
-                            " WHERE id = %s AND revoked_at IS NULL RETURNING id",
-                            (token_id,)).fetchone()
-        if done is None:
-            raise NotFound(f"no active token {token_id}", field="token")
-        audit.record(conn, actor, "delete", "api_tokens", token_id)
+        found = conn.cursor(row_factory=dict_row).execute(
+            "SELECT t.id, u.username, u.grid_code FROM api_tokens t"
+            " JOIN users u ON u.id = t.user_id"
+            " WHERE t.id = %s AND t.revoked_at IS NULL FOR UPDATE OF t",
+            (token_id,)).fetchone()
+        if found is None:
+            raise NotFound(bilingual(f"没有有效的令牌 {token_id}",
+                                     f"no active token {token_id}"), field="token")
+        _may_manage(actor, found)
+        conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE id = %s",
+                     (token_id,))
+        audit.record(conn, actor, "delete", "api_tokens", token_id,
+                     after={"user": found["username"]}, grid_code=found["grid_code"])
 
 
 def principal_for_token(conn, token, also=()):
     """The Principal of a valid token of an active user, or None (``also``: as
-    :func:`principal_for_user`)."""
+    :func:`principal_for_session`)."""
     if not token.startswith(TOKEN_PREFIX):
         return (None, None) if also else None
     # last_used_at is refreshed at most once a minute: a device polling the API
@@ -201,9 +424,12 @@ def principal_for_token(conn, token, also=()):
     return (found, row and tuple(row[4:])) if also else found
 
 
-def list_tokens(conn):
-    """Active tokens and their owners (never the token: only its hash is kept)."""
-    return conn.cursor(row_factory=dict_row).execute(
+def list_tokens(conn, actor):
+    """Active tokens of the actor's subtree and their owners (never the token:
+    only its hash is kept)."""
+    where, params = _scope_filter(actor, "u.grid_code")
+    return conn.cursor(row_factory=dict_row).execute(sql.SQL(
         "SELECT t.id, u.username, t.name, t.created_at, t.created_by, t.last_used_at"
         " FROM api_tokens t JOIN users u ON u.id = t.user_id"
-        " WHERE t.revoked_at IS NULL ORDER BY u.username, t.id").fetchall()
+        " WHERE t.revoked_at IS NULL AND {} ORDER BY u.username, t.id").format(where),
+        params).fetchall()

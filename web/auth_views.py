@@ -43,10 +43,12 @@ def login():
         with connection() as conn:
             principal = users.login(conn, username, password, request.remote_addr)
             if principal is not None:
-                audit.record(conn, principal, "login", "users", username)
-    except TooManyRequests:
+                audit.record(conn, principal, "login", "users", username,
+                             grid_code=principal.grid_code)
+    except TooManyRequests as exc:  # the pair must wait, or the account is locked
         return render_template("login.html", next=target, username=username,
-                               error=t("throttled")), 429
+                               error=exc.message), 429, {
+            "Retry-After": str(exc.details["retry_after"])}
     if principal is None:  # the failed attempt is committed: it counts
         return render_template("login.html", next=target, username=username,
                                error=t("wrong_login")), 401

@@ -44,7 +44,7 @@ def add(name, role, grid, password, no_password, display_name):
 @click.option("--password", help="Omit to be asked.")
 @friendly
 def passwd(name, password):
-    """Set NAME's password."""
+    """Set NAME's password (NAME's sessions end; API tokens stay)."""
     with db.connect(database_url()) as conn:
         users.set_password(conn, SYSTEM, name, _password(password))
     click.echo(f"password of {name} changed")
@@ -54,7 +54,7 @@ def passwd(name, password):
 @click.argument("name")
 @friendly
 def disable(name):
-    """Disable NAME (logins and tokens stop working at once)."""
+    """Disable NAME (sessions and tokens stop working at once)."""
     with db.connect(database_url()) as conn:
         users.set_active(conn, SYSTEM, name, False)
     click.echo(f"user {name} disabled; its tokens are revoked")
@@ -68,6 +68,17 @@ def enable(name):
     with db.connect(database_url()) as conn:
         users.set_active(conn, SYSTEM, name, True)
     click.echo(f"user {name} enabled")
+
+
+@user_group.command("unlock")
+@click.argument("name")
+@friendly
+def unlock(name):
+    """Unlock NAME after too many failed logins (its failures so far are
+    forgotten, for every address)."""
+    with db.connect(database_url()) as conn:
+        users.unlock(conn, SYSTEM, name)
+    click.echo(f"user {name} unlocked")
 
 
 @user_group.command("token")
@@ -97,6 +108,7 @@ def revoke(token_id):
 def list_users():
     """List the users."""
     with db.connect(database_url()) as conn:
-        for u in users.list_users(conn):
-            state = "" if u["active"] else " (disabled)"
+        for u in users.list_users(conn, SYSTEM):
+            state = ("" if u["active"] else " (disabled)") + (
+                " (locked)" if u["locked"] else "")
             click.echo(f"{u['username']}\t{u['role']}\t{u['grid_code'] or '*'}{state}")
