@@ -19,8 +19,9 @@ product should answer, from the rules of the security issue:
   households:read; cameras: map:view; staff: locate — a viewer may not locate;
   incidents: incidents:read);
 - an import into a layer needs imports:run and the permission that edits the
-  layer (households:edit, cameras:edit, incidents:edit, grids:edit); staff and
-  tracks imports need imports:run only.
+  layer (households:edit, cameras:edit, incidents:edit, grids:edit); a staff
+  import needs users:manage (the roster decides who gets incidents); tracks
+  imports need imports:run only.
 
 Columns, in this order (``IDENTITIES``): anonymous; admin (everywhere); a scoped
 admin, a planner and a dispatcher of village A (320282105001); the demo's
@@ -97,6 +98,7 @@ TABLE = {
     ("POST", "/admin/users/<username>/active"): _ACCOUNTS,
     ("POST", "/admin/users/<username>/password"): _ACCOUNTS,
     ("POST", "/admin/users/<username>/tokens"): _ACCOUNTS,
+    ("POST", "/admin/users/<username>/unlock"): _ACCOUNTS,
     ("POST", "/admin/tokens/<int:token_id>/revoke"): _ACCOUNTS,
 
     # vector tiles (pages' resources: anonymous is sent to /login)
@@ -173,7 +175,7 @@ TABLE = {
         "cameras": "A Y Y Y F F F F F",
         "incidents": "A Y Y F F F F Y F",
         "grids": "A Y Y Y F F F F F",
-        "staff": _IMPORTS,
+        "staff": _ADMINS,  # the roster decides who gets incidents: users:manage
         "tracks": _IMPORTS,
     },
     ("GET", "/api/v1/imports"): {"-": _IMPORTS},

@@ -214,6 +214,8 @@ form("/admin/users/<username>/password", "/admin/users/{user}/password",
      lambda m, who, t: {"password": PASSWORD})
 form("/admin/users/<username>/tokens", "/admin/users/{user}/tokens",
      lambda m, who, t: {"label": "matrix"})
+form("/admin/users/<username>/unlock", "/admin/users/{user}/unlock",
+     lambda m, who, t: {})
 
 
 def _fresh_token(m, who, t):
