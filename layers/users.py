@@ -11,6 +11,7 @@ the table its sha256. Logout deletes the row; a change of password, role,
 jurisdiction or state deletes all of the user's rows (a trigger of the table).
 """
 
+import datetime as dt
 import functools
 import hashlib
 import math
@@ -49,6 +50,8 @@ TOKEN_PREFIX = "ggv_"
 WINDOW_SECONDS = 3600
 MAX_FAILURES_PER_ACCOUNT = 50
 MAX_DELAY_SECONDS = 3600
+# A session, however active, ends this long after its login (then log in again).
+MAX_SESSION_AGE = dt.timedelta(days=7)
 _LOGIN_LOCK = 0x6C6F67  # advisory-lock namespace of logins ("log")
 
 _SELECT_USERS = sql.SQL(
@@ -321,15 +324,18 @@ def login(conn, username, password, address):
 # sessions -----------------------------------------------------------------------
 
 def start_session(conn, principal, lifetime_seconds, address=None):
-    """Open a session of ``principal`` for ``lifetime_seconds``; return its id (for
-    the signed cookie; only its sha256 is stored). Expired sessions are dropped."""
+    """Open a session of ``principal`` that ends after ``lifetime_seconds`` without
+    a request (see :func:`principal_for_session`); return its id (for the signed
+    cookie; only its sha256 is stored). Expired sessions are dropped."""
     sid = secrets.token_urlsafe(32)
     with conn.transaction():
         conn.execute("DELETE FROM sessions WHERE expires_at < now()")
         conn.execute(
-            "INSERT INTO sessions (id_sha256, user_id, expires_at, address)"
-            " VALUES (%s, %s, now() + make_interval(secs => %s), %s)",
-            (_digest(sid), principal.user_id, lifetime_seconds, address))
+            "INSERT INTO sessions (id_sha256, user_id, idle, expires_at, address)"
+            " VALUES (%(sid)s, %(uid)s, make_interval(secs => %(idle)s),"
+            "         now() + make_interval(secs => %(idle)s), %(address)s)",
+            {"sid": _digest(sid), "uid": principal.user_id,
+             "idle": lifetime_seconds, "address": address})
     return sid
 
 
@@ -342,15 +348,30 @@ def end_session(conn, sid):
 def principal_for_session(conn, sid, also=()):
     """The Principal of a live session of an active user, or None.
 
+    A session expires after its idle lifetime without a request (the lifetime set
+    at login, kept in ``idle``); each request that finds less than half of it left
+    pushes the expiry on again (one row update at most every half-lifetime, not one
+    per request), never past ``MAX_SESSION_AGE`` after login: a dispatcher's
+    twelve-hour duty is not cut at hour eight, and no cookie lives for ever.
+
     ``also``: scalar queries without parameters (SQL constants of the layers)
     whose values come back in the same statement: then ``(principal, values)``.
     A hot path (locate) saves a round trip with it.
     """
     row = conn.execute(sql.SQL(
-        "SELECT u.username, u.role, u.grid_code, u.id{also}"
-        " FROM sessions s JOIN users u ON u.id = s.user_id"
-        " WHERE s.id_sha256 = %s AND s.expires_at > now() AND u.active"
-    ).format(also=_also(also)), (_digest(str(sid)),)).fetchone()
+        "WITH found AS ("
+        "  SELECT s.id_sha256, s.expires_at, s.created_at, s.idle,"
+        "         u.username, u.role, u.grid_code, u.id AS uid"
+        "  FROM sessions s JOIN users u ON u.id = s.user_id"
+        "  WHERE s.id_sha256 = %(sid)s AND s.expires_at > now() AND u.active),"
+        " touched AS ("
+        "  UPDATE sessions s SET expires_at = least(now() + f.idle,"
+        "                                           f.created_at + %(max_age)s)"
+        "  FROM found f WHERE s.id_sha256 = f.id_sha256"
+        "    AND f.expires_at < now() + f.idle / 2)"
+        " SELECT username, role, grid_code, uid{also} FROM found"
+    ).format(also=_also(also)),
+        {"sid": _digest(str(sid)), "max_age": MAX_SESSION_AGE}).fetchone()
     found = None if row is None else Principal(row[0], row[1], row[2], row[3])
     return (found, row and tuple(row[4:])) if also else found
 

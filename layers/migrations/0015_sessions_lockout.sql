@@ -6,6 +6,9 @@ CREATE TABLE sessions (
     id_sha256 text PRIMARY KEY CHECK (id_sha256 ~ '^[0-9a-f]{64}$'),
     user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at timestamptz NOT NULL DEFAULT now(),
+    -- the idle lifetime: each request pushes expires_at to now() + idle
+    -- (layers/users.py principal_for_session), up to a maximum age
+    idle interval NOT NULL,
     expires_at timestamptz NOT NULL,
     address text
 );

@@ -7,6 +7,7 @@ ceiling an administrator can lift; user names are checked before they reach SQL.
 Real PostGIS, no mocks: every test runs on a writable copy of the demo (``rw``).
 """
 
+import datetime as dt
 import re
 import statistics
 import time
@@ -41,7 +42,8 @@ def rw(databases, demo_town):
         users.add_user(c, SYSTEM, "vclerk", "dispatcher", inside, PASSWORD)
         users.add_user(c, SYSTEM, "oclerk", "dispatcher", other, PASSWORD)
         for name in ("sess1", "sess2", "sess3", "sess4", "sess5", "sess6",
-                     "owner1", "owner2", "owner3", "owner4", "owner5", "timed"):
+                     "owner1", "owner2", "owner3", "owner4", "owner5", "timed",
+                     "shift", "oldie"):
             users.add_user(c, SYSTEM, name, "dispatcher", None, PASSWORD)
 
     ns = writable_demo(databases, demo_town, setup)
@@ -217,6 +219,44 @@ def test_logout_ends_that_session_only(rw):
     token = csrf_from(desk.get("/").get_data(as_text=True))
     desk.post("/logout", data={"csrf_token": token})
     assert replay(rw.app, cookie).status_code == 200
+
+
+def _session_times(rw, username):
+    with psycopg.connect(rw.url) as c:
+        return c.execute(
+            "SELECT s.expires_at - now(), s.created_at FROM sessions s"
+            " JOIN users u ON u.id = s.user_id WHERE u.username = %s",
+            (username,)).fetchone()
+
+
+def test_a_busy_session_is_not_cut_at_its_idle_lifetime(rw):
+    """A dispatcher's twelve-hour duty: each request pushes the idle expiry on
+    (8 h, PERMANENT_SESSION_LIFETIME), so a session still in use at hour nine lives."""
+    c, _ = log_in(rw.app, "shift")
+    with psycopg.connect(rw.url) as db:  # nine hours into the duty: 1 h left
+        db.execute("UPDATE sessions SET created_at = now() - interval '9 hours',"
+                   " expires_at = now() + interval '1 hour' FROM users u"
+                   " WHERE u.id = sessions.user_id AND u.username = 'shift'")
+    assert c.get("/").status_code == 200
+    left, _ = _session_times(rw, "shift")
+    assert left > dt.timedelta(hours=7, minutes=59)  # pushed on to 8 h from now
+    assert replay(rw.app, cookie_of(c)).status_code == 200
+
+
+def test_no_session_lives_past_its_maximum_age(rw):
+    c, _ = log_in(rw.app, "oldie")
+    with psycopg.connect(rw.url) as db:  # logged in a week ago, in use ever since
+        db.execute("UPDATE sessions SET created_at = now() - interval '7 days',"
+                   " expires_at = now() + interval '1 minute' FROM users u"
+                   " WHERE u.id = sessions.user_id AND u.username = 'oldie'")
+    assert c.get("/").status_code == 200  # the last minute of it
+    left, _ = _session_times(rw, "oldie")
+    assert left <= dt.timedelta(minutes=1)  # not pushed past the maximum age
+    with psycopg.connect(rw.url) as db:
+        db.execute("UPDATE sessions SET expires_at = now() - interval '1 second'"
+                   " FROM users u WHERE u.id = sessions.user_id"
+                   " AND u.username = 'oldie'")
+    assert_logged_out(rw.app, cookie_of(c))
 
 
 def test_a_password_change_on_the_command_line_ends_every_session(rw):
