@@ -7,7 +7,6 @@ GeoJsonTooltip write their text into HTML, and its Tooltip into a JavaScript
 template literal).
 """
 
-import json
 from html import escape
 
 import folium
@@ -16,6 +15,7 @@ from folium.elements import JSCSSMixin
 from folium.plugins import FastMarkerCluster
 from folium.utilities import JsCode
 from jinja2 import Template
+from jinja2.utils import htmlsafe_json_dumps
 
 from geo import vocab
 from web.i18n import STRINGS, both, level_name, t
@@ -116,7 +116,7 @@ def _leader_layers(m, control, leaders):
     that they run after folium's inline script has made the map and its control."""
     config = {k: v for k, v in leaders.items() if k != "scripts"}
     _Expose(control).add_to(m)
-    text = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+    text = _script_json(config)
     m.get_root().html.add_child(Element(
         f'<script type="application/json" id="gg-overview-config">{text}</script>'
         + "".join(f'<script defer src="{escape(url)}"></script>'
@@ -260,7 +260,7 @@ def _text_tooltip(rows, sticky=False):
     """A feature's tooltip, built when shown: one (label, value) row per
     (property, label) of ``rows``, or the bare value of a single unlabelled row;
     every value goes in as text."""
-    spec = json.dumps(rows, ensure_ascii=False).replace("</", "<\\/")
+    spec = _script_json(rows)
     return JsCode(_TEXT_TOOLTIP.replace("ROWS", spec).replace(
         "STICKY", "true" if sticky else "false"))
 
@@ -312,6 +312,11 @@ def _camera_layer(cameras):
         bubbling_mouse_events=True,
     ).add_to(layer)
     return layer
+
+
+def _script_json(value):
+    """``value`` as JSON that a <script> holds as it is: <, > and & escaped."""
+    return str(htmlsafe_json_dumps(value, ensure_ascii=False))
 
 
 def _camera_style(status):
@@ -392,8 +397,6 @@ class LocateOnClick(MacroElement):
         super().__init__()
         self._name = "LocateOnClick"
         self.url = url
-        self.strings = json.dumps({k: v[0] for k, v in STRINGS.items()},
-                                  ensure_ascii=False)
-        self.roles = json.dumps({k: v[0] for k, v in vocab.STAFF_ROLES.items()},
-                                ensure_ascii=False)
+        self.strings = _script_json({k: v[0] for k, v in STRINGS.items()})
+        self.roles = _script_json({k: v[0] for k, v in vocab.STAFF_ROLES.items()})
 
