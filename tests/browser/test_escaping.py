@@ -9,6 +9,7 @@ The strings are stored in a writable copy of the demo town, as an import or an
 edit would store them (any name a file or a user gives).
 """
 
+import json
 import re
 
 import psycopg
@@ -263,3 +264,24 @@ def test_no_page_allows_inline_style_or_script(client):
             sources = re.search(rf"{directive} ([^;]*)", csp).group(1).split()
             assert sources[0] == "'self'" and all(
                 s.startswith("'nonce-") for s in sources[1:]), (path, csp)
+
+
+def test_the_import_page_shows_imported_grid_names_as_text(page, hostile, demo_town,
+                                                           tmp_path):
+    g = demo_town.grids
+    x = g[g.level == 4].sort_values("code").iloc[0]
+    path = tmp_path / "grids.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": x.geometry.__geo_interface__,
+        "properties": {"编码": x.code, "名称": "新名" + HOSTILE, "层级": 4}}]},
+        ensure_ascii=False), encoding="utf-8")
+    seen = _open(page, hostile, "/import", "planner", "#import[data-state=ready]")
+    page.set_input_files("#import-file", str(path))
+    page.select_option("#import-layer", "grids")
+    page.select_option("#import-crs", "wgs84")
+    page.click("#import-preview")
+    page.wait_for_selector("#import[data-state=previewed]")
+    _open_all_tooltips(page, "window.gridgovImport.map")
+    tips = page.evaluate(_TOOLTIPS)
+    assert any(t.startswith(f"{x.code} 新名{HOSTILE} · ") for t in tips), tips
+    _inert(page, seen)
