@@ -261,8 +261,8 @@ def _text_tooltip(rows, sticky=False):
     (property, label) of ``rows``, or the bare value of a single unlabelled row;
     every value goes in as text."""
     spec = _script_json(rows)
-    return JsCode(_TEXT_TOOLTIP.replace("ROWS", spec).replace(
-        "STICKY", "true" if sticky else "false"))
+    return JsCode(_TEXT_TOOLTIP.replace(
+        "STICKY", "true" if sticky else "false").replace("ROWS", spec))
 
 
 _TEXT_TOOLTIP = """function (feature, layer) {
