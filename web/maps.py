@@ -1,16 +1,21 @@
 """Map building: one function per map, data in, ``folium.Map`` out.
 
-Nothing here reads the database: the views pass the data in.
+Nothing here reads the database: the views pass the data in. Nothing stored
+(a grid's or a camera's name) goes into the page as markup: tooltips and popups
+are built in the browser as DOM nodes with ``static/gg.js`` (folium's Tooltip and
+GeoJsonTooltip write their text into HTML, and its Tooltip into a JavaScript
+template literal).
 """
 
-import json
 from html import escape
 
 import folium
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import FastMarkerCluster
+from folium.utilities import JsCode
 from jinja2 import Template
+from jinja2.utils import htmlsafe_json_dumps
 
 from geo import vocab
 from web.i18n import STRINGS, both, level_name, t
@@ -29,7 +34,7 @@ _LEVEL_STYLE = {
 _CAMERA_COLOUR = {"online": "#0072B2", "offline": "#999999", "fault": "#CC79A7"}
 
 
-def overview_map(grids_by_level, households, cameras, basemap_url=None,
+def overview_map(grids_by_level, households, cameras, page, basemap_url=None,
                  basemap_attribution="", locate_url=None, user=None, leaders=None,
                  tiles=None):
     """The first map: the four grid levels, households, cameras, click to locate.
@@ -44,6 +49,10 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
         for a role that may not see households, or when they come as tiles.
     cameras : list of dict, or None
         With lon, lat, code, name, kind, status, range_m; None when tiled.
+    page : dict
+        ``scripts`` and ``styles``: the URLs of the page's own script
+        (``static/gg.js``, which folium's inline script uses) and style sheet,
+        loaded before folium's script runs.
     basemap_url : str, optional
         A Leaflet tile URL template; without it the map has no basemap, so that it
         works on an isolated network.
@@ -57,12 +66,18 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
         ``households`` and ``cameras`` (booleans).
     leaders : dict, optional
         The leaders' layers (choropleth, heatmap, hot spots, coverage, side
-        panel; ``static/overview.js``): its config, with ``scripts`` and
-        ``styles`` URLs; the map's and layer control's names are added here.
+        panel; ``static/overview.js``): its config, with ``scripts`` URLs (run
+        deferred); the map's and layer control's names are added here.
     """
     # Without a tile layer Leaflet has no maxZoom, which the clusters need: set it.
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True,
                    zoom_start=13, location=[0, 0], **{"maxZoom": 19})
+    m.get_root().header.add_child(Element(
+        '<link rel="icon" href="data:,">'
+        + "".join(f'<link rel="stylesheet" href="{escape(url)}">'
+                  for url in page["styles"])
+        + "".join(f'<script src="{escape(url)}"></script>'
+                  for url in page["scripts"])))
     if basemap_url:
         folium.TileLayer(basemap_url, attr=basemap_attribution or " ",
                          name="底图 Basemap").add_to(m)
@@ -87,7 +102,6 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
         _TiledLayers(control, tiles, points_on=not leaders).add_to(m)
     if locate_url:
         LocateOnClick(locate_url).add_to(m)
-    m.get_root().header.add_child(Element(_STYLE))
     m.get_root().html.add_child(Element(_title_bar(user)))
     if leaders:
         _leader_layers(m, control, leaders)
@@ -100,12 +114,9 @@ def overview_map(grids_by_level, households, cameras, basemap_url=None,
 def _leader_layers(m, control, leaders):
     """The config and the deferred scripts of ``static/overview.js``: deferred, so
     that they run after folium's inline script has made the map and its control."""
-    config = {k: v for k, v in leaders.items() if k not in ("scripts", "styles")}
+    config = {k: v for k, v in leaders.items() if k != "scripts"}
     _Expose(control).add_to(m)
-    text = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
-    links = "".join(f'<link rel="stylesheet" href="{escape(url)}">'
-                    for url in leaders["styles"])
-    m.get_root().header.add_child(Element(links))
+    text = _script_json(config)
     m.get_root().html.add_child(Element(
         f'<script type="application/json" id="gg-overview-config">{text}</script>'
         + "".join(f'<script defer src="{escape(url)}"></script>'
@@ -235,15 +246,35 @@ def _grid_layer(collection, level):
         collection,
         style_function=lambda _f, s=style: s,
         highlight_function=lambda _f: {"weight": 3, "color": "#E69F00"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "code", "households"],
-            aliases=[t("name"), t("code"), t("household_count")],
-        ),
+        on_each_feature=_text_tooltip(
+            [("name", t("name")), ("code", t("code")),
+             ("households", t("household_count"))], sticky=True),
         # clicks fall through to the map, which locates the spot
         bubbling_mouse_events=True,
         smooth_factor=0.5,
     ).add_to(layer)
     return layer
+
+
+def _text_tooltip(rows, sticky=False):
+    """A feature's tooltip, built when shown: one (label, value) row per
+    (property, label) of ``rows``, or the bare value of a single unlabelled row;
+    every value goes in as text."""
+    spec = _script_json(rows)
+    return JsCode(_TEXT_TOOLTIP.replace(
+        "STICKY", "true" if sticky else "false").replace("ROWS", spec))
+
+
+_TEXT_TOOLTIP = """function (feature, layer) {
+    var rows = ROWS, p = feature.properties, el = gg.el;
+    function value(key) { return p[key] == null ? '' : String(p[key]); }
+    layer.bindTooltip(function () {
+        if (rows.length === 1 && !rows[0][1]) { return gg.text(value(rows[0][0])); }
+        return el('table', {className: 'gg-tip'}, rows.map(function (r) {
+            return el('tr', {}, [el('th', {}, r[1]), el('td', {}, value(r[0]))]);
+        }));
+    }, {sticky: STICKY});
+}"""
 
 
 def _household_layer(positions):
@@ -260,17 +291,37 @@ def _household_layer(positions):
 
 
 def _camera_layer(cameras):
+    """The cameras as one GeoJSON layer of circle markers (the data once, not a
+    script per camera), coloured by status, named in a tooltip."""
     layer = folium.FeatureGroup(name=both("cameras"))
-    for cam in cameras:
-        kind = vocab.label(vocab.CAMERA_KINDS, cam["kind"])
-        status = vocab.label(vocab.CAMERA_STATUSES, cam["status"])
-        folium.CircleMarker(
-            [cam["lat"], cam["lon"]], radius=4, weight=1,
-            color=_CAMERA_COLOUR[cam["status"]], fill=True, fill_opacity=0.9,
-            tooltip=f"{cam['name']}（{kind}，{status}）",
-            bubbling_mouse_events=True,
-        ).add_to(layer)
+    if not cameras:
+        return layer
+    features = [{
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [cam["lon"], cam["lat"]]},
+        "properties": {
+            "status": cam["status"],
+            "label": f"{cam['name']}（{vocab.label(vocab.CAMERA_KINDS, cam['kind'])}，"
+                     f"{vocab.label(vocab.CAMERA_STATUSES, cam['status'])}）"},
+    } for cam in cameras]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        marker=folium.CircleMarker(radius=4, weight=1, fill=True, fill_opacity=0.9),
+        style_function=lambda f: _camera_style(f["properties"]["status"]),
+        on_each_feature=_text_tooltip([("label", "")]),
+        bubbling_mouse_events=True,
+    ).add_to(layer)
     return layer
+
+
+def _script_json(value):
+    """``value`` as JSON that a <script> holds as it is: <, > and & escaped."""
+    return str(htmlsafe_json_dumps(value, ensure_ascii=False))
+
+
+def _camera_style(status):
+    colour = _CAMERA_COLOUR[status]
+    return {"color": colour, "fillColor": colour, "weight": 1, "fillOpacity": 0.9}
 
 
 def _bounds(grids_by_level):
@@ -305,44 +356,38 @@ class LocateOnClick(MacroElement):
     (function (map) {
         var T = {{ this.strings }};
         var ROLES = {{ this.roles }};
-        function esc(s) {
-            return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) {
-                return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;',
-                        "'": '&#39;'}[c];
-            });
-        }
+        var el = gg.el;
         function render(d) {
-            if (!d.grids.length) { return '<p class="gg-out">' + T.outside + '</p>'; }
-            var h = '<div class="gg-locate"><b>' + T.grid_chain + '</b><ol>';
-            d.grids.forEach(function (g) {
-                h += '<li>' + esc(g.name) + ' <small>' + esc(g.code) + '</small></li>';
-            });
-            h += '</ol><b>' + T.staff + '</b><ul>';
-            d.staff.filter(function (s) { return s.role !== 'volunteer'; })
-                .forEach(function (s) {
-                    h += '<li>' + esc(ROLES[s.role] || s.role) + ' ' + esc(s.name) +
-                         ' ' + esc(s.phone) + '</li>';
-                });
-            h += '</ul><b>' + T.cameras_seeing + '</b><ul>';
-            if (!d.cameras.length) { h += '<li>' + T.none + '</li>'; }
-            d.cameras.forEach(function (c) {
-                h += '<li>' + esc(c.name) + ' · ' + esc(c.distance_m) + T.metres +
-                     '</li>';
-            });
-            return h + '</ul></div>';
+            if (!d.grids.length) { return el('p', {className: 'gg-out'}, T.outside); }
+            var staff = d.staff.filter(function (s) { return s.role !== 'volunteer'; });
+            return el('div', {className: 'gg-locate'}, [
+                el('b', {}, T.grid_chain),
+                el('ol', {}, d.grids.map(function (g) {
+                    return el('li', {}, [g.name + ' ', el('small', {}, g.code)]);
+                })),
+                el('b', {}, T.staff),
+                el('ul', {}, staff.map(function (s) {
+                    return el('li', {}, (ROLES[s.role] || s.role) + ' ' + s.name +
+                                        ' ' + (s.phone || ''));
+                })),
+                el('b', {}, T.cameras_seeing),
+                el('ul', {}, d.cameras.length ? d.cameras.map(function (c) {
+                    return el('li', {}, c.name + ' · ' + c.distance_m + T.metres);
+                }) : el('li', {}, T.none))
+            ]);
         }
         map.on('click', function (e) {
             var popup = L.popup({maxWidth: 360}).setLatLng(e.latlng)
-                .setContent(T.loading).openOn(map);
+                .setContent(gg.text(T.loading)).openOn(map);
             var url = {{ this.url|tojson }} + '?lon=' + e.latlng.lng.toFixed(7) +
                       '&lat=' + e.latlng.lat.toFixed(7);
             fetch(url, {headers: {'Accept': 'application/json'}})
                 .then(function (r) { return r.json(); })
                 .then(function (d) {
-                    popup.setContent(d.error ? T.failed + ': ' + esc(d.error.message)
-                                             : render(d));
+                    popup.setContent(d.error ?
+                        gg.text(T.failed + ': ' + d.error.message) : render(d));
                 })
-                .catch(function () { popup.setContent(T.failed); });
+                .catch(function () { popup.setContent(gg.text(T.failed)); });
         });
     })({{ this._parent.get_name() }});
     {% endmacro %}
@@ -352,25 +397,6 @@ class LocateOnClick(MacroElement):
         super().__init__()
         self._name = "LocateOnClick"
         self.url = url
-        self.strings = json.dumps({k: v[0] for k, v in STRINGS.items()},
-                                  ensure_ascii=False)
-        self.roles = json.dumps({k: v[0] for k, v in vocab.STAFF_ROLES.items()},
-                                ensure_ascii=False)
+        self.strings = _script_json({k: v[0] for k, v in STRINGS.items()})
+        self.roles = _script_json({k: v[0] for k, v in vocab.STAFF_ROLES.items()})
 
-
-_STYLE = """<link rel="icon" href="data:,">
-<style>
-.leaflet-container { background: #f4f3ef; }
-.gg-title { position: absolute; top: 10px; left: 54px; z-index: 1000;
-  background: rgba(255,255,255,.92); padding: 6px 12px; border-radius: 4px;
-  font: 600 16px/1.4 "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif;
-  box-shadow: 0 1px 4px rgba(0,0,0,.3); }
-.gg-title span { font-weight: 400; color: #555; font-size: 13px; }
-.gg-title form { display: inline; margin-left: 10px; font-weight: 400;
-  font-size: 13px; }
-.gg-title button { font: inherit; border: 0; background: none; color: #0072B2;
-  cursor: pointer; text-decoration: underline; }
-.gg-title a { color: #0072B2; font-weight: 400; font-size: 13px; }
-.gg-locate ol, .gg-locate ul { margin: 2px 0 6px 18px; padding: 0; }
-.gg-locate small { color: #666; }
-</style>"""

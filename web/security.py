@@ -1,8 +1,12 @@
 """Security headers on every response, with a per-request CSP nonce.
 
-folium's pages are inline scripts; rather than allowing any inline script, each
-response gets a fresh nonce that gridgov's own pages put on their script and style
-tags (``add_nonce``), so an injected script without it does not run.
+folium's pages are inline scripts and styles; rather than allowing any inline
+script or style, each response gets a fresh nonce that gridgov's own pages put on
+their script and style tags (``add_nonce``), so an injected script or style sheet
+without it does not apply. No ``'unsafe-inline'`` for styles either: the pages keep
+their rules in static style sheets or nonced ``<style>`` elements, and scripts set
+styles through the CSSOM (``node.style.x = ...``, as Leaflet does), which the CSP
+does not govern; a ``style="..."`` attribute in markup is refused.
 """
 
 import re
@@ -28,21 +32,20 @@ def add_nonce(html):
     return _TAG.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"', html)
 
 
-def _policy_template(basemap):
-    """The CSP, with ``{scripts}`` left to fill in (built once per application)."""
+def _policy_parts(basemap):
+    """The CSP cut where this request's nonce goes (in script-src and style-src),
+    built once per application."""
     images = "'self' data:"
     if basemap:  # an optional tile server: its origin may serve images
         parts = urlsplit(basemap)
         images += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
     return (
         "default-src 'self'; "
-        "script-src 'self'{scripts}; "
-        # Leaflet positions every marker and tile through style attributes
-        "style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'{nonce}; style-src 'self'{nonce}; "
         f"img-src {images}; connect-src 'self'; font-src 'self'; "
         "object-src 'none'; base-uri 'self'; form-action 'self'; "
         "frame-ancestors 'none'"
-    )
+    ).split("{nonce}")
 
 
 # Set on every response; "Server" names no software and no version (the server
@@ -68,9 +71,8 @@ def init_app(app):
     server: a tenth of the cost of setting them one by one on Werkzeug's
     ``Headers`` (which a located point paid on every request)."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
-    before, _, after = _policy_template(app.config.get("BASEMAP_URL")).partition(
-        "{scripts}")
-    no_inline = before + after
+    parts = _policy_parts(app.config.get("BASEMAP_URL"))
+    no_inline = "".join(parts)
     inner = app.wsgi_app
 
     def with_headers(environ, start_response):
@@ -79,9 +81,9 @@ def init_app(app):
             nonce = g.get("csp_nonce") if has_app_context() else None
             present = {name.lower(): value for name, value in headers}
             # a response that used no nonce (JSON, a tile, a page without inline
-            # script) allows no inline script at all
+            # script or style) allows no inline script or style at all
             headers.append(("Content-Security-Policy", no_inline if nonce is None
-                            else f"{before} 'nonce-{nonce}'{after}"))
+                            else f" 'nonce-{nonce}'".join(parts)))
             headers.extend(h for h in _FIXED if h[0].lower() not in present)
             if "cache-control" not in present and _uncacheable(
                     present.get("content-type", "")):

@@ -39,6 +39,8 @@ def overview():
     any_tiled = bool(tiled["grids"] or tiled["households"] or tiled["cameras"])
     m = maps.overview_map(
         by_level, positions, cams,
+        page={"scripts": [url_for("static", filename="gg.js")],
+              "styles": [url_for("static", filename="overview.css")]},
         basemap_url=current_app.config["BASEMAP_URL"],
         basemap_attribution=current_app.config["BASEMAP_ATTRIBUTION"],
         locate_url=url_for("locate.locate") if principal.can("locate") else None,
@@ -98,9 +100,7 @@ def _leaders(principal, tiled):
         # load it already when the page has some)
         "scripts": ([] if tiled else [assets.local_url(
                         "leaflet-vectorgrid", "Leaflet.VectorGrid.bundled.min.js")])
-                   + [url_for("static", filename="gg.js"),
-                      url_for("static", filename="overview.js")],
-        "styles": [url_for("static", filename="overview.css")],
+                   + [url_for("static", filename="overview.js")],
     }
 
 

@@ -98,7 +98,8 @@ def test_a_village_dispatcher_sees_only_the_village(page, live_server, login,
     codes = page.evaluate(f"""() => {{
         const out = [];
         window['{name}'].eachLayer(l => {{
-            if (l.feature && l.feature.properties) out.push(l.feature.properties.code);
+            const p = l.feature && l.feature.properties;
+            if (p && p.level) out.push(p.code);  // the grids (not the cameras)
         }});
         return out;
     }}""")

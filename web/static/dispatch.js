@@ -20,7 +20,8 @@
   var API = cfg.urls.api;
   var CSRF = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
   var $ = function (id) { return document.getElementById(id); };
-  var el = gg.el, clear = gg.clear, getJSON = gg.getJSON, query = gg.query;
+  var el = gg.el, text = gg.text, clear = gg.clear, getJSON = gg.getJSON,
+    query = gg.query;
   var T = gg.strings(cfg.strings), zh = T.zh, both = T.both;
 
   // Okabe-Ito colours: the spot vermilion, sectors that see it blue, other
@@ -56,11 +57,14 @@
 
   function heading(key, args) { return el('h3', {}, both(key, args)); }
 
-  function msg(kind, text) {
+  function msg(kind, content) {
     var box = $('dispatch-msg');
     clear(box);
     box.className = 'dispatch-msg ' + (kind || '');
-    if (text) { box.appendChild(typeof text === 'string' ? document.createTextNode(text) : text); }
+    if (content) {
+      box.appendChild(typeof content === 'string' ? document.createTextNode(content) :
+        content);
+    }
   }
 
   function errorText(err) {
@@ -138,10 +142,10 @@
     all.forEach(function (hit) {
       var kind = hit.kind === 'grid' ? label(V.levels, hit.level).split(' ')[0] :
         zh('dispatch_kind_' + hit.kind);
-      var text = hit.label + (hit.detail && hit.kind === 'household' ?
+      var line = hit.label + (hit.detail && hit.kind === 'household' ?
         '（' + hit.detail + '）' : '');
       var button = el('button', {type: 'button', className: 'link'}, [
-        el('span', {className: 'kind'}, kind), ' ', text]);
+        el('span', {className: 'kind'}, kind), ' ', line]);
       button.addEventListener('click', function () {
         clear(box);
         locate({crs: 'wgs84', lon: hit.lon.toFixed(7), lat: hit.lat.toFixed(7)});
@@ -169,21 +173,21 @@
     found.clearLayers();
     var here = L.latLng(answer.point.lat, answer.point.lon);
     L.circleMarker(here, STYLE.spot).addTo(found)
-      .bindTooltip(zh('dispatch_point', {lon: answer.point.lon.toFixed(6),
-                                         lat: answer.point.lat.toFixed(6)}));
+      .bindTooltip(text(zh('dispatch_point', {lon: answer.point.lon.toFixed(6),
+                                              lat: answer.point.lat.toFixed(6)})));
     (answer.cameras || []).forEach(function (cam) {
       if (cam.view) {
         L.geoJSON(cam.view, {style: STYLE.sector, interactive: false}).addTo(found);
       }
       L.circleMarker([cam.lat, cam.lon], STYLE.camera).addTo(found)
-        .bindTooltip(cam.name);
+        .bindTooltip(text(cam.name));
     });
     var seeing = {};
     (answer.cameras || []).forEach(function (c) { seeing[c.code] = true; });
     (near.incidents || []).forEach(function (inc) {
       if (inc.lon !== undefined) {
         L.circleMarker([inc.lat, inc.lon], STYLE.incident).addTo(found)
-          .bindTooltip(inc.code);
+          .bindTooltip(text(inc.code));
       }
     });
     if (state.micro) {
@@ -478,7 +482,7 @@
         box.appendChild(actionForm(inc));
       }
       L.circleMarker([inc.lat, inc.lon], STYLE.incident).addTo(found)
-        .bindTooltip(inc.code);
+        .bindTooltip(text(inc.code));
     }).catch(fail);
   }
 

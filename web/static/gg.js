@@ -1,8 +1,8 @@
 /*
- * Helpers shared by gridgov's pages (plan.js, import.js, dispatch.js): strings with
- * placeholders, "中文 English" labels, and building DOM nodes without innerHTML
- * (text is always inserted as text: nothing from the server is parsed as markup),
- * and JSON requests to the API.
+ * Helpers shared by gridgov's pages (the overview map, plan.js, import.js,
+ * dispatch.js, tracks.js, rankings): strings with placeholders, "中文 English"
+ * labels, and building DOM nodes without innerHTML (text is always inserted as
+ * text: nothing from the server is parsed as markup), and JSON requests to the API.
  */
 window.gg = (function () {
   'use strict';
@@ -29,6 +29,11 @@ window.gg = (function () {
     });
     return node;
   }
+
+  // Content for Leaflet's bindTooltip, bindPopup, setContent and
+  // setTooltipContent: Leaflet parses a string given to them as HTML, so a name
+  // or a code goes to them only inside a node, as text.
+  function text(value) { return el('span', {}, value); }
 
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
 
@@ -82,6 +87,6 @@ window.gg = (function () {
     });
   }
 
-  return {fmt: fmt, el: el, clear: clear, strings: strings, getJSON: getJSON,
-          send: send, query: query};
+  return {fmt: fmt, el: el, text: text, clear: clear, strings: strings,
+          getJSON: getJSON, send: send, query: query};
 })();

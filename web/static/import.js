@@ -84,7 +84,7 @@
       var c = f.geometry.coordinates;
       var marker = L.circleMarker([c[1], c[0]], STYLE.point);
       marker.feature = f;
-      marker.bindTooltip(function () { return pointLabel(f.properties); },
+      marker.bindTooltip(function () { return gg.text(pointLabel(f.properties)); },
                          {className: 'import-tip'});
       pointLayer.addLayer(marker);
     });
@@ -100,8 +100,8 @@
     gridLayer.addLayer(L.geoJSON(collection, {
       style: function (f) { return STYLE.shape[f.properties.change] || STYLE.grid; },
       onEachFeature: function (f, layer) {
-        layer.bindTooltip(f.properties.code + ' ' + f.properties.name + ' · ' +
-                          zh('import_change_' + f.properties.change));
+        layer.bindTooltip(gg.text(f.properties.code + ' ' + f.properties.name + ' · ' +
+                                  zh('import_change_' + f.properties.change)));
       }
     }));
   }
@@ -129,8 +129,9 @@
           gridNames[f.properties.code] = f.properties.name;
           var layer = L.geoJSON(f, {style: STYLE.grid, interactive: false});
           if (codes[f.properties.code]) {
-            layer.bindTooltip(f.properties.name, {permanent: true, direction: 'center',
-                                                  className: 'import-label'});
+            layer.bindTooltip(gg.text(f.properties.name),
+                              {permanent: true, direction: 'center',
+                               className: 'import-label'});
             around.extend(layer.getBounds());
           }
           gridLayer.addLayer(layer);

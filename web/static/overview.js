@@ -18,7 +18,8 @@
   var map = window.ggLeaflet.map;         // web/maps.py's _Expose
   var control = window.ggLeaflet.control;
   var API = cfg.api;
-  var el = gg.el, clear = gg.clear, getJSON = gg.getJSON, q = gg.query;
+  var el = gg.el, text = gg.text, clear = gg.clear, getJSON = gg.getJSON,
+    q = gg.query;
   var T = gg.strings(cfg.strings), zh = T.zh, both = T.both;
 
   // ColorBrewer YlOrRd, 5 classes: light to dark, readable in greyscale print.
@@ -232,8 +233,8 @@
         var cls = classOf(v, state.breaks);
         f.setStyle({fillColor: colour(cls, state.breaks.length, m.worse),
                     fillOpacity: 0.75, color: '#444', weight: 1});
-        f.setTooltipContent(f.feature.properties.name + '：' + m.zh + ' ' +
-                            show(v, m.kind));
+        f.setTooltipContent(text(f.feature.properties.name + '：' + m.zh + ' ' +
+                                 show(v, m.kind)));
       });
     });
     renderLegend();
@@ -351,7 +352,7 @@
                 className: 'gg-choropleth'},
         bubblingMouseEvents: true,
         onEachFeature: function (feature, lyr) {
-          lyr.bindTooltip(feature.properties.name, {sticky: true});
+          lyr.bindTooltip(text(feature.properties.name), {sticky: true});
           lyr.on('dblclick', function (e) {
             L.DomEvent.stop(e);
             if (feature.properties.level < 4) { drill(feature.properties); }
@@ -418,9 +419,9 @@
         return c ? {color: '#333', weight: 1, fillColor: c, fillOpacity: 0.8} :
           {color: '#999', weight: 0.5, fill: false};
       }, onEachFeature: function (f, l) {
-        l.bindTooltip((f.properties.name || f.properties.code || '') + '：' +
-                      (cfg.hotLabels[f.properties['class']] || '') + '（z = ' +
-                      Number(f.properties.z).toFixed(2) + '）', {sticky: true});
+        l.bindTooltip(text((f.properties.name || f.properties.code || '') + '：' +
+                           (cfg.hotLabels[f.properties['class']] || '') + '（z = ' +
+                           Number(f.properties.z).toFixed(2) + '）'), {sticky: true});
       }}).addTo(hot);
     }).catch(function () { /* optional layer */ });
   }

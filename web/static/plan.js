@@ -151,8 +151,8 @@
   function makeChild(feature) {
     var layer = L.polygon(latLngs(feature.geometry), L.extend({}, STYLE.child));
     layer.feature = feature;
-    layer.bindTooltip(feature.properties.name, {permanent: true, direction: 'center',
-                                                className: 'plan-label'});
+    layer.bindTooltip(gg.text(feature.properties.name),
+                      {permanent: true, direction: 'center', className: 'plan-label'});
     layer.on('click', onGridClick);
     return layer;
   }

@@ -18,7 +18,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var cfg = JSON.parse($('tracks-config').textContent);
   var API = cfg.urls.api;
-  var el = gg.el, clear = gg.clear, getJSON = gg.getJSON, query = gg.query;
+  var el = gg.el, text = gg.text, clear = gg.clear, getJSON = gg.getJSON,
+    query = gg.query;
   var T = gg.strings(cfg.strings), zh = T.zh, both = T.both;
   var root = $('tracks');
 
@@ -98,25 +99,25 @@
     L.geoJSON(fc.grids, {
       style: function (f) { return f.properties.visited ? STYLE.visited : STYLE.own; },
       onEachFeature: function (f, layer) {
-        layer.bindTooltip(f.properties.name + '（' + f.properties.code + '）');
+        layer.bindTooltip(text(f.properties.name + '（' + f.properties.code + '）'));
       }
     }).addTo(gridsLayer);
     fc.features.forEach(function (f) {
       var p = f.properties, c = colour[p.day];
       L.geoJSON(f, {style: {color: c, weight: 3, opacity: 0.9,
                             className: 'tracks-line'}})
-        .bindTooltip(zh('tracks_leg', {day: p.day, leg: p.leg,
-                                       km: km(p.distance_m)}))
+        .bindTooltip(text(zh('tracks_leg', {day: p.day, leg: p.leg,
+                                            km: km(p.distance_m)})))
         .addTo(linesLayer);
       var xy = f.geometry.coordinates, a = xy[0], b = xy[xy.length - 1];
       L.circleMarker([a[1], a[0]], {radius: 5, color: c, weight: 2, fillColor: '#fff',
                                     fillOpacity: 1, className: 'tracks-start'})
-        .bindTooltip(zh('tracks_start', {time: p.day + ' ' + clock(p.start)}))
+        .bindTooltip(text(zh('tracks_start', {time: p.day + ' ' + clock(p.start)})))
         .addTo(linesLayer);
       L.circleMarker([b[1], b[0]], {radius: 5, color: '#fff', weight: 1.5,
                                     fillColor: c, fillOpacity: 1,
                                     className: 'tracks-end'})
-        .bindTooltip(zh('tracks_end', {time: p.day + ' ' + clock(p.end)}))
+        .bindTooltip(text(zh('tracks_end', {time: p.day + ' ' + clock(p.end)})))
         .addTo(linesLayer);
     });
     var bounds = linesLayer.getLayers().length ? linesLayer.getBounds() :
