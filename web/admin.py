@@ -7,10 +7,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from api.auth import current, requires
 from api.db import connection
+from api.params import date_arg
 from layers import audit as audit_layer
 from layers import users
 from layers.access import ROLES
-from layers.errors import Invalid, LayerError
+from layers.errors import LayerError
 from web.i18n import t
 
 __all__ = ["bp"]
@@ -21,23 +22,12 @@ _TABLES = ("users", "api_tokens", "grids", "households", "cameras", "incidents",
            "imports", "database")
 
 
-def _date(name):
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"parameter '{name}' must be a date YYYY-MM-DD", field=name) \
-            from None
-
-
 @bp.get("/audit")
 @requires("audit:read")
 def audit():
     f = {k: request.args.get(k) or None for k in ("user", "action", "table",
                                                    "since", "until")}
-    since, until = _date("since"), _date("until")
+    since, until = date_arg("since"), date_arg("until")
     with connection() as conn:
         rows = audit_layer.search(
             conn, username=f["user"], action=f["action"], table=f["table"],
