@@ -15,6 +15,7 @@ from api import (
     incidents,
     locate,
     openapi,
+    params,
     places,
     search,
     stats,
@@ -34,6 +35,7 @@ def init_app(app):
     """Register the API's blueprints, its pool and its error handlers on ``app``."""
     db.init_app(app)
     errors.init_app(app)
+    params.init_app(app)  # before auth: its user lookup must not meet a NUL
     auth.init_app(app)
     for module in _MODULES:
         app.register_blueprint(module.bp, url_prefix=PREFIX)

@@ -39,6 +39,8 @@ def pool():
                 pool = db.open_pool(
                     app.config["DATABASE_URL"],
                     max_size=app.config.get("DATABASE_POOL_SIZE", 8),
+                    timeout=float(app.config.get("DATABASE_POOL_TIMEOUT",
+                                                 db.POOL_TIMEOUT)),
                 )
                 app.extensions["gridgov.pool"] = pool
                 atexit.register(pool.close)

@@ -1,11 +1,23 @@
-"""One place that turns errors into JSON: ``{"error": {code, message, field}}``."""
+"""One place that turns errors into JSON: ``{"error": {code, message, field}}``.
 
+A database that cannot be reached (down, restarting, no connection free within
+the pool's timeout) is a 503 "数据库暂不可用（The database is unavailable）" with
+``Retry-After``, as JSON under /api/ and as a page elsewhere, not a 500.
+"""
+
+import psycopg
 from flask import jsonify, request
+from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from geo.vocab import bilingual
 from layers.errors import LayerError
 
-__all__ = ["init_app", "error_response"]
+__all__ = ["init_app", "error_response", "first_line", "is_unavailable",
+           "RETRY_AFTER_S", "UNAVAILABLE"]
+
+UNAVAILABLE = bilingual("数据库暂不可用", "The database is unavailable")
+RETRY_AFTER_S = 5
 
 
 def error_response(status, code, message, field=None, **details):
@@ -19,6 +31,22 @@ def error_response(status, code, message, field=None, **details):
 
 def _wants_json():
     return request.path.startswith("/api/")
+
+
+def first_line(exc):
+    """The first line of an exception's message (psycopg's go on with context)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def is_unavailable(exc):
+    """Whether ``exc`` says the database cannot be reached, rather than that a
+    statement failed: no pooled connection in time, a connection lost (no
+    SQLSTATE: the client noticed), refused or cut (class 08), or a server
+    shutting down or starting up (57P01–57P03)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, psycopg.OperationalError) and (
+        exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P")))
 
 
 def init_app(app):
@@ -45,6 +73,14 @@ def init_app(app):
 
     @app.errorhandler(Exception)
     def unexpected(exc):
+        if is_unavailable(exc):
+            app.logger.warning("database unavailable on %s %s: %s", request.method,
+                               request.path, first_line(exc))
+            if _wants_json():
+                answer = error_response(503, "unavailable", UNAVAILABLE)
+            else:
+                answer = page(503, UNAVAILABLE)
+            return answer[0], answer[1], {"Retry-After": str(RETRY_AFTER_S)}
         # Never leak a stack trace or SQL: log it, answer a plain message.
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_json():

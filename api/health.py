@@ -4,6 +4,7 @@ from flask import Blueprint, jsonify
 
 from api.auth import public
 from api.db import connection
+from api.errors import RETRY_AFTER_S, UNAVAILABLE, first_line
 from layers import db
 
 bp = Blueprint("health", __name__)
@@ -26,6 +27,7 @@ def health():
             postgis = db.is_postgis(conn)
             pending = db.pending(conn)
     except Exception as exc:  # noqa: BLE001 -- health reports, never raises
-        return jsonify(status="down", database=str(exc).splitlines()[0]), 503
+        body = jsonify(status="down", message=UNAVAILABLE, database=first_line(exc))
+        return body, 503, {"Retry-After": str(RETRY_AFTER_S)}
     status = "ok" if postgis and not pending else "degraded"
     return jsonify(status=status, postgis=postgis, pending_migrations=pending)

@@ -15,9 +15,18 @@ from flask import Blueprint, current_app, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import flag_arg, int_arg
+from api.params import (
+    flag_arg,
+    int_arg,
+    int_field,
+    moment_arg,
+    ordered,
+    parse_moment,
+    text_field,
+)
 from geo import crs as crs_math
 from geo import workdays
+from geo.vocab import bilingual
 from layers import incidents
 from layers.errors import Invalid
 
@@ -153,32 +162,25 @@ def _body(required=True):
     if body is None and not required and not request.get_data():
         return {}
     if not isinstance(body, dict):
-        raise Invalid("the request body must be a JSON object", field="body")
+        raise Invalid(bilingual("请求体必须是 JSON 对象 {…}",
+                                "the request body must be a JSON object {…}"),
+                      field="body")
     return body
-
-
-def _moment(raw, name):
-    """An ISO date or date-time; without a zone it is China time."""
-    if raw is None or raw == "":
-        return None
-    try:
-        value = dt.datetime.fromisoformat(str(raw))
-    except ValueError:
-        raise Invalid(f"'{name}' must be an ISO 8601 date or date-time, got {raw!r}",
-                      field=name) from None
-    return value if value.tzinfo else value.replace(tzinfo=workdays.CHINA_TZ)
 
 
 def _number(body, name):
     value = body.get(name)
+    problem = Invalid(bilingual(f"字段“{name}”为必填项，须为有限的数字，收到 {value!r}",
+                                f"'{name}' is required and must be a finite number, "
+                                f"got {value!r}"), field=name)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise Invalid(f"'{name}' is required and must be a number", field=name)
+        raise problem
     try:
         value = float(value)
     except ValueError:
-        raise Invalid(f"'{name}' must be a number, got {value!r}", field=name) from None
+        raise problem from None
     if not math.isfinite(value):
-        raise Invalid(f"'{name}' must be a finite number", field=name)
+        raise problem
     return value
 
 
@@ -187,12 +189,15 @@ def _location(body):
     try:
         name = crs_math.normalize_crs(body.get("crs") or "wgs84")
     except (ValueError, TypeError) as exc:
-        raise Invalid(f"'crs': {exc}", field="crs") from None
+        raise Invalid(bilingual(f"坐标系“crs”无法识别：{exc}", f"'crs': {exc}"),
+                      field="crs") from None
     if name in crs_math.GEOGRAPHIC_CRS:
         a, b = _number(body, "lon"), _number(body, "lat")
         if abs(b) > 90 >= abs(a):
-            raise Invalid(f"'lat' must be between -90 and 90, got {b}; lon and lat "
-                          "look swapped", field="lat")
+            raise Invalid(bilingual(f"纬度“lat”须在 -90 至 90 之间，收到 {b}；"
+                                    "经纬度似乎填反了",
+                                    f"'lat' must be between -90 and 90, got {b}; "
+                                    "lon and lat look swapped"), field="lat")
     else:
         a, b = _number(body, "x"), _number(body, "y")
     lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
@@ -208,16 +213,25 @@ def _settings():
             "days": float(config.get("INCIDENT_DUPLICATE_DAYS", 7))}
 
 
+_TEXT_FIELDS = ("category", "subtype", "source", "reporter", "description")
+
+
 def _register(preview):
     body = _body()
+    for name in _TEXT_FIELDS:
+        text_field(body, name)
     point = _location(body)
-    received = _moment(body.get("received_at"), "received_at")
+    received = parse_moment(body.get("received_at"), "received_at")
     if received is not None and received > dt.datetime.now(dt.UTC) + dt.timedelta(
             minutes=5):
-        raise Invalid("'received_at' is in the future", field="received_at")
+        raise Invalid(bilingual("受理时间“received_at”晚于现在",
+                                "'received_at' is in the future"),
+                      field="received_at")
     link_to = body.get("link_to") or None
     if link_to is not None and not isinstance(link_to, str | int):
-        raise Invalid("'link_to' must be an incident code", field="link_to")
+        raise Invalid(bilingual("“link_to”须为事件编号",
+                                "'link_to' must be an incident code"),
+                      field="link_to")
     with connection() as conn:
         result = incidents.register(conn, current(), body, point, link_to=link_to,
                                     dry_run=preview, received_at=received,
@@ -242,14 +256,14 @@ def preview():
 @requires("incidents:read")
 def list_incidents():
     args = request.args
+    since, until = moment_arg("since"), moment_arg("until")
+    ordered(since, until, "since", "until")
     with connection() as conn:
         page = incidents.list_incidents(
             conn, current(), status=args.get("status") or None,
             overdue=flag_arg("overdue", default=None),
             level=int_arg("level", 1, 4), category=args.get("category") or None,
-            grid=args.get("grid") or None,
-            since=_moment(args.get("since"), "since"),
-            until=_moment(args.get("until"), "until"),
+            grid=args.get("grid") or None, since=since, until=until,
             limit=int_arg("limit", 1, 1000, default=100),
             offset=int_arg("offset", 0, 10**9, default=0))
     return jsonify(page)
@@ -273,6 +287,10 @@ def get_incident(code):
 
 
 def _transition(code, action, body):
+    text_field(body, "note")
+    text_field(body, "department")
+    text_field(body, "outcome")
+    int_field(body, "assignee_id")
     extra = {k: body.get(k) for k in ("assignee_id", "department", "outcome",
                                       "satisfaction")}
     with connection() as conn:
@@ -286,7 +304,8 @@ def transitions(code):
     body = _body()
     action = body.get("action")
     if not isinstance(action, str) or not action:
-        raise Invalid("'action' is required", field="action")
+        raise Invalid(bilingual("缺少动作“action”（文本）",
+                                "'action' is required (text)"), field="action")
     return _transition(code, action, body)
 
 

@@ -1,15 +1,123 @@
-"""Parsing of query parameters: a bad one raises ``Invalid`` naming it."""
+"""Parsing of query parameters and body fields: a bad one raises ``Invalid``
+naming it.
+
+Besides the parsers, one check runs before every request (:func:`init_app`):
+text containing a NUL character, in any parameter, path segment, form field, JSON
+field or file name, is refused with a 400 naming where it was (PostgreSQL cannot
+store NUL in text and would fail the request later with a 500); a JSON body must
+be a JSON object.
+"""
 
 import datetime as dt
 import math
 
 import pandas as pd
 from flask import request
+from werkzeug.exceptions import BadRequest
 
+from geo.vocab import bilingual
+from geo.workdays import CHINA_TZ
 from importers.coordinates import parse_angles
 from layers.errors import Invalid
 
-__all__ = ["float_arg", "int_arg", "bbox_arg", "angle_arg", "date_arg", "flag_arg"]
+__all__ = ["init_app", "float_arg", "int_arg", "bbox_arg", "angle_arg", "date_arg",
+           "moment_arg", "flag_arg", "parse_date", "parse_moment", "ordered",
+           "text_field", "int_field", "EARLIEST", "LATEST"]
+
+# Dates the API accepts: a governance record is neither older nor far in the
+# future, and a margin of years keeps date arithmetic (a week before, a day
+# after, any time zone) away from Python's year 1 and 9999.
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2199, 12, 31)
+
+
+def init_app(app):
+    """Refuse NUL characters and JSON bodies that are not objects, before any view
+    (and before the user lookup, which would send a NUL token to the database)."""
+    app.before_request(_refuse_hostile_text)
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _refuse_hostile_text():
+    # The hot path (a GET with a few parameters) pays for three substring
+    # searches in the WSGI environ (each ``request.x`` costs a context lookup);
+    # where the NUL is is looked for only once one is found.
+    req = request._get_current_object()
+    environ = req.environ
+    if "\x00" in environ.get("HTTP_AUTHORIZATION", ""):
+        raise _nul("Authorization")
+    if "\x00" in environ.get("PATH_INFO", ""):
+        for name, value in (req.view_args or {}).items():
+            if isinstance(value, str) and "\x00" in value:
+                raise _nul(name)
+    query = environ.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query:
+        _refuse_nul_in(req.args)
+    if not environ.get("CONTENT_TYPE"):
+        return
+    if req.mimetype in _FORMS:
+        _refuse_nul_in(req.form)
+        for name, upload in req.files.items(multi=True):
+            if "\x00" in name or "\x00" in (upload.filename or ""):
+                raise _nul(name)
+    elif req.is_json and req.get_data(cache=True).strip():
+        _check_json()
+
+
+def _refuse_nul_in(values):
+    for name, value in values.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise _nul(name)
+
+
+def _check_json():
+    try:
+        body = request.get_json()
+    except BadRequest:
+        raise Invalid(bilingual("请求体须为 JSON 对象 {…}，收到的不是有效的 JSON",
+                                "the request body must be a JSON object {…}; it is "
+                                "not valid JSON"), field="body") from None
+    if not isinstance(body, dict):
+        raise Invalid(bilingual("请求体必须是 JSON 对象 {…}",
+                                "the request body must be a JSON object {…}"),
+                      field="body")
+    # JSON writes NUL as \u0000 (a raw one is invalid JSON): look for where only
+    # when it is there
+    data = request.get_data(cache=True)
+    if b"\\u0000" in data or b"\x00" in data:
+        where = _nul_in(body)
+        if where is not None:
+            raise _nul(where)
+
+
+def _nul_in(body):
+    """The path (``grids.features[0].name``) of the first text, value or key,
+    holding NUL in a JSON body, else None. A loop, not recursion: JSON may nest
+    deeper than Python's recursion limit."""
+    stack = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else key
+                if "\x00" in key:
+                    return where
+                stack.append((where, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
+
+
+def _nul(name):
+    shown = name.replace("\x00", "\\x00")
+    return Invalid(bilingual(f"“{shown}”含有空字符（NUL），不能接受",
+                             f"'{shown}' contains a NUL character (\\x00), which "
+                             "is not accepted"), field=shown)
 
 
 def float_arg(name, low, high, required=True):
@@ -17,16 +125,15 @@ def float_arg(name, low, high, required=True):
     raw = request.args.get(name)
     if raw is None or raw.strip() == "":
         if required:
-            raise Invalid(f"parameter '{name}' is required", field=name)
+            raise _invalid(name, f"缺少参数“{name}”", f"parameter '{name}' is required")
         return None
     try:
         value = float(raw)
     except ValueError:
-        raise Invalid(f"parameter '{name}' must be a number, got {raw!r}",
-                      field=name) from None
+        raise _invalid(name, f"参数“{name}”须为数字，收到 {raw!r}",
+                       f"parameter '{name}' must be a number, got {raw!r}") from None
     if not math.isfinite(value) or not low <= value <= high:
-        raise Invalid(f"parameter '{name}' must be between {low} and {high}, got {raw}",
-                      field=name)
+        raise _out_of_range(name, low, high, raw)
     return value
 
 
@@ -37,11 +144,11 @@ def angle_arg(name, low, high, required=True):
     if raw is not None and raw.strip() and not _is_number(raw):
         value = parse_angles(pd.Series([raw.strip()], dtype=object))[0]
         if not math.isfinite(value):
-            raise Invalid(f"parameter '{name}' must be degrees (decimal or "
-                          f"degrees-minutes-seconds), got {raw!r}", field=name)
+            raise _invalid(name, f"参数“{name}”须为度数（十进制或度分秒），"
+                           f"收到 {raw!r}", f"parameter '{name}' must be degrees "
+                           f"(decimal or degrees-minutes-seconds), got {raw!r}")
         if not low <= value <= high:
-            raise Invalid(f"parameter '{name}' must be between {low} and {high}, "
-                          f"got {raw} = {value:.7f}", field=name)
+            raise _out_of_range(name, low, high, f"{raw} = {value:.7f}")
         return value
     return float_arg(name, low, high, required)
 
@@ -64,20 +171,107 @@ def flag_arg(name, default=False):
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise Invalid(f"parameter '{name}' must be true or false (1 or 0), "
-                  f"got {request.args[name]!r}", field=name)
+    raw = request.args[name]
+    raise _invalid(name, f"参数“{name}”须为 true 或 false（1 或 0），收到 {raw!r}",
+                   f"parameter '{name}' must be true or false (1 or 0), got {raw!r}")
 
 
 def date_arg(name, required=False):
-    """A date query parameter YYYY-MM-DD; None when absent unless ``required``."""
+    """A date query parameter YYYY-MM-DD, from :data:`EARLIEST` to :data:`LATEST`;
+    None when absent unless ``required``."""
     raw = request.args.get(name, "").strip()
     if not raw and not required:
         return None
+    return parse_date(raw, name)
+
+
+def moment_arg(name):
+    """An ISO 8601 date or date-time query parameter (see :func:`parse_moment`)."""
+    return parse_moment(request.args.get(name), name)
+
+
+def parse_date(raw, name):
+    """``raw`` (text YYYY-MM-DD) as a date from :data:`EARLIEST` to :data:`LATEST`."""
     try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"parameter '{name}' must be a date YYYY-MM-DD, got {raw!r}",
+        day = dt.date.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise Invalid(bilingual(f"“{name}”须为日期 YYYY-MM-DD，收到 {raw!r}",
+                                f"'{name}' must be a date YYYY-MM-DD, got {raw!r}"),
                       field=name) from None
+    _within_range(day, name, raw)
+    return day
+
+
+def parse_moment(raw, name):
+    """``raw`` (text: an ISO 8601 date or date-time) as an aware datetime, China
+    time when it gives no offset; None when absent or empty. Its date must lie
+    from :data:`EARLIEST` to :data:`LATEST`."""
+    if raw is None or raw == "":
+        return None
+    problem = bilingual(f"“{name}”须为 ISO 8601 日期或日期时间（如 "
+                        f"2026-10-01T09:30:00+08:00），收到 {raw!r}",
+                        f"'{name}' must be an ISO 8601 date or date-time (such as "
+                        f"2026-10-01T09:30:00+08:00), got {raw!r}")
+    if not isinstance(raw, str):
+        raise Invalid(problem, field=name)
+    try:
+        value = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise Invalid(problem, field=name) from None
+    _within_range(value.date(), name, raw)
+    return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)
+
+
+def _within_range(day, name, raw):
+    if not EARLIEST <= day <= LATEST:
+        raise Invalid(bilingual(f"“{name}”须在 {EARLIEST} 至 {LATEST} 之间，收到 "
+                                f"{raw!r}", f"'{name}' must be between {EARLIEST} "
+                                f"and {LATEST}, got {raw!r}"), field=name)
+
+
+def ordered(since, until, since_name, until_name):
+    """Refuse a window whose start (``since_name``) is after its end."""
+    if since is not None and until is not None and since > until:
+        raise Invalid(bilingual(f"“{since_name}”晚于“{until_name}”",
+                                f"'{since_name}' is after '{until_name}'"),
+                      field=since_name)
+
+
+def text_field(body, name, required=False):
+    """The text field ``name`` of a JSON body, or None when absent or null (a
+    400 when ``required``); anything but text is refused."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise Invalid(bilingual(f"缺少字段“{name}”", f"'{name}' is required"),
+                          field=name)
+        return None
+    if not isinstance(value, str):
+        raise Invalid(bilingual(f"字段“{name}”须为文本，收到 {_kind(value)}",
+                                f"'{name}' must be text, got {_kind(value)}"),
+                      field=name)
+    return value
+
+
+def int_field(body, name):
+    """The whole-number field ``name`` of a JSON body, or None when absent or
+    null; anything else (text, a fraction, true/false) is refused."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63:
+        raise Invalid(bilingual(f"字段“{name}”须为整数，收到 {_kind(value)}",
+                                f"'{name}' must be a whole number, got "
+                                f"{_kind(value)}"), field=name)
+    return value
+
+
+def _kind(value):
+    """What a JSON value is, in JSON's words."""
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "object", list: "array", str: "text", int: "number",
+            float: "number"}.get(type(value), type(value).__name__)
 
 
 def int_arg(name, low, high, default=None):
@@ -88,11 +282,10 @@ def int_arg(name, low, high, default=None):
     try:
         value = int(raw)
     except ValueError:
-        raise Invalid(f"parameter '{name}' must be an integer, got {raw!r}",
-                      field=name) from None
+        raise _invalid(name, f"参数“{name}”须为整数，收到 {raw!r}",
+                       f"parameter '{name}' must be an integer, got {raw!r}") from None
     if not low <= value <= high:
-        raise Invalid(f"parameter '{name}' must be between {low} and {high}, got {raw}",
-                      field=name)
+        raise _out_of_range(name, low, high, raw)
     return value
 
 
@@ -101,15 +294,26 @@ def bbox_arg(name="bbox"):
     raw = request.args.get(name)
     if raw is None or raw.strip() == "":
         return None
+    problem = _invalid(name, f"参数“{name}”须为 最小经度,最小纬度,最大经度,最大纬度"
+                       f"（度，最小值不大于最大值），收到 {raw!r}",
+                       f"parameter '{name}' must be min_lon,min_lat,max_lon,max_lat "
+                       f"in degrees with min <= max, got {raw!r}")
     parts = raw.split(",")
-    message = f"parameter '{name}' must be min_lon,min_lat,max_lon,max_lat in degrees"
     if len(parts) != 4:
-        raise Invalid(message + f", got {raw!r}", field=name)
+        raise problem
     try:
         x0, y0, x1, y1 = (float(p) for p in parts)
     except ValueError:
-        raise Invalid(message + f", got {raw!r}", field=name) from None
-    ok = (-180 <= x0 <= x1 <= 180) and (-90 <= y0 <= y1 <= 90)
-    if not ok:
-        raise Invalid(message + " with min <= max, got " + repr(raw), field=name)
+        raise problem from None
+    if not ((-180 <= x0 <= x1 <= 180) and (-90 <= y0 <= y1 <= 90)):
+        raise problem
     return (x0, y0, x1, y1)
+
+
+def _invalid(name, zh, en):
+    return Invalid(bilingual(zh, en), field=name)
+
+
+def _out_of_range(name, low, high, got):
+    return _invalid(name, f"参数“{name}”须在 {low} 至 {high} 之间，收到 {got}",
+                    f"parameter '{name}' must be between {low} and {high}, got {got}")

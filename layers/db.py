@@ -4,6 +4,7 @@ Migrations are the plain ``.sql`` files of ``layers/migrations``, applied in the
 of their names, each in its own transaction, and recorded in ``schema_migrations``.
 """
 
+import select
 from importlib import resources
 
 import psycopg
@@ -17,18 +18,34 @@ __all__ = [
 # Serialises concurrent `migrate` runs (two servers starting at once).
 _MIGRATE_LOCK = 0x67726964  # "grid"
 
+# While the database is down a request waits this long for a connection, then
+# gets its 503, instead of psycopg_pool's 30 s; libpq gives up on a server that
+# does not answer (TCP) after CONNECT_TIMEOUT (whole seconds, at least 2).
+POOL_TIMEOUT = 3.0
+CONNECT_TIMEOUT = 3
+
 
 def connect(url, **kwargs):
     """Open one connection to ``url`` (a libpq URL or conninfo string)."""
     return psycopg.connect(url, **kwargs)
 
 
-def open_pool(url, min_size=1, max_size=8):
+def open_pool(url, min_size=1, max_size=8, timeout=POOL_TIMEOUT,
+              connect_timeout=CONNECT_TIMEOUT):
     """Open a pool of autocommit connections.
 
     Autocommit: a read costs one round trip, not three (BEGIN, query, COMMIT). A
     layer function that changes several rows together wraps them in
     ``conn.transaction()``, which it does anyway to be atomic.
+
+    Made for outages: ``getconn`` gives up after ``timeout`` seconds
+    (``psycopg_pool.PoolTimeout``); a failed connection attempt is retried for
+    ``timeout`` seconds too, after which the next request starts a fresh attempt,
+    so the pool is back within a request of the database (rather than after a
+    back-off that grows with the outage); a connection the server closed while
+    it was idle (a restart) is replaced before it is handed out
+    (:func:`_check_idle`). The pool opens without waiting: a request meets a
+    down database after ``timeout`` seconds, whether it is the first or not.
     """
     pool = ConnectionPool(
         url,
@@ -36,10 +53,28 @@ def open_pool(url, min_size=1, max_size=8):
         max_size=max_size,
         open=False,
         name="gridgov",
-        kwargs={"application_name": "gridgov", "autocommit": True},
+        kwargs={"application_name": "gridgov", "autocommit": True,
+                "connect_timeout": connect_timeout},
+        timeout=timeout,
+        reconnect_timeout=timeout,
+        check=_check_idle,
     )
-    pool.open(wait=True, timeout=15)
+    pool.open(wait=False)
     return pool
+
+
+def _check_idle(conn):
+    """Raise when a pooled connection is dead; the pool then takes another.
+
+    An idle connection has nothing to read unless the server wrote to it: the
+    notice of a shutdown, or the end of the stream. Only then is a round trip
+    spent to find out (one ``poll`` costs microseconds, a round trip costs what
+    the hot path spends on its whole query).
+    """
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    if poller.poll(0):
+        ConnectionPool.check_connection(conn)
 
 
 def migrations():

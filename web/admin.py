@@ -12,6 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from api.auth import current, requires
 from api.db import connection
+from api.params import date_arg
 from geo.vocab import bilingual
 from layers import audit as audit_layer
 from layers import users
@@ -36,17 +37,6 @@ def _choice(name, allowed):
     return raw
 
 
-def _date(name):
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"parameter '{name}' must be a date YYYY-MM-DD", field=name) \
-            from None
-
-
 @bp.get("/audit")
 @requires("audit:read")
 def audit():
@@ -59,7 +49,7 @@ def audit():
     if f["user"] is not None and not users.USERNAME.fullmatch(f["user"]):
         raise Invalid(bilingual("筛选的用户名无效", "parameter 'user' must be a user "
                                 f"name of {users.USERNAME_RULE}"), field="user")
-    since, until = _date("since"), _date("until")
+    since, until = date_arg("since"), date_arg("until")
     with connection() as conn:
         rows = audit_layer.search(
             conn, current(), username=f["user"], action=f["action"], table=f["table"],

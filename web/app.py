@@ -36,6 +36,9 @@ def create_app(test_config=None):
     app.config.from_mapping(
         DATABASE_URL=None,
         DATABASE_POOL_SIZE=8,
+        # Seconds a request waits for a database connection before its 503
+        # "数据库暂不可用（The database is unavailable）".
+        DATABASE_POOL_TIMEOUT=3.0,
         SECRET_KEY=None,
         # An online basemap is an option, never a requirement (isolated networks):
         # a Leaflet tile URL template, e.g. a tile server inside the government network.
