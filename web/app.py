@@ -3,6 +3,7 @@
 import datetime as dt
 
 from flask import Flask, render_template
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import api
 from api.auth import current
@@ -51,7 +52,14 @@ def create_app(test_config=None):
         # Set GRIDGOV_SESSION_COOKIE_SECURE=true when served over HTTPS.
         SESSION_COOKIE_SECURE=False,
         SESSION_COOKIE_NAME="gridgov_session",
+        # Idle lifetime of a login; use pushes it on (layers/users.py sessions).
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
+        # Behind N reverse proxies of your own (nginx …), set GRIDGOV_PROXY_COUNT=N:
+        # the client's address then comes from X-Forwarded-For (login throttling
+        # is per account and address: without it an office's proxy would share one
+        # address with every attacker). Never set it without such a proxy, or any
+        # client could name its own address.
+        PROXY_COUNT=0,
     )
     app.config.from_prefixed_env("GRIDGOV")
     if test_config:
@@ -68,6 +76,10 @@ def create_app(test_config=None):
                dispatch.bp, rankings.bp, tracks.bp):
         app.register_blueprint(bp)
     app.register_blueprint(tiles.bp)
+    if app.config["PROXY_COUNT"]:
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,
+                                x_host=count)
     return app
 
 

@@ -430,3 +430,26 @@ def test_a_bad_user_name_at_login_and_on_the_command_line(rw):
                      "--password", PASSWORD)
     assert result.exit_code == 1
     assert "user name" in result.output
+
+
+@pytest.mark.parametrize("proxies, recorded", [(0, "10.9.8.7"), (1, "198.51.100.23")])
+def test_behind_a_proxy_the_client_address_is_the_forwarded_one(rw, proxies,
+                                                                 recorded):
+    """With GRIDGOV_PROXY_COUNT=1 the failure is the client's (X-Forwarded-For),
+    not the office proxy's, so one attacker behind it cannot slow down everyone
+    else there; without it a forged header is ignored."""
+    from web import create_app
+
+    app = create_app({"DATABASE_URL": rw.url, "TESTING": True,
+                      "SECRET_KEY": "test-secret-key-not-for-production",
+                      "LOCATE_INDEX_BACKGROUND": False, "PROXY_COUNT": proxies})
+    c = app.test_client()
+    c.environ_base.update(REMOTE_ADDR="10.9.8.7",
+                          HTTP_X_FORWARDED_FOR="198.51.100.23")
+    token = csrf_from(c.get("/login").get_data(as_text=True))
+    name = f"proxied{proxies}"
+    c.post("/login", data={"username": name, "password": "wrong-password!",
+                           "csrf_token": token})
+    with psycopg.connect(rw.url) as conn:
+        assert conn.execute("SELECT address FROM login_attempts WHERE username = %s",
+                            (name,)).fetchall() == [(recorded,)]
