@@ -428,10 +428,13 @@ def test_a_nul_in_the_admin_form_is_a_400_naming_the_field(rw):
 def test_bad_grid_and_label_are_400s_naming_the_field(rw):
     c = rw.client("admin")
     r = c.post("/admin/users", data={"username": "okname", "role": "viewer",
-                                     "grid": "12\x00", "password": PASSWORD})
+                                     "grid": "12x", "password": PASSWORD})
     assert r.status_code == 400 and "(grid)" in refusal(r)
-    r = c.post("/admin/users/vclerk/tokens", data={"label": "a\x00b"})
+    r = c.post("/admin/users/vclerk/tokens", data={"label": "x" * 300})
     assert r.status_code == 400 and "'label'" in refusal(r)
+    r = c.post("/admin/users/vclerk/tokens", data={"label": "a\x00b"})
+    assert r.status_code == 400
+    assert "“label”含有空字符" in unescape(r.get_data(as_text=True))
     r = c.post("/admin/users/a%00b/password", data={"password": "whatever-1234"})
     assert r.status_code in (400, 404)
 
