@@ -5,11 +5,14 @@ The demo's ``worker`` (网格员) is the full-time worker of village A's first
 comprehensive grid; ``liaison`` (网格联络员) the liaison of its first micro-grid.
 """
 
+import io
 import re
+import uuid
 from types import SimpleNamespace
 
 import psycopg
 import pytest
+from PIL import Image
 
 from layers import users
 from layers.access import SYSTEM
@@ -190,3 +193,272 @@ def test_an_admin_sees_and_revokes_a_device_under_its_user(ph):
     assert r.status_code == 302
     r = bearer(ph.app, token).get("/api/v1/me")
     assert r.status_code == 401 and error_code(r) == "device_revoked"
+
+
+# tasks, the liaison's limits, scoping ----------------------------------------------
+
+def _micro(ph, username):
+    """A point inside the first micro-grid of ``username`` and that grid's code."""
+    (code, lon, lat), = q(ph, "SELECT code, ST_X(ST_PointOnSurface(geom)),"
+                          " ST_Y(ST_PointOnSurface(geom)) FROM grids WHERE level = 4"
+                          " AND code LIKE %s ORDER BY code LIMIT 1",
+                          (ph.grids[username] + "%",))
+    return code, lon, lat
+
+
+def _report(ph, who, description, key=None, **extra):
+    _, lon, lat = _micro(ph, "liaison")
+    headers = {"Idempotency-Key": key} if key else {}
+    return ph.client(who).post("/api/v1/incidents", headers=headers, json={
+        "category": "environment", "source": "grid_worker", "description": description,
+        "lon": lon, "lat": lat, **extra})
+
+
+def _assign(ph, code, staff_id):
+    r = ph.client("dispatcher").post(f"/api/v1/incidents/{code}/triage",
+                                     json={"assignee_id": staff_id})
+    assert r.status_code == 200, r.get_json()
+
+
+def test_a_liaison_reports_accepts_and_reports_back_but_never_triages_or_closes(ph):
+    r = _report(ph, "liaison", "楼道堆放杂物")
+    assert r.status_code == 201, r.get_json()
+    code = r.get_json()["code"]
+    liaison = ph.client("liaison")
+    for action in ("triage", "escalate", "close", "remind"):
+        r = liaison.post(f"/api/v1/incidents/{code}/{action}",
+                         json={"outcome": "handled"} if action == "close" else {})
+        assert r.status_code == 403 and error_code(r) == "forbidden", (action, r.json)
+    # not assigned to them yet: not theirs to accept
+    r = liaison.post(f"/api/v1/incidents/{code}/accept")
+    assert r.status_code == 403 and r.get_json()["error"]["field"] == "code"
+    _assign(ph, code, ph.staff["liaison"])
+    task = next(t for t in liaison.get("/api/v1/me/tasks").get_json()["items"]
+                if t["code"] == code)
+    assert task["actions"] == ["accept"] and task["assigned_to_me"]
+    assert task["status_label"] == "审核分流" and task["category_label"]
+    assert liaison.post(f"/api/v1/incidents/{code}/accept").status_code == 200
+    r = liaison.post(f"/api/v1/incidents/{code}/feedback",
+                     json={"note": "已清理", "outcome": "handled"})
+    assert r.status_code == 400  # outcome goes with close, as for every role
+    r = liaison.post(f"/api/v1/incidents/{code}/feedback", json={"note": "已清理"})
+    assert r.status_code == 200, r.get_json()
+    r = liaison.post(f"/api/v1/incidents/{code}/transitions",
+                     json={"action": "close", "outcome": "handled"})
+    assert r.status_code == 403
+    assert q(ph, "SELECT status FROM incidents WHERE code = %s", (code,))[0][0] \
+        == "handling"
+    # the desk closes
+    r = ph.client("dispatcher").post(f"/api/v1/incidents/{code}/close",
+                                     json={"outcome": "handled"})
+    assert r.status_code == 200
+
+
+def test_tasks_of_a_worker_are_its_assigned_and_its_grids_open_incidents(ph):
+    r = _report(ph, "worker", "路灯损坏")
+    code = r.get_json()["code"]
+    worker = ph.client("worker")
+    items = {t["code"]: t for t in worker.get("/api/v1/me/tasks").get_json()["items"]}
+    assert code in items  # open in the worker's micro-grids
+    assert items[code]["actions"][:1] == ["triage"]  # a field_worker keeps the loop
+    for t in items.values():
+        assert t["grid_code"].startswith(ph.grids["worker"])
+        assert set(t) >= {"code", "category", "category_label", "subtype",
+                          "description", "status", "status_label", "deadline",
+                          "overdue", "grid_code", "grid_name", "lon", "lat",
+                          "created_at", "photos", "actions"}
+        assert t["status"] not in ("closed", "evaluated") or t["assigned_to_me"]
+    # the liaison sees only its own micro-grid's
+    for t in ph.client("liaison").get("/api/v1/me/tasks").get_json()["items"]:
+        assert t["grid_code"] == ph.grids["liaison"] or t["assigned_to_me"]
+
+
+def test_a_worker_cannot_read_another_villages_incidents_households_photos(ph):
+    (incident,), = q(ph, "SELECT code FROM incidents WHERE grid_code LIKE %s"
+                     " ORDER BY id LIMIT 1", (ph.village_b + "%",))
+    (household,), = q(ph, "SELECT id FROM households WHERE grid_code LIKE %s"
+                      " ORDER BY id LIMIT 1", (ph.village_b + "%",))
+    with psycopg.connect(ph.url) as c:
+        photo = c.execute(
+            "INSERT INTO incident_photos (incident_id, sha256, width, height, bytes)"
+            " SELECT id, repeat('a', 64), 1, 1, 1 FROM incidents WHERE code = %s"
+            " RETURNING id", (incident,)).fetchone()[0]
+    for who in ("worker", "liaison"):
+        c = ph.client(who)
+        for url in (f"/api/v1/incidents/{incident}", f"/api/v1/households/{household}",
+                    f"/api/v1/photos/{photo}"):
+            r = c.get(url)
+            assert r.status_code in (403, 404), (who, url, r.status_code)
+            if who == "worker" or "households" not in url:
+                assert r.status_code == 404, (who, url)
+        r = c.post(f"/api/v1/incidents/{incident}/photos",
+                   data={"file": (io.BytesIO(_jpeg()), "a.jpg")})
+        assert r.status_code == 404
+        codes = {t["code"] for t in c.get("/api/v1/me/tasks").get_json()["items"]}
+        assert incident not in codes
+
+
+def test_a_liaisons_households_are_masked_without_tags_and_audited(ph):
+    before = q(ph, "SELECT count(*) FROM audit WHERE username = 'liaison'"
+               " AND table_name = 'households' AND action = 'read'")[0][0]
+    r = ph.client("liaison").get("/api/v1/me/households")
+    items = r.get_json()["items"]
+    assert items and all(h["grid_code"] == ph.grids["liaison"] for h in items)
+    assert all("tags" not in h and "phone" not in h for h in items)
+    named = [h for h in items if h["head_name"]]
+    assert named and all(h["head_name"].endswith("*") for h in named)
+    assert set(items[0]) == {"id", "address", "head_name", "size", "grid_code",
+                             "lon", "lat", "last_visit_at"}
+    (after, records), = q(ph, "SELECT count(*), max(records) FILTER (WHERE id ="
+                          " (SELECT max(id) FROM audit)) FROM audit WHERE username ="
+                          " 'liaison' AND table_name = 'households'"
+                          " AND action = 'read'")
+    assert after == before + 1
+    # the liaison's household reads elsewhere mask and hide the tags too
+    one = ph.client("liaison").get(f"/api/v1/households/{items[0]['id']}").get_json()
+    assert one["tags"] is None and "*" in (one["head_name"] or "*")
+    # a worker sees the names
+    names = [h["head_name"] for h in
+             ph.client("worker").get("/api/v1/me/households").get_json()["items"]]
+    assert any(n and "*" not in n for n in names)
+
+
+# idempotency -----------------------------------------------------------------------
+
+def test_a_resent_report_makes_one_incident(ph):
+    key = str(uuid.uuid4())
+    first = _report(ph, "liaison", "重发测试：井盖缺失", key=key)
+    assert first.status_code == 201
+    again = _report(ph, "liaison", "重发测试：井盖缺失", key=key)
+    assert again.status_code == 201
+    assert again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert q(ph, "SELECT count(*) FROM incidents WHERE description = %s",
+             ("重发测试：井盖缺失",))[0][0] == 1
+    # the same key with another body: refused, nothing made
+    other = _report(ph, "liaison", "重发测试：另一件事", key=key)
+    assert other.status_code == 422 and error_code(other) == "idempotency_mismatch"
+    assert other.get_json()["error"]["field"] == "Idempotency-Key"
+    assert q(ph, "SELECT count(*) FROM incidents WHERE description = %s",
+             ("重发测试：另一件事",))[0][0] == 0
+    # the key is the user's: another user's same key is another request
+    assert _report(ph, "worker", "重发测试：井盖缺失", key=key).status_code == 201
+
+
+def test_a_resent_transition_acts_once_and_a_failed_request_keeps_no_answer(ph):
+    code = _report(ph, "worker", "重发测试：积水").get_json()["code"]
+    _assign(ph, code, ph.staff["worker"])
+    worker, key = ph.client("worker"), str(uuid.uuid4())
+    # a refused request (feedback before accept) keeps nothing under its key
+    r = worker.post(f"/api/v1/incidents/{code}/feedback", json={"note": "x"},
+                    headers={"Idempotency-Key": key})
+    assert r.status_code == 409
+    key = str(uuid.uuid4())
+    first = worker.post(f"/api/v1/incidents/{code}/accept",
+                        headers={"Idempotency-Key": key})
+    again = worker.post(f"/api/v1/incidents/{code}/accept",
+                        headers={"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 200
+    assert first.get_json() == again.get_json()
+    assert q(ph, "SELECT count(*) FROM incident_events e JOIN incidents i"
+             " ON i.id = e.incident_id WHERE i.code = %s AND e.action = 'accept'",
+             (code,))[0][0] == 1
+    bad = worker.post(f"/api/v1/incidents/{code}/accept",
+                      headers={"Idempotency-Key": "x" * 201})
+    assert bad.status_code == 400 and bad.get_json()["error"]["field"] \
+        == "Idempotency-Key"
+
+
+def test_reported_at_is_the_time_received(ph):
+    r = _report(ph, "liaison", "离线上报", reported_at="2026-11-30T09:15:00+08:00")
+    assert r.status_code == 201
+    assert r.get_json()["created_at"] == "2026-11-30T09:15:00+08:00"
+
+
+# photos ----------------------------------------------------------------------------
+
+def _jpeg(size=(64, 48), color="red", exif=True):
+    out = io.BytesIO()
+    image = Image.new("RGB", size, color)
+    info = Image.Exif()
+    if exif:
+        info[0x010F] = "PhoneMaker"   # Make
+        info[0x0112] = 6              # Orientation: rotate 90° clockwise to view
+    image.save(out, "JPEG", exif=info.tobytes())
+    return out.getvalue()
+
+
+def _png():
+    out = io.BytesIO()
+    Image.new("RGBA", (30, 20), (0, 128, 0, 128)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _upload(ph, who, code, data, name="photo.jpg", key=None):
+    return ph.client(who).post(
+        f"/api/v1/incidents/{code}/photos",
+        data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data",
+        headers={"Idempotency-Key": key} if key else {})
+
+
+def test_photos_are_re_encoded_without_exif_stored_once_and_listed(ph):
+    code = _report(ph, "liaison", "照片测试").get_json()["code"]
+    photo = _jpeg()
+    assert Image.open(io.BytesIO(photo)).getexif()[0x010F] == "PhoneMaker"
+    r = _upload(ph, "liaison", code, photo)
+    assert r.status_code == 201, r.get_json()
+    first = r.get_json()
+    assert first["url"] == f"/api/v1/photos/{first['id']}"
+    got = ph.client("worker").get(first["url"])
+    assert got.status_code == 200 and got.content_type == "image/jpeg"
+    assert got.headers["Cache-Control"].startswith("private")
+    stored = Image.open(io.BytesIO(got.get_data()))
+    assert stored.format == "JPEG" and not dict(stored.getexif())
+    assert stored.size == (48, 64)  # turned upright by its orientation, then dropped
+    files = sorted(p for p in ph.photo_dir.rglob("*.jpg"))
+    # a resend (a new multipart boundary, the same key) and a plain resend
+    key = str(uuid.uuid4())
+    assert _upload(ph, "liaison", code, photo, key=key).get_json() == first
+    assert _upload(ph, "liaison", code, photo, key=key).get_json() == first
+    assert _upload(ph, "liaison", code, photo, "again.jpg").get_json() == first
+    assert sorted(p for p in ph.photo_dir.rglob("*.jpg")) == files
+    assert q(ph, "SELECT count(*) FROM incident_photos p JOIN incidents i"
+             " ON i.id = p.incident_id WHERE i.code = %s", (code,))[0][0] == 1
+    # a PNG with transparency becomes a JPEG too
+    second = _upload(ph, "liaison", code, _png(), "shot.png")
+    assert second.status_code == 201
+    assert second.get_json()["id"] != first["id"]
+    incident = ph.client("dispatcher").get(f"/api/v1/incidents/{code}").get_json()
+    assert incident["photos"] == [first, second.get_json()]
+    tasks = {t["code"]: t for t in
+             ph.client("liaison").get("/api/v1/me/tasks").get_json()["items"]}
+    assert tasks[code]["photos"] == [first, second.get_json()]
+    # the preview's duplicates name their first photo
+    _, lon, lat = _micro(ph, "liaison")
+    dupes = ph.client("liaison").post("/api/v1/incidents/preview", json={
+        "category": "environment", "source": "grid_worker", "description": "x",
+        "lon": lon, "lat": lat}).get_json()["duplicates"]
+    assert next(d for d in dupes if d["code"] == code)["photo_url"] == first["url"]
+
+
+@pytest.mark.parametrize(("data", "status", "needle"), [
+    (b"this is a text file, not a picture\n", 400, "not a readable image"),
+    (b"", 400, "no photo"),
+    (b"GIF89a" + b"\0" * 40, 400, "not a readable image"),
+])
+def test_a_file_that_is_not_a_photo_is_refused(ph, data, status, needle):
+    code = _report(ph, "liaison", "照片拒收").get_json()["code"]
+    r = _upload(ph, "liaison", code, data, "photo.jpg")
+    assert r.status_code == status, r.get_json()
+    error = r.get_json()["error"]
+    assert error["field"] == "file" and needle in error["message"]
+    assert q(ph, "SELECT count(*) FROM incident_photos p JOIN incidents i"
+             " ON i.id = p.incident_id WHERE i.code = %s", (code,))[0][0] == 0
+
+
+def test_a_photo_of_too_many_pixels_is_refused(ph):
+    code = _report(ph, "liaison", "照片过大").get_json()["code"]
+    out = io.BytesIO()
+    Image.new("L", (8000, 6000)).save(out, "PNG")  # 48 MP, a few KB
+    r = _upload(ph, "liaison", code, out.getvalue(), "big.png")
+    assert r.status_code == 422 and "40 MP" in r.get_json()["error"]["message"]
