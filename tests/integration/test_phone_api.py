@@ -5,6 +5,7 @@ The demo's ``worker`` (网格员) is the full-time worker of village A's first
 comprehensive grid; ``liaison`` (网格联络员) the liaison of its first micro-grid.
 """
 
+import datetime as dt
 import io
 import re
 import uuid
@@ -13,6 +14,7 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 from PIL import Image
+from pyproj import Geod
 
 from layers import users
 from layers.access import SYSTEM
@@ -462,3 +464,183 @@ def test_a_photo_of_too_many_pixels_is_refused(ph):
     Image.new("L", (8000, 6000)).save(out, "PNG")  # 48 MP, a few KB
     r = _upload(ph, "liaison", code, out.getvalue(), "big.png")
     assert r.status_code == 422 and "40 MP" in r.get_json()["error"]["message"]
+
+
+# visits ----------------------------------------------------------------------------
+
+def _household(ph, username):
+    (hid, lon, lat, tags), = q(ph, "SELECT id, ST_X(geom), ST_Y(geom), tags"
+                               " FROM households WHERE grid_code LIKE %s"
+                               " AND NOT 'elderly_alone' = ANY(tags)"
+                               " ORDER BY id LIMIT 1", (ph.grids[username] + "%",))
+    return hid, lon, lat, tags
+
+
+def test_a_visit_100_m_east_of_the_household_is_100_m_away(ph):
+    hid, lon, lat, _ = _household(ph, "liaison")
+    # known answer: 100 m due east on the WGS-84 ellipsoid (pyproj's Geod)
+    east_lon, east_lat, _ = Geod(ellps="WGS84").fwd(lon, lat, 90, 100)
+    key = str(uuid.uuid4())
+    body = {"household_id": hid, "note": "家中无异常", "size_seen": 3,
+            "lon": east_lon, "lat": east_lat, "accuracy_m": 8,
+            "visited_at": "2026-12-01T10:00:00+08:00"}
+    r = ph.client("liaison").post("/api/v1/visits", json=body,
+                                  headers={"Idempotency-Key": key})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["distance_m"] == pytest.approx(100, abs=0.2)
+    again = ph.client("liaison").post("/api/v1/visits", json=body,
+                                      headers={"Idempotency-Key": key})
+    assert again.get_json() == r.get_json()
+    assert q(ph, "SELECT count(*) FROM visits WHERE household_id = %s",
+             (hid,))[0][0] == 1
+    # the household list shows the visit
+    items = ph.client("liaison").get("/api/v1/me/households").get_json()["items"]
+    assert next(h for h in items if h["id"] == hid)["last_visit_at"] \
+        == "2026-12-01T10:00:00+08:00"
+    # without a position: no distance
+    r = ph.client("liaison").post("/api/v1/visits", json={"household_id": hid})
+    assert r.status_code == 201 and r.get_json()["distance_m"] is None
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"household_id": None}, "household_id"),
+    ({"household_id": "12"}, "household_id"),
+    ({"size_seen": 99}, "size_seen"),
+    ({"tag_proposed": "no_such_tag"}, "tag_proposed"),
+    ({"lon": "east"}, "lon"),
+    ({"visited_at": "2999-01-01T00:00:00+08:00"}, "visited_at"),
+    ({"visited_at": "yesterday"}, "visited_at"),
+    ({"accuracy_m": -1}, "accuracy_m"),
+])
+def test_a_bad_visit_names_its_field(ph, body, field):
+    hid = _household(ph, "liaison")[0]
+    body = {"household_id": hid, "lon": 119.7, "lat": 31.3} | body
+    r = ph.client("liaison").post("/api/v1/visits", json=body)
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["error"]["field"] == field
+
+
+def test_a_proposed_tag_waits_for_a_dispatcher(ph):
+    hid, lon, lat, tags = _household(ph, "liaison")
+    r = ph.client("liaison").post("/api/v1/visits", json={
+        "household_id": hid, "tag_proposed": "elderly_alone", "lon": lon, "lat": lat})
+    visit = r.get_json()["id"]
+    assert q(ph, "SELECT tags FROM households WHERE id = %s", (hid,))[0][0] == tags
+    assert q(ph, "SELECT tag_state FROM visits WHERE id = %s", (visit,))[0][0] \
+        == "pending"
+    url = f"/api/v1/visits/{visit}/confirm-tag"
+    for who in ("liaison", "worker", "leader"):
+        assert ph.client(who).post(url).status_code == 403, who
+    r = ph.client("dispatcher").post(url)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["tags"] == [*tags, "elderly_alone"]
+    assert q(ph, "SELECT tags FROM households WHERE id = %s", (hid,))[0][0] \
+        == [*tags, "elderly_alone"]
+    r = ph.client("dispatcher").post(url)
+    assert r.status_code == 409
+    # a dispatcher of another village does not see it
+    with psycopg.connect(ph.url) as c:
+        if not c.execute("SELECT 1 FROM users WHERE username = 'bdisp'").fetchone():
+            users.add_user(c, SYSTEM, "bdisp", "dispatcher", ph.village_b, PASSWORD)
+            token = users.create_token(c, SYSTEM, "bdisp", "t")
+    assert bearer(ph.app, token).post(url).status_code == 404
+
+
+def test_a_visit_of_another_villages_household_is_not_found(ph):
+    (hid,), = q(ph, "SELECT min(id) FROM households WHERE grid_code LIKE %s",
+                (ph.village_b + "%",))
+    for who in ("liaison", "worker"):
+        r = ph.client(who).post("/api/v1/visits", json={"household_id": hid})
+        assert r.status_code == 404 and r.get_json()["error"]["field"] \
+            == "household_id"
+
+
+# patrols ---------------------------------------------------------------------------
+
+def _walk(lon, lat, n, start, step_m=10, step_s=5):
+    """``n`` fixes walking east ``step_m`` metres every ``step_s`` seconds."""
+    geod, points = Geod(ellps="WGS84"), []
+    for i in range(n):
+        points.append({"lon": lon, "lat": lat, "accuracy_m": 5, "time": (
+            start + dt.timedelta(seconds=step_s * i)).isoformat()})
+        lon, lat, _ = geod.fwd(lon, lat, 90, step_m)
+    return points
+
+
+def test_patrol_batches_become_the_days_track_of_the_staff_person(ph):
+    _, lon, lat = _micro(ph, "worker")
+    start = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    points = _walk(lon, lat, 120, start)
+    patrol, worker = str(uuid.uuid4()), ph.client("worker")
+    stored = []
+    for batch in (points[:50], points[50:]):
+        key = str(uuid.uuid4())
+        r = worker.post("/api/v1/patrols/points", json={
+            "patrol_id": patrol, "points": batch}, headers={"Idempotency-Key": key})
+        assert r.status_code == 201, r.get_json()
+        stored.append(r.get_json())
+        again = worker.post("/api/v1/patrols/points", json={
+            "patrol_id": patrol, "points": batch}, headers={"Idempotency-Key": key})
+        assert again.get_json() == r.get_json()  # a resend stores nothing
+    assert [s["stored"] for s in stored] == [50, 70]
+    assert stored[0]["track_id"] == stored[1]["track_id"]
+    (staff, day, n, length, seqs), = q(
+        ph, "SELECT t.staff_id, t.day, ST_NPoints(t.geom),"
+        " ST_Length(t.geom::geography), (SELECT array_agg(seq ORDER BY seq)"
+        "  FROM track_points WHERE track_id = t.id) FROM tracks t WHERE t.id = %s",
+        (stored[0]["track_id"],))
+    assert staff == ph.staff["worker"] and day == dt.date(2026, 12, 3)
+    assert n == 120 and seqs == list(range(120))
+    expected = Geod(ellps="WGS84").line_length(
+        [p["lon"] for p in points], [p["lat"] for p in points])
+    assert expected == pytest.approx(1190, abs=0.5)  # 119 steps of 10 m
+    assert length == pytest.approx(expected, rel=1e-3)
+    # the tracks API reads it like an imported track
+    r = ph.client("dispatcher").get(
+        f"/api/v1/tracks/summary?staff={staff}&since=2026-12-03&until=2026-12-03")
+    assert r.status_code == 200, r.get_json()
+    (summary,) = r.get_json()["days"]
+    assert summary["distance_m"] == pytest.approx(expected, rel=0.01)
+
+
+def test_a_patrol_past_midnight_makes_two_days_and_a_late_batch_falls_in_place(ph):
+    _, lon, lat = _micro(ph, "liaison")
+    start = dt.datetime(2026, 12, 4, 23, 59, 30,
+                        tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    points = _walk(lon, lat, 12, start)
+    patrol, liaison = str(uuid.uuid4()), ph.client("liaison")
+    late, early = points[6:], points[:6]
+    for batch in (late, early):  # the earlier batch arrives last
+        r = liaison.post("/api/v1/patrols/points",
+                         json={"patrol_id": patrol, "points": batch})
+        assert r.status_code == 201, r.get_json()
+    rows = q(ph, "SELECT day, ST_NPoints(geom), ST_X(ST_StartPoint(ST_GeometryN("
+             "geom, 1))) FROM tracks WHERE patrol_id = %s ORDER BY day", (patrol,))
+    assert [(d.isoformat(), n) for d, n, _ in rows] == [
+        ("2026-12-04", 6), ("2026-12-05", 6)]
+    assert rows[0][2] == pytest.approx(points[0]["lon"])
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    ({"points": []}, 400, "points"),
+    ({"patrol_id": "not-a-uuid"}, 400, "patrol_id"),
+    ({"points": [{"lon": 119.7, "lat": 31.3}]}, 400, "points[0].time"),
+    ({"points": [{"lon": 119.7, "lat": 131.3, "time": "2026-12-01T10:00:00+08:00"}]},
+     400, "points[0].lat"),
+    ({"points": [{"lon": 119.7, "lat": 31.3, "time": "2026-12-01T10:00:00+08:00"}]
+      * 5001}, 400, "points"),
+])
+def test_a_bad_patrol_batch_names_its_field(ph, body, status, field):
+    body = {"patrol_id": str(uuid.uuid4())} | body
+    r = ph.client("worker").post("/api/v1/patrols/points", json=body)
+    assert r.status_code == status and r.get_json()["error"]["field"] == field
+
+
+def test_a_patrol_needs_a_staff_link_and_the_role(ph):
+    body = {"patrol_id": str(uuid.uuid4()), "points": _walk(
+        119.7, 31.3, 2, dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC))}
+    r = ph.client("dev5").post("/api/v1/patrols/points", json=body)
+    assert r.status_code == 409 and "gridgov user link" in r.get_json()["error"][
+        "message"]
+    assert ph.client("dispatcher").post("/api/v1/patrols/points",
+                                        json=body).status_code == 403
