@@ -644,3 +644,60 @@ def test_a_patrol_needs_a_staff_link_and_the_role(ph):
         "message"]
     assert ph.client("dispatcher").post("/api/v1/patrols/points",
                                         json=body).status_code == 403
+
+
+# linking accounts to staff on the command line --------------------------------------
+
+def run_cli(ph, *args):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    return CliRunner().invoke(main, list(args), env={"GRIDGOV_DATABASE_URL": ph.url})
+
+
+def test_the_command_line_links_accounts_to_staff(ph):
+    (free,), = q(ph, "SELECT min(s.id) FROM grid_staff s WHERE s.grid_code LIKE %s"
+                 " AND NOT EXISTS (SELECT 1 FROM users u WHERE u.staff_id = s.id)",
+                 (ph.village_a + "%",))
+    r = run_cli(ph, "user", "add", "cli-liaison", "--role", "grid_liaison", "--grid",
+                ph.village_a, "--password", PASSWORD, "--staff", str(free))
+    assert r.exit_code == 0, r.output
+    assert q(ph, "SELECT role, staff_id FROM users WHERE username = 'cli-liaison'"
+             ) == [("grid_liaison", free)]
+    # one person, one account
+    r = run_cli(ph, "user", "link", "dev5", "--staff", str(free))
+    assert r.exit_code == 1 and "cli-liaison" in r.output
+    r = run_cli(ph, "user", "link", "dev5", "--staff", "999999")
+    assert r.exit_code == 1 and "999999" in r.output
+    r = run_cli(ph, "user", "link", "cli-liaison", "--unlink")
+    assert r.exit_code == 0, r.output
+    assert q(ph, "SELECT staff_id FROM users WHERE username = 'cli-liaison'"
+             ) == [(None,)]
+    assert run_cli(ph, "user", "link", "cli-liaison").exit_code == 2
+    # the database refuses a link to nobody, whatever path makes it
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        q(ph, "UPDATE users SET staff_id = 999999 WHERE username = 'cli-liaison'")
+
+
+def test_a_demo_reload_relinks_the_demo_accounts(ph, databases, demo_town):
+    from layers import demo
+
+    url = databases.new()
+    with psycopg.connect(url) as c:
+        description = {"scale": "town", "seed": 1, "as_of": "2026-11-01"}
+        demo.load(c, demo_town, description)
+        demo.ensure_demo_accounts(c)
+        before = dict(c.execute("SELECT username, staff_id FROM users"
+                                " WHERE staff_id IS NOT NULL").fetchall())
+        assert set(before) == {"worker", "liaison"}
+        demo.load(c, demo_town, description)  # TRUNCATE of the staff: unlinked
+        assert c.execute("SELECT count(*) FROM users WHERE staff_id IS NOT NULL"
+                         ).fetchone()[0] == 0
+        assert demo.ensure_demo_accounts(c) == []
+        after = dict(c.execute("SELECT username, staff_id FROM users"
+                               " WHERE staff_id IS NOT NULL").fetchall())
+        assert after == before
+        roles = dict(c.execute("SELECT u.username, s.role FROM users u JOIN"
+                               " grid_staff s ON s.id = u.staff_id").fetchall())
+        assert roles == {"worker": "full_time", "liaison": "liaison"}
