@@ -701,3 +701,29 @@ def test_a_demo_reload_relinks_the_demo_accounts(ph, databases, demo_town):
         roles = dict(c.execute("SELECT u.username, s.role FROM users u JOIN"
                                " grid_staff s ON s.id = u.staff_id").fetchall())
         assert roles == {"worker": "full_time", "liaison": "liaison"}
+
+
+# 走访率 ----------------------------------------------------------------------------
+
+def test_the_visit_rate_is_the_share_of_households_visited_in_the_month(ph):
+    micro = ph.grids["liaison"]
+    homes = q(ph, "SELECT id FROM households WHERE grid_code = %s ORDER BY id"
+              " LIMIT 2", (micro,))
+    (total,), = q(ph, "SELECT count(*) FROM households WHERE grid_code = %s",
+                  (micro,))
+    liaison = ph.client("liaison")
+    for (hid,), day in ((homes[0], "2026-11-03"), (homes[0], "2026-11-20"),
+                        (homes[1], "2026-11-30"), (homes[1], "2026-10-31")):
+        r = liaison.post("/api/v1/visits", json={
+            "household_id": hid, "visited_at": f"{day}T15:00:00+08:00"})
+        assert r.status_code == 201
+    r = ph.client("dispatcher").get(
+        f"/api/v1/stats?grid={micro[:-3]}&level=4&month=2026-11")
+    assert r.status_code == 200, r.get_json()
+    grid = next(g for g in r.get_json()["grids"] if g["code"] == micro)
+    # two households seen in November (one of them twice), of `total`
+    assert grid["visited_households"] == 2
+    assert grid["visit_rate"] == pytest.approx(2 / total)
+    others = [g for g in r.get_json()["grids"] if g["code"] != micro]
+    assert all(g["visited_households"] == 0 for g in others)
+    assert r.get_json()["total"]["visited_households"] == 2
