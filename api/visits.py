@@ -33,6 +33,11 @@ OPENAPI = {
                       "400": {"description": "bad field (named in error.field)"},
                       "404": {"description": "unknown household, or not yours"}},
     }},
+    "/visits/pending-tags": {"get": {
+        "summary": "Visits whose proposed tag awaits confirmation (oldest first)",
+        "responses": {"200": {"description": "{items: [{id, household_id, address, "
+                                             "grid_code, tag, tag_label, username, "
+                                             "visited_at, note}]}"}}}},
     "/visits/{visit_id}/confirm-tag": {"post": {
         "summary": "Confirm the tag a visit proposed: added to the household",
         "parameters": [{"name": "visit_id", "in": "path", "required": True,
@@ -73,3 +78,10 @@ def record():
 def confirm_tag(visit_id):
     with connection() as conn:
         return jsonify(visits.confirm_tag(conn, current(), visit_id))
+
+
+@bp.get("/visits/pending-tags")
+@requires("visits:confirm")
+def pending_tags():
+    with connection() as conn:
+        return jsonify({"items": visits.pending_tags(conn, current())})

@@ -14,7 +14,7 @@ from geo.vocab import bilingual
 from layers import audit
 from layers.errors import Conflict, Invalid, NotFound
 
-__all__ = ["MAX_NOTE", "record", "confirm_tag"]
+__all__ = ["MAX_NOTE", "record", "confirm_tag", "pending_tags"]
 
 MAX_NOTE = 2000
 
@@ -126,3 +126,19 @@ def confirm_tag(conn, principal, visit_id):
                      grid_code=visit["grid_code"])
     return {"id": visit_id, "household_id": visit["household_id"], "tag": tag,
             "tags": tags}
+
+
+def pending_tags(conn, principal, limit=200):
+    """The visits of the user's jurisdiction whose proposed tag awaits
+    confirmation, oldest first: ``[{id, household_id, address, grid_code, tag,
+    tag_label, username, visited_at, note}]`` (the tag is sensitive: audited)."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        "SELECT v.id, v.household_id, h.address, h.grid_code, v.tag_proposed AS tag,"
+        " v.username, v.visited_at, v.note FROM visits v"
+        " JOIN households h ON h.id = v.household_id"
+        " WHERE v.tag_state = 'pending' AND h.grid_code LIKE %s"
+        " ORDER BY v.visited_at, v.id LIMIT %s", (principal.prefix, limit)).fetchall()
+    audit.record_read(conn, principal, "visits", {"via": "pending_tags"}, len(rows))
+    return [r | {"tag_label": vocab.label(vocab.HOUSEHOLD_TAGS, r["tag"]),
+                 "visited_at": r["visited_at"].astimezone(
+                     workdays.CHINA_TZ).isoformat()} for r in rows]

@@ -197,6 +197,7 @@ TABLE = {
     # visits (visits:record: the field roles; a body refused after the checks)
     # and their tags confirmed (visits:confirm: dispatchers, admins)
     ("POST", "/api/v1/visits"): {"-": "A Y Y F F F F Y F"},
+    ("GET", "/api/v1/visits/pending-tags"): {"-": "A Y Y F Y Y F F F"},
     ("POST", "/api/v1/visits/<int:visit_id>/confirm-tag"): {
         "own": "A Y Y F Y Y F F F", "other": "A Y N F Y N F F F"},
     # a patrol from the phone (patrols:record: the field roles)

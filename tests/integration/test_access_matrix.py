@@ -394,6 +394,7 @@ def _photo(m, who, t):
     return f"/api/v1/photos/{photo}", {}
 
 
+get("/api/v1/visits/pending-tags", "/api/v1/visits/pending-tags")
 send("POST", "/api/v1/visits", "/api/v1/visits",
      lambda t: {"household_id": 1, "size_seen": 99}, ok=400)
 

@@ -101,6 +101,8 @@ def test_device_login_with_a_wrong_password_is_refused_and_counted(ph):
     # the pair now waits, as on the login form
     r = device_login(ph, "dev5", "wrong-password-here", address="203.0.113.9")
     assert r.status_code == 429, r.get_json()
+    assert int(r.headers["Retry-After"]) >= 1
+    assert r.get_json()["error"]["locked"] is False
     assert q(ph, "SELECT count(*) FROM login_attempts WHERE username = 'dev5'"
              " AND NOT ok")[0][0] == 1
     assert device_login(ph, "dev5", address="203.0.113.10").status_code == 201
@@ -528,6 +530,11 @@ def test_a_proposed_tag_waits_for_a_dispatcher(ph):
     assert q(ph, "SELECT tags FROM households WHERE id = %s", (hid,))[0][0] == tags
     assert q(ph, "SELECT tag_state FROM visits WHERE id = %s", (visit,))[0][0] \
         == "pending"
+    pending = ph.client("dispatcher").get("/api/v1/visits/pending-tags").get_json()
+    mine = next(v for v in pending["items"] if v["id"] == visit)
+    assert (mine["household_id"], mine["tag"], mine["tag_label"], mine["username"]) \
+        == (hid, "elderly_alone", "独居老人", "liaison")
+    assert ph.client("liaison").get("/api/v1/visits/pending-tags").status_code == 403
     url = f"/api/v1/visits/{visit}/confirm-tag"
     for who in ("liaison", "worker", "leader"):
         assert ph.client(who).post(url).status_code == 403, who
@@ -538,6 +545,8 @@ def test_a_proposed_tag_waits_for_a_dispatcher(ph):
         == [*tags, "elderly_alone"]
     r = ph.client("dispatcher").post(url)
     assert r.status_code == 409
+    assert visit not in {v["id"] for v in ph.client("dispatcher").get(
+        "/api/v1/visits/pending-tags").get_json()["items"]}
     # a dispatcher of another village does not see it
     with psycopg.connect(ph.url) as c:
         if not c.execute("SELECT 1 FROM users WHERE username = 'bdisp'").fetchone():
