@@ -736,3 +736,21 @@ def test_the_visit_rate_is_the_share_of_households_visited_in_the_month(ph):
     others = [g for g in r.get_json()["grids"] if g["code"] != micro]
     assert all(g["visited_households"] == 0 for g in others)
     assert r.get_json()["total"]["visited_households"] == 2
+
+
+def test_a_liaison_neither_imports_nor_reads_tracks_nor_edits_households(ph):
+    liaison = ph.client("liaison")
+    staff = ph.staff["worker"]
+    for method, url in (("GET", f"/api/v1/tracks?worker={staff}"),
+                        ("GET", f"/api/v1/tracks/summary?staff={staff}"),
+                        ("GET", "/api/v1/tracks/workers"),
+                        ("GET", "/api/v1/imports"),
+                        ("POST", "/api/v1/imports?layer=tracks&dry_run=1")):
+        r = liaison.open(url, method=method)
+        assert r.status_code == 403 and error_code(r) == "forbidden", (url, r.json)
+    me = liaison.get("/api/v1/me").get_json()
+    assert me["role_label"] == "网格联络员" and me["staff"]["role"] == "liaison"
+    assert [g["code"] for g in me["grids"]] == [ph.grids["liaison"]]
+    assert not {"households:personal", "households:tags", "households:edit",
+                "imports:run", "tracks:read", "incidents:edit"} & set(
+                    me["permissions"])
