@@ -6,6 +6,7 @@ from api import (
     coverage,
     db,
     density,
+    devices,
     errors,
     grid_edit,
     grids,
@@ -16,10 +17,13 @@ from api import (
     locate,
     openapi,
     params,
+    patrols,
+    photos,
     places,
     search,
     stats,
     tracks,
+    visits,
 )
 
 __all__ = ["PREFIX", "init_app"]
@@ -27,7 +31,8 @@ __all__ = ["PREFIX", "init_app"]
 PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
-    incidents, places, stats, coverage, density,
+    incidents, places, stats, coverage, density, devices, photos,
+    visits, patrols,
 )
 
 
