@@ -22,9 +22,9 @@ from shapely.ops import split as split_along
 from geo.crs import gk_zone_epsg
 
 __all__ = [
-    "EditError", "Edit", "boundary_from_geojson", "redraw", "create", "split",
-    "split_with_children", "merge", "replace_children", "cascade", "area_m2",
-    "free_codes", "recode",
+    "EditError", "Edit", "BORDER_DEGREES", "boundary_from_geojson", "redraw",
+    "create", "split", "split_with_children", "merge", "replace_children",
+    "cascade", "area_m2", "free_codes", "recode",
 ]
 
 # Below this, an intersection is a touch or a rounding error, not an overlap.
@@ -32,6 +32,11 @@ _TOUCH_M2 = 0.01
 # How far (degrees, about 10 cm) a drawn vertex may lie from an existing one and
 # still be taken as that vertex.
 SNAP_DEGREES = 1e-6
+# How far (degrees, about 1 m) a drawn boundary may stray across the edge of the
+# user's jurisdiction before it counts as reaching into a grid outside it: a
+# boundary rounded by a client strays by centimetres, an edit that takes ground
+# from a neighbour by metres.
+BORDER_DEGREES = 1e-5
 
 # A split line may stray this share of a child's area across the child's edge
 # and still be taken as following that edge: a line drawn by hand in the browser

@@ -15,6 +15,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo import edit as geo_edit
+from geo.vocab import bilingual
 from layers import audit, check, grid_recode
 from layers.access import like_prefix
 from layers.assign import FOLLOWERS
@@ -23,34 +24,133 @@ from layers.grid_recode import COUNTED, taken_codes
 
 __all__ = [
     "run_edit", "redraw", "create", "delete", "split", "merge", "replace_children",
+    "check_editable",
 ]
-
-
 
 
 def _geom(wkb):
     return shapely.from_wkb(wkb)
 
 
-def _lock_grid(conn, principal, code):
-    """The grid row, locked; NotFound when unknown or outside the jurisdiction."""
+def check_editable(principal, code, root_ok=False, field="code"):
+    """Refuse (Forbidden) an edit of grid ``code`` that is not the user's to make.
+
+    A user bound to a jurisdiction edits the grids strictly below its root: the
+    root's boundary is also its neighbours' (redrawing it would take their ground
+    and households, deleting or splitting it would hand ground to them), so it is
+    for a planner of the level above, like every grid above the root. With
+    ``root_ok`` the root itself is allowed: the edit is of its children
+    (micro-grids created, proposed or adopted under a comprehensive grid). A grid
+    outside the jurisdiction altogether is left to the query to report as unknown
+    (404, telling nothing of grids elsewhere).
+    """
+    root = principal.grid_code
+    if root is None or not root.startswith(code) or (root_ok and code == root):
+        return
+    if code == root:
+        raise Forbidden(bilingual(
+            f"网格 {code} 是您辖区的根网格，只能由上一级的规划员修改",
+            f"grid {code} is the root of your jurisdiction: editing it is for a "
+            "planner of the level above"), field=field)
+    raise Forbidden(bilingual(
+        f"网格 {code} 在您的辖区（{root}）之上，您不能修改",
+        f"grid {code} lies above your jurisdiction ({root}): you may not edit it"),
+        field=field)
+
+
+def _read_grids(conn, principal, codes, field="code"):
+    """The rows of grids ``codes`` in code order; NotFound for one that is unknown
+    or outside the jurisdiction."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        "SELECT code, name, level, parent_code, version, ST_AsBinary(geom) AS wkb"
+        " FROM grids WHERE code = ANY(%s) AND code LIKE %s ORDER BY code",
+        (list(codes), principal.prefix)).fetchall()
+    found = {r["code"] for r in rows}
+    for code in sorted(codes):
+        if code not in found:
+            raise NotFound(f"no grid with code {code}", field=field)
+    return rows
+
+
+def _lock_family(conn, principal, codes, field="code"):
+    """Lock sibling grids ``codes`` for an edit: their parent first, then all its
+    children in code order. Returns the rows of ``codes`` (as now committed, in
+    code order) and code -> geometry of every sibling.
+
+    Every edit takes its locks in this one order (a parent before its children,
+    children in code order), so two edits of neighbours queue, and the second
+    finds the first's new versions (409), instead of each holding its own grid
+    while waiting for the other's (a deadlock, a 500).
+    """
+    for code in codes:
+        check_editable(principal, code, field=field)
+    rows = _read_grids(conn, principal, codes, field)
+    parents = {r["parent_code"] for r in rows}
+    if len(parents) != 1:
+        raise Unprocessable("the grids to merge are not siblings (they have "
+                            "different parents)", field="codes")
+    (parent,) = parents
+    if parent is not None:
+        conn.execute("SELECT 1 FROM grids WHERE code = %s FOR UPDATE", (parent,))
+    siblings = _children(conn, parent)
+    return _read_grids(conn, principal, codes, field), siblings
+
+
+def _lock_level3(conn, principal, code, field):
+    """The locked row of comprehensive grid ``code``: micro-grids are created and
+    replaced under a level-3 grid only (which may be the jurisdiction's root)."""
+    check_editable(principal, code, root_ok=True, field=field)
     row = conn.cursor(row_factory=dict_row).execute(
         "SELECT code, name, level, parent_code, version, ST_AsBinary(geom) AS wkb"
         " FROM grids WHERE code = %s AND code LIKE %s FOR UPDATE",
         (code, principal.prefix)).fetchone()
     if row is None:
-        raise NotFound(f"no grid with code {code}", field="code")
-    return row
-
-
-def _lock_level3(conn, principal, code, field):
-    """The locked row of comprehensive grid ``code``: micro-grids are created and
-    replaced under a level-3 grid only."""
-    row = _lock_grid(conn, principal, code)
+        raise NotFound(f"no grid with code {code}", field=field)
     if row["level"] != 3:
         raise Unprocessable("micro-grids are created under a comprehensive grid "
                             "(level 3): give its code", field=field)
     return row
+
+
+def _refuse_reaching_out(conn, principal, geometry, level, field):
+    """Forbidden when a drawn ``geometry`` reaches (by more than
+    ``geo.edit.BORDER_DEGREES``) into grids of ``level`` outside the user's
+    jurisdiction, naming them: the planner is drawing over their ground. (For a
+    user of the whole deployment, what lies outside the parent is cut off.)"""
+    if principal.grid_code is None:
+        return
+    outside = [r[0] for r in conn.execute(
+        "WITH d AS (SELECT ST_GeomFromWKB(%(wkb)s, 4326) AS geom)"
+        " SELECT g.code FROM grids g, d"
+        " WHERE g.level = %(level)s AND g.code NOT LIKE %(scope)s"
+        " AND g.geom && d.geom"
+        " AND ST_Intersects(ST_Buffer(g.geom, -%(border)s), d.geom)"
+        " ORDER BY g.code",
+        {"wkb": shapely.to_wkb(geometry), "level": level, "scope": principal.prefix,
+         "border": geo_edit.BORDER_DEGREES})]
+    if outside:
+        raise Forbidden(bilingual(
+            f"新边界伸入了您辖区以外的网格：{'、'.join(outside)}",
+            "the new boundary reaches into grid(s) outside your jurisdiction: "
+            f"{', '.join(outside)}"), field=field, outside=outside)
+
+
+def _refuse_outside(principal, edit, changed):
+    """Forbidden when an edit would change, create, remove or re-code a grid that
+    is not strictly below the root of the user's jurisdiction, naming them: the
+    last word on every edit, whatever the route and however it got there."""
+    root = principal.grid_code
+    if root is None:
+        return
+    touched = {*changed, *edit.created, *edit.removed, *edit.successor.values(),
+               *edit.recoded, *edit.recoded.values()}
+    outside = sorted(c for c in touched
+                     if not (c.startswith(root) and len(c) > len(root)))
+    if outside:
+        raise Forbidden(bilingual(
+            f"此次修改会改动您辖区以外的网格：{'、'.join(outside)}",
+            "the edit would change grid(s) outside your jurisdiction: "
+            f"{', '.join(outside)}"), field="code", outside=outside)
 
 
 def _check_version(row, version):
@@ -98,6 +198,7 @@ def run_edit(conn, principal, dry_run, build):
                 else dict(edit.changed)
         except geo_edit.EditError as exc:
             raise Unprocessable(str(exc), field=exc.field) from None
+        _refuse_outside(principal, edit, changed)
         result = {"gaps": [shapely.geometry.mapping(g) for g in edit.gaps],
                   "gap_area_m2": round(float(geo_edit.area_m2(edit.gaps).sum()), 1)}
         if edit.gaps and not dry_run:
@@ -244,9 +345,9 @@ def redraw(conn, principal, code, geometry, version, dry_run=False, sliver_m2=1.
     """Give grid ``code`` a new boundary (shapely, EPSG:4326)."""
 
     def build(conn):
-        row = _lock_grid(conn, principal, code)
+        (row,), siblings = _lock_family(conn, principal, [code])
         _check_version(row, version)
-        siblings = _children(conn, row["parent_code"])
+        _refuse_reaching_out(conn, principal, geometry, row["level"], "geometry")
         parent = _parent_geom(conn, row["parent_code"])
         edit = geo_edit.redraw(siblings, code, geometry, parent, sliver_m2)
         return row["level"], row["parent_code"], edit, {}
@@ -267,10 +368,9 @@ def split(conn, principal, code, line, version, name=None, dry_run=False):
     """
 
     def build(conn):
-        row = _lock_grid(conn, principal, code)
+        # the siblings locked: one new code at a time
+        (row,), _ = _lock_family(conn, principal, [code])
         _check_version(row, version)
-        _below_root(principal, row)
-        _children(conn, row["parent_code"])  # locked: one new code at a time
         prefix = _parent_prefix(row)
         (new_code,) = geo_edit.free_codes(prefix, taken_codes(conn, prefix), 1)
         geometry = _geom(row["wkb"])
@@ -305,13 +405,9 @@ def merge(conn, principal, codes, versions, keep=None, dry_run=False):
                       field="keep")
 
     def build(conn):
-        rows = [_lock_grid(conn, principal, c) for c in sorted(codes)]
+        rows, _ = _lock_family(conn, principal, codes, field="codes")
         for row in rows:
             _check_version(row, (versions or {}).get(row["code"]))
-        if len({r["parent_code"] for r in rows}) != 1 or \
-                len({r["level"] for r in rows}) != 1:
-            raise Unprocessable("the grids to merge are not siblings (they have "
-                                "different parents)", field="codes")
         edit = geo_edit.merge({r["code"]: _geom(r["wkb"]) for r in rows}, keep)
         gone = [c for c in codes if c != keep]
         adopted = {child: keep for child in _child_codes(conn, gone)}
@@ -331,6 +427,7 @@ def create(conn, principal, parent_code, name, geometry, dry_run=False):
 
     def build(conn):
         parent = _lock_level3(conn, principal, parent_code, "parent")
+        _refuse_reaching_out(conn, principal, geometry, 4, "geometry")
         siblings = _children(conn, parent_code)
         (code,) = geo_edit.free_codes(parent_code, taken_codes(conn, parent_code), 1)
         edit = geo_edit.create(siblings, code, geometry, _geom(parent["wkb"]))
@@ -344,12 +441,11 @@ def delete(conn, principal, code, version, into=None, dry_run=False):
     ``into`` (default: the one sharing the longest border with it)."""
 
     def build(conn):
-        row = _lock_grid(conn, principal, code)
+        (row,), siblings = _lock_family(conn, principal, [code])
         _check_version(row, version)
         if row["level"] != 4:
             raise Unprocessable("only micro-grids (level 4) can be deleted for now",
                                 field="code")
-        siblings = _children(conn, row["parent_code"])
         geom = siblings.pop(code)
         heir = into or max(siblings, default=None, key=lambda c: shapely.length(
             shapely.intersection(geom.boundary, siblings[c].boundary)))
@@ -367,6 +463,7 @@ def replace_children(conn, principal, code, polygons, versions, dry_run=False):
 
     def build(conn):
         row = _lock_level3(conn, principal, code, "code")
+        _refuse_reaching_out(conn, principal, shapely.union_all(polygons), 4, "grids")
         children = _children(conn, code)
         for child in children:
             _check_version({"code": child, "version": _version_of(conn, child)},
@@ -384,15 +481,6 @@ def _parent_prefix(row):
     """The code a grid's siblings start with: its parent's, or for a town (no
     parent) the county's six digits."""
     return row["parent_code"] or row["code"][:6]
-
-
-def _below_root(principal, row):
-    """A user may split or merge grids below the root of the jurisdiction, not
-    the root itself: the new sibling would lie outside it."""
-    if principal.grid_code and len(row["code"]) <= len(principal.grid_code):
-        raise Forbidden(f"grid {row['code']} is the root of your jurisdiction: "
-                        "splitting it is for a planner of the level above",
-                        field="code")
 
 
 def _child_codes(conn, parents):
