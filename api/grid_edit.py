@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from geo.edit import EditError, boundary_from_geojson
-from layers import grid_edit, grid_recode, proposals
+from layers import grid_edit, grid_recode, grid_scope, proposals
 from layers.errors import Invalid, Unprocessable
 
 bp = Blueprint("grid_edit", __name__)
@@ -127,7 +127,7 @@ def propose_micro(code):
     target = body.get("target", 75)
     if not isinstance(target, int) or isinstance(target, bool):
         raise Invalid("'target' must be a whole number of households", field="target")
-    grid_edit.check_editable(current(), code, root_ok=True)
+    grid_scope.check_editable(current(), code, root_ok=True)
     with connection() as conn:
         return jsonify(proposals.propose(conn, current(), code, target))
 

@@ -4,6 +4,10 @@ Preview and save run the very same code in one transaction: the preview rolls it
 back, the save commits it. So what the planner previewed is what is saved, and a
 failing save changes nothing.
 
+Every edit stays inside the user's jurisdiction (:mod:`layers.grid_scope`) and
+takes its locks in one order: the parent of the grids it edits, then all the
+parent's children in code order, then the grids below them.
+
 Above level 4 a split or merge keeps the grids below as they are and moves some
 of them under another parent; as codes are prefixes of their children's, those
 get new codes (:mod:`layers.grid_recode`), and everything naming them follows;
@@ -15,47 +19,20 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo import edit as geo_edit
-from geo.vocab import bilingual
 from layers import audit, check, grid_recode
 from layers.access import like_prefix
 from layers.assign import FOLLOWERS
-from layers.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
+from layers.errors import Conflict, Invalid, NotFound, Unprocessable
 from layers.grid_recode import COUNTED, taken_codes
+from layers.grid_scope import check_editable, refuse_outside, refuse_reaching_out
 
 __all__ = [
     "run_edit", "redraw", "create", "delete", "split", "merge", "replace_children",
-    "check_editable",
 ]
 
 
 def _geom(wkb):
     return shapely.from_wkb(wkb)
-
-
-def check_editable(principal, code, root_ok=False, field="code"):
-    """Refuse (Forbidden) an edit of grid ``code`` that is not the user's to make.
-
-    A user bound to a jurisdiction edits the grids strictly below its root: the
-    root's boundary is also its neighbours' (redrawing it would take their ground
-    and households, deleting or splitting it would hand ground to them), so it is
-    for a planner of the level above, like every grid above the root. With
-    ``root_ok`` the root itself is allowed: the edit is of its children
-    (micro-grids created, proposed or adopted under a comprehensive grid). A grid
-    outside the jurisdiction altogether is left to the query to report as unknown
-    (404, telling nothing of grids elsewhere).
-    """
-    root = principal.grid_code
-    if root is None or not root.startswith(code) or (root_ok and code == root):
-        return
-    if code == root:
-        raise Forbidden(bilingual(
-            f"网格 {code} 是您辖区的根网格，只能由上一级的规划员修改",
-            f"grid {code} is the root of your jurisdiction: editing it is for a "
-            "planner of the level above"), field=field)
-    raise Forbidden(bilingual(
-        f"网格 {code} 在您的辖区（{root}）之上，您不能修改",
-        f"grid {code} lies above your jurisdiction ({root}): you may not edit it"),
-        field=field)
 
 
 def _read_grids(conn, principal, codes, field="code"):
@@ -112,47 +89,6 @@ def _lock_level3(conn, principal, code, field):
     return row
 
 
-def _refuse_reaching_out(conn, principal, geometry, level, field):
-    """Forbidden when a drawn ``geometry`` reaches (by more than
-    ``geo.edit.BORDER_DEGREES``) into grids of ``level`` outside the user's
-    jurisdiction, naming them: the planner is drawing over their ground. (For a
-    user of the whole deployment, what lies outside the parent is cut off.)"""
-    if principal.grid_code is None:
-        return
-    outside = [r[0] for r in conn.execute(
-        "WITH d AS (SELECT ST_GeomFromWKB(%(wkb)s, 4326) AS geom)"
-        " SELECT g.code FROM grids g, d"
-        " WHERE g.level = %(level)s AND g.code NOT LIKE %(scope)s"
-        " AND g.geom && d.geom"
-        " AND ST_Intersects(ST_Buffer(g.geom, -%(border)s), d.geom)"
-        " ORDER BY g.code",
-        {"wkb": shapely.to_wkb(geometry), "level": level, "scope": principal.prefix,
-         "border": geo_edit.BORDER_DEGREES})]
-    if outside:
-        raise Forbidden(bilingual(
-            f"新边界伸入了您辖区以外的网格：{'、'.join(outside)}",
-            "the new boundary reaches into grid(s) outside your jurisdiction: "
-            f"{', '.join(outside)}"), field=field, outside=outside)
-
-
-def _refuse_outside(principal, edit, changed):
-    """Forbidden when an edit would change, create, remove or re-code a grid that
-    is not strictly below the root of the user's jurisdiction, naming them: the
-    last word on every edit, whatever the route and however it got there."""
-    root = principal.grid_code
-    if root is None:
-        return
-    touched = {*changed, *edit.created, *edit.removed, *edit.successor.values(),
-               *edit.recoded, *edit.recoded.values()}
-    outside = sorted(c for c in touched
-                     if not (c.startswith(root) and len(c) > len(root)))
-    if outside:
-        raise Forbidden(bilingual(
-            f"此次修改会改动您辖区以外的网格：{'、'.join(outside)}",
-            "the edit would change grid(s) outside your jurisdiction: "
-            f"{', '.join(outside)}"), field="code", outside=outside)
-
-
 def _check_version(row, version):
     if version is None:
         raise Invalid("'version' is required: the version you started from",
@@ -198,7 +134,7 @@ def run_edit(conn, principal, dry_run, build):
                 else dict(edit.changed)
         except geo_edit.EditError as exc:
             raise Unprocessable(str(exc), field=exc.field) from None
-        _refuse_outside(principal, edit, changed)
+        refuse_outside(principal, edit, changed)
         result = {"gaps": [shapely.geometry.mapping(g) for g in edit.gaps],
                   "gap_area_m2": round(float(geo_edit.area_m2(edit.gaps).sum()), 1)}
         if edit.gaps and not dry_run:
@@ -347,7 +283,7 @@ def redraw(conn, principal, code, geometry, version, dry_run=False, sliver_m2=1.
     def build(conn):
         (row,), siblings = _lock_family(conn, principal, [code])
         _check_version(row, version)
-        _refuse_reaching_out(conn, principal, geometry, row["level"], "geometry")
+        refuse_reaching_out(conn, principal, geometry, row["level"], "geometry")
         parent = _parent_geom(conn, row["parent_code"])
         edit = geo_edit.redraw(siblings, code, geometry, parent, sliver_m2)
         return row["level"], row["parent_code"], edit, {}
@@ -427,7 +363,7 @@ def create(conn, principal, parent_code, name, geometry, dry_run=False):
 
     def build(conn):
         parent = _lock_level3(conn, principal, parent_code, "parent")
-        _refuse_reaching_out(conn, principal, geometry, 4, "geometry")
+        refuse_reaching_out(conn, principal, geometry, 4, "geometry")
         siblings = _children(conn, parent_code)
         (code,) = geo_edit.free_codes(parent_code, taken_codes(conn, parent_code), 1)
         edit = geo_edit.create(siblings, code, geometry, _geom(parent["wkb"]))
@@ -463,7 +399,7 @@ def replace_children(conn, principal, code, polygons, versions, dry_run=False):
 
     def build(conn):
         row = _lock_level3(conn, principal, code, "code")
-        _refuse_reaching_out(conn, principal, shapely.union_all(polygons), 4, "grids")
+        refuse_reaching_out(conn, principal, shapely.union_all(polygons), 4, "grids")
         children = _children(conn, code)
         for child in children:
             _check_version({"code": child, "version": _version_of(conn, child)},
