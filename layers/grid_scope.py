@@ -32,7 +32,8 @@ def check_editable(principal, code, root_ok=False, field="code"):
     (404, telling nothing of grids elsewhere).
     """
     root = principal.grid_code
-    if root is None or not root.startswith(code) or (root_ok and code == root):
+    if root is None or not code or not root.startswith(code) or \
+            (root_ok and code == root):
         return
     if code == root:
         raise Forbidden(bilingual(

@@ -33,6 +33,7 @@ def test_the_root_and_what_lies_above_are_refused(principal, code, root_ok, word
     (PLANNER, VILLAGE + "001002", False),
     (PLANNER, VILLAGE, True),               # its children are edited
     (PLANNER, "320282105002001", False),    # elsewhere: the query answers 404
+    (PLANNER, "", True),                    # no code: the query answers
     (EVERYWHERE, "320282105", False),
     (EVERYWHERE, VILLAGE, False),
 ])
