@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from geo.edit import EditError, boundary_from_geojson
-from layers import grid_edit, grid_recode, proposals
+from layers import grid_edit, grid_recode, grid_scope, proposals
 from layers.errors import Invalid, Unprocessable
 
 bp = Blueprint("grid_edit", __name__)
@@ -18,6 +18,8 @@ bp = Blueprint("grid_edit", __name__)
 _BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
 _ANSWERS = {"200": {"description": "what changes (preview) / what changed (save)"},
             "400": {"description": "malformed body"},
+            "403": {"description": "the edit reaches outside your jurisdiction "
+                                   "(or edits its root): the grids are named"},
             "404": {"description": "unknown grid, or not in your jurisdiction"},
             "409": {"description": "stale version: someone else changed it"},
             "422": {"description": "the edit would break the hierarchy"}}
@@ -125,6 +127,7 @@ def propose_micro(code):
     target = body.get("target", 75)
     if not isinstance(target, int) or isinstance(target, bool):
         raise Invalid("'target' must be a whole number of households", field="target")
+    grid_scope.check_editable(current(), code, root_ok=True)
     with connection() as conn:
         return jsonify(proposals.propose(conn, current(), code, target))
 

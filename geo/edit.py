@@ -22,9 +22,9 @@ from shapely.ops import split as split_along
 from geo.crs import gk_zone_epsg
 
 __all__ = [
-    "EditError", "Edit", "boundary_from_geojson", "redraw", "create", "split",
-    "split_with_children", "merge", "replace_children", "cascade", "area_m2",
-    "free_codes", "recode",
+    "EditError", "Edit", "BORDER_DEGREES", "boundary_from_geojson", "redraw",
+    "create", "split", "split_with_children", "merge", "replace_children",
+    "cascade", "area_m2", "free_codes", "recode",
 ]
 
 # Below this, an intersection is a touch or a rounding error, not an overlap.
@@ -32,6 +32,20 @@ _TOUCH_M2 = 0.01
 # How far (degrees, about 10 cm) a drawn vertex may lie from an existing one and
 # still be taken as that vertex.
 SNAP_DEGREES = 1e-6
+# How far (degrees, about 1 m) a drawn boundary may stray across the edge of the
+# user's jurisdiction before it counts as reaching into a grid outside it: a
+# boundary rounded by a client strays by centimetres, an edit that takes ground
+# from a neighbour by metres.
+BORDER_DEGREES = 1e-5
+
+# A boundary the API served (9 decimals) or that a client rounded further (QGIS
+# writes its layer's precision) can come back crossing itself where two of its
+# edges ran a hair apart. Such a polygon is repaired (shapely.make_valid, the
+# crossed-over specks dropped) when the repair changes its area by less than
+# this share of it or less than REPAIR_M2; a polygon drawn crossing itself (a
+# bow-tie) changes by a whole lobe and is refused.
+REPAIR_SHARE = 1e-5
+REPAIR_M2 = 1.0
 
 # A split line may stray this share of a child's area across the child's edge
 # and still be taken as following that edge: a line drawn by hand in the browser
@@ -88,7 +102,13 @@ def boundary_from_geojson(value, kinds=("Polygon", "MultiPolygon"),
 
     Raises EditError naming ``field`` for: not a geometry, the wrong type,
     coordinates outside China (a wrong CRS or swapped axes), an invalid polygon
-    (with the reason and the place, e.g. a self-intersection).
+    (with the reason and the place, e.g. a self-intersection). A third coordinate
+    (height: QGIS often writes one) is dropped; a polygon whose only defects are
+    of rounding size is repaired (see ``REPAIR_SHARE``).
+
+    >>> boundary_from_geojson({"type": "Polygon", "coordinates": [[
+    ...     [120, 31, 5], [120.01, 31, 5], [120.01, 31.01, 5], [120, 31, 5]]]}).wkt
+    'POLYGON ((120 31, 120.01 31, 120.01 31.01, 120 31))'
     """
     if not isinstance(value, dict) or "type" not in value:
         raise EditError(f"'{field}' must be a GeoJSON geometry object", field=field)
@@ -100,6 +120,7 @@ def boundary_from_geojson(value, kinds=("Polygon", "MultiPolygon"),
     except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
         raise EditError(f"'{field}' is not valid GeoJSON: {exc}", field=field) \
             from None
+    geom = shapely.force_2d(geom)
     if geom.is_empty:
         raise EditError(f"'{field}' is empty", field=field)
     x0, y0, x1, y1 = geom.bounds
@@ -110,9 +131,32 @@ def boundary_from_geojson(value, kinds=("Polygon", "MultiPolygon"),
         raise EditError(f"'{field}' has coordinates outside China: longitude/latitude "
                         f"in degrees (WGS-84) expected{hint}", field=field)
     if not shapely.is_valid(geom):
-        raise EditError(f"'{field}' is not a valid polygon: "
-                        f"{shapely.is_valid_reason(geom)}", field=field)
+        fixed = _rounding_repaired(geom)
+        if fixed is None:
+            raise EditError(f"'{field}' is not a valid polygon: "
+                            f"{shapely.is_valid_reason(geom)}", field=field)
+        geom = fixed
     return geom
+
+
+def _rounding_repaired(geom):
+    """``geom`` made valid when its defects are of rounding size, else None.
+
+    The parts the repair makes that are under the tolerance (specks, and the
+    bits where the ring crossed over) are dropped; the repair may change the
+    area by less than the tolerance: ``REPAIR_M2`` or ``REPAIR_SHARE`` of it.
+    """
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return None
+    parts = list(shapely.get_parts(_polygonal(shapely.make_valid(geom))))
+    areas = area_m2(parts)
+    tolerance = max(REPAIR_M2, REPAIR_SHARE * float(areas.sum()))
+    kept = [p for p, a in zip(parts, areas, strict=True) if a >= tolerance]
+    if not kept:
+        return None
+    fixed = shapely.union_all(kept)
+    before, after = area_m2([geom, fixed])
+    return fixed if abs(after - before) < tolerance else None
 
 
 def area_m2(geoms):
@@ -158,6 +202,8 @@ def redraw(siblings, code, geometry, parent, sliver_m2=1.0):
     parent : Polygon or MultiPolygon
         The parent grid (None at level 1: nothing to clip against).
     """
+    if _same_boundary(geometry, siblings.get(code)):
+        return Edit()  # the boundary it has, sent back (GET then PUT, QGIS)
     # A boundary that went through a client comes back rounded (GeoJSON, a few
     # decimals): put its vertices that are within a few centimetres of a neighbour's
     # or the parent's vertex back on that vertex, or every rounded shared edge would
@@ -190,6 +236,16 @@ def redraw(siblings, code, geometry, parent, sliver_m2=1.0):
             [edit.changed.get(c, g) for c, g in siblings.items()])
         edit.gaps = _parts_over(shapely.difference(parent, covered), sliver_m2)
     return edit
+
+
+def _same_boundary(geometry, old):
+    """True when ``geometry`` differs from ``old`` only by slivers thinner than
+    ``SNAP_DEGREES``: the same boundary, rounded by a client (and repaired where
+    the rounding made it cross itself)."""
+    if old is None or old.is_empty:
+        return False
+    differ = shapely.symmetric_difference(geometry, old)
+    return shapely.buffer(differ, -SNAP_DEGREES / 2).is_empty
 
 
 def create(siblings, new_code, geometry, parent, sliver_m2=1.0):

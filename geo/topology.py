@@ -313,6 +313,10 @@ def _check_coverage(tree, report):
     involved = np.union1d(members, tree.parent[members][tree.parent[members] >= 0])
     broken = involved[~shapely.is_valid(geoms[involved]) & ~tree.bad[involved]]
     geoms[broken] = _repair(geoms[broken])
+    # a repaired shape no longer shares its neighbours' vertices: the coverage
+    # union (linear, edges must match) would fail on its family
+    matched = matched.copy()
+    matched[tree.family[broken]] = False
     _overlaps(tree, report, geoms, members)
     child = members[tree.parent[members] >= 0]
     _outside(tree, report, geoms, child)

@@ -4,6 +4,10 @@ Preview and save run the very same code in one transaction: the preview rolls it
 back, the save commits it. So what the planner previewed is what is saved, and a
 failing save changes nothing.
 
+Every edit stays inside the user's jurisdiction (:mod:`layers.grid_scope`) and
+takes its locks in one order: the parent of the grids it edits, then all the
+parent's children in code order, then the grids below them.
+
 Above level 4 a split or merge keeps the grids below as they are and moves some
 of them under another parent; as codes are prefixes of their children's, those
 get new codes (:mod:`layers.grid_recode`), and everything naming them follows;
@@ -18,35 +22,67 @@ from geo import edit as geo_edit
 from layers import audit, check, grid_recode
 from layers.access import like_prefix
 from layers.assign import FOLLOWERS
-from layers.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
+from layers.errors import Conflict, Invalid, NotFound, Unprocessable
 from layers.grid_recode import COUNTED, taken_codes
+from layers.grid_scope import check_editable, refuse_outside, refuse_reaching_out
 
 __all__ = [
     "run_edit", "redraw", "create", "delete", "split", "merge", "replace_children",
 ]
 
 
-
-
 def _geom(wkb):
     return shapely.from_wkb(wkb)
 
 
-def _lock_grid(conn, principal, code):
-    """The grid row, locked; NotFound when unknown or outside the jurisdiction."""
+def _read_grids(conn, principal, codes, field="code"):
+    """The rows of grids ``codes`` in code order; NotFound for one that is unknown
+    or outside the jurisdiction."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        "SELECT code, name, level, parent_code, version, ST_AsBinary(geom) AS wkb"
+        " FROM grids WHERE code = ANY(%s) AND code LIKE %s ORDER BY code",
+        (list(codes), principal.prefix)).fetchall()
+    found = {r["code"] for r in rows}
+    for code in sorted(codes):
+        if code not in found:
+            raise NotFound(f"no grid with code {code}", field=field)
+    return rows
+
+
+def _lock_family(conn, principal, codes, field="code"):
+    """Lock sibling grids ``codes`` for an edit: their parent first, then all its
+    children in code order. Returns the rows of ``codes`` (as now committed, in
+    code order) and code -> geometry of every sibling.
+
+    Every edit takes its locks in this one order (a parent before its children,
+    children in code order), so two edits of neighbours queue, and the second
+    finds the first's new versions (409), instead of each holding its own grid
+    while waiting for the other's (a deadlock, a 500).
+    """
+    for code in codes:
+        check_editable(principal, code, field=field)
+    rows = _read_grids(conn, principal, codes, field)
+    parents = {r["parent_code"] for r in rows}
+    if len(parents) != 1:
+        raise Unprocessable("the grids to merge are not siblings (they have "
+                            "different parents)", field="codes")
+    (parent,) = parents
+    if parent is not None:
+        conn.execute("SELECT 1 FROM grids WHERE code = %s FOR UPDATE", (parent,))
+    siblings = _children(conn, parent)
+    return _read_grids(conn, principal, codes, field), siblings
+
+
+def _lock_level3(conn, principal, code, field):
+    """The locked row of comprehensive grid ``code``: micro-grids are created and
+    replaced under a level-3 grid only (which may be the jurisdiction's root)."""
+    check_editable(principal, code, root_ok=True, field=field)
     row = conn.cursor(row_factory=dict_row).execute(
         "SELECT code, name, level, parent_code, version, ST_AsBinary(geom) AS wkb"
         " FROM grids WHERE code = %s AND code LIKE %s FOR UPDATE",
         (code, principal.prefix)).fetchone()
     if row is None:
-        raise NotFound(f"no grid with code {code}", field="code")
-    return row
-
-
-def _lock_level3(conn, principal, code, field):
-    """The locked row of comprehensive grid ``code``: micro-grids are created and
-    replaced under a level-3 grid only."""
-    row = _lock_grid(conn, principal, code)
+        raise NotFound(f"no grid with code {code}", field=field)
     if row["level"] != 3:
         raise Unprocessable("micro-grids are created under a comprehensive grid "
                             "(level 3): give its code", field=field)
@@ -98,6 +134,7 @@ def run_edit(conn, principal, dry_run, build):
                 else dict(edit.changed)
         except geo_edit.EditError as exc:
             raise Unprocessable(str(exc), field=exc.field) from None
+        refuse_outside(principal, edit, changed)
         result = {"gaps": [shapely.geometry.mapping(g) for g in edit.gaps],
                   "gap_area_m2": round(float(geo_edit.area_m2(edit.gaps).sum()), 1)}
         if edit.gaps and not dry_run:
@@ -244,9 +281,9 @@ def redraw(conn, principal, code, geometry, version, dry_run=False, sliver_m2=1.
     """Give grid ``code`` a new boundary (shapely, EPSG:4326)."""
 
     def build(conn):
-        row = _lock_grid(conn, principal, code)
+        (row,), siblings = _lock_family(conn, principal, [code])
         _check_version(row, version)
-        siblings = _children(conn, row["parent_code"])
+        refuse_reaching_out(conn, principal, geometry, row["level"], "geometry")
         parent = _parent_geom(conn, row["parent_code"])
         edit = geo_edit.redraw(siblings, code, geometry, parent, sliver_m2)
         return row["level"], row["parent_code"], edit, {}
@@ -267,10 +304,9 @@ def split(conn, principal, code, line, version, name=None, dry_run=False):
     """
 
     def build(conn):
-        row = _lock_grid(conn, principal, code)
+        # the siblings locked: one new code at a time
+        (row,), _ = _lock_family(conn, principal, [code])
         _check_version(row, version)
-        _below_root(principal, row)
-        _children(conn, row["parent_code"])  # locked: one new code at a time
         prefix = _parent_prefix(row)
         (new_code,) = geo_edit.free_codes(prefix, taken_codes(conn, prefix), 1)
         geometry = _geom(row["wkb"])
@@ -305,13 +341,9 @@ def merge(conn, principal, codes, versions, keep=None, dry_run=False):
                       field="keep")
 
     def build(conn):
-        rows = [_lock_grid(conn, principal, c) for c in sorted(codes)]
+        rows, _ = _lock_family(conn, principal, codes, field="codes")
         for row in rows:
             _check_version(row, (versions or {}).get(row["code"]))
-        if len({r["parent_code"] for r in rows}) != 1 or \
-                len({r["level"] for r in rows}) != 1:
-            raise Unprocessable("the grids to merge are not siblings (they have "
-                                "different parents)", field="codes")
         edit = geo_edit.merge({r["code"]: _geom(r["wkb"]) for r in rows}, keep)
         gone = [c for c in codes if c != keep]
         adopted = {child: keep for child in _child_codes(conn, gone)}
@@ -331,6 +363,7 @@ def create(conn, principal, parent_code, name, geometry, dry_run=False):
 
     def build(conn):
         parent = _lock_level3(conn, principal, parent_code, "parent")
+        refuse_reaching_out(conn, principal, geometry, 4, "geometry")
         siblings = _children(conn, parent_code)
         (code,) = geo_edit.free_codes(parent_code, taken_codes(conn, parent_code), 1)
         edit = geo_edit.create(siblings, code, geometry, _geom(parent["wkb"]))
@@ -344,12 +377,11 @@ def delete(conn, principal, code, version, into=None, dry_run=False):
     ``into`` (default: the one sharing the longest border with it)."""
 
     def build(conn):
-        row = _lock_grid(conn, principal, code)
+        (row,), siblings = _lock_family(conn, principal, [code])
         _check_version(row, version)
         if row["level"] != 4:
             raise Unprocessable("only micro-grids (level 4) can be deleted for now",
                                 field="code")
-        siblings = _children(conn, row["parent_code"])
         geom = siblings.pop(code)
         heir = into or max(siblings, default=None, key=lambda c: shapely.length(
             shapely.intersection(geom.boundary, siblings[c].boundary)))
@@ -367,6 +399,7 @@ def replace_children(conn, principal, code, polygons, versions, dry_run=False):
 
     def build(conn):
         row = _lock_level3(conn, principal, code, "code")
+        refuse_reaching_out(conn, principal, shapely.union_all(polygons), 4, "grids")
         children = _children(conn, code)
         for child in children:
             _check_version({"code": child, "version": _version_of(conn, child)},
@@ -384,15 +417,6 @@ def _parent_prefix(row):
     """The code a grid's siblings start with: its parent's, or for a town (no
     parent) the county's six digits."""
     return row["parent_code"] or row["code"][:6]
-
-
-def _below_root(principal, row):
-    """A user may split or merge grids below the root of the jurisdiction, not
-    the root itself: the new sibling would lie outside it."""
-    if principal.grid_code and len(row["code"]) <= len(principal.grid_code):
-        raise Forbidden(f"grid {row['code']} is the root of your jurisdiction: "
-                        "splitting it is for a planner of the level above",
-                        field="code")
 
 
 def _child_codes(conn, parents):
