@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, request
 from api.auth import _bearer, current, requires, token_login
 from api.db import connection
 from api.errors import error_response
-from api.incidents import _body
+from api.params import json_body
 from geo.vocab import bilingual
 from layers import audit, devices, me, users
 from layers.errors import Invalid, TooManyRequests, Unauthorized
@@ -50,7 +50,7 @@ OPENAPI = {
 @bp.post("/devices")
 @token_login
 def create_device():
-    body = _body()
+    body = json_body()
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise Invalid(bilingual("请填写用户名和密码",

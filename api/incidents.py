@@ -9,7 +9,6 @@ looked for within ``INCIDENT_DUPLICATE_RADIUS_M`` (50) metres and
 """
 
 import datetime as dt
-import math
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -20,7 +19,9 @@ from api.params import (
     flag_arg,
     int_arg,
     int_field,
+    json_body,
     moment_arg,
+    number_field,
     ordered,
     parse_moment,
     text_field,
@@ -160,33 +161,6 @@ OPENAPI = {
 }
 
 
-def _body(required=True):
-    body = request.get_json(silent=True)
-    if body is None and not required and not request.get_data():
-        return {}
-    if not isinstance(body, dict):
-        raise Invalid(bilingual("请求体必须是 JSON 对象 {…}",
-                                "the request body must be a JSON object {…}"),
-                      field="body")
-    return body
-
-
-def _number(body, name):
-    value = body.get(name)
-    problem = Invalid(bilingual(f"字段“{name}”为必填项，须为有限的数字，收到 {value!r}",
-                                f"'{name}' is required and must be a finite number, "
-                                f"got {value!r}"), field=name)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise problem
-    try:
-        value = float(value)
-    except ValueError:
-        raise problem from None
-    if not math.isfinite(value):
-        raise problem
-    return value
-
-
 def _location(body):
     """The body's point as WGS-84 (lon, lat)."""
     try:
@@ -195,14 +169,14 @@ def _location(body):
         raise Invalid(bilingual(f"坐标系“crs”无法识别：{exc}", f"'crs': {exc}"),
                       field="crs") from None
     if name in crs_math.GEOGRAPHIC_CRS:
-        a, b = _number(body, "lon"), _number(body, "lat")
+        a, b = number_field(body, "lon"), number_field(body, "lat")
         if abs(b) > 90 >= abs(a):
             raise Invalid(bilingual(f"纬度“lat”须在 -90 至 90 之间，收到 {b}；"
                                     "经纬度似乎填反了",
                                     f"'lat' must be between -90 and 90, got {b}; "
                                     "lon and lat look swapped"), field="lat")
     else:
-        a, b = _number(body, "x"), _number(body, "y")
+        a, b = number_field(body, "x"), number_field(body, "y")
     lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
     return lon, lat
 
@@ -220,7 +194,7 @@ _TEXT_FIELDS = ("category", "subtype", "source", "reporter", "description")
 
 
 def _register(preview):
-    body = _body()
+    body = json_body()
     for name in _TEXT_FIELDS:
         text_field(body, name)
     point = _location(body)
@@ -307,7 +281,7 @@ def _transition(code, action, body):
 @requires("incidents:report")  # a field role: its own tasks' accept, feedback
 @idempotent
 def transitions(code):
-    body = _body()
+    body = json_body()
     action = body.get("action")
     if not isinstance(action, str) or not action:
         raise Invalid(bilingual("缺少动作“action”（文本）",
@@ -319,4 +293,4 @@ def transitions(code):
 @requires("incidents:report")
 @idempotent
 def act(code, action):
-    return _transition(code, action, _body(required=False))
+    return _transition(code, action, json_body(required=False))

@@ -22,7 +22,8 @@ from layers.errors import Invalid
 
 __all__ = ["init_app", "float_arg", "int_arg", "bbox_arg", "angle_arg", "date_arg",
            "moment_arg", "flag_arg", "parse_date", "parse_moment", "ordered",
-           "text_field", "int_field", "EARLIEST", "LATEST"]
+           "text_field", "int_field", "json_body", "number_field", "EARLIEST",
+           "LATEST"]
 
 # Dates the API accepts: a governance record is neither older nor far in the
 # future, and a margin of years keeps date arithmetic (a week before, a day
@@ -317,3 +318,33 @@ def _invalid(name, zh, en):
 def _out_of_range(name, low, high, got):
     return _invalid(name, f"参数“{name}”须在 {low} 至 {high} 之间，收到 {got}",
                     f"parameter '{name}' must be between {low} and {high}, got {got}")
+
+
+def json_body(required=True):
+    """The request's JSON object (a 400 naming ``body`` for anything else); ``{}``
+    for an empty body when not ``required``."""
+    body = request.get_json(silent=True)
+    if body is None and not required and not request.get_data():
+        return {}
+    if not isinstance(body, dict):
+        raise Invalid(bilingual("请求体必须是 JSON 对象 {…}",
+                                "the request body must be a JSON object {…}"),
+                      field="body")
+    return body
+
+
+def number_field(body, name):
+    """The required finite number ``name`` of a JSON body (text of a number too)."""
+    value = body.get(name)
+    problem = Invalid(bilingual(f"字段“{name}”为必填项，须为有限的数字，收到 {value!r}",
+                                f"'{name}' is required and must be a finite number, "
+                                f"got {value!r}"), field=name)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise problem
+    try:
+        value = float(value)
+    except ValueError:
+        raise problem from None
+    if not math.isfinite(value):
+        raise problem
+    return value

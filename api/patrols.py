@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from api.auth import current, requires
 from api.db import connection
 from api.idempotency import idempotent
-from api.incidents import _body
+from api.params import json_body
 from layers import patrols
 
 bp = Blueprint("patrols", __name__)
@@ -40,7 +40,7 @@ OPENAPI = {
 @requires("patrols:record")
 @idempotent
 def points():
-    body = _body()
+    body = json_body()
     with connection() as conn:
         stored = patrols.append(conn, current(), body.get("patrol_id"),
                                 body.get("points"))

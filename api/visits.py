@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from api.auth import current, requires
 from api.db import connection
 from api.idempotency import idempotent
-from api.incidents import _body, _moment, _number
+from api.params import json_body, number_field, parse_moment
 from geo.vocab import bilingual
 from layers import visits
 from layers.errors import Invalid
@@ -53,22 +53,22 @@ OPENAPI = {
 @requires("visits:record")
 @idempotent
 def record():
-    body = _body()
+    body = json_body()
     point = None
     if body.get("lon") is not None or body.get("lat") is not None:
-        point = (_number(body, "lon"), _number(body, "lat"))
+        point = (number_field(body, "lon"), number_field(body, "lat"))
         if not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
             raise Invalid(bilingual("经纬度超出范围", "'lon'/'lat' out of range"),
                           field="lon")
     accuracy = None
     if body.get("accuracy_m") is not None:
-        accuracy = _number(body, "accuracy_m")
+        accuracy = number_field(body, "accuracy_m")
         if accuracy < 0:
             raise Invalid(bilingual("定位精度不能为负", "'accuracy_m' must be ≥ 0"),
                           field="accuracy_m")
     with connection() as conn:
         done = visits.record(conn, current(), body, point, accuracy,
-                             _moment(body.get("visited_at"), "visited_at"))
+                             parse_moment(body.get("visited_at"), "visited_at"))
     return jsonify(done), 201
 
 

@@ -40,7 +40,8 @@ def _clean(fields):
                                 f"'note' must be text of at most {MAX_NOTE} "
                                 "characters"), field="note")
     tag = fields.get("tag_proposed") or None
-    if tag is not None and tag not in vocab.HOUSEHOLD_TAGS:
+    if tag is not None and (not isinstance(tag, str)
+                            or tag not in vocab.HOUSEHOLD_TAGS):
         raise Invalid(bilingual(f"未知的标签 {tag!r}",
                                 f"unknown tag {tag!r}; one of "
                                 f"{', '.join(vocab.HOUSEHOLD_TAGS)}"),

@@ -12,7 +12,10 @@ product should answer, from the rules of the security issue:
 - a scoped user reading one object outside the jurisdiction: 404, as for an
   object that does not exist (the product's convention today);
 - planners and scoped admins edit grids strictly below the root of their
-  jurisdiction: the root itself and other villages' grids are 403;
+  jurisdiction: the root itself is 403; another village's grid is 404 for them,
+  as every object outside the jurisdiction (an edit of a grid inside that
+  reaches into another village is 403 naming it: tests/integration/
+  test_grid_edit_jurisdiction.py);
 - a scoped admin manages the accounts of the subtree only: other accounts, and
   new accounts with no grid or a grid outside, are 403;
 - each layer of search needs the permission of its read endpoint (households:
@@ -64,9 +67,10 @@ _ADMINS = "A Y Y F F F F F F"
 _MAP_OTHER = "A Y N N Y N Y N Y"       # map:view of an object of village B
 
 _READ_ONE = {"own": _EVERYONE, "other": _MAP_OTHER}
+_GRIDS_EDIT_OTHER = "A Y N N F F F F F"  # another village's grid: unseen, 404
 _GRID_EDIT = {"own": _GRIDS_EDIT, "root": _ONLY_GLOBAL_ADMIN,
-              "other": _ONLY_GLOBAL_ADMIN}
-_GRID_EDIT_BELOW = {"own": _GRIDS_EDIT, "other": _ONLY_GLOBAL_ADMIN}
+              "other": _GRIDS_EDIT_OTHER}
+_GRID_EDIT_BELOW = {"own": _GRIDS_EDIT, "other": _GRIDS_EDIT_OTHER}
 _ACCOUNTS = {"own": _ADMINS, "other": _ONLY_GLOBAL_ADMIN,
              "global": _ONLY_GLOBAL_ADMIN}
 _SEARCH = {"households": _HOUSEHOLDS, "cameras": _EVERYONE, "staff": _LOCATE,
