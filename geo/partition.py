@@ -321,8 +321,14 @@ def _make_contiguous(label, parent, pairs, area):
             return label
         a, b, w = np.r_[i, j], np.r_[j, i], np.r_[length, length]
         e = np.r_[link, link] & ~kept[a] & kept[b]
-        if not e.any():  # only pinches lead on: count them as links after all
-            link[:] = True
+        if not e.any():
+            if link.all():
+                # what is left lies in a part of the parent that touches no other
+                # group (a parent in several parts, after a redraw cut it): no
+                # face can join it, so it stays as it is (before, this looped
+                # for ever and held a server worker)
+                return label
+            link[:] = True  # only pinches lead on: count them as links after all
             continue
         k = label.max() + 1
         key, inverse = np.unique(comp[a[e]] * k + label[b[e]], return_inverse=True)
@@ -402,13 +408,14 @@ def group(xy, parent, seeds, seed_parent, pairs, area, rng, noise=0.15, power=No
     return _make_contiguous(label, parent, pairs, np.asarray(area, dtype=float))
 
 
-def union_groups(faces, label, n):
+def union_groups(faces, label, n, parts_allowed=False):
     """Union the faces of each of ``n`` groups; faces must form a coverage.
 
     Returns
     -------
-    ndarray of shapely.Polygon (n,); raises RuntimeError if a group is not one
-    piece.
+    ndarray of shapely.Polygon (n,); raises RuntimeError if a group is empty, or
+    not one piece unless ``parts_allowed`` (a parent that is itself in several
+    parts: a piece cut off from every other group stays with its own).
     """
     order = np.argsort(label, kind="stable")
     count = np.bincount(label, minlength=n)
@@ -416,7 +423,10 @@ def union_groups(faces, label, n):
     table = np.full((n, max(count.max(initial=0), 1)), None, dtype=object)
     table[label[order], rank] = np.asarray(faces, dtype=object)[order]
     merged = shapely.coverage_union_all(table, axis=1)
-    if np.any(shapely.get_type_id(merged) != shapely.GeometryType.POLYGON):
+    kinds = shapely.get_type_id(merged)
+    ok = (kinds == shapely.GeometryType.POLYGON) | (
+        parts_allowed & (kinds == shapely.GeometryType.MULTIPOLYGON))
+    if np.any(~ok | shapely.is_empty(merged)):
         raise RuntimeError("a group is empty or not contiguous")
     return merged
 

@@ -110,7 +110,9 @@ def propose_micro_grids(parent, xy, target=75, low=50, high=100, rng=None):
     # households follow their face (a detached piece may have changed group)
     site_face = assign(shapely.points(sites), faces)
     labels = face_label[site_face][site_of]
-    polygons = list(partition.union_groups(faces, face_label, k))
+    # a parent in several parts (a redraw can cut one) may leave a group in parts
+    polygons = list(partition.union_groups(
+        faces, face_label, k, parts_allowed=parent.geom_type == "MultiPolygon"))
     return polygons, labels
 
 

@@ -361,3 +361,31 @@ def test_create_and_delete_a_micro_grid(rw, demo_town):
     assert _tiling_error_m2(rw, level3) < 1.0 and _misplaced(rw) == 0
     r = client.post("/api/v1/grids", json=body | {"parent": host.code})
     assert r.status_code == 422 and "level 3" in r.get_json()["error"]["message"]
+
+
+def test_a_proposal_for_a_grid_a_redraw_cut_in_two_returns(rw, demo_town):
+    """Found by the attack: 001002 pushed 40 m into 001003 leaves 001003 in parts
+    that some micro-grids cannot join; propose-micro then looped for ever and held
+    a server worker. It must answer (the alarm turns a hang into a failure)."""
+    import signal
+
+    g = demo_town.grids.set_index("code")
+    a, b = "320282105001002", "320282105001003"
+    new_a, _ = _grown(g.geometry[a], g.geometry[b])
+    r = rw.client("admin").put(f"/api/v1/grids/{a}", json={
+        "geometry": mapping(new_a), "version": _version(rw, a)})
+    assert r.status_code == 200, r.get_json()
+
+    def stuck(*_):
+        raise TimeoutError("propose-micro did not answer in 60 s")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    try:
+        r = rw.client("planner").post(f"/api/v1/grids/{b}/propose-micro",
+                                      json={"target": 60})
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["features"]

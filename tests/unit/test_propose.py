@@ -67,3 +67,30 @@ def test_compactness_known_answers():
     sliver = shapely.box(0, 0, 100, 1)  # 4π·100 / 202²
     assert compactness([square])[0] == pytest.approx(np.pi / 4)
     assert compactness([sliver])[0] == pytest.approx(4 * np.pi * 100 / 202 ** 2)
+
+
+def test_a_piece_cut_off_from_every_other_group_ends_the_repair():
+    """Faces 0 and 1 are one group, 2 another; face 1 touches nothing (its part of
+    the parent was cut off by a redraw). The repair keeps face 0, cannot move face
+    1 anywhere, and must stop instead of looping for ever (a planner's
+    propose-micro held a server worker that way)."""
+    import signal
+
+    from geo.partition import _make_contiguous
+
+    label = np.array([0, 0, 1])
+    parent = np.zeros(3, dtype=int)
+    pairs = (np.array([0]), np.array([2]), np.array([100.0]))
+    area = np.array([10_000.0, 100.0, 5_000.0])
+
+    def stuck(*_):
+        raise TimeoutError("_make_contiguous did not return")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(5)
+    try:
+        result = _make_contiguous(label, parent, pairs, area)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert result.tolist() == [0, 0, 1]
