@@ -86,7 +86,7 @@ def definitions(found):
 
 def test_a_large_import_into_an_empty_table_gives_what_the_normal_path_gives(
         rw, demo_town):
-    execute(rw.url, "TRUNCATE households")
+    execute(rw.url, "TRUNCATE households CASCADE")  # and the visits
     data, grids = households_csv(demo_town, N, "BIG")
     before = indexes(rw.url)
     normal, phases = run(rw.url, data, "normal.csv", bulk_rows=NEVER, force=True)
@@ -94,7 +94,7 @@ def test_a_large_import_into_an_empty_table_gives_what_the_normal_path_gives(
     expected = rows(rw.url)
     assert {r[0]: r[7] for r in expected} == grids  # the demo's own grid codes
 
-    execute(rw.url, "TRUNCATE households")
+    execute(rw.url, "TRUNCATE households CASCADE")  # and the visits
     large, phases = run(rw.url, data, "large.csv", bulk_rows=SMALL, force=True)
     assert phases[-3:] == ["inserting", "indexing", "done"]
     assert large["counts"] == normal["counts"] == {
@@ -120,7 +120,7 @@ def test_a_large_import_into_an_empty_table_gives_what_the_normal_path_gives(
 @pytest.mark.parametrize("where", ["insert", "after the index builds"])
 def test_a_failing_large_import_leaves_the_table_and_its_indexes(
         rw, demo_town, monkeypatch, where):
-    execute(rw.url, "TRUNCATE households")
+    execute(rw.url, "TRUNCATE households CASCADE")  # and the visits
     data, _ = households_csv(demo_town, N, "FAIL")
     if where == "insert":
         # a CHECK that validation does not know: the database refuses row 1000
@@ -149,7 +149,7 @@ def test_a_failing_large_import_leaves_the_table_and_its_indexes(
 
 def test_new_keys_into_a_filled_table_skip_on_conflict_and_keep_the_indexes(
         rw, demo_town):
-    execute(rw.url, "TRUNCATE households")
+    execute(rw.url, "TRUNCATE households CASCADE")  # and the visits
     first, _ = households_csv(demo_town, 700, "OLD")
     run(rw.url, first, "old.csv", bulk_rows=NEVER)
     before = indexes(rw.url)
