@@ -181,11 +181,20 @@ def _location(body):
     return lon, lat
 
 
+def calendar(config):
+    """The working-day calendar of the deployment: the official one, with the
+    configured days off and make-up days (``GRIDGOV_INCIDENT_HOLIDAYS`` /
+    ``_WORKDAYS``, JSON lists of dates) on top; a year the configured days off
+    fall in counts as covered (a deployment adding next year's notice)."""
+    holidays = config.get("INCIDENT_HOLIDAYS", ())
+    return workdays.china().extended(
+        holidays, config.get("INCIDENT_WORKDAYS", ()),
+        years={dt.date.fromisoformat(str(d)[:10]).year for d in holidays})
+
+
 def _settings():
     config = current_app.config
-    calendar = workdays.china().extended(config.get("INCIDENT_HOLIDAYS", ()),
-                                         config.get("INCIDENT_WORKDAYS", ()))
-    return {"calendar": calendar,
+    return {"calendar": calendar(config),
             "radius_m": float(config.get("INCIDENT_DUPLICATE_RADIUS_M", 50)),
             "days": float(config.get("INCIDENT_DUPLICATE_DAYS", 7))}
 

@@ -4,56 +4,26 @@ Deadlines of the incident loop (跟踪督办) are counted in working days. A day
 working day when it is a weekday that is not a public holiday, or a weekend day
 that the State Council turned into a make-up working day (调休上班).
 
-The official arrangements for 2025 and 2026 ship below as data (``CN_OFFICIAL``);
-a deployment adds a later year (or a local arrangement) by building its own
-:class:`WorkCalendar` from date lists, e.g. from configuration. Dates outside the
-years of the data count by weekends only: check :meth:`WorkCalendar.covers`.
+The official arrangements come from the maintained package chinesecalendar
+(``chinese_calendar``, the State Council's notices from 2004 on, updated each
+November when the next year's notice is out); a deployment adds a year the
+package does not know yet, or a local arrangement, on top of it from date lists,
+e.g. from configuration (:meth:`WorkCalendar.extended`). Dates outside the years
+of the data count by weekends only: check :meth:`WorkCalendar.covers` and
+:func:`uncovered_years`.
 
 Times are China Standard Time (UTC+8, no daylight saving): an aware timestamp is
 read in UTC+8 to find its calendar day; a naive one is taken as local time.
 """
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
-__all__ = ["CHINA_TZ", "CN_OFFICIAL", "WorkCalendar", "china", "add_workdays",
+__all__ = ["CHINA_TZ", "WorkCalendar", "china", "uncovered_years", "add_workdays",
            "workdays_between"]
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
-
-# year -> (days off, make-up working days), as "MM-DD" ranges "a..b" or single days.
-# Transcribed from the State Council General Office's notices (国务院办公厅关于
-# 2025年 / 2026年部分节假日安排的通知, 国办发明电〔2024〕12号 and 〔2025〕7号).
-# Checked on 2026-11-22 against the notices' text as published (2024-11-12 and
-# 2025-11-04): every day off and every make-up day matches. A deployment adds a
-# year without a release through GRIDGOV_INCIDENT_HOLIDAYS / _WORKDAYS (JSON lists
-# of dates, api/incidents.py); nothing else in the code knows the dates.
-CN_OFFICIAL = {
-    2025: (
-        [
-            "01-01",         # 元旦 (Wed), 1 day, no 调休
-            "01-28..02-04",  # 春节 (除夕 Tue – Tue), 8 days
-            "04-04..04-06",  # 清明节
-            "05-01..05-05",  # 劳动节
-            "05-31..06-02",  # 端午节
-            "10-01..10-08",  # 国庆节、中秋节, 8 days
-        ],
-        ["01-26", "02-08", "04-27", "09-28", "10-11"],
-    ),
-    2026: (
-        [
-            "01-01..01-03",  # 元旦 (Thu – Sat)
-            "02-15..02-23",  # 春节 (腊月二十八 Sun – Mon), 9 days
-            "04-04..04-06",  # 清明节
-            "05-01..05-05",  # 劳动节
-            "06-19..06-21",  # 端午节
-            "09-25..09-27",  # 中秋节
-            "10-01..10-07",  # 国庆节
-        ],
-        ["01-04", "02-14", "02-28", "05-09", "09-20", "10-10"],
-    ),
-}
-
 
 def _expand(year, items):
     days = set()
@@ -176,13 +146,36 @@ def _day(moment):
 
 
 def china(data=None):
-    """The calendar of the official arrangements (``CN_OFFICIAL`` by default)."""
-    data = CN_OFFICIAL if data is None else data
+    """The calendar of the official arrangements, from the chinesecalendar package;
+    or, with ``data``, from ``{year: (days off, make-up days)}`` as "MM-DD" or
+    "MM-DD..MM-DD" (a notice transcribed by hand, for tests or a local calendar)."""
+    if data is None:
+        return _official()
     holidays, workdays = set(), set()
     for year, (off, on) in data.items():
         holidays |= _expand(year, off)
         workdays |= _expand(year, on)
     return WorkCalendar(frozenset(holidays), frozenset(workdays), frozenset(data))
+
+
+@functools.cache
+def _official():
+    from chinese_calendar import constants  # its tables of days off and 调休
+
+    holidays, workdays = frozenset(constants.holidays), frozenset(constants.workdays)
+    years = {d.year for d in holidays}
+    return WorkCalendar(holidays, workdays, frozenset(range(min(years),
+                                                            max(years) + 1)))
+
+
+def uncovered_years(calendar, today):
+    """The years among ``today``'s and the next whose arrangements ``calendar``
+    lacks (their deadlines would count weekends only): warn about them.
+
+    >>> uncovered_years(WorkCalendar(years=frozenset({2026})), dt.date(2026, 12, 7))
+    [2027]
+    """
+    return [y for y in (today.year, today.year + 1) if y not in calendar.years]
 
 
 def add_workdays(start, n, calendar=None):

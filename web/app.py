@@ -7,6 +7,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import api
 from api.auth import current
+from geo import workdays
+from geo.vocab import bilingual
 from web import (
     admin,
     assets,
@@ -76,11 +78,27 @@ def create_app(test_config=None):
                dispatch.bp, rankings.bp, tracks.bp):
         app.register_blueprint(bp)
     app.register_blueprint(tiles.bp)
+    _warn_of_calendar_gaps(app)
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,
                                 x_host=count)
     return app
+
+
+def _warn_of_calendar_gaps(app):
+    """Deadlines count working days: say at start-up when the calendar lacks this
+    year's or next year's official arrangements (they would count weekends only)."""
+    today = dt.datetime.now(workdays.CHINA_TZ).date()
+    missing = workdays.uncovered_years(api.incidents.calendar(app.config), today)
+    if missing:
+        years = "、".join(map(str, missing))
+        app.logger.warning(bilingual(
+            f"节假日日历缺少 {years} 年的安排：这些年的办理期限只按周末计算。"
+            "请升级 chinesecalendar，或设置 GRIDGOV_INCIDENT_HOLIDAYS / _WORKDAYS",
+            f"the holiday calendar lacks {years}: deadlines then count weekends "
+            "only; upgrade chinesecalendar or set GRIDGOV_INCIDENT_HOLIDAYS / "
+            "_WORKDAYS"))
 
 
 def _page_error(status, message):

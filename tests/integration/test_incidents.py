@@ -318,3 +318,29 @@ def test_the_state_machine_allows_exactly_its_table(env, state):
                 with pytest.raises(Conflict, match=state):
                     incidents.transition(c, SYSTEM, code, action,
                                          **EXTRA.get(action, {}))
+
+
+def test_start_up_warns_when_the_calendar_lacks_a_year(demo_url, caplog):
+    """Deadlines of a year the calendar lacks count weekends only: say so at
+    start-up, and be quiet once the deployment configures that year."""
+    import datetime as dt
+
+    from web import create_app
+
+    base = {"DATABASE_URL": demo_url, "SECRET_KEY": "x", "TESTING": True}
+    year = dt.date.today().year
+    with caplog.at_level("WARNING"):
+        create_app(base)
+    from geo import workdays
+
+    known = workdays.china().years  # 2004–2026 in chinesecalendar 1.11
+    expected = [y for y in (year, year + 1) if y not in known]
+    warned = [r.getMessage() for r in caplog.records if "节假日日历" in r.getMessage()]
+    assert bool(warned) == bool(expected)  # warned here until the package has 2027
+    if expected:
+        assert str(expected[-1]) in warned[0]
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        create_app(base | {"INCIDENT_HOLIDAYS": [f"{year}-01-01",
+                                                 f"{year + 1}-01-01"]})
+    assert not [r for r in caplog.records if "节假日日历" in r.getMessage()]

@@ -1,4 +1,6 @@
-"""Working days: known answers on the official 2025 / 2026 arrangements."""
+"""Working days: known answers on the official 2025 / 2026 arrangements (the
+State Council's notices, checked by hand against the chinesecalendar package's
+tables that the calendar now comes from)."""
 
 import datetime as dt
 
@@ -90,7 +92,8 @@ def test_a_configured_calendar():
 
 
 def test_years_covered_and_weekends_beyond():
-    assert CAL.covers(D(2026, 5, 1)) and not CAL.covers(D(2027, 5, 1))
+    assert CAL.covers(D(2026, 5, 1)) and CAL.covers(D(2004, 5, 1))
+    assert not CAL.covers(D(2099, 5, 1))
     plain = WorkCalendar()
     assert plain.add_workdays(D(2027, 10, 1), 1) == D(2027, 10, 4)  # Fri → Mon
 
@@ -102,3 +105,18 @@ def test_bad_input():
         CAL.workdays_between("2026-01-05", D(2026, 1, 6))
     with pytest.raises(ValueError, match="both off and working"):
         WorkCalendar.from_dates(["2026-10-10"], ["2026-10-10"])
+
+
+def test_the_years_to_warn_about():
+    # the package knows 2026: on 2026-12-07 only 2027 is missing (unless a newer
+    # chinesecalendar knows it); a configured year counts
+    assert workdays.uncovered_years(CAL, D(2026, 12, 7)) in ([2027], [])
+    assert workdays.uncovered_years(CAL, D(2099, 1, 1)) == [2099, 2100]
+    local = CAL.extended(holidays=["2099-01-01"], years={2099, 2100})
+    assert workdays.uncovered_years(local, D(2099, 1, 1)) == []
+
+
+def test_a_calendar_transcribed_by_hand():
+    cal = workdays.china({2030: (["10-01..10-07"], ["09-29"])})
+    assert not cal.is_workday(D(2030, 10, 7)) and cal.is_workday(D(2030, 9, 29))
+    assert cal.years == {2030}
