@@ -73,7 +73,10 @@
     return (e && e.message) || (err && err.status ? 'HTTP ' + err.status : String(err));
   }
 
-  function fail(err) { msg('error', zh('failed') + '：' + errorText(err)); }
+  function fail(err) {
+    msg('error', zh('failed') + '：' + errorText(err));
+    panel.open();
+  }
 
 
   function when(iso) {
@@ -83,6 +86,8 @@
 
   // --- the map ---------------------------------------------------------------------
 
+  // the side panel, a bottom sheet on a phone (static/gg.js, fullwindow.css)
+  var panel = gg.sheet(document.querySelector('.dispatch-panel'));
   var map = L.map('dispatch-map', {zoomControl: true, maxZoom: 19});
   L.control.scale({imperial: false}).addTo(map);
   if (cfg.basemap.url) {
@@ -136,6 +141,7 @@
   function showHits(hits) {
     var box = $('dispatch-hits');
     clear(box);
+    panel.open();
     var all = [].concat(hits.grids || [], hits.households || [], hits.cameras || []);
     if (!all.length) { box.appendChild(el('p', {}, both('dispatch_no_hits'))); return; }
     var list = el('ul', {className: 'dispatch-hits'});
@@ -199,6 +205,7 @@
       map.setView(here, Math.max(map.getZoom(), 16));
     }
     renderResult(answer, near, seeing);
+    panel.open();  // on a phone, the bottom sheet unfolds on what was found
     var reg = $('dispatch-register');
     if (reg) {
       reg.hidden = !state.micro;
@@ -228,7 +235,7 @@
 
     box.appendChild(heading('staff'));
     box.appendChild(table(answer.staff || [], function (s) {
-      return [s.name, labelNode(V.roles, s.role), s.phone || '—', s.grid_code];
+      return [s.name, labelNode(V.roles, s.role), gg.phone(s.phone), s.grid_code];
     }, 'dispatch-staff'));
 
     box.appendChild(heading('cameras_seeing'));
@@ -272,7 +279,7 @@
     rows.forEach(function (r) {
       t.appendChild(el('tr', {}, cells(r).map(function (c) { return el('td', {}, c); })));
     });
-    return t;
+    return el('div', {className: 'scroll-x'}, t);  // scrolls in itself on a phone
   }
 
   // --- registering -----------------------------------------------------------------
