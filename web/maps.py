@@ -387,9 +387,12 @@ class LocateOnClick(MacroElement):
             ]);
         }
         map.on('click', function (e) {
-            // narrower than the map on a phone
-            var popup = L.popup({maxWidth: Math.min(360, map.getSize().x - 90)})
-                .setLatLng(e.latlng)
+            // on a phone: narrower than the map, and kept clear of the title
+            // bar above and the bottom sheet below (overview.css)
+            var popup = L.popup(gg.narrow() ? {
+                maxWidth: Math.min(360, map.getSize().x - 90),
+                autoPanPaddingTopLeft: [10, 54], autoPanPaddingBottomRight: [10, 58]
+            } : {maxWidth: 360}).setLatLng(e.latlng)
                 .setContent(gg.text(T.loading)).openOn(map);
             var url = {{ this.url|tojson }} + '?lon=' + e.latlng.lng.toFixed(7) +
                       '&lat=' + e.latlng.lat.toFixed(7);

@@ -183,8 +183,11 @@ def test_the_overview_locate_popup_dials_the_staff(
     page.locator(".folium-map").tap(position={"x": xy["x"], "y": xy["y"]})
     page.wait_for_selector(".leaflet-popup .gg-locate a[href^='tel:']")
     _tel_links(page, ".leaflet-popup")
+    page.wait_for_timeout(500)  # the popup's fade and the map's pan
     popup = page.locator(".leaflet-popup").bounding_box()
     assert popup["x"] >= 0 and popup["x"] + popup["width"] <= 375
+    # clear of the title bar and of the folded sheet
+    assert popup["y"] >= 44 and popup["y"] + popup["height"] <= 812 - 48
     page.screenshot(path=str(artifacts / "phone-overview-dispatcher.png"))
     _fits_a_phone(page, "overview-dispatcher")
     _clean(page, errors)
@@ -207,6 +210,13 @@ def test_dispatch_on_a_phone_locates_and_dials(
     assert "gg-sheet-open" in sheet.get_attribute("class")
     box = sheet.bounding_box()
     assert box["height"] > 250 and box["y"] > 300
+    # named after the micro-grid found, and the spot in sight above it
+    assert page.inner_text(".dispatch-panel .gg-sheet-label") == page.inner_text(
+        "#dispatch-chain li[data-level='4'] strong")
+    spot = page.evaluate("""() => { const d = window.gridgovDispatch;
+        const p = d.map.latLngToContainerPoint([d.state.point.lat, d.state.point.lon]);
+        return p.y + d.map.getContainer().getBoundingClientRect().top; }""")
+    assert _box(page, "#dispatch-map")["y"] < spot < box["y"] - 20
     staff = page.locator("#dispatch-staff")
     staff.scroll_into_view_if_needed()
     hrefs = _tel_links(page, "#dispatch-staff")

@@ -201,16 +201,35 @@
         L.geoJSON(f, {style: STYLE.micro, interactive: false}).addTo(found);
       }).catch(function () { /* the outline is a nicety; the panel says it all */ });
     }
-    if (!map.getBounds().contains(here) || map.getZoom() < 15) {
-      map.setView(here, Math.max(map.getZoom(), 16));
-    }
+    var zoom = !map.getBounds().contains(here) || map.getZoom() < 15 ?
+      Math.max(map.getZoom(), 16) : null;
     renderResult(answer, near, seeing);
-    panel.open();  // on a phone, the bottom sheet unfolds on what was found
+    // on a phone the bottom sheet unfolds on what was found, named after the
+    // grid, and the spot moves into the part of the map it leaves in sight
+    if (chain.length) { panel.label(chain[chain.length - 1].name); }
+    panel.open();
+    keepInSight(here, zoom);
     var reg = $('dispatch-register');
     if (reg) {
       reg.hidden = !state.micro;
       clear($('dispatch-preview'));
     }
+  }
+
+  // Centre the map on the spot (at ``zoom``; null: the view stays unless the spot
+  // is out of sight). On a phone the map's lower part may lie under the unfolded
+  // bottom sheet: the spot goes to the middle of the part that shows.
+  function keepInSight(latlng, zoom) {
+    var covered = gg.narrow() ? document.querySelector('.dispatch-panel').offsetHeight
+      : 0;
+    if (zoom !== null) {
+      var centre = map.project(latlng, zoom).add([0, covered / 2]);
+      map.setView(map.unproject(centre, zoom), zoom);
+      return;
+    }
+    var free = map.getSize().y - covered;
+    var y = map.latLngToContainerPoint(latlng).y;
+    if (covered && (y > free - 30 || y < 10)) { map.panBy([0, y - free / 2]); }
   }
 
   function renderResult(answer, near, seeing) {
