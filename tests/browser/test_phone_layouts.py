@@ -132,6 +132,9 @@ def _micro_spot(demo_town):
 def test_a_page_fits_a_phone(phone, live_server, passwords, artifacts, name):
     page, errors = _open(phone, live_server, passwords, name)
     _fits_a_phone(page, name)
+    if name == "tracks":  # the folded sheet says the days' distance
+        assert re.fullmatch(r"合计里程（公里） \d+\.\d\d",
+                            page.inner_text(".tracks-panel .gg-sheet-label"))
     page.screenshot(path=str(artifacts / f"phone-{name}.png"))
     _menu_reveals_the_links(page, name)
     _fits_a_phone(page, name)
