@@ -5,9 +5,11 @@ saying what and what to do, and exit 1; tracebacks are for bugs only.
 """
 
 import datetime as dt
+import ipaddress
 import logging
 import os
 import socket
+import ssl
 import time
 
 import click
@@ -42,12 +44,25 @@ def main():
     logging.basicConfig(level=logging.WARNING, format="gridgov: %(message)s")
 
 
+def _tls_options(command):
+    """``--cert`` and ``--key`` (or GRIDGOV_TLS_CERT, GRIDGOV_TLS_KEY): serve HTTPS."""
+    command = click.option(
+        "--key", envvar="GRIDGOV_TLS_KEY", metavar="FILE",
+        help="the certificate's private key, PEM  [env: GRIDGOV_TLS_KEY]")(command)
+    return click.option(
+        "--cert", envvar="GRIDGOV_TLS_CERT", metavar="FILE",
+        help="serve HTTPS with this certificate (PEM, with its chain); phones need "
+             "HTTPS for GPS, camera and offline use  [env: GRIDGOV_TLS_CERT]")(command)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@_tls_options
 @friendly
-def up(host, port):
+def up(host, port, cert, key):
     """Start the database if needed, migrate, load the demo town if empty, serve."""
+    _check_tls(cert, key)
     _check_port(host, port)
     url = database_url()
     _migrate(url)
@@ -55,7 +70,7 @@ def up(host, port):
         empty = demo_layer.is_empty(conn)
     if empty:
         _load_demo(url, "town", DEMO_SEED, DEMO_AS_OF, force=False)
-    _serve(url, host, port)
+    _serve(url, host, port, cert=cert, key=key)
 
 
 @main.group("db")
@@ -153,10 +168,12 @@ def demo(scale, seed, as_of, force):
               help="Python threads per worker process")
 @click.option("--processes", default=None, type=click.IntRange(1, 64),
               help="worker processes sharing the port  [default: one per core]")
+@_tls_options
 @friendly
-def serve(host, port, threads, processes):
+def serve(host, port, threads, processes, cert, key):
     """Serve the web application with granian (a production HTTP server), in one
-    worker process per core."""
+    worker process per core; over HTTPS with --cert and --key."""
+    _check_tls(cert, key)
     _check_port(host, port)
     url = database_url()
     with db.connect(url) as conn:
@@ -165,7 +182,7 @@ def serve(host, port, threads, processes):
         raise click.ClickException(
             f"the schema is not up to date ({', '.join(pending)} pending): "
             "run `gridgov db migrate`")
-    _serve(url, host, port, threads, processes)
+    _serve(url, host, port, threads, processes, cert=cert, key=key)
 
 
 def _load_demo(url, scale, seed, as_of, force):
@@ -200,7 +217,41 @@ def _check_port(host, port):
                 "or choose another with --port") from None
 
 
-def _serve(url, host, port, threads=None, processes=None):
+def _check_tls(cert, key):
+    """Both files or neither, readable, and a key that is the certificate's: else
+    one line and exit 1, before anything starts (granian would fail in each
+    worker)."""
+    if not cert and not key:
+        return
+    if not (cert and key):
+        raise click.ClickException(
+            "--cert and --key go together (GRIDGOV_TLS_CERT, GRIDGOV_TLS_KEY): "
+            f"give {'--key' if cert else '--cert'} too")
+    for option, path in (("--cert", cert), ("--key", key)):
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot read {option} {path} ({exc.strerror or exc})") from None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, ValueError) as exc:
+        raise click.ClickException(
+            f"--cert {cert} and --key {key} are not a PEM certificate and its "
+            f"private key ({getattr(exc, 'reason', None) or exc})") from None
+
+
+def _loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name
+        return False
+
+
+def _serve(url, host, port, threads=None, processes=None, cert=None, key=None):
     from web.serving import DEFAULT_THREADS, default_processes, serve
 
     processes = processes or default_processes()
@@ -208,11 +259,19 @@ def _serve(url, host, port, threads=None, processes=None):
     # read (or made) once, here: every worker builds the application from these
     os.environ["GRIDGOV_DATABASE_URL"] = url
     os.environ["GRIDGOV_SECRET_KEY"] = secret_key()
-    click.echo(f"gridgov serving at http://{host}:{port}  ({processes} worker "
+    if cert:
+        # the session cookie goes over HTTPS only
+        os.environ["GRIDGOV_SESSION_COOKIE_SECURE"] = "true"
+    elif not _loopback(host):
+        click.echo(f"warning: serving {host} over plain HTTP: phones give GPS, the "
+                   "camera and offline use only to HTTPS pages (use --cert and --key)",
+                   err=True)
+    scheme = "https" if cert else "http"
+    click.echo(f"gridgov serving at {scheme}://{host}:{port}  ({processes} worker "
                f"process{'es' if processes > 1 else ''} × {threads} threads; "
                "Ctrl-C to stop)")
     serve("web:create_app", host, port, threads=threads, processes=processes,
-          factory=True)
+          factory=True, cert=cert, key=key)
 
 
 main.add_command(user_group)

@@ -21,6 +21,8 @@ STRINGS = {
     "household_count": ("户数", "Households"),
     "metres": ("米", "m"),
     "nav_map": ("地图", "Map"),
+    "nav_menu": ("菜单", "Menu"),
+    "nav_panel": ("信息面板", "Panel"),
     "nav_plan": ("网格规划", "Grid planning"),
     "nav_audit": ("审计日志", "Audit log"),
     "nav_dispatch": ("指挥调度", "Dispatch"),

@@ -218,17 +218,27 @@ def _path_style(style):
 
 
 def _title_bar(user):
-    bar = (f'<div class="gg-title">{t("app_title")} · '
-           f'<span lang="en">{t("app_title", "en")}</span>')
+    """The map's bar: the title, and the user's links and log-out behind a menu
+    button on a phone (``static/gg.js`` opens it; ``overview.css`` lays it out: in
+    one line over the map from 900 px, a bar across the top below)."""
+    bar = (f'<div class="gg-title"><span class="gg-brand">{t("app_title")}'
+           f'<span class="gg-brand-en"> · <span lang="en">{t("app_title", "en")}'
+           '</span></span></span>')
     if user:
-        links = "".join(f' · <a href="{escape(url)}">{escape(label)}</a>'
+        links = "".join(f'<span class="gg-sep"> · </span>'
+                        f'<a href="{escape(url)}">{escape(label)}</a>'
                         for label, url in user["links"])
         bar += (
-            f'{links}<form method="post" action="{escape(user["logout_url"])}">'
+            '<button type="button" class="gg-menu" id="gg-menu" data-gg-menu '
+            'aria-controls="gg-title-nav" aria-expanded="false">'
+            '<span class="gg-menu-icon" aria-hidden="true"></span>'
+            f'{t("nav_menu")} <span lang="en">{t("nav_menu", "en")}</span></button>'
+            f'<nav class="gg-title-nav" id="gg-title-nav">{links}'
+            f'<form method="post" action="{escape(user["logout_url"])}">'
             f'<span class="gg-user">{escape(user["name"])}（{escape(user["role"])}）'
             f'</span><input type="hidden" name="csrf_token" '
             f'value="{escape(user["csrf_token"])}">'
-            f'<button type="submit">{t("logout")}</button></form>')
+            f'<button type="submit">{t("logout")}</button></form></nav>')
     return bar + "</div>"
 
 
@@ -367,8 +377,8 @@ class LocateOnClick(MacroElement):
                 })),
                 el('b', {}, T.staff),
                 el('ul', {}, staff.map(function (s) {
-                    return el('li', {}, (ROLES[s.role] || s.role) + ' ' + s.name +
-                                        ' ' + (s.phone || ''));
+                    return el('li', {}, [(ROLES[s.role] || s.role) + ' ' + s.name +
+                                         ' ', s.phone ? gg.phone(s.phone) : null]);
                 })),
                 el('b', {}, T.cameras_seeing),
                 el('ul', {}, d.cameras.length ? d.cameras.map(function (c) {
@@ -377,7 +387,12 @@ class LocateOnClick(MacroElement):
             ]);
         }
         map.on('click', function (e) {
-            var popup = L.popup({maxWidth: 360}).setLatLng(e.latlng)
+            // on a phone: narrower than the map, and kept clear of the title
+            // bar above and the bottom sheet below (overview.css)
+            var popup = L.popup(gg.narrow() ? {
+                maxWidth: Math.min(360, map.getSize().x - 90),
+                autoPanPaddingTopLeft: [10, 54], autoPanPaddingBottomRight: [10, 58]
+            } : {maxWidth: 360}).setLatLng(e.latlng)
                 .setContent(gg.text(T.loading)).openOn(map);
             var url = {{ this.url|tojson }} + '?lon=' + e.latlng.lng.toFixed(7) +
                       '&lat=' + e.latlng.lat.toFixed(7);

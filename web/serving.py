@@ -13,6 +13,11 @@ import, a cold coverage) does not hold up a worker's other requests.
 Each worker builds the application itself (``target`` is imported in the worker),
 so it opens its own database pool; configuration reaches it through the
 ``GRIDGOV_*`` environment variables ``create_app`` reads.
+
+With a certificate and its key granian speaks HTTPS itself (rustls), from TLS 1.2
+on: phones give GPS, the camera, service workers and the wake lock only to a
+secure page, and a phone on the centre's network reaches the server by an
+address that is not its own loopback.
 """
 
 import os
@@ -30,14 +35,21 @@ def default_processes():
         return max(1, os.cpu_count() or 1)
 
 
-def serve(target, host, port, threads=DEFAULT_THREADS, processes=1, factory=False):
+def serve(target, host, port, threads=DEFAULT_THREADS, processes=1, factory=False,
+          cert=None, key=None):
     """Serve the WSGI application ``target`` (``"module:name"``; with ``factory``,
-    a function returning it) on ``host:port`` until SIGINT or SIGTERM."""
+    a function returning it) on ``host:port`` until SIGINT or SIGTERM; over HTTPS
+    with the PEM files ``cert`` (the certificate, then its chain) and ``key``."""
+    from pathlib import Path
+
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, SSLProtocols
     from granian.log import LogLevels
 
+    tls = ({"ssl_cert": Path(cert), "ssl_key": Path(key),
+            # TLS 1.2 too: the phones of a town's grid workers are not all new
+            "ssl_protocol_min": SSLProtocols.tls12} if cert else {})
     Granian(target, address=host, port=port, interface=Interfaces.WSGI,
             workers=processes, blocking_threads=threads, factory=factory,
             respawn_failed_workers=True, respawn_interval=1.0,
-            log_level=LogLevels.warning).serve()
+            log_level=LogLevels.warning, **tls).serve()

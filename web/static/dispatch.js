@@ -73,7 +73,10 @@
     return (e && e.message) || (err && err.status ? 'HTTP ' + err.status : String(err));
   }
 
-  function fail(err) { msg('error', zh('failed') + '：' + errorText(err)); }
+  function fail(err) {
+    msg('error', zh('failed') + '：' + errorText(err));
+    panel.open();
+  }
 
 
   function when(iso) {
@@ -83,6 +86,8 @@
 
   // --- the map ---------------------------------------------------------------------
 
+  // the side panel, a bottom sheet on a phone (static/gg.js, fullwindow.css)
+  var panel = gg.sheet(document.querySelector('.dispatch-panel'));
   var map = L.map('dispatch-map', {zoomControl: true, maxZoom: 19});
   L.control.scale({imperial: false}).addTo(map);
   if (cfg.basemap.url) {
@@ -136,6 +141,7 @@
   function showHits(hits) {
     var box = $('dispatch-hits');
     clear(box);
+    panel.open();
     var all = [].concat(hits.grids || [], hits.households || [], hits.cameras || []);
     if (!all.length) { box.appendChild(el('p', {}, both('dispatch_no_hits'))); return; }
     var list = el('ul', {className: 'dispatch-hits'});
@@ -195,15 +201,35 @@
         L.geoJSON(f, {style: STYLE.micro, interactive: false}).addTo(found);
       }).catch(function () { /* the outline is a nicety; the panel says it all */ });
     }
-    if (!map.getBounds().contains(here) || map.getZoom() < 15) {
-      map.setView(here, Math.max(map.getZoom(), 16));
-    }
+    var zoom = !map.getBounds().contains(here) || map.getZoom() < 15 ?
+      Math.max(map.getZoom(), 16) : null;
     renderResult(answer, near, seeing);
+    // on a phone the bottom sheet unfolds on what was found, named after the
+    // grid, and the spot moves into the part of the map it leaves in sight
+    if (chain.length) { panel.label(chain[chain.length - 1].name); }
+    panel.open();
+    keepInSight(here, zoom);
     var reg = $('dispatch-register');
     if (reg) {
       reg.hidden = !state.micro;
       clear($('dispatch-preview'));
     }
+  }
+
+  // Centre the map on the spot (at ``zoom``; null: the view stays unless the spot
+  // is out of sight). On a phone the map's lower part may lie under the unfolded
+  // bottom sheet: the spot goes to the middle of the part that shows.
+  function keepInSight(latlng, zoom) {
+    var covered = gg.narrow() ? document.querySelector('.dispatch-panel').offsetHeight
+      : 0;
+    if (zoom !== null) {
+      var centre = map.project(latlng, zoom).add([0, covered / 2]);
+      map.setView(map.unproject(centre, zoom), zoom);
+      return;
+    }
+    var free = map.getSize().y - covered;
+    var y = map.latLngToContainerPoint(latlng).y;
+    if (covered && (y > free - 30 || y < 10)) { map.panBy([0, y - free / 2]); }
   }
 
   function renderResult(answer, near, seeing) {
@@ -228,7 +254,7 @@
 
     box.appendChild(heading('staff'));
     box.appendChild(table(answer.staff || [], function (s) {
-      return [s.name, labelNode(V.roles, s.role), s.phone || '—', s.grid_code];
+      return [s.name, labelNode(V.roles, s.role), gg.phone(s.phone), s.grid_code];
     }, 'dispatch-staff'));
 
     box.appendChild(heading('cameras_seeing'));
@@ -272,7 +298,7 @@
     rows.forEach(function (r) {
       t.appendChild(el('tr', {}, cells(r).map(function (c) { return el('td', {}, c); })));
     });
-    return t;
+    return el('div', {className: 'scroll-x'}, t);  // scrolls in itself on a phone
   }
 
   // --- registering -----------------------------------------------------------------

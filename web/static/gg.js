@@ -3,6 +3,11 @@
  * dispatch.js, tracks.js, rankings): strings with placeholders, "中文 English"
  * labels, and building DOM nodes without innerHTML (text is always inserted as
  * text: nothing from the server is parsed as markup), and JSON requests to the API.
+ *
+ * And the phone layout of every page (layouts start at 360 px and grow): the
+ * header's menu button, side panels as bottom sheets, Leaflet's layer list
+ * folded on a narrow screen, phone numbers as tel: links. No inline handlers (CSP):
+ * the page's markup carries data-gg-* attributes and this script wires them.
  */
 window.gg = (function () {
   'use strict';
@@ -87,6 +92,113 @@ window.gg = (function () {
     });
   }
 
+  // --- phones -------------------------------------------------------------------
+
+  // The width below which panels are bottom sheets and the header a menu: the
+  // same figure as the style sheets' @media (min-width: 900px).
+  var WIDE = '(min-width: 900px)';
+  function narrow() { return !window.matchMedia(WIDE).matches; }
+
+  // A phone number as a link that dials it (tel: and the digits only); a masked
+  // number ("138****5678", a role without staff:contact) or no number as text.
+  function phone(number) {
+    var shown = number === null || number === undefined ? '' : String(number);
+    var digits = shown.replace(/\D/g, '');
+    if (!digits || /\*/.test(shown) || digits.length < 5) {
+      return el('span', {className: 'gg-phone'}, shown || '—');
+    }
+    return el('a', {className: 'gg-phone', href: 'tel:' + digits}, shown);
+  }
+
+  // The header's menu button (base.html, web/maps.py's title bar): it shows and
+  // hides the element its aria-controls names; Escape or a tap elsewhere closes.
+  function menus(root) {
+    [].forEach.call((root || document).querySelectorAll('[data-gg-menu]'), function (b) {
+      if (b.dataset.ggWired) { return; }
+      b.dataset.ggWired = '1';
+      var nav = document.getElementById(b.getAttribute('aria-controls'));
+      function set(open) {
+        b.setAttribute('aria-expanded', open ? 'true' : 'false');
+        nav.classList.toggle('gg-open', open);
+      }
+      b.addEventListener('click', function (e) {
+        e.stopPropagation();
+        set(b.getAttribute('aria-expanded') !== 'true');
+      });
+      document.addEventListener('click', function (e) {
+        if (!nav.contains(e.target)) { set(false); }
+      });
+      document.addEventListener('keydown', function (e) {
+        if (e.key === 'Escape') { set(false); }
+      });
+    });
+  }
+
+  // A side panel that is a bottom sheet on a narrow screen (the element with
+  // data-gg-sheet="its label", wired when the page has loaded, or at once by the
+  // page's script calling gg.sheet(panel)): a handle button put first in it folds
+  // and unfolds it; the style sheets (fullwindow.css, overview.css) give .gg-sheet
+  // its place. Folded when it starts, so that the map shows. Returns
+  // {open(), close(), label(text)}; open() does nothing on a wide screen.
+  function sheet(panel, label) {
+    if (panel.ggSheet) { return panel.ggSheet; }
+    panel.classList.add('gg-sheet');
+    var handle = el('button', {type: 'button', className: 'gg-sheet-handle'});
+    handle.setAttribute('aria-expanded', 'false');
+    var name = el('span', {className: 'gg-sheet-label'},
+                  label || panel.dataset.ggSheet || '');
+    handle.appendChild(el('span', {className: 'gg-sheet-grip'}));
+    handle.appendChild(name);
+    panel.insertBefore(handle, panel.firstChild);
+    function set(open) {
+      panel.classList.toggle('gg-sheet-open', open);
+      handle.setAttribute('aria-expanded', open ? 'true' : 'false');
+      if (open) { panel.scrollTop = 0; }
+    }
+    handle.addEventListener('click', function () {
+      set(!panel.classList.contains('gg-sheet-open'));
+    });
+    panel.ggSheet = {
+      open: function () { if (narrow()) { set(true); } },
+      close: function () { set(false); },
+      label: function (t) {
+        clear(name);
+        name.appendChild(typeof t === 'object' ? t : document.createTextNode(t));
+      }
+    };
+    return panel.ggSheet;
+  }
+
+  // Leaflet's layer lists that start unfolded (folium's collapsed=False) fold on a
+  // narrow screen into their button; a tap on the button unfolds, one elsewhere
+  // folds them again.
+  function foldLayers() {
+    if (!narrow()) { return; }
+    [].forEach.call(document.querySelectorAll('.leaflet-control-layers-expanded'),
+      function (box) {
+        box.classList.remove('leaflet-control-layers-expanded');
+        document.addEventListener('click', function (e) {
+          if (!box.contains(e.target)) {
+            box.classList.remove('leaflet-control-layers-expanded');
+          }
+        });
+      });
+  }
+
+  function wire() {
+    menus();
+    foldLayers();
+    [].forEach.call(document.querySelectorAll('[data-gg-sheet]'), function (p) {
+      sheet(p);
+    });
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', wire);
+  } else {
+    wire();
+  }
+
   return {fmt: fmt, el: el, text: text, clear: clear, strings: strings,
-          getJSON: getJSON, send: send, query: query};
+          getJSON: getJSON, send: send, query: query, phone: phone, sheet: sheet,
+          narrow: narrow, menus: menus};
 })();

@@ -53,10 +53,15 @@
 
   // --- the side panel ----------------------------------------------------------------
 
-  var panel = el('aside', {className: 'gg-panel', id: 'gg-panel'});
-  document.body.appendChild(panel);
-  L.DomEvent.disableClickPropagation(panel);
-  L.DomEvent.disableScrollPropagation(panel);
+  // On a phone a bottom sheet (static/gg.js): its handle stays, the content
+  // (``panel``) is drawn again on every change.
+  var aside = el('aside', {className: 'gg-panel', id: 'gg-panel'});
+  var sheet = gg.sheet(aside, state.root.name);
+  var panel = el('div', {className: 'gg-panel-body'});
+  aside.appendChild(panel);
+  document.body.appendChild(aside);
+  L.DomEvent.disableClickPropagation(aside);
+  L.DomEvent.disableScrollPropagation(aside);
   var legend = L.control({position: 'bottomleft'});
   legend.onAdd = function () {
     var div = L.DomUtil.create('div', 'gg-legend');
@@ -167,6 +172,10 @@
     panel.appendChild(list);
     panel.appendChild(el('p', {className: 'gg-period'}, zh('ov_period', {
       from: answer.period ? answer.period.from : '', to: answer.period ? answer.period.to : ''})));
+    // the folded sheet says the area and its figure of the measure
+    var m = measure();
+    sheet.label(state.root.name + ' · ' + m.zh + ' ' +
+                show(value(t, m.key), m.kind));
   }
 
   function sorted() {

@@ -206,6 +206,14 @@
     });
   }
 
+  // On a phone the panel is a bottom sheet (static/gg.js): folded, it says the
+  // days' total distance, "合计里程（公里） 12.34".
+  function sheetLabel(fc) {
+    var metres = fc.days.reduce(function (sum, d) { return sum + d.distance_m; }, 0);
+    gg.sheet(document.querySelector('.tracks-panel')).label(
+      zh('tracks_total') + zh('tracks_distance') + ' ' + km(metres));
+  }
+
   // --- loading --------------------------------------------------------------------
 
   function weeksOf(from, to) {
@@ -237,6 +245,7 @@
       draw(fc, colour);
       renderTable(fc, colour);
       renderCoverage(got[1]);
+      sheetLabel(fc);
       if (fc.features.length) { msg('', null); } else { msg('info', 'tracks_empty'); }
       root.dataset.features = String(fc.features.length);
       root.dataset.range = fc.worker.id + ':' + fc.from + '/' + fc.to;
