@@ -12,6 +12,7 @@ from web import (
     auth_views,
     dispatch,
     import_page,
+    mobile,
     plan,
     rankings,
     security,
@@ -65,6 +66,7 @@ def create_app(test_config=None):
                dispatch.bp, rankings.bp, tracks.bp):
         app.register_blueprint(bp)
     app.register_blueprint(tiles.bp)
+    app.register_blueprint(mobile.bp)
     return app
 
 
