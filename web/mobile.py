@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 import api
 from api.auth import public
-from geo import vocab
+from geo import vocab, workdays
 from web import assets
 from web.dispatch import _pairs
 from web.i18n import STRINGS
@@ -46,6 +46,8 @@ def page():
         "urls": {"api": request.script_root + api.PREFIX,
                  "sw": url_for("mobile.service_worker"),
                  "scope": url_for("mobile.page")},
+        # times are shown in the deployment's time zone, whatever the phone's
+        "utc_offset_min": int(workdays.CHINA_TZ.utcoffset(None).total_seconds() // 60),
         "basemap": {"url": current_app.config["BASEMAP_URL"],
                     "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
         "vocab": {

@@ -195,6 +195,7 @@
       var got = features.filter(Boolean);
       if (!got.length) { return; }
       M.data.grids = {type: 'FeatureCollection', features: got};
+      M.hooks.gridsChanged();
       return M.store.set('grids', M.data.grids);
     });
   }

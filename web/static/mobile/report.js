@@ -238,6 +238,8 @@
     if (R.map) { setTimeout(function () { R.map.invalidateSize(); }, 0); }
   };
   M.hooks.reportStop = stopLocating;
+  // the worker's grids arrived (or changed): the grid under the point, the map
+  M.hooks.gridsChanged = function () { if (R.pos) { showPos(); } };
 
   fillCategories();
   picker = M.photoPicker($('m-report-file'), $('m-report-photos'));

@@ -37,14 +37,18 @@ window.ggM = (function () {
   M.hideMsg = function () { M.$('m-msg').hidden = true; };
 
   function pad(n) { return (n < 10 ? '0' : '') + n; }
-  // "12-07 14:05" in the phone's time zone; with the year when not this year
+  // "12-07 14:05" in the deployment's time zone (China time, whatever the
+  // phone's); with the year when not this year
+  function local(d) { return new Date(d.getTime() + cfg.utc_offset_min * 60000); }
   M.time = function (iso) {
     if (!iso) { return ''; }
     var d = new Date(iso);
     if (isNaN(d)) { return String(iso); }
-    var s = pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) +
-      ':' + pad(d.getMinutes());
-    return d.getFullYear() === new Date().getFullYear() ? s : d.getFullYear() + '-' + s;
+    d = local(d);
+    var s = pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) + ' ' +
+      pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+    return d.getUTCFullYear() === local(new Date()).getUTCFullYear() ? s :
+      d.getUTCFullYear() + '-' + s;
   };
   M.day = function (iso) { return iso ? M.time(iso).slice(0, -6) : ''; };
 

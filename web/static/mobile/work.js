@@ -142,7 +142,7 @@
     file.setAttribute('capture', 'environment');
     var thumbs = M.el('div', {className: 'm-photos'});
     var fileLabel = M.el('label', {className: 'm-file'},
-                         [file, M.el('span', {}, ['📷 ', M.both('m_add_photo')])]);
+                         [file, M.el('span', {}, M.both('m_add_photo'))]);
     var form = M.el('form', {className: 'm-subform'}, [
       field('m_note', note), field('m_outcome', outcome), thumbs, fileLabel,
       M.el('button', {type: 'submit', className: 'm-primary'}, M.both('m_send_feedback'))]);
