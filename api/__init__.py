@@ -6,6 +6,7 @@ from api import (
     coverage,
     db,
     density,
+    devices,
     errors,
     grid_edit,
     grids,
@@ -15,6 +16,7 @@ from api import (
     incidents,
     locate,
     openapi,
+    photos,
     places,
     search,
     stats,
@@ -26,7 +28,7 @@ __all__ = ["PREFIX", "init_app"]
 PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
-    incidents, places, stats, coverage, density,
+    incidents, places, stats, coverage, density, devices, photos,
 )
 
 

@@ -19,11 +19,11 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.db import connection
 from api.errors import error_response
-from layers import users
+from layers import devices, users
 from layers.errors import Forbidden, Unauthorized
 
-__all__ = ["init_app", "requires", "public", "prefetch", "prefetched", "current",
-           "log_in", "log_out"]
+__all__ = ["init_app", "requires", "public", "token_login", "prefetch",
+           "prefetched", "current", "log_in", "log_out"]
 
 _csrf = CSRFProtect()
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -66,14 +66,20 @@ def _identify():
     if token is not None:
         g.principal = _lookup(view, users.principal_for_token, token)
         if g.principal is None:
+            with connection() as conn:
+                if devices.was_device(conn, token):  # the phone wipes its data
+                    raise devices.refused()
             raise Unauthorized("invalid or revoked API token")
         return
     sid = session.get("sid")
     # CSRF protects what a cookie grants: a logged-in session, and the login form
     # itself (against logging a victim into an attacker's account). An anonymous
     # request to anything else grants nothing and gets its 401 from `requires`.
+    # A public JSON login that answers a token in its body (POST /api/v1/devices,
+    # ``token_login``) sets no cookie: there is nothing for CSRF to protect.
     if request.method not in _SAFE_METHODS and (
-            sid is not None or getattr(view, "permission", "") is None):
+            sid is not None or getattr(view, "permission", "") is None
+    ) and not getattr(view, "token_login", False):
         _csrf.protect()
     if sid is not None:
         g.principal = _lookup(view, users.principal_for_session, sid)
@@ -147,6 +153,14 @@ def requires(permission):
 def public(view):
     """Declare a view open to anyone (login page, assets, health)."""
     view.permission = None
+    return view
+
+
+def token_login(view):
+    """Declare a public view that logs in and answers a token in its JSON body
+    (the phone's ``POST /api/v1/devices``): no cookie, so no CSRF check."""
+    view.permission = None
+    view.token_login = True
     return view
 
 

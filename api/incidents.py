@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
+from api.idempotency import idempotent
 from api.params import flag_arg, int_arg
 from geo import crs as crs_math
 from geo import workdays
@@ -44,6 +45,8 @@ _REGISTER_BODY = {
                                    "Gauss-Krüger zone)"},
             "received_at": {"type": "string", "format": "date-time",
                             "description": "when the report came in (default now)"},
+            "reported_at": {"type": "string", "format": "date-time",
+                            "description": "the phone's name of received_at"},
             "link_to": {"type": "string",
                         "description": "add the report to this open incident "
                                        "instead of opening another"},
@@ -211,10 +214,12 @@ def _settings():
 def _register(preview):
     body = _body()
     point = _location(body)
-    received = _moment(body.get("received_at"), "received_at")
+    # the phone's queue says when it was seen (reported_at); the desk, received_at
+    name = "received_at" if body.get("received_at") else "reported_at"
+    received = _moment(body.get(name), name)
     if received is not None and received > dt.datetime.now(dt.UTC) + dt.timedelta(
             minutes=5):
-        raise Invalid("'received_at' is in the future", field="received_at")
+        raise Invalid(f"'{name}' is in the future", field=name)
     link_to = body.get("link_to") or None
     if link_to is not None and not isinstance(link_to, str | int):
         raise Invalid("'link_to' must be an incident code", field="link_to")
@@ -227,13 +232,14 @@ def _register(preview):
 
 
 @bp.post("/incidents")
-@requires("incidents:edit")
+@requires("incidents:report")
+@idempotent
 def register():
     return _register(flag_arg("preview"))
 
 
 @bp.post("/incidents/preview")
-@requires("incidents:edit")
+@requires("incidents:report")
 def preview():
     return _register(True)
 
@@ -281,7 +287,8 @@ def _transition(code, action, body):
 
 
 @bp.post("/incidents/<code>/transitions")
-@requires("incidents:edit")
+@requires("incidents:report")  # a field role: its own tasks' accept, feedback
+@idempotent
 def transitions(code):
     body = _body()
     action = body.get("action")
@@ -291,6 +298,7 @@ def transitions(code):
 
 
 @bp.post("/incidents/<code>/<action>")
-@requires("incidents:edit")
+@requires("incidents:report")
+@idempotent
 def act(code, action):
     return _transition(code, action, _body(required=False))

@@ -22,7 +22,12 @@ PERMISSIONS = {
     "grids:edit": "draw, split, merge and redraw grids",
     "cameras:edit": "create and change cameras",
     "incidents:read": "read incidents",
-    "incidents:edit": "register and handle incidents",
+    "incidents:edit": "register and handle incidents: every action of the loop",
+    "incidents:report": "report incidents, add photos, accept and report back on "
+                        "the tasks assigned (the field's actions of the loop)",
+    "visits:record": "record household visits (入户走访) and propose tags",
+    "visits:confirm": "confirm the tags proposed by visits",
+    "patrols:record": "record one's own patrol from a phone",
     "imports:run": "import files",
     "tracks:read": "read grid workers' patrol tracks and their coverage",
     "audit:read": "read the audit log",
@@ -39,7 +44,7 @@ ROLE_PERMISSIONS = {
     "dispatcher": ("指挥调度员", frozenset({
         "map:view", "locate", "staff:contact", "households:read",
         "households:personal", "households:tags", "incidents:read",
-        "incidents:edit", "tracks:read",
+        "incidents:edit", "incidents:report", "tracks:read", "visits:confirm",
     })),
     "leader": ("领导", frozenset({
         "map:view", "locate", "staff:contact", "households:read", "incidents:read",
@@ -48,7 +53,16 @@ ROLE_PERMISSIONS = {
     "field_worker": ("网格员", frozenset({
         "map:view", "locate", "staff:contact", "households:read",
         "households:personal", "households:tags", "households:edit",
-        "incidents:read", "incidents:edit", "imports:run", "tracks:read",
+        "incidents:read", "incidents:edit", "incidents:report", "imports:run",
+        "tracks:read", "visits:record", "patrols:record",
+    })),
+    # 网格联络员 / 志愿者: reports, patrols, works the tasks assigned (accept,
+    # feedback), records visits; households masked and without tags; no imports,
+    # no tracks of others (layers/incidents.py keeps the rest of the loop to
+    # incidents:edit).
+    "grid_liaison": ("网格联络员", frozenset({
+        "map:view", "locate", "staff:contact", "households:read", "incidents:read",
+        "incidents:report", "visits:record", "patrols:record",
     })),
     "viewer": ("访客", frozenset({"map:view"})),
 }

@@ -21,8 +21,9 @@ __all__ = ["DATA_TABLES", "dataset", "is_empty", "load", "ensure_demo_accounts"]
 
 # Every table holding data (not `audit`, which is append-only, nor `meta`).
 DATA_TABLES = (
-    "track_points", "tracks", "imports", "incident_events", "incidents",
-    "cameras", "households", "grid_staff", "grid_history", "grids",
+    "track_points", "tracks", "imports", "incident_photos", "incident_events",
+    "incidents", "visits", "cameras", "households", "grid_staff", "grid_history",
+    "grids",
 )
 
 _COLUMNS = {
@@ -72,6 +73,8 @@ def load(conn, demo, description, force=False, actor=SYSTEM):
                 "the database holds data that is not a generated demo; "
                 "refusing to replace it (use --force to wipe it)"
             )
+        # accounts stay, their links to the staff replaced below do not
+        conn.execute("UPDATE users SET staff_id = NULL WHERE staff_id IS NOT NULL")
         # TRUNCATE fires no row triggers, so the demo's own history starts clean.
         conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(
             sql.SQL(", ").join(map(sql.Identifier, DATA_TABLES))))
@@ -103,9 +106,12 @@ _DEMO_ACCOUNTS = (
     ("dispatcher", "dispatcher", 1),
     ("leader", "leader", 1),
     ("worker", "field_worker", 3),
+    ("liaison", "grid_liaison", 4),
     ("viewer", "viewer", 1),
     ("village1", "dispatcher", 2),
 )
+# the staff role of the person a demo account is (the first of its grid)
+_DEMO_STAFF = {"worker": "full_time", "liaison": "liaison"}
 
 
 def ensure_demo_accounts(conn, actor=SYSTEM):
@@ -116,15 +122,29 @@ def ensure_demo_accounts(conn, actor=SYSTEM):
         "SELECT DISTINCT ON (level) level, code FROM grids ORDER BY level, code"))
     created = []
     for username, role, level in _DEMO_ACCOUNTS:
-        if conn.execute("SELECT 1 FROM users WHERE username = %s",
-                        (username,)).fetchone():
-            continue
         grid = None if level is None else first.get(level)
-        password = secrets.token_urlsafe(9)
-        users.add_user(conn, actor, username, role, grid, password,
-                       display_name=f"演示账号·{ROLE_PERMISSIONS[role][0]}")
-        created.append((username, role, grid, password))
+        if not conn.execute("SELECT 1 FROM users WHERE username = %s",
+                            (username,)).fetchone():
+            password = secrets.token_urlsafe(9)
+            users.add_user(conn, actor, username, role, grid, password,
+                           display_name=f"演示账号·{ROLE_PERMISSIONS[role][0]}")
+            created.append((username, role, grid, password))
+        _link_demo_staff(conn, actor, username)
     return created
+
+
+def _link_demo_staff(conn, actor, username):
+    """Link the demo's field accounts to the first staff person of their role in
+    their grid (after a reload too: the loader unlinks every account)."""
+    staff_role = _DEMO_STAFF.get(username)
+    if staff_role is None:
+        return
+    row = conn.execute(
+        "SELECT u.staff_id, (SELECT s.id FROM grid_staff s WHERE s.role = %s"
+        "  AND s.grid_code = u.grid_code AND s.active ORDER BY s.id LIMIT 1)"
+        " FROM users u WHERE u.username = %s", (staff_role, username)).fetchone()
+    if row is not None and row[0] is None and row[1] is not None:
+        users.link_staff(conn, actor, username, row[1])
 
 
 def _copy(conn, table, frame):

@@ -18,14 +18,14 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from geo import vocab, workdays
-from layers import audit
+from layers import audit, photos
 from layers.access import like_prefix
-from layers.errors import Conflict, Invalid, NotFound
+from layers.errors import Conflict, Forbidden, Invalid, NotFound
 
 __all__ = [
     "DEADLINE_WORKDAYS", "TRANSITIONS", "ALIASES", "OPEN", "register", "transition",
     "list_incidents", "get_incident", "allowed_actions", "queue_counts", "QUEUES",
-    "record_registrations", "steps",
+    "record_registrations", "steps", "FIELD_ACTIONS", "actions_for",
 ]
 
 # 跟踪督办: working days from receipt to the deadline, per category.
@@ -47,6 +47,10 @@ TRANSITIONS = {
     "reopen": (("closed", "evaluated"), "handling"),         # 重新办理
 }
 ALIASES = {"dispatch": "triage", "handle": "accept"}
+# The actions of a field role (incidents:report without incidents:edit: the
+# liaison), on the tasks assigned to its staff person only; the desk's actions
+# (triage, escalate, close …) need incidents:edit.
+FIELD_ACTIONS = ("accept", "feedback")
 _EXTRA = {"triage": {"assignee_id", "department"}, "close": {"outcome"},
           "evaluate": {"satisfaction"}}
 _CODE_LOCK = 0x1C1D  # advisory lock serialising the day's incident numbers
@@ -144,6 +148,8 @@ def duplicates(conn, principal, category, lon, lat, at, radius_m=50, days=7):
     rows = cur.execute(
         "SELECT i.code, i.status, i.category, i.subtype, i.description, i.grid_code,"
         " i.created_at, i.deadline,"
+        " (SELECT min(f.id) FROM incident_photos f WHERE f.incident_id = i.id)"
+        "   AS first_photo_id,"
         " round(ST_Distance(i.geom::geography, p.g::geography)::numeric, 1)::float"
         "   AS distance_m"
         " FROM incidents i,"
@@ -157,6 +163,9 @@ def duplicates(conn, principal, category, lon, lat, at, radius_m=50, days=7):
         {"lon": lon, "lat": lat, "category": category, "scope": principal.prefix,
          "since": at - dt.timedelta(days=days), "at": at, "degrees": degrees,
          "radius": radius_m}).fetchall()
+    for r in rows:
+        first = r.pop("first_photo_id")
+        r["photo_url"] = None if first is None else photos.url(first)
     return [_out(r) for r in rows]
 
 
@@ -296,6 +305,7 @@ def get_incident(conn, principal, code, events=True, now=None, audited=True):
                      after={"query": {"via": "get", "code": str(code)}},
                      grid_code=row["grid_code"], records=1)
     row["actions"] = allowed_actions(row["status"])
+    row["photos"] = photos.of_incidents(conn, [row["id"]]).get(row["id"], [])
     if events:
         row["events"] = [_out(e) for e in cur.execute(
             "SELECT id, at, action, status, actor, note, details"
@@ -307,6 +317,35 @@ def get_incident(conn, principal, code, events=True, now=None, audited=True):
 def allowed_actions(status):
     """The actions the state machine allows from ``status``."""
     return [a for a, (sources, _) in TRANSITIONS.items() if status in sources]
+
+
+def actions_for(principal, status, assigned_to_me):
+    """The actions ``principal`` may do now on an incident in ``status``
+    (``assigned_to_me``: assigned to the user's staff person)."""
+    allowed = allowed_actions(status)
+    if principal.can("incidents:edit"):
+        return allowed
+    if not (principal.can("incidents:report") and assigned_to_me):
+        return []
+    return [a for a in allowed if a in FIELD_ACTIONS]
+
+
+def _may_act(conn, principal, row, action):
+    """A field role acts only with FIELD_ACTIONS and on its own tasks."""
+    if principal.can("incidents:edit"):
+        return
+    if action not in FIELD_ACTIONS:
+        raise Forbidden(vocab.bilingual(
+            f"您的角色不能对事件执行 {action}（只能接收、反馈分派给您的任务）",
+            f"your role ({principal.role}) may not {action} an incident: only "
+            f"{' and '.join(FIELD_ACTIONS)} the tasks assigned to you"),
+            field="action")
+    staff = conn.execute("SELECT staff_id FROM users WHERE id = %s",
+                         (principal.user_id,)).fetchone()
+    if staff is None or staff[0] is None or staff[0] != row["assignee_id"]:
+        raise Forbidden(vocab.bilingual(
+            f"事件 {row['code']} 未分派给您",
+            f"incident {row['code']} is not assigned to you"), field="code")
 
 
 def steps(status, wanted, actions=tuple(TRANSITIONS)):
@@ -355,6 +394,7 @@ def transition(conn, principal, code, action, note=None, *, now=None, **extra):
     at = _now(now)
     with conn.transaction():
         row = _locked(conn, principal, code)
+        _may_act(conn, principal, row, action)
         sources, target = TRANSITIONS[action]
         if row["status"] not in sources:
             raise Conflict(

@@ -30,7 +30,7 @@ __all__ = [
     "MIN_PASSWORD_LENGTH", "USERNAME_RULE", "add_user", "set_password", "set_active",
     "unlock", "get_user", "list_users", "login", "create_token", "revoke_token",
     "principal_for_token", "list_tokens", "start_session", "end_session",
-    "principal_for_session",
+    "principal_for_session", "link_staff", "digest",
 ]
 
 MIN_PASSWORD_LENGTH = 10
@@ -53,7 +53,7 @@ _LOGIN_LOCK = 0x6C6F67  # advisory-lock namespace of logins ("log")
 
 _SELECT_USERS = sql.SQL(
     "SELECT id, username, display_name, role, grid_code, active, created_at,"
-    " last_login_at FROM users")
+    " last_login_at, staff_id FROM users")
 
 
 # checks of the values a form or the command line brings --------------------------
@@ -131,9 +131,10 @@ def _scope_filter(actor, column):
 # accounts -----------------------------------------------------------------------
 
 def add_user(conn, actor, username, role, grid_code=None, password=None,
-             display_name=None):
+             display_name=None, staff_id=None):
     """Create a user; returns its id. ``password`` None leaves it unable to log in
-    (a token-only account, for a field device or a script)."""
+    (a token-only account, for a field device or a script); ``staff_id`` links
+    it to that grid staff person (:func:`link_staff`)."""
     _check_username(username)
     if role not in ROLES:
         raise Invalid(bilingual(f"未知角色 {role!r}", f"unknown role {role!r}: one "
@@ -159,7 +160,38 @@ def add_user(conn, actor, username, role, grid_code=None, password=None,
         audit.record(conn, actor, "create", "users", username,
                      after={"role": role, "grid_code": grid_code},
                      grid_code=grid_code)
+        if staff_id is not None:
+            link_staff(conn, actor, username, staff_id)
     return user_id
+
+
+def link_staff(conn, actor, username, staff_id):
+    """Make ``username`` the account of grid staff person ``staff_id`` (None:
+    unlink). The person must be of the actor's jurisdiction and linked to no
+    other account; the user's device tokens are revoked (migration 0022)."""
+    if staff_id is not None and (isinstance(staff_id, bool)
+                                 or not isinstance(staff_id, int)):
+        raise Invalid(bilingual("网格员编号须为整数", "'staff' must be a staff id"),
+                      field="staff")
+    with conn.transaction():
+        user = _managed_user(conn, actor, username)
+        if staff_id is not None:
+            staff = conn.execute(
+                "SELECT grid_code, (SELECT username FROM users WHERE staff_id = s.id"
+                "  AND id <> %s) FROM grid_staff s WHERE id = %s",
+                (user["id"], staff_id)).fetchone()
+            if staff is None or not _within(actor, staff[0]):
+                raise NotFound(bilingual(f"没有编号为 {staff_id} 的网格员",
+                                         f"no grid staff {staff_id}"), field="staff")
+            if staff[1] is not None:
+                raise Conflict(bilingual(
+                    f"网格员 {staff_id} 已关联账号 {staff[1]}",
+                    f"grid staff {staff_id} is linked to the account {staff[1]}"
+                    " already"), field="staff")
+        conn.execute("UPDATE users SET staff_id = %s WHERE id = %s",
+                     (staff_id, user["id"]))
+        audit.record(conn, actor, "update", "users", username,
+                     after={"staff_id": staff_id}, grid_code=user["grid_code"])
 
 
 def get_user(conn, username):
@@ -189,7 +221,7 @@ def list_users(conn, actor):
     return conn.cursor(row_factory=dict_row).execute(sql.SQL(
         "SELECT u.*, u.failures >= %(ceiling)s AS locked FROM ("
         " SELECT id, username, display_name, role, grid_code, active, created_at,"
-        "  last_login_at, (SELECT count(*) FROM login_attempts a"
+        "  last_login_at, staff_id, (SELECT count(*) FROM login_attempts a"
         "   WHERE a.username = users.username AND NOT a.ok AND a.at > greatest("
         "    now() - make_interval(secs => %(window)s), users.unlocked_at))"
         "  AS failures"
@@ -363,6 +395,9 @@ def _digest(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+digest = _digest  # the stored form of a token or session id (layers/devices.py)
+
+
 # API tokens ---------------------------------------------------------------------
 
 def create_token(conn, actor, username, name="token"):
@@ -413,7 +448,8 @@ def principal_for_token(conn, token, also=()):
         "WITH found AS ("
         "  SELECT t.id, t.last_used_at, u.username, u.role, u.grid_code, u.id AS uid"
         "  FROM api_tokens t JOIN users u ON u.id = t.user_id"
-        "  WHERE t.token_sha256 = %s AND t.revoked_at IS NULL AND u.active),"
+        "  WHERE t.token_sha256 = %s AND t.revoked_at IS NULL AND u.active"
+        "   AND (t.expires_at IS NULL OR t.expires_at > now())),"
         " touched AS ("
         "  UPDATE api_tokens SET last_used_at = now()"
         "  WHERE id = (SELECT id FROM found) AND (last_used_at IS NULL"
@@ -426,10 +462,12 @@ def principal_for_token(conn, token, also=()):
 
 def list_tokens(conn, actor):
     """Active tokens of the actor's subtree and their owners (never the token:
-    only its hash is kept)."""
+    only its hash is kept); ``kind`` 'device' (a phone, until ``expires_at``) or
+    'script'."""
     where, params = _scope_filter(actor, "u.grid_code")
     return conn.cursor(row_factory=dict_row).execute(sql.SQL(
-        "SELECT t.id, u.username, t.name, t.created_at, t.created_by, t.last_used_at"
-        " FROM api_tokens t JOIN users u ON u.id = t.user_id"
-        " WHERE t.revoked_at IS NULL AND {} ORDER BY u.username, t.id").format(where),
+        "SELECT t.id, u.username, t.name, t.created_at, t.created_by, t.last_used_at,"
+        " t.kind, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"
+        " AND {} ORDER BY u.username, t.id").format(where),
         params).fetchall()

@@ -30,13 +30,32 @@ def _password(password):
               "account.")
 @click.option("--no-password", is_flag=True, help="A token-only account.")
 @click.option("--display-name")
+@click.option("--staff", "staff", type=int, help="Id of the grid staff person this "
+              "account is (their tasks and patrols on the phone).")
 @friendly
-def add(name, role, grid, password, no_password, display_name):
+def add(name, role, grid, password, no_password, display_name, staff):
     """Create the user NAME."""
     secret = None if no_password else _password(password)
     with db.connect(database_url()) as conn:
-        users.add_user(conn, SYSTEM, name, role, grid, secret, display_name)
-    click.echo(f"user {name} created ({role}, {grid or 'everywhere'})")
+        users.add_user(conn, SYSTEM, name, role, grid, secret, display_name,
+                       staff_id=staff)
+    click.echo(f"user {name} created ({role}, {grid or 'everywhere'})"
+               + (f", staff {staff}" if staff is not None else ""))
+
+
+@user_group.command("link")
+@click.argument("name")
+@click.option("--staff", "staff", type=int, help="Id of the grid staff person.")
+@click.option("--unlink", is_flag=True, help="Remove the link instead.")
+@friendly
+def link(name, staff, unlink):
+    """Link NAME to a grid staff person (--staff ID), or --unlink it. The user's
+    phones (device tokens) are logged out."""
+    if (staff is None) == (not unlink):
+        raise click.UsageError("give either --staff ID or --unlink")
+    with db.connect(database_url()) as conn:
+        users.link_staff(conn, SYSTEM, name, None if unlink else staff)
+    click.echo(f"user {name} " + ("unlinked" if unlink else f"linked to staff {staff}"))
 
 
 @user_group.command("passwd")
@@ -44,7 +63,8 @@ def add(name, role, grid, password, no_password, display_name):
 @click.option("--password", help="Omit to be asked.")
 @friendly
 def passwd(name, password):
-    """Set NAME's password (NAME's sessions end; API tokens stay)."""
+    """Set NAME's password (NAME's sessions and phones end; API tokens for
+    scripts stay)."""
     with db.connect(database_url()) as conn:
         users.set_password(conn, SYSTEM, name, _password(password))
     click.echo(f"password of {name} changed")

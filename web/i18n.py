@@ -359,6 +359,8 @@ STRINGS = {
     "token_label": ("令牌用途", "Token label"),
     "new_token": ("生成令牌", "New token"),
     "tokens": ("接口令牌", "API tokens"),
+    "device_tokens": ("已登录的手机", "Phones logged in"),
+    "expires": ("到期", "Expires"),
     "last_used": ("最近使用", "Last used"),
     "revoke": ("吊销", "Revoke"),
     "new_user": ("新建用户", "New user"),

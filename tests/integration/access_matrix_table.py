@@ -185,6 +185,20 @@ TABLE = {
         "own": _IMPORTS, "other": _IMPORTS_OTHER},
     ("GET", "/api/v1/imports/progress/<token>"): {"-": _IMPORTS},
 
+    # the phone: its login is public (a body without a password: 400); the
+    # identities' script tokens are no device to log out (400 once allowed)
+    ("POST", "/api/v1/devices"): {"-": "400 400 400 400 400 400 400 400 400"},
+    ("DELETE", "/api/v1/devices/current"): {"-": _EVERYONE},
+    ("GET", "/api/v1/me"): {"-": _EVERYONE},
+    ("GET", "/api/v1/me/tasks"): {"-": _INCIDENTS},
+    ("GET", "/api/v1/me/households"): {"-": _HOUSEHOLDS},
+    # photos: adding one is a field action (incidents:report: the roles of
+    # incidents:edit, and the liaison); reading one is reading its incident
+    ("POST", "/api/v1/incidents/<code>/photos"): {
+        "own": _INCIDENT_EDIT, "other": _INCIDENT_EDIT_OTHER},
+    ("GET", "/api/v1/photos/<int:photo_id>"): {
+        "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
+
     # patrol tracks
     ("POST", "/api/v1/tracks"): {"own": _IMPORTS, "other": _IMPORTS_OTHER},
     ("GET", "/api/v1/tracks"): {"own": _TRACKS, "other": _TRACKS_OTHER},

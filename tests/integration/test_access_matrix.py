@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from PIL import Image
 
 from layers import users
 from layers.access import SYSTEM
@@ -71,7 +72,7 @@ def _tile(lon, lat, z=14):
 
 
 @pytest.fixture(scope="module")
-def m(databases, demo_town):
+def m(databases, demo_town, tmp_path_factory):
     g = demo_town.grids
     geoms = dict(zip(g.code, g.geometry, strict=True))
     children = {p: sorted(g[g.parent_code == p].code) for p in set(g.parent_code)}
@@ -148,7 +149,8 @@ def m(databases, demo_town):
         # any page of a logged-in user has the logout form, with the token
         csrf[who] = _csrf(c.get("/admin/users").get_data(as_text=True))
     return SimpleNamespace(url=wd.url, app=wd.app, targets=targets, imports=imports,
-                           tokens=tokens, sessions=sessions, csrf=csrf)
+                           tokens=tokens, sessions=sessions, csrf=csrf,
+                           photo_dir=tmp_path_factory.mktemp("photos"))
 
 
 def _csrf(html):
@@ -354,6 +356,42 @@ def _rejected(m, who, t):
 
 
 get("/api/v1/imports/progress/<token>", "/api/v1/imports/progress/matrix-probe-01")
+
+
+# the phone
+send("POST", "/api/v1/devices", "/api/v1/devices", lambda t: {"username": "x"},
+     ok=400)
+probe("DELETE", "/api/v1/devices/current", ok=400)(
+    lambda m, who, t: ("/api/v1/devices/current", {}))
+get("/api/v1/me", "/api/v1/me")
+get("/api/v1/me/tasks", "/api/v1/me/tasks")
+get("/api/v1/me/households", "/api/v1/me/households")
+
+
+@probe("POST", "/api/v1/incidents/<code>/photos", ok=400)
+def _photo_upload(m, who, t):  # no file: 400 once the incident is found
+    return f"/api/v1/incidents/{t['incident']}/photos", {
+        "data": {}, "content_type": "multipart/form-data"}
+
+
+@probe("GET", "/api/v1/photos/<int:photo_id>")
+def _photo(m, who, t):
+    """A photo of the target's incident, its file in a store of the module."""
+    from api.photo_store import DirectoryStore
+
+    jpeg = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(jpeg, "JPEG")
+    digest = hashlib.sha256(jpeg.getvalue()).hexdigest()
+    root = m.app.config.setdefault("PHOTO_DIR", str(m.photo_dir))
+    DirectoryStore(root).put(digest, jpeg.getvalue())
+    with psycopg.connect(m.url) as c:
+        photo = c.execute(
+            "INSERT INTO incident_photos (incident_id, sha256, width, height, bytes)"
+            " SELECT id, %s, 4, 4, %s FROM incidents WHERE code = %s"
+            " ON CONFLICT (incident_id, sha256) DO UPDATE SET bytes = EXCLUDED.bytes"
+            " RETURNING id", (digest, len(jpeg.getvalue()), t["incident"])
+        ).fetchone()[0]
+    return f"/api/v1/photos/{photo}", {}
 
 
 # patrol tracks

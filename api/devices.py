@@ -1,0 +1,104 @@
+"""/api/v1/devices and /api/v1/me: the phone's login, logout and its user's own
+view (tasks, households). The phone sends its device token as a bearer token."""
+
+from flask import Blueprint, jsonify, request
+
+from api.auth import _bearer, current, requires, token_login
+from api.db import connection
+from api.incidents import _body
+from geo.vocab import bilingual
+from layers import audit, devices, me, users
+from layers.errors import Invalid, Unauthorized
+
+bp = Blueprint("devices", __name__)
+
+_ME = "<me>: {username, display_name, role, role_label, grid_code, staff, " \
+      "permissions, grids}"
+OPENAPI = {
+    "/devices": {"post": {
+        "summary": "Log a phone in: a device token valid 30 days (the login "
+                   "form's checks: throttling, lockout, audit)",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"type": "object", "required": ["username", "password"],
+                       "properties": {"username": {"type": "string"},
+                                      "password": {"type": "string"},
+                                      "label": {"type": "string"}}}}}},
+        "responses": {"201": {"description": "{token, expires_at, me}"},
+                      "401": {"description": "wrong user name or password"},
+                      "429": {"description": "too many failures: wait, or locked"}},
+    }},
+    "/devices/current": {"delete": {
+        "summary": "Log this phone out: revoke the calling device token",
+        "responses": {"204": {"description": "revoked"},
+                      "400": {"description": "not a device token"}},
+    }},
+    "/me": {"get": {"summary": "Who the caller is: role, permissions, staff "
+                               "record and micro-grids",
+                    "responses": {"200": {"description": _ME}}}},
+    "/me/tasks": {"get": {
+        "summary": "Incidents assigned to the caller's staff person or open in "
+                   "their micro-grids, with the actions they may do",
+        "responses": {"200": {"description": "{items: [incident]}"}}}},
+    "/me/households": {"get": {
+        "summary": "Households of the caller's micro-grids (masked per role, no "
+                   "tags) with their last visit; one audited read",
+        "responses": {"200": {"description": "{items: [household]}"}}}},
+}
+
+
+@bp.post("/devices")
+@token_login
+def create_device():
+    body = _body()
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise Invalid(bilingual("请填写用户名和密码",
+                                "'username' and 'password' are required"),
+                      field="username" if not isinstance(username, str)
+                      else "password")
+    label = body.get("label")
+    if label is not None and not isinstance(label, str):
+        raise Invalid(bilingual("设备名称须为文本", "'label' must be text"),
+                      field="label")
+    with connection() as conn:
+        principal = users.login(conn, username.strip(), password,
+                                request.remote_addr)
+        if principal is None:  # the failed attempt is recorded: it counts
+            raise Unauthorized(bilingual("用户名或密码错误",
+                                         "wrong user name or password"),
+                               field="password")
+        audit.record(conn, principal, "login", "users", principal.username,
+                     after={"device": label}, grid_code=principal.grid_code)
+        token, expires_at = devices.issue(conn, principal, label)
+        described = me.describe(conn, principal)
+    return jsonify({"token": token, "expires_at": me.iso(expires_at),
+                    "me": described}), 201
+
+
+@bp.delete("/devices/current")
+@requires("map:view")
+def delete_device():
+    with connection() as conn:
+        devices.revoke(conn, current(), _bearer() or "")
+    return "", 204
+
+
+@bp.get("/me")
+@requires("map:view")
+def get_me():
+    with connection() as conn:
+        return jsonify(me.describe(conn, current()))
+
+
+@bp.get("/me/tasks")
+@requires("incidents:read")
+def my_tasks():
+    with connection() as conn:
+        return jsonify({"items": me.tasks(conn, current())})
+
+
+@bp.get("/me/households")
+@requires("households:read")
+def my_households():
+    with connection() as conn:
+        return jsonify({"items": me.my_households(conn, current())})

@@ -1,0 +1,72 @@
+"""/api/v1/incidents/<code>/photos and /api/v1/photos/<id>: incident photos.
+
+An upload is checked and re-encoded by ``api/photo_store.py`` and recorded by
+``layers/photos.py``; the same picture of the same incident is stored once, so a
+resend (with or without Idempotency-Key) adds nothing.
+"""
+
+from flask import Blueprint, jsonify, request
+
+from api import photo_store
+from api.auth import current, requires
+from api.db import connection
+from api.idempotency import idempotent
+from geo.vocab import bilingual
+from layers import photos
+from layers.errors import Invalid
+
+bp = Blueprint("photos", __name__)
+
+OPENAPI = {
+    "/incidents/{code}/photos": {"post": {
+        "summary": "Add a photo to an incident (multipart field 'file'; JPEG, PNG "
+                   "or WebP, ≤ 10 MB, ≤ 40 MP; stored re-encoded as JPEG without "
+                   "EXIF; the same picture twice is one photo)",
+        "parameters": [{"name": "code", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {
+            "schema": {"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"201": {"description": "{id, url}"},
+                      "400": {"description": "no file, or not an image"},
+                      "404": {"description": "unknown incident, or not yours"},
+                      "422": {"description": "too large, too many pixels"}},
+    }},
+    "/photos/{photo_id}": {"get": {
+        "summary": "A photo (JPEG), read within its incident's scope",
+        "parameters": [{"name": "photo_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "image/jpeg"},
+                      "404": {"description": "unknown, or not yours"}},
+    }},
+}
+
+
+@bp.post("/incidents/<code>/photos")
+@requires("incidents:report")
+@idempotent
+def upload(code):
+    with connection() as conn:  # the incident first: nothing stored for a 404
+        incident = photos.incident_id(conn, current(), code)
+    sent = request.files.get("file")
+    if sent is None:
+        raise Invalid(bilingual("缺少照片文件（表单字段 file）",
+                                "no photo: send it as the form field 'file'"),
+                      field="file")
+    picture = photo_store.prepare(sent.read(photo_store.MAX_BYTES + 1))
+    photo_store.store().put(picture.sha256, picture.jpeg)
+    with connection() as conn:
+        photo, _ = photos.add(conn, current(), incident, picture.sha256,
+                              picture.width, picture.height, len(picture.jpeg))
+    return jsonify(photo), 201
+
+
+@bp.get("/photos/<int:photo_id>")
+@requires("incidents:read")
+def read(photo_id):
+    with connection() as conn:
+        photo = photos.get(conn, current(), photo_id)
+    data = photo_store.store().read(photo["sha256"])
+    return data, 200, {"Content-Type": "image/jpeg",
+                       "Cache-Control": "private, max-age=86400",
+                       "ETag": f'"{photo["sha256"]}"'}
