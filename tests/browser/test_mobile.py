@@ -12,6 +12,7 @@ import pytest
 import shapely
 from PIL import Image
 
+from layers import users
 from tests.browser.conftest import served_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -111,7 +112,8 @@ def test_the_shell_is_an_installable_app_that_opens_offline(phone, phone_server,
     # the manifest: valid JSON with what an install needs, icons that load
     href = page.get_attribute("link[rel=manifest]", "href")
     res = page.request.get(base + href)
-    assert res.ok and res.headers["content-type"].startswith("application/manifest+json")
+    assert res.ok
+    assert res.headers["content-type"].startswith("application/manifest+json")
     manifest = json.loads(res.text())
     assert manifest["name"] and manifest["short_name"]
     assert manifest["start_url"] == "/m/" and manifest["scope"] == "/m/"
@@ -152,3 +154,143 @@ def test_the_shell_is_an_installable_app_that_opens_offline(phone, phone_server,
     assert all(r.url.startswith(base) or r.url.startswith("data:")
                for r in seen["requests"]), [r.url for r in seen["requests"]]
     assert not seen["errors"], seen["errors"]
+
+
+def _camera_photo(path):
+    """A 3000×2000 camera JPEG carrying EXIF (a GPS position among it)."""
+    image = Image.new("RGB", (3000, 2000), (120, 160, 90))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {1: "N", 2: (31.0, 34.0, 0.0), 3: "E", 4: (120.0, 16.0, 0.0)}
+    image.save(path, "JPEG", exif=exif)
+    return path
+
+
+def test_a_report_made_offline_is_sent_once_when_the_network_returns(
+        phone, phone_server, worker_spot, artifacts, tmp_path):
+    base = phone_server.base
+    lon, lat, micro = worker_spot
+    description = "手机离线上报：桥下有人倾倒建筑垃圾"
+    page = phone.new_page()
+    seen = _watch(page)
+    _backend(page, base)
+    _login(page, base, "worker", phone_server.passwords["worker"])
+
+    # the device token is kept on the phone and sent as a bearer token
+    token = page.evaluate("() => window.gridgovMobile.store.get('token')")
+    assert token.startswith("ggv_")
+    page.wait_for_function("() => window.gridgovMobile.data.grids !== null")
+    mine = [r for r in seen["requests"] if r.url.startswith(base + "/api/v1/me")]
+    assert mine and all(r.all_headers().get("authorization") == f"Bearer {token}"
+                        for r in mine)
+
+    page.select_option("#m-category", "environment")
+    page.select_option("#m-subtype", "dumping")
+    page.fill("#m-description", description)
+    page.set_input_files("#m-report-file", _camera_photo(tmp_path / "camera.jpg"))
+    page.wait_for_selector("#m-report-photos img")
+    page.wait_for_selector("#m-report-pos .m-good")  # ±8 m: no pin to drag
+    assert page.locator("#m-report-map").is_hidden()
+
+    # the network is cut: every API request fails
+    phone.route("**/api/v1/**", lambda route: route.abort())
+    page.click("#m-check")
+    goes = page.wait_for_selector("#m-goes")  # the phone's own copy of the grids
+    assert micro in goes.inner_text()
+    page.click("#m-send")
+    page.click("#m-tab-queue")
+    page.wait_for_selector("#m-queue li[data-kind=report][data-state=waiting]")
+    assert page.locator("#m-queue li[data-kind=photo]").count() == 1
+    page.screenshot(path=artifacts / "mobile-queue-offline.png")
+    with psycopg.connect(phone_server.url) as conn:
+        assert conn.execute("SELECT count(*) FROM incidents WHERE description = %s",
+                            (description,)).fetchone()[0] == 0
+
+    # the network returns, but the first answer is lost on its way back: the
+    # server registered the report, the phone did not hear it and sends again
+    phone.unroute("**/api/v1/**")
+    lost = []
+
+    def lose_the_answer(route):
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch().status)
+            route.abort()
+        else:
+            route.continue_()
+
+    phone.route("**/api/v1/incidents", lose_the_answer)
+    page.click("#m-send-now")
+    page.wait_for_function("() => window.gridgovMobile.sync.state.running === null")
+    assert lost == [201]
+    page.wait_for_selector("#m-queue li[data-kind=report][data-state=waiting]")
+    phone.unroute("**/api/v1/incidents")
+    page.click("#m-send-now")
+    page.wait_for_selector("#m-queue li[data-kind=report][data-state=sent]")
+    page.wait_for_selector("#m-queue li[data-kind=photo][data-state=sent]")
+    page.screenshot(path=artifacts / "mobile-queue-sent.png")
+
+    # one incident, not two, in the micro-grid of the position
+    with psycopg.connect(phone_server.url) as conn:
+        rows = conn.execute(
+            "SELECT code, grid_code, source, ST_X(geom), ST_Y(geom) FROM incidents"
+            " WHERE description = %s", (description,)).fetchall()
+    assert len(rows) == 1
+    code, grid, source, x, y = rows[0]
+    assert (grid, source) == (micro, "grid_worker")
+    assert abs(x - lon) < 1e-6 and abs(y - lat) < 1e-6
+    # … as the API shows it, with its one photo: resized, re-encoded, no EXIF
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = page.request.get(base + f"/api/v1/incidents?grid={micro}&limit=1000",
+                              headers=auth).json()
+    assert code in [i["code"] for i in listed["items"]]
+    incident = page.request.get(base + f"/api/v1/incidents/{code}",
+                                headers=auth).json()
+    assert len(incident["photos"]) == 1
+    jpeg = page.request.get(base + incident["photos"][0]["url"], headers=auth)
+    picture = Image.open(io.BytesIO(jpeg.body()))
+    assert picture.format == "JPEG" and max(picture.size) == 1600
+    assert not picture.getexif()
+    # no error but the requests cut on purpose
+    errors = [e for e in seen["errors"] if "net::ERR_FAILED" not in e]
+    assert not errors, errors
+
+
+def test_logout_wipes_the_phone(phone, phone_server):
+    base = phone_server.base
+    page = phone.new_page()
+    _backend(page, base)
+    _login(page, base, "worker", phone_server.passwords["worker"])
+    page.wait_for_function("() => window.gridgovMobile.data.households !== null")
+    token = page.evaluate("() => window.gridgovMobile.store.get('token')")
+    kept = _idb_dump(page)
+    assert {"token", "me", "households", "tasks"} <= set(kept["kv"])
+
+    page.on("dialog", lambda d: d.accept())
+    page.click("#m-logout")
+    page.wait_for_selector("#m[data-state=login]")
+    assert not any(_idb_dump(page).values())  # not one record left
+    assert page.evaluate("async () => (await caches.keys())"
+                         ".filter(k => !k.startsWith('gg-m-shell-'))") == []
+    # the token is revoked on the server, and the phone says so
+    res = page.request.get(base + "/api/v1/me",
+                           headers={"Authorization": f"Bearer {token}"})
+    assert res.status == 401 and res.json()["error"]["code"] == "device_revoked"
+    page.reload()
+    page.wait_for_selector("#m[data-state=login]")
+
+
+def test_a_device_revoked_by_the_centre_is_wiped(phone, phone_server):
+    base = phone_server.base
+    page = phone.new_page()
+    _backend(page, base)
+    _login(page, base, "worker", phone_server.passwords["worker"])
+    page.wait_for_function("() => window.gridgovMobile.data.tasks !== null")
+    token = page.evaluate("() => window.gridgovMobile.store.get('token')")
+    with psycopg.connect(phone_server.url) as conn:  # as /admin/users revokes it
+        conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE kind = 'device'"
+                     " AND token_sha256 = %s", (users.digest(token),))
+    page.click("#m-tab-tasks")
+    page.click("#m-tasks-refresh")
+    page.wait_for_selector("#m[data-state=login]")
+    assert "此设备已被注销" in page.inner_text("#m-msg")
+    assert _idb_dump(page).get("kv") == []

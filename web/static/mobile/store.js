@@ -16,9 +16,11 @@ window.ggStore = (function () {
   var db = null;
   var seq = 0;
 
+  // One connection, opened once (concurrent first calls share it); closed when
+  // the database is deleted (the wipe) so that the deletion is never blocked.
   function open() {
-    if (db) { return Promise.resolve(db); }
-    return new Promise(function (resolve, reject) {
+    if (db) { return db; }
+    db = new Promise(function (resolve, reject) {
       var req = indexedDB.open(NAME, 1);
       req.onupgradeneeded = function () {
         var d = req.result;
@@ -28,13 +30,14 @@ window.ggStore = (function () {
         }
       };
       req.onsuccess = function () {
-        db = req.result;
-        db.onversionchange = function () { db.close(); db = null; };
-        resolve(db);
+        var conn = req.result;
+        conn.onversionchange = function () { conn.close(); db = null; };
+        resolve(conn);
       };
-      req.onerror = function () { reject(req.error); };
-      req.onblocked = function () { reject(new Error('IndexedDB blocked')); };
+      req.onerror = function () { db = null; reject(req.error); };
+      req.onblocked = function () { db = null; reject(new Error('IndexedDB blocked')); };
     });
+    return db;
   }
 
   // Run fn(objectStore) in a transaction; resolves with the last request's result
@@ -100,10 +103,14 @@ window.ggStore = (function () {
         return s.clear();
       })]);
     }
-    if (db) { db.close(); db = null; }
-    return Promise.all([caches_, new Promise(function (resolve) {
-      var req = indexedDB.deleteDatabase(NAME);
-      req.onsuccess = req.onerror = req.onblocked = function () { resolve(); };
+    var closing = db ? db.then(function (conn) { conn.close(); }, function () {}) :
+      Promise.resolve();
+    db = null;
+    return Promise.all([caches_, closing.then(function () {
+      return new Promise(function (resolve) {
+        var req = indexedDB.deleteDatabase(NAME);
+        req.onsuccess = req.onerror = req.onblocked = function () { resolve(); };
+      });
     })]);
   }
 

@@ -173,7 +173,8 @@ window.ggM = (function () {
   // code is not known yet, else straight to the code.
   M.photoItems = function (photos, code, parent) {
     return photos.map(function (p, i) {
-      return {kind: 'photo', method: 'POST', photo: p.blob, parent: parent || null,
+      return {kind: 'photo', method: 'POST', photo: p.blob,
+              parent: parent === undefined ? null : parent,
               path: '/incidents/' + (code ? encodeURIComponent(code) : '{code}') +
                     '/photos',
               summary: (code || '') + ' #' + (i + 1), thumb: p.thumb};
