@@ -294,3 +294,125 @@ def test_a_device_revoked_by_the_centre_is_wiped(phone, phone_server):
     page.wait_for_selector("#m[data-state=login]")
     assert "此设备已被注销" in page.inner_text("#m-msg")
     assert _idb_dump(page).get("kv") == []
+
+
+def _route_exists(page, base, path):
+    """An API route answers an anonymous POST with 401 (404 when it is absent)."""
+    return page.request.post(base + "/api/v1" + path, data={}).status != 404
+
+
+def _targets_are_thumb_sized(page):
+    small = page.evaluate("""() => [...document.querySelectorAll(
+        'button, select, input:not([type=file]), textarea, .m-file')]
+      .filter(e => e.offsetParent !== null && !e.closest('.leaflet-container'))
+      .map(e => [e.id || e.className || e.tagName, e.getBoundingClientRect().height])
+      .filter(([, h]) => h < 44)""")
+    assert not small, small
+
+
+def test_each_tab_at_375_px_with_the_worker_s_data(browser, phone_server, worker_spot,
+                                                  artifacts):
+    """Every tab fits 375 px with thumb-sized targets; a fix worse than 30 m gives a
+    pin to drag; a task accepted, a visit recorded, a short patrol, all sent."""
+    base = phone_server.base
+    lon, lat, micro = worker_spot
+    context = browser.new_context(
+        **PHONE, permissions=["geolocation"],
+        geolocation={"longitude": lon, "latitude": lat, "accuracy": 60})
+    try:
+        page = context.new_page()
+        seen = _watch(page)
+        _backend(page, base)
+        with psycopg.connect(phone_server.url) as conn:  # a task to accept
+            conn.execute(
+                "UPDATE incidents SET status = 'dispatched', closed_at = NULL,"
+                " deadline = now() - interval '1 day' WHERE id = (SELECT min(id)"
+                " FROM incidents WHERE grid_code = %s AND closed_at IS NULL)",
+                (micro,))
+        _login(page, base, "worker", phone_server.passwords["worker"])
+        page.wait_for_function("() => window.gridgovMobile.data.grids !== null"
+                               " && window.gridgovMobile.data.tasks !== null")
+
+        # 上报: ±60 m, so a pin to drag on a small map over the worker's grids
+        page.wait_for_selector("#m-report-map .m-pin")
+        assert page.locator("#m-pin-hint").is_visible()
+        page.select_option("#m-category", "dispute")
+        page.fill("#m-description", "两户因楼道堆放杂物发生争执")
+        page.locator("#m-report-map").scroll_into_view_if_needed()
+        box = page.locator("#m-report-map .m-pin").bounding_box()
+        page.mouse.move(box["x"] + 14, box["y"] + 24)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 40, box["y"] + 60, steps=5)
+        page.mouse.up()
+        page.wait_for_function("() => window.gridgovMobile.report.pinned === true")
+        page.screenshot(path=artifacts / "mobile-report-pin.png")
+        page.evaluate("() => window.scrollTo(0, 0)")
+        _no_sideways_scroll(page)
+        _targets_are_thumb_sized(page)
+        page.screenshot(path=artifacts / "mobile-report.png")
+
+        # 待办: the overdue task marked, accepted through the outbox
+        page.click("#m-tab-tasks")
+        card = page.wait_for_selector("#m-tasks li.m-card-overdue:has(.m-accept)")
+        assert "已超期" in card.inner_text()
+        _no_sideways_scroll(page)
+        _targets_are_thumb_sized(page)
+        card.scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / "mobile-tasks.png")
+        code = card.get_attribute("data-code")
+        card.query_selector(".m-accept").click()
+        page.wait_for_function(
+            """code => (window.gridgovMobile.data.tasks.items.find(t => t.code === code)
+                        || {}).status === 'handling'""", arg=code)
+        with psycopg.connect(phone_server.url) as conn:
+            assert conn.execute("SELECT status FROM incidents WHERE code = %s",
+                                (code,)).fetchone()[0] == "handling"
+
+        # 走访: the households kept on the phone; a visit recorded
+        page.click("#m-tab-visits")
+        page.wait_for_selector("#m-households li.m-card")
+        _no_sideways_scroll(page)
+        _targets_are_thumb_sized(page)
+        page.screenshot(path=artifacts / "mobile-visits.png")
+        first = page.locator("#m-households li.m-card").first
+        first.locator(".m-visit").click()
+        first.locator("textarea").fill("入户了解情况，老人身体尚好")
+        first.locator(".m-size").fill("2")
+        page.wait_for_timeout(300)  # the position for the distance
+        _targets_are_thumb_sized(page)
+        page.screenshot(path=artifacts / "mobile-visit-form.png")
+        first.locator("button[type=submit]").click()
+
+        # 巡查: a few seconds of positions, one batch when it stops
+        page.click("#m-tab-patrol")
+        page.click("#m-patrol-toggle")
+        for i in range(3):
+            context.set_geolocation({"longitude": lon + i * 1e-4, "latitude": lat,
+                                     "accuracy": 5})
+            page.wait_for_timeout(5200)
+        page.wait_for_function("() => window.gridgovMobile.patrol.run.count >= 2")
+        _no_sideways_scroll(page)
+        page.screenshot(path=artifacts / "mobile-patrol.png")
+        page.click("#m-patrol-toggle")
+        page.wait_for_selector("#m-patrol-status:has-text('未在巡查')")
+
+        # 待发送: every item sent (where the server has the route)
+        page.click("#m-tab-queue")
+        page.click("#m-send-now")
+        page.wait_for_function("() => window.gridgovMobile.sync.state.running === null")
+        page.wait_for_selector("#m-queue li[data-kind=accept][data-state=sent]")
+        absent = []
+        for kind, path in (("visit", "/visits"), ("patrol", "/patrols/points")):
+            if _route_exists(page, base, path):
+                page.wait_for_selector(
+                    f"#m-queue li[data-kind={kind}][data-state=sent]")
+            else:  # kept, marked failed with the server's answer
+                absent.append(path)
+                page.wait_for_selector(
+                    f"#m-queue li[data-kind={kind}][data-state=failed]")
+        _no_sideways_scroll(page)
+        page.screenshot(path=artifacts / "mobile-queue.png")
+        errors = [e for e in seen["errors"] if not (absent and "404" in e)]
+        assert not errors, errors
+    finally:
+        context.close()
