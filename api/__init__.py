@@ -16,11 +16,13 @@ from api import (
     incidents,
     locate,
     openapi,
+    patrols,
     photos,
     places,
     search,
     stats,
     tracks,
+    visits,
 )
 
 __all__ = ["PREFIX", "init_app"]
@@ -29,6 +31,7 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
+    visits, patrols,
 )
 
 

@@ -5,10 +5,11 @@ from flask import Blueprint, jsonify, request
 
 from api.auth import _bearer, current, requires, token_login
 from api.db import connection
+from api.errors import error_response
 from api.incidents import _body
 from geo.vocab import bilingual
 from layers import audit, devices, me, users
-from layers.errors import Invalid, Unauthorized
+from layers.errors import Invalid, TooManyRequests, Unauthorized
 
 bp = Blueprint("devices", __name__)
 
@@ -61,8 +62,14 @@ def create_device():
         raise Invalid(bilingual("设备名称须为文本", "'label' must be text"),
                       field="label")
     with connection() as conn:
-        principal = users.login(conn, username.strip(), password,
-                                request.remote_addr)
+        try:
+            principal = users.login(conn, username.strip(), password,
+                                    request.remote_addr)
+        except TooManyRequests as exc:  # the pair must wait, or the account is locked
+            response, status = error_response(exc.http_status, exc.code, exc.message,
+                                              exc.field, **exc.details)
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+            return response, status
         if principal is None:  # the failed attempt is recorded: it counts
             raise Unauthorized(bilingual("用户名或密码错误",
                                          "wrong user name or password"),

@@ -9,6 +9,12 @@ same user gets that answer again (same status and body, header
 request is 422 ``idempotency_mismatch``. A failed request (4xx, 5xx) keeps
 nothing: it changed nothing, and may be sent again. Without the header the route
 runs as always. The table is ``layers/idempotency.py``'s.
+
+The route's own transaction and the answer's row are two commits: a process that
+dies between them leaves a claim without answer, which a resend may take over
+after ``layers.idempotency.STALE_SECONDS`` (and then runs the route again). The
+routes that matter most are safe even then: a photo is stored once per content,
+a report made twice would show as a duplicate in the preview.
 """
 
 import functools

@@ -23,11 +23,12 @@ def url(photo_id):
 def incident_id(conn, principal, code):
     """The id of incident ``code`` (its code or numeric id) of the user's
     jurisdiction, or NotFound."""
-    is_id = isinstance(code, int) or (isinstance(code, str) and code.isdigit())
+    is_id = isinstance(code, int) or (isinstance(code, str) and code.isdigit()
+                                       and len(code) < 19)  # a bigint
     row = conn.execute(
-        "SELECT id FROM incidents WHERE " + ("id = %s" if is_id else "code = %s")
-        + " AND grid_code LIKE %s",
-        (int(code) if is_id else code, principal.prefix)).fetchone()
+        "SELECT id FROM incidents WHERE (id = %s OR code = %s) AND grid_code LIKE %s",
+        (int(code) if is_id else None, None if is_id else code, principal.prefix)
+    ).fetchone()
     if row is None:
         raise NotFound(bilingual(f"没有事件 {code}", f"no incident {code}"),
                        field="code")

@@ -25,6 +25,10 @@ period (``created_at`` in [start, end)), as the database stands at ``as_of`` (no
   closed by the deadline (or closed with no deadline); ``timeliness`` 按期办结率 =
   on_time / due; ``overdue`` 超期未结: open past the deadline at ``as_of``;
   ``closed_late``: closed after the deadline;
+- ``visited_households``: households of the grid visited (入户走访, the phone's
+  ``visits``) at least once in the period; ``visit_rate`` 走访率 =
+  visited_households / the grid's households (null without households). Not a
+  component of the ranking's score;
 - ``mom`` 环比 and ``yoy`` 同比: ``{"received", "received_change",
   "resolution_rate", "resolution_rate_change"}`` of the compared period, the change
   of ``received`` relative ((now − then) / then, null when then = 0) and that of
@@ -55,7 +59,7 @@ MAX_DAYS = 366  # a from–to period of at most a year
 
 _COUNTS = ("received", "closed", "resolved", "due", "on_time", "overdue",
            "closed_late", "prev_received", "prev_resolved", "yoy_received",
-           "yoy_resolved")
+           "yoy_resolved", "visited")
 _CATEGORIES = tuple(vocab.INCIDENT_CATEGORIES)
 
 
@@ -182,9 +186,17 @@ i AS (
         count(*) FILTER (WHERE x.yoy) AS yoy_received,
         count(*) FILTER (WHERE x.yoy AND x.resolved) AS yoy_resolved
     FROM x GROUP BY 1
+),
+v AS (
+    SELECT left(grid_code, %(len)s) AS code, count(DISTINCT household_id) AS visited
+    FROM visits
+    WHERE grid_code LIKE %(root)s AND grid_code LIKE %(scope)s
+      AND visited_at >= %(s0)s AND visited_at < %(e0)s
+    GROUP BY 1
 )
 -- USING merges the join columns: one "code" column
 SELECT * FROM g LEFT JOIN h USING (code) LEFT JOIN i USING (code)
+    LEFT JOIN v USING (code)
 ORDER BY g.code
 """).format(categories=_CATEGORY_COUNTS)
 
@@ -246,6 +258,7 @@ def _figures(counts, by_cat, households, close_days):
         "resolution_rate": _json(resolution),
         "avg_close_days": _json(rate(close_days, c["closed"]), 3),
         "timeliness": _json(rate(c["on_time"], c["due"])),
+        "visit_rate": _json(rate(c["visited"], households)),
     }
     compared = {}
     for key, prefix in (("mom", "prev_"), ("yoy", "yoy_")):
@@ -270,6 +283,8 @@ def _figures(counts, by_cat, households, close_days):
             "timeliness": plain["timeliness"][k],
             "overdue": columns["overdue"][k],
             "closed_late": columns["closed_late"][k],
+            "visited_households": columns["visited"][k],
+            "visit_rate": plain["visit_rate"][k],
             **{key: {name: values[k] for name, values in parts.items()}
                for key, parts in compared.items()},
         })

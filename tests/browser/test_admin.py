@@ -72,8 +72,9 @@ def test_a_village_admin_sees_the_village_unlocks_and_cannot_go_global(
         names = [n.split("\n")[0].strip() for n in
                  page.locator("table").first.locator("tbody tr td:first-child")
                  .all_inner_texts()]
-        # the worker's grid is in the village; not admin, nor the town's accounts
-        assert sorted(names) == ["vadmin", "village1", "worker"]
+        # the worker's and the liaison's grids are in the village; not admin, nor
+        # the town's accounts
+        assert sorted(names) == ["liaison", "vadmin", "village1", "worker"]
         users_table = page.locator("table").first
         row = users_table.locator("tr", has_text="village1")
         assert "已锁定" in row.inner_text()

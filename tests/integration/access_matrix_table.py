@@ -198,6 +198,14 @@ TABLE = {
         "own": _INCIDENT_EDIT, "other": _INCIDENT_EDIT_OTHER},
     ("GET", "/api/v1/photos/<int:photo_id>"): {
         "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
+    # visits (visits:record: the field roles; a body refused after the checks)
+    # and their tags confirmed (visits:confirm: dispatchers, admins)
+    ("POST", "/api/v1/visits"): {"-": "A Y Y F F F F Y F"},
+    ("GET", "/api/v1/visits/pending-tags"): {"-": "A Y Y F Y Y F F F"},
+    ("POST", "/api/v1/visits/<int:visit_id>/confirm-tag"): {
+        "own": "A Y Y F Y Y F F F", "other": "A Y N F Y N F F F"},
+    # a patrol from the phone (patrols:record: the field roles)
+    ("POST", "/api/v1/patrols/points"): {"-": "A Y Y F F F F Y F"},
 
     # patrol tracks
     ("POST", "/api/v1/tracks"): {"own": _IMPORTS, "other": _IMPORTS_OTHER},

@@ -394,6 +394,28 @@ def _photo(m, who, t):
     return f"/api/v1/photos/{photo}", {}
 
 
+get("/api/v1/visits/pending-tags", "/api/v1/visits/pending-tags")
+send("POST", "/api/v1/visits", "/api/v1/visits",
+     lambda t: {"household_id": 1, "size_seen": 99}, ok=400)
+
+
+@probe("POST", "/api/v1/visits/<int:visit_id>/confirm-tag", ok=409)
+def _confirm_tag(m, who, t):
+    """A visit of the target's household that proposed no tag (409 once past the
+    checks: nothing to confirm)."""
+    with psycopg.connect(m.url) as c:
+        visit = c.execute(
+            "INSERT INTO visits (household_id, grid_code, username, visited_at)"
+            " SELECT id, grid_code, 'matrix', now() FROM households WHERE id = %s"
+            " RETURNING id", (t["household"],)).fetchone()[0]
+    return f"/api/v1/visits/{visit}/confirm-tag", {}
+
+
+send("POST", "/api/v1/patrols/points", "/api/v1/patrols/points",
+     lambda t: {"patrol_id": "00000000-0000-4000-8000-000000000000", "points": []},
+     ok=400)
+
+
 # patrol tracks
 @probe("POST", "/api/v1/tracks", ok=400)
 def _track(m, who, t):
