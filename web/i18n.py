@@ -172,6 +172,7 @@ STRINGS = {
     "m_patrol_idle": ("未在巡查", "Not patrolling"),
     "m_patrol_status": ("巡查中：已记录 {n} 个点，{min} 分钟",
                         "Patrolling: {n} points, {min} min"),
+    "m_points": ("{n} 个定位点", "{n} positions"),
     "m_patrol_done": ("巡查结束：{n} 个点已保存", "Patrol ended: {n} points saved"),
     "m_wake_on": ("屏幕常亮：已开启", "Screen kept on"),
     "m_wake_off": ("屏幕常亮：不可用，请手动关闭自动锁屏",

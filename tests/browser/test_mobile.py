@@ -412,6 +412,12 @@ def test_each_tab_at_375_px_with_the_worker_s_data(browser, phone_server, worker
                     f"#m-queue li[data-kind={kind}][data-state=failed]")
         _no_sideways_scroll(page)
         page.screenshot(path=artifacts / "mobile-queue.png")
+        if not absent:  # as the server keeps them
+            with psycopg.connect(phone_server.url) as conn:
+                assert conn.execute(
+                    "SELECT size_seen, distance_m IS NOT NULL FROM visits"
+                    " WHERE note = %s", ("入户了解情况，老人身体尚好",)).fetchall() == [
+                    (2, True)]
         errors = [e for e in seen["errors"] if not (absent and "404" in e)]
         assert not errors, errors
     finally:

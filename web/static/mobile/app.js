@@ -109,14 +109,14 @@
   }
 
   var losing = false;
-  // The server refused the token: revoked (wipe what is cached, keep the unsent
-  // work for the next login) or otherwise ended (ask for a login).
+  // The server refused the token (revoked, expired, or unknown: docs/phone-api.md
+  // asks to wipe on every one): what is cached goes, the token with it; the
+  // unsent work stays for the next login of the same person.
   function authLost(revoked) {
     if (losing) { return; }
     losing = true;
     M.stopPatrol();
-    var done = revoked ? M.store.wipe(true) : M.store.del('token');
-    done.catch(function () {}).then(function () {
+    M.store.wipe(true).catch(function () {}).then(function () {
       M.sync.setToken(null, M.me ? M.me.username : null);
       forget();
       showLogin(revoked ? 'm_revoked' : 'm_login_again', revoked ? 'err' : 'warn');
@@ -167,6 +167,7 @@
         renderQueue();
         if (r[3] && !M.patrol.run) { M.startPatrol(r[3]); }
         show(M.tab);
+        allowedTabs();
         refresh();
         startPolling();
       });
@@ -178,6 +179,7 @@
       if (!res.ok || !res.body) { return; }
       M.me = res.body;
       $('m-who').textContent = M.me.display_name || M.me.username;
+      allowedTabs();
       return M.store.set('me', M.me).then(syncGrids);
     }).then(function () {
       return Promise.all([M.refreshTasks(), M.refreshHouseholds()]);
@@ -209,6 +211,21 @@
     }, POLL_MS);
   }
   function stopPolling() { clearInterval(poll); poll = null; }
+
+  // The tabs this person may use (<me>.permissions, docs/phone-api.md §10).
+  var NEEDS = {report: 'incidents:report', tasks: 'incidents:read',
+               visits: 'visits:record', patrol: 'patrols:record'};
+  function allowedTabs() {
+    var perms = (M.me && M.me.permissions) || null;
+    Object.keys(NEEDS).forEach(function (tab) {
+      $('m-tab-' + tab).hidden = !!perms && perms.indexOf(NEEDS[tab]) < 0;
+    });
+    if ($('m-tab-' + M.tab).hidden) {
+      show(['report', 'tasks', 'visits', 'patrol', 'queue'].filter(function (t) {
+        return !$('m-tab-' + t).hidden;
+      })[0]);
+    }
+  }
 
   function show(tab) {
     if (M.tab === 'report' && tab !== 'report' && M.hooks.reportStop) {
@@ -279,8 +296,11 @@
       M.el('span', {className: 'm-state'}, M.zh('m_state_' + it.state))]));
     if (it.thumb) { li.appendChild(M.el('img', {className: 'm-thumb', src: it.thumb, alt: ''})); }
     li.appendChild(M.el('p', {className: 'm-desc'}, it.summary || ''));
+    var r = it.result || {};
     li.appendChild(M.el('p', {className: 'm-hint'}, [M.time(it.created_at),
-      it.result && it.result.code ? ' · ' + it.result.code : '']));
+      r.code && it.kind !== 'visit' ? ' · ' + r.code : '',
+      r.distance_m != null ? ' · ' + M.zh('m_visit_distance', {m: Math.round(
+        r.distance_m)}) : '']));
     if (it.message) { li.appendChild(M.el('p', {className: 'm-bad m-why'}, it.message)); }
     if (it.state === 'sent') { return li; }
     var text = null;

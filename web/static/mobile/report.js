@@ -123,7 +123,7 @@
     var b = {category: $('m-category').value, subtype: $('m-subtype').value || null,
              description: $('m-description').value.trim(), source: 'grid_worker',
              lon: +p.lon.toFixed(7), lat: +p.lat.toFixed(7),
-             received_at: (R.at || new Date()).toISOString()};
+             reported_at: (R.at || new Date()).toISOString()};
     if (!R.pinned && p.accuracy) { b.accuracy_m = Math.round(p.accuracy * 10) / 10; }
     return b;
   }

@@ -3,7 +3,8 @@
  * of work made on the phone (ggStore) sent in order, each item exactly once:
  * - every item carries the Idempotency-Key made when it was created, the same on
  *   every resend (the server answers a resend with its first answer);
- * - no network, a 5xx or a 429: the item waits and is tried again later;
+ * - no network, a 5xx, a 429 or a 409 idempotency_in_progress: the item waits
+ *   and is tried again later;
  * - 401: the item waits ("log in again") and the page asks for a login;
  * - any other 4xx (409, 422 …): the item is marked failed with the server's
  *   message and kept, for the worker to fix or discard — never dropped;
@@ -71,7 +72,13 @@ window.ggSync = (function () {
     });
   }
 
-  function transient(status) { return status === 0 || status === 429 || status >= 500; }
+  // Worth sending again later: no network, the server busy or down, or the same
+  // request still running there (409 idempotency_in_progress).
+  function transient(res) {
+    var s = res.status;
+    return s === 0 || s === 429 || s >= 500 || (s === 409 && res.body && res.body.error &&
+                                                res.body.error.code === 'idempotency_in_progress');
+  }
 
   function sendOne(it, all) {
     var path = it.path;
@@ -108,7 +115,7 @@ window.ggSync = (function () {
       } else if (res.status === 401) {
         it.state = 'login';
         it.message = errorText(res);
-      } else if (transient(res.status)) {
+      } else if (transient(res)) {
         it.state = 'waiting';
         it.message = errorText(res);
       } else {
@@ -117,7 +124,7 @@ window.ggSync = (function () {
       }
       return store.put(it).then(function () {
         if (res.ok) { return 'next'; }
-        return res.status === 401 || transient(res.status) ? 'stop' : 'next';
+        return res.status === 401 || transient(res) ? 'stop' : 'next';
       });
     });
   }

@@ -227,7 +227,7 @@
   function visitForm(h, closed) {
     var pos = null;
     var note = M.el('textarea', {rows: 3, maxLength: 2000, className: 'm-note'});
-    var size = M.el('input', {type: 'number', min: 0, max: 99, inputMode: 'numeric',
+    var size = M.el('input', {type: 'number', min: 0, max: 50, inputMode: 'numeric',
                               className: 'm-size'});
     var where = M.el('p', {className: 'm-hint'}, M.zh('m_locating'));
     var form = M.el('form', {className: 'm-subform'},
@@ -321,7 +321,7 @@
     return M.store.set('patrol', P.run).then(function () {
       return M.sync.add({kind: 'patrol', method: 'POST', path: '/patrols/points',
                          body: {patrol_id: P.run ? P.run.id : null, points: points},
-                         summary: M.zh('m_patrol_done', {n: points.length})});
+                         summary: M.zh('m_points', {n: points.length})});
     });
   }
 
