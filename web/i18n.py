@@ -148,6 +148,7 @@ STRINGS = {
     "m_feedback": ("处置反馈", "Report back"),
     "m_note": ("处置情况", "What was done"),
     "m_outcome": ("建议结果", "Proposed outcome"),
+    "m_outcome_note": ("建议结果：{outcome}", "Proposed outcome: {outcome}"),
     "m_send_feedback": ("提交反馈", "Send"),
     "m_cancel": ("取消", "Cancel"),
     "m_households_empty": ("暂无住户，请联网后刷新", "No household: refresh online"),

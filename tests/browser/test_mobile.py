@@ -311,9 +311,10 @@ def _targets_are_thumb_sized(page):
 
 
 def test_each_tab_at_375_px_with_the_worker_s_data(browser, phone_server, worker_spot,
-                                                  artifacts):
+                                                  artifacts, tmp_path):
     """Every tab fits 375 px with thumb-sized targets; a fix worse than 30 m gives a
-    pin to drag; a task accepted, a visit recorded, a short patrol, all sent."""
+    pin to drag; a task accepted and reported back, a visit recorded, a short
+    patrol, all sent."""
     base = phone_server.base
     lon, lat, micro = worker_spot
     context = browser.new_context(
@@ -367,6 +368,31 @@ def test_each_tab_at_375_px_with_the_worker_s_data(browser, phone_server, worker
         with psycopg.connect(phone_server.url) as conn:
             assert conn.execute("SELECT status FROM incidents WHERE code = %s",
                                 (code,)).fetchone()[0] == "handling"
+        # … and reported back: a note, a proposed outcome, a photo
+        card = page.locator(f"#m-tasks li[data-code='{code}']")
+        card.locator(".m-feedback").click()
+        card.locator("textarea.m-note").fill("已上门协调，双方同意清理楼道")
+        card.locator("select.m-outcome").select_option(index=1)
+        card.locator("input[type=file]").set_input_files(
+            _camera_photo(tmp_path / "done.jpg"))
+        card.locator(".m-photos img").wait_for()
+        _targets_are_thumb_sized(page)
+        card.scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / "mobile-feedback.png")
+        card.locator("button[type=submit]").click()
+        page.wait_for_function(
+            """() => window.gridgovMobile.queued.some(
+                 it => it.kind === 'photo' && it.state === 'sent')""")
+        with psycopg.connect(phone_server.url) as conn:
+            notes = [r[0] for r in conn.execute(
+                "SELECT e.note FROM incident_events e JOIN incidents i"
+                " ON i.id = e.incident_id WHERE i.code = %s AND e.action = 'feedback'",
+                (code,))]
+            photos = conn.execute(
+                "SELECT count(*) FROM incident_photos f JOIN incidents i"
+                " ON i.id = f.incident_id WHERE i.code = %s", (code,)).fetchone()[0]
+        assert len(notes) == 1 and notes[0].startswith("已上门协调")
+        assert "建议结果：" in notes[0] and photos == 1
 
         # 走访: the households kept on the phone; a visit recorded
         page.click("#m-tab-visits")
