@@ -201,6 +201,7 @@ def test_a_report_made_offline_is_sent_once_when_the_network_returns(
     page.click("#m-tab-queue")
     page.wait_for_selector("#m-queue li[data-kind=report][data-state=waiting]")
     assert page.locator("#m-queue li[data-kind=photo]").count() == 1
+    assert page.inner_text("#m-net") == "离线"  # no answer, whatever onLine says
     page.screenshot(path=artifacts / "mobile-queue-offline.png")
     with psycopg.connect(phone_server.url) as conn:
         assert conn.execute("SELECT count(*) FROM incidents WHERE description = %s",
@@ -351,6 +352,13 @@ def test_each_tab_at_375_px_with_the_worker_s_data(browser, phone_server, worker
         _no_sideways_scroll(page)
         _targets_are_thumb_sized(page)
         page.screenshot(path=artifacts / "mobile-report.png")
+        # the check before sending: the server's micro-grid (nothing is sent)
+        page.click("#m-check")
+        assert micro in page.wait_for_selector("#m-goes").inner_text()
+        _no_sideways_scroll(page)
+        _targets_are_thumb_sized(page)
+        page.screenshot(path=artifacts / "mobile-report-preview.png")
+        page.click("#m-back")
 
         # 待办: the overdue task marked, accepted through the outbox
         page.click("#m-tab-tasks")

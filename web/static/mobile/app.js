@@ -23,8 +23,9 @@
     navigator.serviceWorker.ready.then(function () { root.dataset.sw = 'active'; });
   }
 
+  var reachable = true;
   function net() {
-    var on = navigator.onLine;
+    var on = navigator.onLine && reachable;
     var mark = $('m-net');
     mark.textContent = M.zh(on ? 'm_online' : 'm_offline');
     mark.className = 'm-net ' + (on ? 'm-on' : 'm-off');
@@ -334,9 +335,10 @@
   function start() {
     registerWorker();
     net();
-    window.addEventListener('online', net);
+    window.addEventListener('online', function () { reachable = true; net(); });
     window.addEventListener('offline', net);
-    M.sync.init(M.cfg.urls.api, {authLost: authLost, changed: renderQueueSoon});
+    M.sync.init(M.cfg.urls.api, {authLost: authLost, changed: renderQueueSoon,
+                                 reached: function (ok) { reachable = ok; net(); }});
     $('m-login-form').addEventListener('submit', login);
     $('m-logout').addEventListener('click', logout);
     $('m-send-now').addEventListener('click', function () { M.sync.run(); });

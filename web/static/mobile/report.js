@@ -153,6 +153,14 @@
     M.clear(box);
     M.hideMsg();
     var grid = answer ? answer.grid_code : (M.gridAt(R.body.lon, R.body.lat) || {}).code;
+    var cat = cats[R.body.category];
+    var sub = R.body.subtype && cat.subtypes[R.body.subtype];
+    box.appendChild(M.el('div', {className: 'm-card'}, [
+      M.el('strong', {}, cat.label[0] + (sub ? ' · ' + sub[0] : '')),
+      M.el('p', {className: 'm-desc'}, R.body.description),
+      M.el('div', {className: 'm-photos'}, picker.photos.map(function (p) {
+        return M.el('img', {className: 'm-thumb', src: p.thumb, alt: ''});
+      }))]));
     if (grid) {
       box.appendChild(M.el('p', {className: 'm-goes', id: 'm-goes'},
         M.both(answer ? 'm_goes_to' : 'm_goes_to_local', {grid: M.gridName(grid)})));

@@ -15,7 +15,8 @@ window.ggSync = (function () {
 
   var store = window.ggStore;
   var state = {api: '', token: null, owner: null, running: null, timer: null};
-  var hooks = {authLost: function () {}, changed: function () {}};
+  var hooks = {authLost: function () {}, changed: function () {},
+               reached: function () {}};
   var RETRY_MS = 20000;
 
   function init(apiRoot, h) {
@@ -44,6 +45,7 @@ window.ggSync = (function () {
     return fetch(state.api + path, {method: method, headers: headers, body: payload,
                                     credentials: 'omit', cache: 'no-store'})
       .then(function (res) {
+        hooks.reached(true);
         return res.json().catch(function () { return null; }).then(function (b) {
           var out = {ok: res.ok, status: res.status, body: b};
           if (res.status === 401 && state.token) {
@@ -51,7 +53,10 @@ window.ggSync = (function () {
           }
           return out;
         });
-      }, function () { return {ok: false, status: 0, body: null}; });
+      }, function () {
+        hooks.reached(false);  // no answer: offline, whatever navigator.onLine says
+        return {ok: false, status: 0, body: null};
+      });
   }
 
   // Queue work: a list of items put together, then sent. An item's `parent` may
