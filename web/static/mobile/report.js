@@ -92,13 +92,14 @@
       if (base.url) { L.tileLayer(base.url, {maxZoom: 19}).addTo(R.map); }
       R.marker = L.marker([p.lat, p.lon], {
         draggable: true, autoPan: true,
-        icon: L.divIcon({className: 'm-pin', iconSize: [28, 28], iconAnchor: [14, 28]})
+        icon: L.divIcon({className: 'm-pin', iconSize: [28, 28], iconAnchor: [14, 14]})
       }).addTo(R.map);
       R.marker.on('dragend', function () {
         var ll = R.marker.getLatLng();
         R.pinned = true;
         stopLocating();
         R.pos = {lon: ll.lng, lat: ll.lat, accuracy: R.pos.accuracy, at: Date.now()};
+        R.map.panTo(ll);
         showPos();
       });
       R.circle = L.circle([p.lat, p.lon], {radius: p.accuracy, className: 'm-acc',
