@@ -264,7 +264,23 @@ def test_logout_wipes_the_phone(phone, phone_server):
     page.wait_for_function("() => window.gridgovMobile.data.households !== null")
     token = page.evaluate("() => window.gridgovMobile.store.get('token')")
     kept = _idb_dump(page)
-    assert {"token", "me", "households", "tasks"} <= set(kept["kv"])
+    assert {"token", "me", "households", "tasks", "grids"} <= set(kept["kv"])
+
+    # without signal the page opens with what was synced last
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    shown = page.locator("#m-households li.m-card").count()
+    assert shown > 0
+    phone.set_offline(True)
+    try:
+        page.reload()
+        page.wait_for_selector("#m[data-state=ready]")
+        page.click("#m-tab-visits")
+        assert page.locator("#m-households li.m-card").count() == shown
+        page.click("#m-tab-tasks")
+        assert page.locator("#m-tasks li.m-card").count() > 0
+        assert page.inner_text("#m-net") == "离线"
+    finally:
+        phone.set_offline(False)
 
     page.on("dialog", lambda d: d.accept())
     page.click("#m-logout")
