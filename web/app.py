@@ -15,6 +15,7 @@ from web import (
     auth_views,
     dispatch,
     import_page,
+    mobile,
     plan,
     rankings,
     security,
@@ -78,6 +79,7 @@ def create_app(test_config=None):
                dispatch.bp, rankings.bp, tracks.bp):
         app.register_blueprint(bp)
     app.register_blueprint(tiles.bp)
+    app.register_blueprint(mobile.bp)
     _warn_of_calendar_gaps(app)
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])
