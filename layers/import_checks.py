@@ -164,8 +164,9 @@ class Checked:
 
 def field_label(layer, field):
     """A field's Chinese name for messages: its first Chinese synonym (地址, 户主,
-    电话 …); 位置 for the geometry; the field's own name when it has none."""
-    if field == "geometry":
+    电话 …); 位置 for the geometry (and for a reader's rejection that names no
+    field: its position); the field's own name when it has none."""
+    if field is None or field == "geometry":
         return "位置"
     entry = LAYERS[layer][1].get(field)
     names = [n for n in (entry[2] if entry else ()) if not n.isascii()]

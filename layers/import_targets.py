@@ -24,7 +24,8 @@ from geo import tracks as geo_tracks
 from geo import vocab, workdays
 from geo.assign import assign_codes
 from geo.crs import metric_crs_for
-from layers import assign, check, incidents, tracks
+from geo.deployment import Area, round_km
+from layers import assign, check, import_places, incidents, tracks
 from layers.access import like_prefix
 from layers.errors import LayerError, Unprocessable
 from layers.import_checks import check as check_rows
@@ -34,6 +35,9 @@ from layers.import_messages import say
 __all__ = ["IMPORT_ACTIONS", "run_tracks", "run_grids", "write_incidents"]
 
 PREVIEW_ROWS = 20
+# the GPX points a patrol is made of: track points, and route points that carry
+# a time (some phone apps record a walk as a timed route)
+WALKED = ("track_point", "route_point")
 POINTS_SHOWN = 2000
 # problems of the hierarchy check that do not refuse an import of grids: a
 # micro-grid's household count is a planning target, not a topology error
@@ -47,16 +51,22 @@ def run_tracks(job, staff_id):
     conn, result = job.conn, job.result
     frame = result.frame
     warnings = []
-    if "kind" in frame:  # a GPX: waypoints and routes are not where one walked
-        others = int((frame["kind"] != "track_point").sum())
-        frame = frame[frame["kind"] == "track_point"]
+    if "kind" in frame:  # a GPX: waypoints are not where one walked
+        walked = frame["kind"].isin(WALKED)
+        if "time" in frame:  # route points count when they carry a time
+            walked &= (frame["kind"] == "track_point") | frame["time"].notna()
+        others = int((~walked).sum())
+        frame = frame[walked]
         if others:
             warnings.append(say("track_not_points", n=others))
     frame = frame.reset_index(drop=True)
     checked, values = check_rows(types.SimpleNamespace(frame=frame), "tracks",
                                  job.mapping)
-    rows = frame["row"].to_numpy()
-    rejected = list(result.rejected) + checked.rejected(rows)
+    rejected = list(result.rejected) + job.rejections(checked, frame)
+    if not checked.ok.any():
+        report = job.nothing(rejected)
+        report["warnings"] += warnings
+        return report
     points = frame[checked.ok].assign(time=values["time"][checked.ok])
     cleaned = geo_tracks.clean(points.assign(worker=staff_id))
     rejected += _dropped(points, cleaned)
@@ -66,9 +76,7 @@ def run_tracks(job, staff_id):
         import_id = None if job.dry_run else job.reserve()
         saved = tracks.save(conn, job.principal, staff_id, points,
                             name=job.file_name, import_id=import_id)
-        counts = {"read": len(result.frame) + len(result.rejected),
-                  "added": saved["points"], "updated": 0, "unchanged": 0,
-                  "rejected": len(rejected)}
+        counts = job.counts(saved["points"], 0, 0, rejected)
         if import_id is not None:
             job.record(counts, rejected, import_id)
     kept = cleaned.points
@@ -143,17 +151,26 @@ def run_grids(job, checked, values):
     conn, principal, frame = job.conn, job.principal, job.result.frame
     geoms = np.asarray(frame.geometry.values, dtype=object)
     kinds = shapely.get_type_id(geoms)
-    checked.reject(~np.isin(kinds, (3, 6)), "geometry", lambda g: say(
-        "grid_not_polygon", kind=g.geom_type), geoms)
+    # the geometry's kind as the value: a geometry is no JSON
+    named = np.array([g.geom_type if g is not None else None for g in geoms],
+                     dtype=object)
+    checked.reject(~np.isin(kinds, (3, 6)), "geometry", lambda k: say(
+        "grid_not_polygon", kind=k), named)
     code = values["code"].to_numpy(dtype=object, na_value=None)
     level = values["level"].to_numpy(dtype=object, na_value=None)
     parent = np.array([c[:6 + 3 * (lv - 1)] if c and lv and lv > 1 else None
                        for c, lv in zip(code, level, strict=True)], dtype=object)
     _check_place(conn, principal, checked, code, parent)
+    new_areas = _check_area(job, checked, geoms, code, level, values["name"])
     rows = frame["row"].to_numpy()
     ok = np.flatnonzero(checked.ok)
     rejected = list(job.result.rejected) + job.rejections(checked)
     rejected.sort(key=lambda r: r["row"])
+    if not ok.size:
+        report = job.nothing(rejected)
+        report.update(check=None, can_commit=False, moved=None, shapes=None,
+                      new_areas=new_areas)
+        return report
     multi = [shapely.to_wkb(_multi(g), hex=True) for g in geoms[ok]]
     staged = [(int(rows[i]), code[i], values["name"].iat[i], int(level[i]),
                parent[i], w) for i, w in zip(ok, multi, strict=True)]
@@ -162,11 +179,10 @@ def run_grids(job, checked, values):
         change = _upsert_grids(conn, staged)
         roots = _roots([parent[i] for i in ok if change[code[i]] != "unchanged"])
         problems = _check(conn, principal, roots)
-        counts = {"read": len(frame) + len(job.result.rejected),
-                  "added": sum(v == "added" for v in change.values()),
-                  "updated": sum(v == "updated" for v in change.values()),
-                  "unchanged": sum(v == "unchanged" for v in change.values()),
-                  "rejected": len(rejected)}
+        counts = job.counts(sum(v == "added" for v in change.values()),
+                            sum(v == "updated" for v in change.values()),
+                            sum(v == "unchanged" for v in change.values()),
+                            rejected)
         moved = None
         if problems["errors"]:
             if not job.dry_run:
@@ -176,8 +192,10 @@ def run_grids(job, checked, values):
         else:
             moved = _follow(conn, principal, roots)
         import_id = job.record(counts | {"moved": moved}, rejected)
+    far = {a["code"] for a in new_areas}
     preview = [{"row": int(r[0]), "code": r[1], "name": r[2], "level": r[3],
-                "parent_code": r[4], "change": change[r[1]]}
+                "parent_code": r[4], "change": change[r[1]],
+                "new_area": r[1] in far}
                for r in staged[:PREVIEW_ROWS]]
     centre = shapely.point_on_surface(geoms[ok])
     xy = shapely.get_coordinates(centre)
@@ -188,9 +206,61 @@ def run_grids(job, checked, values):
          "properties": {"code": code[i], "name": values["name"].iat[i],
                         "level": int(level[i]), "change": change[code[i]]}}
         for i in ok[:POINTS_SHOWN]]}
+    refusal = None
+    if problems["errors"]:  # a dry run: the commit would be refused
+        refusal = say("grids_fail_check", detail="; ".join(
+            p["message"] for p in problems["errors"][:10]))
     return job.report(counts, rejected, import_id, preview, points,
                       check=problems, can_commit=not problems["errors"],
-                      moved=moved, shapes=shapes)
+                      moved=moved, shapes=shapes, new_areas=new_areas,
+                      refusal=refusal)
+
+
+def _check_area(job, checked, geoms, code, level, names):
+    """Grids keep to the area (the deployment, or the user's jurisdiction) with
+    its margin. A level-1 grid that is new and farther than the margin from the
+    deployment is a new area: listed, and rejected unless ``job.new_area``
+    confirms it. Before any level-1 grid exists (``job.area`` None: an
+    administrator's import) the file's level-1 grids create the deployment.
+    Returns the new areas ``[{row, code, name, km, direction_zh, direction}]``."""
+    area, where = job.area, job.where
+    if area is None:
+        return []
+    rows = job.result.frame["row"].to_numpy()
+    top = checked.ok & (level == 1)
+    stored = {r[0] for r in job.conn.execute(
+        "SELECT code FROM grids WHERE code = ANY(%s)",
+        ([c for c in code[top] if c],))}
+    fresh = np.flatnonzero(top & ~np.isin(code, list(stored)))
+    new_areas, reasons = [], np.full(len(code), None, dtype=object)
+    if where["scope"] == "deployment":
+        for i, far in zip(fresh, import_places.far_level1(area, geoms[fresh]),
+                          strict=True):
+            if far is None:
+                continue
+            metres, (zh, en) = far
+            new_areas.append({"row": int(rows[i]), "code": code[i],
+                              "name": names.iat[i], "km": round_km(metres),
+                              "direction_zh": zh, "direction": en})
+            if not job.new_area:
+                reasons[i] = say("new_area_far", code=code[i], km=round_km(metres),
+                                 dir_zh=zh, dir=en)
+    # the other grids: in the area, or in the file's level-1 grids
+    others = np.flatnonzero(checked.ok & (level != 1))
+    if others.size:
+        tops = [g for i, g in enumerate(geoms) if top[i] and reasons[i] is None]
+        inside = Area([*area.polygons, *tops]) if tops else area
+        gaps = inside.distance(geoms[others])
+        for i, gap in zip(others, gaps, strict=True):
+            if gap > area.margin:
+                c = shapely.point_on_surface(geoms[i])
+                metres, (zh, en) = area.summary([c.x], [c.y])
+                reasons[i] = say(f"outside_{where['scope']}", detail=say(
+                    "lies_away", km=round_km(gap), dir_zh=zh, dir=en,
+                    margin=round_km(area.margin)), where=where["where"],
+                    where_zh=where["where_zh"])
+    checked.reject(reasons != None, "geometry", reasons)  # noqa: E711
+    return new_areas
 
 
 def _multi(geom):

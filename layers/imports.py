@@ -14,6 +14,7 @@ its keys: ``layers.import_bulk``). A commit is recorded in
 ``imports`` (hash, options, user, counts, rejected rows) and in the audit log.
 """
 
+import copy
 import time
 
 import numpy as np
@@ -24,8 +25,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from geo.assign import assign_codes
-from layers import audit, import_bulk, import_targets
-from layers.errors import Conflict, Forbidden, Invalid, NotFound
+from layers import audit, import_bulk, import_places, import_targets
+from layers.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from layers.import_bulk import copy_frame, filled_columns
 from layers.import_checks import (
     LAYERS,
@@ -35,11 +36,11 @@ from layers.import_checks import (
     plain,
 )
 from layers.import_checks import check as _check
-from layers.import_messages import LAYER_LABELS, say
+from layers.import_messages import LAYER_LABELS, say, summarise
 
-__all__ = ["BULK_ROWS", "LAYERS", "PERMISSIONS", "check_permission", "run_import",
-           "list_imports", "rejected_rows", "guess_columns", "mask_phone",
-           "staff_choices"]
+__all__ = ["ADDRESS_MATCH", "BULK_ROWS", "LAYERS", "PERMISSIONS",
+           "check_permission", "run_import", "list_imports", "rejected_rows",
+           "guess_columns", "mask_phone", "staff_choices"]
 
 # The permissions an import into a layer needs: the import machinery's, and the
 # one that editing the layer needs (layers.access.ROLE_PERMISSIONS). Grid staff
@@ -52,6 +53,10 @@ PERMISSIONS = {"households": ("imports:run", "households:edit"),
                "staff": ("imports:run", "users:manage"),
                "tracks": ("imports:run",),
                "grids": ("imports:run", "grids:edit")}
+
+# What a household row with a new id does when its normalised address is in its
+# micro-grid already (run_import's on_address_match); the first is the default.
+ADDRESS_MATCH = ("add", "update", "skip")
 
 # From this many rows on, an import into an empty table is copied straight into
 # it, and one into a table that holds none of its keys skips ON CONFLICT
@@ -173,7 +178,7 @@ def check_permission(principal, layer):
 
 def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
                options=None, dry_run=False, force=False, progress=None,
-               bulk_rows=BULK_ROWS):
+               bulk_rows=BULK_ROWS, on_address_match="add", new_area=False):
     """Check, assign and (unless ``dry_run``) write the rows of ``result``.
 
     Parameters
@@ -195,21 +200,40 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
         is copied straight into it (its plain indexes built again at the end),
         and one whose keys are all new is written by a plain INSERT
         (``layers.import_bulk``); tests lower it
+    on_address_match : households: what a row with a new id does when a
+        household of the same normalised address is in its micro-grid already:
+        "add" (the default: added, and a warning counts them), "update" (that
+        household is updated) or "skip" (the row is rejected)
+    new_area : grids: accept level-1 grids more than
+        :data:`geo.deployment.MARGIN_M` from the deployment (a new area)
+
+    Every row must lie in the deployment (the level-1 grids) or the user's
+    jurisdiction, with that margin; a point layer takes points only (other
+    geometries are rejected row by row). An import that would store nothing is
+    refused, the commonest reason first (:func:`layers.import_messages.summarise`),
+    and is not recorded; a dry run reports it as ``refusal``.
 
     Returns
     -------
     dict: import_id (None for a dry run), format, encoding, crs, columns, counts
-    {read, added, updated, unchanged, rejected}, rejected (every row), warnings,
-    preview (the first 20 accepted rows) and points (up to 2,000 accepted:
-    ``{row, lon, lat, grid_code}``); tracks add ``tracks`` (stored per day),
-    grids add ``check`` (the hierarchy check), ``moved`` and ``shapes``.
+    {read, added, updated, unchanged, rejected}, rejected (every row: ``row,
+    field, label`` (the field's Chinese name), ``value, reason`` and, when
+    known, ``lon, lat``), warnings, refusal (a dry run that would store nothing
+    or be refused: why; else None), preview (the first 20 accepted rows) and
+    points (up to 2,000 accepted: ``{row, lon, lat, grid_code}``); tracks add
+    ``tracks`` (stored per day), grids add ``check`` (the hierarchy check),
+    ``moved``, ``shapes`` and ``new_areas``.
 
     Raises
     ------
     Forbidden, Invalid, Conflict (the same file imported before, without force),
-    Unprocessable (grids that fail the hierarchy check, on commit)
+    Unprocessable (nothing to store; grids that fail the hierarchy check, on
+    commit)
     """
     check_permission(principal, layer)
+    if on_address_match not in ADDRESS_MATCH:
+        raise Invalid(say("bad_address_match", value=on_address_match,
+                          choices=", ".join(ADDRESS_MATCH)), field="on_address_match")
     options = dict(options or {})
     started = time.perf_counter()
 
@@ -217,19 +241,30 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
         if progress is not None:
             progress(name, count, time.perf_counter() - started)
 
+    area, where = import_places.area_of(conn, principal, layer)
+    refusal = None
+    if layer != "grids":
+        result, refusal = _screen(result, layer, area, where)
     frame = result.frame
     given = {k: v for k, v in result.columns.items() if k not in ("lon", "lat")}
     mapping = guess_columns(layer, [c for c in frame.columns
                                     if c not in ("row", "geometry")], given)
+    job = _Job(conn, principal, result, layer, file_name, file_bytes_sha256,
+               options, mapping, dry_run, force)
+    job.area, job.where, job.new_area = area, where, bool(new_area)
+    job.on_address_match = on_address_match
+    if layer == "tracks":
+        staff = _staff_option(options)
+        if frame.empty:
+            return job.nothing(list(result.rejected), refusal)
+        return import_targets.run_tracks(job, staff)
+    if frame.empty:  # why every row was rejected comes before missing columns
+        return job.nothing(list(result.rejected), refusal)
     key, fields = LAYERS[layer]
-    if key is not None and key not in mapping:
+    if key is not None and key not in mapping and layer != "households":
         names = "、".join(fields[key][2][:3])
         raise Invalid(say("no_key_column", field=key, label=field_label(layer, key),
                           names=names), field="mapping")
-    job = _Job(conn, principal, result, layer, file_name, file_bytes_sha256,
-               options, mapping, dry_run, force)
-    if layer == "tracks":
-        return import_targets.run_tracks(job, _staff_option(options))
     phase("checking", len(frame))
     checked, values = _check(result, layer, mapping)
     if layer == "grids":
@@ -242,6 +277,8 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     rows = frame["row"].to_numpy()
     ok = checked.ok
     rejected = list(result.rejected) + job.rejections(checked)
+    if not ok.any():
+        return job.nothing(rejected)
     stored = [f for f in fields if f not in _NOT_STORED]
     columns = [*stored, "grid_code"]
     table = _TABLES.get(layer, layer)
@@ -258,10 +295,15 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
         rejected += refused
         accepted = len(data) - len(refused)
         rejected.sort(key=lambda r: r["row"])
-        counts = {"read": len(frame) + len(result.rejected), "added": added,
-                  "updated": updated, "unchanged": accepted - added - updated,
-                  "rejected": len(rejected)}
-        import_id = job.record(counts, rejected)
+        if accepted == 0:
+            if not dry_run:  # rolls the transaction back
+                job.nothing(rejected)
+            import_id = None
+        else:
+            counts = job.counts(added, updated, accepted - added - updated, rejected)
+            import_id = job.record(counts, rejected)
+    if accepted == 0:
+        return job.nothing(rejected)
     phase("done", accepted)
     gone = {r["row"] for r in refused}
     keep = [i for i in np.flatnonzero(ok)[:2000 + len(gone)]
@@ -275,6 +317,29 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     points = [{"row": int(rows[i]), "lon": xy[i, 0], "lat": xy[i, 1],
                "grid_code": grid[i]} for i in keep[:2000]]
     return job.report(counts, rejected, import_id, preview, points)
+
+
+def _screen(result, layer, area, where):
+    """The rows of a point layer that are points and lie in ``area`` (with its
+    margin): a copy of ``result`` without the others, which join its rejected
+    rows; and the refusal to give when no row is left for that reason (the
+    distance and direction of the file's points), else None."""
+    frame = result.frame
+    if frame.empty:
+        return result, None
+    off, points = import_places.not_points(frame, layer, LAYER_LABELS[layer])
+    frame = frame[points]
+    away, inside, refusal = (import_places.check_points(area, where, frame)
+                             if len(frame) else ([], None, None))
+    if inside is not None:
+        frame = frame[inside]
+    if not (off or away):
+        return result, None
+    screened = copy.copy(result)
+    screened.frame = frame.reset_index(drop=True)
+    screened.rejected = sorted([*result.rejected, *off, *away],
+                               key=lambda r: r["row"])
+    return screened, None if off or result.rejected else refusal
 
 
 def _write(job, table, columns, data, phase, bulk_rows):
@@ -330,9 +395,48 @@ class _Job:
             "key_outside", field=key, label=label, value=k)}
             for r, k in _foreign_keys(self.conn, self.principal, table, key)]
 
-    def rejections(self, checked):
-        """The rows ``checked`` rejected, as report entries."""
-        return checked.rejected(self.result.frame["row"].to_numpy())
+    def rejections(self, checked, frame=None):
+        """The rows ``checked`` rejected, as report entries with the position of
+        each (``lon``, ``lat``: a point on its geometry)."""
+        frame = self.result.frame if frame is None else frame
+        out = checked.rejected(frame["row"].to_numpy())
+        bad = np.flatnonzero(~checked.ok)
+        if bad.size:
+            at = shapely.get_coordinates(shapely.point_on_surface(
+                np.asarray(frame.geometry.values, dtype=object)[bad]))
+            for entry, (lon, lat) in zip(out, at, strict=True):
+                entry["lon"], entry["lat"] = float(lon), float(lat)
+        return out
+
+    def labelled(self, rejected):
+        """Each entry with its field's Chinese name (``label``: 地址, 人口, 位置)."""
+        fields = LAYERS[self.layer][1]
+        for entry in rejected:
+            field = entry.get("field")
+            entry["label"] = (field_label(self.layer, field)
+                              if field in (None, "geometry") or field in fields
+                              else field)
+        return rejected
+
+    def counts(self, added, updated, unchanged, rejected):
+        return {"read": len(self.result.frame) + len(self.result.rejected),
+                "added": added, "updated": updated, "unchanged": unchanged,
+                "rejected": len(rejected)}
+
+    def nothing(self, rejected, refusal=None):
+        """An import that would store nothing: refused (Unprocessable, with the
+        counts and the first rejected rows), or for a dry run the report with
+        its ``refusal``. Why comes first, with the count."""
+        rejected = sorted(rejected, key=lambda r: r["row"])
+        self.labelled(rejected)
+        message = refusal or summarise(
+            rejected, lambda f: next(e["label"] for e in rejected
+                                     if e.get("field") == f))
+        counts = self.counts(0, 0, 0, rejected)
+        if not self.dry_run:
+            raise Unprocessable(message, field="file", counts=counts,
+                                rejected=rejected[:100])
+        return self.report(counts, rejected, None, [], [], refusal=message)
 
     def refuse_repeat(self):
         """Inside the transaction: raise Conflict when the same file went into
@@ -374,6 +478,8 @@ class _Job:
 
     def report(self, counts, rejected, import_id, preview, points, **extra):
         result = self.result
+        extra.setdefault("refusal", None)
+        self.labelled(rejected)
         return {"import_id": import_id, "dry_run": bool(self.dry_run),
                 "layer": self.layer, "format": result.format,
                 "encoding": result.encoding,
