@@ -21,8 +21,10 @@ __all__ = ["CODE_LEVELS", "LAYERS", "ROLE_LEVELS", "Checked", "check",
            "field_label", "guess_columns"]
 
 # field -> (kind, required, synonyms). Kinds: text, int, float, vocab, tags, time.
+# A household's id is optional: a row without one is keyed by its normalised
+# address within its micro-grid (layers.import_targets.write_households).
 _HOUSEHOLDS = {
-    "external_id": ("text", True, ("编号", "户编号", "户号", "外部编号", "id")),
+    "external_id": ("text", False, ("编号", "户编号", "户号", "外部编号", "id")),
     "address": ("text", True, ("地址", "住址", "门牌地址", "门牌")),
     "head_name": ("text", False, ("户主", "户主姓名", "姓名", "name", "head")),
     "phone": ("phone", False, ("电话", "手机", "手机号", "联系电话", "tel", "mobile")),

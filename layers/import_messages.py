@@ -17,8 +17,8 @@ are given as ``中文标签/code`` (:func:`vocab_label`).
 
 from geo.vocab import BILINGUAL, bilingual
 
-__all__ = ["FORM", "MESSAGES", "LAYER_LABELS", "say", "summarise", "vocab_label",
-           "choices"]
+__all__ = ["FORM", "MESSAGES", "LAYER_LABELS", "area_text", "say", "summarise",
+           "vocab_label", "choices"]
 
 FORM = BILINGUAL  # geo.vocab: one form for every bilingual message
 
@@ -98,6 +98,27 @@ MESSAGES = {
                      "grid {value} is outside your jurisdiction {where}"),
     "no_such_grid": ("没有编码或名称为“{value}”的网格",
                      "no grid with code or name '{value}'"),
+    "address_repeats": ("地址“{value}”与前面未填编号的行在同一微网格内重复",
+                        "address '{value}' repeats an earlier row without an id "
+                        "in the same micro-grid"),
+    "address_match_flag": ("已有同址住户", "a household at this address exists"),
+    "address_match_add": ("{n} 行的编号是新的，但所在微网格内已有同址住户：已作为新住户"
+                          "添加；如为同一户，请选择“更新同址住户”"
+                          "（on_address_match=update）",
+                          "{n} row(s) with a new id at an address a household of "
+                          "the micro-grid has already: added as new households "
+                          "(on_address_match=update updates them instead)"),
+    "address_match_update": ("{n} 行的编号是新的，但所在微网格内已有同址住户：已更新"
+                             "该住户",
+                             "{n} row(s) with a new id at an address a household "
+                             "of the micro-grid has already: that household was "
+                             "updated"),
+    "address_match_skip": ("{n} 行的编号是新的，但所在微网格内已有同址住户：已跳过",
+                           "{n} row(s) with a new id at an address a household of "
+                           "the micro-grid has already: skipped"),
+    "address_match_skipped": ("已有同址住户（{id}），按设置跳过",
+                              "a household at '{address}' exists already ({id}): "
+                              "skipped"),
     "key_outside": ("{label} {value} 属于您管辖范围以外的记录",
                     "{field} {value} belongs to a record outside your jurisdiction"),
     "jurisdiction_not_grid": ("您的管辖范围 {code} 不是一个网格",
@@ -109,6 +130,8 @@ MESSAGES = {
                     "file"),
     "grid_not_polygon": ("网格须为面 Polygon 或 MultiPolygon，实为 {kind}",
                          "a grid needs a Polygon or MultiPolygon, got {kind}"),
+    "overlap_pair": ("网格 {a} 与 {b} 重叠 {area}（{n} 处）",
+                     "grids {a} and {b} overlap by {area} ({n} parts)"),
     "grids_fail_check": ("网格层级检查未通过，未导入任何网格",
                          "the grids fail the hierarchy check, nothing was imported"),
     # incidents: the registered record and the incident loop
@@ -229,6 +252,15 @@ def say(key, /, detail=None, **values):
     zh, en = MESSAGES[key]
     text = bilingual(zh.format_map(values), en.format_map(values))
     return text if detail is None else f"{text}：{detail}"
+
+
+def area_text(m2):
+    """An area for a sentence: 1,200 m², 12.5 m², 0.0031 m²."""
+    if m2 >= 100:
+        return f"{m2:,.0f} m²"
+    if m2 >= 1:
+        return f"{m2:.1f} m²"
+    return f"{m2:.2g} m²"
 
 
 def vocab_label(table, code):

@@ -14,25 +14,29 @@ changes only by the state machine's actions, each with its event.
 """
 
 import datetime as dt
+import json
 import types
 
 import numpy as np
 import pandas as pd
 import shapely
+from psycopg import sql
 
 from geo import tracks as geo_tracks
 from geo import vocab, workdays
+from geo.address import normalize_address
 from geo.assign import assign_codes
 from geo.crs import metric_crs_for
 from geo.deployment import Area, round_km
-from layers import assign, check, import_places, incidents, tracks
+from layers import assign, check, import_bulk, import_places, incidents, tracks
 from layers.access import like_prefix
 from layers.errors import LayerError, Unprocessable
 from layers.import_checks import check as check_rows
 from layers.import_checks import field_label
-from layers.import_messages import say
+from layers.import_messages import area_text, say
 
-__all__ = ["IMPORT_ACTIONS", "run_tracks", "run_grids", "write_incidents"]
+__all__ = ["IMPORT_ACTIONS", "WALKED", "run_tracks", "run_grids", "write_households",
+           "write_incidents"]
 
 PREVIEW_ROWS = 20
 # the GPX points a patrol is made of: track points, and route points that carry
@@ -334,8 +338,37 @@ def _check(conn, principal, roots):
         for problem in report["errors"]:
             (advisories if problem["kind"] in _ADVISORY else errors).append(problem)
         slivers += report["slivers"]
-    return {"roots": roots, "grids": checked, "errors": errors,
+    return {"roots": roots, "grids": checked, "errors": _one_per_pair(errors),
             "advisories": advisories, "slivers": slivers}
+
+
+def _one_per_pair(problems):
+    """The overlaps of one pair of grids as one problem with their total area
+    (the hierarchy check reports each part of an intersection, and a pair
+    checked in two subtrees twice)."""
+    pairs, out = {}, []
+    for p in problems:
+        if p["kind"] != "overlap":
+            out.append(p)
+            continue
+        pair = tuple(sorted(p["codes"]))
+        if pair in pairs:
+            pairs[pair].append(p)
+        else:
+            pairs[pair] = [p]
+            out.append(p)  # its place in the list, completed below
+    for (a, b), parts in pairs.items():
+        first = parts[0]
+        if len(parts) == 1:
+            continue
+        shapes = [shapely.from_geojson(json.dumps(p["geometry"]))
+                  for p in parts if p["geometry"]]
+        area = sum(p["area_m2"] or 0 for p in parts)
+        first.update(codes=[a, b], area_m2=area, message=say(
+            "overlap_pair", a=a, b=b, area=area_text(area), n=len(parts)),
+            geometry=json.loads(shapely.to_geojson(shapely.union_all(shapes)))
+            if shapes else None)
+    return out
 
 
 def _follow(conn, principal, roots):
@@ -349,6 +382,143 @@ def _follow(conn, principal, roots):
             moved[table] += assign.reassign(conn, table, prefix)
         moved["open_incidents"] += assign.reassign(conn, "incidents", prefix)
     return moved
+
+
+# Households ------------------------------------------------------------------------
+
+# The households an import's micro-grids hold, to match addresses against.
+_ADDRESS_BOOK = """
+    SELECT id, grid_code, address, external_id FROM households
+    WHERE grid_code = ANY(%s) ORDER BY id
+"""
+# A household found by its address, updated with the row's mapped fields; its
+# id is kept (a row's id fills a household that had none).
+_UPDATE_MATCHED = """
+    UPDATE households t SET {sets}, grid_code = i.grid_code,
+        geom = ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326),
+        external_id = coalesce(t.external_id, i.external_id), updated_at = now()
+    FROM _import i
+    WHERE t.id = i.match_id AND ({old}, t.grid_code, ST_AsEWKB(t.geom),
+                                 t.external_id)
+        IS DISTINCT FROM ({new}, i.grid_code,
+                          ST_AsEWKB(ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)),
+                          coalesce(t.external_id, i.external_id))
+"""
+
+
+def write_households(job, table, columns, data, phase, bulk_rows):
+    """Write the accepted household rows; returns (added, updated, refused).
+
+    A row's key is its id (编号) when it has one, else its normalised address
+    (:func:`geo.address.normalize_address`) within its micro-grid: a household
+    of that address there is updated (only the fields the file maps: a file
+    without phones erases none), else one is added. A row whose id is new but
+    whose address a household of its micro-grid has already is flagged
+    (已有同址住户) and ``job.on_address_match`` decides: "add" (a warning counts
+    them), "update" (that household) or "skip" (the row is refused). Two rows
+    without an id at the same address of one micro-grid: the second is refused.
+    """
+    conn = job.conn
+    key = pd.Series(normalize_address(data["address"]), index=data.index)
+    noid = data["external_id"].isna().to_numpy()
+    refused = []
+    repeat = noid & pd.DataFrame({"g": data["grid_code"], "k": key}).duplicated(
+        ).to_numpy() & key.notna().to_numpy()
+    for i in np.flatnonzero(repeat):
+        refused.append(_row(data, i, "address", say(
+            "address_repeats", value=data["address"].iat[i])))
+    book = _address_book(conn, sorted(set(data["grid_code"])))
+    new_ids = _new_ids(conn, data["external_id"][~noid])
+    match = np.full(len(data), None, dtype=object)
+    flagged = []
+    for i in np.flatnonzero(~repeat):
+        found = book.get((data["grid_code"].iat[i], key.iat[i]))
+        if found is None:
+            continue
+        if noid[i]:
+            match[i] = found[0]
+        elif data["external_id"].iat[i] in new_ids:
+            flagged.append((i, found))
+            if job.on_address_match == "update":
+                match[i] = found[0]
+            elif job.on_address_match == "skip":
+                refused.append(_row(data, i, "address", say(
+                    "address_match_skipped", address=data["address"].iat[i],
+                    id=found[1] or found[0])))
+    _flag(job, data, flagged)
+    gone = {r["row"] for r in refused}
+    keep = ~data["src_row"].isin(gone).to_numpy()
+    data = data[keep].assign(match_id=pd.array(match[keep], dtype="Int64"))
+    matched = data["match_id"].notna().any()
+    bulk = len(data) >= bulk_rows
+    if bulk:
+        import_bulk.lock_for_bulk(conn, table)
+    if bulk and import_bulk.is_empty(conn, table):
+        return (*import_bulk.load_empty(conn, table, columns, data, phase), refused)
+    job.stage(table, columns, data, extra=[("match_id", "bigint")])
+    refused += job.outside(table)
+    if bulk and not matched and not import_bulk.has_clash(conn, table,
+                                                          "external_id"):
+        return (*import_bulk.insert_new(conn, table, columns, phase), refused)
+    updated = _update_matched(job, columns) if matched else 0
+    added, changed = job.upsert(table, columns, "match_id IS NULL")
+    return added, changed + updated, refused
+
+
+def _row(data, i, field, reason):
+    return {"row": int(data["src_row"].iat[i]), "field": field,
+            "value": data[field].iat[i], "reason": reason,
+            "lon": float(data["lon"].iat[i]), "lat": float(data["lat"].iat[i])}
+
+
+def _address_book(conn, grids):
+    """(micro-grid, normalised address) → (id, external id) of the households
+    of ``grids`` (the first by id when several share an address)."""
+    rows = conn.execute(_ADDRESS_BOOK, (grids,)).fetchall()
+    keys = normalize_address([r[2] for r in rows])
+    book = {}
+    for (hid, grid, _, external), k in zip(rows, keys, strict=True):
+        book.setdefault((grid, k), (hid, external))
+    return book
+
+
+def _new_ids(conn, ids):
+    """The ``ids`` no household has yet."""
+    ids = sorted({v for v in ids if v is not None})
+    if not ids:
+        return set()
+    taken = {r[0] for r in conn.execute(
+        "SELECT external_id FROM households WHERE external_id = ANY(%s)", (ids,))}
+    return set(ids) - taken
+
+
+def _flag(job, data, flagged):
+    """Report the rows with a new id at an address a household has already."""
+    if not flagged:
+        return
+    action = job.on_address_match
+    job.notes.append(say(f"address_match_{action}", n=len(flagged)))
+    job.extra["address_matches"] = [
+        {"row": int(data["src_row"].iat[i]), "external_id": data["external_id"].iat[i],
+         "address": data["address"].iat[i], "household_id": found[0],
+         "household_external_id": found[1], "action": action}
+        for i, found in flagged]
+    for i, _ in flagged:
+        job.flagged[int(data["src_row"].iat[i])] = say("address_match_flag")
+
+
+def _update_matched(job, columns):
+    """Update the households the staged rows matched by address; the count."""
+    mapped = [c for c in columns if c in job.mapping and c != "external_id"]
+    if not mapped:
+        mapped = ["address"]
+    ident = sql.Identifier
+    query = sql.SQL(_UPDATE_MATCHED).format(
+        sets=sql.SQL(", ").join(sql.SQL("{0} = i.{0}").format(ident(c))
+                                for c in mapped),
+        old=sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in mapped),
+        new=sql.SQL(", ").join(sql.SQL("i.{}").format(ident(c)) for c in mapped))
+    return job.conn.execute(query).rowcount
 
 
 # Incidents -------------------------------------------------------------------------

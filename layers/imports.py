@@ -108,9 +108,10 @@ def _previous(conn, sha256, layer):
         (sha256, layer)).fetchone()
 
 
-def _copy_rows(conn, layer, columns, data):
+def _copy_rows(conn, layer, columns, data, extra=()):
     """COPY the accepted rows (``data``: a DataFrame with ``src_row``, the
-    ``columns``, ``lon`` and ``lat``) into a temporary table ``_import``
+    ``columns``, ``lon`` and ``lat``, and the ``extra`` columns, ``(name,
+    type)``, that the table has not) into a temporary table ``_import``
     (dropped at the end of the transaction)."""
     conn.execute(sql.SQL(
         "CREATE TEMP TABLE _import ON COMMIT DROP AS"
@@ -118,8 +119,12 @@ def _copy_rows(conn, layer, columns, data):
         " FROM {table} WITH NO DATA").format(
             cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             table=sql.Identifier(layer)))
+    for name, kind in extra:
+        conn.execute(sql.SQL("ALTER TABLE _import ADD COLUMN {} {}").format(
+            sql.Identifier(name), sql.SQL(kind)))
+    names = [*columns, *(name for name, _ in extra)]
     copy_frame(conn, "_import",
-               data[["src_row", *filled_columns(data, columns), "lon", "lat"]])
+               data[["src_row", *filled_columns(data, names), "lon", "lat"]])
     # the planner's row counts for the key check and the INSERT's sort
     conn.execute("ANALYZE _import")
 
@@ -136,8 +141,9 @@ def _foreign_keys(conn, principal, layer, key):
         (principal.prefix,)).fetchall()
 
 
-def _upsert(conn, layer, key, columns):
-    """INSERT … ON CONFLICT DO UPDATE of the changed rows; (added, updated)."""
+def _upsert(conn, layer, key, columns, where=None):
+    """INSERT … ON CONFLICT DO UPDATE of the changed rows (those of ``_import``
+    that ``where``, an SQL condition, selects); (added, updated)."""
     targets = [*columns, "geom"]
     ident = sql.Identifier
     extra = sql.SQL(", updated_at = now()") if layer == "households" else sql.SQL("")
@@ -145,6 +151,7 @@ def _upsert(conn, layer, key, columns):
         WITH up AS (
             INSERT INTO {table} AS t ({targets})
             SELECT {cols}, ST_SetSRID(ST_MakePoint(lon, lat), 4326) FROM _import
+            WHERE {where}
             ORDER BY grid_code, src_row  -- spatial locality for the GiST index
             ON CONFLICT ({key}) DO UPDATE SET {sets}{extra}
             WHERE ({old}) IS DISTINCT FROM ({new})
@@ -153,6 +160,7 @@ def _upsert(conn, layer, key, columns):
         FROM up
     """).format(
         table=ident(layer), key=ident(key), extra=extra,
+        where=sql.SQL(where or "true"),
         targets=sql.SQL(", ").join(map(ident, targets)),
         cols=sql.SQL(", ").join(map(ident, columns)),
         sets=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(ident(c))
@@ -314,6 +322,9 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     if layer == "staff" and not principal.can("staff:contact"):
         for row in preview:
             row["phone"] = mask_phone(row["phone"])
+    for row in preview:  # e.g. 已有同址住户: a household at the same address
+        if row["row"] in job.flagged:
+            row["flag"] = job.flagged[row["row"]]
     points = [{"row": int(rows[i]), "lon": xy[i, 0], "lat": xy[i, 1],
                "grid_code": grid[i]} for i in keep[:2000]]
     return job.report(counts, rejected, import_id, preview, points)
@@ -363,7 +374,8 @@ def _write(job, table, columns, data, phase, bulk_rows):
 
 
 # the targets whose rows are not simply upserted (see each function)
-_WRITERS = {"incidents": import_targets.write_incidents}
+_WRITERS = {"incidents": import_targets.write_incidents,
+            "households": import_targets.write_households}
 # the table of a layer, where the names differ
 _TABLES = {"staff": "grid_staff"}
 # fields read from the file that are no column of the table (staff's given grid
@@ -381,10 +393,17 @@ class _Job:
         self.layer, self.file_name, self.sha256 = layer, file_name, sha256
         self.options, self.mapping = options, mapping
         self.dry_run, self.force = dry_run, force
+        # what a target adds to the report: warnings, fields, rows to flag
+        self.notes, self.extra, self.flagged = [], {}, {}
 
-    def stage(self, table, columns, data):
+    def stage(self, table, columns, data, extra=()):
         """COPY the accepted rows into the temporary table ``_import``."""
-        _copy_rows(self.conn, table, columns, data)
+        _copy_rows(self.conn, table, columns, data, extra)
+
+    def upsert(self, table, columns, where=None):
+        """Insert the staged rows (those ``where`` selects), updating the
+        changed ones of the same key; (added, updated)."""
+        return _upsert(self.conn, table, LAYERS[self.layer][0], columns, where)
 
     def outside(self, table):
         """Drop from ``_import`` the rows whose key belongs to a row of another
@@ -488,8 +507,8 @@ class _Job:
                 "columns": {**self.mapping, "lon": result.columns.get("lon"),
                             "lat": result.columns.get("lat")},
                 "counts": counts, "rejected": rejected,
-                "warnings": list(result.warnings), "preview": preview,
-                "points": points, **extra}
+                "warnings": [*result.warnings, *self.notes], "preview": preview,
+                "points": points, **self.extra, **extra}
 
 
 def _staff_option(options):

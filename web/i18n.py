@@ -321,6 +321,9 @@ STRINGS = {
                    "read {read}: added {added}, updated {updated}, unchanged "
                    "{unchanged}, rejected {rejected}"),
     "cli_moved": ("改属其他微网格", "moved to another micro-grid"),
+    "cli_new_area": ("新辖区：一级网格 {code} {name}，位于现有辖区以{dir_zh}约 {km} km",
+                     "new area: level-1 grid {code} {name}, about {km} km "
+                     "{dir} of the deployment"),
     "cli_tracks": ("网格员 {staff} 的巡查轨迹：保存 {stored} 条",
                    "tracks of staff {staff}: {stored} stored"),
     "cli_day": ("{n} 个点", "{n} points"),
