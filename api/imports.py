@@ -134,6 +134,9 @@ def run_import():
     if upload is None:
         raise Invalid("请以 multipart 字段 file 发送文件（send the file as the "
                       "multipart field 'file'）", field="file")
+    # the parameters, before the file is read
+    imports_layer.address_match(request.args.get("on_address_match")
+                                or request.form.get("on_address_match") or "add")
     token = request.args.get("progress")
     if token is not None:
         import_progress.check_token(token)

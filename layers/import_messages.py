@@ -190,7 +190,7 @@ MESSAGES = {
 # part holds: the readers' (importers/, which layers/ does not import) first,
 # then this catalogue's; other rows are counted by their field.
 _KINDS = (
-    ("swapped", ("经纬度似乎互换", "have latitude and longitude swapped")),
+    ("look swapped", ("经纬度似乎互换", "have latitude and longitude swapped")),
     ("outside China", ("位于中国境外", "lie outside China")),
     ("are not degrees", ("不是经纬度", "are not degrees")),
     ("look like degrees", ("看起来是经纬度而非米", "look like degrees, not metres")),

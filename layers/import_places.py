@@ -14,11 +14,12 @@ from geo.deployment import MARGIN_M, Area, compass, round_km
 from layers.errors import Forbidden, Unprocessable
 from layers.import_messages import say
 
-__all__ = ["deployment", "area_of", "not_points", "check_points", "far_level1",
+__all__ = ["deployment", "area_of", "wrong_kind", "check_points", "far_level1",
            "NOT_POINT"]
 
 # shapely type ids of the geometries a point layer takes
 _POINT_TYPES = (0,)
+_POLYGON_TYPES = (3, 6)
 NOT_POINT = "not_point"
 
 
@@ -57,20 +58,23 @@ def area_of(conn, principal, layer):
                    "where_zh": "本系统"}
 
 
-def not_points(frame, layer, layer_zh):
-    """Report entries for the rows of ``frame`` that are not points (a point
-    layer's), and the mask of the points."""
+def wrong_kind(frame, layer, layer_zh):
+    """Report entries for the rows of ``frame`` whose geometry the layer does
+    not take (a point layer: anything but points; grids: anything but
+    polygons), and the mask of the others. The geometry's kind is the value."""
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    ok = np.isin(shapely.get_type_id(geoms), _POINT_TYPES)
+    polygons = layer == "grids"
+    ok = np.isin(shapely.get_type_id(geoms), _POLYGON_TYPES if polygons
+                 else _POINT_TYPES)
     rows = frame["row"].to_numpy()
     out = []
     for i in np.flatnonzero(~ok):
         at = shapely.point_on_surface(geoms[i])
-        out.append({"row": int(rows[i]), "field": "geometry",
-                    "value": geoms[i].geom_type,
-                    "lon": float(at.x), "lat": float(at.y),
-                    "reason": say(NOT_POINT, kind=geoms[i].geom_type, layer=layer,
-                                  layer_zh=layer_zh)})
+        kind = geoms[i].geom_type
+        reason = (say("grid_not_polygon", kind=kind) if polygons else
+                  say(NOT_POINT, kind=kind, layer=layer, layer_zh=layer_zh))
+        out.append({"row": int(rows[i]), "field": "geometry", "value": kind,
+                    "lon": float(at.x), "lat": float(at.y), "reason": reason})
     return out, ok
 
 

@@ -39,8 +39,8 @@ from layers.import_checks import check as _check
 from layers.import_messages import LAYER_LABELS, say, summarise
 
 __all__ = ["ADDRESS_MATCH", "BULK_ROWS", "LAYERS", "PERMISSIONS",
-           "check_permission", "run_import", "list_imports", "rejected_rows",
-           "guess_columns", "mask_phone", "staff_choices"]
+           "address_match", "check_permission", "run_import", "list_imports",
+           "rejected_rows", "guess_columns", "mask_phone", "staff_choices"]
 
 # The permissions an import into a layer needs: the import machinery's, and the
 # one that editing the layer needs (layers.access.ROLE_PERMISSIONS). Grid staff
@@ -171,6 +171,15 @@ def _upsert(conn, layer, key, columns, where=None):
     return conn.execute(query).fetchone()
 
 
+def address_match(value):
+    """``value`` if it is one of :data:`ADDRESS_MATCH`, else Invalid naming
+    ``on_address_match``."""
+    if value not in ADDRESS_MATCH:
+        raise Invalid(say("bad_address_match", value=value,
+                          choices=", ".join(ADDRESS_MATCH)), field="on_address_match")
+    return value
+
+
 def check_permission(principal, layer):
     """Raise Invalid for an unknown layer, Forbidden when ``principal`` may not
     import into it (:data:`PERMISSIONS`). The API and the command line call it
@@ -239,9 +248,7 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     commit)
     """
     check_permission(principal, layer)
-    if on_address_match not in ADDRESS_MATCH:
-        raise Invalid(say("bad_address_match", value=on_address_match,
-                          choices=", ".join(ADDRESS_MATCH)), field="on_address_match")
+    address_match(on_address_match)
     options = dict(options or {})
     started = time.perf_counter()
 
@@ -250,9 +257,7 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
             progress(name, count, time.perf_counter() - started)
 
     area, where = import_places.area_of(conn, principal, layer)
-    refusal = None
-    if layer != "grids":
-        result, refusal = _screen(result, layer, area, where)
+    result, refusal = _screen(result, layer, area, where)
     frame = result.frame
     given = {k: v for k, v in result.columns.items() if k not in ("lon", "lat")}
     mapping = guess_columns(layer, [c for c in frame.columns
@@ -331,17 +336,20 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
 
 
 def _screen(result, layer, area, where):
-    """The rows of a point layer that are points and lie in ``area`` (with its
-    margin): a copy of ``result`` without the others, which join its rejected
-    rows; and the refusal to give when no row is left for that reason (the
-    distance and direction of the file's points), else None."""
+    """The rows of the geometry the layer takes (points; polygons for grids)
+    and, for points, in ``area`` (with its margin; grids are placed by
+    :mod:`layers.import_targets`): a copy of ``result`` without the others,
+    which join its rejected rows; and the refusal to give when no row is left
+    for that reason (the distance and direction of the file's points), else
+    None."""
     frame = result.frame
     if frame.empty:
         return result, None
-    off, points = import_places.not_points(frame, layer, LAYER_LABELS[layer])
-    frame = frame[points]
+    off, kept = import_places.wrong_kind(frame, layer, LAYER_LABELS[layer])
+    frame = frame[kept]
     away, inside, refusal = (import_places.check_points(area, where, frame)
-                             if len(frame) else ([], None, None))
+                             if len(frame) and layer != "grids"
+                             else ([], None, None))
     if inside is not None:
         frame = frame[inside]
     if not (off or away):
@@ -479,6 +487,7 @@ class _Job:
         options = self.options | {"mapping": self.mapping}
         if import_id is None:
             import_id = self.reserve()
+        self.labelled(rejected)
         self.conn.execute(
             "UPDATE imports SET options = %s, counts = %s, errors = %s"
             " WHERE id = %s", (Jsonb(options), Jsonb(counts), Jsonb(rejected),
