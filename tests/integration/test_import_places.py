@@ -230,6 +230,22 @@ def test_a_google_earth_kml_imports_its_pins_and_says_why_not_the_rest(rw,
     assert "added 2" in out.output and "不是点" in out.output
 
 
+def test_kml_pins_with_ids_and_a_polygon_into_incidents_and_households(rw):
+    """The crash as it was: ids in the KML's names, a polygon beside the pins."""
+    p = rw.outline.representative_point()
+    data = google_earth_kml([("KML-1", p.x, p.y)], [("KML-2", p.buffer(0.0003))])
+    data = data.replace(b"</name><Point>",
+                        "</name><description>清风路2号</description><Point>".encode())
+    data = data.replace(b"</name><Polygon>",
+                        "</name><description>清风路4号</description><Polygon>"
+                        .encode())
+    r = post(rw.client("worker"), data, "households", "ids.kml",
+             mapping="external_id=name,address=description")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["counts"]["added"] == 1
+    assert r.get_json()["rejected"][0]["value"] == "Polygon"
+
+
 # 3. The grid preview with points and lines -----------------------------------------
 
 def test_a_grid_file_with_points_and_lines_previews(rw, demo_town):
@@ -240,9 +256,10 @@ def test_a_grid_file_with_points_and_lines_previews(rw, demo_town):
         {"type": "Feature", "geometry": shapely.geometry.mapping(micro.geometry),
          "properties": {"编码": micro.code, "名称": micro["name"]}},
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [p.x, p.y]},
-         "properties": {"编码": micro.code + "1", "名称": "点"}},
+         "properties": {"编码": micro.code[:15] + "998", "名称": "点"}},
         {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [
-            [p.x, p.y], [p.x + 1e-4, p.y]]}, "properties": {"编码": "x", "名称": "线"}},
+            [p.x, p.y], [p.x + 1e-4, p.y]]},
+         "properties": {"编码": micro.code[:15] + "999", "名称": "线"}},
     ]}).encode()
     r = post(rw.client("planner"), data, "grids", "mixed.geojson", dry_run="1")
     assert r.status_code == 200, r.get_json()
