@@ -419,25 +419,34 @@ def write_households(job, table, columns, data, phase, bulk_rows):
     without an id at the same address of one micro-grid: the second is refused.
     """
     conn = job.conn
-    key = pd.Series(normalize_address(data["address"]), index=data.index)
     noid = data["external_id"].isna().to_numpy()
+    # the normalised addresses, of the rows that need one: those without an
+    # id, and those with a new id once the micro-grids hold households (a
+    # large import into an empty table normalises nothing)
+    key = np.full(len(data), None, dtype=object)
+    key[noid] = normalize_address(data["address"].to_numpy(dtype=object)[noid])
+    grid = data["grid_code"].to_numpy(dtype=object)
     refused = []
-    repeat = noid & pd.DataFrame({"g": data["grid_code"], "k": key}).duplicated(
-        ).to_numpy() & key.notna().to_numpy()
+    repeat = noid & pd.DataFrame({"g": grid, "k": key}).duplicated().to_numpy() \
+        & (key != None)  # noqa: E711
     for i in np.flatnonzero(repeat):
         refused.append(_row(data, i, "address", say(
             "address_repeats", value=data["address"].iat[i])))
-    book = _address_book(conn, sorted(set(data["grid_code"])))
-    new_ids = _new_ids(conn, data["external_id"][~noid])
     match = np.full(len(data), None, dtype=object)
     flagged = []
-    for i in np.flatnonzero(~repeat):
-        found = book.get((data["grid_code"].iat[i], key.iat[i]))
-        if found is None:
-            continue
-        if noid[i]:
-            match[i] = found[0]
-        elif data["external_id"].iat[i] in new_ids:
+    if _any_household(conn, sorted(set(grid))):
+        ids = data["external_id"].to_numpy(dtype=object)
+        fresh = ~noid & np.isin(ids, list(_new_ids(conn, ids[~noid])))
+        key[fresh] = normalize_address(data["address"].to_numpy(dtype=object)[fresh])
+        need = (noid & ~repeat) | fresh
+        book = _address_book(conn, sorted(set(grid[need])))
+        for i in np.flatnonzero(need):
+            found = book.get((grid[i], key[i]))
+            if found is None:
+                continue
+            if noid[i]:
+                match[i] = found[0]
+                continue
             flagged.append((i, found))
             if job.on_address_match == "update":
                 match[i] = found[0]
@@ -469,6 +478,11 @@ def _row(data, i, field, reason):
     return {"row": int(data["src_row"].iat[i]), "field": field,
             "value": data[field].iat[i], "reason": reason,
             "lon": float(data["lon"].iat[i]), "lat": float(data["lat"].iat[i])}
+
+
+def _any_household(conn, grids):
+    return conn.execute("SELECT EXISTS (SELECT FROM households"
+                        " WHERE grid_code = ANY(%s))", (grids,)).fetchone()[0]
 
 
 def _address_book(conn, grids):

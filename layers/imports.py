@@ -346,11 +346,12 @@ def _screen(result, layer, area, where):
     if frame.empty:
         return result, None
     off, kept = import_places.wrong_kind(frame, layer, LAYER_LABELS[layer])
-    frame = frame[kept]
+    if off:  # (a million rows are not copied for nothing)
+        frame = frame[kept]
     away, inside, refusal = (import_places.check_points(area, where, frame)
                              if len(frame) and layer != "grids"
                              else ([], None, None))
-    if inside is not None:
+    if away:
         frame = frame[inside]
     if not (off or away):
         return result, None
