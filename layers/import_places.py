@@ -11,11 +11,11 @@ import numpy as np
 import shapely
 
 from geo.deployment import MARGIN_M, Area, compass, round_km
-from layers.errors import Forbidden, Unprocessable
+from layers.errors import Forbidden
 from layers.import_messages import say
 
-__all__ = ["deployment", "area_of", "wrong_kind", "check_points", "far_level1",
-           "NOT_POINT"]
+__all__ = ["deployment", "area_of", "no_area", "wrong_kind", "check_points",
+           "far_level1", "NOT_POINT"]
 
 # shapely type ids of the geometries a point layer takes
 _POINT_TYPES = (0,)
@@ -38,8 +38,9 @@ def deployment(conn):
 
 def area_of(conn, principal, layer):
     """The area an import by ``principal`` must keep to and its names for
-    messages (``where``, ``where_zh``), or (None, …) for a grid import before
-    the deployment exists. A point import before it is refused."""
+    messages (``where``, ``where_zh``), or (None, …) before the deployment
+    exists: a grid import then is an administrator's (else Forbidden), and
+    the rows of any other are refused (:func:`no_area`)."""
     if principal.grid_code is not None:
         rows = conn.execute("SELECT name, ST_AsBinary(geom) FROM grids"
                             " WHERE code = %s", (principal.grid_code,)).fetchall()
@@ -49,13 +50,18 @@ def area_of(conn, principal, layer):
                 "scope": "jurisdiction", "where": f"{code} ({name})",
                 "where_zh": f"{code} {name}"}
     found = deployment(conn)
-    if found is None:
-        if layer != "grids":
-            raise Unprocessable(say("no_deployment"), field="layer")
-        if principal.role != "admin":
-            raise Forbidden(say("deployment_admin_only"), field="layer")
+    if found is None and layer == "grids" and principal.role != "admin":
+        raise Forbidden(say("deployment_admin_only"), field="layer")
     return found, {"scope": "deployment", "where": "the deployment",
                    "where_zh": "本系统"}
+
+
+def no_area(frame):
+    """Report entries for every row of ``frame``: no deployment to place it in
+    (no level-1 grid yet)."""
+    reason = say("no_deployment")
+    return [{"row": int(r), "field": "geometry", "value": None, "reason": reason}
+            for r in frame["row"].to_numpy()]
 
 
 def wrong_kind(frame, layer, layer_zh):

@@ -344,7 +344,15 @@ def _screen(result, layer, area, where):
     None."""
     frame = result.frame
     if frame.empty:
-        return result, None
+        return result, None if area is not None or layer == "grids" else say(
+            "no_deployment")
+    if area is None and layer != "grids":  # no level-1 grid yet
+        screened = copy.copy(result)
+        screened.frame = frame.iloc[:0]
+        screened.rejected = sorted([*result.rejected,
+                                    *import_places.no_area(frame)],
+                                   key=lambda r: r["row"])
+        return screened, say("no_deployment")
     off, kept = import_places.wrong_kind(frame, layer, LAYER_LABELS[layer])
     if off:  # (a million rows are not copied for nothing)
         frame = frame[kept]
