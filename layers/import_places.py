@@ -36,11 +36,12 @@ def deployment(conn):
     return Area(polygons) if len(polygons) else None
 
 
-def area_of(conn, principal, layer):
+def area_of(conn, principal, founds_deployment=False):
     """The area an import by ``principal`` must keep to and its names for
     messages (``where``, ``where_zh``), or (None, …) before the deployment
-    exists: a grid import then is an administrator's (else Forbidden), and
-    the rows of any other are refused (:func:`no_area`)."""
+    exists: then only an administrator's import of a target that
+    ``founds_deployment`` (grids) is accepted (else Forbidden), and the rows of
+    any other are refused (:func:`no_area`)."""
     if principal.grid_code is not None:
         rows = conn.execute("SELECT name, ST_AsBinary(geom) FROM grids"
                             " WHERE code = %s", (principal.grid_code,)).fetchall()
@@ -50,7 +51,7 @@ def area_of(conn, principal, layer):
                 "scope": "jurisdiction", "where": f"{code} ({name})",
                 "where_zh": f"{code} {name}"}
     found = deployment(conn)
-    if found is None and layer == "grids" and principal.role != "admin":
+    if found is None and founds_deployment and principal.role != "admin":
         raise Forbidden(say("deployment_admin_only"), field="layer")
     return found, {"scope": "deployment", "where": "the deployment",
                    "where_zh": "本系统"}
@@ -64,12 +65,12 @@ def no_area(frame):
             for r in frame["row"].to_numpy()]
 
 
-def wrong_kind(frame, layer, layer_zh):
-    """Report entries for the rows of ``frame`` whose geometry the layer does
-    not take (a point layer: anything but points; grids: anything but
-    polygons), and the mask of the others. The geometry's kind is the value."""
+def wrong_kind(frame, geometry, layer, layer_zh):
+    """Report entries for the rows of ``frame`` that are not of the
+    ``geometry`` the layer takes ("point", or "polygon": (multi)polygons), and
+    the mask of the others. The geometry's kind is the value."""
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    polygons = layer == "grids"
+    polygons = geometry == "polygon"
     ok = np.isin(shapely.get_type_id(geoms), _POLYGON_TYPES if polygons
                  else _POINT_TYPES)
     rows = frame["row"].to_numpy()

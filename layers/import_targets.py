@@ -1,7 +1,11 @@
-"""The import targets that are not plain upserts: a worker's patrol track, grid
-polygons and incidents. :func:`layers.imports.run_import` hands them over with
-its ``_Job`` (the same-file refusal, the ``imports`` row, the report), so that
-every target goes through the same preview, commit and record.
+"""The steps of the import targets that are not plain upserts: a worker's
+patrol track, grid polygons, households and incidents. Their
+:class:`layers.imports.Target` hands them its ``_Job`` (the same-file refusal,
+the ``imports`` row, the report), so that every target goes through the same
+preview, commit and record.
+
+Households without an id are keyed by their normalised address
+(:func:`geo.address.normalize_address`) within their micro-grid.
 
 Tracks are cleaned by :func:`geo.tracks.clean` and stored by
 :func:`layers.tracks.save` (the one track store); the points it drops become

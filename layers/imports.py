@@ -12,6 +12,13 @@ so the report tells added / updated / unchanged / rejected (a large import goes
 straight into an empty table, or by a plain INSERT into one that holds none of
 its keys: ``layers.import_bulk``). A commit is recorded in
 ``imports`` (hash, options, user, counts, rejected rows) and in the audit log.
+
+Each layer is a :class:`Target` (:data:`TARGETS`): its table, columns,
+permissions and geometry, and its ``check``, ``assign``, ``write`` and
+``preview`` steps; the pipeline asks no layer's name. Before any target sees
+them, rows of the wrong geometry and points outside the deployment or the
+user's jurisdiction (:mod:`layers.import_places`, :mod:`geo.deployment`) are
+rejected; an import that would store nothing is refused, why first.
 """
 
 import copy
@@ -38,21 +45,10 @@ from layers.import_checks import (
 from layers.import_checks import check as _check
 from layers.import_messages import LAYER_LABELS, say, summarise
 
-__all__ = ["ADDRESS_MATCH", "BULK_ROWS", "LAYERS", "PERMISSIONS",
+__all__ = ["ADDRESS_MATCH", "BULK_ROWS", "LAYERS", "PERMISSIONS", "TARGETS",
+           "Target",
            "address_match", "check_permission", "run_import", "list_imports",
            "rejected_rows", "guess_columns", "mask_phone", "staff_choices"]
-
-# The permissions an import into a layer needs: the import machinery's, and the
-# one that editing the layer needs (layers.access.ROLE_PERMISSIONS). Grid staff
-# have no editing route of their own: who they are decides where incidents go
-# (triage picks the staff of the grid), so they are the user administrators'.
-# A patrol track is the field worker's own record of where they walked.
-PERMISSIONS = {"households": ("imports:run", "households:edit"),
-               "cameras": ("imports:run", "cameras:edit"),
-               "incidents": ("imports:run", "incidents:edit"),
-               "staff": ("imports:run", "users:manage"),
-               "tracks": ("imports:run",),
-               "grids": ("imports:run", "grids:edit")}
 
 # What a household row with a new id does when its normalised address is in its
 # micro-grid already (run_import's on_address_match); the first is the default.
@@ -141,12 +137,13 @@ def _foreign_keys(conn, principal, layer, key):
         (principal.prefix,)).fetchall()
 
 
-def _upsert(conn, layer, key, columns, where=None):
+def _upsert(conn, layer, key, columns, where=None, touch=False):
     """INSERT … ON CONFLICT DO UPDATE of the changed rows (those of ``_import``
-    that ``where``, an SQL condition, selects); (added, updated)."""
+    that ``where``, an SQL condition, selects; ``touch``: they get updated_at =
+    now()); (added, updated)."""
     targets = [*columns, "geom"]
     ident = sql.Identifier
-    extra = sql.SQL(", updated_at = now()") if layer == "households" else sql.SQL("")
+    extra = sql.SQL(", updated_at = now()" if touch else "")
     query = sql.SQL("""
         WITH up AS (
             INSERT INTO {table} AS t ({targets})
@@ -181,16 +178,19 @@ def address_match(value):
 
 
 def check_permission(principal, layer):
-    """Raise Invalid for an unknown layer, Forbidden when ``principal`` may not
-    import into it (:data:`PERMISSIONS`). The API and the command line call it
-    before they read the file; :func:`run_import` again."""
-    if layer not in LAYERS:
-        raise Invalid(say("unknown_layer", layer=layer, choices=", ".join(LAYERS)),
+    """The :class:`Target` of ``layer``; Invalid for an unknown layer, Forbidden
+    when ``principal`` may not import into it (its ``permissions``). The API and
+    the command line call it before they read the file; :func:`run_import`
+    again."""
+    if layer not in TARGETS:
+        raise Invalid(say("unknown_layer", layer=layer, choices=", ".join(TARGETS)),
                       field="layer")
-    for permission in PERMISSIONS[layer]:
+    target = TARGETS[layer]
+    for permission in target.permissions:
         if not principal.can(permission):
             raise Forbidden(say("not_allowed", role=principal.role, layer=layer,
                                 layer_zh=LAYER_LABELS[layer], permission=permission))
+    return target
 
 
 def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
@@ -247,7 +247,7 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     Unprocessable (nothing to store; grids that fail the hierarchy check, on
     commit)
     """
-    check_permission(principal, layer)
+    target = check_permission(principal, layer)
     address_match(on_address_match)
     options = dict(options or {})
     started = time.perf_counter()
@@ -256,86 +256,221 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
         if progress is not None:
             progress(name, count, time.perf_counter() - started)
 
-    area, where = import_places.area_of(conn, principal, layer)
-    result, refusal = _screen(result, layer, area, where)
+    area, where = import_places.area_of(conn, principal, target.founds_deployment)
+    result, refusal = _screen(result, target, area, where)
     frame = result.frame
     given = {k: v for k, v in result.columns.items() if k not in ("lon", "lat")}
     mapping = guess_columns(layer, [c for c in frame.columns
                                     if c not in ("row", "geometry")], given)
-    job = _Job(conn, principal, result, layer, file_name, file_bytes_sha256,
+    job = _Job(conn, principal, result, target, file_name, file_bytes_sha256,
                options, mapping, dry_run, force)
     job.area, job.where, job.new_area = area, where, bool(new_area)
     job.on_address_match = on_address_match
-    if layer == "tracks":
-        staff = _staff_option(options)
-        if frame.empty:
-            return job.nothing(list(result.rejected), refusal)
-        return import_targets.run_tracks(job, staff)
+    target.prepare(job)
     if frame.empty:  # why every row was rejected comes before missing columns
         return job.nothing(list(result.rejected), refusal)
-    key, fields = LAYERS[layer]
-    if key is not None and key not in mapping and layer != "households":
-        names = "、".join(fields[key][2][:3])
-        raise Invalid(say("no_key_column", field=key, label=field_label(layer, key),
-                          names=names), field="mapping")
-    phase("checking", len(frame))
-    checked, values = _check(result, layer, mapping)
-    if layer == "grids":
-        return import_targets.run_grids(job, checked, values)
-    phase("assigning", int(checked.ok.sum()))
-    if layer == "staff":
-        grid, xy = _staff_grids(conn, principal, checked, frame, values)
-    else:
-        grid, xy = _locate(conn, principal, checked, frame)
-    rows = frame["row"].to_numpy()
-    ok = checked.ok
-    rejected = list(result.rejected) + job.rejections(checked)
-    if not ok.any():
-        return job.nothing(rejected)
-    stored = [f for f in fields if f not in _NOT_STORED]
-    columns = [*stored, "grid_code"]
-    table = _TABLES.get(layer, layer)
-    data = pd.DataFrame({"src_row": rows[ok],
-                         **{f: values[f][ok].reset_index(drop=True) for f in stored},
-                         "grid_code": grid[ok], "lon": xy[ok, 0], "lat": xy[ok, 1]})
-    phase("writing", len(data))
-    write = _WRITERS.get(layer, _write)
-    with conn.transaction(force_rollback=dry_run):
-        job.refuse_repeat()
-        added, updated, refused = write(job, table, columns, data,
-                                        lambda name: phase(name, len(data)),
-                                        bulk_rows)
-        rejected += refused
-        accepted = len(data) - len(refused)
-        rejected.sort(key=lambda r: r["row"])
+    return target.run(job, phase, bulk_rows)
+
+
+class Target:
+    """One import target and its contract: the table it writes, the columns it
+    knows (:data:`layers.import_checks.LAYERS`: key and fields), the
+    permissions an import into it needs, the geometry its rows must have, and
+    the steps :meth:`run` strings together — :meth:`check` (the rows' values),
+    :meth:`assign` (each row's grid), :meth:`write` (inside the import's
+    transaction) and :meth:`preview` (the rows shown). A new target is a
+    subclass and a line of :data:`TARGETS`: the pipeline asks no layer's name.
+    """
+
+    name = table = None
+    # imports:run, and the permission editing the layer needs
+    # (layers.access.ROLE_PERMISSIONS)
+    permissions = ("imports:run",)
+    geometry = "point"  # what its rows must be: "point" or "polygon"
+    founds_deployment = False  # its import may create the deployment
+    key_optional = False  # rows without the key column are keyed otherwise
+    not_stored = ()  # fields read from the file that are no column of the table
+    touches = False  # a changed row gets updated_at = now()
+
+    @property
+    def key(self):
+        return LAYERS[self.name][0]
+
+    @property
+    def fields(self):
+        return LAYERS[self.name][1]
+
+    def prepare(self, job):
+        """Check the target's own options, before any row is looked at."""
+
+    def check(self, job):
+        """The rows' values checked: (:class:`layers.import_checks.Checked`,
+        values per field); refuses a file without the key column."""
+        key, fields = self.key, self.fields
+        if key is not None and key not in job.mapping and not self.key_optional:
+            raise Invalid(say("no_key_column", field=key,
+                              label=field_label(self.name, key),
+                              names="、".join(fields[key][2][:3])), field="mapping")
+        return _check(job.result, self.name, job.mapping)
+
+    def assign(self, job, checked, values):
+        """Each row's grid code and coordinates (rows outside rejected)."""
+        return _locate(job.conn, job.principal, checked, job.result.frame)
+
+    def write(self, job, columns, data, phase, bulk_rows):
+        """Write the accepted rows; (added, updated, rows refused)."""
+        return _write(job, self.table, columns, data, phase, bulk_rows)
+
+    def preview(self, job, rows):
+        """The preview rows as the user may see them."""
+        return rows
+
+    def run(self, job, phase, bulk_rows):
+        """Check, then :meth:`store`."""
+        phase("checking", len(job.result.frame))
+        checked, values = self.check(job)
+        return self.store(job, checked, values, phase, bulk_rows)
+
+    def store(self, job, checked, values, phase, bulk_rows):
+        """Assign, write (a dry run: rolled back), record and report."""
+        conn, frame = job.conn, job.result.frame
+        phase("assigning", int(checked.ok.sum()))
+        grid, xy = self.assign(job, checked, values)
+        rows = frame["row"].to_numpy()
+        ok = checked.ok
+        rejected = list(job.result.rejected) + job.rejections(checked)
+        if not ok.any():
+            return job.nothing(rejected)
+        stored = [f for f in self.fields if f not in self.not_stored]
+        columns = [*stored, "grid_code"]
+        data = pd.DataFrame({"src_row": rows[ok],
+                             **{f: values[f][ok].reset_index(drop=True)
+                                for f in stored},
+                             "grid_code": grid[ok], "lon": xy[ok, 0],
+                             "lat": xy[ok, 1]})
+        phase("writing", len(data))
+        with conn.transaction(force_rollback=job.dry_run):
+            job.refuse_repeat()
+            added, updated, refused = self.write(
+                job, columns, data, lambda name: phase(name, len(data)), bulk_rows)
+            rejected += refused
+            accepted = len(data) - len(refused)
+            rejected.sort(key=lambda r: r["row"])
+            if accepted == 0:
+                if not job.dry_run:  # rolls the transaction back
+                    job.nothing(rejected)
+                import_id = None
+            else:
+                counts = job.counts(added, updated, accepted - added - updated,
+                                    rejected)
+                import_id = job.record(counts, rejected)
         if accepted == 0:
-            if not dry_run:  # rolls the transaction back
-                job.nothing(rejected)
-            import_id = None
-        else:
-            counts = job.counts(added, updated, accepted - added - updated, rejected)
-            import_id = job.record(counts, rejected)
-    if accepted == 0:
-        return job.nothing(rejected)
-    phase("done", accepted)
-    gone = {r["row"] for r in refused}
-    keep = [i for i in np.flatnonzero(ok)[:2000 + len(gone)]
-            if int(rows[i]) not in gone]
-    preview = [{"row": int(rows[i]), **{f: plain(values[f].iloc[i]) for f in fields},
-                "grid_code": grid[i], "lon": xy[i, 0], "lat": xy[i, 1]}
-               for i in keep[:20]]
-    if layer == "staff" and not principal.can("staff:contact"):
-        for row in preview:
-            row["phone"] = mask_phone(row["phone"])
-    for row in preview:  # e.g. 已有同址住户: a household at the same address
-        if row["row"] in job.flagged:
-            row["flag"] = job.flagged[row["row"]]
-    points = [{"row": int(rows[i]), "lon": xy[i, 0], "lat": xy[i, 1],
-               "grid_code": grid[i]} for i in keep[:2000]]
-    return job.report(counts, rejected, import_id, preview, points)
+            return job.nothing(rejected)
+        phase("done", accepted)
+        gone = {r["row"] for r in refused}
+        keep = [i for i in np.flatnonzero(ok)[:2000 + len(gone)]
+                if int(rows[i]) not in gone]
+        preview = [{"row": int(rows[i]),
+                    **{f: plain(values[f].iloc[i]) for f in self.fields},
+                    "grid_code": grid[i], "lon": xy[i, 0], "lat": xy[i, 1]}
+                   for i in keep[:20]]
+        for row in preview:  # e.g. 已有同址住户: a household at the same address
+            if row["row"] in job.flagged:
+                row["flag"] = job.flagged[row["row"]]
+        points = [{"row": int(rows[i]), "lon": xy[i, 0], "lat": xy[i, 1],
+                   "grid_code": grid[i]} for i in keep[:2000]]
+        return job.report(counts, rejected, import_id, self.preview(job, preview),
+                          points)
 
 
-def _screen(result, layer, area, where):
+class Households(Target):
+    """Keyed by their id, or without one by their normalised address within
+    their micro-grid (:func:`layers.import_targets.write_households`)."""
+
+    name = table = "households"
+    permissions = ("imports:run", "households:edit")
+    key_optional = True
+    touches = True
+
+    def write(self, job, columns, data, phase, bulk_rows):
+        return import_targets.write_households(job, self.table, columns, data,
+                                               phase, bulk_rows)
+
+
+class Cameras(Target):
+    name = table = "cameras"
+    permissions = ("imports:run", "cameras:edit")
+
+
+class Incidents(Target):
+    """Through the incident loop (:func:`layers.import_targets.write_incidents`)."""
+
+    name = table = "incidents"
+    permissions = ("imports:run", "incidents:edit")
+
+    def write(self, job, columns, data, phase, bulk_rows):
+        return import_targets.write_incidents(job, self.table, columns, data,
+                                              phase, bulk_rows)
+
+
+class Staff(Target):
+    """Grid staff: who they are decides where incidents go (triage picks the
+    staff of the grid), so they are the user administrators' (no editing route
+    of their own). Their grid is the one given, else the ancestor at the role's
+    level of the micro-grid holding the position; phones masked in the preview
+    without staff:contact."""
+
+    name, table = "staff", "grid_staff"
+    permissions = ("imports:run", "users:manage")
+    not_stored = ("grid",)  # the given grid becomes grid_code
+
+    def assign(self, job, checked, values):
+        return _staff_grids(job.conn, job.principal, checked, job.result.frame,
+                            values)
+
+    def preview(self, job, rows):
+        if not job.principal.can("staff:contact"):
+            for row in rows:
+                row["phone"] = mask_phone(row["phone"])
+        return rows
+
+
+class Tracks(Target):
+    """A worker's patrol (``options["staff"]``): the worker's own record of
+    where they walked (imports:run only); cleaned and stored per day
+    (:func:`layers.import_targets.run_tracks`)."""
+
+    name = "tracks"
+
+    def prepare(self, job):
+        job.staff = _staff_option(job.options)
+
+    def run(self, job, phase, bulk_rows):
+        return import_targets.run_tracks(job, job.staff)
+
+
+class Grids(Target):
+    """Polygons upserted by code, the hierarchy checked before commit
+    (:func:`layers.import_targets.run_grids`); an administrator's grids found
+    the deployment."""
+
+    name = table = "grids"
+    permissions = ("imports:run", "grids:edit")
+    geometry = "polygon"
+    founds_deployment = True
+
+    def store(self, job, checked, values, phase, bulk_rows):
+        return import_targets.run_grids(job, checked, values)
+
+
+# layer -> its target, in the order the page offers them
+TARGETS = {t.name: t for t in (Households(), Cameras(), Incidents(), Staff(),
+                               Tracks(), Grids())}
+# layer -> the permissions an import into it needs
+PERMISSIONS = {name: t.permissions for name, t in TARGETS.items()}
+
+
+def _screen(result, target, area, where):
     """The rows of the geometry the layer takes (points; polygons for grids)
     and, for points, in ``area`` (with its margin; grids are placed by
     :mod:`layers.import_targets`): a copy of ``result`` without the others,
@@ -343,21 +478,23 @@ def _screen(result, layer, area, where):
     for that reason (the distance and direction of the file's points), else
     None."""
     frame = result.frame
+    points = target.geometry == "point"
     if frame.empty:
-        return result, None if area is not None or layer == "grids" else say(
+        return result, None if area is not None or not points else say(
             "no_deployment")
-    if area is None and layer != "grids":  # no level-1 grid yet
+    if area is None and points:  # no level-1 grid yet
         screened = copy.copy(result)
         screened.frame = frame.iloc[:0]
         screened.rejected = sorted([*result.rejected,
                                     *import_places.no_area(frame)],
                                    key=lambda r: r["row"])
         return screened, say("no_deployment")
-    off, kept = import_places.wrong_kind(frame, layer, LAYER_LABELS[layer])
+    off, kept = import_places.wrong_kind(frame, target.geometry, target.name,
+                                         LAYER_LABELS[target.name])
     if off:  # (a million rows are not copied for nothing)
         frame = frame[kept]
     away, inside, refusal = (import_places.check_points(area, where, frame)
-                             if len(frame) and layer != "grids"
+                             if len(frame) and points
                              else ([], None, None))
     if away:
         frame = frame[inside]
@@ -374,7 +511,7 @@ def _write(job, table, columns, data, phase, bulk_rows):
     """Write the accepted rows of a plain target (``data``: ``src_row``, the
     ``columns``, ``lon``, ``lat``): insert the new keys, update the changed rows;
     returns (added, updated, rows refused while writing)."""
-    conn, key = job.conn, LAYERS[job.layer][0]
+    conn, key = job.conn, job.target.key
     bulk = len(data) >= bulk_rows
     if bulk:
         import_bulk.lock_for_bulk(conn, table)
@@ -387,27 +524,18 @@ def _write(job, table, columns, data, phase, bulk_rows):
     # CONFLICT test of every row
     if bulk and not import_bulk.has_clash(conn, table, key):
         return (*import_bulk.insert_new(conn, table, columns, phase), refused)
-    return (*_upsert(conn, table, key, columns), refused)
-
-
-# the targets whose rows are not simply upserted (see each function)
-_WRITERS = {"incidents": import_targets.write_incidents,
-            "households": import_targets.write_households}
-# the table of a layer, where the names differ
-_TABLES = {"staff": "grid_staff"}
-# fields read from the file that are no column of the table (staff's given grid
-# becomes grid_code)
-_NOT_STORED = {"grid"}
+    return (*_upsert(conn, table, key, columns, touch=job.target.touches), refused)
 
 
 class _Job:
     """One import's context and the steps all targets share: the same-file
     refusal, the ``imports`` row with its audit record, the report."""
 
-    def __init__(self, conn, principal, result, layer, file_name, sha256, options,
+    def __init__(self, conn, principal, result, target, file_name, sha256, options,
                  mapping, dry_run, force):
         self.conn, self.principal, self.result = conn, principal, result
-        self.layer, self.file_name, self.sha256 = layer, file_name, sha256
+        self.target, self.layer = target, target.name
+        self.file_name, self.sha256 = file_name, sha256
         self.options, self.mapping = options, mapping
         self.dry_run, self.force = dry_run, force
         # what a target adds to the report: warnings, fields, rows to flag
@@ -420,12 +548,13 @@ class _Job:
     def upsert(self, table, columns, where=None):
         """Insert the staged rows (those ``where`` selects), updating the
         changed ones of the same key; (added, updated)."""
-        return _upsert(self.conn, table, LAYERS[self.layer][0], columns, where)
+        return _upsert(self.conn, table, self.target.key, columns, where,
+                       self.target.touches)
 
     def outside(self, table):
         """Drop from ``_import`` the rows whose key belongs to a row of another
         jurisdiction; returns them as report entries."""
-        key = LAYERS[self.layer][0]
+        key = self.target.key
         label = field_label(self.layer, key)
         return [{"row": r, "field": key, "reason": say(
             "key_outside", field=key, label=label, value=k)}
@@ -446,7 +575,7 @@ class _Job:
 
     def labelled(self, rejected):
         """Each entry with its field's Chinese name (``label``: 地址, 人口, 位置)."""
-        fields = LAYERS[self.layer][1]
+        fields = self.target.fields
         for entry in rejected:
             field = entry.get("field")
             entry["label"] = (field_label(self.layer, field)
