@@ -179,9 +179,9 @@ MESSAGES = {
                         "{when} by {user}; use force to import it again"),
     "no_import": ("没有编号为 {id} 的导入", "no import {id}"),
     # an import that would store nothing: why, first (summarise)
-    "all_rejected_one": ("{n} 行全部{what_zh}", "all {n} rows {what}"),
+    "all_rejected_one": ("{n} 行全部{what_zh}", "{all_rows} {what}"),
     "all_rejected_mixed": ("{n} 行全部被拒绝：{parts_zh}",
-                           "all {n} rows were rejected: {parts}"),
+                           "{all_rows} were rejected: {parts}"),
     "first_rejected": ("如第 {row} 行：{reason}", "e.g. row {row}: {reason}"),
     "nothing_read": ("文件中没有可导入的行", "the file holds no row to import"),
 }
@@ -225,7 +225,7 @@ def summarise(rejected, label=lambda field: field):
     ``label``: a field's Chinese name.
 
     >>> summarise([{"row": 2, "field": "size", "reason": "x"}], lambda f: "人口")
-    '1 行全部人口有误（all 1 rows have a bad size）：如第 2 行：x（e.g. row 2: x）'
+    '1 行全部人口有误（all rows (1) have a bad size）：如第 2 行：x（e.g. row 2: x）'
     """
     if not rejected:
         return say("nothing_read")
@@ -234,13 +234,15 @@ def summarise(rejected, label=lambda field: field):
         what = _kind(entry, label)
         counts[what] = counts.get(what, 0) + 1
     n = f"{len(rejected):,}"
+    all_rows = "all rows (1)" if len(rejected) == 1 else f"all {n} rows"
     first = rejected[0]
     example = say("first_rejected", row=first["row"], reason=first["reason"])
     if len(counts) == 1:
         (zh, en), = counts
-        return say("all_rejected_one", detail=example, n=n, what_zh=zh, what=en)
+        return say("all_rejected_one", detail=example, n=n, what_zh=zh,
+                   what=en, all_rows=all_rows)
     top = sorted(counts.items(), key=lambda kv: -kv[1])[:4]
-    return say("all_rejected_mixed", detail=example, n=n,
+    return say("all_rejected_mixed", detail=example, n=n, all_rows=all_rows,
                parts_zh="，".join(f"{k:,} 行{zh}" for (zh, _), k in top),
                parts="; ".join(f"{k:,} {en}" for (_, en), k in top))
 
