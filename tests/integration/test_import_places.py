@@ -430,3 +430,20 @@ def test_an_overlap_in_two_parts_is_one_problem_with_one_area(rw, demo_town):
     area = float(to_metric(geopandas.GeoSeries(parts, crs="EPSG:4326")).area.sum())
     assert overlaps[0]["area_m2"] == pytest.approx(area, rel=0.01)
     assert "（2 处）" in overlaps[0]["message"]
+
+
+def test_the_command_line_lists_a_new_area_and_takes_it_with_new_area(rw,
+                                                                      tmp_path):
+    far = shapely.box(URUMQI[0], URUMQI[1], URUMQI[0] + 0.1, URUMQI[1] + 0.1)
+    path = tmp_path / "far.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": shapely.geometry.mapping(far),
+         "properties": {"编码": "650102002", "名称": "远方二镇"}}]}),
+        encoding="utf-8")
+    out = cli(rw, path, "--layer", "grids", "--dry-run")
+    assert out.exit_code == 1, out.output
+    assert "新辖区：一级网格 650102002 远方二镇，位于现有辖区以西北约" in out.output
+    assert "--new-area" in out.output
+    out = cli(rw, path, "--layer", "grids", "--dry-run", "--new-area")
+    assert out.exit_code == 0, out.output
+    assert "added 1" in out.output
