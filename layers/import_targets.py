@@ -1,8 +1,8 @@
 """The steps of the import targets that are not plain upserts: a worker's
 patrol track, grid polygons, households and incidents. Their
-:class:`layers.imports.Target` hands them its ``_Job`` (the same-file refusal,
-the ``imports`` row, the report), so that every target goes through the same
-preview, commit and record.
+:class:`layers.import_kinds.Target` hands them its ``_Job`` (the same-file
+refusal, the ``imports`` row, the report), so that every target goes through
+the same preview, commit and record.
 
 Households without an id are keyed by their normalised address
 (:func:`geo.address.normalize_address`) within their micro-grid.

@@ -13,8 +13,8 @@ straight into an empty table, or by a plain INSERT into one that holds none of
 its keys: ``layers.import_bulk``). A commit is recorded in
 ``imports`` (hash, options, user, counts, rejected rows) and in the audit log.
 
-Each layer is a :class:`Target` (:data:`TARGETS`): its table, columns,
-permissions and geometry, and its ``check``, ``assign``, ``write`` and
+Each layer is a :class:`layers.import_kinds.Target` (``TARGETS``): its table,
+columns, permissions and geometry, and its ``check``, ``assign``, ``write`` and
 ``preview`` steps; the pipeline asks no layer's name. Before any target sees
 them, rows of the wrong geometry and points outside the deployment or the
 user's jurisdiction (:mod:`layers.import_places`, :mod:`geo.deployment`) are
