@@ -24,6 +24,7 @@ bp = Blueprint("imports", __name__)
 
 PREVIEW_ROWS = 20
 REJECTED_SHOWN = 100
+POINTS_SHOWN = 2000  # rejected rows drawn on the preview map
 
 OPENAPI = {
     "/imports": {
@@ -43,6 +44,18 @@ OPENAPI = {
                 {"name": "staff", "in": "query", "schema": {"type": "integer"},
                  "description": "layer=tracks: the grid worker's id (grid_staff); "
                                 "also accepted as a form field"},
+                {"name": "on_address_match", "in": "query",
+                 "schema": {"enum": list(imports_layer.ADDRESS_MATCH)},
+                 "description": "layer=households: a row whose id is new but "
+                                "whose normalised address is in its micro-grid "
+                                "already (已有同址住户): add (default, counted "
+                                "in the warnings), update that household, or "
+                                "skip the row. Rows without an id are keyed "
+                                "by the address and update a match"},
+                {"name": "new_area", "in": "query", "schema": {"type": "boolean"},
+                 "description": "layer=grids: accept level-1 grids more than "
+                                "2 km from the deployment (listed in "
+                                "new_areas); without it they are rejected"},
                 {"name": "progress", "in": "query", "schema": {"type": "string"},
                  "description": "a token of your choosing (8–64 of A-Z a-z 0-9 - _): "
                                 "the import's phases can be read at "
@@ -52,10 +65,14 @@ OPENAPI = {
                 "type": "object", "properties": {
                     "file": {"type": "string", "format": "binary"}}}}}},
             "responses": {
-                "200": {"description": "the report: counts, rejected rows, preview "
-                        "(rows, points); tracks: tracks {staff, stored, days}; "
+                "200": {"description": "the report: counts, rejected rows "
+                        "(row, field, label: the field's Chinese name, value, "
+                        "reason, lon, lat), refusal (a dry run that would store "
+                        "nothing or be refused: why), preview (rows, points, "
+                        "rejected: the rejected rows with a position, as "
+                        "GeoJSON); tracks: tracks {staff, stored, days}; "
                         "grids: check {errors, advisories, slivers}, can_commit, "
-                        "moved, preview.shapes"},
+                        "moved, new_areas, preview.shapes"},
                 "400": {"description": "the file cannot be read"},
                 "403": {"description": "your role may not edit this layer (the "
                         "permission editing it needs: households:edit, "
@@ -63,8 +80,13 @@ OPENAPI = {
                         "grids:edit), refused before the file is read"},
                 "409": {"description": "the same file was imported before"},
                 "413": {"description": "the file is too large"},
-                "422": {"description": "grids failing the hierarchy check "
-                        "(error.check lists the problems)"}},
+                "422": {"description": "nothing would be stored: every row "
+                        "rejected (error.message says why, the commonest reason "
+                        "first with its count; error.counts, error.rejected), or "
+                        "every point outside the deployment or jurisdiction (the "
+                        "distance and direction); or grids failing the "
+                        "hierarchy check (error.check lists the problems). "
+                        "Not recorded: the same file may be sent again"}},
         },
         "get": {
             "summary": "The imports, newest first",
@@ -112,6 +134,9 @@ def run_import():
     if upload is None:
         raise Invalid("请以 multipart 字段 file 发送文件（send the file as the "
                       "multipart field 'file'）", field="file")
+    # the parameters, before the file is read
+    imports_layer.address_match(request.args.get("on_address_match")
+                                or request.form.get("on_address_match") or "add")
     token = request.args.get("progress")
     if token is not None:
         import_progress.check_token(token)
@@ -140,11 +165,14 @@ def _run(upload, layer, progress):
     staff = request.args.get("staff") or request.form.get("staff")
     if staff:
         options["staff"] = staff  # not a reader's option: after reading
+    match = (request.args.get("on_address_match")
+             or request.form.get("on_address_match") or "add")
     with connection() as conn:
         return imports_layer.run_import(
             conn, current(), result, layer, upload.filename or "upload",
             hashlib.sha256(data).hexdigest(), options, dry_run=flag_arg("dry_run"),
-            force=flag_arg("force"), progress=progress)
+            force=flag_arg("force"), progress=progress, on_address_match=match,
+            new_area=flag_arg("new_area"))
 
 
 def _progress(side, token):
@@ -175,6 +203,7 @@ def _shown(report):
     and the accepted points as GeoJSON."""
     points = report.pop("points")
     shapes = report.pop("shapes", None)
+    rejected_points = _rejected_points(report["rejected"])
     report["rejected"] = report["rejected"][:REJECTED_SHOWN]
     report["preview"] = {
         "rows": report["preview"][:PREVIEW_ROWS],
@@ -183,10 +212,21 @@ def _shown(report):
                                              "coordinates": [p["lon"], p["lat"]]},
              "properties": {"row": p["row"], "grid_code": p["grid_code"]}}
             for p in points]},
+        # the rejected rows with a position, for the map (drawn in red)
+        "rejected": rejected_points,
     }
     if shapes is not None:  # grids: the polygons themselves
         report["preview"]["shapes"] = shapes
     return report
+
+
+def _rejected_points(rejected):
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point",
+                                         "coordinates": [r["lon"], r["lat"]]},
+         "properties": {"row": r["row"], "field": r.get("field"),
+                        "label": r.get("label"), "reason": r["reason"]}}
+        for r in [r for r in rejected if r.get("lon") is not None][:POINTS_SHOWN]]}
 
 
 @bp.get("/imports")
@@ -206,9 +246,12 @@ def rejected_csv(import_id):
         rows = imports_layer.rejected_rows(conn, current(), import_id)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["row", "field", "value", "reason"])
+    # the field by its Chinese name (地址, 人口, 位置) beside its code, and the
+    # row's position when known
+    writer.writerow(["row", "field", "value", "reason", "字段", "经度", "纬度"])
     for r in rows:
-        writer.writerow([_cell(r.get(k)) for k in ("row", "field", "value", "reason")])
+        writer.writerow([_cell(r.get(k)) for k in ("row", "field", "value", "reason",
+                                                   "label", "lon", "lat")])
     # BOM: Excel opens UTF-8 Chinese text correctly only with it
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition":

@@ -17,12 +17,14 @@ import pandas as pd
 from geo import vocab
 from layers.import_messages import choices, say, vocab_label
 
-__all__ = ["CODE_LEVELS", "LAYERS", "ROLE_LEVELS", "Checked", "check",
+__all__ = ["CODE_LEVELS", "LAYERS", "ROLE_LEVELS", "RULES", "Checked", "check",
            "field_label", "guess_columns"]
 
 # field -> (kind, required, synonyms). Kinds: text, int, float, vocab, tags, time.
+# A household's id is optional: a row without one is keyed by its normalised
+# address within its micro-grid (layers.import_targets.write_households).
 _HOUSEHOLDS = {
-    "external_id": ("text", True, ("编号", "户编号", "户号", "外部编号", "id")),
+    "external_id": ("text", False, ("编号", "户编号", "户号", "外部编号", "id")),
     "address": ("text", True, ("地址", "住址", "门牌地址", "门牌")),
     "head_name": ("text", False, ("户主", "户主姓名", "姓名", "name", "head")),
     "phone": ("phone", False, ("电话", "手机", "手机号", "联系电话", "tel", "mobile")),
@@ -164,8 +166,9 @@ class Checked:
 
 def field_label(layer, field):
     """A field's Chinese name for messages: its first Chinese synonym (地址, 户主,
-    电话 …); 位置 for the geometry; the field's own name when it has none."""
-    if field == "geometry":
+    电话 …); 位置 for the geometry (and for a reader's rejection that names no
+    field: its position); the field's own name when it has none."""
+    if field is None or field == "geometry":
         return "位置"
     entry = LAYERS[layer][1].get(field)
     names = [n for n in (entry[2] if entry else ()) if not n.isascii()]
@@ -346,40 +349,46 @@ def _lookup(table):
     return found
 
 
+def _camera_rules(checked, values):
+    """A fixed camera or a checkpoint needs its bearing."""
+    needs = (values["kind"].isin(["fixed", "checkpoint"])
+             & values["bearing"].isna()).to_numpy()
+    kinds = "、".join(vocab_label(vocab.CAMERA_KINDS, k)
+                     for k in ("fixed", "checkpoint"))
+    checked.reject(needs, "bearing", say("needs_bearing", kinds=kinds))
+
+
+def _incident_rules(checked, values):
+    """An incident's subtype is one of its category's."""
+    pairs = {}
+    for cat, (_, _, subs) in vocab.INCIDENT_CATEGORIES.items():
+        for sub, (zh, en) in subs.items():
+            for name in (sub, zh, en):
+                pairs[f"{cat}|{name.lower()}"] = sub  # codes hold no |
+    sub, category = values["subtype"], values["category"]
+    both = sub.notna() & category.notna()
+    found = category[both].str.cat(sub[both].str.lower(), sep="|").map(pairs)
+    codes = np.full(len(sub), None, dtype=object)
+    codes[np.flatnonzero(both.to_numpy())] = found.to_numpy(dtype=object,
+                                                            na_value=None)
+    codes = pd.Series(codes, index=sub.index, dtype=object)
+    bad = (sub.notna() & codes.isna()).to_numpy()
+    # (subtype, category) of each row: the Chinese names the category
+    shown = np.empty(len(sub), dtype=object)
+    shown[:] = list(zip(sub.to_numpy(dtype=object, na_value=None),
+                        category.to_numpy(dtype=object, na_value=None),
+                        strict=True))
+    checked.reject(bad, "subtype", lambda v: say(
+        "bad_subtype", value=v[0], category=vocab_label(
+            vocab.INCIDENT_CATEGORIES, v[1]) if v[1] else "该类别"),
+        about=shown)
+    values["subtype"] = codes
+
+
 def _check_rules(checked, layer, values):
-    """The rules that span fields: a camera's bearing, an incident's subtype."""
-    if layer == "cameras":
-        needs = (values["kind"].isin(["fixed", "checkpoint"])
-                 & values["bearing"].isna()).to_numpy()
-        kinds = "、".join(vocab_label(vocab.CAMERA_KINDS, k)
-                         for k in ("fixed", "checkpoint"))
-        checked.reject(needs, "bearing", say("needs_bearing", kinds=kinds))
-    if layer == "incidents":
-        pairs = {}
-        for cat, (_, _, subs) in vocab.INCIDENT_CATEGORIES.items():
-            for sub, (zh, en) in subs.items():
-                for name in (sub, zh, en):
-                    pairs[f"{cat}|{name.lower()}"] = sub  # codes hold no |
-        sub, category = values["subtype"], values["category"]
-        both = sub.notna() & category.notna()
-        found = category[both].str.cat(sub[both].str.lower(), sep="|").map(pairs)
-        codes = np.full(len(sub), None, dtype=object)
-        codes[np.flatnonzero(both.to_numpy())] = found.to_numpy(dtype=object,
-                                                                na_value=None)
-        codes = pd.Series(codes, index=sub.index, dtype=object)
-        bad = (sub.notna() & codes.isna()).to_numpy()
-        # (subtype, category) of each row: the Chinese names the category
-        shown = np.empty(len(sub), dtype=object)
-        shown[:] = list(zip(sub.to_numpy(dtype=object, na_value=None),
-                            category.to_numpy(dtype=object, na_value=None),
-                            strict=True))
-        checked.reject(bad, "subtype", lambda v: say(
-            "bad_subtype", value=v[0], category=vocab_label(
-                vocab.INCIDENT_CATEGORIES, v[1]) if v[1] else "该类别"),
-            about=shown)
-        values["subtype"] = codes
-    if layer == "grids":
-        _check_grid_codes(checked, values)
+    """The rules that span fields (:data:`RULES`), then a key repeated."""
+    for rule in RULES.get(layer, ()):
+        rule(checked, values)
     key = LAYERS[layer][0]
     if key is None:
         return
@@ -421,3 +430,9 @@ def _check_grid_codes(checked, values):
     checked.reject(clash, "level", lambda v: say("level_mismatch", value=v),
                    about=given.to_numpy(dtype=object, na_value=None))
     values["level"] = level.astype("Int64")
+
+
+# layer -> the rules across fields of its rows (a repeated key is every
+# target's: _check_rules)
+RULES = {"cameras": (_camera_rules,), "incidents": (_incident_rules,),
+         "grids": (_check_grid_codes,)}

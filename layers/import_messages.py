@@ -17,7 +17,8 @@ are given as ``中文标签/code`` (:func:`vocab_label`).
 
 from geo.vocab import BILINGUAL, bilingual
 
-__all__ = ["FORM", "MESSAGES", "LAYER_LABELS", "say", "vocab_label", "choices"]
+__all__ = ["FORM", "MESSAGES", "LAYER_LABELS", "area_text", "say", "summarise",
+           "vocab_label", "choices"]
 
 FORM = BILINGUAL  # geo.vocab: one form for every bilingual message
 
@@ -63,6 +64,27 @@ MESSAGES = {
     # places and the jurisdiction
     "outside_jurisdiction": ("不在您的管辖范围 {where_zh} 内",
                              "outside your jurisdiction {where}"),
+    "outside_deployment": ("不在本系统辖区内", "outside the deployment"),
+    "lies_away": ("位于其以{dir_zh}约 {km} km，超出 {margin} km 的容差",
+                  "it lies about {km} km {dir} of it, beyond the {margin} km "
+                  "margin"),
+    "outside_area_all": ("全部 {n} 个点位于辖区以{dir_zh}约 {km} km："
+                         "文件或坐标系有误？",
+                         "all {n} points lie about {km} km {dir} of {where}: a "
+                         "wrong file or CRS?"),
+    "no_deployment": ("本系统尚无一级网格：请先由系统管理员导入一级网格，建立辖区",
+                      "the deployment has no level-1 grid yet: an administrator "
+                      "imports the level-1 grids first"),
+    "deployment_admin_only": ("本系统尚无一级网格：只有系统管理员可以导入一级网格，"
+                              "建立辖区",
+                              "the deployment has no level-1 grid yet: only an "
+                              "administrator may import the grids that create it"),
+    "new_area_far": ("一级网格 {code} 位于现有辖区以{dir_zh}约 {km} km：如确为新辖区，"
+                     "请勾选“新辖区”（--new-area）",
+                     "level-1 grid {code} lies about {km} km {dir} of the existing "
+                     "deployment: confirm a new area with new_area (--new-area)"),
+    "not_point": ("该行是 {kind}，不是点：{layer_zh}只导入点",
+                  "the row is a {kind}, not a point: {layer} takes points only"),
     "no_micro_grid": ("不在 {where_zh} 的任何微网格内",
                       "not inside any micro-grid of {where}"),
     "no_micro_grid_no_grid": ("不在 {where_zh} 的任何微网格内，且未填写所属网格",
@@ -76,6 +98,27 @@ MESSAGES = {
                      "grid {value} is outside your jurisdiction {where}"),
     "no_such_grid": ("没有编码或名称为“{value}”的网格",
                      "no grid with code or name '{value}'"),
+    "address_repeats": ("地址“{value}”与前面未填编号的行在同一微网格内重复",
+                        "address '{value}' repeats an earlier row without an id "
+                        "in the same micro-grid"),
+    "address_match_flag": ("已有同址住户", "a household at this address exists"),
+    "address_match_add": ("{n} 行的编号是新的，但所在微网格内已有同址住户：已作为新住户"
+                          "添加；如为同一户，请选择“更新同址住户”"
+                          "（on_address_match=update）",
+                          "{n} row(s) with a new id at an address a household of "
+                          "the micro-grid has already: added as new households "
+                          "(on_address_match=update updates them instead)"),
+    "address_match_update": ("{n} 行的编号是新的，但所在微网格内已有同址住户：已更新"
+                             "该住户",
+                             "{n} row(s) with a new id at an address a household "
+                             "of the micro-grid has already: that household was "
+                             "updated"),
+    "address_match_skip": ("{n} 行的编号是新的，但所在微网格内已有同址住户：已跳过",
+                           "{n} row(s) with a new id at an address a household of "
+                           "the micro-grid has already: skipped"),
+    "address_match_skipped": ("已有同址住户（{id}），按设置跳过",
+                              "a household at '{address}' exists already ({id}): "
+                              "skipped"),
     "key_outside": ("{label} {value} 属于您管辖范围以外的记录",
                     "{field} {value} belongs to a record outside your jurisdiction"),
     "jurisdiction_not_grid": ("您的管辖范围 {code} 不是一个网格",
@@ -87,6 +130,8 @@ MESSAGES = {
                     "file"),
     "grid_not_polygon": ("网格须为面 Polygon 或 MultiPolygon，实为 {kind}",
                          "a grid needs a Polygon or MultiPolygon, got {kind}"),
+    "overlap_pair": ("网格 {a} 与 {b} 重叠 {area}（{n} 处）",
+                     "grids {a} and {b} overlap by {area} ({n} parts)"),
     "grids_fail_check": ("网格层级检查未通过，未导入任何网格",
                          "the grids fail the hierarchy check, nothing was imported"),
     # incidents: the registered record and the incident loop
@@ -125,12 +170,81 @@ MESSAGES = {
                       "指定",
                       "no column for {field} (named {field} or {names}); map one "
                       "with {field}=<column>"),
+    "bad_address_match": ("on_address_match 须为 {choices} 之一，实为 {value!r}",
+                          "on_address_match must be one of {choices}, got "
+                          "{value!r}"),
     "imported_before": ("{file} 已于 {when} 由 {user} 导入到{layer_zh}，导入编号 "
                         "#{id}；如需再次导入，请选择强制导入",
                         "{file} was imported into {layer} already: import #{id} on "
                         "{when} by {user}; use force to import it again"),
     "no_import": ("没有编号为 {id} 的导入", "no import {id}"),
+    # an import that would store nothing: why, first (summarise)
+    "all_rejected_one": ("{n} 行全部{what_zh}", "{all_rows} {what}"),
+    "all_rejected_mixed": ("{n} 行全部被拒绝：{parts_zh}",
+                           "{all_rows} were rejected: {parts}"),
+    "first_rejected": ("如第 {row} 行：{reason}", "e.g. row {row}: {reason}"),
+    "nothing_read": ("文件中没有可导入的行", "the file holds no row to import"),
 }
+
+# The kinds of rejection an import's summary names, by words their English
+# part holds: the readers' (importers/, which layers/ does not import) first,
+# then this catalogue's; other rows are counted by their field.
+_KINDS = (
+    ("look swapped", ("经纬度似乎互换", "have latitude and longitude swapped")),
+    ("outside China", ("位于中国境外", "lie outside China")),
+    ("are not degrees", ("不是经纬度", "are not degrees")),
+    ("look like degrees", ("看起来是经纬度而非米", "look like degrees, not metres")),
+    ("cannot be transformed", ("无法转换坐标", "cannot be transformed")),
+    ("far outside the deployment", ("远在本系统范围之外",
+                                    "lie far outside the deployment")),
+    ("no geometry", ("没有几何图形", "have no geometry")),
+    ("not valid", ("几何图形无效", "have an invalid geometry")),
+    ("not a point", ("不是点", "are not points")),
+    ("outside your jurisdiction", ("不在您的管辖范围内",
+                                   "lie outside your jurisdiction")),
+    ("outside the deployment", ("不在本系统辖区内", "lie outside the deployment")),
+    ("not inside any micro-grid", ("不在任何微网格内",
+                                   "lie in no micro-grid")),
+)
+
+
+def _kind(entry, label):
+    reason = entry.get("reason") or ""
+    for words, what in _KINDS:
+        if words in reason:
+            return what
+    field = entry.get("field")
+    if field is None:
+        return ("位置有误", "have a bad position")
+    return (f"{label(field)}有误", f"have a bad {field}")
+
+
+def summarise(rejected, label=lambda field: field):
+    """Why an import stores nothing, the commonest reason first, with the
+    count: ``873 行全部位于中国境外（all 873 rows lie outside China）：如第 2 行：…``.
+    ``label``: a field's Chinese name.
+
+    >>> summarise([{"row": 2, "field": "size", "reason": "x"}], lambda f: "人口")
+    '1 行全部人口有误（all rows (1) have a bad size）：如第 2 行：x（e.g. row 2: x）'
+    """
+    if not rejected:
+        return say("nothing_read")
+    counts = {}
+    for entry in rejected:
+        what = _kind(entry, label)
+        counts[what] = counts.get(what, 0) + 1
+    n = f"{len(rejected):,}"
+    all_rows = "all rows (1)" if len(rejected) == 1 else f"all {n} rows"
+    first = rejected[0]
+    example = say("first_rejected", row=first["row"], reason=first["reason"])
+    if len(counts) == 1:
+        (zh, en), = counts
+        return say("all_rejected_one", detail=example, n=n, what_zh=zh,
+                   what=en, all_rows=all_rows)
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:4]
+    return say("all_rejected_mixed", detail=example, n=n, all_rows=all_rows,
+               parts_zh="，".join(f"{k:,} 行{zh}" for (zh, _), k in top),
+               parts="; ".join(f"{k:,} {en}" for (_, en), k in top))
 
 
 def say(key, /, detail=None, **values):
@@ -140,6 +254,15 @@ def say(key, /, detail=None, **values):
     zh, en = MESSAGES[key]
     text = bilingual(zh.format_map(values), en.format_map(values))
     return text if detail is None else f"{text}：{detail}"
+
+
+def area_text(m2):
+    """An area for a sentence: 1,200 m², 12.5 m², 0.0031 m²."""
+    if m2 >= 100:
+        return f"{m2:,.0f} m²"
+    if m2 >= 1:
+        return f"{m2:.1f} m²"
+    return f"{m2:.2g} m²"
 
 
 def vocab_label(table, code):

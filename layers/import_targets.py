@@ -1,7 +1,11 @@
-"""The import targets that are not plain upserts: a worker's patrol track, grid
-polygons and incidents. :func:`layers.imports.run_import` hands them over with
-its ``_Job`` (the same-file refusal, the ``imports`` row, the report), so that
-every target goes through the same preview, commit and record.
+"""The steps of the import targets that are not plain upserts: a worker's
+patrol track, grid polygons, households and incidents. Their
+:class:`layers.import_kinds.Target` hands them its ``_Job`` (the same-file
+refusal, the ``imports`` row, the report), so that every target goes through
+the same preview, commit and record.
+
+Households without an id are keyed by their normalised address
+(:func:`geo.address.normalize_address`) within their micro-grid.
 
 Tracks are cleaned by :func:`geo.tracks.clean` and stored by
 :func:`layers.tracks.save` (the one track store); the points it drops become
@@ -14,26 +18,34 @@ changes only by the state machine's actions, each with its event.
 """
 
 import datetime as dt
+import json
 import types
 
 import numpy as np
 import pandas as pd
 import shapely
+from psycopg import sql
 
 from geo import tracks as geo_tracks
 from geo import vocab, workdays
+from geo.address import normalize_address
 from geo.assign import assign_codes
 from geo.crs import metric_crs_for
-from layers import assign, check, incidents, tracks
+from geo.deployment import Area, round_km
+from layers import assign, check, import_bulk, import_places, incidents, tracks
 from layers.access import like_prefix
 from layers.errors import LayerError, Unprocessable
 from layers.import_checks import check as check_rows
 from layers.import_checks import field_label
-from layers.import_messages import say
+from layers.import_messages import area_text, say
 
-__all__ = ["IMPORT_ACTIONS", "run_tracks", "run_grids", "write_incidents"]
+__all__ = ["IMPORT_ACTIONS", "WALKED", "run_tracks", "run_grids", "write_households",
+           "write_incidents"]
 
 PREVIEW_ROWS = 20
+# the GPX points a patrol is made of: track points, and route points that carry
+# a time (some phone apps record a walk as a timed route)
+WALKED = ("track_point", "route_point")
 POINTS_SHOWN = 2000
 # problems of the hierarchy check that do not refuse an import of grids: a
 # micro-grid's household count is a planning target, not a topology error
@@ -47,16 +59,22 @@ def run_tracks(job, staff_id):
     conn, result = job.conn, job.result
     frame = result.frame
     warnings = []
-    if "kind" in frame:  # a GPX: waypoints and routes are not where one walked
-        others = int((frame["kind"] != "track_point").sum())
-        frame = frame[frame["kind"] == "track_point"]
+    if "kind" in frame:  # a GPX: waypoints are not where one walked
+        walked = frame["kind"].isin(WALKED)
+        if "time" in frame:  # route points count when they carry a time
+            walked &= (frame["kind"] == "track_point") | frame["time"].notna()
+        others = int((~walked).sum())
+        frame = frame[walked]
         if others:
             warnings.append(say("track_not_points", n=others))
     frame = frame.reset_index(drop=True)
     checked, values = check_rows(types.SimpleNamespace(frame=frame), "tracks",
                                  job.mapping)
-    rows = frame["row"].to_numpy()
-    rejected = list(result.rejected) + checked.rejected(rows)
+    rejected = list(result.rejected) + job.rejections(checked, frame)
+    if not checked.ok.any():
+        report = job.nothing(rejected)
+        report["warnings"] += warnings
+        return report
     points = frame[checked.ok].assign(time=values["time"][checked.ok])
     cleaned = geo_tracks.clean(points.assign(worker=staff_id))
     rejected += _dropped(points, cleaned)
@@ -66,9 +84,7 @@ def run_tracks(job, staff_id):
         import_id = None if job.dry_run else job.reserve()
         saved = tracks.save(conn, job.principal, staff_id, points,
                             name=job.file_name, import_id=import_id)
-        counts = {"read": len(result.frame) + len(result.rejected),
-                  "added": saved["points"], "updated": 0, "unchanged": 0,
-                  "rejected": len(rejected)}
+        counts = job.counts(saved["points"], 0, 0, rejected)
         if import_id is not None:
             job.record(counts, rejected, import_id)
     kept = cleaned.points
@@ -143,17 +159,26 @@ def run_grids(job, checked, values):
     conn, principal, frame = job.conn, job.principal, job.result.frame
     geoms = np.asarray(frame.geometry.values, dtype=object)
     kinds = shapely.get_type_id(geoms)
-    checked.reject(~np.isin(kinds, (3, 6)), "geometry", lambda g: say(
-        "grid_not_polygon", kind=g.geom_type), geoms)
+    # the geometry's kind as the value: a geometry is no JSON
+    named = np.array([g.geom_type if g is not None else None for g in geoms],
+                     dtype=object)
+    checked.reject(~np.isin(kinds, (3, 6)), "geometry", lambda k: say(
+        "grid_not_polygon", kind=k), named)
     code = values["code"].to_numpy(dtype=object, na_value=None)
     level = values["level"].to_numpy(dtype=object, na_value=None)
     parent = np.array([c[:6 + 3 * (lv - 1)] if c and lv and lv > 1 else None
                        for c, lv in zip(code, level, strict=True)], dtype=object)
     _check_place(conn, principal, checked, code, parent)
+    new_areas = _check_area(job, checked, geoms, code, level, values["name"])
     rows = frame["row"].to_numpy()
     ok = np.flatnonzero(checked.ok)
     rejected = list(job.result.rejected) + job.rejections(checked)
     rejected.sort(key=lambda r: r["row"])
+    if not ok.size:
+        report = job.nothing(rejected)
+        report.update(check=None, can_commit=False, moved=None, shapes=None,
+                      new_areas=new_areas)
+        return report
     multi = [shapely.to_wkb(_multi(g), hex=True) for g in geoms[ok]]
     staged = [(int(rows[i]), code[i], values["name"].iat[i], int(level[i]),
                parent[i], w) for i, w in zip(ok, multi, strict=True)]
@@ -162,11 +187,10 @@ def run_grids(job, checked, values):
         change = _upsert_grids(conn, staged)
         roots = _roots([parent[i] for i in ok if change[code[i]] != "unchanged"])
         problems = _check(conn, principal, roots)
-        counts = {"read": len(frame) + len(job.result.rejected),
-                  "added": sum(v == "added" for v in change.values()),
-                  "updated": sum(v == "updated" for v in change.values()),
-                  "unchanged": sum(v == "unchanged" for v in change.values()),
-                  "rejected": len(rejected)}
+        counts = job.counts(sum(v == "added" for v in change.values()),
+                            sum(v == "updated" for v in change.values()),
+                            sum(v == "unchanged" for v in change.values()),
+                            rejected)
         moved = None
         if problems["errors"]:
             if not job.dry_run:
@@ -176,8 +200,10 @@ def run_grids(job, checked, values):
         else:
             moved = _follow(conn, principal, roots)
         import_id = job.record(counts | {"moved": moved}, rejected)
+    far = {a["code"] for a in new_areas}
     preview = [{"row": int(r[0]), "code": r[1], "name": r[2], "level": r[3],
-                "parent_code": r[4], "change": change[r[1]]}
+                "parent_code": r[4], "change": change[r[1]],
+                "new_area": r[1] in far}
                for r in staged[:PREVIEW_ROWS]]
     centre = shapely.point_on_surface(geoms[ok])
     xy = shapely.get_coordinates(centre)
@@ -188,9 +214,61 @@ def run_grids(job, checked, values):
          "properties": {"code": code[i], "name": values["name"].iat[i],
                         "level": int(level[i]), "change": change[code[i]]}}
         for i in ok[:POINTS_SHOWN]]}
+    refusal = None
+    if problems["errors"]:  # a dry run: the commit would be refused
+        refusal = say("grids_fail_check", detail="; ".join(
+            p["message"] for p in problems["errors"][:10]))
     return job.report(counts, rejected, import_id, preview, points,
                       check=problems, can_commit=not problems["errors"],
-                      moved=moved, shapes=shapes)
+                      moved=moved, shapes=shapes, new_areas=new_areas,
+                      refusal=refusal)
+
+
+def _check_area(job, checked, geoms, code, level, names):
+    """Grids keep to the area (the deployment, or the user's jurisdiction) with
+    its margin. A level-1 grid that is new and farther than the margin from the
+    deployment is a new area: listed, and rejected unless ``job.new_area``
+    confirms it. Before any level-1 grid exists (``job.area`` None: an
+    administrator's import) the file's level-1 grids create the deployment.
+    Returns the new areas ``[{row, code, name, km, direction_zh, direction}]``."""
+    area, where = job.area, job.where
+    if area is None:
+        return []
+    rows = job.result.frame["row"].to_numpy()
+    top = checked.ok & (level == 1)
+    stored = {r[0] for r in job.conn.execute(
+        "SELECT code FROM grids WHERE code = ANY(%s)",
+        ([c for c in code[top] if c],))}
+    fresh = np.flatnonzero(top & ~np.isin(code, list(stored)))
+    new_areas, reasons = [], np.full(len(code), None, dtype=object)
+    if where["scope"] == "deployment":
+        for i, far in zip(fresh, import_places.far_level1(area, geoms[fresh]),
+                          strict=True):
+            if far is None:
+                continue
+            metres, (zh, en) = far
+            new_areas.append({"row": int(rows[i]), "code": code[i],
+                              "name": names.iat[i], "km": round_km(metres),
+                              "direction_zh": zh, "direction": en})
+            if not job.new_area:
+                reasons[i] = say("new_area_far", code=code[i], km=round_km(metres),
+                                 dir_zh=zh, dir=en)
+    # the other grids: in the area, or in the file's level-1 grids
+    others = np.flatnonzero(checked.ok & (level != 1))
+    if others.size:
+        tops = [g for i, g in enumerate(geoms) if top[i] and reasons[i] is None]
+        inside = Area([*area.polygons, *tops]) if tops else area
+        gaps = inside.distance(geoms[others])
+        for i, gap in zip(others, gaps, strict=True):
+            if gap > area.margin:
+                c = shapely.point_on_surface(geoms[i])
+                metres, (zh, en) = area.summary([c.x], [c.y])
+                reasons[i] = say(f"outside_{where['scope']}", detail=say(
+                    "lies_away", km=round_km(gap), dir_zh=zh, dir=en,
+                    margin=round_km(area.margin)), where=where["where"],
+                    where_zh=where["where_zh"])
+    checked.reject(reasons != None, "geometry", reasons)  # noqa: E711
+    return new_areas
 
 
 def _multi(geom):
@@ -264,8 +342,37 @@ def _check(conn, principal, roots):
         for problem in report["errors"]:
             (advisories if problem["kind"] in _ADVISORY else errors).append(problem)
         slivers += report["slivers"]
-    return {"roots": roots, "grids": checked, "errors": errors,
+    return {"roots": roots, "grids": checked, "errors": _one_per_pair(errors),
             "advisories": advisories, "slivers": slivers}
+
+
+def _one_per_pair(problems):
+    """The overlaps of one pair of grids as one problem with their total area
+    (the hierarchy check reports each part of an intersection, and a pair
+    checked in two subtrees twice)."""
+    pairs, out = {}, []
+    for p in problems:
+        if p["kind"] != "overlap":
+            out.append(p)
+            continue
+        pair = tuple(sorted(p["codes"]))
+        if pair in pairs:
+            pairs[pair].append(p)
+        else:
+            pairs[pair] = [p]
+            out.append(p)  # its place in the list, completed below
+    for (a, b), parts in pairs.items():
+        first = parts[0]
+        if len(parts) == 1:
+            continue
+        shapes = [shapely.from_geojson(json.dumps(p["geometry"]))
+                  for p in parts if p["geometry"]]
+        area = sum(p["area_m2"] or 0 for p in parts)
+        first.update(codes=[a, b], area_m2=area, message=say(
+            "overlap_pair", a=a, b=b, area=area_text(area), n=len(parts)),
+            geometry=json.loads(shapely.to_geojson(shapely.union_all(shapes)))
+            if shapes else None)
+    return out
 
 
 def _follow(conn, principal, roots):
@@ -279,6 +386,157 @@ def _follow(conn, principal, roots):
             moved[table] += assign.reassign(conn, table, prefix)
         moved["open_incidents"] += assign.reassign(conn, "incidents", prefix)
     return moved
+
+
+# Households ------------------------------------------------------------------------
+
+# The households an import's micro-grids hold, to match addresses against.
+_ADDRESS_BOOK = """
+    SELECT id, grid_code, address, external_id FROM households
+    WHERE grid_code = ANY(%s) ORDER BY id
+"""
+# A household found by its address, updated with the row's mapped fields; its
+# id is kept (a row's id fills a household that had none).
+_UPDATE_MATCHED = """
+    UPDATE households t SET {sets}, grid_code = i.grid_code,
+        geom = ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326),
+        external_id = coalesce(t.external_id, i.external_id), updated_at = now()
+    FROM _import i
+    WHERE t.id = i.match_id AND ({old}, t.grid_code, ST_AsEWKB(t.geom),
+                                 t.external_id)
+        IS DISTINCT FROM ({new}, i.grid_code,
+                          ST_AsEWKB(ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)),
+                          coalesce(t.external_id, i.external_id))
+"""
+
+
+def write_households(job, table, columns, data, phase, bulk_rows):
+    """Write the accepted household rows; returns (added, updated, refused).
+
+    A row's key is its id (编号) when it has one, else its normalised address
+    (:func:`geo.address.normalize_address`) within its micro-grid: a household
+    of that address there is updated (only the fields the file maps: a file
+    without phones erases none), else one is added. A row whose id is new but
+    whose address a household of its micro-grid has already is flagged
+    (已有同址住户) and ``job.on_address_match`` decides: "add" (a warning counts
+    them), "update" (that household) or "skip" (the row is refused). Two rows
+    without an id at the same address of one micro-grid: the second is refused.
+    """
+    conn = job.conn
+    noid = data["external_id"].isna().to_numpy()
+    # the normalised addresses, of the rows that need one: those without an
+    # id, and those with a new id once the micro-grids hold households (a
+    # large import into an empty table normalises nothing)
+    key = np.full(len(data), None, dtype=object)
+    key[noid] = normalize_address(data["address"].to_numpy(dtype=object)[noid])
+    grid = data["grid_code"].to_numpy(dtype=object)
+    refused = []
+    repeat = noid & pd.DataFrame({"g": grid, "k": key}).duplicated().to_numpy() \
+        & (key != None)  # noqa: E711
+    for i in np.flatnonzero(repeat):
+        refused.append(_row(data, i, "address", say(
+            "address_repeats", value=data["address"].iat[i])))
+    match = np.full(len(data), None, dtype=object)
+    flagged = []
+    if _any_household(conn, sorted(set(grid))):
+        ids = data["external_id"].to_numpy(dtype=object)
+        fresh = ~noid & np.isin(ids, list(_new_ids(conn, ids[~noid])))
+        key[fresh] = normalize_address(data["address"].to_numpy(dtype=object)[fresh])
+        need = (noid & ~repeat) | fresh
+        book = _address_book(conn, sorted(set(grid[need])))
+        for i in np.flatnonzero(need):
+            found = book.get((grid[i], key[i]))
+            if found is None:
+                continue
+            if noid[i]:
+                match[i] = found[0]
+                continue
+            flagged.append((i, found))
+            if job.on_address_match == "update":
+                match[i] = found[0]
+            elif job.on_address_match == "skip":
+                refused.append(_row(data, i, "address", say(
+                    "address_match_skipped", address=data["address"].iat[i],
+                    id=found[1] or found[0])))
+    _flag(job, data, flagged)
+    gone = {r["row"] for r in refused}
+    keep = ~data["src_row"].isin(gone).to_numpy()
+    data = data[keep].assign(match_id=pd.array(match[keep], dtype="Int64"))
+    matched = data["match_id"].notna().any()
+    bulk = len(data) >= bulk_rows
+    if bulk:
+        import_bulk.lock_for_bulk(conn, table)
+    if bulk and import_bulk.is_empty(conn, table):
+        return (*import_bulk.load_empty(conn, table, columns, data, phase), refused)
+    job.stage(table, columns, data, extra=[("match_id", "bigint")])
+    refused += job.outside(table)
+    if bulk and not matched and not import_bulk.has_clash(conn, table,
+                                                          "external_id"):
+        return (*import_bulk.insert_new(conn, table, columns, phase), refused)
+    updated = _update_matched(job, columns) if matched else 0
+    added, changed = job.upsert(table, columns, "match_id IS NULL")
+    return added, changed + updated, refused
+
+
+def _row(data, i, field, reason):
+    return {"row": int(data["src_row"].iat[i]), "field": field,
+            "value": data[field].iat[i], "reason": reason,
+            "lon": float(data["lon"].iat[i]), "lat": float(data["lat"].iat[i])}
+
+
+def _any_household(conn, grids):
+    return conn.execute("SELECT EXISTS (SELECT FROM households"
+                        " WHERE grid_code = ANY(%s))", (grids,)).fetchone()[0]
+
+
+def _address_book(conn, grids):
+    """(micro-grid, normalised address) → (id, external id) of the households
+    of ``grids`` (the first by id when several share an address)."""
+    rows = conn.execute(_ADDRESS_BOOK, (grids,)).fetchall()
+    keys = normalize_address([r[2] for r in rows])
+    book = {}
+    for (hid, grid, _, external), k in zip(rows, keys, strict=True):
+        book.setdefault((grid, k), (hid, external))
+    return book
+
+
+def _new_ids(conn, ids):
+    """The ``ids`` no household has yet."""
+    ids = sorted({v for v in ids if v is not None})
+    if not ids:
+        return set()
+    taken = {r[0] for r in conn.execute(
+        "SELECT external_id FROM households WHERE external_id = ANY(%s)", (ids,))}
+    return set(ids) - taken
+
+
+def _flag(job, data, flagged):
+    """Report the rows with a new id at an address a household has already."""
+    if not flagged:
+        return
+    action = job.on_address_match
+    job.notes.append(say(f"address_match_{action}", n=len(flagged)))
+    job.extra["address_matches"] = [
+        {"row": int(data["src_row"].iat[i]), "external_id": data["external_id"].iat[i],
+         "address": data["address"].iat[i], "household_id": found[0],
+         "household_external_id": found[1], "action": action}
+        for i, found in flagged]
+    for i, _ in flagged:
+        job.flagged[int(data["src_row"].iat[i])] = say("address_match_flag")
+
+
+def _update_matched(job, columns):
+    """Update the households the staged rows matched by address; the count."""
+    mapped = [c for c in columns if c in job.mapping and c != "external_id"]
+    if not mapped:
+        mapped = ["address"]
+    ident = sql.Identifier
+    query = sql.SQL(_UPDATE_MATCHED).format(
+        sets=sql.SQL(", ").join(sql.SQL("{0} = i.{0}").format(ident(c))
+                                for c in mapped),
+        old=sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in mapped),
+        new=sql.SQL(", ").join(sql.SQL("i.{}").format(ident(c)) for c in mapped))
+    return job.conn.execute(query).rowcount
 
 
 # Incidents -------------------------------------------------------------------------

@@ -12,88 +12,45 @@ so the report tells added / updated / unchanged / rejected (a large import goes
 straight into an empty table, or by a plain INSERT into one that holds none of
 its keys: ``layers.import_bulk``). A commit is recorded in
 ``imports`` (hash, options, user, counts, rejected rows) and in the audit log.
+
+Each layer is a :class:`layers.import_kinds.Target` (``TARGETS``): its table,
+columns, permissions and geometry, and its ``check``, ``assign``, ``write`` and
+``preview`` steps; the pipeline asks no layer's name. Before any target sees
+them, rows of the wrong geometry and points outside the deployment or the
+user's jurisdiction (:mod:`layers.import_places`, :mod:`geo.deployment`) are
+rejected; an import that would store nothing is refused, why first.
 """
 
+import copy
 import time
 
 import numpy as np
-import pandas as pd
 import shapely
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from geo.assign import assign_codes
-from layers import audit, import_bulk, import_targets
-from layers.errors import Conflict, Forbidden, Invalid, NotFound
+from layers import audit, import_bulk, import_places
+from layers.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from layers.import_bulk import copy_frame, filled_columns
-from layers.import_checks import (
-    LAYERS,
-    ROLE_LEVELS,
-    field_label,
-    guess_columns,
-    plain,
-)
-from layers.import_checks import check as _check
-from layers.import_messages import LAYER_LABELS, say
+from layers.import_checks import LAYERS, field_label, guess_columns
+from layers.import_checks import check as _check  # noqa: F401 (tests call it here)
+from layers.import_kinds import PERMISSIONS, TARGETS, Target, mask_phone
+from layers.import_messages import LAYER_LABELS, say, summarise
 
-__all__ = ["BULK_ROWS", "LAYERS", "PERMISSIONS", "check_permission", "run_import",
-           "list_imports", "rejected_rows", "guess_columns", "mask_phone",
-           "staff_choices"]
+__all__ = ["ADDRESS_MATCH", "BULK_ROWS", "LAYERS", "PERMISSIONS", "TARGETS",
+           "Target",
+           "address_match", "check_permission", "run_import", "list_imports",
+           "rejected_rows", "guess_columns", "mask_phone", "staff_choices"]
 
-# The permissions an import into a layer needs: the import machinery's, and the
-# one that editing the layer needs (layers.access.ROLE_PERMISSIONS). Grid staff
-# have no editing route of their own: who they are decides where incidents go
-# (triage picks the staff of the grid), so they are the user administrators'.
-# A patrol track is the field worker's own record of where they walked.
-PERMISSIONS = {"households": ("imports:run", "households:edit"),
-               "cameras": ("imports:run", "cameras:edit"),
-               "incidents": ("imports:run", "incidents:edit"),
-               "staff": ("imports:run", "users:manage"),
-               "tracks": ("imports:run",),
-               "grids": ("imports:run", "grids:edit")}
+# What a household row with a new id does when its normalised address is in its
+# micro-grid already (run_import's on_address_match); the first is the default.
+ADDRESS_MATCH = ("add", "update", "skip")
 
 # From this many rows on, an import into an empty table is copied straight into
 # it, and one into a table that holds none of its keys skips ON CONFLICT
 # (layers/import_bulk.py).
 BULK_ROWS = 50_000
-
-
-def _micro_grids(conn, principal):
-    """Level-4 grids of the user's jurisdiction (codes, polygons), its root's
-    polygon (None for everywhere) and its name for messages, ``{where,
-    where_zh}``."""
-    rows = conn.execute(
-        "SELECT code, ST_AsBinary(geom) FROM grids WHERE level = 4 AND code LIKE %s"
-        " ORDER BY code", (principal.prefix,)).fetchall()
-    codes = np.array([r[0] for r in rows], dtype=object)
-    polygons = shapely.from_wkb([bytes(r[1]) for r in rows])
-    if principal.grid_code is None:
-        return codes, polygons, None, {"where": "the deployment",
-                                       "where_zh": "本系统"}
-    root = conn.execute("SELECT name, ST_AsBinary(geom) FROM grids WHERE code = %s",
-                        (principal.grid_code,)).fetchone()
-    if root is None:
-        raise NotFound(say("jurisdiction_not_grid", code=principal.grid_code))
-    outline = shapely.from_wkb(bytes(root[1]))
-    shapely.prepare(outline)
-    return codes, polygons, outline, {
-        "where": f"{principal.grid_code} ({root[0]})",
-        "where_zh": f"{principal.grid_code} {root[0]}"}
-
-
-def _locate(conn, principal, checked, frame):
-    codes, polygons, outline, where = _micro_grids(conn, principal)
-    points = np.asarray(frame.geometry.values, dtype=object)
-    xy = shapely.get_coordinates(points)
-    grid = np.full(len(points), None, dtype=object)
-    if outline is not None:
-        outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1])
-        checked.reject(outside, "geometry", say("outside_jurisdiction", **where))
-    todo = np.flatnonzero(checked.ok)
-    grid[todo] = assign_codes(points[todo], polygons, codes)
-    checked.reject(pd.isna(grid), "geometry", say("no_micro_grid", **where))
-    return grid, xy
 
 
 def _previous(conn, sha256, layer):
@@ -103,9 +60,10 @@ def _previous(conn, sha256, layer):
         (sha256, layer)).fetchone()
 
 
-def _copy_rows(conn, layer, columns, data):
+def _copy_rows(conn, layer, columns, data, extra=()):
     """COPY the accepted rows (``data``: a DataFrame with ``src_row``, the
-    ``columns``, ``lon`` and ``lat``) into a temporary table ``_import``
+    ``columns``, ``lon`` and ``lat``, and the ``extra`` columns, ``(name,
+    type)``, that the table has not) into a temporary table ``_import``
     (dropped at the end of the transaction)."""
     conn.execute(sql.SQL(
         "CREATE TEMP TABLE _import ON COMMIT DROP AS"
@@ -113,8 +71,12 @@ def _copy_rows(conn, layer, columns, data):
         " FROM {table} WITH NO DATA").format(
             cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
             table=sql.Identifier(layer)))
+    for name, kind in extra:
+        conn.execute(sql.SQL("ALTER TABLE _import ADD COLUMN {} {}").format(
+            sql.Identifier(name), sql.SQL(kind)))
+    names = [*columns, *(name for name, _ in extra)]
     copy_frame(conn, "_import",
-               data[["src_row", *filled_columns(data, columns), "lon", "lat"]])
+               data[["src_row", *filled_columns(data, names), "lon", "lat"]])
     # the planner's row counts for the key check and the INSERT's sort
     conn.execute("ANALYZE _import")
 
@@ -131,15 +93,18 @@ def _foreign_keys(conn, principal, layer, key):
         (principal.prefix,)).fetchall()
 
 
-def _upsert(conn, layer, key, columns):
-    """INSERT … ON CONFLICT DO UPDATE of the changed rows; (added, updated)."""
+def _upsert(conn, layer, key, columns, where=None, touch=False):
+    """INSERT … ON CONFLICT DO UPDATE of the changed rows (those of ``_import``
+    that ``where``, an SQL condition, selects; ``touch``: they get updated_at =
+    now()); (added, updated)."""
     targets = [*columns, "geom"]
     ident = sql.Identifier
-    extra = sql.SQL(", updated_at = now()") if layer == "households" else sql.SQL("")
+    extra = sql.SQL(", updated_at = now()" if touch else "")
     query = sql.SQL("""
         WITH up AS (
             INSERT INTO {table} AS t ({targets})
             SELECT {cols}, ST_SetSRID(ST_MakePoint(lon, lat), 4326) FROM _import
+            WHERE {where}
             ORDER BY grid_code, src_row  -- spatial locality for the GiST index
             ON CONFLICT ({key}) DO UPDATE SET {sets}{extra}
             WHERE ({old}) IS DISTINCT FROM ({new})
@@ -148,6 +113,7 @@ def _upsert(conn, layer, key, columns):
         FROM up
     """).format(
         table=ident(layer), key=ident(key), extra=extra,
+        where=sql.SQL(where or "true"),
         targets=sql.SQL(", ").join(map(ident, targets)),
         cols=sql.SQL(", ").join(map(ident, columns)),
         sets=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(ident(c))
@@ -158,22 +124,34 @@ def _upsert(conn, layer, key, columns):
     return conn.execute(query).fetchone()
 
 
+def address_match(value):
+    """``value`` if it is one of :data:`ADDRESS_MATCH`, else Invalid naming
+    ``on_address_match``."""
+    if value not in ADDRESS_MATCH:
+        raise Invalid(say("bad_address_match", value=value,
+                          choices=", ".join(ADDRESS_MATCH)), field="on_address_match")
+    return value
+
+
 def check_permission(principal, layer):
-    """Raise Invalid for an unknown layer, Forbidden when ``principal`` may not
-    import into it (:data:`PERMISSIONS`). The API and the command line call it
-    before they read the file; :func:`run_import` again."""
-    if layer not in LAYERS:
-        raise Invalid(say("unknown_layer", layer=layer, choices=", ".join(LAYERS)),
+    """The :class:`Target` of ``layer``; Invalid for an unknown layer, Forbidden
+    when ``principal`` may not import into it (its ``permissions``). The API and
+    the command line call it before they read the file; :func:`run_import`
+    again."""
+    if layer not in TARGETS:
+        raise Invalid(say("unknown_layer", layer=layer, choices=", ".join(TARGETS)),
                       field="layer")
-    for permission in PERMISSIONS[layer]:
+    target = TARGETS[layer]
+    for permission in target.permissions:
         if not principal.can(permission):
             raise Forbidden(say("not_allowed", role=principal.role, layer=layer,
                                 layer_zh=LAYER_LABELS[layer], permission=permission))
+    return target
 
 
 def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
                options=None, dry_run=False, force=False, progress=None,
-               bulk_rows=BULK_ROWS):
+               bulk_rows=BULK_ROWS, on_address_match="add", new_area=False):
     """Check, assign and (unless ``dry_run``) write the rows of ``result``.
 
     Parameters
@@ -195,21 +173,38 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
         is copied straight into it (its plain indexes built again at the end),
         and one whose keys are all new is written by a plain INSERT
         (``layers.import_bulk``); tests lower it
+    on_address_match : households: what a row with a new id does when a
+        household of the same normalised address is in its micro-grid already:
+        "add" (the default: added, and a warning counts them), "update" (that
+        household is updated) or "skip" (the row is rejected)
+    new_area : grids: accept level-1 grids more than
+        :data:`geo.deployment.MARGIN_M` from the deployment (a new area)
+
+    Every row must lie in the deployment (the level-1 grids) or the user's
+    jurisdiction, with that margin; a point layer takes points only (other
+    geometries are rejected row by row). An import that would store nothing is
+    refused, the commonest reason first (:func:`layers.import_messages.summarise`),
+    and is not recorded; a dry run reports it as ``refusal``.
 
     Returns
     -------
     dict: import_id (None for a dry run), format, encoding, crs, columns, counts
-    {read, added, updated, unchanged, rejected}, rejected (every row), warnings,
-    preview (the first 20 accepted rows) and points (up to 2,000 accepted:
-    ``{row, lon, lat, grid_code}``); tracks add ``tracks`` (stored per day),
-    grids add ``check`` (the hierarchy check), ``moved`` and ``shapes``.
+    {read, added, updated, unchanged, rejected}, rejected (every row: ``row,
+    field, label`` (the field's Chinese name), ``value, reason`` and, when
+    known, ``lon, lat``), warnings, refusal (a dry run that would store nothing
+    or be refused: why; else None), preview (the first 20 accepted rows) and
+    points (up to 2,000 accepted: ``{row, lon, lat, grid_code}``); tracks add
+    ``tracks`` (stored per day), grids add ``check`` (the hierarchy check),
+    ``moved``, ``shapes`` and ``new_areas``.
 
     Raises
     ------
     Forbidden, Invalid, Conflict (the same file imported before, without force),
-    Unprocessable (grids that fail the hierarchy check, on commit)
+    Unprocessable (nothing to store; grids that fail the hierarchy check, on
+    commit)
     """
-    check_permission(principal, layer)
+    target = check_permission(principal, layer)
+    address_match(on_address_match)
     options = dict(options or {})
     started = time.perf_counter()
 
@@ -217,71 +212,64 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
         if progress is not None:
             progress(name, count, time.perf_counter() - started)
 
+    area, where = import_places.area_of(conn, principal, target.founds_deployment)
+    result, refusal = _screen(result, target, area, where)
     frame = result.frame
     given = {k: v for k, v in result.columns.items() if k not in ("lon", "lat")}
     mapping = guess_columns(layer, [c for c in frame.columns
                                     if c not in ("row", "geometry")], given)
-    key, fields = LAYERS[layer]
-    if key is not None and key not in mapping:
-        names = "、".join(fields[key][2][:3])
-        raise Invalid(say("no_key_column", field=key, label=field_label(layer, key),
-                          names=names), field="mapping")
-    job = _Job(conn, principal, result, layer, file_name, file_bytes_sha256,
+    job = _Job(conn, principal, result, target, file_name, file_bytes_sha256,
                options, mapping, dry_run, force)
-    if layer == "tracks":
-        return import_targets.run_tracks(job, _staff_option(options))
-    phase("checking", len(frame))
-    checked, values = _check(result, layer, mapping)
-    if layer == "grids":
-        return import_targets.run_grids(job, checked, values)
-    phase("assigning", int(checked.ok.sum()))
-    if layer == "staff":
-        grid, xy = _staff_grids(conn, principal, checked, frame, values)
-    else:
-        grid, xy = _locate(conn, principal, checked, frame)
-    rows = frame["row"].to_numpy()
-    ok = checked.ok
-    rejected = list(result.rejected) + job.rejections(checked)
-    stored = [f for f in fields if f not in _NOT_STORED]
-    columns = [*stored, "grid_code"]
-    table = _TABLES.get(layer, layer)
-    data = pd.DataFrame({"src_row": rows[ok],
-                         **{f: values[f][ok].reset_index(drop=True) for f in stored},
-                         "grid_code": grid[ok], "lon": xy[ok, 0], "lat": xy[ok, 1]})
-    phase("writing", len(data))
-    write = _WRITERS.get(layer, _write)
-    with conn.transaction(force_rollback=dry_run):
-        job.refuse_repeat()
-        added, updated, refused = write(job, table, columns, data,
-                                        lambda name: phase(name, len(data)),
-                                        bulk_rows)
-        rejected += refused
-        accepted = len(data) - len(refused)
-        rejected.sort(key=lambda r: r["row"])
-        counts = {"read": len(frame) + len(result.rejected), "added": added,
-                  "updated": updated, "unchanged": accepted - added - updated,
-                  "rejected": len(rejected)}
-        import_id = job.record(counts, rejected)
-    phase("done", accepted)
-    gone = {r["row"] for r in refused}
-    keep = [i for i in np.flatnonzero(ok)[:2000 + len(gone)]
-            if int(rows[i]) not in gone]
-    preview = [{"row": int(rows[i]), **{f: plain(values[f].iloc[i]) for f in fields},
-                "grid_code": grid[i], "lon": xy[i, 0], "lat": xy[i, 1]}
-               for i in keep[:20]]
-    if layer == "staff" and not principal.can("staff:contact"):
-        for row in preview:
-            row["phone"] = mask_phone(row["phone"])
-    points = [{"row": int(rows[i]), "lon": xy[i, 0], "lat": xy[i, 1],
-               "grid_code": grid[i]} for i in keep[:2000]]
-    return job.report(counts, rejected, import_id, preview, points)
+    job.area, job.where, job.new_area = area, where, bool(new_area)
+    job.on_address_match = on_address_match
+    target.prepare(job)
+    if frame.empty:  # why every row was rejected comes before missing columns
+        return job.nothing(list(result.rejected), refusal)
+    return target.run(job, phase, bulk_rows)
+
+
+def _screen(result, target, area, where):
+    """The rows of the geometry the layer takes (points; polygons for grids)
+    and, for points, in ``area`` (with its margin; grids are placed by
+    :mod:`layers.import_targets`): a copy of ``result`` without the others,
+    which join its rejected rows; and the refusal to give when no row is left
+    for that reason (the distance and direction of the file's points), else
+    None."""
+    frame = result.frame
+    points = target.geometry == "point"
+    if frame.empty:
+        return result, None if area is not None or not points else say(
+            "no_deployment")
+    if area is None and points:  # no level-1 grid yet
+        screened = copy.copy(result)
+        screened.frame = frame.iloc[:0]
+        screened.rejected = sorted([*result.rejected,
+                                    *import_places.no_area(frame)],
+                                   key=lambda r: r["row"])
+        return screened, say("no_deployment")
+    off, kept = import_places.wrong_kind(frame, target.geometry, target.name,
+                                         LAYER_LABELS[target.name])
+    if off:  # (a million rows are not copied for nothing)
+        frame = frame[kept]
+    away, inside, refusal = (import_places.check_points(area, where, frame)
+                             if len(frame) and points
+                             else ([], None, None))
+    if away:
+        frame = frame[inside]
+    if not (off or away):
+        return result, None
+    screened = copy.copy(result)
+    screened.frame = frame.reset_index(drop=True)
+    screened.rejected = sorted([*result.rejected, *off, *away],
+                               key=lambda r: r["row"])
+    return screened, None if off or result.rejected else refusal
 
 
 def _write(job, table, columns, data, phase, bulk_rows):
     """Write the accepted rows of a plain target (``data``: ``src_row``, the
     ``columns``, ``lon``, ``lat``): insert the new keys, update the changed rows;
     returns (added, updated, rows refused while writing)."""
-    conn, key = job.conn, LAYERS[job.layer][0]
+    conn, key = job.conn, job.target.key
     bulk = len(data) >= bulk_rows
     if bulk:
         import_bulk.lock_for_bulk(conn, table)
@@ -294,45 +282,89 @@ def _write(job, table, columns, data, phase, bulk_rows):
     # CONFLICT test of every row
     if bulk and not import_bulk.has_clash(conn, table, key):
         return (*import_bulk.insert_new(conn, table, columns, phase), refused)
-    return (*_upsert(conn, table, key, columns), refused)
-
-
-# the targets whose rows are not simply upserted (see each function)
-_WRITERS = {"incidents": import_targets.write_incidents}
-# the table of a layer, where the names differ
-_TABLES = {"staff": "grid_staff"}
-# fields read from the file that are no column of the table (staff's given grid
-# becomes grid_code)
-_NOT_STORED = {"grid"}
+    return (*_upsert(conn, table, key, columns, touch=job.target.touches), refused)
 
 
 class _Job:
     """One import's context and the steps all targets share: the same-file
     refusal, the ``imports`` row with its audit record, the report."""
 
-    def __init__(self, conn, principal, result, layer, file_name, sha256, options,
+    def __init__(self, conn, principal, result, target, file_name, sha256, options,
                  mapping, dry_run, force):
         self.conn, self.principal, self.result = conn, principal, result
-        self.layer, self.file_name, self.sha256 = layer, file_name, sha256
+        self.target, self.layer = target, target.name
+        self.file_name, self.sha256 = file_name, sha256
         self.options, self.mapping = options, mapping
         self.dry_run, self.force = dry_run, force
+        # what a target adds to the report: warnings, fields, rows to flag
+        self.notes, self.extra, self.flagged = [], {}, {}
 
-    def stage(self, table, columns, data):
+    def stage(self, table, columns, data, extra=()):
         """COPY the accepted rows into the temporary table ``_import``."""
-        _copy_rows(self.conn, table, columns, data)
+        _copy_rows(self.conn, table, columns, data, extra)
+
+    def write(self, table, columns, data, phase, bulk_rows):
+        """The plain write of a target: insert the new keys, update the
+        changed rows (:func:`_write`)."""
+        return _write(self, table, columns, data, phase, bulk_rows)
+
+    def upsert(self, table, columns, where=None):
+        """Insert the staged rows (those ``where`` selects), updating the
+        changed ones of the same key; (added, updated)."""
+        return _upsert(self.conn, table, self.target.key, columns, where,
+                       self.target.touches)
 
     def outside(self, table):
         """Drop from ``_import`` the rows whose key belongs to a row of another
         jurisdiction; returns them as report entries."""
-        key = LAYERS[self.layer][0]
+        key = self.target.key
         label = field_label(self.layer, key)
         return [{"row": r, "field": key, "reason": say(
             "key_outside", field=key, label=label, value=k)}
             for r, k in _foreign_keys(self.conn, self.principal, table, key)]
 
-    def rejections(self, checked):
-        """The rows ``checked`` rejected, as report entries."""
-        return checked.rejected(self.result.frame["row"].to_numpy())
+    def rejections(self, checked, frame=None):
+        """The rows ``checked`` rejected, as report entries with the position of
+        each (``lon``, ``lat``: a point on its geometry)."""
+        frame = self.result.frame if frame is None else frame
+        out = checked.rejected(frame["row"].to_numpy())
+        bad = np.flatnonzero(~checked.ok)
+        if bad.size:
+            at = shapely.get_coordinates(shapely.point_on_surface(
+                np.asarray(frame.geometry.values, dtype=object)[bad]))
+            for entry, (lon, lat) in zip(out, at, strict=True):
+                entry["lon"], entry["lat"] = float(lon), float(lat)
+        return out
+
+    def labelled(self, rejected):
+        """Each entry with its field's Chinese name (``label``: 地址, 人口, 位置)."""
+        fields = self.target.fields
+        for entry in rejected:
+            field = entry.get("field")
+            entry["label"] = (field_label(self.layer, field)
+                              if field in (None, "geometry") or field in fields
+                              else field)
+        return rejected
+
+    def counts(self, added, updated, unchanged, rejected):
+        return {"read": len(self.result.frame) + len(self.result.rejected),
+                "added": added, "updated": updated, "unchanged": unchanged,
+                "rejected": len(rejected)}
+
+    def nothing(self, rejected, refusal=None):
+        """An import that would store nothing: refused (Unprocessable, with the
+        counts and the first rejected rows), or for a dry run the report with
+        its ``refusal``. Why comes first, with the count."""
+        rejected = sorted(rejected, key=lambda r: r["row"])
+        self.labelled(rejected)
+        message = refusal or summarise(
+            rejected, lambda f: next(e["label"] for e in rejected
+                                     if e.get("field") == f))
+        counts = self.counts(0, 0, 0, rejected)
+        if not self.dry_run:
+            raise Unprocessable(message, field="file", counts=counts,
+                                rejected=rejected[:100])
+        return self.report(counts, rejected, None, [], [], refusal=message)
 
     def refuse_repeat(self):
         """Inside the transaction: raise Conflict when the same file went into
@@ -356,6 +388,7 @@ class _Job:
         options = self.options | {"mapping": self.mapping}
         if import_id is None:
             import_id = self.reserve()
+        self.labelled(rejected)
         self.conn.execute(
             "UPDATE imports SET options = %s, counts = %s, errors = %s"
             " WHERE id = %s", (Jsonb(options), Jsonb(counts), Jsonb(rejected),
@@ -374,6 +407,8 @@ class _Job:
 
     def report(self, counts, rejected, import_id, preview, points, **extra):
         result = self.result
+        extra.setdefault("refusal", None)
+        self.labelled(rejected)
         return {"import_id": import_id, "dry_run": bool(self.dry_run),
                 "layer": self.layer, "format": result.format,
                 "encoding": result.encoding,
@@ -382,81 +417,8 @@ class _Job:
                 "columns": {**self.mapping, "lon": result.columns.get("lon"),
                             "lat": result.columns.get("lat")},
                 "counts": counts, "rejected": rejected,
-                "warnings": list(result.warnings), "preview": preview,
-                "points": points, **extra}
-
-
-def _staff_option(options):
-    raw = options.get("staff")
-    try:
-        staff = int(raw)
-    except (TypeError, ValueError):
-        staff = 0
-    if staff < 1:
-        raise Invalid(say("track_needs_staff", raw=raw), field="staff")
-    options["staff"] = staff
-    return staff
-
-
-def mask_phone(phone):
-    """13812345678 → 138****5678, as the households layer masks (in SQL)."""
-    if not phone:
-        return phone
-    return phone[:3] + "****" + phone[-4:]
-
-
-def _staff_grids(conn, principal, checked, frame, values):
-    """Each staff member's grid: the given one (a code or a name unique in the
-    jurisdiction), else the ancestor at the role's level (ROLE_LEVELS) of the
-    micro-grid holding the position."""
-    codes, polygons, _, where = _micro_grids(conn, principal)
-    points = np.asarray(frame.geometry.values, dtype=object)
-    xy = shapely.get_coordinates(points)
-    given = values["grid"].to_numpy(dtype=object, na_value=None)
-    chosen = _given_grids(conn, principal, checked, given, where)
-    micro = np.full(len(points), None, dtype=object)
-    todo = np.flatnonzero(checked.ok & (given == None))  # noqa: E711
-    micro[todo] = assign_codes(points[todo], polygons, codes)
-    level = values["role"].map(ROLE_LEVELS).to_numpy(dtype=object, na_value=None)
-    grid = chosen.copy()
-    for i in todo:
-        if micro[i] is not None and level[i] is not None:
-            grid[i] = micro[i][:6 + 3 * int(level[i])]
-    checked.reject(pd.isna(grid), "geometry", say("no_micro_grid_no_grid", **where))
-    return grid, xy
-
-
-def _given_grids(conn, principal, checked, given, where):
-    """The codes of the given grids (codes or names); rows naming a grid that is
-    unknown, ambiguous or outside the jurisdiction are rejected."""
-    out = np.full(len(given), None, dtype=object)
-    asked = sorted({v for v in given[checked.ok] if v is not None})
-    if not asked:
-        return out
-    rows = conn.execute(
-        "SELECT code, name, code LIKE %s FROM grids"
-        " WHERE code = ANY(%s) OR name = ANY(%s) ORDER BY code",
-        (principal.prefix, asked, asked)).fetchall()
-    answer, reason = {}, {}
-    for value in asked:
-        by_code = [r for r in rows if r[0] == value]
-        found = by_code or [r for r in rows if r[1] == value]
-        mine = [r[0] for r in found if r[2]]
-        if len(mine) == 1:
-            answer[value] = mine[0]
-        elif len(mine) > 1:
-            reason[value] = say("grid_name_ambiguous", value=value, **where,
-                                codes="、".join(mine[:5]))
-        elif found:
-            reason[value] = say("grid_outside", value=value, **where)
-        else:
-            reason[value] = say("no_such_grid", value=value)
-    for i in np.flatnonzero(checked.ok):
-        if given[i] is not None:
-            out[i] = answer.get(given[i])
-    bad = np.array([v in reason for v in given], dtype=bool) & checked.ok
-    checked.reject(bad, "grid", lambda v: reason[v], given)
-    return out
+                "warnings": [*result.warnings, *self.notes], "preview": preview,
+                "points": points, **self.extra, **extra}
 
 
 def staff_choices(conn, principal, limit=5000):

@@ -69,18 +69,30 @@ def _progress(phase, count, seconds):
 @click.option("--force", is_flag=True, help="Import again a file imported before.")
 @click.option("--staff", type=int, help="--layer tracks: the grid worker's id "
                                         "(grid_staff) whose patrol this is.")
+@click.option("--on-address-match", "on_address_match",
+              type=click.Choice(list(imports_layer.ADDRESS_MATCH)), default="add",
+              help="--layer households: a row with a new id whose normalised "
+                   "address is in its micro-grid already (已有同址住户): add it "
+                   "(default, with a warning), update that household, or skip "
+                   "the row. Rows without an id update the household of their "
+                   "address.")
+@click.option("--new-area", is_flag=True, help="--layer grids: accept level-1 grids "
+                                               "more than 2 km from the deployment "
+                                               "(a new area).")
 @click.option("--user", "username", help="Act as this account (its role and "
                                          "jurisdiction); default: the system.")
 @friendly
 def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
-                   username):
+                   on_address_match, new_area, username):
     """Import FILE (CSV, XLSX, GPX, GeoJSON, KML/KMZ, Shapefile: a .zip or the .shp
     with its sidecar files beside it, GeoPackage) into
     households, cameras, incidents, staff (grid staff), tracks (a worker's
     patrol: --staff) or grids (polygons, checked as a hierarchy) (导入): all rows
     or none.
 
-    Exits 0 when committed (or when the dry run succeeded), 1 when refused.
+    Exits 0 when committed (or when the dry run would commit), 1 when refused:
+    also when nothing would be stored (every row rejected), and for a dry run
+    that would store nothing or be refused. A refused import is not recorded.
     """
     options = {"crs": crs, "mapping": mapping, "swap": swap or None}
     options = {k: v for k, v in options.items() if v}
@@ -94,11 +106,17 @@ def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
                 options["staff"] = staff  # not a reader's option: after reading
             report = imports_layer.run_import(
                 conn, principal, result, layer, file.name, digest, options,
-                dry_run=dry_run, force=force, progress=_progress)
+                dry_run=dry_run, force=force, progress=_progress,
+                on_address_match=on_address_match, new_area=new_area)
         except LayerError as exc:
+            _print_rejected(exc.details.get("rejected") or [],
+                            (exc.details.get("counts") or {}).get("rejected", 0),
+                            None)
             raise click.ClickException(_labelled("cli_refused", exc.message)) \
                 from None
     _print(report)
+    if report.get("refusal"):  # a dry run that would store nothing, or be refused
+        raise click.ClickException(_labelled("cli_refused", report["refusal"]))
 
 
 def _read(file, options):
@@ -143,11 +161,25 @@ def _print(report):
                                for d, n in t["days"].items()))
     for p in (report.get("check") or {}).get("errors", []):
         click.echo("  " + _labelled("cli_check", p["message"]))
-    for r in report["rejected"][:SHOWN]:
-        field = f" [{r['field']}]" if r.get("field") else ""
-        click.echo(f"  {_say('cli_row', row=r['row'])}{field}：{r['reason']}")
-    more = len(report["rejected"]) - SHOWN
+    for a in report.get("new_areas") or []:
+        click.echo("  " + _say("cli_new_area", code=a["code"], name=a["name"],
+                               km=a["km"], dir_zh=a["direction_zh"],
+                               dir=a["direction"]))
+    _print_rejected(report["rejected"], len(report["rejected"]),
+                    report["import_id"])
+
+
+def _print_rejected(rejected, total, import_id):
+    """The first rejected rows: row, the field by its Chinese name, the
+    position when known, the reason."""
+    for r in rejected[:SHOWN]:
+        label = r.get("label") or r.get("field")
+        field = f" [{label}]" if label else ""
+        at = (f" ({r['lon']:.6f}, {r['lat']:.6f})" if r.get("lon") is not None
+              else "")
+        click.echo(f"  {_say('cli_row', row=r['row'])}{field}{at}：{r['reason']}")
+    more = total - min(len(rejected), SHOWN)
     if more > 0:
-        where = (f" (GET /api/v1/imports/{report['import_id']}/rejected.csv)"
-                 if report["import_id"] else "")
+        where = (f" (GET /api/v1/imports/{import_id}/rejected.csv)"
+                 if import_id else "")
         click.echo(f"  … {_say('cli_more', n=f'{more:,}')}{where}")

@@ -417,6 +417,18 @@ STRINGS = {
     "import_mapping_hint": ("如 address=地址,size=人口；留空则按列名自动识别",
                             "e.g. address=地址,size=人口; blank: guessed from the "
                             "column names"),
+    "import_address_match": ("编号新、地址已有（住户）",
+                             "New id at a known address (households)"),
+    "import_address_match_add": ("作为新住户添加", "add as a new household"),
+    "import_address_match_update": ("更新同址住户", "update that household"),
+    "import_address_match_skip": ("跳过该行", "skip the row"),
+    "import_address_match_note": ("没有编号列时按地址匹配：同一微网格内同址即更新",
+                                  "Without an id column rows match by address "
+                                  "within their micro-grid"),
+    "import_new_area": ("确认新辖区（网格）", "Confirm a new area (grids)"),
+    "import_new_area_note": ("一级网格距现有辖区 2 km 以上时需勾选",
+                             "Needed for a level-1 grid more than 2 km from the "
+                             "deployment"),
     "import_preview": ("预览", "Preview"),
     "import_commit": ("导入", "Import"),
     "import_force": ("仍然导入", "Import anyway"),
@@ -451,6 +463,9 @@ STRINGS = {
                    "read {read}: added {added}, updated {updated}, unchanged "
                    "{unchanged}, rejected {rejected}"),
     "cli_moved": ("改属其他微网格", "moved to another micro-grid"),
+    "cli_new_area": ("新辖区：一级网格 {code} {name}，位于现有辖区以{dir_zh}约 {km} km",
+                     "new area: level-1 grid {code} {name}, about {km} km "
+                     "{dir} of the deployment"),
     "cli_tracks": ("网格员 {staff} 的巡查轨迹：保存 {stored} 条",
                    "tracks of staff {staff}: {stored} stored"),
     "cli_day": ("{n} 个点", "{n} points"),
@@ -497,8 +512,9 @@ STRINGS = {
     "import_parent": ("上级网格", "Parent grid"),
     "import_change": ("变化", "Change"),
     "import_download": ("下载未通过的行（CSV）", "Download the rejected rows (CSV)"),
-    "import_map_note": ("地图：通过检查的点（圆点）及其所在微网格",
-                        "Map: the accepted points (dots) and their micro-grids"),
+    "import_map_note": ("地图：通过检查的点（圆点）及其所在微网格，被拒绝的行（红点）",
+                        "Map: the accepted points (dots) and their micro-grids, "
+                        "the rejected rows (red)"),
     "import_recent": ("最近的导入", "Recent imports"),
     "import_time": ("时间", "Time"),
     "import_user": ("用户", "User"),

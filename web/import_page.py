@@ -54,7 +54,8 @@ def import_page():
     roles = {code: f"{zh} {en}" for code, (zh, en) in vocab.STAFF_ROLES.items()}
     return render_template("import.html", layers=layers, crs_choices=CRS_CHOICES,
                            accept=ACCEPT, config=config, vendor=vendor,
-                           staff=staff, roles=roles)
+                           staff=staff, roles=roles,
+                           address_match=imports_layer.ADDRESS_MATCH)
 
 
 # Strings of the general table the page's script uses too.

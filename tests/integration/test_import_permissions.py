@@ -32,6 +32,15 @@ def post(client, data, layer, name="file.csv", **args):
                        content_type="multipart/form-data")
 
 
+def refused(r):
+    """An import that stores nothing is refused (422, not recorded), its counts
+    and rejected rows beside the reason."""
+    assert r.status_code == 422, r.get_json()
+    error = r.get_json()["error"]
+    assert error["field"] == "file"
+    return error
+
+
 def incident_line(code, lon, lat, category="矛盾纠纷", subtype="邻里纠纷",
                   source="热线", description="", time="", status=""):
     return (f"{code},{category},{subtype},{source},{description},{time},{status},"
@@ -183,8 +192,7 @@ def test_an_import_may_not_move_an_incident_backwards(rw, demo_town):
     before = snapshot(rw.url, inc.code)
     data = csv(same_record(inc, status="受理登记"))
     r = post(rw.client("worker"), data, "incidents", name="back.csv")
-    assert r.status_code == 200, r.get_json()
-    report = r.get_json()
+    report = refused(r)
     assert report["counts"] == {"read": 1, "added": 0, "updated": 0,
                                 "unchanged": 0, "rejected": 1}
     (why,) = report["rejected"]
@@ -204,14 +212,13 @@ def test_an_import_may_not_rewrite_a_registered_incident(rw, demo_town):
             same_record(inc, category="治安", subtype="")]
     for i, line in enumerate(rows):
         r = post(rw.client("worker"), csv(line), "incidents", name=f"re{i}.csv")
-        assert r.status_code == 200, r.get_json()
-        (why,) = r.get_json()["rejected"]
+        (why,) = refused(r)["rejected"]
         assert f"incident {inc.code} is registered already" in why["reason"]
-        assert r.get_json()["counts"]["rejected"] == 1
+        assert refused(r)["counts"]["rejected"] == 1
     moved = same_record(inc)
     moved = moved.rsplit(",", 2)[0] + f",{x!r},{y!r}"
     r = post(rw.client("worker"), csv(moved), "incidents", name="moved.csv")
-    (why,) = r.get_json()["rejected"]
+    (why,) = refused(r)["rejected"]
     assert why["field"] == "geometry" and "位置" in why["reason"]
     assert snapshot(rw.url, inc.code) == before
     # the same record with no status: unchanged, nothing written
@@ -225,8 +232,7 @@ def test_a_closed_incident_cannot_be_reopened_by_import(rw, demo_town):
     before = snapshot(rw.url, inc.code)
     r = post(rw.client("worker"), csv(same_record(inc, status="处置反馈")),
              "incidents", name="reopen.csv")
-    assert r.status_code == 200, r.get_json()
-    (why,) = r.get_json()["rejected"]
+    (why,) = refused(r)["rejected"]
     assert "cannot go from closed back to handling" in why["reason"]
     assert snapshot(rw.url, inc.code) == before
 
@@ -305,8 +311,7 @@ def test_an_incident_of_another_jurisdiction_is_not_touched(rw, demo_town):
     r = post(rw.client("worker"), csv(incident_line(other.code, x, y,
                                                     description="别处的")),
              "incidents", name="other.csv")
-    assert r.status_code == 200, r.get_json()
-    (why,) = r.get_json()["rejected"]
+    (why,) = refused(r)["rejected"]
     assert "outside your jurisdiction" in why["reason"]
     assert snapshot(rw.url, other.code) == before
 
@@ -359,8 +364,7 @@ def test_a_step_that_fails_refuses_the_row_and_adds_nothing(rw, demo_town):
             c.execute("UPDATE grid_staff SET active = true WHERE id = ANY(%s)",
                       (staff,))
     assert staff
-    assert r.status_code == 200, r.get_json()
-    report = r.get_json()
+    report = refused(r)
     assert report["counts"] == {"read": 2, "added": 0, "updated": 0,
                                 "unchanged": 0, "rejected": 2}
     for why, code in zip(report["rejected"], (existing, "IMP-F1"), strict=True):

@@ -124,7 +124,7 @@ def test_staff_phones_are_masked_for_a_role_without_contact(monkeypatch):
 
 # Tracks -----------------------------------------------------------------------------
 
-def patrol_gpx(start_lon, start_lat, day):
+def patrol_gpx(start_lon, start_lat, day, jump=0.45):
     gpx = gpxpy.gpx.GPX()
     track = gpxpy.gpx.GPXTrack()
     gpx.tracks.append(track)
@@ -134,7 +134,7 @@ def patrol_gpx(start_lon, start_lat, day):
     for i in range(40):
         lat = start_lat + i * 1e-5  # ~1.1 m a second northwards
         if i == 20:
-            lat += 0.45  # a 50 km jump for one second
+            lat += jump  # a jump of jump° (0.05°: 5.5 km) for one second
         segment.points.append(gpxpy.gpx.GPXTrackPoint(
             lat, start_lon, time=t0 + dt.timedelta(seconds=i)))
     return gpx.to_xml().encode("utf-8")
@@ -147,7 +147,10 @@ def test_a_track_with_a_gps_jump(rw, demo_town):
             " ORDER BY id LIMIT 1").fetchone()
     inside = demo_town.grids.set_index("code").geometry[code].representative_point()
     day = dt.date(2026, 10, 20)
-    data = patrol_gpx(inside.x, inside.y, day)
+    # a 5.5 km jump towards the middle of the town: inside the deployment (a
+    # point outside it is refused as outside, test_import_places.py)
+    step = 0.05 if inside.y < 31.2476 else -0.05
+    data = patrol_gpx(inside.x, inside.y, day, step)
     client = rw.client("admin")
     r = client.post("/api/v1/imports", query_string={"layer": "tracks"},
                     data={"file": (io.BytesIO(data), "walk.gpx"),
@@ -161,7 +164,7 @@ def test_a_track_with_a_gps_jump(rw, demo_town):
     assert jump["row"] == 21
     # the geodesic distance of the jump, by pyproj apart from our code
     _, _, metres = pyproj.Geod(ellps="WGS84").inv(
-        inside.x, inside.y + 19e-5, inside.x, inside.y + 20e-5 + 0.45)
+        inside.x, inside.y + 19e-5, inside.x, inside.y + 20e-5 + step)
     assert f"GPS jump: {metres / 1000:.1f} km in 1 s" in jump["reason"]
     assert jump["reason"].startswith(f"GPS 跳点：1 秒内移动 {metres / 1000:.1f} 公里（")
     assert body["tracks"] == {"staff": staff_id, "stored": 1,

@@ -118,9 +118,12 @@ def test_swapped_columns_import_nothing(rw, demo_town):
     swapped = [lines[0]] + [",".join(c[:5] + [c[6], c[5]])
                             for c in (line.split(",") for line in lines[1:])]
     before = count(rw.url)
-    report = post(rw.client("worker"),
-                  ("\n".join(swapped) + "\n").encode()).get_json()
+    report = post(rw.client("worker"), ("\n".join(swapped) + "\n").encode(),
+                  dry_run="1").get_json()
     assert report["counts"]["added"] == 0 and report["counts"]["rejected"] == 5
+    # why nothing would be stored, first and with the count
+    assert report["refusal"].startswith("5 行全部经纬度似乎互换（all 5 rows have "
+                                        "latitude and longitude swapped）")
     assert all("swapped" in r["reason"] for r in report["rejected"])
     assert all(r["reason"].startswith("各列似乎互换了：经度 列是纬度，纬度 列是经度")
                for r in report["rejected"])

@@ -23,11 +23,14 @@
   var root = document.getElementById('import');
   var $ = function (id) { return document.getElementById(id); };
 
-  // Okabe-Ito colours: micro-grids blue, accepted points vermilion.
+  // Okabe-Ito colours: micro-grids blue, accepted points bluish green; the
+  // rejected rows red.
   var STYLE = {
     grid: {color: '#0072B2', weight: 1.5, fillColor: '#0072B2', fillOpacity: 0.05},
-    point: {radius: 6, color: '#000000', weight: 1, fillColor: '#D55E00',
+    point: {radius: 6, color: '#000000', weight: 1, fillColor: '#009E73',
             fillOpacity: 0.9, className: 'import-point'},
+    rejected: {radius: 6, color: '#CC0000', weight: 2, fillColor: '#CC0000',
+               fillOpacity: 0.4, className: 'import-rejected-point'},
     shape: {added: {color: '#009E73', weight: 2.5, fillOpacity: 0.15},
             updated: {color: '#E69F00', weight: 2.5, fillOpacity: 0.15},
             unchanged: {color: '#56B4E9', weight: 1.5, fillOpacity: 0.05}}
@@ -72,14 +75,37 @@
   map.setView([35, 105], 4);  // China; the points' extent after a preview
   var gridLayer = L.layerGroup().addTo(map);
   var pointLayer = L.featureGroup().addTo(map);
+  var rejectedLayer = L.featureGroup().addTo(map);
   var gridNames = {};  // micro-grid code -> name
 
-  window.gridgovImport = {map: map, points: pointLayer};
+  window.gridgovImport = {map: map, points: pointLayer, rejected: rejectedLayer};
 
-  function drawPoints(collection) {
+  // The rejected rows that have a position, in red: row, field, reason (text
+  // nodes: the reason quotes the file).
+  function drawRejected(collection) {
+    rejectedLayer.clearLayers();
+    ((collection && collection.features) || []).forEach(function (f) {
+      var c = f.geometry.coordinates, p = f.properties;
+      var marker = L.circleMarker([c[1], c[0]], STYLE.rejected);
+      marker.bindTooltip(function () {
+        return el('span', {}, zh('import_row_n', {row: p.row}) + ' · ' +
+                  (p.label || p.field || '') + ' · ' + p.reason);
+      }, {className: 'import-tip'});
+      rejectedLayer.addLayer(marker);
+    });
+  }
+
+  function drawPoints(collection, rejected) {
     gridLayer.clearLayers();
     pointLayer.clearLayers();
+    drawRejected(rejected);
     var features = (collection && collection.features) || [];
+    if (!features.length && rejectedLayer.getLayers().length) {
+      // nothing accepted: show where the rejected rows are
+      map.fitBounds(rejectedLayer.getBounds().pad(0.15), {maxZoom: 17,
+                                                           animate: false});
+      return Promise.resolve();
+    }
     features.forEach(function (f) {
       var c = f.geometry.coordinates;
       var marker = L.circleMarker([c[1], c[0]], STYLE.point);
@@ -159,6 +185,9 @@
     }
     var mapping = $('import-mapping').value.trim();
     if (mapping) { out.mapping = mapping; }
+    var match = $('import-address-match'), area = $('import-new-area');
+    if (out.layer === 'households' && match) { out.on_address_match = match.value; }
+    if (out.layer === 'grids' && area && area.checked) { out.new_area = 1; }
     return out;
   }
 
@@ -247,6 +276,11 @@
     $('import-commit').disabled = state.busy || !ready;
     $('import-epsg').hidden = $('import-crs').value !== 'epsg';
     $('import-staff-field').hidden = $('import-layer').value !== 'tracks';
+    var fields = {'import-address-match-field': 'households',
+                  'import-new-area-field': 'grids'};
+    Object.keys(fields).forEach(function (id) {
+      if ($(id)) { $(id).hidden = $('import-layer').value !== fields[id]; }
+    });
   }
 
   function preview(force) {
@@ -273,12 +307,15 @@
       state.report = r.body;
       state.previewed = now.key;
       var usable = r.body.counts.read - r.body.counts.rejected > 0;
-      setMsg(usable ? 'info' : 'error',
+      var why = !usable && r.body.refusal;  // why nothing would be stored
+      setMsg(usable ? 'info' : 'error', why ?
+             [both('import_nothing'), el('br'),
+              el('span', {className: 'detail'}, why)] :
              both(!usable ? 'import_nothing' :
                force ? 'import_previewed_force' : 'import_previewed'));
       showReport(r.body);
       updateButtons();
-      drawPoints(r.body.preview.points).then(function () {
+      drawPoints(r.body.preview.points, r.body.preview.rejected).then(function () {
         drawShapes(r.body.preview.shapes);
         setState('previewed');
       });
@@ -314,7 +351,7 @@
       setMsg('notice', parts);
       showReport(r.body);
       updateButtons();
-      Promise.all([drawPoints(r.body.preview.points), loadList()]).then(function () {
+      Promise.all([drawPoints(r.body.preview.points, r.body.preview.rejected), loadList()]).then(function () {
         drawShapes(r.body.preview.shapes);
         setState('imported');
       });
