@@ -9,8 +9,9 @@ failure anywhere rolls every step back, dropped indexes included. Measured on th
 import numpy as np
 from psycopg import sql
 
-__all__ = ["COPY_BLOCK", "copy_frame", "filled_columns", "lock_for_bulk",
-           "is_empty", "has_clash", "load_empty", "insert_new", "ewkb_points"]
+__all__ = ["COPY_BLOCK", "copy_frame", "csv_blocks", "filled_columns",
+           "lock_for_bulk", "is_empty", "has_clash", "plain_indexes", "load_empty",
+           "insert_new", "ewkb_points"]
 
 COPY_BLOCK = 50_000  # rows per block of COPY text
 
@@ -51,6 +52,15 @@ def filled_columns(data, columns):
     return [c for c in columns if data[c].notna().any()]
 
 
+def csv_blocks(frame):
+    """``frame`` as COPY's CSV text, ``COPY_BLOCK`` rows a piece: NA → empty
+    field → NULL; tag lists → array literals."""
+    if "tags" in frame:
+        frame = frame.assign(tags=_pg_arrays(frame["tags"]))
+    for start in range(0, len(frame), COPY_BLOCK):
+        yield frame.iloc[start:start + COPY_BLOCK].to_csv(index=False, header=False)
+
+
 def copy_frame(conn, table, frame):
     """COPY every column of ``frame`` into the same-named columns of ``table``, as
     CSV text; returns the rows copied.
@@ -61,16 +71,13 @@ def copy_frame(conn, table, frame):
     never held whole. (psycopg's QueuedLibpqWriter, which sends from a thread of
     its own, measured no faster: pandas holds the GIL while it writes a block.)
     """
-    if "tags" in frame:
-        frame = frame.assign(tags=_pg_arrays(frame["tags"]))
     statement = sql.SQL("COPY {table} ({names}) FROM STDIN (FORMAT csv)").format(
         table=sql.Identifier(table),
         names=sql.SQL(", ").join(map(sql.Identifier, frame.columns)))
     with conn.cursor() as cur:
         with cur.copy(statement) as copy:
-            for start in range(0, len(frame), COPY_BLOCK):
-                copy.write(frame.iloc[start:start + COPY_BLOCK].to_csv(
-                    index=False, header=False))
+            for block in csv_blocks(frame):
+                copy.write(block)
         return cur.rowcount
 
 
@@ -93,7 +100,7 @@ def has_clash(conn, layer, key):
             table=sql.Identifier(layer), key=sql.Identifier(key))).fetchone()[0]
 
 
-def _plain_indexes(conn, layer):
+def plain_indexes(conn, layer):
     """``[(name, definition)]`` of the table's indexes that back no constraint
     (primary keys and UNIQUE constraints stay: the first is cheap to maintain in
     id order, the second keeps the keys unique while rows go in), as
@@ -127,7 +134,7 @@ def load_empty(conn, layer, columns, data, phase):
     ident = sql.Identifier
     # sorting and index builds in memory rather than in temporary files
     conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
-    rebuilt = _plain_indexes(conn, layer)
+    rebuilt = plain_indexes(conn, layer)
     for name, _ in rebuilt:
         conn.execute(sql.SQL("DROP INDEX {}").format(ident(name)))
     phase("inserting")
