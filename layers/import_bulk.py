@@ -6,14 +6,26 @@ failure anywhere rolls every step back, dropped indexes included. Measured on th
 2-core bench machine with 1 M households (bench/README.md, "importing").
 """
 
+import queue
+import threading
+import types
+
 import numpy as np
+import pandas as pd
 from psycopg import sql
 
-__all__ = ["COPY_BLOCK", "copy_frame", "csv_blocks", "filled_columns",
-           "lock_for_bulk", "is_empty", "has_clash", "plain_indexes", "load_empty",
-           "insert_new", "ewkb_points"]
+from layers.import_checks import LAYERS, Checked, check, field_label
+from layers.import_messages import say
+
+__all__ = ["COPY_BLOCK", "STREAMED", "STREAM_ROWS", "copy_frame", "csv_blocks",
+           "filled_columns", "lock_for_bulk", "is_empty", "has_clash",
+           "plain_indexes", "run_empty", "load_empty", "insert_new", "ewkb_points"]
 
 COPY_BLOCK = 50_000  # rows per block of COPY text
+# the layers whose large imports into an empty table are streamed (run_empty):
+# points put in micro-grids by layers.imports._locate, under a key
+STREAMED = ("households", "cameras", "incidents")
+STREAM_ROWS = 50_000  # rows per chunk checked, assigned and copied at once
 
 # EWKB of a little-endian 2-D point with an SRID (0x20000001) of 4326 (0x10E6), hex
 _EWKB_POINT_4326 = "0101000020e6100000"
@@ -163,3 +175,162 @@ def insert_new(conn, layer, columns, phase):
              targets=sql.SQL(", ").join(map(ident, [*columns, "geom"])),
              cols=sql.SQL(", ").join(map(ident, columns)))).rowcount
     return added, 0
+
+
+def run_empty(job, stored, phase, locate):
+    """Import the rows of ``job`` into its EMPTY table, the Python work and the
+    database's overlapping; the report, or None (nothing done) when the table
+    holds rows.
+
+    Under :func:`lock_for_bulk`, in the import's one transaction, with the
+    table's plain indexes dropped and built again as :func:`load_empty` does, the
+    file goes in chunks of ``STREAM_ROWS`` rows: a thread checks a chunk
+    (``import_checks.check``), puts its points in micro-grids (``locate(checked,
+    part) -> (codes, coordinates)``, ``layers.imports._locate`` over grids read
+    beforehand) and writes its COPY text, while this one sends the chunk before
+    to the server, whose parsing, keys and foreign-key checks then take the
+    other core (pandas holds the GIL while it works, but the COPY's sending
+    waits on the socket without it). Every constraint stays in force; a failure
+    in any chunk, in the COPY, the index builds or the record rolls everything
+    back. ``stored``: the fields that are columns of the table.
+
+    The outcome is the whole-file path's: a key repeated across chunks is
+    rejected as a repeat within one is (the first in the file kept); rows of a
+    micro-grid lie together within each chunk (sorted by grid code there).
+    """
+    conn, layer, frame = job.conn, job.layer, job.result.frame
+    phase("checking", len(frame))
+    with conn.transaction(force_rollback=job.dry_run):
+        job.refuse_repeat()
+        lock_for_bulk(conn, layer)
+        if not is_empty(conn, layer):
+            return None
+        conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        rebuilt = plain_indexes(conn, layer)
+        for name, _ in rebuilt:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        chunks = _Chunks(job, stored, locate)
+        added = chunks.copy(conn, lambda: phase("inserting", len(frame)))
+        if rebuilt:
+            phase("indexing", added)
+            for _, definition in rebuilt:
+                conn.execute(sql.SQL(definition))
+        checked, values, grid, xy = chunks.whole()
+        rejected = list(job.result.rejected) + job.rejections(checked)
+        rejected.sort(key=lambda r: r["row"])
+        counts = {"read": len(frame) + len(job.result.rejected), "added": added,
+                  "updated": 0, "unchanged": int(checked.ok.sum()) - added,
+                  "rejected": len(rejected)}
+        import_id = job.record(counts, rejected)
+    phase("done", added)
+    preview, points = job.samples(checked.ok, values, grid, xy)
+    return job.report(counts, rejected, import_id, preview, points)
+
+
+class _Chunks:
+    """The chunks of :func:`run_empty`: prepared by a thread of their own,
+    copied by the caller's; the per-chunk results kept for the report."""
+
+    def __init__(self, job, stored, locate):
+        self.job, self.stored, self.locate = job, stored, locate
+        self.frame = job.result.frame
+        self.key = LAYERS[job.layer][0]
+        self.columns = None  # what the COPY names: set by the first chunk
+        self.parts = []  # (checked, values, grid, xy) of each chunk
+        self.ready = queue.Queue(maxsize=2)  # COPY texts; None at the end
+        self.stop = threading.Event()
+
+    def copy(self, conn, started):
+        """COPY every chunk into the table as the thread prepares it; the rows
+        copied. ``started()`` is called when the first chunk goes in."""
+        worker = threading.Thread(target=self._prepare, name="import-chunks",
+                                  daemon=True)
+        worker.start()
+        try:
+            text = self._next()
+            statement = sql.SQL("COPY {table} ({names}) FROM STDIN (FORMAT csv)"
+                                ).format(table=sql.Identifier(self.job.layer),
+                                         names=sql.SQL(", ").join(
+                                             map(sql.Identifier, self.columns)))
+            started()
+            with conn.cursor() as cur:
+                with cur.copy(statement) as copy:
+                    while text is not None:
+                        copy.write(text)
+                        text = self._next()
+                return cur.rowcount
+        finally:
+            self.stop.set()
+            worker.join()
+
+    def _next(self):
+        item = self.ready.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def _put(self, item):
+        while not self.stop.is_set():
+            try:
+                self.ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _prepare(self):
+        try:
+            seen = set()
+            for start in range(0, len(self.frame), STREAM_ROWS):
+                if self.stop.is_set():
+                    return
+                self._put(self._chunk(self.frame.iloc[start:start + STREAM_ROWS],
+                                      seen))
+            self._put(None)
+        except BaseException as error:  # noqa: BLE001 - raised in the caller
+            self._put(error)
+
+    def _chunk(self, part, seen):
+        """Check, assign and write one chunk as COPY text."""
+        job, key = self.job, self.key
+        checked, values = check(types.SimpleNamespace(frame=part), job.layer,
+                                job.mapping)
+        # a key met in an earlier chunk is a repeat, as import_checks rejects
+        # one within the chunk (the file's first row keeps it)
+        keys = values[key].to_numpy(dtype=object, na_value=None)
+        again = np.fromiter((k is not None and k in seen for k in keys), dtype=bool,
+                            count=keys.size)
+        label = field_label(job.layer, key)
+        checked.reject(again, key, lambda v: say("repeats", field=key, label=label,
+                                                 value=v), about=keys)
+        seen.update(k for k in keys if k is not None)
+        grid, xy = self.locate(checked, part)
+        self.parts.append((checked, values, grid, xy))
+        ok = checked.ok
+        data = pd.DataFrame({
+            "src_row": part["row"].to_numpy()[ok],
+            **{f: values[f][ok].reset_index(drop=True) for f in self.stored},
+            "grid_code": grid[ok], "lon": xy[ok, 0], "lat": xy[ok, 1]})
+        if self.columns is None:
+            # a field the file lacks is blank (or its default) in every chunk
+            self.columns = [*(f for f in self.stored if f in job.mapping
+                              or values[f].notna().any()), "grid_code", "geom"]
+        # rows of a micro-grid together on disk (what the map and the GiST read)
+        data = data.sort_values(["grid_code", "src_row"], kind="stable")
+        return "".join(csv_blocks(data.assign(
+            geom=ewkb_points(data["lon"], data["lat"]))[self.columns]))
+
+    def whole(self):
+        """(checked, values, grid codes, coordinates) of the whole file, as
+        ``import_checks.check`` and ``imports._locate`` give them."""
+        checked = Checked(self.frame)
+        start = 0
+        for part, _, _, _ in self.parts:
+            end = start + part.n
+            for name in ("reason", "field", "value", "ok"):
+                getattr(checked, name)[start:end] = getattr(part, name)
+            start = end
+        values = {f: pd.concat([v[f] for _, v, _, _ in self.parts])
+                  for f in self.parts[0][1]}
+        grid = np.concatenate([g for _, _, g, _ in self.parts])
+        xy = np.concatenate([c for _, _, _, c in self.parts])
+        return checked, values, grid, xy

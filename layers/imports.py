@@ -75,8 +75,11 @@ def _micro_grids(conn, principal):
         "where_zh": f"{principal.grid_code} {root[0]}"}
 
 
-def _locate(conn, principal, checked, frame):
-    codes, polygons, outline, where = _micro_grids(conn, principal)
+def _locate(conn, principal, checked, frame, grids=None):
+    """Each point's micro-grid (``grids``: :func:`_micro_grids`'s answer, read
+    here when not given); rejects the points outside the jurisdiction or in no
+    micro-grid. Returns (codes, coordinates)."""
+    codes, polygons, outline, where = grids or _micro_grids(conn, principal)
     points = np.asarray(frame.geometry.values, dtype=object)
     xy = shapely.get_coordinates(points)
     grid = np.full(len(points), None, dtype=object)
@@ -220,6 +223,16 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
                options, mapping, dry_run, force)
     if layer == "tracks":
         return import_targets.run_tracks(job, _staff_option(options))
+    if layer in import_bulk.STREAMED and len(frame) >= bulk_rows:
+        # a large import into an empty table: checked, assigned and copied in
+        # chunks, each prepared while the database takes the one before
+        # (layers/import_bulk.py); None when the table is not empty
+        grids = _micro_grids(conn, principal)
+        report = import_bulk.run_empty(
+            job, [f for f in fields if f not in _NOT_STORED], phase,
+            lambda checked, part: _locate(conn, principal, checked, part, grids))
+        if report is not None:
+            return report
     phase("checking", len(frame))
     checked, values = _check(result, layer, mapping)
     if layer == "grids":
@@ -268,17 +281,10 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
                   "rejected": len(rejected)}
         import_id = job.record(counts, rejected)
     phase("done", accepted)
-    gone = {r for r, _ in taken}
-    keep = [i for i in np.flatnonzero(ok)[:2000 + len(gone)]
-            if int(rows[i]) not in gone]
-    preview = [{"row": int(rows[i]), **{f: plain(values[f].iloc[i]) for f in fields},
-                "grid_code": grid[i], "lon": xy[i, 0], "lat": xy[i, 1]}
-               for i in keep[:20]]
+    preview, points = job.samples(ok, values, grid, xy, {r for r, _ in taken})
     if layer == "staff" and not principal.can("staff:contact"):
         for row in preview:
             row["phone"] = mask_phone(row["phone"])
-    points = [{"row": int(rows[i]), "lon": xy[i, 0], "lat": xy[i, 1],
-               "grid_code": grid[i]} for i in keep[:2000]]
     return job.report(counts, rejected, import_id, preview, points)
 
 
@@ -341,6 +347,21 @@ class _Job:
             " VALUES (%s, %s, %s, %s) RETURNING id",
             (self.file_name, self.sha256, self.layer,
              self.principal.username)).fetchone()[0]
+
+    def samples(self, ok, values, grid, xy, gone=frozenset()):
+        """The report's preview (the first 20 accepted rows, every field) and
+        points (up to 2,000 accepted), leaving out the file rows of ``gone``."""
+        rows = self.result.frame["row"].to_numpy()
+        fields = LAYERS[self.layer][1]
+        keep = [i for i in np.flatnonzero(ok)[:2000 + len(gone)]
+                if int(rows[i]) not in gone]
+        preview = [{"row": int(rows[i]),
+                    **{f: plain(values[f].iloc[i]) for f in fields},
+                    "grid_code": grid[i], "lon": xy[i, 0], "lat": xy[i, 1]}
+                   for i in keep[:20]]
+        points = [{"row": int(rows[i]), "lon": xy[i, 0], "lat": xy[i, 1],
+                   "grid_code": grid[i]} for i in keep[:2000]]
+        return preview, points
 
     def report(self, counts, rejected, import_id, preview, points, **extra):
         result = self.result
