@@ -177,22 +177,23 @@ def insert_new(conn, layer, columns, phase):
     return added, 0
 
 
-def run_empty(job, stored, phase, locate):
+def run_empty(job, stored, phase, micro_grids, locate):
     """Import the rows of ``job`` into its EMPTY table, the Python work and the
     database's overlapping; the report, or None (nothing done) when the table
     holds rows.
 
     Under :func:`lock_for_bulk`, in the import's one transaction, with the
     table's plain indexes dropped and built again as :func:`load_empty` does, the
-    file goes in chunks of ``STREAM_ROWS`` rows: a thread checks a chunk
-    (``import_checks.check``), puts its points in micro-grids (``locate(checked,
-    part) -> (codes, coordinates)``, ``layers.imports._locate`` over grids read
-    beforehand) and writes its COPY text, while this one sends the chunk before
-    to the server, whose parsing, keys and foreign-key checks then take the
-    other core (pandas holds the GIL while it works, but the COPY's sending
-    waits on the socket without it). Every constraint stays in force; a failure
-    in any chunk, in the COPY, the index builds or the record rolls everything
-    back. ``stored``: the fields that are columns of the table.
+    file goes in chunks (``STREAM_ROWS`` rows, the first a fifth of that so that
+    the server starts early): a thread checks a chunk (``import_checks.check``),
+    puts its points in micro-grids (``locate(checked, part, grids) -> (codes,
+    coordinates)`` over the ``micro_grids()`` read once) and writes its COPY
+    text, while this thread sends the chunk before to the server, whose parsing,
+    keys and foreign-key checks then take the other core (pandas holds the GIL
+    while it works; the COPY's sending waits on the socket without it). Every
+    constraint stays in force; a failure in any chunk, in the COPY, the index
+    builds or the record rolls everything back. ``stored``: the fields that are
+    columns of the table.
 
     The outcome is the whole-file path's: a key repeated across chunks is
     rejected as a repeat within one is (the first in the file kept); rows of a
@@ -200,16 +201,18 @@ def run_empty(job, stored, phase, locate):
     """
     conn, layer, frame = job.conn, job.layer, job.result.frame
     phase("checking", len(frame))
-    with conn.transaction(force_rollback=job.dry_run):
+    chunks = _Chunks(job, stored, locate)
+    with conn.transaction(force_rollback=job.dry_run), chunks:
+        # the thread checks the first chunk meanwhile
         job.refuse_repeat()
         lock_for_bulk(conn, layer)
         if not is_empty(conn, layer):
             return None
+        chunks.grids(micro_grids())
         conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
         rebuilt = plain_indexes(conn, layer)
         for name, _ in rebuilt:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-        chunks = _Chunks(job, stored, locate)
         added = chunks.copy(conn, lambda: phase("inserting", len(frame)))
         if rebuilt:
             phase("indexing", added)
@@ -228,8 +231,9 @@ def run_empty(job, stored, phase, locate):
 
 
 class _Chunks:
-    """The chunks of :func:`run_empty`: prepared by a thread of their own,
-    copied by the caller's; the per-chunk results kept for the report."""
+    """The chunks of :func:`run_empty`, prepared by a thread of their own (from
+    ``with`` to its end) and copied by the caller's; the per-chunk results kept
+    for the report."""
 
     def __init__(self, job, stored, locate):
         self.job, self.stored, self.locate = job, stored, locate
@@ -239,29 +243,38 @@ class _Chunks:
         self.parts = []  # (checked, values, grid, xy) of each chunk
         self.ready = queue.Queue(maxsize=2)  # COPY texts; None at the end
         self.stop = threading.Event()
+        self._grids, self._have_grids = None, threading.Event()
+        self.worker = threading.Thread(target=self._prepare, name="import-chunks",
+                                       daemon=True)
+
+    def __enter__(self):
+        self.worker.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.worker.join()
+
+    def grids(self, grids):
+        """Hand the micro-grids (read by the caller's thread, which owns the
+        connection) to the thread."""
+        self._grids = grids
+        self._have_grids.set()
 
     def copy(self, conn, started):
         """COPY every chunk into the table as the thread prepares it; the rows
         copied. ``started()`` is called when the first chunk goes in."""
-        worker = threading.Thread(target=self._prepare, name="import-chunks",
-                                  daemon=True)
-        worker.start()
-        try:
-            text = self._next()
-            statement = sql.SQL("COPY {table} ({names}) FROM STDIN (FORMAT csv)"
-                                ).format(table=sql.Identifier(self.job.layer),
-                                         names=sql.SQL(", ").join(
-                                             map(sql.Identifier, self.columns)))
-            started()
-            with conn.cursor() as cur:
-                with cur.copy(statement) as copy:
-                    while text is not None:
-                        copy.write(text)
-                        text = self._next()
-                return cur.rowcount
-        finally:
-            self.stop.set()
-            worker.join()
+        text = self._next()
+        statement = sql.SQL("COPY {table} ({names}) FROM STDIN (FORMAT csv)").format(
+            table=sql.Identifier(self.job.layer),
+            names=sql.SQL(", ").join(map(sql.Identifier, self.columns)))
+        started()
+        with conn.cursor() as cur:
+            with cur.copy(statement) as copy:
+                while text is not None:
+                    copy.write(text)
+                    text = self._next()
+            return cur.rowcount
 
     def _next(self):
         item = self.ready.get()
@@ -280,11 +293,12 @@ class _Chunks:
     def _prepare(self):
         try:
             seen = set()
-            for start in range(0, len(self.frame), STREAM_ROWS):
+            start, size = 0, max(1, STREAM_ROWS // 5)
+            while start < len(self.frame):
                 if self.stop.is_set():
                     return
-                self._put(self._chunk(self.frame.iloc[start:start + STREAM_ROWS],
-                                      seen))
+                self._put(self._chunk(self.frame.iloc[start:start + size], seen))
+                start, size = start + size, STREAM_ROWS
             self._put(None)
         except BaseException as error:  # noqa: BLE001 - raised in the caller
             self._put(error)
@@ -303,7 +317,10 @@ class _Chunks:
         checked.reject(again, key, lambda v: say("repeats", field=key, label=label,
                                                  value=v), about=keys)
         seen.update(k for k in keys if k is not None)
-        grid, xy = self.locate(checked, part)
+        while not self._have_grids.wait(0.1):
+            if self.stop.is_set():
+                raise RuntimeError("stopped")  # the caller left: not raised
+        grid, xy = self.locate(checked, part, self._grids)
         self.parts.append((checked, values, grid, xy))
         ok = checked.ok
         data = pd.DataFrame({

@@ -227,10 +227,11 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
         # a large import into an empty table: checked, assigned and copied in
         # chunks, each prepared while the database takes the one before
         # (layers/import_bulk.py); None when the table is not empty
-        grids = _micro_grids(conn, principal)
         report = import_bulk.run_empty(
             job, [f for f in fields if f not in _NOT_STORED], phase,
-            lambda checked, part: _locate(conn, principal, checked, part, grids))
+            lambda: _micro_grids(conn, principal),
+            lambda checked, part, grids: _locate(conn, principal, checked, part,
+                                                 grids))
         if report is not None:
             return report
     phase("checking", len(frame))

@@ -233,7 +233,7 @@ def test_a_failure_in_a_later_chunk_leaves_nothing(rw, demo_town, monkeypatch,
 
         original = import_bulk.check
         monkeypatch.setattr(import_bulk, "check", failing)
-    else:  # the database refuses row 1000, in the 4th chunk
+    else:  # the database refuses row 1000, in the 5th chunk (50, then 250s)
         bad = demo_town.households.address.iloc[998]
         execute(rw.url, sql.SQL("ALTER TABLE households ADD CONSTRAINT test_refuses"
                                 " CHECK (address <> {})").format(sql.Literal(bad)))
