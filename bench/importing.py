@@ -90,12 +90,12 @@ def _prepared(path):
 
 
 def _floor_text(rows):
-    """The COPY text of ``rows``, in the blocks and the CSV form ours sends."""
-    from layers.import_bulk import csv_blocks, ewkb_points
+    """The COPY text of ``rows``, in the blocks and the form ours sends."""
+    from layers.import_bulk import ewkb_points, text_blocks
 
     frame = rows.drop(columns=["lon", "lat"]).assign(
         geom=ewkb_points(rows["lon"], rows["lat"]))
-    return list(frame.columns), [b.encode() for b in csv_blocks(frame)]
+    return list(frame.columns), [b.encode() for b in text_blocks(frame)]
 
 
 def _gdal_file(path, rows):
@@ -217,7 +217,7 @@ def _floor(url, names, blocks):
         rebuilt = plain_indexes(conn, "households")
         for name, _ in rebuilt:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-        statement = sql.SQL("COPY households ({}) FROM STDIN (FORMAT csv)").format(
+        statement = sql.SQL("COPY households ({}) FROM STDIN").format(
             sql.SQL(", ").join(map(sql.Identifier, names)))
         mark = time.perf_counter()
         with conn.cursor() as cur, cur.copy(statement) as copy:

@@ -171,6 +171,9 @@ def test_new_keys_into_a_filled_table_skip_on_conflict_and_keep_the_indexes(
                                 "unchanged": 599, "rejected": 0}
 
 
+ODD_ADDRESS = "东路\\N 1\t号\n2\r楼\\"
+
+
 def chunked_csv(demo_town):
     """A file of N households with rows the checks refuse in later chunks (of
     250 rows): a bad size, a point in no micro-grid, keys repeated across
@@ -183,6 +186,7 @@ def chunked_csv(demo_town):
     frame.loc[1100, "编号"] = frame.loc[5, "编号"]
     frame.loc[1101, "编号"] = frame.loc[1100 - 1, "编号"]  # within the chunk
     frame.loc[900, ["经度", "纬度"]] = ["116.404", "39.915"]  # Beijing: no grid
+    frame.loc[20, "地址"] = ODD_ADDRESS  # what COPY's text format escapes
     return frame.to_csv(index=False).encode("utf-8")
 
 
@@ -205,6 +209,7 @@ def test_a_streamed_import_in_chunks_gives_what_the_normal_path_gives(
     for part in ("counts", "rejected", "preview", "points"):
         assert streamed[part] == normal[part], part
     assert rows(rw.url) == expected
+    assert ODD_ADDRESS in {r[1] for r in expected}
     after = indexes(rw.url)
     assert definitions(after) == definitions(before)
     assert all(valid for _, _, valid in after.values())
