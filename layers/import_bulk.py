@@ -12,6 +12,7 @@ import types
 
 import numpy as np
 import pandas as pd
+import shapely
 from psycopg import sql
 
 from layers.import_checks import LAYERS, Checked, check, field_label
@@ -297,7 +298,10 @@ class _Chunks:
 
     def grids(self, grids):
         """Hand the micro-grids (read by the caller's thread, which owns the
-        connection) to the thread."""
+        connection) to the thread. Their polygons are prepared once here for
+        every chunk's assignment (else each chunk's query prepares them again:
+        1 M points in chunks, 2.1 → 1.6 s)."""
+        shapely.prepare(grids[1])
         self._grids = grids
         self._have_grids.set()
 
