@@ -26,7 +26,7 @@ COPY_BLOCK = 50_000  # rows per block of COPY text
 # the layers whose large imports into an empty table are streamed (run_empty):
 # points put in micro-grids by layers.imports._locate, under a key
 STREAMED = ("households", "cameras", "incidents")
-STREAM_ROWS = 50_000  # rows per chunk checked, assigned and copied at once
+STREAM_ROWS = 100_000  # rows per chunk checked, assigned and copied at once
 
 # EWKB of a little-endian 2-D point with an SRID (0x20000001) of 4326 (0x10E6), hex
 _EWKB_POINT_4326 = "0101000020e6100000"
