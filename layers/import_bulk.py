@@ -26,7 +26,7 @@ COPY_BLOCK = 50_000  # rows per block of COPY text
 # the layers whose large imports into an empty table are streamed (run_empty):
 # points put in micro-grids by layers.imports._locate, under a key
 STREAMED = ("households", "cameras", "incidents")
-STREAM_ROWS = 100_000  # rows per chunk checked, assigned and copied at once
+STREAM_ROWS = 100_000  # rows per chunk checked, assigned and copied at once (most)
 
 # EWKB of a little-endian 2-D point with an SRID (0x20000001) of 4326 (0x10E6), hex
 _EWKB_POINT_4326 = "0101000020e6100000"
@@ -225,13 +225,14 @@ def run_empty(job, stored, phase, micro_grids, locate):
 
     Under :func:`lock_for_bulk`, in the import's one transaction, with the
     table's plain indexes dropped and built again as :func:`load_empty` does, the
-    file goes in chunks (``STREAM_ROWS`` rows, the first a fifth of that so that
-    the server starts early): a thread checks a chunk (``import_checks.check``),
-    puts its points in micro-grids (``locate(checked, part, grids) -> (codes,
-    coordinates)`` over the ``micro_grids()`` read once) and writes its COPY
-    text, while this thread sends the chunk before to the server, whose parsing,
-    keys and foreign-key checks then take the other core (pandas holds the GIL
-    while it works; the COPY's sending waits on the socket without it). Every
+    file goes in chunks (a tenth of ``STREAM_ROWS`` rows first, half as many
+    again each time up to ``STREAM_ROWS``): a thread checks a chunk
+    (``import_checks.check``), puts its points in micro-grids (``locate(checked,
+    part, grids) -> (codes, coordinates)`` over the ``micro_grids()`` read once)
+    and writes its COPY text, while this thread sends the chunk before to the
+    server, whose parsing, keys and foreign-key checks then take the other core
+    (pandas holds the GIL while it works; the COPY's sending waits on the socket
+    without it). Every
     constraint stays in force; a failure in any chunk, in the COPY, the index
     builds or the record rolls everything back. ``stored``: the fields that are
     columns of the table.
@@ -337,12 +338,14 @@ class _Chunks:
     def _prepare(self):
         try:
             seen = set()
-            start, size = 0, max(1, STREAM_ROWS // 5)
+            # small chunks first, so that the server starts at once and each
+            # chunk is ready before the server is through the one before
+            start, size = 0, max(1, STREAM_ROWS // 10)
             while start < len(self.frame):
                 if self.stop.is_set():
                     return
                 self._put(self._chunk(self.frame.iloc[start:start + size], seen))
-                start, size = start + size, STREAM_ROWS
+                start, size = start + size, min(size + size // 2, STREAM_ROWS)
             self._put(None)
         except BaseException as error:  # noqa: BLE001 - raised in the caller
             self._put(error)

@@ -176,7 +176,7 @@ ODD_ADDRESS = "东路\\N 1\t号\n2\r楼\\"
 
 def chunked_csv(demo_town):
     """A file of N households with rows the checks refuse in later chunks (of
-    250 rows): a bad size, a point in no micro-grid, keys repeated across
+    up to 250 rows): a bad size, a point in no micro-grid, keys repeated across
     chunks (one of them first met on a row rejected for another reason)."""
     data, _ = households_csv(demo_town, N, "CH")
     frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
@@ -238,7 +238,7 @@ def test_a_failure_in_a_later_chunk_leaves_nothing(rw, demo_town, monkeypatch,
 
         original = import_bulk.check
         monkeypatch.setattr(import_bulk, "check", failing)
-    else:  # the database refuses row 1000, in the 5th chunk (50, then 250s)
+    else:  # the database refuses row 1000, in the 8th chunk (25, 37, 55 …)
         bad = demo_town.households.address.iloc[998]
         execute(rw.url, sql.SQL("ALTER TABLE households ADD CONSTRAINT test_refuses"
                                 " CHECK (address <> {})").format(sql.Literal(bad)))
