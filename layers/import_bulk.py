@@ -1,9 +1,12 @@
-"""Writing a large import fast: straight into an empty table, or a plain INSERT
-into one that holds none of the file's keys.
+"""Writing a large import fast: streamed into an empty table (:func:`run_empty`:
+the Python work on a chunk beside the server's COPY of the one before), copied
+straight into one (:func:`load_empty`), or a plain INSERT into one that holds
+none of the file's keys (:func:`insert_new`).
 
-Both run inside the import's transaction (``layers.imports.run_import``): a
-failure anywhere rolls every step back, dropped indexes included. Measured on the
-2-core bench machine with 1 M households (bench/README.md, "importing").
+All run inside the import's transaction (``layers.imports.run_import``), every
+constraint in force and no privilege beyond the table's: a failure anywhere rolls
+every step back, dropped indexes included. Measured on the 2-core bench machine
+with 1 M households (bench/README.md, "importing").
 """
 
 import queue

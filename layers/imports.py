@@ -184,10 +184,11 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     dry_run : check everything, write in a transaction rolled back, record nothing
     force : import again a file (same hash, same layer) that was imported before
     progress : callable(phase, count, seconds) or None
-    bulk_rows : from this many accepted rows on, an import into an empty table
-        is copied straight into it (its plain indexes built again at the end),
-        and one whose keys are all new is written by a plain INSERT
-        (``layers.import_bulk``); tests lower it
+    bulk_rows : from this many rows on, an import into an empty table is
+        copied straight into it (its plain indexes built again at the end;
+        households, cameras and incidents streamed in chunks, checked and
+        assigned while the one before is copied), and one whose keys are all
+        new is written by a plain INSERT (``layers.import_bulk``); tests lower it
 
     Returns
     -------
