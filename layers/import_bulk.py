@@ -4,8 +4,9 @@ straight into one (:func:`load_empty`), or a plain INSERT into one that holds
 none of the file's keys (:func:`insert_new`).
 
 All run inside the import's transaction (``layers.imports.run_import``), every
-constraint in force and no privilege beyond the table's: a failure anywhere rolls
-every step back, dropped indexes included. Measured on the 2-core bench machine
+constraint in force and no privilege beyond owning the table (to drop and build
+its indexes; no superuser, no ``session_replication_role``): a failure anywhere
+rolls every step back, dropped indexes included. Measured on the 2-core bench machine
 with 1 M households (bench/README.md, "importing").
 """
 
