@@ -246,6 +246,8 @@ def run_empty(job, stored, phase, micro_grids, locate):
     micro-grid lie together within each chunk (sorted by grid code there).
     """
     conn, layer, frame = job.conn, job.layer, job.result.frame
+    if frame.empty:
+        return None
     phase("checking", len(frame))
     chunks = _Chunks(job, stored, locate)
     with conn.transaction(force_rollback=job.dry_run), chunks:
