@@ -17,7 +17,8 @@ end to end into the city, beside the database floor and GDAL in the same run.
 
 Each goes into its own fresh copy (``CREATE DATABASE … TEMPLATE``) of
 ``bench.locate``'s city database with its households emptied, dropped after.
-Bar: ours ≤ 1.2 × the floor and ≤ 1.0 × GDAL. The points are
+Bar: ours ≤ 1.2 × the floor and ≤ 1.0 × GDAL; ``--repeat R`` runs the three R
+times in turn and keeps the best of each. The points are
 ``bench.assign.city_level4``'s million households (cached under ``var/bench/``);
 the CSV files are written once beside them.
 """
@@ -298,6 +299,7 @@ def main(argv=None):
             print(f"round {round_}, ours ({_load()}):", flush=True)
             seconds, report, phases = _ours(_fresh_copy(server), path)
             ours = min(ours, seconds)
+            print(f"  {seconds:.2f} s", flush=True)
             url = _fresh_copy(server)
             print(f"floor ({_load()}) …", flush=True)
             seconds, parts = _floor(url, names, blocks)
@@ -309,9 +311,10 @@ def main(argv=None):
             if gdal_csv is not None:
                 url = _fresh_copy(server)
                 print(f"GDAL ({_load()}) …", flush=True)
-                gdal = min(gdal, _gdal(url, gdal_csv))
+                seconds = _gdal(url, gdal_csv)
+                gdal = min(gdal, seconds)
                 gdal_rows = _count(url)
-                print(f"  {gdal:.2f} s", flush=True)
+                print(f"  {seconds:.2f} s", flush=True)
             added = report["counts"]["added"]
             assert floor_rows == added and gdal_rows in (None, added), \
                 f"rows: ours {added:,}, floor {floor_rows:,}, GDAL {gdal_rows}"
