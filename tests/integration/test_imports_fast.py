@@ -14,7 +14,7 @@ from psycopg import sql
 import importers
 from geo.crs import wgs84_to_gcj02
 from layers import import_bulk, imports
-from layers.access import SYSTEM
+from layers.access import SYSTEM, Principal
 from tests.conftest import writable_demo
 
 pytestmark = pytest.mark.db
@@ -219,6 +219,35 @@ def test_a_streamed_import_in_chunks_gives_what_the_normal_path_gives(
                  force=True)
     assert dry["counts"] == normal["counts"] and dry["import_id"] is None
     assert rows(rw.url) == [] and indexes(rw.url) == after
+
+
+def test_a_streamed_import_keeps_to_the_users_jurisdiction(rw, demo_town,
+                                                            monkeypatch):
+    """A field worker of one street: the rows outside it are rejected chunk by
+    chunk with the whole-file path's messages."""
+    monkeypatch.setattr(import_bulk, "STREAM_ROWS", 250)
+    street = demo_town.grids[demo_town.grids.level == 2].code.iloc[0]
+    worker = Principal("w", "field_worker", street)
+    data, grids = households_csv(demo_town, N, "JUR")
+    result = importers.read_any(data, name="jur.csv", crs="gcj02")
+    digest = hashlib.sha256(data).hexdigest()
+    reports, stored, phases = [], [], []
+    for bulk_rows in (NEVER, SMALL):
+        execute(rw.url, "TRUNCATE households")
+        with psycopg.connect(rw.url, autocommit=True) as c:
+            reports.append(imports.run_import(
+                c, worker, result, "households", "jur.csv", digest, {},
+                progress=lambda p, *_: phases.append(p), bulk_rows=bulk_rows,
+                force=True))
+        stored.append(rows(rw.url))
+    assert phases[-4:] == ["checking", "inserting", "indexing", "done"]
+    normal, streamed = reports
+    inside = sum(code.startswith(street) for code in grids.values())
+    assert 0 < inside < N
+    assert normal["counts"]["added"] == inside
+    for part in ("counts", "rejected", "preview", "points"):
+        assert streamed[part] == normal[part], part
+    assert stored[0] == stored[1]
 
 
 @pytest.mark.parametrize("where", ["check", "database"])
