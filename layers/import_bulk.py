@@ -236,10 +236,9 @@ def run_empty(job, stored, phase, micro_grids, locate):
     and writes its COPY text, while this thread sends the chunk before to the
     server, whose parsing, keys and foreign-key checks then take the other core
     (pandas holds the GIL while it works; the COPY's sending waits on the socket
-    without it). Every
-    constraint stays in force; a failure in any chunk, in the COPY, the index
-    builds or the record rolls everything back. ``stored``: the fields that are
-    columns of the table.
+    without it). Every constraint stays in force; a failure in any chunk, in the
+    COPY, the index builds or the record rolls everything back. ``stored``: the
+    fields that are columns of the table.
 
     The outcome is the whole-file path's: a key repeated across chunks is
     rejected as a repeat within one is (the first in the file kept); rows of a
@@ -323,7 +322,8 @@ class _Chunks:
         with conn.cursor() as cur:
             with cur.copy(statement) as copy:
                 while text is not None:
-                    copy.write(text)
+                    if text:  # "" for a chunk whose rows were all rejected
+                        copy.write(text)
                     text = self._next()
             return cur.rowcount
 
