@@ -1,18 +1,36 @@
-"""Writing a large import fast: straight into an empty table, or a plain INSERT
-into one that holds none of the file's keys.
+"""Writing a large import fast: streamed into an empty table (:func:`run_empty`:
+the Python work on a chunk beside the server's COPY of the one before), copied
+straight into one (:func:`load_empty`), or a plain INSERT into one that holds
+none of the file's keys (:func:`insert_new`).
 
-Both run inside the import's transaction (``layers.imports.run_import``): a
-failure anywhere rolls every step back, dropped indexes included. Measured on the
-2-core bench machine with 1 M households (bench/README.md, "importing").
+All run inside the import's transaction (``layers.imports.run_import``), every
+constraint in force and no privilege beyond owning the table (to drop and build
+its indexes; no superuser, no ``session_replication_role``): a failure anywhere
+rolls every step back, dropped indexes included. Measured on the 2-core bench machine
+with 1 M households (bench/README.md, "importing").
 """
 
+import queue
+import threading
+import types
+
 import numpy as np
+import pandas as pd
+import shapely
 from psycopg import sql
 
-__all__ = ["COPY_BLOCK", "copy_frame", "filled_columns", "lock_for_bulk",
-           "is_empty", "has_clash", "load_empty", "insert_new", "ewkb_points"]
+from layers.import_checks import LAYERS, Checked, check, field_label
+from layers.import_messages import say
+
+__all__ = ["COPY_BLOCK", "STREAMED", "STREAM_ROWS", "copy_frame", "text_blocks",
+           "filled_columns", "lock_for_bulk", "is_empty", "has_clash",
+           "plain_indexes", "run_empty", "load_empty", "insert_new", "ewkb_points"]
 
 COPY_BLOCK = 50_000  # rows per block of COPY text
+# the layers whose large imports into an empty table are streamed (run_empty):
+# points put in micro-grids by layers.imports._locate, under a key
+STREAMED = ("households", "cameras", "incidents")
+STREAM_ROWS = 100_000  # rows per chunk checked, assigned and copied at once (most)
 
 # EWKB of a little-endian 2-D point with an SRID (0x20000001) of 4326 (0x10E6), hex
 _EWKB_POINT_4326 = "0101000020e6100000"
@@ -51,26 +69,72 @@ def filled_columns(data, columns):
     return [c for c in columns if data[c].notna().any()]
 
 
-def copy_frame(conn, table, frame):
-    """COPY every column of ``frame`` into the same-named columns of ``table``, as
-    CSV text; returns the rows copied.
+# what COPY's text format escapes in a value
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n",
+                          "\r": "\\r"})
 
-    CSV written by pandas, not a million ``write_row`` calls: COPY's own format
-    parsed by the server, ~10× faster from Python. NA → empty field → NULL; tag
-    lists → array literals. In blocks: the text of a million rows (~90 MB) is
-    never held whole. (psycopg's QueuedLibpqWriter, which sends from a thread of
-    its own, measured no faster: pandas holds the GIL while it writes a block.)
-    """
+
+def _text_column(series):
+    """One column as the fields of COPY's text format: ``\\N`` for NA, numbers
+    as Python writes them (shortest round trip for floats), strings escaped only
+    when some value of the column needs it (one scan of the joined column)."""
+    na = series.isna().to_numpy()
+    kind = series.dtype.kind
+    if kind in "iu" or isinstance(series.dtype, pd.Int64Dtype):
+        out = np.array(list(map(str, series.to_numpy(dtype="int64", na_value=0)
+                                .tolist())), dtype=object)
+    elif kind == "f":
+        out = np.array(list(map(repr, series.to_numpy(dtype=float).tolist())),
+                       dtype=object)
+    elif kind == "O" or isinstance(series.dtype, pd.StringDtype):
+        out = series.to_numpy(dtype=object, na_value=None).copy()
+        present = out[~na]
+        try:
+            joined = "".join(present)
+        except TypeError:  # not only strings
+            present = np.array([str(v) for v in present], dtype=object)
+            joined = "".join(present)
+        if any(c in joined for c in "\\\t\n\r"):
+            present = np.array([v.translate(_ESCAPES) for v in present],
+                               dtype=object)
+        out[~na] = present
+    else:  # times ("2026-11-01 08:00:00+08:00"), booleans
+        out = series.astype(str).to_numpy(dtype=object)
+    out[na] = "\\N"
+    return out
+
+
+def text_blocks(frame):
+    """``frame`` as the text of ``COPY … FROM STDIN`` (its default text format),
+    ``COPY_BLOCK`` rows a piece: NA → ``\\N`` → NULL; tag lists → array literals.
+
+    Built column by column and joined row by row, not by ``DataFrame.to_csv``:
+    a million households' text in 1.2 s of CPU against 2.7 s."""
     if "tags" in frame:
         frame = frame.assign(tags=_pg_arrays(frame["tags"]))
-    statement = sql.SQL("COPY {table} ({names}) FROM STDIN (FORMAT csv)").format(
+    for start in range(0, len(frame), COPY_BLOCK):
+        part = frame.iloc[start:start + COPY_BLOCK]
+        columns = [_text_column(part[c]) for c in part.columns]
+        yield "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+
+
+def copy_frame(conn, table, frame):
+    """COPY every column of ``frame`` into the same-named columns of ``table``, in
+    COPY's text format (:func:`text_blocks`); returns the rows copied.
+
+    Text built from the columns, not a million ``write_row`` calls: COPY's own
+    format parsed by the server, ~10× faster from Python. In blocks: the text of a
+    million rows (~90 MB) is never held whole. (psycopg's QueuedLibpqWriter, which
+    sends from a thread of its own, measured no faster: Python holds the GIL
+    while it writes a block; :func:`run_empty` overlaps whole chunks instead.)
+    """
+    statement = sql.SQL("COPY {table} ({names}) FROM STDIN").format(
         table=sql.Identifier(table),
         names=sql.SQL(", ").join(map(sql.Identifier, frame.columns)))
     with conn.cursor() as cur:
         with cur.copy(statement) as copy:
-            for start in range(0, len(frame), COPY_BLOCK):
-                copy.write(frame.iloc[start:start + COPY_BLOCK].to_csv(
-                    index=False, header=False))
+            for block in text_blocks(frame):
+                copy.write(block)
         return cur.rowcount
 
 
@@ -93,7 +157,7 @@ def has_clash(conn, layer, key):
             table=sql.Identifier(layer), key=sql.Identifier(key))).fetchone()[0]
 
 
-def _plain_indexes(conn, layer):
+def plain_indexes(conn, layer):
     """``[(name, definition)]`` of the table's indexes that back no constraint
     (primary keys and UNIQUE constraints stay: the first is cheap to maintain in
     id order, the second keeps the keys unique while rows go in), as
@@ -127,7 +191,7 @@ def load_empty(conn, layer, columns, data, phase):
     ident = sql.Identifier
     # sorting and index builds in memory rather than in temporary files
     conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
-    rebuilt = _plain_indexes(conn, layer)
+    rebuilt = plain_indexes(conn, layer)
     for name, _ in rebuilt:
         conn.execute(sql.SQL("DROP INDEX {}").format(ident(name)))
     phase("inserting")
@@ -156,3 +220,189 @@ def insert_new(conn, layer, columns, phase):
              targets=sql.SQL(", ").join(map(ident, [*columns, "geom"])),
              cols=sql.SQL(", ").join(map(ident, columns)))).rowcount
     return added, 0
+
+
+def run_empty(job, stored, phase, micro_grids, locate):
+    """Import the rows of ``job`` into its EMPTY table, the Python work and the
+    database's overlapping; the report, or None (nothing done) when the table
+    holds rows.
+
+    Under :func:`lock_for_bulk`, in the import's one transaction, with the
+    table's plain indexes dropped and built again as :func:`load_empty` does, the
+    file goes in chunks (a tenth of ``STREAM_ROWS`` rows first, half as many
+    again each time up to ``STREAM_ROWS``): a thread checks a chunk
+    (``import_checks.check``), puts its points in micro-grids (``locate(checked,
+    part, grids) -> (codes, coordinates)`` over the ``micro_grids()`` read once)
+    and writes its COPY text, while this thread sends the chunk before to the
+    server, whose parsing, keys and foreign-key checks then take the other core
+    (pandas holds the GIL while it works; the COPY's sending waits on the socket
+    without it). Every constraint stays in force; a failure in any chunk, in the
+    COPY, the index builds or the record rolls everything back. ``stored``: the
+    fields that are columns of the table.
+
+    The outcome is the whole-file path's: a key repeated across chunks is
+    rejected as a repeat within one is (the first in the file kept); rows of a
+    micro-grid lie together within each chunk (sorted by grid code there).
+    """
+    conn, layer, frame = job.conn, job.layer, job.result.frame
+    if frame.empty:
+        return None
+    phase("checking", len(frame))
+    chunks = _Chunks(job, stored, locate)
+    with conn.transaction(force_rollback=job.dry_run), chunks:
+        # the thread checks the first chunk meanwhile
+        job.refuse_repeat()
+        lock_for_bulk(conn, layer)
+        if not is_empty(conn, layer):
+            return None
+        chunks.grids(micro_grids())
+        conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        rebuilt = plain_indexes(conn, layer)
+        for name, _ in rebuilt:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        added = chunks.copy(conn, lambda: phase("inserting", len(frame)))
+        if rebuilt:
+            phase("indexing", added)
+            for _, definition in rebuilt:
+                conn.execute(sql.SQL(definition))
+        checked, values, grid, xy = chunks.whole()
+        rejected = list(job.result.rejected) + job.rejections(checked)
+        rejected.sort(key=lambda r: r["row"])
+        if added == 0:  # stores nothing: refused (rolled back), or the dry run's
+            return job.nothing(rejected)  # report that says why
+        counts = job.counts(added, 0, int(checked.ok.sum()) - added, rejected)
+        import_id = job.record(counts, rejected)
+    phase("done", added)
+    preview, points = job.samples(checked.ok, values, grid, xy)
+    return job.report(counts, rejected, import_id, preview, points)
+
+
+class _Chunks:
+    """The chunks of :func:`run_empty`, prepared by a thread of their own (from
+    ``with`` to its end) and copied by the caller's; the per-chunk results kept
+    for the report."""
+
+    def __init__(self, job, stored, locate):
+        self.job, self.stored, self.locate = job, stored, locate
+        self.frame = job.result.frame
+        self.key = LAYERS[job.layer][0]
+        self.columns = None  # what the COPY names: set by the first chunk
+        self.parts = []  # (checked, values, grid, xy) of each chunk
+        self.ready = queue.Queue(maxsize=2)  # COPY texts; None at the end
+        self.stop = threading.Event()
+        self._grids, self._have_grids = None, threading.Event()
+        self.worker = threading.Thread(target=self._prepare, name="import-chunks",
+                                       daemon=True)
+
+    def __enter__(self):
+        self.worker.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.worker.join()
+
+    def grids(self, grids):
+        """Hand the micro-grids (read by the caller's thread, which owns the
+        connection) to the thread. Their polygons are prepared once here for
+        every chunk's assignment (else each chunk's query prepares them again:
+        1 M points in chunks, 2.1 → 1.6 s)."""
+        shapely.prepare(grids[1])
+        self._grids = grids
+        self._have_grids.set()
+
+    def copy(self, conn, started):
+        """COPY every chunk into the table as the thread prepares it; the rows
+        copied. ``started()`` is called when the first chunk goes in."""
+        text = self._next()
+        statement = sql.SQL("COPY {table} ({names}) FROM STDIN").format(
+            table=sql.Identifier(self.job.layer),
+            names=sql.SQL(", ").join(map(sql.Identifier, self.columns)))
+        started()
+        with conn.cursor() as cur:
+            with cur.copy(statement) as copy:
+                while text is not None:
+                    if text:  # "" for a chunk whose rows were all rejected
+                        copy.write(text)
+                    text = self._next()
+            return cur.rowcount
+
+    def _next(self):
+        item = self.ready.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def _put(self, item):
+        while not self.stop.is_set():
+            try:
+                self.ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _prepare(self):
+        try:
+            seen = set()
+            # small chunks first, so that the server starts at once and each
+            # chunk is ready before the server is through the one before
+            start, size = 0, max(1, STREAM_ROWS // 10)
+            while start < len(self.frame):
+                if self.stop.is_set():
+                    return
+                self._put(self._chunk(self.frame.iloc[start:start + size], seen))
+                start, size = start + size, min(size + size // 2, STREAM_ROWS)
+            self._put(None)
+        except BaseException as error:  # noqa: BLE001 - raised in the caller
+            self._put(error)
+
+    def _chunk(self, part, seen):
+        """Check, assign and write one chunk as COPY text."""
+        job, key = self.job, self.key
+        checked, values = check(types.SimpleNamespace(frame=part), job.layer,
+                                job.mapping)
+        # a key met in an earlier chunk is a repeat, as import_checks rejects
+        # one within the chunk (the file's first row keeps it)
+        keys = values[key].to_numpy(dtype=object, na_value=None)
+        if not seen.isdisjoint(keys):
+            again = np.fromiter((k is not None and k in seen for k in keys),
+                                dtype=bool, count=keys.size)
+            label = field_label(job.layer, key)
+            checked.reject(again, key, lambda v: say(
+                "repeats", field=key, label=label, value=v), about=keys)
+        seen.update(keys)
+        seen.discard(None)
+        while not self._have_grids.wait(0.1):
+            if self.stop.is_set():
+                raise RuntimeError("stopped")  # the caller left: not raised
+        grid, xy = self.locate(checked, part, self._grids)
+        self.parts.append((checked, values, grid, xy))
+        if self.columns is None:
+            # a field the file lacks is blank (or its default) in every chunk
+            self.columns = [*(f for f in self.stored if f in job.mapping
+                              or values[f].notna().any()), "grid_code", "geom"]
+        # the accepted rows, those of a micro-grid together on disk (what the
+        # map and the GiST read), in the file's order within it
+        ok = np.flatnonzero(checked.ok)
+        take = ok[np.argsort(pd.factorize(grid[ok], sort=True)[0], kind="stable")]
+        data = pd.DataFrame({
+            **{f: values[f].iloc[take].reset_index(drop=True)
+               for f in self.columns[:-2]},
+            "grid_code": grid[take], "geom": ewkb_points(xy[take, 0], xy[take, 1])})
+        return "".join(text_blocks(data))
+
+    def whole(self):
+        """(checked, values, grid codes, coordinates) of the whole file, as
+        ``import_checks.check`` and ``imports._locate`` give them."""
+        checked = Checked(self.frame)
+        start = 0
+        for part, _, _, _ in self.parts:
+            end = start + part.n
+            for name in ("reason", "field", "value", "ok"):
+                getattr(checked, name)[start:end] = getattr(part, name)
+            start = end
+        values = {f: pd.concat([v[f] for _, v, _, _ in self.parts])
+                  for f in self.parts[0][1]}
+        grid = np.concatenate([g for _, _, g, _ in self.parts])
+        xy = np.concatenate([c for _, _, _, c in self.parts])
+        return checked, values, grid, xy

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from geo.assign import assign_codes
-from layers import import_targets
+from layers import import_bulk, import_targets
 from layers.errors import Invalid, NotFound
 from layers.import_checks import LAYERS, ROLE_LEVELS, field_label, plain
 from layers.import_checks import check as _check
@@ -49,6 +49,10 @@ class Target:
     key_optional = False  # rows without the key column are keyed otherwise
     not_stored = ()  # fields read from the file that are no column of the table
     touches = False  # a changed row gets updated_at = now()
+    # a large import into its empty table may go in chunks, the next checked and
+    # assigned while the database takes the one before (import_bulk.run_empty):
+    # only a target whose rows are written as they are, keyed by the file's key
+    streamable = False
 
     @property
     def key(self):
@@ -85,7 +89,19 @@ class Target:
         return rows
 
     def run(self, job, phase, bulk_rows):
-        """Check, then :meth:`store`."""
+        """Check, then :meth:`store`; a large import of a streamable target into
+        its empty table in chunks instead (:func:`layers.import_bulk.run_empty`,
+        None when the table holds rows)."""
+        if (self.streamable and self.key in job.mapping
+                and len(job.result.frame) >= bulk_rows):
+            conn, principal = job.conn, job.principal
+            report = import_bulk.run_empty(
+                job, [f for f in self.fields if f not in self.not_stored], phase,
+                lambda: _micro_grids(conn, principal),
+                lambda checked, part, grids: _locate(conn, principal, checked,
+                                                     part, grids))
+            if report is not None:
+                return report
         phase("checking", len(job.result.frame))
         checked, values = self.check(job)
         return self.store(job, checked, values, phase, bulk_rows)
@@ -150,6 +166,7 @@ class Households(Target):
     permissions = ("imports:run", "households:edit")
     key_optional = True
     touches = True
+    streamable = True  # with an id column: an empty table has no address to match
 
     def write(self, job, columns, data, phase, bulk_rows):
         return import_targets.write_households(job, self.table, columns, data,
@@ -159,6 +176,7 @@ class Households(Target):
 class Cameras(Target):
     name = table = "cameras"
     permissions = ("imports:run", "cameras:edit")
+    streamable = True
 
 
 class Incidents(Target):
@@ -253,8 +271,11 @@ def _micro_grids(conn, principal):
         "where_zh": f"{principal.grid_code} {root[0]}"}
 
 
-def _locate(conn, principal, checked, frame):
-    codes, polygons, outline, where = _micro_grids(conn, principal)
+def _locate(conn, principal, checked, frame, grids=None):
+    """Each point's micro-grid (``grids``: :func:`_micro_grids`'s answer, read
+    here when not given); rejects the points outside the jurisdiction or in no
+    micro-grid. Returns (codes, coordinates)."""
+    codes, polygons, outline, where = grids or _micro_grids(conn, principal)
     points = np.asarray(frame.geometry.values, dtype=object)
     xy = shapely.get_coordinates(points)
     grid = np.full(len(points), None, dtype=object)

@@ -33,9 +33,16 @@ from psycopg.types.json import Jsonb
 from layers import audit, import_bulk, import_places
 from layers.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from layers.import_bulk import copy_frame, filled_columns
-from layers.import_checks import LAYERS, field_label, guess_columns
+from layers.import_checks import LAYERS, field_label, guess_columns, plain
 from layers.import_checks import check as _check  # noqa: F401 (tests call it here)
-from layers.import_kinds import PERMISSIONS, TARGETS, Target, mask_phone
+from layers.import_kinds import (
+    PERMISSIONS,
+    POINTS_SHOWN,
+    PREVIEW_ROWS,
+    TARGETS,
+    Target,
+    mask_phone,
+)
 from layers.import_messages import LAYER_LABELS, say, summarise
 
 __all__ = ["ADDRESS_MATCH", "BULK_ROWS", "LAYERS", "PERMISSIONS", "TARGETS",
@@ -170,9 +177,10 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     force : import again a file (same hash, same layer) that was imported before
     progress : callable(phase, count, seconds) or None
     bulk_rows : from this many accepted rows on, an import into an empty table
-        is copied straight into it (its plain indexes built again at the end),
-        and one whose keys are all new is written by a plain INSERT
-        (``layers.import_bulk``); tests lower it
+        is copied straight into it (its plain indexes built again at the end;
+        a streamable target's rows in chunks, checked and assigned while the
+        one before is copied), and one whose keys are all new is written by a
+        plain INSERT (``layers.import_bulk``); tests lower it
     on_address_match : households: what a row with a new id does when a
         household of the same normalised address is in its micro-grid already:
         "add" (the default: added, and a warning counts them), "update" (that
@@ -404,6 +412,22 @@ class _Job:
             " VALUES (%s, %s, %s, %s) RETURNING id",
             (self.file_name, self.sha256, self.layer,
              self.principal.username)).fetchone()[0]
+
+    def samples(self, ok, values, grid, xy, gone=frozenset()):
+        """The report's preview (the first rows accepted, every field) and points
+        (up to :data:`POINTS_SHOWN` accepted), leaving out the file rows of
+        ``gone``."""
+        rows = self.result.frame["row"].to_numpy()
+        fields = self.target.fields
+        keep = [i for i in np.flatnonzero(ok)[:POINTS_SHOWN + len(gone)]
+                if int(rows[i]) not in gone]
+        preview = [{"row": int(rows[i]),
+                    **{f: plain(values[f].iloc[i]) for f in fields},
+                    "grid_code": grid[i], "lon": xy[i, 0], "lat": xy[i, 1]}
+                   for i in keep[:PREVIEW_ROWS]]
+        points = [{"row": int(rows[i]), "lon": xy[i, 0], "lat": xy[i, 1],
+                   "grid_code": grid[i]} for i in keep[:POINTS_SHOWN]]
+        return preview, points
 
     def report(self, counts, rejected, import_id, preview, points, **extra):
         result = self.result

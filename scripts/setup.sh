@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare this checkout to run gridgov on Debian/Ubuntu:
 #   - OS packages, if missing: PostgreSQL server + PostGIS for its major
-#     version (and Chromium with --with-browser, for the browser tests);
+#     version (and with --with-browser, for development: Chromium for the
+#     browser tests, wrk and gdal-bin for the benchmarks);
 #   - the virtual environment .venv with `pip install -e '.[test]'`, redone
 #     only when pyproject.toml changed since the last install;
 #   - the browser libraries of web/vendor/package.json (Leaflet.draw) from the
@@ -102,6 +103,11 @@ fi
 # a third of the two cores the server is measured on); development machines only.
 if [ "$with_browser" -eq 1 ] && ! command -v wrk >/dev/null; then
   need+=(wrk)
+fi
+# gdal-bin: ogr2ogr, the GDAL baseline of `python -m bench importing`;
+# development machines only, as wrk.
+if [ "$with_browser" -eq 1 ] && ! command -v ogr2ogr >/dev/null; then
+  need+=(gdal-bin)
 fi
 # The Chinese font the printed ranking (layers/ranking_print.py) asks for by name
 # (Debian's package file, or the family anywhere fontconfig finds it); the browser

@@ -3,6 +3,7 @@ the indexes of an empty table dropped and built again, all or nothing; and the
 vectorised checks' messages."""
 
 import hashlib
+import io
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,8 @@ from psycopg import sql
 
 import importers
 from geo.crs import wgs84_to_gcj02
-from layers import imports
-from layers.access import SYSTEM
+from layers import import_bulk, imports
+from layers.access import SYSTEM, Principal
 from tests.conftest import writable_demo
 
 pytestmark = pytest.mark.db
@@ -168,6 +169,132 @@ def test_new_keys_into_a_filled_table_skip_on_conflict_and_keep_the_indexes(
     assert "inserting" not in phases
     assert report["counts"] == {"read": 600, "added": 0, "updated": 1,
                                 "unchanged": 599, "rejected": 0}
+
+
+ODD_ADDRESS = "东路\\N 1\t号\n2\r楼\\"
+
+
+def chunked_csv(demo_town):
+    """A file of N households with rows the checks refuse in later chunks (of
+    up to 250 rows): a bad size, a point in no micro-grid, keys repeated across
+    chunks (one of them first met on a row rejected for another reason)."""
+    data, _ = households_csv(demo_town, N, "CH")
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    frame.loc[10, "人口"] = "99"  # rejected, its key still taken
+    frame.loc[700, "人口"] = "0"
+    frame.loc[800, "编号"] = frame.loc[10, "编号"]
+    frame.loc[1100, "编号"] = frame.loc[5, "编号"]
+    frame.loc[1101, "编号"] = frame.loc[1100 - 1, "编号"]  # within the chunk
+    frame.loc[900, ["经度", "纬度"]] = ["116.404", "39.915"]  # Beijing: no grid
+    frame.loc[20, "地址"] = ODD_ADDRESS  # what COPY's text format escapes
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def test_a_streamed_import_in_chunks_gives_what_the_normal_path_gives(
+        rw, demo_town, monkeypatch):
+    monkeypatch.setattr(import_bulk, "STREAM_ROWS", 250)
+    data = chunked_csv(demo_town)
+    execute(rw.url, "TRUNCATE households CASCADE")  # and the visits
+    before = indexes(rw.url)
+    normal, phases = run(rw.url, data, "whole.csv", bulk_rows=NEVER, force=True)
+    assert "inserting" not in phases
+    expected = rows(rw.url)
+    assert normal["counts"] == {"read": N, "added": N - 6, "updated": 0,
+                                "unchanged": 0, "rejected": 6}
+
+    execute(rw.url, "TRUNCATE households CASCADE")  # and the visits
+    streamed, phases = run(rw.url, data, "chunks.csv", bulk_rows=SMALL, force=True)
+    # checked and assigned chunk by chunk beside the COPY: no phase of their own
+    assert phases == ["checking", "inserting", "indexing", "done"]
+    for part in ("counts", "rejected", "preview", "points"):
+        assert streamed[part] == normal[part], part
+    assert rows(rw.url) == expected
+    assert ODD_ADDRESS in {r[1] for r in expected}
+    after = indexes(rw.url)
+    assert definitions(after) == definitions(before)
+    assert all(valid for _, _, valid in after.values())
+    # a dry run writes nothing and tells the same
+    execute(rw.url, "TRUNCATE households CASCADE")  # and the visits
+    dry, _ = run(rw.url, data, "dry.csv", bulk_rows=SMALL, dry_run=True,
+                 force=True)
+    assert dry["counts"] == normal["counts"] and dry["import_id"] is None
+    assert rows(rw.url) == [] and indexes(rw.url) == after
+
+
+def test_a_streamed_import_keeps_to_the_users_jurisdiction(rw, demo_town,
+                                                            monkeypatch):
+    """A field worker of one street: the rows outside it are rejected chunk by
+    chunk with the whole-file path's messages."""
+    monkeypatch.setattr(import_bulk, "STREAM_ROWS", 250)
+    street = demo_town.grids[demo_town.grids.level == 2].code.iloc[0]
+    worker = Principal("w", "field_worker", street)
+    data, grids = households_csv(demo_town, N, "JUR")
+    result = importers.read_any(data, name="jur.csv", crs="gcj02")
+    digest = hashlib.sha256(data).hexdigest()
+    reports, stored, phases = [], [], []
+    for bulk_rows in (NEVER, SMALL):
+        execute(rw.url, "TRUNCATE households CASCADE")  # and the visits
+        with psycopg.connect(rw.url, autocommit=True) as c:
+            reports.append(imports.run_import(
+                c, worker, result, "households", "jur.csv", digest, {},
+                progress=lambda p, *_: phases.append(p), bulk_rows=bulk_rows,
+                force=True))
+        stored.append(rows(rw.url))
+    assert phases[-4:] == ["checking", "inserting", "indexing", "done"]
+    normal, streamed = reports
+    inside = sum(code.startswith(street) for code in grids.values())
+    assert 0 < inside < N
+    assert normal["counts"]["added"] == inside
+    for part in ("counts", "rejected", "preview", "points"):
+        assert streamed[part] == normal[part], part
+    assert stored[0] == stored[1]
+
+
+@pytest.mark.parametrize("where", ["check", "database"])
+def test_a_failure_in_a_later_chunk_leaves_nothing(rw, demo_town, monkeypatch,
+                                                   where):
+    monkeypatch.setattr(import_bulk, "STREAM_ROWS", 250)
+    execute(rw.url, "TRUNCATE households CASCADE")  # and the visits
+    data, _ = households_csv(demo_town, N, "LATE")
+    if where == "check":  # Python fails on the 4th chunk, the first 3 copied
+        calls = []
+
+        def failing(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 4:
+                raise RuntimeError("disk on fire")
+            return original(*args, **kwargs)
+
+        original = import_bulk.check
+        monkeypatch.setattr(import_bulk, "check", failing)
+    else:  # the database refuses row 1000, in the 8th chunk (25, 37, 55 …)
+        bad = demo_town.households.address.iloc[998]
+        execute(rw.url, sql.SQL("ALTER TABLE households ADD CONSTRAINT test_refuses"
+                                " CHECK (address <> {})").format(sql.Literal(bad)))
+    before = indexes(rw.url)
+    with psycopg.connect(rw.url) as c:
+        imported = c.execute("SELECT count(*) FROM imports").fetchone()[0]
+    phases = []
+    try:
+        with pytest.raises((psycopg.errors.CheckViolation, RuntimeError)):
+            result = importers.read_any(data, name="late.csv", crs="gcj02")
+            with psycopg.connect(rw.url, autocommit=True) as c:
+                imports.run_import(c, SYSTEM, result, "households", "late.csv",
+                                   hashlib.sha256(data).hexdigest(), {},
+                                   progress=lambda p, *_: phases.append(p),
+                                   bulk_rows=SMALL, force=True)
+    finally:
+        if where == "database":
+            execute(rw.url, "ALTER TABLE households DROP CONSTRAINT test_refuses")
+    assert "inserting" in phases  # the first chunks had gone to the server
+    assert rows(rw.url) == []
+    assert indexes(rw.url) == before  # the same relations, not rebuilt copies
+    with psycopg.connect(rw.url) as c:
+        assert c.execute("SELECT count(*) FROM imports").fetchone()[0] == imported
+        # the connection's transaction is over: nothing holds the table
+        assert c.execute("SELECT count(*) FROM pg_locks l JOIN pg_class t"
+                         " ON t.oid = l.relation WHERE t.relname = 'households'"
+                         " AND l.pid <> pg_backend_pid()").fetchone()[0] == 0
 
 
 class _Read:
