@@ -297,6 +297,11 @@ class Cluster:
             pg.write_private(self.data_dir / "gridgov.conf",
                              "# written by gridgov at each start (layers/cluster.py)\n"
                              "listen_addresses = '127.0.0.1'\n"
+                             # every server worker's pool (8 each), the job
+                             # and index threads, psql: more than the default
+                             # 100 once a machine has many cores (and the test
+                             # session's many apps, each with its own pool)
+                             "max_connections = 300\n"
                              f"port = {port}\nunix_socket_directories = '{sock}'\n",
                              account)
             size = self.log_file.stat().st_size if self.log_file.exists() else 0

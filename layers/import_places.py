@@ -23,16 +23,12 @@ _POLYGON_TYPES = (3, 6)
 NOT_POINT = "not_point"
 
 
-def _polygons(conn, where, params):
-    rows = conn.execute("SELECT ST_AsBinary(geom) FROM grids WHERE " + where,
-                        params).fetchall()
-    return shapely.from_wkb([bytes(r[0]) for r in rows])
-
-
 def deployment(conn):
     """The deployment as a :class:`geo.deployment.Area`, None before any level-1
     grid exists."""
-    polygons = _polygons(conn, "level = 1", ())
+    rows = conn.execute("SELECT ST_AsBinary(geom) FROM grids WHERE level = 1"
+                        ).fetchall()
+    polygons = shapely.from_wkb([bytes(r[0]) for r in rows])
     return Area(polygons) if len(polygons) else None
 
 
