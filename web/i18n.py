@@ -69,6 +69,7 @@ STRINGS = {
     "dispatch_level": ("层级", "Level"),
     "dispatch_list_empty": ("队列为空", "The queue is empty"),
     "dispatch_timeline": ("处置过程", "Timeline"),
+    "dispatch_photos": ("现场照片", "Photos"),
     "dispatch_note": ("意见 / 备注", "Note"),
     "dispatch_deadline": ("期限", "Deadline"),
     "dispatch_overdue": ("已超期", "Overdue"),

@@ -179,3 +179,36 @@ def test_closing_offers_only_the_outcomes_of_the_category(page, dispatch_server)
     with psycopg.connect(dispatch_server.url) as conn:
         assert conn.execute("SELECT status, outcome FROM incidents WHERE code = %s",
                             (code,)).fetchone() == ("closed", "handled")
+
+
+def test_the_dispatcher_sees_the_photos_of_an_incident(page, dispatch_server):
+    """A grid worker's photo (sent from the phone) shows on the incident's card,
+    loaded through gridgov with the dispatcher's own session."""
+    import io
+
+    from PIL import Image
+
+    with psycopg.connect(dispatch_server.url) as conn:
+        code = conn.execute("SELECT code FROM incidents WHERE status = 'handling'"
+                            " ORDER BY code DESC LIMIT 1").fetchone()[0]
+    open_page(page, dispatch_server.base, f"/dispatch?incident={code}", "dispatcher",
+              dispatch_server.passwords["dispatcher"], "#dispatch[data-state=ready]")
+    page.wait_for_selector(f"#dispatch-incident[data-code='{code}']")
+    assert page.locator(".dispatch-photos img").count() == 0
+    jpeg = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 60, 40)).save(jpeg, "JPEG")
+    csrf = page.get_attribute("input[name=csrf_token]", "value")
+    sent = page.request.post(
+        f"{dispatch_server.base}/api/v1/incidents/{code}/photos",
+        headers={"X-CSRFToken": csrf},
+        multipart={"file": {"name": "scene.jpg", "mimeType": "image/jpeg",
+                            "buffer": jpeg.getvalue()}})
+    assert sent.status == 201, sent.text()
+    page.goto(f"{dispatch_server.base}/dispatch?incident={code}",
+              wait_until="networkidle")
+    page.wait_for_selector(f"#dispatch-incident[data-code='{code}'] "
+                           ".dispatch-photos img")
+    img = page.locator(".dispatch-photos img").first
+    assert img.get_attribute("src") == sent.json()["url"]
+    page.wait_for_function("() => document.querySelector('.dispatch-photos img')"
+                           ".naturalWidth === 640")

@@ -496,6 +496,14 @@
         [zh('dispatch_description'), inc.description || '—']
       ];
       box.appendChild(table(facts, function (f) { return f; }, 'dispatch-facts'));
+      if (inc.photos && inc.photos.length) {  // from the grid worker's phone
+        box.appendChild(el('h3', {}, both('dispatch_photos')));
+        box.appendChild(el('div', {className: 'dispatch-photos'},
+          inc.photos.map(function (p) {
+            return el('a', {href: p.url, target: '_blank', rel: 'noopener'},
+              [el('img', {src: p.url, alt: zh('dispatch_photos'), loading: 'lazy'})]);
+          })));
+      }
       box.appendChild(el('h3', {}, both('dispatch_timeline')));
       var ol = el('ol', {className: 'dispatch-timeline', id: 'dispatch-timeline'});
       (inc.events || []).forEach(function (ev) {
