@@ -45,20 +45,32 @@ END $$;
 CREATE TRIGGER grid_staff_unlink_users AFTER DELETE ON grid_staff
     FOR EACH ROW EXECUTE FUNCTION grid_staff_unlink_users();
 
-CREATE FUNCTION users_revoke_devices() RETURNS trigger
+-- One trigger for what ends a user's logins (0015 ended the sessions alone): a
+-- password, role, jurisdiction or active change ends the sessions and revokes
+-- the phones' device tokens; a change of the staff link revokes the device
+-- tokens only (the phone works as that person). Scripts' tokens stay.
+DROP TRIGGER users_end_sessions ON users;
+DROP FUNCTION users_end_sessions();
+CREATE FUNCTION users_end_logins() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF OLD.password_hash IS DISTINCT FROM NEW.password_hash
+            OR OLD.role IS DISTINCT FROM NEW.role
+            OR OLD.grid_code IS DISTINCT FROM NEW.grid_code
+            OR OLD.active IS DISTINCT FROM NEW.active THEN
+        DELETE FROM sessions WHERE user_id = NEW.id;
+    END IF;
     UPDATE api_tokens SET revoked_at = now()
     WHERE user_id = NEW.id AND kind = 'device' AND revoked_at IS NULL;
     RETURN NULL;
 END $$;
-CREATE TRIGGER users_revoke_devices AFTER UPDATE ON users FOR EACH ROW
+CREATE TRIGGER users_end_logins AFTER UPDATE ON users FOR EACH ROW
     WHEN (OLD.password_hash IS DISTINCT FROM NEW.password_hash
           OR OLD.role IS DISTINCT FROM NEW.role
           OR OLD.grid_code IS DISTINCT FROM NEW.grid_code
           OR OLD.active IS DISTINCT FROM NEW.active
           OR OLD.staff_id IS DISTINCT FROM NEW.staff_id)
-    EXECUTE FUNCTION users_revoke_devices();
+    EXECUTE FUNCTION users_end_logins();
 
 -- Idempotency keys (api/idempotency.py): the first answer to a state-changing
 -- request the phone may send again, per (user, key). status NULL: the first
