@@ -7,19 +7,20 @@ resolved / received, resolved = closed with the outcome mediated or handled); th
 score of ``geo/ranking.py``.
 """
 
+import datetime as dt
 import io
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
 from api.params import date_arg, int_arg
-from geo import ranking
+from geo import ranking, workdays
 from layers import ranking_print
 from layers import stats as stats_layer
 from layers.errors import Invalid
 
-__all__ = ["bp", "period_arg", "xlsx"]
+__all__ = ["bp", "clock", "period_arg", "xlsx"]
 
 bp = Blueprint("stats", __name__)
 
@@ -58,7 +59,10 @@ _PERIOD_PARAMS = [
                     "the root's children)",
      "schema": {"type": "integer", "minimum": 1, "maximum": 4}},
     {"name": "month", "in": "query", "required": False,
-     "description": "YYYY-MM, China time (default: the last complete month)",
+     "description": "YYYY-MM, China time (default: the last complete month); "
+                    "the month still running ends now, and its 环比 and 同比 "
+                    "compare as long a stretch of the month before and of the "
+                    "same month a year earlier (上月同期, 去年同期)",
      "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}},
     {"name": "from", "in": "query", "required": False,
      "description": "first day YYYY-MM-DD, with 'to' instead of 'month'",
@@ -77,12 +81,18 @@ OPENAPI = {
             "parameters": _PERIOD_PARAMS,
             "responses": {
                 "200": {"description": "{root, level, period, previous_period, "
-                                       "year_before_period, as_of, grids: [{code, "
+                                       "year_before_period, as_of, empty, "
+                                       "not_compared: {mom, yoy}, grids: [{code, "
                                        "name, level, parent, households, received, "
                                        "by_category, per_100_households, closed, "
                                        "resolved, resolution_rate, avg_close_days, "
                                        "due, on_time, timeliness, overdue, "
-                                       "closed_late, mom, yoy}], total}"},
+                                       "closed_late, mom, yoy}], total}; "
+                                       "period.complete is false for the month "
+                                       "still running; empty: no incident in the "
+                                       "period (本月无数据: nothing compared, "
+                                       "nobody ranked); not_compared: why 环比 "
+                                       "/ 同比 are null (empty, none_then)"},
                 "400": {"description": "bad level, month or dates"},
                 "404": {"description": "grid unknown or outside your jurisdiction"},
             },
@@ -119,15 +129,45 @@ OPENAPI = {
 }
 
 
-def period_arg():
+def clock():
+    """Now, as the statistics see it: the real clock, or the moment pinned by
+    ``GRIDGOV_STATS_NOW`` (ISO 8601; China time when it has no offset) — for
+    tests and for showing a fixed dataset (a demo generated ``--as-of`` a past
+    day) as it stood then. The default month, the month still running, overdue
+    and the answer's ``as_of`` all follow it."""
+    return _pinned(current_app.config) or dt.datetime.now(dt.UTC)
+
+
+def _pinned(config):
+    value = config.get("STATS_NOW")
+    if not value:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"GRIDGOV_STATS_NOW must be an ISO 8601 moment such "
+                             f"as 2026-11-20T10:00+08:00, got {value!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=workdays.CHINA_TZ)
+
+
+def _check_clock(state):
+    _pinned(state.app.config)  # a bad GRIDGOV_STATS_NOW stops the start
+
+
+bp.record_once(_check_clock)
+
+
+def period_arg(now=None):
     """The period of the request: ``month``, or ``from`` and ``to``, or None (the
-    layer's default, the last complete month)."""
+    layer's default, ``layers.stats.default_month``, the last complete month).
+    The month running at ``now`` (default :func:`clock`) ends at ``now``."""
     month = request.args.get("month", "").strip()
     has_range = any(request.args.get(n, "").strip() for n in ("from", "to"))
     if month and has_range:
         raise Invalid("give either 'month' or 'from' and 'to'", field="month")
     if month:
-        return stats_layer.month_period(month)
+        return stats_layer.month_period(month, now=now or clock())
     if has_range:
         return stats_layer.day_period(date_arg("from", required=True),
                                         date_arg("to", required=True))
@@ -135,8 +175,9 @@ def period_arg():
 
 
 def _query():
-    return {"level": int_arg("level", 1, 4), "period": period_arg(),
-            "root": request.args.get("grid", "").strip() or None}
+    now = clock()
+    return {"level": int_arg("level", 1, 4), "period": period_arg(now),
+            "root": request.args.get("grid", "").strip() or None, "now": now}
 
 
 @bp.get("/stats")
@@ -223,7 +264,9 @@ def xlsx(found):
     sheet = book.active
     sheet.title = "排名 Ranking"
     period = found["period"]
-    when = period["month"] or f"{period['from']} – {period['to']}"
+    # the month still running says how far it goes
+    when = (period["month"] if period["month"] and period.get("complete", True)
+            else f"{period['from']} – {period['to']}")
     title = (f"网格月度排名 Grid ranking · {when} · 层级 level {found['level']}"
              f" · 截至 as of {found['as_of'][:16]}")
     sheet.append([title])

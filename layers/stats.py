@@ -52,7 +52,8 @@ from layers.access import like_prefix
 from layers.errors import Invalid, NotFound
 
 __all__ = ["RESOLVED_OUTCOMES", "MAX_DAYS", "Period", "month_period", "day_period",
-           "last_month", "stats", "rankings", "coverage_shares"]
+           "today", "current_month", "default_month", "stats", "rankings",
+           "coverage_shares"]
 
 RESOLVED_OUTCOMES = ("mediated", "handled")
 MAX_DAYS = 366  # a from–to period of at most a year
@@ -65,28 +66,63 @@ _CATEGORIES = tuple(vocab.INCIDENT_CATEGORIES)
 
 @dataclass(frozen=True)
 class Period:
-    """[start, end) in China time; ``month`` "YYYY-MM" when it is a calendar month."""
+    """[start, end) in China time; ``month`` "YYYY-MM" when it is a calendar month.
+
+    The month still running (``month_period(text, now)`` with ``now`` inside it)
+    ends at ``now``: its 环比 and 同比 compare as long a stretch of the month before
+    and of the same month a year earlier (上月同期, 去年同期), not whole months.
+    """
 
     start: dt.datetime
     end: dt.datetime
     month: str | None = None
 
+    def _full_end(self):
+        """Where the period would end if it were over: the month's end."""
+        if not self.month:
+            return self.end
+        days = calendar.monthrange(self.start.year, self.start.month)[1]
+        return _midnight(self.start.date() + dt.timedelta(days=days))
+
+    def complete(self, now=None):
+        """True when the whole period lies before ``now`` (default the clock).
+
+        >>> now = dt.datetime(2026, 11, 20, 10, tzinfo=workdays.CHINA_TZ)
+        >>> month_period("2026-10").complete(now), month_period("2026-11").complete(now)
+        (True, False)
+        >>> month_period("2026-11", now=now).complete(now)
+        False
+        """
+        return self._full_end() <= (now or dt.datetime.now(dt.UTC))
+
+    def _cut(self, length):
+        """The same period ended ``length`` after its start (not past its end)."""
+        return Period(self.start, min(self.end, self.start + length), self.month)
+
+    def _like(self, month):
+        """The whole calendar month ``month``, or as long a stretch of it as this
+        period's when this is a month still running."""
+        whole = month_period(month)
+        return whole if self.end == self._full_end() else whole._cut(
+            self.end - self.start)
+
     def previous(self):
         """The period compared for 环比: the month before, or as many days before."""
         if self.month:
-            first = self.start.date() - dt.timedelta(days=1)
-            return month_period(f"{first:%Y-%m}")
+            return self._like(f"{self.start.date() - dt.timedelta(days=1):%Y-%m}")
         days = (self.end - self.start).days
         return _days(self.start.date() - dt.timedelta(days=days), self.start.date())
 
     def year_before(self):
         """The period compared for 同比: the same dates a year earlier."""
         if self.month:
-            return month_period(f"{self.start.year - 1}-{self.start:%m}")
+            return self._like(f"{self.start.year - 1}-{self.start:%m}")
         return _days(_year_back(self.start.date()), _year_back(self.end.date()))
 
     def as_dict(self):
-        last = (self.end - dt.timedelta(days=1)).date()
+        # the last day touched: the day before a midnight end, the day of a
+        # running month's ``now``
+        last = (self.end - dt.timedelta(microseconds=1)).date()
         return {"month": self.month, "from": self.start.date().isoformat(),
                 "to": last.isoformat(), "start": self.start.isoformat(),
                 "end": self.end.isoformat()}
@@ -106,8 +142,9 @@ def _year_back(day):
                                                      else day.day))
 
 
-def month_period(text, field="month"):
-    """The calendar month "YYYY-MM" (China time)."""
+def month_period(text, field="month", now=None):
+    """The calendar month "YYYY-MM" (China time); given ``now`` inside that month,
+    the month so far (it ends at ``now``)."""
     try:
         first = dt.datetime.strptime(text or "", "%Y-%m").date()
     except ValueError:
@@ -116,8 +153,11 @@ def month_period(text, field="month"):
     if first.year < 1900:
         raise Invalid(f"'{field}' is out of range: {text}", field=field)
     days = calendar.monthrange(first.year, first.month)[1]
-    return Period(_midnight(first), _midnight(first + dt.timedelta(days=days)),
-                  f"{first:%Y-%m}")
+    whole = Period(_midnight(first), _midnight(first + dt.timedelta(days=days)),
+                   f"{first:%Y-%m}")
+    if now is not None and whole.start <= now < whole.end:
+        return whole._cut(now - whole.start)
+    return whole
 
 
 def day_period(first, last):
@@ -131,10 +171,28 @@ def day_period(first, last):
     return _days(first, last + dt.timedelta(days=1))
 
 
-def last_month(now=None):
-    """The last complete calendar month before ``now`` (China time)."""
-    today = (now or dt.datetime.now(dt.UTC)).astimezone(workdays.CHINA_TZ).date()
-    return month_period(f"{today.replace(day=1) - dt.timedelta(days=1):%Y-%m}")
+def today(now=None):
+    """The date in China (the deployment's zone, ``geo.workdays.CHINA_TZ``) at
+    ``now`` (default the clock)."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(workdays.CHINA_TZ).date()
+
+
+def current_month(now=None):
+    """The month running at ``now`` (China time), up to ``now``."""
+    now = now or dt.datetime.now(dt.UTC)
+    return month_period(f"{today(now):%Y-%m}", now=now)
+
+
+def default_month(now=None):
+    """The month the pages and the API open on: the last complete calendar month
+    before ``now`` (China time). The one place that decides it.
+
+    >>> default_month(dt.datetime(2026, 12, 1, 0, 30, tzinfo=workdays.CHINA_TZ)).month
+    '2026-11'
+    >>> default_month(dt.datetime(2026, 11, 30, 16, 30, tzinfo=dt.UTC)).month
+    '2026-11'
+    """
+    return month_period(f"{today(now).replace(day=1) - dt.timedelta(days=1):%Y-%m}")
 
 
 _CATEGORY_COUNTS = sql.SQL(", ").join(
@@ -303,7 +361,7 @@ def stats(conn, principal, level=None, period=None, root=None, now=None):
         1–4, at or below the root's level; default the root's children (level 1
         for the whole deployment).
     period : Period, optional
-        Default the last complete month.
+        Default :func:`default_month`, the last complete month.
     root : str, optional
         Grid code; default the user's own grid (None: the whole deployment).
     now : datetime, optional
@@ -313,11 +371,18 @@ def stats(conn, principal, level=None, period=None, root=None, now=None):
     -------
     dict
         ``{"root", "level", "period", "previous_period", "year_before_period",
-        "as_of", "grids": [...], "total": {...}}``; each grid ``{"code", "name",
-        "level", "parent", ...figures}`` (see the module's definitions).
+        "as_of", "empty", "not_compared", "grids": [...], "total": {...}}``; each
+        grid ``{"code", "name", "level", "parent", ...figures}`` (see the module's
+        definitions). ``period`` carries ``complete`` (false for the month still
+        running, which ends at ``now``). ``empty``: no incident was received in
+        the period under the root (本月无数据): then nothing is compared, every
+        ``received_change`` is null rather than −100 %. ``not_compared``:
+        ``{"mom": reason, "yoy": reason}``, null where the comparison stands,
+        ``"empty"`` (this period has no incident) or ``"none_then"`` (the
+        compared period has none).
     """
     now = now or dt.datetime.now(dt.UTC)
-    period = period or last_month(now)
+    period = period or default_month(now)
     top = _root(conn, principal, root)
     level = _level(top, level)
     prev, yoy = period.previous(), period.year_before()
@@ -345,12 +410,22 @@ def stats(conn, principal, level=None, period=None, root=None, now=None):
     total = _figures({k: a.sum() for k, a in counts.items()},
                      {k: a.sum() for k, a in by_cat.items()}, households.sum(),
                      close_days.sum())[0]
+    empty = total["received"] == 0
+    not_compared = {}
+    for key in ("mom", "yoy"):
+        then = total[key]["received"]
+        not_compared[key] = "empty" if empty else None if then else "none_then"
+        if empty:  # a month without data is not a fall of 100 %
+            for figures in (*grids, total):
+                figures[key]["received_change"] = None
     return {
         "root": None if top is None else {"code": top[0], "name": top[1],
                                           "level": top[2]},
-        "level": level, "period": period.as_dict(),
+        "level": level,
+        "period": period.as_dict() | {"complete": period.complete(now)},
         "previous_period": prev.as_dict(), "year_before_period": yoy.as_dict(),
         "as_of": now.astimezone(workdays.CHINA_TZ).isoformat(),
+        "empty": empty, "not_compared": not_compared,
         "grids": grids, "total": total,
     }
 
@@ -378,6 +453,10 @@ def rankings(conn, principal, level=None, period=None, root=None, now=None,
     ``geo.ranking.WEIGHTS``, unknown components left out), its ``rank`` (1 best,
     null when it has no score) and ``flagged`` for the last ``bottom`` (末位,
     ties included). Items are in rank order, unranked last.
+
+    A period in which the root received no incident (``empty``, 本月无数据: a
+    month the data does not reach, or one not begun) ranks and flags nobody:
+    camera coverage alone is not a month's work.
     """
     figures = stats(conn, principal, level, period, root, now)
     items = figures.pop("grids")
@@ -395,6 +474,8 @@ def rankings(conn, principal, level=None, period=None, root=None, now=None,
 
     scores = ranking.score(column("resolution_rate"), column("timeliness"),
                            column("coverage"))
+    if figures["empty"]:
+        scores = np.full(len(items), np.nan)
     ranks = ranking.ranks(scores)
     flagged = ranking.bottom(scores, bottom)
     for g, s, r, flag in zip(items, scores, ranks, flagged, strict=True):

@@ -3,7 +3,7 @@
 from geo import vocab
 from layers.access import ROLE_PERMISSIONS
 
-__all__ = ["STRINGS", "t", "both", "level_name", "role_label"]
+__all__ = ["STRINGS", "t", "both", "ordinal", "level_name", "role_label"]
 
 STRINGS = {
     "app_title": ("综治网格地图", "Grid governance map"),
@@ -569,6 +569,18 @@ STRINGS = {
     "rank_no_score": ("无得分", "no score"),
     "rank_empty": ("该范围内没有此层级的网格。",
                    "There is no grid of this level here."),
+    # the month shown by the overview and /rankings (layers.stats.default_month)
+    "month_to_date": ("本月截至 {day} 日", "this month to the {nth}"),
+    "month_partial_note": ("本月未完：环比、同比与上月、去年同月的同期比较。",
+                           "The month is not over: month on month and year on "
+                           "year compare the same stretch of the month before "
+                           "and of the same month a year earlier."),
+    "month_no_data": ("本月无数据", "no data this month"),
+    "month_no_data_note": ("本月无数据：不排名，不标末位，不作环比、同比。",
+                           "No data this month: nobody is ranked or flagged, "
+                           "nothing is compared."),
+    "month_nc_none_then_mom": ("上月无数据", "no data the month before"),
+    "month_nc_none_then_yoy": ("去年同期无数据", "no data a year earlier"),
     # the patrol tracks page /tracks (web/tracks.py)
     "tracks_nav": ("巡查轨迹", "Patrol tracks"),
     "tracks_title": ("巡查轨迹", "Patrol tracks"),
@@ -618,6 +630,13 @@ def both(key):
     """Chinese and English together, for labels that must read in either."""
     zh, en = STRINGS[key]
     return f"{zh} {en}"
+
+
+def ordinal(n):
+    """The English ordinal of a day of the month: 1st, 2nd, 3rd, 4th, 11th, 21st."""
+    if 11 <= n % 100 <= 13:
+        return f"{n}th"
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def level_name(level):

@@ -20,12 +20,12 @@ import api
 from api.auth import current, requires
 from api.db import connection
 from api.params import int_arg
-from api.stats import period_arg
+from api.stats import clock, period_arg
 from layers import grids, ranking_print, stats
 from web import assets
-from web.i18n import level_name
+from web.i18n import level_name, ordinal, t
 
-__all__ = ["bp", "SCORE_CLASSES"]
+__all__ = ["bp", "SCORE_CLASSES", "months"]
 
 bp = Blueprint("rankings", __name__)
 
@@ -38,14 +38,26 @@ NO_SCORE = ranking_print.NO_SCORE
 score_colour = ranking_print.score_colour
 
 
+def months(now):
+    """The months the pages offer at ``now``: the one they open on (the last
+    complete month, ``layers.stats.default_month``), the one still running (the
+    latest a picker offers) and its label "本月截至 X 日 / this month to the Xth"."""
+    day = stats.today(now).day
+    return {"default": stats.default_month(now).month,
+            "current": stats.current_month(now).month,
+            "to_date": [t("month_to_date").format(day=day),
+                        t("month_to_date", "en").format(nth=ordinal(day))]}
+
+
 @bp.get("/rankings")
 @requires("incidents:read")
 def rankings():
     principal = current()
     root = request.args.get("grid", "").strip() or None
+    now = clock()
     with connection() as conn:
         found = stats.rankings(conn, principal, level=int_arg("level", 1, 4),
-                               period=period_arg(), root=root)
+                               period=period_arg(now), root=root, now=now)
         features = _features(conn, principal, found)
     top = found["root"]["level"] if found["root"] else 1
     query = {k: v for k, v in (("grid", root), ("level", found["level"]),
@@ -67,7 +79,7 @@ def rankings():
         "rankings.html", found=found, config=config, vendor=vendor,
         levels=[(lv, level_name(lv)) for lv in range(top, 5)],
         classes=SCORE_CLASSES, no_score=NO_SCORE, colour=score_colour,
-        level_label=level_name(found["level"]),
+        level_label=level_name(found["level"]), months=months(now),
         **{f"{fmt}_url": request.script_root + api.PREFIX + "/rankings?"
            + urlencode(query | {"format": fmt}) for fmt in ("xlsx", "pdf", "png")},
         page_url=url_for("rankings.rankings"),

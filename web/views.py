@@ -6,11 +6,13 @@ from flask_wtf.csrf import generate_csrf
 import api
 from api.auth import current, requires
 from api.db import connection
+from api.stats import clock
 from geo import vocab
 from geo.hotspots import CLASSES as HOT_CLASSES
 from layers import cameras, grids, households, tiles
 from web import assets, maps
 from web.i18n import STRINGS, role_label, t
+from web.rankings import months
 from web.security import add_nonce
 
 __all__ = ["bp"]
@@ -81,10 +83,14 @@ def _leaders(principal, tiled):
         start = {"code": top["code"], "name": top["name"], "level": top["level"]}
     else:
         start = {"code": "", "name": t("ov_everywhere"), "level": 0}
+    # the month the page opens on, the latest it offers and that one's label
+    offered = months(clock())
     return {
         "api": request.script_root + api.PREFIX,
         "root": start, "level": min(start["level"] + 1, 4),
-        "measure": "resolution_rate", "month": request.args.get("month", ""),
+        "measure": "resolution_rate",
+        "month": request.args.get("month", "") or offered["default"],
+        "months": offered,
         "measures": [{"key": k, "zh": t(f"ov_m_{k}"), "en": t(f"ov_m_{k}", "en"),
                       "kind": kind, "worse": worse} for k, kind, worse in _MEASURES],
         "levels": {lv: list(pair) for lv, pair in vocab.GRID_LEVELS.items()},
@@ -95,7 +101,7 @@ def _leaders(principal, tiled):
         "tiles": request.script_root + "/tiles/grids/{z}/{x}/{y}.mvt",
         "tileZoom": {lv: tiles.first_zoom(lv) for lv in vocab.GRID_LEVELS},
         "strings": {k: v for k, v in STRINGS.items()
-                    if k.startswith("ov_") or k in ("failed", "loading")},
+                    if k.startswith(("ov_", "month_")) or k in ("failed", "loading")},
         # VectorGrid for a choropleth drawn on tiles (web/maps.py's tiled layers
         # load it already when the page has some)
         "scripts": ([] if tiled else [assets.local_url(

@@ -163,7 +163,10 @@ def test_village_a_march_figures_by_hand(env):
     body = get(env, f"/api/v1/stats?grid={env.town}&level=2&month=2026-03")
     assert body["period"] == {
         "month": "2026-03", "from": "2026-03-01", "to": "2026-03-31",
-        "start": "2026-03-01T00:00:00+08:00", "end": "2026-04-01T00:00:00+08:00"}
+        "start": "2026-03-01T00:00:00+08:00", "end": "2026-04-01T00:00:00+08:00",
+        "complete": True}
+    assert body["empty"] is False
+    assert body["not_compared"] == {"mom": None, "yoy": None}
     assert body["previous_period"]["month"] == "2026-02"
     assert body["year_before_period"]["month"] == "2025-03"
     assert [g["code"] for g in body["grids"]] == env.villages
@@ -227,6 +230,85 @@ def test_from_to_period_and_its_comparisons(env):
     assert body["previous_period"]["from"] == "2026-02-14"
     assert (a["received"], a["mom"]["received"], a["yoy"]["received"]) == (4, 2, 1)
     assert a["mom"]["received_change"] == 1.0
+
+
+@pytest.fixture()
+def clock(env, monkeypatch):
+    """``clock("2026-03-15T12:00:00+08:00")``: pin the statistics' now
+    (GRIDGOV_STATS_NOW) of the test's app."""
+
+    def pin(moment):
+        monkeypatch.setitem(env.demo.app.config, "STATS_NOW", moment)
+
+    return pin
+
+
+def test_the_month_still_running_compares_as_long_a_stretch(env, clock):
+    # now 15 March 12:00: March so far holds A's #1 2 3 (10:00) 6 → 4; the month
+    # before to 15 February 12:00: #8 #9 → 2 (+100 %); March 2025 to the 15th
+    # 12:00: #11 → 1 (+300 %). Against whole months it would read −0 % and +100 %.
+    clock("2026-03-15T12:00:00+08:00")
+    body = get(env, f"/api/v1/stats?grid={env.villages[0]}&level=2&month=2026-03")
+    period = body["period"]
+    assert (period["month"], period["to"], period["end"], period["complete"]) == (
+        "2026-03", "2026-03-15", "2026-03-15T12:00:00+08:00", False)
+    assert body["previous_period"]["end"] == "2026-02-15T12:00:00+08:00"
+    assert body["year_before_period"]["end"] == "2025-03-15T12:00:00+08:00"
+    a = body["grids"][0]
+    assert (a["received"], a["mom"]["received"], a["yoy"]["received"]) == (4, 2, 1)
+    assert (a["mom"]["received_change"], a["yoy"]["received_change"]) == (1.0, 3.0)
+    # by default the last complete month, February; as of the pinned moment
+    default = get(env, f"/api/v1/stats?grid={env.villages[0]}&level=2")
+    assert (default["period"]["month"], default["period"]["complete"]) == (
+        "2026-02", True)
+    assert default["as_of"] == "2026-03-15T12:00:00+08:00"
+    assert default["grids"][0]["received"] == 4  # #7–10
+
+
+def test_an_empty_month_compares_nothing_and_ranks_nobody(env, monkeypatch):
+    # May 2026: nothing anywhere; April held A's #5. Coverage known everywhere
+    # (alone it used to rank the villages and flag three of them 末位).
+    v = env.villages
+    shares = {code: {"household_share": 0.1 * k, "area_share": 0.1, "cameras": k,
+                     "online_cameras": k} for k, code in enumerate(v, 1)}
+    monkeypatch.setattr(stats_layer, "coverage_shares", lambda *a: shares)
+    body = get(env, f"/api/v1/rankings?grid={env.town}&level=2&month=2026-05")
+    assert body["empty"] is True
+    assert body["not_compared"] == {"mom": "empty", "yoy": "empty"}
+    total = body["total"]
+    assert (total["received"], total["mom"]["received"]) == (0, 1)
+    assert total["mom"]["received_change"] is None  # not −100 %
+    a = by_code(body["items"])[v[0]]
+    assert (a["mom"]["received"], a["mom"]["received_change"]) == (1, None)
+    assert [(g["rank"], g["score"], g["flagged"]) for g in body["items"]] == [
+        (None, None, False)] * 8
+    assert by_code(body["items"])[v[7]]["coverage"] == pytest.approx(0.8)
+    # the page says so, and flags nobody
+    html = env.demo.client("leader").get(
+        f"/rankings?grid={env.town}&level=2&month=2026-05").get_data(as_text=True)
+    assert "本月无数据" in html and 'id="rank-no-data"' in html
+    assert "rank-flagged" not in html and "-100.0%" not in html
+
+
+def test_a_comparison_with_an_empty_period_says_why_it_is_missing(env):
+    # April 2026 (A's #5) against March (20) and April 2025 (nothing)
+    body = get(env, f"/api/v1/stats?grid={env.town}&level=2&month=2026-04")
+    assert body["empty"] is False
+    assert body["not_compared"] == {"mom": None, "yoy": "none_then"}
+    assert body["total"]["mom"]["received_change"] == (1 - 20) / 20
+    assert body["total"]["yoy"]["received_change"] is None
+    html = env.demo.client("leader").get(
+        f"/rankings?grid={env.town}&level=2&month=2026-04").get_data(as_text=True)
+    assert "去年同期无数据" in html and "上月无数据" not in html
+
+
+def test_a_bad_pinned_clock_stops_the_start(env):
+    from web import create_app
+
+    with pytest.raises(ValueError, match="GRIDGOV_STATS_NOW"):
+        create_app({"DATABASE_URL": env.demo.url, "TESTING": True,
+                    "SECRET_KEY": "x" * 32, "LOCATE_INDEX_BACKGROUND": False,
+                    "STATS_NOW": "next Tuesday"})
 
 
 def test_village1_sees_only_its_village(env, no_coverage):

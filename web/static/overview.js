@@ -123,10 +123,20 @@
     form.appendChild(el('label', {}, [both('ov_measure'),
       select('gg-measure', MEASURES.map(function (m) { return [m.key, m.zh]; }),
              state.measure, function (v) { state.measure = v; paint(); })]));
-    var month = el('input', {type: 'month', id: 'gg-month', value: state.month});
+    // up to the month still running (cfg.months: web/rankings.py's months())
+    var month = el('input', {type: 'month', id: 'gg-month', value: state.month,
+                             max: cfg.months.current});
     month.addEventListener('change', function () { state.month = month.value; load(); });
     form.appendChild(el('label', {}, [both('ov_month'), month]));
     panel.appendChild(form);
+    if (state.month === cfg.months.current) {
+      panel.appendChild(el('p', {id: 'gg-month-label', className: 'gg-month-label'}, [
+        cfg.months.to_date[0] + ' ', el('span', {className: 'en'}, cfg.months.to_date[1])]));
+    }
+    if (answer.empty) {
+      panel.appendChild(el('p', {id: 'gg-no-data', className: 'gg-no-data'},
+                           both('month_no_data')));
+    }
 
     var t = answer.total || {};
     var figures = [
@@ -135,8 +145,8 @@
       ['ov_timeliness', show(t.timeliness, 'share')],
       ['ov_overdue', show(t.overdue, 'count')],
       ['ov_per_100', show(t.per_100_households, 'count')],
-      ['ov_mom', show(t.mom && t.mom.received_change, 'change')],
-      ['ov_yoy', show(t.yoy && t.yoy.received_change, 'change')]
+      ['ov_mom', compared(answer, 'mom')],
+      ['ov_yoy', compared(answer, 'yoy')]
     ];
     var dl = el('table', {className: 'gg-figures', id: 'gg-figures'});
     figures.forEach(function (f) {
@@ -176,6 +186,14 @@
     var m = measure();
     sheet.label(state.root.name + ' · ' + m.zh + ' ' +
                 show(value(t, m.key), m.kind));
+  }
+
+  // 环比 / 同比 of the total, or "—" and why there is none (layers/stats.py)
+  function compared(answer, key) {
+    var why = answer.not_compared && answer.not_compared[key];
+    var t = answer.total || {};
+    if (!why) { return show(t[key] && t[key].received_change, 'change'); }
+    return '— ' + zh(why === 'empty' ? 'month_no_data' : 'month_nc_none_then_' + key);
   }
 
   function sorted() {
