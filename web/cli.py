@@ -16,6 +16,7 @@ import click
 
 from layers import db
 from layers import demo as demo_layer
+from layers import stats as stats_layer
 from layers.cluster import Cluster
 from web.cli_check import check_command
 from web.cli_common import database_url, external_url, friendly, masked, secret_key
@@ -25,7 +26,6 @@ from web.cli_users import user_group
 __all__ = ["main"]
 
 DEMO_SEED = 1
-DEMO_AS_OF = dt.date(2026, 11, 1)
 
 
 def _migrate(url):
@@ -68,9 +68,25 @@ def up(host, port, cert, key):
     _migrate(url)
     with db.connect(url) as conn:
         empty = demo_layer.is_empty(conn)
+        held = demo_layer.dataset(conn)
     if empty:
-        _load_demo(url, "town", DEMO_SEED, DEMO_AS_OF, force=False)
+        _load_demo(url, "town", DEMO_SEED, stats_layer.today(), force=False)
+    else:
+        _warn_of_an_old_demo(held)
     _serve(url, host, port, cert=cert, key=key)
+
+
+def _warn_of_an_old_demo(held):
+    """A demo whose incidents end before this month leaves the pages' default
+    month (the last complete one) empty or short: say how to renew it."""
+    if (held or {}).get("kind") != "demo" or not held.get("as_of"):
+        return
+    as_of = dt.date.fromisoformat(held["as_of"])
+    if as_of < stats_layer.today().replace(day=1):
+        click.echo(f"note: the demo's incidents end on {as_of - dt.timedelta(days=1)}"
+                   ": the pages open on the last complete month; `gridgov demo "
+                   f"--seed {held.get('seed', DEMO_SEED)}` generates it again up to "
+                   "today (the accounts stay)", err=True)
 
 
 @main.group("db")
@@ -150,15 +166,17 @@ def db_reset(yes):
               show_default=True, help="town: the demo town; city: the benchmark city.")
 @click.option("--seed", default=DEMO_SEED, show_default=True, type=int)
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
-              default=DEMO_AS_OF.isoformat(), show_default=True,
-              help="Last day of the generated year of incidents.")
+              default=None, show_default="today, China time",
+              help="The generated year of incidents ends at midnight (China "
+                   "time) starting this day.")
 @click.option("--force", is_flag=True, help="Replace data that is not a demo.")
 @friendly
 def demo(scale, seed, as_of, force):
-    """(Re)load generated data: the same seed gives the same data."""
+    """(Re)load generated data: the same seed and --as-of give the same data."""
     url = database_url()
     _migrate(url)
-    _load_demo(url, scale, seed, as_of.date(), force)
+    _load_demo(url, scale, seed, as_of.date() if as_of else stats_layer.today(),
+               force)
 
 
 @main.command()
@@ -189,7 +207,9 @@ def _load_demo(url, scale, seed, as_of, force):
     from geo.demo import generate  # heavy: only when a demo is wanted
 
     started = time.perf_counter()
-    click.echo(f"generating the demo {scale} (seed {seed}, as of {as_of}) …")
+    click.echo(f"generating the demo {scale} (seed {seed}, as of {as_of}: incidents "
+               f"up to {as_of - dt.timedelta(days=1)}; the same again: gridgov demo "
+               f"--scale {scale} --seed {seed} --as-of {as_of}) …")
     data = generate(scale=scale, seed=seed, as_of=as_of)
     generated = time.perf_counter()
     with db.connect(url) as conn:

@@ -55,15 +55,15 @@ def test_external_database_is_used_and_no_cluster_started(cli, databases):
 
 def test_demo_same_seed_same_data(cli, databases):
     url = databases.new()
-    assert cli(["demo", "--seed", "3"], url).exit_code == 0
+    assert cli(["demo", "--seed", "3", "--as-of", "2026-11-01"], url).exit_code == 0
     with psycopg.connect(url) as conn:
         first = conn.execute(_FINGERPRINT).fetchone()[0]
         levels = dict(conn.execute("SELECT level, count(*) FROM grids GROUP BY 1"))
     assert levels == {1: 1, 2: 8, 3: 25, 4: 91}
-    assert cli(["demo", "--seed", "3"], url).exit_code == 0
+    assert cli(["demo", "--seed", "3", "--as-of", "2026-11-01"], url).exit_code == 0
     with psycopg.connect(url) as conn:
         again = conn.execute(_FINGERPRINT).fetchone()[0]
-    assert cli(["demo", "--seed", "4"], url).exit_code == 0
+    assert cli(["demo", "--seed", "4", "--as-of", "2026-11-01"], url).exit_code == 0
     with psycopg.connect(url) as conn:
         other = conn.execute(_FINGERPRINT).fetchone()[0]
     assert first == again != other

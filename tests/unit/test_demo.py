@@ -238,20 +238,20 @@ def test_incident_events_follow_the_closed_loop(town):
 
 
 def frames_equal(a, b):
-    for name in FRAMES:
-        x, y = getattr(a, name), getattr(b, name)
-        if "geometry" in x:
-            if not np.array_equal(
-                shapely.to_wkb(x.geometry.values), shapely.to_wkb(y.geometry.values)
-            ):
-                return False
-            x, y = (
-                pd.DataFrame(x.drop(columns="geometry")),
-                pd.DataFrame(y.drop(columns="geometry")),
-            )
-        if not x.equals(y):
+    return all(frame_equal(getattr(a, name), getattr(b, name)) for name in FRAMES)
+
+
+def frame_equal(x, y):
+    if "geometry" in x:
+        if not np.array_equal(
+            shapely.to_wkb(x.geometry.values), shapely.to_wkb(y.geometry.values)
+        ):
             return False
-    return True
+        x, y = (
+            pd.DataFrame(x.drop(columns="geometry")),
+            pd.DataFrame(y.drop(columns="geometry")),
+        )
+    return x.equals(y)
 
 
 def test_same_seed_same_demo_and_another_seed_another(town):
@@ -259,6 +259,35 @@ def test_same_seed_same_demo_and_another_seed_another(town):
     other = generate("town", seed=2, as_of=AS_OF)
     assert not frames_equal(town, other)
     assert not town.grids.geometry.geom_equals(other.grids.geometry).all()
+
+
+def test_another_as_of_moves_the_same_town_in_time(town):
+    # `gridgov demo` without --as-of generates up to today: any day gives the same
+    # town, its incidents and tracks shifted to end there (here 40 days later,
+    # a fixed date, so the test never depends on today)
+    later = generate("town", seed=1, as_of=AS_OF + datetime.timedelta(days=40))
+    shift = pd.Timedelta(days=40)
+    for name in ("grids", "households", "staff", "cameras"):
+        assert frame_equal(getattr(town, name), getattr(later, name)), name
+    a, b = town.incidents, later.incidents
+    for column in ("created_at", "deadline", "closed_at"):
+        assert (b[column].dropna() - a[column].dropna()).eq(shift).all(), column
+        assert b[column].isna().equals(a[column].isna())
+    keep = ["category", "subtype", "source", "status", "outcome", "grid_code"]
+    assert b[keep].equals(a[keep])
+    assert (later.tracks["time"] - town.tracks["time"]).eq(shift).all()
+    # the codes carry the (China) day of receipt
+    day = (b.created_at.dt.tz_convert("Asia/Shanghai").dt.strftime("%Y%m%d"))
+    assert (b.code.str[2:10] == day).all()
+
+
+def test_the_incidents_reach_the_day_before_as_of(town):
+    # the year ends at midnight (China time) starting --as-of: the last incident
+    # is received on the evening before, or the day before that
+    end = pd.Timestamp(AS_OF, tz="Asia/Shanghai")
+    last = town.incidents.created_at.max()
+    assert end - pd.Timedelta(days=2) <= last < end
+    assert town.tracks["time"].max() < end
 
 
 def test_a_small_city_of_two_towns():
