@@ -46,6 +46,28 @@ def serve(app):
         thread.join(timeout=5)
 
 
+@pytest.fixture(scope="session")
+def served_at(demo_url):
+    """``served_at("2026-11-20T10:00:00+08:00")``: the base URL of a server of the
+    demo town whose statistics take that moment as now (GRIDGOV_STATS_NOW), so
+    that the month the pages open on never depends on today's date."""
+    from web import create_app
+
+    servers, started = {}, contextlib.ExitStack()
+
+    def base(moment):
+        if moment not in servers:
+            app = create_app({"DATABASE_URL": demo_url, "TESTING": True,
+                              "SECRET_KEY": "test-secret-key-not-for-production",
+                              "LOCATE_INDEX_BACKGROUND": False,
+                              "STATS_NOW": moment})
+            servers[moment] = started.enter_context(serve(app))
+        return servers[moment]
+
+    with started:
+        yield base
+
+
 @contextlib.contextmanager
 def served_copy(databases, demo_town):
     """A writable copy of the demo town served by a server of its own

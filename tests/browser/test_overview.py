@@ -142,3 +142,50 @@ def test_a_layer_too_large_to_embed_comes_as_vector_tiles(
     foreign = [u for u in seen["requests"]
                if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != own]
     assert foreign == [] and seen["errors"] == []
+
+
+# --- the month the overview opens on (layers.stats.default_month) -----------------
+# The demo's incidents end on 31 October 2026; the server's statistics are pinned
+# to 20 November (GRIDGOV_STATS_NOW): October is the last complete month,
+# November the month still running, and empty.
+
+def _figures(page):
+    """The panel's key figures, {label: value}."""
+    rows = page.locator("#gg-figures tr")
+    return {rows.nth(k).locator("th").inner_text().split()[0]:
+            rows.nth(k).locator("td").inner_text() for k in range(rows.count())}
+
+
+def test_the_overview_opens_on_the_last_complete_month_with_figures(
+        page, served_at, passwords):
+    from tests.browser.conftest import open_page
+
+    base = served_at("2026-11-20T10:00:00+08:00")
+    seen = open_page(page, base, "/", "leader", passwords["leader"],
+                     "#gg-panel[data-state=ready]")
+    assert seen["errors"] == []
+    assert page.input_value("#gg-month") == "2026-10"
+    assert page.get_attribute("#gg-month", "max") == "2026-11"
+    figures = _figures(page)
+    assert int(figures["受理"]) > 50 and figures["化解率"].endswith("%")
+    assert figures["受理环比"].endswith("%")  # against September
+    assert page.locator("#gg-month-label, #gg-no-data").count() == 0
+
+
+def test_choosing_the_month_still_running_labels_it_and_says_it_is_empty(
+        page, served_at, passwords, artifacts):
+    from tests.browser.conftest import open_page
+
+    base = served_at("2026-11-20T10:00:00+08:00")
+    open_page(page, base, "/", "leader", passwords["leader"],
+              "#gg-panel[data-state=ready]")
+    page.fill("#gg-month", "2026-11")
+    page.wait_for_selector("#gg-month-label")
+    label = page.inner_text("#gg-month-label")
+    assert "本月截至 20 日" in label and "this month to the 20th" in label
+    assert "本月无数据" in page.inner_text("#gg-no-data")
+    figures = _figures(page)
+    assert figures["受理"] == "0" and figures["化解率"] == "—"
+    # not −100 % against October: "—" and why
+    assert figures["受理环比"] == "— 本月无数据"
+    page.screenshot(path=str(artifacts / "overview-month-running.png"))

@@ -73,3 +73,67 @@ def href_of_format(page, fmt):
     assert query["format"] == ["xlsx"] and query["month"] == ["2026-10"]
     return xlsx._replace(query=xlsx.query.replace("format=xlsx",
                                                   f"format={fmt}")).geturl()
+
+
+# --- the month the page opens on (layers.stats.default_month) ---------------------
+# The demo's incidents end on 31 October 2026. Seen on 20 November (a pinned
+# clock: GRIDGOV_STATS_NOW), October is the last complete month and November the
+# month still running, empty; seen on 7 December, November is complete and empty.
+MID_NOVEMBER = "2026-11-20T10:00:00+08:00"
+EARLY_DECEMBER = "2026-12-07T10:00:00+08:00"
+
+
+def _cells(page, heading):
+    """The texts of the table's column headed ``heading`` (e.g. 得分)."""
+    headings = page.locator("#rank-table thead th").all_inner_texts()
+    column = next(k for k, h in enumerate(headings, 1) if h.startswith(heading))
+    return page.locator(f"#rank-table tbody tr td:nth-child({column})") \
+        .all_inner_texts()
+
+
+def test_the_ranking_opens_on_the_last_complete_month_with_figures(
+        page, served_at, passwords):
+    base = served_at(MID_NOVEMBER)
+    seen = open_page(page, base, "/rankings?level=2", "leader", passwords["leader"],
+                     "#rankings[data-state=ready]")
+    assert seen["errors"] == []
+    assert page.input_value("input[name=month]") == "2026-10"
+    assert page.get_attribute("input[name=month]", "max") == "2026-11"
+    assert "2026-10" in page.inner_text(".rank-subtitle")
+    assert page.locator("#rank-month-label, #rank-no-data").count() == 0
+    scores = [float(s) for s in _cells(page, "得分")]  # every village has a score
+    assert len(scores) == 8 and scores == sorted(scores, reverse=True)
+    assert page.locator(".rank-badge").count() == 3
+    assert sum(int(n) for n in _cells(page, "受理数")) > 50  # October's incidents
+
+
+def test_the_month_still_running_is_labelled_and_when_empty_flags_nobody(
+        page, served_at, passwords, artifacts):
+    base = served_at(MID_NOVEMBER)
+    open_page(page, base, "/rankings?level=2", "leader", passwords["leader"],
+              "#rankings[data-state=ready]")
+    page.fill("input[name=month]", "2026-11")
+    page.click("#rank-show")
+    page.wait_for_selector("#rankings[data-state=ready]")
+    label = page.inner_text("#rank-month-label")
+    assert "本月截至 20 日" in label and "this month to the 20th" in label
+    assert "本月无数据" in page.inner_text("#rank-no-data")
+    assert page.locator(".rank-badge, .rank-flagged").count() == 0
+    assert set(_cells(page, "排名")) == {"—"} and set(_cells(page, "得分")) == {"—"}
+    assert "%" not in page.inner_text("#rank-table tfoot")  # no 环比 −100 %
+    page.screenshot(path=str(artifacts / "rankings-month-running.png"),
+                    full_page=True)
+
+
+def test_an_empty_complete_month_says_so_instead_of_minus_100_percent(
+        page, served_at, passwords):
+    # the defect as reported: the clock past the data, the page opening on an
+    # empty month with 环比 −100 % and three villages 末位 on coverage alone
+    base = served_at(EARLY_DECEMBER)
+    open_page(page, base, "/rankings?level=2", "leader", passwords["leader"],
+              "#rankings[data-state=ready]")
+    assert page.input_value("input[name=month]") == "2026-11"
+    assert page.locator("#rank-month-label").count() == 0  # November is over
+    assert "本月无数据" in page.inner_text("#rank-no-data")
+    assert page.locator(".rank-badge, .rank-flagged").count() == 0
+    assert "-100" not in page.inner_text("#rank-table")
