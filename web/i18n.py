@@ -68,7 +68,7 @@ STRINGS = {
     "dispatch_scope_micro": ("看本微网格队列", "This micro-grid's queues"),
     "dispatch_level": ("层级", "Level"),
     "dispatch_list_empty": ("队列为空", "The queue is empty"),
-    "dispatch_timeline": ("处置过程", "Timeline"),
+    "dispatch_timeline": ("处置过程（北京时间）", "Timeline (China time)"),
     "dispatch_photos": ("现场照片", "Photos"),
     "dispatch_note": ("意见 / 备注", "Note"),
     "dispatch_deadline": ("期限", "Deadline"),

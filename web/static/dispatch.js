@@ -368,7 +368,8 @@
       clear(box);
       var pv = r.body;
       box.appendChild(el('p', {}, zh('dispatch_goes_to', {
-        grid: pv.grid_code, deadline: when(pv.deadline), n: pv.deadline_workdays})));
+        grid: (state.micro ? state.micro.name + ' ' : '') + pv.grid_code,
+        deadline: chinaTime(pv.deadline), n: pv.deadline_workdays})));
       if (pv.duplicates && pv.duplicates.length) {
         box.appendChild(el('p', {className: 'warn'}, zh('dispatch_duplicates',
                                                        {m: 50, d: 7})));
@@ -492,7 +493,8 @@
                 label(CATS, i.category).split(' ')[0],
                 labelNode(V.statuses, i.status),
                 el('span', {className: i.overdue ? 'hot' : ''},
-                   when(i.deadline) + (i.overdue ? ' ' + zh('dispatch_overdue') : ''))];
+                   chinaTime(i.deadline) +
+                   (i.overdue ? ' ' + zh('dispatch_overdue') : ''))];
       }, 'dispatch-queue-list'));
     }).catch(fail);
   }
@@ -522,6 +524,7 @@
         label(CATS, inc.category).split(' ')[0], ' · ',
         labelNode(V.statuses, inc.status)]));
       box.appendChild(facts(inc));
+      if (zoom) { panel.label(inc.code); }
       if (inc.photos && inc.photos.length) {  // from the grid worker's phone
         box.appendChild(el('h3', {}, both('dispatch_photos')));
         box.appendChild(el('div', {className: 'dispatch-photos'},
