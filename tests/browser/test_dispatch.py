@@ -391,6 +391,8 @@ def test_the_card_shows_the_proposed_outcome_and_closes_with_it(
     assert "建议结果" in row and "proposed outcome" in row.lower()
     assert "移交职能部门" in row
     assert page.input_value("#dispatch-outcome") == "transferred"  # not the first
+    timeline = page.inner_text("#dispatch-timeline")
+    assert "需环保所执法（建议结果：移交职能部门）" in timeline
     page.click("button[data-action='close']")
     page.wait_for_selector(f"#dispatch-incident[data-code='{code}'] "
                            "button[data-action='evaluate']")

@@ -538,7 +538,10 @@
       (inc.events || []).forEach(function (ev) {
         ol.appendChild(el('li', {}, [el('time', {}, when(ev.at)), ' ',
           el('strong', {}, label(V.actions, ev.action).split(' ')[0]), ' ',
-          ev.actor || '', ev.note ? '：' + ev.note : '']));
+          ev.actor || '', ev.note ? '：' + ev.note : '',
+          ev.action === 'feedback' && ev.details && ev.details.outcome ?
+            '（' + zh('dispatch_proposed_outcome') + '：' +
+            label(V.outcomes, ev.details.outcome).split(' ')[0] + '）' : '']));
       });
       box.appendChild(ol);
       if (cfg.can['incidents:edit'] && inc.actions && inc.actions.length) {
