@@ -28,7 +28,7 @@ from api.params import (
 )
 from geo import crs as crs_math
 from geo import workdays
-from geo.vocab import bilingual
+from geo.vocab import INCIDENT_SATISFACTION, bilingual
 from layers import incidents
 from layers.errors import Invalid
 
@@ -78,8 +78,13 @@ _TRANSITION_PROPS = {
     "note": {"type": "string"}, "assignee_id": {"type": "integer"},
     "department": {"type": "string"},
     "outcome": {"type": "string", "enum": ["mediated", "not_mediated", "litigation",
-                                           "handled", "transferred"]},
-    "satisfaction": {"type": "integer", "minimum": 1, "maximum": 5},
+                                           "handled", "transferred"],
+                "description": "close: the outcome (one that fits the category); "
+                               "feedback: the outcome proposed to the desk (optional, "
+                               "the same check; kept on the event)"},
+    "satisfaction": {"type": "integer", "minimum": 1, "maximum": 5,
+                     "description": ", ".join(
+                         f"{n} {zh}" for n, (zh, _) in INCIDENT_SATISFACTION.items())},
 }
 _ACTIONS = list(incidents.TRANSITIONS) + list(incidents.ALIASES)
 
@@ -129,7 +134,9 @@ OPENAPI = {
                                                  "awaiting_evaluation}], labels}"}}},
     },
     "/incidents/{code}": {
-        "get": {"summary": "One incident with its events (timeline)",
+        "get": {"summary": "One incident with its events (timeline), its grid "
+                           "chain by name, the staff of that chain (nearest level "
+                           "first) and the outcome its last feedback proposed",
                 "parameters": [_CODE],
                 "responses": {"200": {"description": "the incident"},
                               "404": {"description": "unknown, or not yours"}}},

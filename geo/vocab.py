@@ -15,6 +15,7 @@ __all__ = [
     "INCIDENT_SOURCES",
     "INCIDENT_STATUSES",
     "INCIDENT_OUTCOMES",
+    "INCIDENT_SATISFACTION",
     "INCIDENT_ACTIONS",
     "outcomes_for",
     "BILINGUAL",
@@ -136,6 +137,15 @@ INCIDENT_OUTCOMES = {
     "litigation": ("转诉讼", "Referred to court"),
     "handled": ("已处置", "Handled"),
     "transferred": ("移交职能部门", "Transferred to a department"),
+}
+
+# 考核评价: the satisfaction of the return visit (回访), stored as 1–5, shown as words.
+INCIDENT_SATISFACTION = {
+    5: ("满意", "Satisfied"),
+    4: ("基本满意", "Mostly satisfied"),
+    3: ("一般", "Neutral"),
+    2: ("不满意", "Dissatisfied"),
+    1: ("很不满意", "Very dissatisfied"),
 }
 
 # Which outcomes close which category: a dispute (矛盾纠纷) ends in mediation,

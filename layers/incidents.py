@@ -52,6 +52,7 @@ ALIASES = {"dispatch": "triage", "handle": "accept"}
 # (triage, escalate, close …) need incidents:edit.
 FIELD_ACTIONS = ("accept", "feedback")
 _EXTRA = {"triage": {"assignee_id", "department"}, "close": {"outcome"},
+          "feedback": {"outcome"},  # the outcome the grid worker proposes
           "evaluate": {"satisfaction"}}
 _CODE_LOCK = 0x1C1D  # advisory lock serialising the day's incident numbers
 _TEXT_LIMITS = {"reporter": 100, "description": 2000, "note": 2000, "department": 100}
@@ -306,12 +307,55 @@ def get_incident(conn, principal, code, events=True, now=None, audited=True):
                      grid_code=row["grid_code"], records=1)
     row["actions"] = allowed_actions(row["status"])
     row["photos"] = photos.of_incidents(conn, [row["id"]]).get(row["id"], [])
+    row |= _context(conn, row)
     if events:
         row["events"] = [_out(e) for e in cur.execute(
             "SELECT id, at, action, status, actor, note, details"
             " FROM incident_events WHERE incident_id = %s ORDER BY at, id",
             (row["id"],)).fetchall()]
     return row
+
+
+# The incident's grid chain by name (town first), the active staff of that chain
+# (the micro-grid's first: whom the desk may assign it to, as _triage checks) and
+# the outcome the last 处置反馈 proposed (none once the incident is reopened after
+# it), for the dispatcher's card.
+_CHAIN = """
+    SELECT level, code, name FROM grids
+    WHERE code IN (left(%(g)s, 9), left(%(g)s, 12), left(%(g)s, 15), left(%(g)s, 18))
+    ORDER BY level
+"""
+_CHAIN_STAFF = """
+    SELECT s.id, s.name, s.role, s.grid_code, length(s.grid_code) / 3 - 2 AS level
+    FROM grid_staff s
+    WHERE s.active AND s.grid_code IN (left(%(g)s, 9), left(%(g)s, 12),
+                                       left(%(g)s, 15), left(%(g)s, 18))
+    ORDER BY length(s.grid_code) DESC,
+        array_position(
+            ARRAY['grid_chief', 'full_time', 'part_time', 'liaison', 'volunteer'],
+            s.role),
+        s.id
+"""
+_PROPOSED = """
+    SELECT e.details ->> 'outcome' AS outcome FROM incident_events e
+    WHERE e.incident_id = %(id)s AND e.action = 'feedback'
+      AND e.details ->> 'outcome' IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM incident_events r
+                      WHERE r.incident_id = e.incident_id AND r.action = 'reopen'
+                        AND (r.at, r.id) > (e.at, e.id))
+    ORDER BY e.at DESC, e.id DESC LIMIT 1
+"""
+
+
+def _context(conn, row):
+    """``grid_chain``, ``staff`` and ``proposed_outcome`` of an incident."""
+    params = {"g": row["grid_code"], "id": row["id"]}
+    cur = conn.cursor(row_factory=dict_row)
+    chain = cur.execute(_CHAIN, params).fetchall()
+    staff = cur.execute(_CHAIN_STAFF, params).fetchall()
+    proposed = cur.execute(_PROPOSED, params).fetchone()
+    return {"grid_chain": chain, "staff": staff,
+            "proposed_outcome": proposed and proposed["outcome"]}
 
 
 def allowed_actions(status):
@@ -380,8 +424,10 @@ def transition(conn, principal, code, action, note=None, *, now=None, **extra):
     ``department``; without either, the staff of the grid at the incident's level
     (liaison of a micro-grid, full-time worker of a comprehensive grid, chief of a
     village) is chosen. ``close`` needs ``outcome``, ``evaluate`` ``satisfaction``
-    (1–5), ``feedback`` a note. An action the current state does not allow raises
-    Conflict naming the state. Returns the incident with its events.
+    (1–5), ``feedback`` a note and may propose an ``outcome`` (checked as at
+    closing, kept on the event; the card shows it as ``proposed_outcome``). An
+    action the current state does not allow raises Conflict naming the state.
+    Returns the incident with its events.
     """
     action = ALIASES.get(action, action)
     if action not in TRANSITIONS:
@@ -437,14 +483,11 @@ def _changes(conn, row, action, extra, at):
                  "department": None},
                 {"from_level": level, "to_level": level - 1})
     if action == "close":
-        outcome = _choice(extra.get("outcome"), vocab.INCIDENT_OUTCOMES, "outcome")
-        fits = vocab.outcomes_for(row["category"])
-        if outcome not in fits:
-            kind = vocab.INCIDENT_CATEGORIES[row["category"]]
-            raise Invalid(f"outcome {outcome!r} does not close a {kind[1].lower()} "
-                          f"({kind[0]}) incident; one of {', '.join(fits)}",
-                          field="outcome")
+        outcome = _outcome(row, extra.get("outcome"))
         return {"outcome": outcome, "closed_at": at}, {"outcome": outcome}
+    if action == "feedback":  # a proposed outcome, kept on the event only
+        outcome = _outcome(row, extra.get("outcome"), required=False)
+        return {}, (None if outcome is None else {"outcome": outcome})
     if action == "evaluate":
         stars = extra.get("satisfaction")
         if isinstance(stars, str) and stars.strip().isdigit():
@@ -460,6 +503,25 @@ def _changes(conn, row, action, extra, at):
         overdue = row["deadline"] is not None and row["deadline"] < at
         return {}, {"overdue": overdue}
     return {}, {}
+
+
+def _outcome(row, value, required=True):
+    """An outcome that may close the incident's category (at 办结, or proposed
+    at 处置反馈); None when not required and not given."""
+    fits = vocab.outcomes_for(row["category"])
+    if value is None or value == "":
+        if not required:
+            return None
+        raise Invalid(vocab.bilingual(
+            f"缺少办结结果“outcome”，可选：{', '.join(fits)}",
+            f"'outcome' is required; one of {', '.join(fits)}"), field="outcome")
+    if value not in fits:
+        kind = vocab.INCIDENT_CATEGORIES[row["category"]]
+        raise Invalid(vocab.bilingual(
+            f"结果 {value!r} 不适用于{kind[0]}类事件，可选：{', '.join(fits)}",
+            f"outcome {value!r} does not close a {kind[1].lower()} incident; "
+            f"one of {', '.join(fits)}"), field="outcome")
+    return value
 
 
 def _triage(conn, row, extra):

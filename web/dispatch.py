@@ -57,6 +57,7 @@ def dispatch():
             "sources": _pairs(vocab.INCIDENT_SOURCES),
             "statuses": _pairs(vocab.INCIDENT_STATUSES),
             "outcomes": _pairs(vocab.INCIDENT_OUTCOMES),
+            "satisfaction": _pairs(vocab.INCIDENT_SATISFACTION),
             "outcomes_by_category": {code: vocab.outcomes_for(code)
                                      for code in vocab.INCIDENT_CATEGORIES},
             "actions": _pairs(vocab.INCIDENT_ACTIONS),

@@ -279,6 +279,61 @@ def test_a_village_dispatcher_sees_and_acts_only_in_its_village(env):
     assert report(env, who="village1").status_code == 201
 
 
+def test_feedback_proposes_an_outcome_that_the_card_shows(env):
+    """处置反馈 carries the outcome the grid worker proposes (issue 15): checked
+    as at closing, kept on the event, not the incident's outcome; the card
+    (GET) shows the last one until the incident is reopened."""
+    code = report(env).get_json()["code"]
+    act(env, code, "triage", department="镇综合执法局")
+    act(env, code, "accept")
+    for bad in ("handled", "fly", 5):  # handled does not close a dispute
+        r = act(env, code, "feedback", note="已调解", outcome=bad)
+        assert (r.status_code, r.get_json()["error"]["field"]) == (400, "outcome"), bad
+    assert "矛盾纠纷" in act(env, code, "feedback", note="x", outcome="handled"
+                         ).get_json()["error"]["message"]
+    r = act(env, code, "feedback", note="双方已达成调解协议", outcome="mediated")
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["events"][-1]["details"] == {"outcome": "mediated"}
+    assert (body["status"], body["outcome"]) == ("handling", None)
+    assert body["proposed_outcome"] == "mediated"
+    # a later note without an outcome keeps the proposal; a new one replaces it
+    act(env, code, "feedback", note="补充材料")
+    card = env.demo.client("dispatcher").get(f"{URL}/{code}").get_json()
+    assert card["proposed_outcome"] == "mediated"
+    act(env, code, "feedback", note="一方反悔", outcome="not_mediated")
+    card = env.demo.client("dispatcher").get(f"{URL}/{code}").get_json()
+    assert card["proposed_outcome"] == "not_mediated"
+    act(env, code, "close", outcome="not_mediated")
+    reopened = act(env, code, "reopen", note="重新调解").get_json()
+    assert reopened["proposed_outcome"] is None
+
+
+def test_the_card_names_the_grid_chain_and_its_staff(env):
+    """GET /incidents/<code> gives the grid chain by name (town first) and the
+    active staff of that chain, the micro-grid's first: whom triage may pick."""
+    code = report(env).get_json()["code"]
+    card = env.demo.client("dispatcher").get(f"{URL}/{code}").get_json()
+    m = env.micro
+    assert [(g["level"], g["code"]) for g in card["grid_chain"]] == [
+        (1, m[:9]), (2, m[:12]), (3, m[:15]), (4, m)]
+    with psycopg.connect(env.demo.url) as c:
+        names = [r[0] for r in c.execute(
+            "SELECT name FROM grids WHERE code = ANY(%s) ORDER BY level",
+            ([m[:9], m[:12], m[:15], m],))]
+        staff = {r[0]: r[1] for r in c.execute(
+            "SELECT id, grid_code FROM grid_staff WHERE active"
+            " AND grid_code = ANY(%s)", ([m[:9], m[:12], m[:15], m],))}
+    assert [g["name"] for g in card["grid_chain"]] == names
+    assert {s["id"] for s in card["staff"]} == set(staff)
+    levels = [s["level"] for s in card["staff"]]
+    assert levels == sorted(levels, reverse=True) and levels[0] == 4
+    assert all(len(s["grid_code"]) == 6 + 3 * s["level"] for s in card["staff"])
+    # the first of them is one triage accepts
+    r = act(env, code, "triage", assignee_id=card["staff"][0]["id"])
+    assert r.status_code == 200, r.get_json()
+
+
 def test_a_leader_reads_but_does_not_register_or_act(env):
     code = report(env).get_json()["code"]
     leader = env.demo.client("leader")

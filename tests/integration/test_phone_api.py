@@ -243,10 +243,13 @@ def test_a_liaison_reports_accepts_and_reports_back_but_never_triages_or_closes(
     assert task["status_label"] == "审核分流" and task["category_label"]
     assert liaison.post(f"/api/v1/incidents/{code}/accept").status_code == 200
     r = liaison.post(f"/api/v1/incidents/{code}/feedback",
+                     json={"note": "已清理", "outcome": "mediated"})
+    # a proposed outcome is checked as at closing: no 调解成功 for rubbish
+    assert (r.status_code, r.get_json()["error"]["field"]) == (400, "outcome")
+    r = liaison.post(f"/api/v1/incidents/{code}/feedback",
                      json={"note": "已清理", "outcome": "handled"})
-    assert r.status_code == 400  # outcome goes with close, as for every role
-    r = liaison.post(f"/api/v1/incidents/{code}/feedback", json={"note": "已清理"})
     assert r.status_code == 200, r.get_json()
+    assert r.get_json()["proposed_outcome"] == "handled"
     r = liaison.post(f"/api/v1/incidents/{code}/transitions",
                      json={"action": "close", "outcome": "handled"})
     assert r.status_code == 403

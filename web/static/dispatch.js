@@ -79,9 +79,23 @@
   }
 
 
+  // The API's times are ISO 8601 in China time (+08:00): "2026-12-07 19:30".
   function when(iso) {
     if (!iso) { return '—'; }
     return iso.replace('T', ' ').slice(0, 16);
+  }
+
+  // The same, saying so: "2026-12-07 19:30（北京时间）".
+  function chinaTime(iso) {
+    return iso ? zh('dispatch_china_time', {t: when(iso)}) : '—';
+  }
+
+  // Is this chain (the located spot's) inside the user's jurisdiction? Outside
+  // it, locate answers the ancestors the two share only (the town).
+  function mine(chain) {
+    return !cfg.root.code || chain.some(function (g) {
+      return g.code.indexOf(cfg.root.code) === 0;
+    });
   }
 
   // --- the map ---------------------------------------------------------------------
@@ -96,6 +110,7 @@
   }
   var outlines = L.featureGroup().addTo(map);
   var found = L.featureGroup().addTo(map);
+  var picked = L.featureGroup().addTo(map);  // the incident on the card
   var state = {point: null, answer: null, micro: null, scope: cfg.root,
                queue: null, queueLabels: {}, incident: null};
   window.gridgovDispatch = {map: map, state: state, found: found};
@@ -206,7 +221,10 @@
     renderResult(answer, near, seeing);
     // on a phone the bottom sheet unfolds on what was found, named after the
     // grid, and the spot moves into the part of the map it leaves in sight
-    if (chain.length) { panel.label(chain[chain.length - 1].name); }
+    if (chain.length) {
+      panel.label(mine(chain) ? chain[chain.length - 1].name :
+        zh('dispatch_outside_mine'));
+    }
     panel.open();
     keepInSight(here, zoom);
     var reg = $('dispatch-register');
@@ -244,6 +262,11 @@
       box.appendChild(el('p', {className: 'warn'}, both('outside')));
       return;
     }
+    var outside = !mine(chain);
+    if (outside) {  // a neighbour's land: say so, not only the shared town
+      box.appendChild(el('p', {className: 'warn', id: 'dispatch-outside'},
+                         both('dispatch_outside_mine')));
+    }
     var ol = el('ol', {id: 'dispatch-chain', className: 'dispatch-chain'});
     chain.forEach(function (g) {
       ol.appendChild(el('li', {data: {level: g.level, code: g.code}}, [
@@ -251,6 +274,7 @@
         el('strong', {}, g.name), ' ', el('code', {}, g.code)]));
     });
     box.appendChild(ol);
+    if (outside) { return; }
 
     box.appendChild(heading('staff'));
     box.appendChild(table(answer.staff || [], function (s) {
@@ -344,17 +368,26 @@
       clear(box);
       var pv = r.body;
       box.appendChild(el('p', {}, zh('dispatch_goes_to', {
-        grid: pv.grid_code, deadline: when(pv.deadline), n: pv.deadline_workdays})));
+        grid: (state.micro ? state.micro.name + ' ' : '') + pv.grid_code,
+        deadline: chinaTime(pv.deadline), n: pv.deadline_workdays})));
       if (pv.duplicates && pv.duplicates.length) {
         box.appendChild(el('p', {className: 'warn'}, zh('dispatch_duplicates',
                                                        {m: 50, d: 7})));
-        box.appendChild(table(pv.duplicates, function (d) {
+        // each with what was reported and when, to judge whether it is the same
+        var dups = el('ul', {className: 'dispatch-dups', id: 'dispatch-duplicates'});
+        pv.duplicates.forEach(function (d) {
           var link = el('button', {type: 'button', className: 'link-dup'},
                         both('dispatch_link'));
           link.addEventListener('click', function () { submit(body, d.code); });
-          return [d.code, when(d.created_at), Math.round(d.distance_m) + ' ' +
-                  zh('metres'), link];
-        }, 'dispatch-duplicates'));
+          dups.appendChild(el('li', {data: {code: d.code}}, [
+            el('div', {}, [el('strong', {}, d.code), ' ',
+              labelNode(V.statuses, d.status), ' · ',
+              Math.round(d.distance_m) + ' ' + zh('metres')]),
+            el('div', {className: 'when'}, [el('time', {}, chinaTime(d.created_at))]),
+            el('p', {className: 'desc'}, d.description || '—'),
+            link]));
+        });
+        box.appendChild(dups);
       } else {
         box.appendChild(el('p', {}, both('dispatch_no_duplicates')));
       }
@@ -460,7 +493,8 @@
                 label(CATS, i.category).split(' ')[0],
                 labelNode(V.statuses, i.status),
                 el('span', {className: i.overdue ? 'hot' : ''},
-                   when(i.deadline) + (i.overdue ? ' ' + zh('dispatch_overdue') : ''))];
+                   chinaTime(i.deadline) +
+                   (i.overdue ? ' ' + zh('dispatch_overdue') : ''))];
       }, 'dispatch-queue-list'));
     }).catch(fail);
   }
@@ -472,13 +506,14 @@
 
   function incidentButton(code) {
     var b = el('button', {type: 'button', className: 'link incident-code'}, code);
-    b.addEventListener('click', function () { showIncident(code); });
+    b.addEventListener('click', function () { showIncident(code, true); });
     return b;
   }
 
   // --- one incident: its timeline and its actions ------------------------------------
 
-  function showIncident(code) {
+  // The incident's card; ``zoom``: the map goes to it (chosen from a list).
+  function showIncident(code, zoom) {
     return getJSON(API + '/incidents/' + encodeURIComponent(code)).then(function (inc) {
       state.incident = inc;
       var box = $('dispatch-incident');
@@ -488,14 +523,8 @@
       box.appendChild(el('h3', {}, [inc.code, ' · ',
         label(CATS, inc.category).split(' ')[0], ' · ',
         labelNode(V.statuses, inc.status)]));
-      var facts = [
-        [zh('grid_chain'), inc.grid_code],
-        [zh('dispatch_deadline'), when(inc.deadline) +
-          (inc.overdue ? ' ' + zh('dispatch_overdue') : '')],
-        [zh('dispatch_assignee'), inc.assignee_name || inc.department || '—'],
-        [zh('dispatch_description'), inc.description || '—']
-      ];
-      box.appendChild(table(facts, function (f) { return f; }, 'dispatch-facts'));
+      box.appendChild(facts(inc));
+      if (zoom) { panel.label(inc.code); }
       if (inc.photos && inc.photos.length) {  // from the grid worker's phone
         box.appendChild(el('h3', {}, both('dispatch_photos')));
         box.appendChild(el('div', {className: 'dispatch-photos'},
@@ -509,15 +538,68 @@
       (inc.events || []).forEach(function (ev) {
         ol.appendChild(el('li', {}, [el('time', {}, when(ev.at)), ' ',
           el('strong', {}, label(V.actions, ev.action).split(' ')[0]), ' ',
-          ev.actor || '', ev.note ? '：' + ev.note : '']));
+          ev.actor || '', ev.note ? '：' + ev.note : '',
+          ev.action === 'feedback' && ev.details && ev.details.outcome ?
+            '（' + zh('dispatch_proposed_outcome') + '：' +
+            label(V.outcomes, ev.details.outcome).split(' ')[0] + '）' : '']));
       });
       box.appendChild(ol);
       if (cfg.can['incidents:edit'] && inc.actions && inc.actions.length) {
         box.appendChild(actionForm(inc));
       }
-      L.circleMarker([inc.lat, inc.lon], STYLE.incident).addTo(found)
-        .bindTooltip(text(inc.code));
+      showOnMap(inc, zoom);
     }).catch(fail);
+  }
+
+  // What the dispatcher judges by, one row each (data-fact names the row).
+  function facts(inc) {
+    var chain = inc.grid_chain || [];
+    var rows = [
+      ['grid', zh('grid_chain'), chain.length ? [chain.map(function (g) {
+        return g.name;
+      }).join(' › '), ' ', el('code', {}, inc.grid_code)] : inc.grid_code],
+      ['source', zh('dispatch_source'), labelNode(V.sources, inc.source)],
+      ['reporter', zh('dispatch_reporter'), inc.reporter || '—'],
+      ['received', zh('dispatch_received'), chinaTime(inc.created_at)],
+      ['deadline', zh('dispatch_deadline'), chinaTime(inc.deadline) +
+        (inc.overdue ? ' ' + zh('dispatch_overdue') : '')],
+      ['assignee', zh('dispatch_assignee'), inc.assignee_name || inc.department || '—'],
+      ['description', zh('dispatch_description'), inc.description || '—']
+    ];
+    if (inc.proposed_outcome) {  // from the grid worker's 处置反馈
+      rows.push(['proposed_outcome', both('dispatch_proposed_outcome'),
+                 labelNode(V.outcomes, inc.proposed_outcome)]);
+    }
+    if (inc.outcome) {
+      rows.push(['outcome', zh('dispatch_outcome'), labelNode(V.outcomes, inc.outcome)]);
+    }
+    if (inc.satisfaction) {
+      rows.push(['satisfaction', zh('dispatch_satisfaction'),
+                 labelNode(V.satisfaction, inc.satisfaction)]);
+    }
+    var t = el('table', {className: 'dispatch-table dispatch-facts',
+                         id: 'dispatch-facts'});
+    rows.forEach(function (r) {
+      t.appendChild(el('tr', {data: {fact: r[0]}},
+                       [el('td', {}, r[1]), el('td', {}, r[2])]));
+    });
+    return t;
+  }
+
+  // The incident's spot and micro-grid on the map; zoomed to when chosen.
+  function showOnMap(inc, zoom) {
+    picked.clearLayers();
+    var here = L.latLng(inc.lat, inc.lon);
+    L.circleMarker(here, STYLE.incident).addTo(picked).bindTooltip(text(inc.code));
+    if (zoom) {  // on a phone the sheet unfolds on the card, the spot above it
+      panel.open();
+      keepInSight(here, Math.max(map.getZoom(), 17));
+    }
+    getJSON(API + '/grids/' + encodeURIComponent(inc.grid_code)).then(function (f) {
+      if (state.incident && state.incident.code === inc.code) {
+        L.geoJSON(f, {style: STYLE.micro, interactive: false}).addTo(picked);
+      }
+    }).catch(function () { /* the outline is a nicety */ });
   }
 
   function actionForm(inc) {
@@ -527,13 +609,16 @@
     form.appendChild(el('label', {}, [both('dispatch_note'), note]));
     var extra = {};
     if (inc.actions.indexOf('triage') >= 0) {
+      // the staff of the incident's own grid chain, the micro-grid's first
       var staff = el('select', {id: 'dispatch-assignee'});
       staff.appendChild(el('option', {value: ''}, '—'));
-      ((state.answer && state.answer.staff) || []).forEach(function (s) {
-        if (inc.grid_code.indexOf(s.grid_code) === 0) {
-          staff.appendChild(el('option', {value: s.id},
-                               s.name + '（' + label(V.roles, s.role).split(' ')[0] + '）'));
-        }
+      (inc.staff || []).forEach(function (s) {
+        var grid = (inc.grid_chain || []).filter(function (g) {
+          return g.code === s.grid_code;
+        })[0];
+        staff.appendChild(el('option', {value: s.id, data: {level: s.level}},
+          s.name + '（' + label(V.roles, s.role).split(' ')[0] + ' · ' +
+          (grid ? grid.name : label(V.levels, s.level).split(' ')[0]) + '）'));
       });
       var dept = el('input', {type: 'text', maxLength: 100, id: 'dispatch-dept'});
       form.appendChild(el('label', {}, [both('dispatch_to_staff'), staff]));
@@ -548,13 +633,15 @@
       var fits = {};  // only the outcomes that close this category
       (V.outcomes_by_category[inc.category] || Object.keys(V.outcomes))
         .forEach(function (code) { fits[code] = V.outcomes[code]; });
-      fillSelect(outcome, fits);
+      fillSelect(outcome, fits, inc.proposed_outcome);  // as the worker proposed
       form.appendChild(el('label', {}, [both('dispatch_outcome'), outcome]));
       extra.close = function () { return {outcome: outcome.value}; };
     }
     if (inc.actions.indexOf('evaluate') >= 0) {
       var sat = el('select', {id: 'dispatch-satisfaction'});
-      [5, 4, 3, 2, 1].forEach(function (n) { sat.appendChild(el('option', {value: n}, n)); });
+      Object.keys(V.satisfaction).sort().reverse().forEach(function (n) {  // 满意 first
+        sat.appendChild(el('option', {value: n}, label(V.satisfaction, n)));
+      });
       form.appendChild(el('label', {}, [both('dispatch_satisfaction'), sat]));
       extra.evaluate = function () { return {satisfaction: Number(sat.value)}; };
     }
@@ -584,7 +671,7 @@
   // /dispatch?incident=CODE opens that incident (a link from a list, a reminder).
   Promise.all([loadOutlines(), loadQueues()]).then(function () {
     var wanted = new URLSearchParams(window.location.search).get('incident');
-    return wanted ? showIncident(wanted) : null;
+    return wanted ? showIncident(wanted, true) : null;
   }).then(function () {
     $('dispatch').dataset.state = 'ready';
   });

@@ -154,13 +154,10 @@
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       if (!note.value.trim()) { note.focus(); return M.msg('m_need_text', null, 'warn'); }
-      // the API takes an outcome only when the desk closes (办结): the proposal
-      // goes in the note, where the dispatcher reads it
+      // the proposed outcome (建议结果): the desk's card shows it and its close
+      // form starts from it
       var body = {note: note.value.trim()};
-      if (outcome.value) {
-        body.note += '\n' + M.zh('m_outcome_note', {
-          outcome: V.outcomes[outcome.value][0]});
-      }
+      if (outcome.value) { body.outcome = outcome.value; }
       var items = [{kind: 'feedback', method: 'POST', code: t.code, body: body,
                     path: '/incidents/' + encodeURIComponent(t.code) + '/feedback',
                     summary: t.code + '：' + body.note.slice(0, 40)}]
