@@ -81,7 +81,8 @@ _SHARED_STRINGS = ("households", "cameras", "name", "code", "household_count")
 @requires("grids:edit")
 def grids_data():
     """``{"parent": Feature, "children": FeatureCollection}`` of ``?parent=<code>``,
-    geometries at full precision, each with ``area_m2``; errors as the API's JSON."""
+    geometries at full precision, each with ``area_m2`` and the ``warning`` an edit
+    left on it (layers/check.py) or None; errors as the API's JSON."""
     principal = current()
     code = request.args.get("parent", "")
     try:
@@ -89,6 +90,7 @@ def grids_data():
             parent = grids.get_grid(conn, principal, code)
             children = grids.list_grids(conn, principal, parent=code)
             subtree, _ = check.load_subtree(conn, principal, code)
+            warned = {w["code"]: w for w in check.warnings(conn, principal, code)}
     except LayerError as exc:
         return error_response(exc.http_status, exc.code, exc.message, exc.field)
     exact = dict(zip(subtree.code, subtree.geometry, strict=True))
@@ -97,6 +99,7 @@ def grids_data():
         feature["geometry"] = mapping(geom)
         area, _ = _GEOD.geometry_area_perimeter(geom)
         feature["properties"]["area_m2"] = round(abs(area), 1)
+        feature["properties"]["warning"] = warned.get(feature["properties"]["code"])
     return jsonify({"parent": parent, "children": children})
 
 
