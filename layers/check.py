@@ -180,9 +180,9 @@ def warnings(conn, principal, root=None, codes=None):
     for w in out:
         w["message"] = (
             f"微网格 {w['code']}（{w['name']}）现有 {w['households']} 户，不在 "
-            f"{w['low']}–{w['high']} 户之间：保存时已警告，修正前一直保留。"
+            f"{w['low']}–{w['high']} 户之间（保存时已警告）。"
             f"Micro-grid {w['code']} ({w['name']}) has {w['households']} households,"
-            f" not {w['low']}–{w['high']}: warned when saved, kept until fixed.")
+            f" not {w['low']}–{w['high']} (warned when saved).")
     return out
 
 

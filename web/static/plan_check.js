@@ -27,9 +27,10 @@
     [].concat(parts || []).forEach(function (p) { box.appendChild(p); });
   }
 
-  function chinaTime(iso) {
+  // the API's times are China time: "2026-12-07 19:30 (北京时间)"
+  function chinaTime(iso, lang) {
     return iso ? iso.slice(0, 10) + ' ' + iso.slice(11, 16) + ' (' +
-      zh('plan_china_time') + ')' : '—';
+      cfg.strings.plan_china_time[lang || 0] + ')' : '—';
   }
 
   function showLink(problem) {
@@ -59,7 +60,8 @@
       var url = cfg.urls.plan + '?' + gg.query({parent: w.parent, select: w.code});
       ul.appendChild(el('li', {data: {code: w.code}}, [
         w.message, ' ', el('span', {className: 'meta'},
-          both('plan_warning_since', {at: chinaTime(w.at), user: w.username || '—'})),
+          both('plan_warning_since', {at: chinaTime(w.at), user: w.username || '—'},
+               {at: chinaTime(w.at, 1), user: w.username || '—'})),
         ' ', el('a', {className: 'show', href: url}, both('plan_show_on_map'))]));
     });
     return ul;

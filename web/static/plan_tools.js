@@ -51,11 +51,11 @@
   }
 
   // "2026-12-07T19:30:05.1+08:00" (the API's times are China time) →
-  // "2026-12-07 19:30 (北京时间)"
-  function chinaTime(iso) {
+  // "2026-12-07 19:30 (北京时间)", or "(China time)" with lang 1
+  function chinaTime(iso, lang) {
     if (!iso) { return '—'; }
-    return iso.slice(0, 10) + ' ' + iso.slice(11, 16) + ' (' + zh('plan_china_time') +
-      ')';
+    return iso.slice(0, 10) + ' ' + iso.slice(11, 16) + ' (' +
+      S.plan_china_time[lang || 0] + ')';
   }
 
   // --- create: draw a new micro-grid ---------------------------------------------
@@ -261,7 +261,8 @@
       el('strong', {}, ['⚠ ', both('plan_warning')]), el('br'),
       w.message, el('br'),
       el('span', {className: 'detail'}, both('plan_warning_since', {
-        at: chinaTime(w.at), user: w.username || '—'}))]);
+        at: chinaTime(w.at), user: w.username || '—'}, {
+        at: chinaTime(w.at, 1), user: w.username || '—'}))]);
   }
 
   P.hooks.selection = function (panel, feature) {
@@ -403,13 +404,12 @@
     var warned = answer.warnings || [];
     if (!warned.length) { return; }
     var msg = $('plan-msg');
-    msg.className = 'plan-msg error';
     var list = el('ul', {className: 'plan-problems', id: 'plan-saved-warnings'});
     warned.forEach(function (w) {
       list.appendChild(el('li', {data: {code: w.code}}, [
         el('code', {}, w.code), ' ', zh('plan_households_n', {n: w.households})]));
     });
-    msg.appendChild(el('div', {className: 'detail'}, [
+    msg.appendChild(el('div', {className: 'plan-warning'}, [
       '⚠ ', both('plan_saved_warning', {low: warned[0].low, high: warned[0].high}),
       list]));
   };
