@@ -114,12 +114,12 @@ def _plan_parent(problem, parents):
 
 
 # The micro-grids of %(codes)s with their household counts now.
-_COUNTS = """
+_COUNTS = sql.SQL("""
     SELECT g.code, count(h.id)::int AS n
     FROM grids g LEFT JOIN households h ON h.grid_code = g.code
     WHERE g.code = ANY(%(codes)s) AND g.level = 4
     GROUP BY g.code
-"""
+""")
 
 
 def refresh_warnings(conn, principal, codes):
@@ -135,21 +135,23 @@ def refresh_warnings(conn, principal, codes):
     lo, hi = HOUSEHOLD_RANGE
     params = {"codes": list(codes), "lo": lo, "hi": hi,
               "username": principal.username}
-    conn.execute(f"""
-        WITH c AS ({_COUNTS})
+    conn.execute(sql.SQL("""
+        WITH c AS ({counts})
         DELETE FROM grid_warnings w
         WHERE w.kind = 'households' AND w.code = ANY(%(codes)s)
           AND NOT EXISTS (SELECT 1 FROM c WHERE c.code = w.code
-                          AND c.n NOT BETWEEN %(lo)s AND %(hi)s)""", params)
-    rows = conn.execute(f"""
-        WITH c AS ({_COUNTS})
+                          AND c.n NOT BETWEEN %(lo)s AND %(hi)s)""").format(
+        counts=_COUNTS), params)
+    rows = conn.execute(sql.SQL("""
+        WITH c AS ({counts})
         INSERT INTO grid_warnings (code, kind, households, low, high, username)
         SELECT c.code, 'households', c.n, %(lo)s, %(hi)s, %(username)s FROM c
         WHERE c.n NOT BETWEEN %(lo)s AND %(hi)s
         ON CONFLICT (code, kind) DO UPDATE
             SET households = EXCLUDED.households, low = EXCLUDED.low,
                 high = EXCLUDED.high
-        RETURNING code, households, low, high, at, username""", params).fetchall()
+        RETURNING code, households, low, high, at, username""").format(
+        counts=_COUNTS), params).fetchall()
     keys = ("code", "households", "low", "high", "at", "username")
     return sorted((dict(zip(keys, r, strict=True)) for r in rows),
                   key=lambda w: w["code"])
