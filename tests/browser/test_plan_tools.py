@@ -1,9 +1,10 @@
 """The planners' steps of issue 16 in a real headless Chromium: the hierarchy
 check as a page whose links open /plan on the problem; a split leaving too few
 households warns on save and keeps the warning on the grid (its panel, the check
-page), and the grid's lineage is found from its panel and by typing a code;
-micro-grids proposed and adopted; a micro-grid created and deleted; the
-households that move shown with address and (masked) head; both pages at 375 px.
+page) until a recount finds it fixed, and the grid's lineage is found from its
+panel and by typing a code; micro-grids proposed and adopted; a micro-grid
+created and deleted; the households that move shown with address and (masked)
+head; both pages at 375 px.
 
 The tests change grids: a database and a server of their own (test_plan's
 ``plan_server``), each test under another comprehensive grid.
@@ -150,6 +151,20 @@ def test_a_split_leaving_too_few_households_keeps_its_warning(
         "#plan-check-list-households li", "rows => rows.map(r => r.dataset.codes)")
     assert {code, new} <= set(households)
     page.screenshot(path=str(artifacts / "plan-check-warnings.png"), full_page=True)
+    # households come to one part by another way (an import, say): the recount
+    # clears its warning, the other stays
+    n = _db(plan_server, "SELECT count(*) FROM households WHERE grid_code = %s",
+            code)[0][0]
+    with psycopg.connect(plan_server.url) as conn:
+        conn.execute("UPDATE households SET grid_code = %s WHERE id IN (SELECT id"
+                     " FROM households WHERE grid_code = %s ORDER BY id LIMIT %s)",
+                     (code, new, 50 - n))
+    page.click("#plan-recount")
+    page.wait_for_selector("#plan-check-page[data-state=recounted]")
+    assert "清除警告 1 条" in page.inner_text("#plan-check-msg")
+    assert page.eval_on_selector_all("#plan-check-warnings li",
+                                     "rows => rows.map(r => r.dataset.code)") == [new]
+    assert _db(plan_server, "SELECT code FROM grid_warnings") == [(new,)]
     assert [e for e in seen["errors"] if "404" not in e] == []
 
 
