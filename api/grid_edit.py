@@ -2,7 +2,9 @@
 
 Each change has a ``/preview`` twin that answers exactly what the save would do
 (new boundaries, neighbours that give up area, households / cameras / open incidents
-that change grid, gaps) without changing anything.
+that change grid, gaps) without changing anything. The households that change grid
+come with their address and head of household as the role allows (masked as the
+household list masks them; the read audited like a listing).
 """
 
 from flask import Blueprint, jsonify, request
@@ -10,13 +12,21 @@ from flask import Blueprint, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from geo.edit import EditError, boundary_from_geojson
-from layers import grid_edit, grid_recode, grid_scope, proposals
+from layers import grid_edit, grid_recode, grid_scope, households, proposals
 from layers.errors import Invalid, Unprocessable
 
 bp = Blueprint("grid_edit", __name__)
 
+# The households of an edit's answer given with their address and head (the
+# first ones, as many as one page of the household list).
+MAX_DESCRIBED = 1000
+
 _BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
-_ANSWERS = {"200": {"description": "what changes (preview) / what changed (save)"},
+_ANSWERS = {"200": {"description": "what changes (preview) / what changed (save); "
+                           "the households that change grid (moves.households) "
+                           "with address and head_name for a role that reads "
+                           "households (masked per role, the first "
+                           f"{MAX_DESCRIBED}; the read is audited)"},
             "400": {"description": "malformed body"},
             "403": {"description": "the edit reaches outside your jurisdiction "
                                    "(or edits its root): the grids are named"},
@@ -83,17 +93,16 @@ def _redraw(code, dry_run):
     body = _body()
     geometry = _shape(body, "geometry", ("Polygon", "MultiPolygon"))
     with connection() as conn:
-        return jsonify(grid_edit.redraw(conn, current(), code, geometry,
-                                        body.get("version"), dry_run=dry_run))
+        return grid_edit.redraw(conn, current(), code, geometry,
+                                body.get("version"), dry_run=dry_run)
 
 
 def _split(code, dry_run):
     body = _body()
     line = _shape(body, "line", ("LineString",))
     with connection() as conn:
-        return jsonify(grid_edit.split(conn, current(), code, line,
-                                       body.get("version"), body.get("name"),
-                                       dry_run=dry_run))
+        return grid_edit.split(conn, current(), code, line, body.get("version"),
+                               body.get("name"), dry_run=dry_run)
 
 
 def _merge(dry_run):
@@ -109,8 +118,8 @@ def _merge(dry_run):
         raise Invalid("'versions' must be an object {code: version}",
                       field="versions")
     with connection() as conn:
-        return jsonify(grid_edit.merge(conn, current(), codes, versions, keep=keep,
-                                       dry_run=dry_run))
+        return grid_edit.merge(conn, current(), codes, versions, keep=keep,
+                               dry_run=dry_run)
 
 
 @bp.get("/grids/<code>/lineage")
@@ -143,24 +152,38 @@ def _adopt(code, dry_run):
                        ("Polygon", "MultiPolygon"))
                 for f in collection["features"]]
     with connection() as conn:
-        return jsonify(grid_edit.replace_children(
-            conn, current(), code, polygons, body.get("versions"), dry_run=dry_run))
+        return grid_edit.replace_children(
+            conn, current(), code, polygons, body.get("versions"), dry_run=dry_run)
 
 
 def _create(dry_run):
     body = _body()
     geometry = _shape(body, "geometry", ("Polygon", "MultiPolygon"))
     with connection() as conn:
-        return jsonify(grid_edit.create(conn, current(), str(body.get("parent", "")),
-                                        body.get("name"), geometry, dry_run=dry_run))
+        return grid_edit.create(conn, current(), str(body.get("parent", "")),
+                                body.get("name"), geometry, dry_run=dry_run)
 
 
 def _delete(code, dry_run):
     with connection() as conn:
-        return jsonify(grid_edit.delete(conn, current(), code,
-                                        request.args.get("version"),
-                                        request.args.get("into") or None,
-                                        dry_run=dry_run))
+        return grid_edit.delete(conn, current(), code, request.args.get("version"),
+                                request.args.get("into") or None, dry_run=dry_run)
+
+
+def _described(answer, preview):
+    """The households that change grid in ``answer``, with their address and head
+    of household as the user's role allows (none without households:read)."""
+    principal = current()
+    moved = answer["moves"]["households"]
+    if not moved or not principal.can("households:read"):
+        return answer
+    ids = [m["id"] for m in moved[:MAX_DESCRIBED]]
+    with connection() as conn:
+        found = households.describe(conn, principal, ids, {
+            "via": "grid_edit", "preview": preview, "households": len(ids)})
+    for m in moved:
+        m.update(found.get(m["id"], {}))
+    return answer
 
 
 def _with_preview(name, handler, save, preview):
@@ -170,11 +193,11 @@ def _with_preview(name, handler, save, preview):
 
     @requires("grids:edit")
     def commit(**kwargs):
-        return handler(dry_run=False, **kwargs)
+        return jsonify(_described(handler(dry_run=False, **kwargs), False))
 
     @requires("grids:edit")
     def rehearse(**kwargs):
-        return handler(dry_run=True, **kwargs)
+        return jsonify(_described(handler(dry_run=True, **kwargs), True))
 
     bp.add_url_rule(rule, f"save_{name}", commit, methods=[method])
     bp.add_url_rule(preview, f"preview_{name}", rehearse, methods=["POST"])

@@ -34,11 +34,14 @@ import shapely
 
 from geo.crs import WGS84, metric_crs_for
 
-__all__ = ["NOISE_WIDTH_M", "KINDS", "check_hierarchy"]
+__all__ = ["NOISE_WIDTH_M", "KINDS", "HOUSEHOLD_RANGE", "check_hierarchy"]
 
 # The kinds of problem, in the order a report lists them.
 KINDS = ("invalid_geometry", "code_prefix", "level", "overlap", "gap",
          "outside_parent", "households")
+
+# The households a micro-grid (四级网格) holds: 50–100 (the seeds' rule).
+HOUSEHOLD_RANGE = (50, 100)
 
 _COLUMNS = ("code", "level", "parent_code", "geometry")
 _POLYGON = shapely.GeometryType.POLYGON
@@ -54,7 +57,7 @@ _REASON = re.compile(r"^(?P<what>[^\[]*)(?:\[(?P<x>\S+) (?P<y>\S+)\])?")
 
 
 def check_hierarchy(grids, household_counts=None, sliver_m2=1.0,
-                    household_range=(50, 100)):
+                    household_range=HOUSEHOLD_RANGE):
     """Check the grid hierarchy and list every problem.
 
     Parameters

@@ -3,15 +3,22 @@
 The SQL reads the grids under a root (following ``parent_code``, within the user's
 jurisdiction) and the household count of each micro-grid; the check itself is
 :func:`geo.topology.check_hierarchy`, pure shapely.
+
+And the warnings an edit leaves on the grids it saved (``grid_warnings``, migration
+0024): a micro-grid saved with a household count out of range keeps the warning
+until a later edit or a recount brings it back in range.
 """
 
 import shapely
 from psycopg import sql
 
 from geo.crs import WGS84
+from geo.vocab import bilingual
+from layers.access import like_prefix
 from layers.errors import NotFound
 
-__all__ = ["load_subtree", "check_subtree"]
+__all__ = ["load_subtree", "check_subtree", "refresh_warnings", "warnings",
+           "recount"]
 
 # The subtree of %(root)s, or of every top grid when it is NULL, restricted to the
 # user's jurisdiction (%(scope)s, a LIKE pattern) at every step.
@@ -89,4 +96,114 @@ def check_subtree(conn, principal, root=None, sliver_m2=1.0):
 
     grids, counts = load_subtree(conn, principal, root)
     report = check_hierarchy(grids, counts, sliver_m2=sliver_m2)
-    return {"root": root or principal.grid_code, "grids": len(grids)} | report
+    parents = dict(zip(grids.code, grids.parent_code, strict=True))
+    for problem in report["errors"] + report["slivers"]:
+        problem["parent"] = _plan_parent(problem, parents)
+    root = root or principal.grid_code
+    return {"root": root, "grids": len(grids)} | report | {
+        "warnings": warnings(conn, principal, root)}
+
+
+def _plan_parent(problem, parents):
+    """The grid whose children show ``problem`` (the planners' page opens it): the
+    gap's parent, else the parent of the first grid named (itself at the top)."""
+    first = problem["codes"][0]
+    if problem["kind"] == "gap":
+        return first
+    return parents.get(first) or first
+
+
+# The micro-grids of %(codes)s with their household counts now.
+_COUNTS = sql.SQL("""
+    SELECT g.code, count(h.id)::int AS n
+    FROM grids g LEFT JOIN households h ON h.grid_code = g.code
+    WHERE g.code = ANY(%(codes)s) AND g.level = 4
+    GROUP BY g.code
+""")
+
+
+def refresh_warnings(conn, principal, codes):
+    """Record or clear the household warning of the grids ``codes`` as they now
+    are: a micro-grid out of range keeps (or gets) its warning with the count of
+    now; one in range, or gone, loses it. The first edit that left it out of range
+    stays its date and author. Returns the warnings now on ``codes``, by code:
+    ``[{code, households, low, high, at, username}]``."""
+    from geo.topology import HOUSEHOLD_RANGE  # imports geopandas
+
+    if not codes:
+        return []
+    lo, hi = HOUSEHOLD_RANGE
+    params = {"codes": list(codes), "lo": lo, "hi": hi,
+              "username": principal.username}
+    conn.execute(sql.SQL("""
+        WITH c AS ({counts})
+        DELETE FROM grid_warnings w
+        WHERE w.kind = 'households' AND w.code = ANY(%(codes)s)
+          AND NOT EXISTS (SELECT 1 FROM c WHERE c.code = w.code
+                          AND c.n NOT BETWEEN %(lo)s AND %(hi)s)""").format(
+        counts=_COUNTS), params)
+    rows = conn.execute(sql.SQL("""
+        WITH c AS ({counts})
+        INSERT INTO grid_warnings (code, kind, households, low, high, username)
+        SELECT c.code, 'households', c.n, %(lo)s, %(hi)s, %(username)s FROM c
+        WHERE c.n NOT BETWEEN %(lo)s AND %(hi)s
+        ON CONFLICT (code, kind) DO UPDATE
+            SET households = EXCLUDED.households, low = EXCLUDED.low,
+                high = EXCLUDED.high
+        RETURNING code, households, low, high, at, username""").format(
+        counts=_COUNTS), params).fetchall()
+    keys = ("code", "households", "low", "high", "at", "username")
+    return sorted((dict(zip(keys, r, strict=True)) for r in rows),
+                  key=lambda w: w["code"])
+
+
+def warnings(conn, principal, root=None, codes=None):
+    """The household warnings still standing under ``root`` (default: the user's
+    jurisdiction) or on ``codes``: those whose micro-grid is still out of range
+    now (a count brought back in range by an import shows no warning, even before
+    a recount clears it). ``[{code, name, parent, kind, households (now),
+    saved_households, low, high, at, username, message}]`` by code."""
+    params = {"scope": principal.prefix, "root": like_prefix(root or ""),
+              "codes": codes}
+    rows = conn.execute("""
+        SELECT w.code, g.name, g.parent_code, w.kind, n.n, w.households, w.low,
+               w.high, w.at, w.username
+        FROM grid_warnings w
+        JOIN grids g ON g.code = w.code AND g.level = 4
+        CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM households h
+                            WHERE h.grid_code = w.code) n
+        WHERE w.code LIKE %(scope)s AND w.code LIKE %(root)s
+          AND (%(codes)s::text[] IS NULL OR w.code = ANY(%(codes)s::text[]))
+          AND n.n NOT BETWEEN w.low AND w.high
+        ORDER BY w.code""", params).fetchall()
+    keys = ("code", "name", "parent", "kind", "households", "saved_households",
+            "low", "high", "at", "username")
+    out = [dict(zip(keys, r, strict=True)) for r in rows]
+    for w in out:
+        w["message"] = (
+            f"微网格 {w['code']}（{w['name']}）现有 {w['households']} 户，不在 "
+            f"{w['low']}–{w['high']} 户之间（保存时已警告）。"
+            f"Micro-grid {w['code']} ({w['name']}) has {w['households']} households,"
+            f" not {w['low']}–{w['high']} (warned when saved).")
+    return out
+
+
+def recount(conn, principal, root=None):
+    """Count again the households of the micro-grids under ``root`` (default: the
+    user's jurisdiction) that carry a warning, and clear those now in range.
+    Returns ``{"root", "recounted", "cleared", "warnings"}`` (what still stands).
+    NotFound for a root outside the jurisdiction."""
+    root = root or principal.grid_code
+    if root is not None and conn.execute(
+            "SELECT 1 FROM grids WHERE code = %s AND code LIKE %s",
+            (root, principal.prefix)).fetchone() is None:
+        raise NotFound(bilingual(f"没有编码为 {root} 的网格",
+                                 f"no grid with code {root}"), field="root")
+    with conn.transaction():
+        codes = [r[0] for r in conn.execute(
+            "SELECT code FROM grid_warnings WHERE code LIKE %s AND code LIKE %s"
+            " ORDER BY code FOR UPDATE",
+            (principal.prefix, like_prefix(root or ""))).fetchall()]
+        kept = refresh_warnings(conn, principal, codes)
+    return {"root": root, "recounted": len(codes), "cleared": len(codes) - len(kept),
+            "warnings": warnings(conn, principal, root)}

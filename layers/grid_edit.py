@@ -150,6 +150,9 @@ def run_edit(conn, principal, dry_run, build):
                  for table, cond in FOLLOWERS.items()}
         left, ended = _remove(conn, principal, edit)
         grid_recode.record_lineage(conn, principal, edit)
+        # a micro-grid saved out of 50–100 households keeps a warning until fixed
+        warned = check.refresh_warnings(conn, principal, [
+            *grids, *edit.recoded, *edit.recoded.values()])
         # every row whose grid changes: moved in space, re-coded, or left on a
         # merged-away grid (three disjoint sets)
         spatial = {k: len(moves[t]) for k, t in (
@@ -165,6 +168,7 @@ def run_edit(conn, principal, dry_run, build):
             "counts": counts,
             "accounts": accounts + ended,
             "check": _check_parent(conn, principal, parent_code),
+            "warnings": warned,
         }
     return result
 

@@ -11,7 +11,7 @@ from layers import audit
 from layers.access import like_prefix
 from layers.errors import NotFound
 
-__all__ = ["FIELDS", "positions", "list_households", "get_household"]
+__all__ = ["FIELDS", "positions", "list_households", "get_household", "describe"]
 
 # Masks (the usual Chinese practice): 张三丰 → 张**, 13812345678 → 138****5678,
 # 320282199001011234 → 320282********1234.
@@ -63,6 +63,21 @@ def list_households(conn, principal, grid=None, limit=100, offset=0):
                       {"via": "list", "grid": grid, "limit": limit, "offset": offset},
                       len(items))
     return {"total": total, "items": items}
+
+
+def describe(conn, principal, ids, query):
+    """Address and head of household of the households ``ids`` of the user's
+    jurisdiction, masked per role (for a list of households, such as those an
+    edit of the grids moves): ``{id: {"address", "head_name"}}``. The read is
+    audited like a listing: one row, ``query`` its parameters."""
+    params = _params(principal) | {"ids": list(ids)}
+    rows = conn.cursor(row_factory=dict_row).execute(
+        sql.SQL("SELECT {} FROM households t"
+                " WHERE t.id = ANY(%(ids)s) AND t.grid_code LIKE %(scope)s").format(
+            FIELDS), params).fetchall()
+    audit.record_read(conn, principal, "households", query, len(rows))
+    return {r["id"]: {"address": r["address"], "head_name": r["head_name"]}
+            for r in rows}
 
 
 def get_household(conn, principal, household_id):

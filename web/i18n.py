@@ -311,7 +311,7 @@ STRINGS = {
     "plan_new_name": ("新网格名称（可选）", "New grid's name (optional)"),
     "plan_moves": ("归属变更", "Changes of grid"),
     "plan_incidents": ("未结事件", "Open incidents"),
-    "plan_household": ("住户编号", "Household"),
+    "plan_household": ("住户（地址 · 户主）", "Household (address · head)"),
     "plan_from_to": ("原网格 → 新网格", "From → to"),
     "plan_more": ("另有 {n} 条", "{n} more"),
     "plan_can_save": ("可以保存", "Can be saved"),
@@ -341,6 +341,114 @@ STRINGS = {
     "plan_line_cont": ("单击继续画线", "Click to continue the line"),
     "plan_line_end": ("再次单击最后一点结束", "Click the last point to finish"),
     "plan_line_error": ("线不能自相交", "The line cannot cross itself"),
+    # issue 16: create, delete, proposals, lineage, warnings, the check page
+    "plan_create": ("新建", "Create"),
+    "plan_delete": ("删除", "Delete"),
+    "plan_propose": ("建议微网格", "Propose micro-grids"),
+    "plan_hint_create": ("在上级网格内画出新微网格的边界（逐点单击，单击第一点闭合），"
+                         "填写名称，然后点击“预览”：它从相邻微网格划入面积和住户。",
+                         "Draw the new micro-grid (click point by point, click the "
+                         "first point to close it), give its name, then Preview: it "
+                         "takes its area and households from its neighbours."),
+    "plan_hint_delete": ("选择承接其面积和住户的相邻网格，点击“预览”核对，"
+                         "再点击“保存”。",
+                         "Choose the neighbour that takes its area and households, "
+                         "Preview, then Save."),
+    "plan_hint_propose": ("系统按住户位置建议每格 50–100 户的微网格：点击“采用此方案”"
+                          "预览变更，再点击“保存”确认。",
+                          "Micro-grids of 50–100 households proposed from where the "
+                          "households are: Adopt previews the change, Save confirms "
+                          "it."),
+    "plan_need_level3": ("新建和建议微网格须在综合网格（三级）下进行：请在“上级网格”中"
+                         "选择一个综合网格",
+                         "Micro-grids are created and proposed under a comprehensive "
+                         "grid (level 3): choose one as the parent grid"),
+    "plan_delete_micro_only": ("只能删除微网格（四级）：请先在地图上选择一个微网格",
+                               "Only micro-grids (level 4) can be deleted: select "
+                               "one on the map first"),
+    "plan_delete_title": ("删除 {name}", "Delete {name}"),
+    "plan_delete_into": ("面积和住户并入", "Its area and households go to"),
+    "plan_delete_auto": ("自动：边界最长的相邻网格",
+                         "Automatic: the neighbour with the longest border"),
+    "plan_new_micro_name": ("新微网格名称（必填）", "New micro-grid's name (required)"),
+    "plan_propose_target": ("目标户数", "Target households"),
+    "plan_propose_again": ("重新建议", "Propose again"),
+    "plan_proposing": ("正在生成建议…", "Proposing…"),
+    "plan_proposal": ("建议方案", "Proposal"),
+    "plan_proposal_summary": ("{grids} 个微网格，共 {households} 户，"
+                              "每格 {min}–{max} 户",
+                              "{grids} micro-grids, {households} households, "
+                              "{min}–{max} each"),
+    "plan_proposal_ok": ("每格都在 50–100 户之间",
+                         "Every one within 50–100 households"),
+    "plan_proposal_bad": ("有微网格不在 50–100 户之间",
+                          "Some are outside 50–100 households"),
+    "plan_proposal_no": ("编号", "No."),
+    "plan_compactness": ("紧凑度", "Compactness"),
+    "plan_adopt": ("采用此方案", "Adopt this proposal"),
+    "plan_adopt_confirm": ("下方是采用后的变更：核对后点击“保存”确认采用，"
+                           "或点击“取消”。",
+                           "Below is what adopting changes: Save to confirm, or "
+                           "Cancel."),
+    "plan_warning": ("户数警告", "Household warning"),
+    "plan_warning_since": ("{at} 由 {user} 保存时留下，修正前一直保留",
+                           "left by {user}'s save of {at}, kept until fixed"),
+    "plan_saved_warning": ("注意：以下微网格户数不在 {low}–{high} 户之间，警告已记入"
+                           "网格档案，修正前一直保留：",
+                           "Note: these micro-grids are outside {low}–{high} "
+                           "households; the warning stays on their record until "
+                           "fixed:"),
+    "plan_households_n": ("{n} 户", "{n} households"),
+    "plan_china_time": ("北京时间", "China time"),
+    "plan_lineage": ("沿革", "Lineage"),
+    "plan_lineage_lookup": ("查编码沿革（旧编码的去向、编码的来源）",
+                            "Code lineage (what an old code became, where a code "
+                            "came from)"),
+    "plan_lineage_placeholder": ("网格编码", "grid code"),
+    "plan_lineage_go": ("查询", "Look up"),
+    "plan_lineage_of": ("编码 {code} 的沿革", "Lineage of code {code}"),
+    "plan_lineage_exists": ("现行网格", "A grid in use"),
+    "plan_lineage_gone": ("已不再使用", "No longer in use"),
+    "plan_lineage_came_from": ("来源", "Came from"),
+    "plan_lineage_became": ("去向", "Became"),
+    "plan_lineage_now": ("现由以下网格承接", "Its area is now in"),
+    "plan_lineage_none": ("无变更记录", "No change recorded"),
+    "plan_lineage_split": ("拆分", "split"),
+    "plan_lineage_merge": ("合并", "merge"),
+    "plan_lineage_recode": ("重新编码", "re-coded"),
+    "plan_lineage_bad": ("请输入由数字组成的网格编码", "Type a grid code (digits)"),
+    "plan_lineage_unknown": ("没有编码为 {code} 的网格或沿革记录",
+                             "No grid or lineage with code {code}"),
+    "plan_open_grid": ("在地图上打开", "Open on the map"),
+    "plan_focus": ("层级检查发现的问题", "Problem found by the hierarchy check"),
+    "plan_focus_gone": ("该问题已不存在（可能已修正）",
+                        "This problem is no longer found (fixed?)"),
+    "plan_back_check": ("返回检查结果", "Back to the check"),
+    "plan_check_title": ("网格层级检查", "Grid hierarchy check"),
+    "plan_check_root": ("检查范围", "Scope"),
+    "plan_check_all": ("我的全部管辖范围", "My whole jurisdiction"),
+    "plan_check_run": ("检查", "Check"),
+    "plan_checking": ("正在检查…", "Checking…"),
+    "plan_check_summary": ("已检查 {grids} 个网格：问题 {errors} 个，户数警告 "
+                           "{warnings} 条，细小碎片 {slivers} 处",
+                           "{grids} grids checked: "
+                           "{errors} problem(s), {warnings} household warning(s), "
+                           "{slivers} sliver(s)"),
+    "plan_check_clean": ("没有发现问题", "No problem found"),
+    "plan_kind_invalid_geometry": ("几何图形无效", "Invalid geometry"),
+    "plan_kind_code_prefix": ("编码未以上级编码开头", "Code not under its parent's"),
+    "plan_kind_level": ("层级不符", "Wrong level"),
+    "plan_kind_overlap": ("相互重叠", "Overlaps"),
+    "plan_kind_gap": ("空隙", "Gaps"),
+    "plan_kind_outside_parent": ("超出上级网格", "Outside the parent"),
+    "plan_kind_households": ("户数不在 50–100 户之间", "Households not 50–100"),
+    "plan_kind_warnings": ("保存时留下的户数警告", "Household warnings left by saves"),
+    "plan_kind_slivers": ("细小碎片（不计为问题）",
+                          "Slivers (not counted as problems)"),
+    "plan_show_on_map": ("在地图上查看", "Show on the map"),
+    "plan_recount": ("重新统计户数", "Recount households"),
+    "plan_recounted": ("已重新统计 {n} 个微网格，清除警告 {cleared} 条",
+                       "{n} micro-grid(s) recounted, {cleared} warning(s) cleared"),
     "audit_title": ("审计日志", "Audit log"),
     "filter": ("筛选", "Filter"),
     "all": ("全部", "all"),

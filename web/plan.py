@@ -1,5 +1,7 @@
 """The planners' page /plan: redraw, split and merge the grids under one parent,
-each previewed before it is saved.
+each previewed before it is saved; create, delete, propose micro-grids and look up
+a code's lineage (``static/plan_tools.js``). And /plan/check: the whole hierarchy
+checked, every problem listed with a link that opens /plan on it.
 
 The page is ``templates/plan.html`` with its script ``static/plan.js`` (Leaflet and
 Leaflet.draw, served by gridgov under /vendor); the previews and saves go to the
@@ -52,9 +54,14 @@ def plan():
     parent = wanted or (level3 or [parents[0]["code"]])[0]
     config = {
         "parent": parent,
+        "parent_level": next(p["level"] for p in parents if p["code"] == parent),
+        # from the check page (a problem to show) or a lineage link (a grid)
+        "focus": {k: request.args.get(k, "")[:200]
+                  for k in ("problem", "codes", "select")},
         "urls": {"grids": url_for("plan.grids_data"),
                  "api": request.script_root + api.PREFIX,
-                 "plan": url_for("plan.plan")},
+                 "plan": url_for("plan.plan"),
+                 "check": url_for("plan.check_page")},
         "households": principal.can("households:read"),
         "basemap": {"url": current_app.config["BASEMAP_URL"],
                     "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
@@ -73,6 +80,35 @@ def plan():
                            parent=parent, config=config, vendor=vendor)
 
 
+@bp.get("/plan/check")
+@requires("grids:edit")
+def check_page():
+    """The hierarchy check of ``?root=`` (default: the whole jurisdiction) as a
+    page: its script (``static/plan_check.js``) asks ``GET /api/v1/grids/check``
+    and lists the problems by kind, each linked to /plan."""
+    principal = current()
+    with connection() as conn:
+        parents = _parents(conn, principal)
+    if not parents:
+        return render_template("message.html", heading=t("plan_check_title"),
+                               message=t("plan_no_grids"))
+    root = request.args.get("root") or ""
+    if root and root not in {p["code"] for p in parents}:
+        raise NotFound(f"no grid with code {root} to check in your jurisdiction",
+                       field="root")
+    config = {
+        "root": root,
+        "urls": {"api": request.script_root + api.PREFIX,
+                 "plan": url_for("plan.plan"), "check": url_for("plan.check_page")},
+        "strings": {key: pair for key, pair in STRINGS.items()
+                    if key.startswith("plan_") or key in _SHARED_STRINGS},
+    }
+    groups = [(level_name(lv), [p for p in parents if p["level"] == lv])
+              for lv in (1, 2, 3)]
+    return render_template("plan_check.html", groups=[g for g in groups if g[1]],
+                           root=root, config=config)
+
+
 # Strings of the general table the page's script uses too.
 _SHARED_STRINGS = ("households", "cameras", "name", "code", "household_count")
 
@@ -81,7 +117,8 @@ _SHARED_STRINGS = ("households", "cameras", "name", "code", "household_count")
 @requires("grids:edit")
 def grids_data():
     """``{"parent": Feature, "children": FeatureCollection}`` of ``?parent=<code>``,
-    geometries at full precision, each with ``area_m2``; errors as the API's JSON."""
+    geometries at full precision, each with ``area_m2`` and the ``warning`` an edit
+    left on it (layers/check.py) or None; errors as the API's JSON."""
     principal = current()
     code = request.args.get("parent", "")
     try:
@@ -89,6 +126,7 @@ def grids_data():
             parent = grids.get_grid(conn, principal, code)
             children = grids.list_grids(conn, principal, parent=code)
             subtree, _ = check.load_subtree(conn, principal, code)
+            warned = {w["code"]: w for w in check.warnings(conn, principal, code)}
     except LayerError as exc:
         return error_response(exc.http_status, exc.code, exc.message, exc.field)
     exact = dict(zip(subtree.code, subtree.geometry, strict=True))
@@ -97,6 +135,7 @@ def grids_data():
         feature["geometry"] = mapping(geom)
         area, _ = _GEOD.geometry_area_perimeter(geom)
         feature["properties"]["area_m2"] = round(abs(area), 1)
+        feature["properties"]["warning"] = warned.get(feature["properties"]["code"])
     return jsonify({"parent": parent, "children": children})
 
 

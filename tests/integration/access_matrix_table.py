@@ -98,6 +98,7 @@ TABLE = {
     ("GET", "/import"): {"-": _IMPORTS},
     ("GET", "/plan"): {"-": _GRIDS_EDIT},
     ("GET", "/plan/grids"): {"own": _GRIDS_EDIT, "other": "A Y N N F F F F F"},
+    ("GET", "/plan/check"): {"-": _GRIDS_EDIT},
     ("GET", "/rankings"): {"-": _INCIDENTS},
     ("GET", "/tracks"): {"-": _TRACKS},
     ("GET", "/admin/audit"): {"-": _ADMINS},
@@ -124,6 +125,10 @@ TABLE = {
     ("GET", "/api/v1/grids/<code>"): _READ_ONE,
     ("GET", "/api/v1/grids/<code>/lineage"): _READ_ONE,
     ("GET", "/api/v1/grids/check"): _READ_ONE,
+    # the household warnings' recount: grids:edit; another village's grid is
+    # unseen (404), the planner's own root is allowed (its micro-grids)
+    ("POST", "/api/v1/grids/recount"): {"own": _GRIDS_EDIT, "root": _GRIDS_EDIT,
+                                        "other": "A Y N N F F F F F"},
 
     # grids: editing (saves and their previews alike)
     ("PUT", "/api/v1/grids/<code>"): _GRID_EDIT,

@@ -209,6 +209,7 @@ for _rule in ("/", "/dispatch", "/import", "/plan", "/rankings", "/tracks",
               "/admin/audit", "/admin/users"):
     get(_rule, _rule)
 get("/plan/grids", "/plan/grids?parent={level3}")
+get("/plan/check", "/plan/check")
 form("/admin/users", "/admin/users", lambda m, who, t: {
     "username": f"mx-new-{who}-{t['user']}", "role": "viewer",
     "grid": t["new_grid"], "password": PASSWORD})
@@ -244,6 +245,8 @@ get("/api/v1/grids", "/api/v1/grids?level=4")
 get("/api/v1/grids/<code>", "/api/v1/grids/{grid}")
 get("/api/v1/grids/<code>/lineage", "/api/v1/grids/{grid}/lineage")
 get("/api/v1/grids/check", "/api/v1/grids/check?root={level3}")
+send("POST", "/api/v1/grids/recount", "/api/v1/grids/recount?root={grid}",
+     lambda t: {}, ok=200)
 
 
 # grids: editing. Every body is valid and names the current versions; the edit

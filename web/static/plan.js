@@ -124,6 +124,11 @@
   };
   // For the browser tests and the curious: the map and the page's state.
   window.gridgovPlan = {map: map, state: state};
+  // Hooks of plan_tools.js (create, delete, proposals, lineage, warnings): more
+  // modes by name ({enter, ready, request, reset}), and calls once the buttons,
+  // the selected grid's panel, a load or a save are drawn.
+  var hooks = window.gridgovPlan.hooks = {modes: {}};
+  function hook(name, a, b) { if (hooks[name]) { hooks[name](a, b); } }
 
   function setState(name) { root.dataset.state = name; }
 
@@ -191,6 +196,7 @@
       renderSelection();
       updateButtons();
       setState('ready');
+      hook('loaded');
     }, function (err) {
       state.busy = false;
       updateButtons();
@@ -268,6 +274,8 @@
       state.drawer.enable();
     } else if (mode === 'merge') {
       state.merging = state.selected ? [state.selected] : [];
+    } else if (hooks.modes[mode] && hooks.modes[mode].enter() === false) {
+      return;
     }
     state.mode = mode;
     setMsg(null);
@@ -299,6 +307,7 @@
 
   // Back to no mode: the edited boundary restored, the line and preview dropped.
   function reset() {
+    if (hooks.modes[state.mode]) { hooks.modes[state.mode].reset(); }
     if (state.mode === 'redraw' && state.selected) {
       var child = state.children[state.selected];
       child.layer.editing.disable();
@@ -334,6 +343,7 @@
   }
 
   function canPreview() {
+    if (hooks.modes[state.mode]) { return hooks.modes[state.mode].ready(); }
     if (state.mode === 'redraw') { return state.edited; }
     if (state.mode === 'split') { return !!state.line || drawing(); }
     if (state.mode === 'merge') { return state.merging.length >= 2; }
@@ -358,6 +368,7 @@
       hint.appendChild(el('br'));
       hint.appendChild(both('plan_hint_upper'));
     }
+    hook('buttons');
   }
 
   function gridName(code) {
@@ -399,11 +410,13 @@
       table.appendChild(el('tr', {}, [el('th', {}, both(r[0])), el('td', {}, r[1])]));
     });
     box.appendChild(table);
+    hook('selection', box, child.feature);
   }
 
   // --- preview and save ------------------------------------------------------------
 
   function buildRequest() {
+    if (hooks.modes[state.mode]) { return hooks.modes[state.mode].request(); }
     var code = state.selected;
     var child = code && state.children[code];
     if (state.mode === 'redraw' && child && state.edited) {
@@ -488,6 +501,7 @@
       setMsg('notice', both('plan_saved',
                             {grids: names(0, S.plan_version[0], '、')},
                             {grids: names(1, S.plan_version[1].toLowerCase(), ', ')}));
+      hook('saved', r.body);
       load(true).then(function () { setState('saved'); });
     });
   }
@@ -581,7 +595,7 @@
         var kind = row[0];
         var data = {kind: kind, id: m.id, from: m.from, to: m.to};
         table.appendChild(el('tr', {data: data}, [
-          el('td', {}, kind === 'households' ? String(m.id) :
+          el('td', {}, kind === 'households' ? householdCell(m) :
             zh(kind) + ' ' + m.id),
           el('td', {}, gridName(m.from) + ' → ' + gridName(m.to))]));
       });
@@ -592,6 +606,14 @@
       box.appendChild(table);
     }
     showRecoded(answer, box);
+  }
+
+  // A household that moves: its address and head (masked as the role's household
+  // list masks them) when the role reads households, else its number.
+  function householdCell(m) {
+    if (m.address === undefined) { return String(m.id); }
+    return el('span', {className: 'plan-hh'}, [
+      m.address, ' · ', m.head_name || '—', ' ', el('code', {}, '#' + m.id)]);
   }
 
   // Above level 4: the grids that get new codes (their parent changes: codes are
@@ -672,6 +694,12 @@
   $('plan-parent').addEventListener('change', function () {
     $('plan-parent').form.submit();
   });
+
+  // For plan_tools.js: the page's own steps.
+  L.extend(window.gridgovPlan, {
+    setMsg: setMsg, invalidate: invalidate, updateButtons: updateButtons,
+    restyle: restyle, renderSelection: renderSelection, reset: reset, load: load,
+    showError: showError, setState: setState, strings: T, api: API, csrf: CSRF});
 
   load();
 }());
