@@ -81,7 +81,7 @@
 
   function when(iso) {
     if (!iso) { return '—'; }
-    return iso.replace('T', ' ').slice(0, 16);
+    return gg.time(iso);  // "2026-12-07 19:30 北京时间"
   }
 
   // --- the map ---------------------------------------------------------------------
