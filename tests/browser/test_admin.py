@@ -240,3 +240,34 @@ def test_accounts_on_a_merged_grid_are_listed_and_reassigning_clears_them(
         with psycopg.connect(srv.url) as c:
             moved = users.get_user(c, "left_behind")
             assert (moved["role"], moved["grid_code"]) == ("field_worker", keep)
+
+
+def test_the_users_page_and_its_picker_fit_a_phone(browser, live_server, passwords,
+                                                   demo_town, artifacts):
+    from tests.browser.test_phone_layouts import _WATCH_CSP, PHONE
+
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.add_init_script(_WATCH_CSP)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(live_server + "/login")
+        page.fill("#username", "admin")
+        page.fill("#password", passwords["admin"])
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        page.goto(live_server + "/admin/users", wait_until="networkidle")
+        form = page.locator("form.filters")
+        form.locator("[data-query]").fill(_names(demo_town)["320282105001"])
+        form.locator("[data-hits] button").first.wait_for()
+        sizes = page.evaluate("() => ({scroll: document.documentElement.scrollWidth,"
+                              " inner: window.innerWidth})")
+        assert sizes["scroll"] <= sizes["inner"], sizes
+        box = form.locator("[data-hits] button").first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+        form.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "phone-admin-users.png"))
+        assert page.evaluate("window.__csp") == [] and errors == []
+    finally:
+        context.close()
