@@ -28,7 +28,7 @@ from geo.localtime import CHINA_TZ
 from geo.vocab import bilingual
 from layers import audit as audit_layer
 from layers import jurisdictions, users
-from layers.access import ROLES
+from layers.access import ROLE_PERMISSIONS, ROLES
 from layers.errors import Invalid, LayerError
 from web.i18n import t
 
@@ -80,6 +80,11 @@ def users_page():
     return _users_page()
 
 
+# The role a new account starts with in the form: the least privileged one (访客
+# today; an administrator raises it on purpose, never by leaving the default).
+_LEAST_ROLE = min(ROLES, key=lambda role: len(ROLE_PERMISSIONS[role][1]))
+
+
 def _users_page(error=None, status=200):
     actor = current()
     with connection() as conn:
@@ -90,11 +95,6 @@ def _users_page(error=None, status=200):
             orphaned=jurisdictions.orphaned(conn, actor), roles=ROLES,
             default_role=_LEAST_ROLE, error=error,
             ceiling=users.MAX_FAILURES_PER_ACCOUNT), status
-
-
-# The role a new account starts with in the form: the least privileged one (an
-# administrator raises it on purpose, never by leaving the default).
-_LEAST_ROLE = "viewer"
 
 
 @bp.get("/grids")
