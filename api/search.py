@@ -2,6 +2,7 @@
 to a point — as GeoJSON or CSV."""
 
 import csv
+import datetime as dt
 import io
 
 from flask import Blueprint, Response, jsonify, request
@@ -9,6 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from api.params import float_arg, int_arg
+from geo import localtime
 from geo.edit import EditError, boundary_from_geojson
 from geo.vocab import bilingual
 from layers import search as search_layer
@@ -96,9 +98,12 @@ def _polygon():
 
 
 def _cell(value):
-    """A CSV cell that a spreadsheet will never run as a formula."""
+    """A CSV cell that a spreadsheet will never run as a formula; a time in the
+    deployment's zone (its column's header says which)."""
     if value is None:
         return ""
+    if isinstance(value, dt.datetime):
+        return localtime.shown(value, seconds=True, with_label=False)
     text = ",".join(value) if isinstance(value, list) else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -107,7 +112,10 @@ def _csv(items, layer):
     out = io.StringIO()
     if items:
         writer = csv.writer(out)
-        writer.writerow(items[0].keys())
+        times = {k for item in items for k, v in item.items()
+                 if isinstance(v, dt.datetime)}
+        writer.writerow([f"{k}（{localtime.label()}）" if k in times else k
+                         for k in items[0]])
         for item in items:
             writer.writerow([_cell(v) for v in item.values()])
     # BOM: Excel opens UTF-8 Chinese text correctly only with it; no-store: a

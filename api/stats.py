@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from api.params import date_arg, int_arg
-from geo import ranking, workdays
+from geo import localtime, ranking, workdays
 from layers import ranking_print
 from layers import stats as stats_layer
 from layers.errors import Invalid
@@ -268,7 +268,8 @@ def xlsx(found):
     when = (period["month"] if period["month"] and period.get("complete", True)
             else f"{period['from']} – {period['to']}")
     title = (f"网格月度排名 Grid ranking · {when} · 层级 level {found['level']}"
-             f" · 截至 as of {found['as_of'][:16]}")
+             f" · 截至 as of {localtime.shown(found['as_of'])}"
+             f"（{localtime.label('en')}）")
     sheet.append([title])
     sheet.append([header for header, _ in _COLUMNS])
     for cell in sheet[2]:

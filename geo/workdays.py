@@ -20,10 +20,11 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
+from geo.localtime import CHINA_TZ
+
 __all__ = ["CHINA_TZ", "WorkCalendar", "china", "uncovered_years", "add_workdays",
            "workdays_between"]
 
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
 
 def _expand(year, items):
     days = set()

@@ -176,7 +176,7 @@ MESSAGES = {
     "imported_before": ("{file} 已于 {when} 由 {user} 导入到{layer_zh}，导入编号 "
                         "#{id}；如需再次导入，请选择强制导入",
                         "{file} was imported into {layer} already: import #{id} on "
-                        "{when} by {user}; use force to import it again"),
+                        "{when_en} by {user}; use force to import it again"),
     "no_import": ("没有编号为 {id} 的导入", "no import {id}"),
     # an import that would store nothing: why, first (summarise)
     "all_rejected_one": ("{n} 行全部{what_zh}", "{all_rows} {what}"),

@@ -30,6 +30,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from geo import localtime
 from layers import audit, import_bulk, import_places
 from layers.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from layers.import_bulk import copy_frame, filled_columns
@@ -384,7 +385,8 @@ class _Job:
             raise Conflict(
                 say("imported_before", file=self.file_name, layer=self.layer,
                     layer_zh=LAYER_LABELS[self.layer], id=before[0],
-                    when=f"{before[1]:%Y-%m-%d %H:%M}", user=before[2]),
+                    when=localtime.shown(before[1]),
+                    when_en=localtime.shown(before[1], lang="en"), user=before[2]),
                 field="file", import_id=before[0])
 
     def record(self, counts, rejected, import_id=None):

@@ -9,6 +9,8 @@ an account carry the account's grid, so that scoped administrators read them.
 Sessions are rows of ``sessions`` (migration 0015): the cookie holds a random id,
 the table its sha256. Logout deletes the row; a change of password, role,
 jurisdiction or state deletes all of the user's rows (a trigger of the table).
+The grids an administrator may grant, and the accounts left on grids that no
+longer exist, are read in ``layers.jurisdictions``.
 """
 
 import datetime as dt
@@ -29,9 +31,9 @@ from layers.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequest
 
 __all__ = [
     "MIN_PASSWORD_LENGTH", "USERNAME_RULE", "add_user", "set_password", "set_active",
-    "unlock", "get_user", "list_users", "login", "create_token", "revoke_token",
-    "principal_for_token", "list_tokens", "start_session", "end_session",
-    "principal_for_session", "link_staff", "digest",
+    "set_access", "unlock", "get_user", "list_users", "login", "create_token",
+    "revoke_token", "principal_for_token", "list_tokens", "start_session",
+    "end_session", "principal_for_session", "link_staff", "digest",
 ]
 
 MIN_PASSWORD_LENGTH = 10
@@ -81,6 +83,12 @@ def _check_text(value, field, zh_name):
         raise Invalid(bilingual(
             f"{zh_name}须为 1–{MAX_LABEL} 个可打印字符",
             f"'{field}' must be 1–{MAX_LABEL} printable characters"), field=field)
+
+
+def _check_role(role):
+    if role not in ROLES:
+        raise Invalid(bilingual(f"未知角色 {role!r}", f"unknown role {role!r}: one "
+                                f"of {', '.join(ROLES)}"), field="role")
 
 
 def _check_grid_code(grid_code):
@@ -139,9 +147,7 @@ def add_user(conn, actor, username, role, grid_code=None, password=None,
     (a token-only account, for a field device or a script); ``staff_id`` links
     it to that grid staff person (:func:`link_staff`)."""
     _check_username(username)
-    if role not in ROLES:
-        raise Invalid(bilingual(f"未知角色 {role!r}", f"unknown role {role!r}: one "
-                                f"of {', '.join(ROLES)}"), field="role")
+    _check_role(role)
     _check_grid_code(grid_code)
     _may_grant(actor, grid_code)  # before asking whether it exists: tells nothing
     _check_grid_exists(conn, grid_code)
@@ -257,6 +263,37 @@ def set_active(conn, actor, username, active):
         audit.record(conn, actor, "update", "users", username,
                      before={"active": user["active"]}, after={"active": active},
                      grid_code=user["grid_code"])
+
+
+def set_access(conn, actor, username, role, grid_code):
+    """Give ``username`` the role ``role`` and the jurisdiction ``grid_code``
+    (None: the whole deployment), within the actor's rules: the account must be
+    the actor's to manage, the grid one the actor may grant (never the whole
+    deployment for a scoped administrator), and no administrator changes their
+    own role or jurisdiction (no one locks themselves out or widens themselves).
+    A change ends the user's sessions and phones (the users trigger) and is
+    audited with before and after; nothing changed, nothing is written. Returns
+    whether anything changed."""
+    _check_role(role)
+    _check_grid_code(grid_code)
+    with conn.transaction():
+        user = _managed_user(conn, actor, username)
+        if user["username"] == actor.username:
+            raise Forbidden(bilingual(
+                "不能修改自己的角色或管辖网格：请另一位管理员修改",
+                "you may not change your own role or jurisdiction: ask another "
+                "administrator"), field="username")
+        _may_grant(actor, grid_code)  # before asking whether it exists
+        _check_grid_exists(conn, grid_code)
+        before = {"role": user["role"], "grid_code": user["grid_code"]}
+        after = {"role": role, "grid_code": grid_code}
+        if before == after:
+            return False
+        conn.execute("UPDATE users SET role = %s, grid_code = %s WHERE id = %s",
+                     (role, grid_code, user["id"]))
+        audit.record(conn, actor, "update", "users", username, before=before,
+                     after=after, grid_code=grid_code)
+    return True
 
 
 def unlock(conn, actor, username):

@@ -1,5 +1,7 @@
 """Administration pages: the audit log (read-only: the database refuses changes),
-users and their API tokens (every change audited by layers/users.py).
+users and their API tokens (every change audited by layers/users.py): their
+role and jurisdiction (a grid picked by name, ``/admin/grids``), and the accounts
+left on grids that no longer exist, listed for reassignment.
 
 An administrator scoped to a grid sees and manages the accounts and audit rows of
 that grid's subtree only (the layers confine it). A refused change answers with
@@ -8,15 +10,25 @@ the page, its reason and the status (400, 403, 404, 409), never a 500."""
 import datetime as dt
 import re
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from api.auth import current, requires
 from api.db import connection
+from api.errors import error_response
 from api.params import date_arg
+from geo.localtime import CHINA_TZ
 from geo.vocab import bilingual
 from layers import audit as audit_layer
-from layers import users
-from layers.access import ROLES
+from layers import jurisdictions, users
+from layers.access import ROLE_PERMISSIONS, ROLES
 from layers.errors import Invalid, LayerError
 from web.i18n import t
 
@@ -49,11 +61,15 @@ def audit():
     if f["user"] is not None and not users.USERNAME.fullmatch(f["user"]):
         raise Invalid(bilingual("筛选的用户名无效", "parameter 'user' must be a user "
                                 f"name of {users.USERNAME_RULE}"), field="user")
+    # the days are the deployment's (China time), not the database session's
     since, until = date_arg("since"), date_arg("until")
+    since = since and dt.datetime.combine(since, dt.time(), CHINA_TZ)
+    until = until and dt.datetime.combine(until + dt.timedelta(days=1), dt.time(),
+                                          CHINA_TZ)
     with connection() as conn:
         rows = audit_layer.search(
             conn, current(), username=f["user"], action=f["action"], table=f["table"],
-            since=since, until=until and until + dt.timedelta(days=1))
+            since=since, until=until)
     return render_template("audit.html", rows=rows, f=f, actions=audit_layer.ACTIONS,
                            tables=_TABLES)
 
@@ -64,12 +80,36 @@ def users_page():
     return _users_page()
 
 
+# The role a new account starts with in the form: the least privileged one (访客
+# today; an administrator raises it on purpose, never by leaving the default).
+_LEAST_ROLE = min(ROLES, key=lambda role: len(ROLE_PERMISSIONS[role][1]))
+
+
 def _users_page(error=None, status=200):
+    actor = current()
     with connection() as conn:
+        accounts = users.list_users(conn, actor)
         return render_template(
-            "users.html", users=users.list_users(conn, current()),
-            tokens=users.list_tokens(conn, current()), roles=ROLES, error=error,
+            "users.html", users=accounts, tokens=users.list_tokens(conn, actor),
+            chains=jurisdictions.chains(conn, [u["grid_code"] for u in accounts]),
+            orphaned=jurisdictions.orphaned(conn, actor), roles=ROLES,
+            default_role=_LEAST_ROLE, error=error,
             ceiling=users.MAX_FAILURES_PER_ACCOUNT), status
+
+
+@bp.get("/grids")
+@requires("users:manage")
+def grid_choices():
+    """The grids the administrator may grant whose name holds ``?q=``, with their
+    name chains (the users page's jurisdiction picker): ``{"items": [...]}``;
+    errors as the API's JSON."""
+    try:
+        with connection() as conn:
+            items = jurisdictions.grid_choices(conn, current(),
+                                               request.args.get("q", ""))
+    except LayerError as exc:
+        return error_response(exc.http_status, exc.code, exc.message, exc.field)
+    return jsonify({"items": items})
 
 
 def _act(done_message, action):
@@ -99,6 +139,15 @@ def user_active(username):
     active = request.form.get("active") == "1"
     return _act(t("user_updated"),
                 lambda conn: users.set_active(conn, current(), username, active))
+
+
+@bp.post("/users/<username>/access")
+@requires("users:manage")
+def user_access(username):
+    role, grid = request.form.get("role", ""), request.form.get("grid", "").strip()
+    return _act(lambda changed: t("user_updated") if changed else t("user_unchanged"),
+                lambda conn: users.set_access(conn, current(), username, role,
+                                              grid or None))
 
 
 @bp.post("/users/<username>/password")

@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import api
 from api.auth import current
-from geo import workdays
+from geo import localtime, workdays
 from geo.vocab import bilingual
 from web import (
     admin,
@@ -73,7 +73,8 @@ def create_app(test_config=None):
     app.extensions["gridgov.page_error"] = _page_error
     api.init_app(app)
     security.init_app(app)
-    app.jinja_env.globals.update(t=t, role_label=role_label)
+    app.jinja_env.globals.update(t=t, role_label=role_label, zone=localtime)
+    app.jinja_env.filters["local_time"] = localtime.shown  # times as people read them
     app.context_processor(lambda: {"principal": current()})
     for bp in (assets.bp, auth_views.bp, views.bp, plan.bp, admin.bp, import_page.bp,
                dispatch.bp, rankings.bp, tracks.bp):

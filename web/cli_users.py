@@ -2,7 +2,7 @@
 
 import click
 
-from layers import db, users
+from layers import db, jurisdictions, users
 from layers.access import ROLES, SYSTEM
 from web.cli_common import database_url, friendly
 
@@ -56,6 +56,29 @@ def link(name, staff, unlink):
     with db.connect(database_url()) as conn:
         users.link_staff(conn, SYSTEM, name, None if unlink else staff)
     click.echo(f"user {name} " + ("unlinked" if unlink else f"linked to staff {staff}"))
+
+
+@user_group.command("access")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), help="The new role (omit to keep "
+              "it).")
+@click.option("--grid", "grid", help="Root grid code of the new jurisdiction (omit "
+              "to keep it).")
+@click.option("--everywhere", is_flag=True, help="The whole deployment instead of a "
+              "grid.")
+@friendly
+def access(name, role, grid, everywhere):
+    """Change NAME's role and/or jurisdiction (NAME's sessions and phones end).
+    `gridgov user list` marks the accounts whose grid no longer exists."""
+    if grid and everywhere:
+        raise click.UsageError("give --grid CODE or --everywhere, not both")
+    with db.connect(database_url()) as conn:
+        user = users.get_user(conn, name)
+        role = role or user["role"]
+        grid = None if everywhere else (grid or user["grid_code"])
+        changed = users.set_access(conn, SYSTEM, name, role, grid)
+    click.echo(f"user {name}: {role}, {grid or 'everywhere'}"
+               + ("" if changed else " (unchanged)"))
 
 
 @user_group.command("passwd")
@@ -126,9 +149,15 @@ def revoke(token_id):
 @user_group.command("list")
 @friendly
 def list_users():
-    """List the users."""
+    """List the users; an account whose grid no longer exists (merged away) is
+    marked, with what its grid became: reassign it with `gridgov user access`."""
     with db.connect(database_url()) as conn:
-        for u in users.list_users(conn, SYSTEM):
-            state = ("" if u["active"] else " (disabled)") + (
-                " (locked)" if u["locked"] else "")
-            click.echo(f"{u['username']}\t{u['role']}\t{u['grid_code'] or '*'}{state}")
+        found = users.list_users(conn, SYSTEM)
+        orphaned = {o["username"]: o for o in jurisdictions.orphaned(conn, SYSTEM)}
+    for u in found:
+        state = ("" if u["active"] else " (disabled)") + (
+            " (locked)" if u["locked"] else "")
+        if u["username"] in orphaned:
+            now = [g["code"] for g in orphaned[u["username"]]["now"]]
+            state += " (grid gone" + (f", now in {', '.join(now)}" if now else "") + ")"
+        click.echo(f"{u['username']}\t{u['role']}\t{u['grid_code'] or '*'}{state}")

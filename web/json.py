@@ -13,7 +13,7 @@ import decimal
 import orjson
 from flask.json.provider import JSONProvider
 
-from geo.workdays import CHINA_TZ
+from geo.localtime import CHINA_TZ
 
 __all__ = ["OrjsonProvider"]
 

@@ -103,8 +103,11 @@ TABLE = {
     ("GET", "/tracks"): {"-": _TRACKS},
     ("GET", "/admin/audit"): {"-": _ADMINS},
     ("GET", "/admin/users"): {"-": _ADMINS},
+    # the users page's jurisdiction picker: grids by name, in the admin's subtree
+    ("GET", "/admin/grids"): {"-": _ADMINS},
     ("POST", "/admin/users"): _ACCOUNTS,
     ("POST", "/admin/users/<username>/active"): _ACCOUNTS,
+    ("POST", "/admin/users/<username>/access"): _ACCOUNTS,
     ("POST", "/admin/users/<username>/password"): _ACCOUNTS,
     ("POST", "/admin/users/<username>/tokens"): _ACCOUNTS,
     ("POST", "/admin/users/<username>/unlock"): _ACCOUNTS,

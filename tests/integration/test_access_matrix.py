@@ -210,11 +210,15 @@ for _rule in ("/", "/dispatch", "/import", "/plan", "/rankings", "/tracks",
     get(_rule, _rule)
 get("/plan/grids", "/plan/grids?parent={level3}")
 get("/plan/check", "/plan/check")
+get("/admin/grids", "/admin/grids?q=村")
 form("/admin/users", "/admin/users", lambda m, who, t: {
     "username": f"mx-new-{who}-{t['user']}", "role": "viewer",
     "grid": t["new_grid"], "password": PASSWORD})
 form("/admin/users/<username>/active", "/admin/users/{user}/active",
      lambda m, who, t: {"active": "1"})
+# the account's own role and grid again: allowed, a no-op (the page, 302)
+form("/admin/users/<username>/access", "/admin/users/{user}/access",
+     lambda m, who, t: {"role": "viewer", "grid": t["new_grid"]})
 form("/admin/users/<username>/password", "/admin/users/{user}/password",
      lambda m, who, t: {"password": PASSWORD})
 form("/admin/users/<username>/tokens", "/admin/users/{user}/tokens",

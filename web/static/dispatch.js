@@ -82,7 +82,7 @@
   // The API's times are ISO 8601 in China time (+08:00): "2026-12-07 19:30".
   function when(iso) {
     if (!iso) { return '—'; }
-    return iso.replace('T', ' ').slice(0, 16);
+    return gg.time(iso);  // "2026-12-07 19:30 北京时间"
   }
 
   // The same, saying so: "2026-12-07 19:30（北京时间）".

@@ -1,8 +1,9 @@
 /*
  * Helpers shared by gridgov's pages (the overview map, plan.js, import.js,
- * dispatch.js, tracks.js, rankings): strings with placeholders, "中文 English"
- * labels, and building DOM nodes without innerHTML (text is always inserted as
- * text: nothing from the server is parsed as markup), and JSON requests to the API.
+ * dispatch.js, tracks.js, rankings, admin.js): strings with placeholders, "中文
+ * English" labels, times in the deployment's zone with its label, and building
+ * DOM nodes without innerHTML (text is always inserted as text: nothing from the
+ * server is parsed as markup), and JSON requests to the API.
  *
  * And the phone layout of every page (layouts start at 360 px and grow): the
  * header's menu button, side panels as bottom sheets, Leaflet's layer list
@@ -62,6 +63,26 @@ window.gg = (function () {
     }).map(function (k) {
       return encodeURIComponent(k) + '=' + encodeURIComponent(params[k]);
     }).join('&');
+  }
+
+  // A time as people read it, in the deployment's zone whatever the browser's:
+  // "2026-12-07 19:30 北京时间" (geo/localtime.py shown(), whose offset and label
+  // templates/base.html writes on <html>). opts.seconds: to the second;
+  // opts.label false: without the label (a column whose header says the zone);
+  // opts.lang 'en': "China time". '' for no time; text that is no time, as is.
+  function time(iso, opts) {
+    opts = opts || {};
+    if (iso === null || iso === undefined || iso === '') { return ''; }
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return String(iso); }
+    var zone = document.documentElement.dataset;
+    // a page that wrote no zone (none does today) shows the browser's
+    var offset = zone.ggUtcOffset === undefined ? -d.getTimezoneOffset() :
+      Number(zone.ggUtcOffset);
+    var s = new Date(d.getTime() + offset * 60000).toISOString();
+    var text = s.slice(0, 10) + ' ' + s.slice(11, opts.seconds ? 19 : 16);
+    var label = opts.lang === 'en' ? zone.ggZoneEn : zone.ggZone;
+    return opts.label === false || !label ? text : text + ' ' + label;
   }
 
   // GET JSON; rejects with {status, body} when the answer is not 2xx.
@@ -200,5 +221,5 @@ window.gg = (function () {
 
   return {fmt: fmt, el: el, text: text, clear: clear, strings: strings,
           getJSON: getJSON, send: send, query: query, phone: phone, sheet: sheet,
-          narrow: narrow, menus: menus};
+          narrow: narrow, menus: menus, time: time};
 })();

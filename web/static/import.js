@@ -61,7 +61,7 @@
   function when(value) {
     var d = new Date(value);
     if (isNaN(d.getTime())) { return cell(value); }
-    return d.toLocaleString('zh-CN', {hour12: false});
+    return gg.time(value);  // China time, labelled, whatever the browser's zone
   }
 
   // --- the map -------------------------------------------------------------------
