@@ -275,7 +275,7 @@ STRINGS = {
                  "neighbouring grids too"),
     "plan_gaps": ("空隙", "Gaps"),
     "plan_gap_item": ("空隙 {n}（{area} m²）交给：", "Gap {n} ({area} m²) to:"),
-    "plan_give": ("并入{name}", "give to {name}"),
+    "plan_give": ("并入", "give to"),
     "plan_hint_split": ("画一条穿过网格的分割线：逐点单击，再次单击最后一点结束，"
                         "然后点击“预览”。",
                         "Draw a line across the grid: click point by point, click "

@@ -359,7 +359,7 @@ window.gridgovPlanEdit = (function () {
         gap.neighbours.forEach(function (code) {
           var button = el('button', {type: 'button', className: 'plan-give',
                                      data: {to: code}},
-                          [both('plan_give', {name: name(code)}), ' ',
+                          [both('plan_give'), ' ', name(code), ' ',
                            el('code', {}, code)]);
           button.addEventListener('click', function () { give(gap, code); });
           item.appendChild(button);
