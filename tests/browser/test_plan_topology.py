@@ -217,6 +217,27 @@ def test_a_shared_vertex_pulled_back_moves_in_both_grids(page, topo_server, demo
     assert seen["errors"] == []
 
 
+def _edge_pulls(town):
+    """The middle of an edge A shares with B (V to its next vertex) and where to
+    pull it: PULL_M metres into A, square to the edge, at least 20 m from every
+    boundary; the cases of :func:`_shared_vertices`."""
+    for s in _shared_vertices(town):
+        ring = list(s.siblings[s.a].geoms[0].exterior.coords)[:-1]
+        v, nxt = np.array(s.vertex), np.array(ring[(s.index + 1) % len(ring)])
+        middle = tuple((v + nxt) / 2)
+        kx, ky = _metres(s.vertex[1])
+        edge = (nxt - v) * [kx, ky]
+        normal = np.array([-edge[1], edge[0]]) / np.hypot(*edge)
+        lines = shapely.union_all([g.boundary for g in s.siblings])
+        for sign in (1, -1):
+            moved = tuple(np.add(middle, sign * PULL_M * normal / [kx, ky]))
+            if s.siblings[s.a].contains(Point(moved)) and _local(
+                    lines, s.vertex[1]).distance(_local(Point(moved), s.vertex[1])) \
+                    >= 20:
+                yield SimpleNamespace(**vars(s), nxt=tuple(nxt), moved=moved)
+                break
+
+
 def _snap_targets(town):
     """A shared vertex V of A|B and a vertex W of another sibling C (a vertex
     neither A nor B has) 25–90 px away at SNAP_ZOOM, where A with V moved to W is
@@ -323,4 +344,34 @@ def test_a_gap_is_handed_to_a_neighbour_in_one_click(page, topo_server, demo_tow
     assert after[case.a] == pytest.approx(before[case.a] - freed, abs=0.5)
     assert after[case.b] == pytest.approx(before[case.b] + freed, abs=0.5)
     assert _check_problems(page, topo_server, case.parent, [case.a, case.b]) == []
+    assert seen["errors"] == []
+
+
+def test_a_vertex_added_on_a_shared_edge_pulls_the_edge_in_both_grids(
+        page, topo_server, demo_town, artifacts):
+    used = {next(_pull_backs(demo_town)).parent}
+    used.add(next(c for c in _pull_backs(demo_town) if c.parent not in used).parent)
+    case = next(c for c in _edge_pulls(demo_town) if c.parent not in used)
+    seen = _open(page, topo_server, case.parent)
+    _redraw(page, case)
+    v, n = _xy(page, *case.vertex), _xy(page, *case.nxt)
+    # Geoman's middle handle of the edge V–next: a drag from it adds a vertex
+    _drag(page, ((v[0] + n[0]) / 2, (v[1] + n[1]) / 2), _xy(page, *case.moved))
+    page.wait_for_function("() => window.gridgovPlan.state.edited")
+    drawn_a, drawn_b = _drawn(page, case.a), _drawn(page, case.b)
+    (added,) = _vertices(drawn_a) - _vertices(case.siblings[case.a])
+    assert _vertices(drawn_b) - _vertices(case.siblings[case.b]) == {added}
+    page.click("#plan-preview")
+    _state(page, "previewed")
+    assert "可以保存" in page.inner_text("#plan-can-save")
+    changed = page.eval_on_selector_all("#plan-grids tr[data-code]",
+                                        "rows => rows.map(r => r.dataset.code)")
+    assert set(changed) == {case.a, case.b}
+    page.screenshot(path=str(artifacts / "plan-topology-edge.png"))
+    # undo takes the whole step back: the vertex leaves both grids
+    page.click("#plan-undo")
+    page.wait_for_function("() => !window.gridgovPlan.state.edited")
+    assert _vertices(_drawn(page, case.a)) == _vertices(case.siblings[case.a])
+    assert _vertices(_drawn(page, case.b)) == _vertices(case.siblings[case.b])
+    assert page.locator("#plan-grids").count() == 0  # the preview is dropped
     assert seen["errors"] == []
