@@ -347,10 +347,17 @@ def test_a_gap_is_handed_to_a_neighbour_in_one_click(page, topo_server, demo_tow
     assert seen["errors"] == []
 
 
+def _saved_parents(town):
+    """The parents whose grids the tests above save (their boundaries differ
+    from the generated town's)."""
+    used = {next(_pull_backs(town)).parent}
+    used.add(next(c for c in _pull_backs(town) if c.parent not in used).parent)
+    return used
+
+
 def test_a_vertex_added_on_a_shared_edge_pulls_the_edge_in_both_grids(
         page, topo_server, demo_town, artifacts):
-    used = {next(_pull_backs(demo_town)).parent}
-    used.add(next(c for c in _pull_backs(demo_town) if c.parent not in used).parent)
+    used = _saved_parents(demo_town)
     case = next(c for c in _edge_pulls(demo_town) if c.parent not in used)
     seen = _open(page, topo_server, case.parent)
     _redraw(page, case)
@@ -374,4 +381,25 @@ def test_a_vertex_added_on_a_shared_edge_pulls_the_edge_in_both_grids(
     assert _vertices(_drawn(page, case.a)) == _vertices(case.siblings[case.a])
     assert _vertices(_drawn(page, case.b)) == _vertices(case.siblings[case.b])
     assert page.locator("#plan-grids").count() == 0  # the preview is dropped
+    assert seen["errors"] == []
+
+
+def test_a_vertex_removed_from_a_shared_border_leaves_both_grids(
+        page, topo_server, demo_town):
+    used = _saved_parents(demo_town)
+    case = next(c for c in _shared_vertices(demo_town) if c.parent not in used
+                and Polygon([x for x in c.siblings[c.a].geoms[0].exterior.coords
+                             if x != c.vertex]).is_valid)
+    seen = _open(page, topo_server, case.parent)
+    _redraw(page, case)
+    page.mouse.click(*_xy(page, *case.vertex), button="right")
+    page.wait_for_function("() => window.gridgovPlan.state.edited")
+    assert case.vertex not in _vertices(_drawn(page, case.a))
+    assert case.vertex not in _vertices(_drawn(page, case.b))
+    page.click("#plan-preview")
+    _state(page, "previewed")
+    assert "可以保存" in page.inner_text("#plan-can-save")
+    changed = page.eval_on_selector_all("#plan-grids tr[data-code]",
+                                        "rows => rows.map(r => r.dataset.code)")
+    assert set(changed) == {case.a, case.b}
     assert seen["errors"] == []

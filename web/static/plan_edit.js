@@ -252,8 +252,16 @@ window.gridgovPlanEdit = (function () {
     // A vertex removed: removed too where a sibling has it between the same two
     // vertices (a straight shared border); a junction keeps it in the others.
     function onVertexRemoved(e) {
+      // after Geoman's own handler, which puts the vertex back when its removal
+      // makes the ring cross itself
+      setTimeout(function () { removeShared(e); }, 0);
+    }
+
+    function removeShared(e) {
+      if (!edit.layer) { return; }
       var removed = e.marker.getLatLng();
       var path = e.indexPath, ring = at(edit.layer.getLatLngs(), path.slice(0, -1));
+      if (ring.some(function (v) { return same(v, removed); })) { return; }
       var i = path[path.length - 1], n = ring.length;
       var prev = ring[(i + n - 1) % n], next = ring[i % n];
       if (pinBox.checked) {
