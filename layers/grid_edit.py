@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo import edit as geo_edit
+from geo.vocab import bilingual
 from layers import audit, check, grid_recode
 from layers.access import like_prefix
 from layers.assign import FOLLOWERS
@@ -64,8 +65,10 @@ def _lock_family(conn, principal, codes, field="code"):
     rows = _read_grids(conn, principal, codes, field)
     parents = {r["parent_code"] for r in rows}
     if len(parents) != 1:
-        raise Unprocessable("the grids to merge are not siblings (they have "
-                            "different parents)", field="codes")
+        raise Unprocessable(bilingual(
+            "一起修改的网格须属于同一上级网格",
+            "the grids edited together (merged, or redrawn with their neighbours) "
+            "are not siblings: they have different parents"), field="codes")
     (parent,) = parents
     if parent is not None:
         conn.execute("SELECT 1 FROM grids WHERE code = %s FOR UPDATE", (parent,))

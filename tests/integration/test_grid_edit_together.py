@@ -163,6 +163,11 @@ def test_a_neighbour_outside_the_jurisdiction_is_refused_by_name(rw, cases):
                       "version": 1}]}
     r = client.post(f"/api/v1/grids/{case.a}/preview", json=body)
     assert r.status_code == 404 and other.b in r.get_json()["error"]["message"]
+    # a grid of another parent is no neighbour to redraw with it
+    r = rw.client("planner").post(f"/api/v1/grids/{case.a}/preview", json={
+        "geometry": mapping(case.new_a), "version": 1,
+        "neighbours": {other.b: {"geometry": mapping(case.new_b), "version": 1}}})
+    assert r.status_code == 422 and "not siblings" in r.get_json()["error"]["message"]
     # and inside it, the same edit passes
     body = {"geometry": mapping(case.new_a), "version": 1,
             "neighbours": {case.b: {"geometry": mapping(case.new_b), "version": 1}}}
