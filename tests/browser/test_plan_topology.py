@@ -403,3 +403,23 @@ def test_a_vertex_removed_from_a_shared_border_leaves_both_grids(
                                         "rows => rows.map(r => r.dataset.code)")
     assert set(changed) == {case.a, case.b}
     assert seen["errors"] == []
+
+
+def test_the_redraw_tools_fit_a_phone(browser, topo_server, demo_town, artifacts):
+    """At 375 px the undo button and the sharing switch add no sideways scroll."""
+    case = next(_shared_vertices(demo_town))
+    context = browser.new_context(viewport={"width": 375, "height": 812},
+                                  is_mobile=True, has_touch=True, locale="zh-CN")
+    page = context.new_page()
+    try:
+        seen = _open(page, topo_server, case.parent)
+        page.evaluate(f"window.gridgovPlan.state.selected = '{case.a}'")
+        page.click("button[data-mode=redraw]")
+        page.wait_for_selector("#plan-undo:not([hidden])")
+        assert page.locator(".marker-icon").count() > 3
+        assert page.is_visible("#plan-pin")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.screenshot(path=str(artifacts / "plan-topology-phone.png"))
+        assert seen["errors"] == []
+    finally:
+        context.close()
