@@ -7,11 +7,15 @@ come with their address and head of household as the role allows (masked as the
 household list masks them; the read audited like a listing).
 """
 
+import math
+
+import shapely
 from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
 from geo.edit import EditError, boundary_from_geojson
+from geo.vocab import bilingual
 from layers import grid_edit, grid_recode, grid_scope, households, proposals
 from layers.errors import Invalid, Unprocessable
 
@@ -41,11 +45,17 @@ def _op(summary):
 
 OPENAPI = {
     "/grids/{code}": {
-        "put": {"summary": "Save a new boundary {geometry, version}",
+        "put": {"summary": "Save a new boundary {geometry, version, neighbours?, "
+                           "give?}: neighbours {code: {geometry, version}} are "
+                           "siblings redrawn with it (a shared vertex moved in all); "
+                           "give [{at: [lon, lat], to, version}] hands the gap at "
+                           "each point to grid to",
                 "requestBody": _BODY, "responses": _ANSWERS},
         "delete": {"summary": "Delete a micro-grid (?version=&into=): its area and "
                               "points go to a sibling", "responses": _ANSWERS}},
-    "/grids/{code}/preview": _op("Preview a new boundary {geometry, version}"),
+    "/grids/{code}/preview": _op("Preview a new boundary {geometry, version, "
+                                "neighbours?, give?}; gap_info lists each gap's "
+                                "point and the grids bordering it"),
     "/grids/{code}/split": _op(
         "Split a grid along {line, version, name?}; above level 4 its children go "
         "whole to their side and those of the new part are re-coded"),
@@ -82,9 +92,9 @@ def _body():
     return body
 
 
-def _shape(body, name, kinds):
+def _shape(body, name, kinds, field=None):
     try:
-        return boundary_from_geojson(body.get(name), kinds=kinds, field=name)
+        return boundary_from_geojson(body.get(name), kinds=kinds, field=field or name)
     except EditError as exc:
         raise Unprocessable(str(exc), field=exc.field) from None
 
@@ -92,9 +102,51 @@ def _shape(body, name, kinds):
 def _redraw(code, dry_run):
     body = _body()
     geometry = _shape(body, "geometry", ("Polygon", "MultiPolygon"))
+    neighbours, give = _neighbours(body), _give(body)
+    if code in neighbours:
+        raise Invalid(bilingual(f"'neighbours' 不能包含所修改的网格 {code}",
+                                f"'neighbours' cannot hold the grid edited, {code}"),
+                      field="neighbours")
     with connection() as conn:
         return grid_edit.redraw(conn, current(), code, geometry,
-                                body.get("version"), dry_run=dry_run)
+                                body.get("version"), dry_run=dry_run,
+                                neighbours=neighbours, give=give)
+
+
+def _neighbours(body):
+    """``{"neighbours": {code: {geometry, version}}}``: siblings redrawn with the
+    grid (a shared vertex moved in all of them) → code → (shape, version)."""
+    value = body.get("neighbours") or {}
+    if not isinstance(value, dict) or not all(
+            isinstance(v, dict) for v in value.values()):
+        raise Invalid(bilingual(
+            "'neighbours' 须为对象 {网格编码: {geometry, version}}",
+            "'neighbours' must be an object {code: {geometry, version}}"),
+            field="neighbours")
+    return {code: (_shape(v, "geometry", ("Polygon", "MultiPolygon"),
+                          f"neighbours.{code}.geometry"), v.get("version"))
+            for code, v in value.items()}
+
+
+def _give(body):
+    """``{"give": [{at: [lon, lat], to: code, version?}]}``: the gap at each point
+    is handed to grid ``to`` → [(Point, code, version)]."""
+    value = body.get("give") or []
+    bad = Invalid(bilingual(
+        "'give' 须为列表 [{at: [经度, 纬度], to: 网格编码, version}]",
+        "'give' must be a list [{at: [lon, lat], to: code, version}]"), field="give")
+    if not isinstance(value, list):
+        raise bad
+    out = []
+    for item in value:
+        at = item.get("at") if isinstance(item, dict) else None
+        if not (isinstance(at, list) and len(at) == 2 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool)
+                and math.isfinite(v) for v in at)
+                and isinstance(item.get("to"), str)):
+            raise bad
+        out.append((shapely.Point(at), item["to"], item.get("version")))
+    return out
 
 
 def _split(code, dry_run):

@@ -20,10 +20,12 @@ from pyproj import Transformer
 from shapely.ops import split as split_along
 
 from geo.crs import gk_zone_epsg
+from geo.vocab import bilingual
 
 __all__ = [
     "EditError", "Edit", "BORDER_DEGREES", "boundary_from_geojson", "redraw",
-    "create", "split", "split_with_children", "merge", "replace_children",
+    "redraw_together", "gap_neighbours", "create", "split", "split_with_children",
+    "merge", "replace_children",
     "cascade", "area_m2", "free_codes", "recode",
 ]
 
@@ -94,6 +96,9 @@ class Edit:
     # the grid that was split (its code lives on in one part; ``created`` is the
     # other): the lineage of a split
     split_from: str | None = None
+    # per gap (same order as ``gaps``): the siblings it borders, longest border
+    # first, as they would be after the edit: who can be handed that gap
+    gap_borders: list = field(default_factory=list)
 
 
 def boundary_from_geojson(value, kinds=("Polygon", "MultiPolygon"),
@@ -235,7 +240,108 @@ def redraw(siblings, code, geometry, parent, sliver_m2=1.0):
         covered = shapely.union_all(
             [edit.changed.get(c, g) for c, g in siblings.items()])
         edit.gaps = _parts_over(shapely.difference(parent, covered), sliver_m2)
+        after = siblings | edit.changed
+        edit.gap_borders = [gap_neighbours(g, after) for g in edit.gaps]
     return edit
+
+
+def redraw_together(siblings, geometries, parent, give=(), sliver_m2=1.0):
+    """New boundaries for several siblings at once, and gaps handed to neighbours.
+
+    The planner's topological edit: a vertex shared by neighbouring grids was
+    moved in all of them (the page pins coincident vertices, see
+    ``web/static/plan_edit.js``), so their new boundaries still tile the parent;
+    each is applied as a :func:`redraw` in turn (in code order), so what one of
+    them still pushes into another is taken from it, as for a single redraw.
+
+    Why the page moves the shared vertices instead of the server guessing who
+    gets a pulled-back area: the planner sees the very boundaries that will be
+    saved while dragging, a junction of three grids gives each neighbour its
+    own triangle (a server-side rule would hand the whole freed area to one of
+    them), and every grid the edit changes is sent, version-checked and shown.
+
+    Parameters
+    ----------
+    siblings : dict of str to Polygon/MultiPolygon
+        Every child of the parent (EPSG:4326).
+    geometries : dict of str to Polygon/MultiPolygon
+        The new boundaries, code → geometry (codes among ``siblings``).
+    parent : Polygon or MultiPolygon or None
+    give : sequence of (Point, str)
+        Gaps handed to a neighbour: the gap holding the point (as left by the
+        redraws) is added to grid ``code``, which must border it.
+
+    Returns
+    -------
+    Edit
+        ``changed`` holds every grid that changes; ``gaps`` what is left
+        uncovered, with ``gap_borders``.
+
+    Examples
+    --------
+    >>> a = shapely.box(120.0, 31.0, 120.01, 31.01)
+    >>> b = shapely.box(120.01, 31.0, 120.02, 31.01)
+    >>> moved = {"a": shapely.box(120.0, 31.0, 120.005, 31.01),
+    ...          "b": shapely.box(120.005, 31.0, 120.02, 31.01)}
+    >>> edit = redraw_together({"a": a, "b": b}, moved, shapely.union(a, b))
+    >>> sorted(edit.changed), edit.gaps
+    (['a', 'b'], [])
+    """
+    current = dict(siblings)
+    changed = {}
+    for code in sorted(geometries):
+        if code not in siblings:
+            raise EditError(bilingual(
+                f"网格 {code} 不是同一上级网格下的网格",
+                f"grid {code} is not a sibling of the grids edited"),
+                field="neighbours")
+        step = redraw(current, code, geometries[code], parent, sliver_m2)
+        current |= step.changed
+        changed |= step.changed
+    gaps = [] if parent is None else _parts_over(
+        shapely.difference(parent, shapely.union_all(list(current.values()))),
+        sliver_m2)
+    given = set()
+    for point, code in give:
+        hit = sorted((i for i, g in enumerate(gaps)
+                      if shapely.dwithin(g, point, SNAP_DEGREES)),
+                     key=lambda i: shapely.distance(gaps[i], point))
+        if not hit or hit[0] in given:
+            raise EditError(bilingual(
+                f"点 {point.x:.6f}, {point.y:.6f} 处没有空隙",
+                f"there is no gap at {point.x:.6f}, {point.y:.6f}"), field="give")
+        if code not in current:
+            raise EditError(bilingual(
+                f"网格 {code} 不是同一上级网格下的网格",
+                f"grid {code} is not a sibling of the grids edited"), field="give")
+        gap = gaps[hit[0]]
+        if code not in gap_neighbours(gap, current):
+            raise EditError(bilingual(
+                f"空隙与网格 {code} 不相邻，不能交给它",
+                f"the gap does not border grid {code}: it cannot be handed to it"),
+                field="give")
+        given.add(hit[0])
+        current[code] = changed[code] = _polygonal(shapely.union(current[code], gap))
+    edit = Edit(changed={c: changed[c] for c in sorted(changed)},
+                gaps=[g for i, g in enumerate(gaps) if i not in given])
+    edit.gap_borders = [gap_neighbours(g, current) for g in edit.gaps]
+    return edit
+
+
+def gap_neighbours(gap, grids):
+    """Codes of ``grids`` (code → geometry) that border ``gap``, longest shared
+    border first: those that can be handed it without becoming two pieces.
+
+    >>> gap_neighbours(shapely.box(0, 0, 1, 1), {"left": shapely.box(-1, 0, 0, 1),
+    ...     "below": shapely.box(0, -1, 3, 0), "far": shapely.box(5, 5, 6, 6)})
+    ['below', 'left']
+    """
+    near = {c: g for c, g in grids.items()
+            if not g.is_empty and shapely.dwithin(gap, g, SNAP_DEGREES)}
+    border = {c: shapely.length(shapely.intersection(
+        gap.boundary, shapely.buffer(g, SNAP_DEGREES))) for c, g in near.items()}
+    return sorted((c for c, n in border.items() if n > 10 * SNAP_DEGREES),
+                  key=lambda c: (-border[c], c))
 
 
 def _same_boundary(geometry, old):

@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo import edit as geo_edit
+from geo.vocab import bilingual
 from layers import audit, check, grid_recode
 from layers.access import like_prefix
 from layers.assign import FOLLOWERS
@@ -64,8 +65,10 @@ def _lock_family(conn, principal, codes, field="code"):
     rows = _read_grids(conn, principal, codes, field)
     parents = {r["parent_code"] for r in rows}
     if len(parents) != 1:
-        raise Unprocessable("the grids to merge are not siblings (they have "
-                            "different parents)", field="codes")
+        raise Unprocessable(bilingual(
+            "一起修改的网格须属于同一上级网格",
+            "the grids edited together (merged, or redrawn with their neighbours) "
+            "are not siblings: they have different parents"), field="codes")
     (parent,) = parents
     if parent is not None:
         conn.execute("SELECT 1 FROM grids WHERE code = %s FOR UPDATE", (parent,))
@@ -136,7 +139,8 @@ def run_edit(conn, principal, dry_run, build):
             raise Unprocessable(str(exc), field=exc.field) from None
         refuse_outside(principal, edit, changed)
         result = {"gaps": [shapely.geometry.mapping(g) for g in edit.gaps],
-                  "gap_area_m2": round(float(geo_edit.area_m2(edit.gaps).sum()), 1)}
+                  "gap_area_m2": round(float(geo_edit.area_m2(edit.gaps).sum()), 1),
+                  "gap_info": _gap_info(edit)}
         if edit.gaps and not dry_run:
             raise Unprocessable(
                 f"the edit leaves {len(edit.gaps)} gap(s) of "
@@ -171,6 +175,17 @@ def run_edit(conn, principal, dry_run, build):
             "warnings": warned,
         }
     return result
+
+
+def _gap_info(edit):
+    """Per gap: a point inside it and the grids that border it (longest border
+    first), for handing it to one of them (``give`` of a redraw)."""
+    areas = geo_edit.area_m2(edit.gaps) if edit.gaps else []
+    borders = edit.gap_borders or [[] for _ in edit.gaps]
+    return [{"at": [round(p.x, 9), round(p.y, 9)], "area_m2": round(float(a), 1),
+             "neighbours": n}
+            for p, a, n in zip((g.representative_point() for g in edit.gaps), areas,
+                               borders, strict=True)]
 
 
 def _check_parent(conn, principal, parent_code):
@@ -281,15 +296,41 @@ def _features(conn, codes):
     return {"type": "FeatureCollection", "features": [r[0] for r in rows]}
 
 
-def redraw(conn, principal, code, geometry, version, dry_run=False, sliver_m2=1.0):
-    """Give grid ``code`` a new boundary (shapely, EPSG:4326)."""
+def redraw(conn, principal, code, geometry, version, dry_run=False, sliver_m2=1.0,
+           neighbours=None, give=()):
+    """Give grid ``code`` a new boundary (shapely, EPSG:4326).
+
+    ``neighbours``: code → (geometry, version) of siblings redrawn with it (a
+    shared vertex moved in all of them); ``give``: (Point, code, version) of
+    gaps handed to a sibling. Every grid named is locked, version-checked and
+    checked against the jurisdiction like ``code``
+    (:func:`geo.edit.redraw_together`).
+    """
+    neighbours = neighbours or {}
+    versions = {c: v for c, (_, v) in neighbours.items()}
+    for _, target, v in give:
+        if target != code and target not in neighbours:
+            versions[target] = v
+    named = sorted({code, *versions})
 
     def build(conn):
-        (row,), siblings = _lock_family(conn, principal, [code])
+        rows, siblings = _lock_family(conn, principal, named)
+        row = next(r for r in rows if r["code"] == code)
         _check_version(row, version)
-        refuse_reaching_out(conn, principal, geometry, row["level"], "geometry")
+        for other in rows:
+            if other["code"] != code:
+                _check_version(other, versions[other["code"]])
+        for c, geom in [(code, geometry), *((c, g) for c, (g, _) in
+                                             sorted(neighbours.items()))]:
+            refuse_reaching_out(conn, principal, geom, row["level"],
+                                "geometry" if c == code else "neighbours")
         parent = _parent_geom(conn, row["parent_code"])
-        edit = geo_edit.redraw(siblings, code, geometry, parent, sliver_m2)
+        if not neighbours and not give:
+            edit = geo_edit.redraw(siblings, code, geometry, parent, sliver_m2)
+        else:
+            new = {code: geometry} | {c: g for c, (g, _) in neighbours.items()}
+            edit = geo_edit.redraw_together(
+                siblings, new, parent, [(p, c) for p, c, _ in give], sliver_m2)
         return row["level"], row["parent_code"], edit, {}
 
     return run_edit(conn, principal, dry_run, build)

@@ -4,9 +4,10 @@ folium's pages link Leaflet, jQuery, Bootstrap and Font Awesome from public CDNs
 which fail on isolated government networks. The assets come installed with the
 project: as XStatic Python packages (Leaflet, markercluster), or from the npm
 registry by ``scripts/setup.sh`` into ``web/vendor/node_modules`` (Leaflet.draw,
-pinned in ``web/vendor/package.json``; never committed). This module serves them
-under ``/vendor`` and rewrites every folium element's links to those local URLs. An
-asset with no local copy is an error at render time, never a silent CDN request.
+Leaflet-Geoman free, pinned in ``web/vendor/package.json``; never committed). This
+module serves them under ``/vendor`` and rewrites every folium element's links to
+those local URLs. An asset with no local copy is an error at render time, never a
+silent CDN request.
 """
 
 import importlib
@@ -29,6 +30,8 @@ _PACKAGES = {
     "leaflet-markercluster": "xstatic.pkg.leaflet_markercluster",
     # its CSS loads images/spritesheet.* relative to itself: the same folder
     "leaflet-draw": _NODE_MODULES / "leaflet-draw" / "dist",
+    # the planner's topological editing: vertex editing with snapping
+    "leaflet-geoman": _NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist",
     # vector tiles (/tiles/...mvt) for layers too large to embed in the page
     "leaflet-vectorgrid": _NODE_MODULES / "leaflet.vectorgrid" / "dist",
 }
@@ -42,6 +45,8 @@ _LOCAL = {
     "markerclusterdefaultcss": ("leaflet-markercluster", "MarkerCluster.Default.css"),
     "leaflet_draw_js": ("leaflet-draw", "leaflet.draw.js"),
     "leaflet_draw_css": ("leaflet-draw", "leaflet.draw.css"),
+    "leaflet_geoman_js": ("leaflet-geoman", "leaflet-geoman.min.js"),
+    "leaflet_geoman_css": ("leaflet-geoman", "leaflet-geoman.css"),
     "leaflet_vectorgrid": ("leaflet-vectorgrid", "Leaflet.VectorGrid.bundled.min.js"),
 }
 

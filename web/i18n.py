@@ -265,9 +265,20 @@ STRINGS = {
     "plan_hint": ("点击地图上的网格选中它，再选择“修改边界”“拆分”或“合并”。",
                   "Click a grid on the map to select it, then Redraw, Split or "
                   "Merge."),
-    "plan_hint_redraw": ("拖动白色顶点修改边界（单击顶点可删除），然后点击“预览”。",
-                         "Drag the white vertices (click one to delete it), then "
-                         "press Preview."),
+    "plan_hint_redraw": ("拖动白色顶点修改边界：相邻网格的共用顶点一同移动，靠近其他"
+                         "网格的顶点或边时自动吸附（按住 Alt 不吸附）；单击边上的中点"
+                         "加顶点，右键单击顶点删除；Ctrl+Z 撤销。然后点击“预览”。",
+                         "Drag the white vertices: a vertex shared with neighbouring "
+                         "grids moves in all of them, and snaps to other grids' "
+                         "vertices and edges (hold Alt not to snap); click an edge's "
+                         "middle handle to add a vertex, right-click a vertex to "
+                         "delete it; Ctrl+Z undoes. Then press Preview."),
+    "plan_undo": ("撤销", "Undo"),
+    "plan_pin": ("共用顶点在相邻网格中一同移动", "Move shared vertices in the "
+                 "neighbouring grids too"),
+    "plan_gaps": ("空隙", "Gaps"),
+    "plan_gap_item": ("空隙 {n}（{area} m²）交给：", "Gap {n} ({area} m²) to:"),
+    "plan_give": ("并入", "give to"),
     "plan_hint_split": ("画一条穿过网格的分割线：逐点单击，再次单击最后一点结束，"
                         "然后点击“预览”。",
                         "Draw a line across the grid: click point by point, click "

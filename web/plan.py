@@ -75,6 +75,8 @@ def plan():
         "leaflet_js": assets.local_url("leaflet", "leaflet.js"),
         "draw_css": assets.local_url("leaflet-draw", "leaflet.draw.css"),
         "draw_js": assets.local_url("leaflet-draw", "leaflet.draw.js"),
+        "geoman_css": assets.local_url("leaflet-geoman", "leaflet-geoman.css"),
+        "geoman_js": assets.local_url("leaflet-geoman", "leaflet-geoman.min.js"),
     }
     return render_template("plan.html", groups=[g for g in groups if g[1]],
                            parent=parent, config=config, vendor=vendor)

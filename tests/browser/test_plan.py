@@ -134,8 +134,8 @@ def test_a_planner_redraws_a_micro_grid_through_preview_and_save(
     page.evaluate("([lat, lon]) => { window.gridgovPlan.map.setView([lat, lon], 17); }",
                   [push.vertex[1], push.vertex[0]])
     page.wait_for_timeout(400)  # the zoom animation
-    assert page.locator(".leaflet-editing-icon").count() > 10
-    # drag the vertex's handle (Leaflet.draw) into B, past the household
+    assert page.locator(".marker-icon").count() > 10
+    # drag the vertex's handle (Leaflet-Geoman) into B, past the household
     _drag(page, _xy(page, *push.vertex), _xy(page, *push.moved))
     page.wait_for_function("window.gridgovPlan.state.edited")
     drawn = shape(page.evaluate(

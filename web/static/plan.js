@@ -2,7 +2,8 @@
  * The planners' page /plan (web/plan.py, templates/plan.html).
  *
  * Draws the children of one parent grid and the households under it, and lets a
- * planner redraw a child's boundary (Leaflet.draw's vertex editing on that layer),
+ * planner redraw a child's boundary (topological editing with snapping and undo:
+ * plan_edit.js, on Leaflet-Geoman),
  * split a grid along a drawn line (Leaflet.draw's polyline) or merge grids picked
  * with clicks, at every level: above the micro-grids the grids below keep their
  * boundaries, and the preview lists those that get new codes (re-coded under a
@@ -70,7 +71,9 @@
 
   // --- the map -------------------------------------------------------------------
 
-  var map = L.map('plan-map', {maxZoom: 20, zoomSnap: 0.5, boxZoom: false});
+  // pmIgnore false: Leaflet-Geoman edits on this map (plan_edit.js, opt-in)
+  var map = L.map('plan-map', {maxZoom: 20, zoomSnap: 0.5, boxZoom: false,
+                               pmIgnore: false});
   if (cfg.basemap.url) {
     L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution || ' ',
                                   maxZoom: 20}).addTo(map);
@@ -93,14 +96,6 @@
   // Leaflet.draw 1.0.4 calls Leaflet 1.9's deprecated L.Polyline._flat, which warns
   // on every call: point it at the function that replaced it.
   L.Polyline._flat = L.LineUtil.isFlat;
-  // Leaflet.draw takes every browser with pointer events for a touch screen and gives
-  // it 20 px vertex handles; with a mouse, smaller handles hide less of the map.
-  if (window.matchMedia && window.matchMedia('(pointer: fine)').matches) {
-    var handle = new L.DivIcon({iconSize: new L.Point(11, 11),
-                                className: 'leaflet-div-icon leaflet-editing-icon'});
-    L.Edit.PolyVerticesEdit.prototype.options.icon = handle;
-    L.Edit.PolyVerticesEdit.prototype.options.touchIcon = handle;
-  }
   L.drawLocal.draw.handlers.polyline.tooltip = {
     start: zh('plan_line_start'), cont: zh('plan_line_cont'), end: zh('plan_line_end')
   };
@@ -129,6 +124,13 @@
   // the selected grid's panel, a load or a save are drawn.
   var hooks = window.gridgovPlan.hooks = {modes: {}};
   function hook(name, a, b) { if (hooks[name]) { hooks[name](a, b); } }
+
+  // Topological editing in the redraw mode (shared vertices move in every grid,
+  // snapping, handing a gap to a neighbour, undo): web/static/plan_edit.js.
+  var topo = window.gridgovPlanEdit({
+    map: map, state: state, parentLayer: parentLayer, root: root, el: el, both: both,
+    preview: preview, changed: function () { invalidate(); updateButtons(); }});
+  window.gridgovPlan.edit = topo;
 
   function setState(name) { root.dataset.state = name; }
 
@@ -263,10 +265,7 @@
     }
     if (mode === 'redraw') {
       if (parts(sel.feature) > 1) { setMsg('error', both('plan_multipart')); return; }
-      // Leaflet.draw refuses (and flashes) a drag that makes the ring cross itself.
-      sel.layer.options.poly = {allowIntersection: false};
-      sel.layer.editing.enable();
-      sel.layer.on('edit', onVertexEdit);
+      topo.start(sel.layer, state.selected);
     } else if (mode === 'split') {
       state.drawer = new L.Draw.Polyline(map, {
         shapeOptions: STYLE.line, allowIntersection: false, showLength: true,
@@ -281,12 +280,6 @@
     setMsg(null);
     restyle();
     renderSelection();
-    updateButtons();
-  }
-
-  function onVertexEdit() {
-    state.edited = true;
-    invalidate();
     updateButtons();
   }
 
@@ -310,8 +303,7 @@
     if (hooks.modes[state.mode]) { hooks.modes[state.mode].reset(); }
     if (state.mode === 'redraw' && state.selected) {
       var child = state.children[state.selected];
-      child.layer.editing.disable();
-      child.layer.off('edit', onVertexEdit);
+      topo.stop();
       childLayer.removeLayer(child.layer);
       child.layer = makeChild(child.feature);
       childLayer.addLayer(child.layer);
@@ -423,8 +415,8 @@
       return {
         url: API + '/grids/' + encodeURIComponent(code) + '/preview',
         save: API + '/grids/' + encodeURIComponent(code), method: 'PUT',
-        body: {geometry: child.layer.toGeoJSON(false).geometry,
-               version: child.feature.properties.version}};
+        body: L.extend({geometry: child.layer.toGeoJSON(false).geometry,
+                        version: child.feature.properties.version}, topo.body())};
     }
     if (state.mode === 'split' && child && state.line) {
       var body = {line: state.line.toGeoJSON(false).geometry,
@@ -550,6 +542,7 @@
                              id: 'plan-can-save'},
       answer.can_save ? ['✓ ', both('plan_can_save')] :
         both('plan_gap_refused', {area: m2(answer.gap_area_m2)})));
+    topo.showGaps(answer, box);  // each gap: one click hands it to a neighbour
 
     showCheck(answer.check, box);
 
