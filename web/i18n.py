@@ -79,7 +79,6 @@ STRINGS = {
     "dispatch_outcome": ("办结结果", "Outcome"),
     "dispatch_proposed_outcome": ("建议结果", "Proposed outcome"),
     "dispatch_satisfaction": ("满意度", "Satisfaction"),
-    "dispatch_china_time": ("{t}（北京时间）", "{t} (China time)"),
     "dispatch_received": ("受理时间", "Received"),
     "dispatch_outside_mine": ("不在您的管辖范围", "Outside your jurisdiction"),
     "dispatch_done": ("{action}：完成", "{action}: done"),

@@ -85,11 +85,6 @@
     return gg.time(iso);  // "2026-12-07 19:30 北京时间"
   }
 
-  // The same, saying so: "2026-12-07 19:30（北京时间）".
-  function chinaTime(iso) {
-    return iso ? zh('dispatch_china_time', {t: when(iso)}) : '—';
-  }
-
   // Is this chain (the located spot's) inside the user's jurisdiction? Outside
   // it, locate answers the ancestors the two share only (the town).
   function mine(chain) {
@@ -369,7 +364,7 @@
       var pv = r.body;
       box.appendChild(el('p', {}, zh('dispatch_goes_to', {
         grid: (state.micro ? state.micro.name + ' ' : '') + pv.grid_code,
-        deadline: chinaTime(pv.deadline), n: pv.deadline_workdays})));
+        deadline: when(pv.deadline), n: pv.deadline_workdays})));
       if (pv.duplicates && pv.duplicates.length) {
         box.appendChild(el('p', {className: 'warn'}, zh('dispatch_duplicates',
                                                        {m: 50, d: 7})));
@@ -383,7 +378,7 @@
             el('div', {}, [el('strong', {}, d.code), ' ',
               labelNode(V.statuses, d.status), ' · ',
               Math.round(d.distance_m) + ' ' + zh('metres')]),
-            el('div', {className: 'when'}, [el('time', {}, chinaTime(d.created_at))]),
+            el('div', {className: 'when'}, [el('time', {}, when(d.created_at))]),
             el('p', {className: 'desc'}, d.description || '—'),
             link]));
         });
@@ -493,7 +488,7 @@
                 label(CATS, i.category).split(' ')[0],
                 labelNode(V.statuses, i.status),
                 el('span', {className: i.overdue ? 'hot' : ''},
-                   chinaTime(i.deadline) +
+                   when(i.deadline) +
                    (i.overdue ? ' ' + zh('dispatch_overdue') : ''))];
       }, 'dispatch-queue-list'));
     }).catch(fail);
@@ -560,8 +555,8 @@
       }).join(' › '), ' ', el('code', {}, inc.grid_code)] : inc.grid_code],
       ['source', zh('dispatch_source'), labelNode(V.sources, inc.source)],
       ['reporter', zh('dispatch_reporter'), inc.reporter || '—'],
-      ['received', zh('dispatch_received'), chinaTime(inc.created_at)],
-      ['deadline', zh('dispatch_deadline'), chinaTime(inc.deadline) +
+      ['received', zh('dispatch_received'), when(inc.created_at)],
+      ['deadline', zh('dispatch_deadline'), when(inc.deadline) +
         (inc.overdue ? ' ' + zh('dispatch_overdue') : '')],
       ['assignee', zh('dispatch_assignee'), inc.assignee_name || inc.department || '—'],
       ['description', zh('dispatch_description'), inc.description || '—']
