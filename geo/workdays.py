@@ -20,10 +20,12 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
-__all__ = ["CHINA_TZ", "WorkCalendar", "china", "uncovered_years", "add_workdays",
-           "workdays_between"]
+__all__ = ["CHINA_TZ", "ZONE_NAME", "WorkCalendar", "china", "uncovered_years",
+           "add_workdays", "workdays_between"]
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
+# The zone's name beside every time a person reads (pages, phone, PDF): zh, en.
+ZONE_NAME = ("北京时间", "China time")
 
 def _expand(year, items):
     days = set()

@@ -83,7 +83,7 @@ _TEXT = {
     "period": ("数据期间", "Data period"),
     "as_of": ("数据截至", "as of"),
     "generated": ("生成时间", "Generated"),
-    "china_time": ("北京时间", "China time"),
+    "china_time": workdays.ZONE_NAME,
     "weights": ("得分 = 化解率×50% + 按期办结率×30% + 视频覆盖率×20%；"
                 "未知项不计，其余权重按比例放大",
                 "score = resolution 50 % + on time 30 % + camera coverage 20 %; an "

@@ -48,6 +48,7 @@ def page():
                  "scope": url_for("mobile.page")},
         # times are shown in the deployment's time zone, whatever the phone's
         "utc_offset_min": int(workdays.CHINA_TZ.utcoffset(None).total_seconds() // 60),
+        "zone_name": workdays.ZONE_NAME,
         "basemap": {"url": current_app.config["BASEMAP_URL"],
                     "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
         "vocab": {
