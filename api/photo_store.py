@@ -161,17 +161,25 @@ class S3Store:
             import boto3
             from botocore.config import Config
         except ImportError:  # a deployment that set a bucket without boto3
-            raise RuntimeError("PHOTO_S3_BUCKET is set but boto3 is not installed"
-                               " (pip install boto3)") from None
+            raise Unavailable(bilingual(
+                "已设置 PHOTO_S3_BUCKET，但未安装 boto3（pip install boto3）",
+                "PHOTO_S3_BUCKET is set but boto3 is not installed "
+                "(pip install boto3)")) from None
         self.bucket, self.endpoint, self.prefix = bucket, endpoint, prefix or ""
-        self.client = boto3.client(
-            "s3", endpoint_url=endpoint or None, region_name=region,
-            aws_access_key_id=access_key_id or None,
-            aws_secret_access_key=secret_access_key or None,
-            config=Config(connect_timeout=float(timeout),
-                          read_timeout=float(timeout),
-                          retries={"max_attempts": 2, "mode": "standard"},
-                          s3={"addressing_style": "path"}))  # MinIO's default
+        try:
+            self.client = boto3.client(
+                "s3", endpoint_url=endpoint or None, region_name=region,
+                aws_access_key_id=access_key_id or None,
+                aws_secret_access_key=secret_access_key or None,
+                config=Config(connect_timeout=float(timeout),
+                              read_timeout=float(timeout),
+                              retries={"max_attempts": 2, "mode": "standard"},
+                              s3={"addressing_style": "path"}))  # MinIO's default
+        except ValueError as exc:  # e.g. an endpoint that is not a URL
+            raise Unavailable(bilingual(
+                f"照片存储配置有误（PHOTO_S3_ENDPOINT {endpoint!r}）：{exc}",
+                f"The photo store is misconfigured (PHOTO_S3_ENDPOINT "
+                f"{endpoint!r}): {exc}")) from None
 
     def key(self, sha256):
         return f"{self.prefix}{sha256[:2]}/{sha256[2:4]}/{sha256}.jpg"

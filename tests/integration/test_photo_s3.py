@@ -179,6 +179,13 @@ def test_a_missing_bucket_is_a_503_naming_it_and_records_nothing(town, s3):
     assert "no-such-bucket" in r.get_json()["error"]["message"]
 
 
+def test_an_endpoint_that_is_not_a_url_is_a_503_naming_the_setting(town):
+    app = town.make_app(PHOTO_S3_BUCKET="photos", PHOTO_S3_ENDPOINT="minio:9000 ")
+    r = _upload(app, town.tokens["worker"], _report(town, app), _jpeg("gray"))
+    assert r.status_code == 503, r.get_json()
+    assert "PHOTO_S3_ENDPOINT" in r.get_json()["error"]["message"]
+
+
 def test_an_unreachable_store_is_a_503_not_a_500(town):
     app = town.make_app(PHOTO_S3_BUCKET="photos",
                         PHOTO_S3_ENDPOINT=f"http://127.0.0.1:{_free_port()}",
