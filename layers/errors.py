@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 __all__ = [
     "LayerError", "NotFound", "Invalid", "Conflict", "Unauthorized", "Forbidden",
-    "TooManyRequests", "Unprocessable",
+    "TooManyRequests", "Unprocessable", "Unavailable",
 ]
 
 
@@ -59,3 +59,10 @@ class Unprocessable(LayerError):
 
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
     code = "unprocessable"
+
+
+class Unavailable(LayerError):
+    """A service gridgov needs cannot be reached now (the photo store): try again."""
+
+    http_status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "unavailable"

@@ -30,7 +30,7 @@ import shapely
 from psycopg import sql
 
 from geo import crs as geo_crs
-from geo import ranking, vocab, workdays
+from geo import localtime, ranking, vocab
 from layers.access import like_prefix
 from layers.errors import LayerError
 
@@ -83,7 +83,7 @@ _TEXT = {
     "period": ("数据期间", "Data period"),
     "as_of": ("数据截至", "as of"),
     "generated": ("生成时间", "Generated"),
-    "china_time": ("北京时间", "China time"),
+    "china_time": localtime.LABEL,
     "weights": ("得分 = 化解率×50% + 按期办结率×30% + 视频覆盖率×20%；"
                 "未知项不计，其余权重按比例放大",
                 "score = resolution 50 % + on time 30 % + camera coverage 20 %; an "
@@ -249,7 +249,7 @@ def _when(period):
 
 
 def _china(moment):
-    return moment.astimezone(workdays.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(localtime.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def _title(fig, found, fonts):

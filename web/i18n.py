@@ -93,13 +93,21 @@ STRINGS = {
                       "Your login has ended: log in again; unsent items are kept."),
     "m_revoked": ("此设备已被注销，手机上缓存的数据已清除。",
                   "This device was signed out; the data kept on the phone was wiped."),
-    "m_other_user": ("手机上有其他用户（{user}）未发送的记录，请用该账号登录。",
-                     "Unsent items of another user ({user}) are on this phone: "
-                     "log in as that user."),
+    "m_other_user": ("手机上有 {user} 的 {n} 条记录未发送。以 {me} 登录将丢弃这 {n} 条"
+                     "记录，无法恢复；保留它们请取消，由 {user} 登录发送。",
+                     "{n} unsent items of {user} are on this phone. Logging in as "
+                     "{me} discards these {n} items for good; to keep them, cancel "
+                     "and let {user} log in to send them."),
+    "m_other_discard": ("丢弃并登录", "Discard and log in"),
+    "m_other_keep": ("取消，保留记录", "Cancel, keep them"),
+    "m_other_kept": ("已取消登录，记录已保留。",
+                     "Login cancelled; the items are kept."),
     "m_logout": ("退出", "Log out"),
-    "m_logout_confirm": ("还有 {n} 条记录未发送，退出将一并删除。确定退出？",
-                         "{n} items are not sent yet and will be deleted. Log out?"),
-    "m_logged_out": ("已退出，手机上的数据已清除。",
+    "m_logout_confirm": ("还有 {n} 条记录未发送：退出后锁定保留在手机上，您再次登录后"
+                         "发送。确定退出？",
+                         "{n} items are not sent yet: they stay on the phone, locked, "
+                         "and are sent when you log in again. Log out?"),
+    "m_logged_out": ("已退出，手机上缓存的数据已清除。",
                      "Logged out; the data kept on the phone was wiped."),
     "m_online": ("在线", "Online"),
     "m_offline": ("离线", "Offline"),
@@ -199,9 +207,9 @@ STRINGS = {
     "m_state_sending": ("发送中", "Sending"),
     "m_state_sent": ("已发送", "Sent"),
     "m_state_failed": ("失败", "Failed"),
-    "m_state_login": ("需重新登录", "Log in again"),
-    "m_waiting_login": ("手机上有 {n} 条记录，登录后发送",
-                        "{n} items are waiting to be sent after login"),
+    "m_state_login": ("已锁定，待登录", "Locked until login"),
+    "m_waiting_login": ("手机上有 {user} 的 {n} 条记录未发送，{user} 登录后发送",
+                        "{n} unsent items of {user}: sent when {user} logs in"),
     "m_net_error": ("网络不可用，稍后自动重试", "No network: retrying later"),
     "m_error": ("出错：{msg}", "Error: {msg}"),
     # the leaders' overview on / (static/overview.js)

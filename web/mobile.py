@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 import api
 from api.auth import public
-from geo import vocab, workdays
+from geo import localtime, vocab
 from web import assets
 from web.dispatch import _pairs
 from web.i18n import STRINGS
@@ -47,7 +47,8 @@ def page():
                  "sw": url_for("mobile.service_worker"),
                  "scope": url_for("mobile.page")},
         # times are shown in the deployment's time zone, whatever the phone's
-        "utc_offset_min": int(workdays.CHINA_TZ.utcoffset(None).total_seconds() // 60),
+        "utc_offset_min": localtime.UTC_OFFSET_MIN,
+        "zone_name": localtime.LABEL,
         "basemap": {"url": current_app.config["BASEMAP_URL"],
                     "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
         "vocab": {

@@ -310,7 +310,7 @@ def test_a_device_revoked_by_the_centre_is_wiped(phone, phone_server):
     page.click("#m-tasks-refresh")
     page.wait_for_selector("#m[data-state=login]")
     assert "此设备已被注销" in page.inner_text("#m-msg")
-    assert _idb_dump(page).get("kv") == []
+    assert not _idb_dump(page).get("kv")  # nothing unsent: the database went too
 
 
 def _route_exists(page, base, path):
@@ -476,5 +476,158 @@ def test_each_tab_at_375_px_with_the_worker_s_data(browser, phone_server, worker
                     (2, True)]
         errors = [e for e in seen["errors"] if not (absent and "404" in e)]
         assert not errors, errors
+    finally:
+        context.close()
+
+
+def _queue_states(page):
+    """[(kind, state, owner)] of the phone's outbox, oldest first."""
+    return page.evaluate("""async () => (await window.gridgovMobile.store.queue())
+        .map(it => [it.kind, it.state, it.owner])""")
+
+
+def _report_offline(phone, page, description):
+    """A report made with every API request failing: it waits in the outbox."""
+    phone.route("**/api/v1/**", lambda route: route.abort())
+    page.click("#m-tab-report")
+    page.select_option("#m-category", "environment")
+    page.fill("#m-description", description)
+    page.wait_for_selector("#m-report-pos .m-good")
+    page.click("#m-check")
+    page.wait_for_selector("#m-goes")
+    page.click("#m-send")
+    page.click("#m-tab-queue")
+    page.wait_for_selector("#m-queue li[data-kind=report][data-state=waiting]")
+    phone.unroute("**/api/v1/**")
+
+
+def _login_as(page, base, username, password):
+    """Fill and send the login form (the page may then ask before going on)."""
+    page.wait_for_selector("#m[data-state=login]")
+    page.fill("#m-username", username)
+    page.fill("#m-password", password)
+    page.click("#m-login-go")
+
+
+def _incidents(server, description):
+    with psycopg.connect(server.url) as conn:
+        return conn.execute("SELECT count(*) FROM incidents WHERE description = %s",
+                            (description,)).fetchone()[0]
+
+
+def test_unsent_work_stays_locked_for_its_maker_and_another_user_is_asked(
+        phone, phone_server):
+    """Revocation and logout wipe the cached households and tasks at once; the
+    worker's unsent report stays, locked: another user who logs in is told how
+    many items of whom would be discarded and asked (cancel keeps them and undoes
+    that login); the same worker's next login sends it, once."""
+    base, pw = phone_server.base, phone_server.passwords
+    page = phone.new_page()
+    seen = _watch(page)
+    _backend(page, base)
+    _login(page, base, "worker", pw["worker"])
+    page.wait_for_function("() => window.gridgovMobile.data.households !== null"
+                           " && window.gridgovMobile.data.tasks !== null")
+    page.click("#m-tab-visits")
+    assert page.locator("#m-households li.m-card").count() > 0
+    first = "离线上报：路灯损坏（注销后保留）"
+    _report_offline(phone, page, first)
+
+    # the centre revokes the device; the next request learns it
+    token = page.evaluate("() => window.gridgovMobile.store.get('token')")
+    with psycopg.connect(phone_server.url) as conn:
+        conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE kind = 'device'"
+                     " AND token_sha256 = %s", (users.digest(token),))
+    page.click("#m-tab-tasks")
+    page.click("#m-tasks-refresh")
+    page.wait_for_selector("#m[data-state=login]")
+    assert "此设备已被注销" in page.inner_text("#m-msg")
+    # cached personal data gone from storage, memory and the page
+    kept = _idb_dump(page)
+    assert kept["kv"] == [] and len(kept["queue"]) == 1
+    assert page.evaluate("""() => [window.gridgovMobile.data.tasks,
+        window.gridgovMobile.data.households, window.gridgovMobile.me]""") == [
+        None, None, None]
+    assert page.locator("#m-households li.m-card, #m-tasks li.m-card").count() == 0
+    assert _queue_states(page) == [["report", "login", "worker"]]
+    assert "worker 的 1 条记录未发送" in page.inner_text("#m-login-pending")
+    assert _incidents(phone_server, first) == 0
+
+    # another user: told how many items of whom, asked; cancel keeps them
+    _login_as(page, base, "liaison", pw["liaison"])
+    box = page.wait_for_selector("#m-other")
+    assert "worker 的 1 条记录未发送" in box.inner_text()
+    assert "以 liaison 登录将丢弃这 1 条记录" in box.inner_text()
+    page.click("#m-other-keep")
+    page.wait_for_selector("#m-msg:has-text('已取消登录')")
+    assert page.get_attribute("#m", "data-state") == "login"
+    assert _queue_states(page) == [["report", "login", "worker"]]
+    with psycopg.connect(phone_server.url) as conn:  # that login was undone
+        assert conn.execute(
+            "SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE u.username = 'liaison' AND t.kind = 'device'"
+            " AND t.revoked_at IS NULL").fetchone()[0] == 0
+    assert _incidents(phone_server, first) == 0
+
+    # the same worker logs in again: the locked report goes, once
+    _login_as(page, base, "worker", pw["worker"])
+    page.wait_for_selector("#m[data-state=ready]")
+    page.click("#m-tab-queue")
+    page.wait_for_selector("#m-queue li[data-kind=report][data-state=sent]")
+    assert _incidents(phone_server, first) == 1
+
+    # logout with an unsent report: asked, kept locked, the cache wiped
+    second = "离线上报：井盖缺失（退出后由他人丢弃）"
+    _report_offline(phone, page, second)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    page.click("#m-logout")
+    page.wait_for_selector("#m[data-state=login]")
+    assert "还有 1 条记录未发送" in dialogs[0]
+    kept = _idb_dump(page)
+    assert kept["kv"] == [] and len(kept["queue"]) == 1  # the sent one dropped
+    assert _queue_states(page) == [["report", "login", "worker"]]
+    # … and discarded by another user who says so
+    _login_as(page, base, "liaison", pw["liaison"])
+    page.wait_for_selector("#m-other")
+    page.click("#m-other-discard")
+    page.wait_for_selector("#m[data-state=ready]")
+    assert page.evaluate("() => window.gridgovMobile.me.username") == "liaison"
+    assert _queue_states(page) == []
+    page.wait_for_function("() => window.gridgovMobile.sync.state.running === null")
+    assert _incidents(phone_server, second) == 0
+    _no_sideways_scroll(page)
+    errors = [e for e in seen["errors"] if "net::ERR_FAILED" not in e
+              and "401" not in e]
+    assert not errors, errors
+
+
+def test_times_on_the_phone_are_the_deployment_s_labelled(browser, phone_server,
+                                                         worker_spot):
+    """A phone set to another time zone shows China time, labelled 北京时间."""
+    import datetime as dt
+    import re
+
+    lon, lat, _ = worker_spot
+    context = browser.new_context(
+        **PHONE, timezone_id="America/New_York", permissions=["geolocation"],
+        geolocation={"longitude": lon, "latitude": lat, "accuracy": 8})
+    try:
+        page = context.new_page()
+        _backend(page, phone_server.base)
+        _login(page, phone_server.base, "worker", phone_server.passwords["worker"])
+        page.wait_for_selector("#m-report-pos .m-good")
+        shown = page.inner_text("#m-report-time")
+        assert re.fullmatch(r"\d\d-\d\d \d\d:\d\d 北京时间", shown), shown
+        china = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
+        near = {(china + dt.timedelta(minutes=m)).strftime("%m-%d %H:%M")
+                for m in (-2, -1, 0, 1)}
+        assert shown[:11] in near, (shown, near)
+        page.click("#m-tab-tasks")
+        page.wait_for_function("() => window.gridgovMobile.data.tasks !== null")
+        assert page.inner_text("#m-tasks-synced").endswith("北京时间")
+        due = page.locator("#m-tasks li.m-card .m-due").first
+        if due.count():
+            assert "北京时间" in due.inner_text()
     finally:
         context.close()

@@ -1,6 +1,7 @@
 /*
  * The phone page's frame: login (POST /devices, the token kept in IndexedDB for
- * its 30 days), logout and revocation (everything on the phone wiped), the tabs,
+ * its 30 days), logout and revocation (what is cached wiped at once, the unsent
+ * work kept locked for the same person's next login), the tabs,
  * the outbox (待发送) with each item's state, the network mark, the service
  * worker, and the minute's poll for new tasks while the page is open.
  */
@@ -41,12 +42,15 @@
     $('m-who').textContent = '';
     $('m-login').hidden = false;
     if (key) { M.msg(key, null, kind || 'warn'); }
-    M.store.queue().then(function (all) {
-      var n = all.filter(function (it) { return it.state !== 'sent'; }).length;
+    return M.store.unsentByOwner().then(function (by) {
       var p = $('m-login-pending');
       M.clear(p);
-      p.hidden = !n;
-      if (n) { p.appendChild(M.both('m_waiting_login', {n: n})); }
+      var owners = Object.keys(by);
+      p.hidden = !owners.length;
+      owners.forEach(function (owner) {  // locked: sent after that person logs in
+        var line = M.both('m_waiting_login', {n: by[owner], user: owner || '—'});
+        p.appendChild(M.el('span', {className: 'm-line'}, line));
+      });
     }).catch(function () {});
   }
 
@@ -78,6 +82,7 @@
             M.sync.setToken(res.body.token, null);
             return M.sync.request('DELETE', '/devices/current').then(function () {
               M.sync.setToken(null, null);
+              return showLogin('m_other_kept', 'warn');
             });
           }
           $('m-password').value = '';
@@ -93,58 +98,93 @@
       });
   }
 
-  // Unsent work of another person on this phone: discard it to log in (asked).
+  // Unsent work of another person on this phone: the page says how many items of
+  // whom would be discarded and asks; yes discards them (and that person's sent
+  // ones), no keeps them and undoes this login. Resolves true to go on.
   function othersWork(username) {
-    return M.store.queue().then(function (all) {
-      var theirs = all.filter(function (it) {
-        return it.owner && it.owner !== username && it.state !== 'sent';
-      });
-      if (!theirs.length) { return true; }
-      if (!window.confirm(M.text('m_other_user', {user: theirs[0].owner}) + '\n' +
-                          M.text('m_discard_confirm'))) {
-        return false;
+    return M.store.unsentByOwner().then(function (by) {
+      var owners = Object.keys(by).filter(function (o) { return o && o !== username; });
+      if (!owners.length) { return true; }
+      var n = owners.reduce(function (sum, o) { return sum + by[o]; }, 0);
+      return ask(M.both('m_other_user', {n: n, user: owners.join('、'),
+                                         me: username}))
+        .then(function (yes) {
+          return yes ? M.store.dropOthers(username).then(function () { return true; })
+            : false;
+        });
+    });
+  }
+
+  // A question in the login panel with 丢弃并登录 / 取消 (no window.confirm: some
+  // webviews suppress it); resolves true or false.
+  function ask(text) {
+    var box = $('m-other');
+    if (box) { box.remove(); }
+    return new Promise(function (resolve) {
+      function answer(yes) {
+        box.remove();
+        resolve(yes);
       }
-      return Promise.all(theirs.map(function (it) { return M.store.drop(it.id); }))
-        .then(function () { return true; });
+      var yes = M.el('button', {type: 'button', id: 'm-other-discard',
+                                className: 'm-primary m-danger'},
+                     M.both('m_other_discard'));
+      var no = M.el('button', {type: 'button', id: 'm-other-keep',
+                               className: 'm-secondary'}, M.both('m_other_keep'));
+      yes.addEventListener('click', function () { answer(true); });
+      no.addEventListener('click', function () { answer(false); });
+      box = M.el('div', {id: 'm-other', className: 'm-card m-warn', role: 'alertdialog'},
+                 [M.el('p', {}, text), M.el('div', {className: 'm-actions'}, [yes, no])]);
+      $('m-login').appendChild(box);
+      yes.focus();
     });
   }
 
   var losing = false;
   // The server refused the token (revoked, expired, or unknown: docs/phone-api.md
-  // asks to wipe on every one): what is cached goes, the token with it; the
-  // unsent work stays for the next login of the same person.
-  function authLost(revoked) {
-    if (losing) { return; }
-    losing = true;
-    M.stopPatrol();
-    M.store.wipe(true).catch(function () {}).then(function () {
-      M.sync.setToken(null, M.me ? M.me.username : null);
-      forget();
-      showLogin(revoked ? 'm_revoked' : 'm_login_again', revoked ? 'err' : 'warn');
-      losing = false;
+  // asks to wipe on every one), or logout: what is cached goes at once, from
+  // memory, the page and the phone's storage; the unsent work stays, locked to
+  // the person who made it, for their next login on this phone.
+  function endLogin() {
+    var owner = (M.me && M.me.username) || M.sync.state.owner;
+    M.sync.setToken(null, owner);  // nothing more is sent; the patrol's last
+    forget();                      // points still become an item of theirs
+    return M.stopPatrol().catch(function () {}).then(function () {
+      M.sync.setToken(null, null);
+      return M.store.wipe();
+    }).catch(function (e) { console.warn('wipe', e); }).then(function () {
+      return renderQueue();
     });
   }
 
+  function authLost(revoked) {
+    if (losing) { return; }
+    losing = true;
+    endLogin().then(function () {
+      return showLogin(revoked ? 'm_revoked' : 'm_login_again',
+                       revoked ? 'err' : 'warn');
+    }).then(function () { losing = false; });
+  }
+
+  // What the server sent, out of memory and off the page.
   function forget() {
     M.me = null;
     M.data.tasks = M.data.households = M.data.grids = null;
+    M.renderTasks();
+    M.renderHouseholds();
+    if (M.hooks.gridsChanged) { M.hooks.gridsChanged(); }
+    $('m-who').textContent = '';
   }
 
   function logout() {
-    M.store.queue().then(function (all) {
-      var n = all.filter(function (it) { return it.state !== 'sent'; }).length;
+    M.store.unsentByOwner().then(function (by) {
+      var n = by[(M.me && M.me.username) || ''] || 0;
       if (n && !window.confirm(M.text('m_logout_confirm', {n: n}))) { return; }
-      return M.stopPatrol().then(function () {
-        return M.sync.request('DELETE', '/devices/current');
-      }).then(function () {
-        M.sync.setToken(null, null);
-        forget();
-        return M.store.wipe(false);
-      }).then(function () {
-        M.queued = [];
-        renderQueue();
-        showLogin('m_logged_out', 'ok');
-      });
+      // the token ends on the server while the phone wipes (never waiting more
+      // than a few seconds for a poor signal)
+      var ended = M.sync.request('DELETE', '/devices/current');
+      return Promise.all([endLogin(), Promise.race([ended, new Promise(function (ok) {
+        setTimeout(ok, 3000);
+      })])]).then(function () { return showLogin('m_logged_out', 'ok'); });
     });
   }
 

@@ -6,7 +6,8 @@
  *          actions, visits, patrol batches), one record per request, keyed by its
  *          Idempotency-Key.
  * Photos of tasks shown on the page go to the Cache Storage "gg-m-data".
- * wipe() removes all of it (logout, or a device the centre revoked).
+ * wipe() (logout, or a device the centre revoked) removes all of it but the
+ * unsent work, which waits, locked, for its maker's next login.
  */
 window.ggStore = (function () {
   'use strict';
@@ -94,26 +95,63 @@ window.ggStore = (function () {
     return it;
   }
 
-  // Everything but the queue (a revoked device: the person's unsent work waits
-  // for their next login), or everything (logout).
-  function wipe(keepQueue) {
+  // Logout, or a device the centre revoked: everything cached goes at once (the
+  // token, the person, tasks, households, grids, photos) and so do the items
+  // already sent; the unsent work stays, locked to the person who made it (state
+  // 'login': sent after their next login on this phone, never with another's
+  // token). Nothing left: the database itself goes.
+  function wipe() {
     var caches_ = window.caches ? caches.delete(DATA_CACHE) : Promise.resolve();
-    if (keepQueue) {
-      return Promise.all([caches_, tx('kv', 'readwrite', function (s) {
-        return s.clear();
-      })]);
-    }
+    var kept = tx('kv', 'readwrite', function (s) { return s.clear(); })
+      .then(queue).then(function (all) {
+        return Promise.all(all.map(function (it) {
+          if (it.state === 'sent') { return drop(it.id); }
+          if (it.state === 'waiting' || it.state === 'sending') {
+            it.state = 'login';
+            return put(it);
+          }
+        })).then(function () {
+          return all.some(function (it) { return it.state !== 'sent'; });
+        });
+      });
+    return Promise.all([caches_, kept]).then(function (r) {
+      return r[1] ? undefined : removeDatabase();
+    });
+  }
+
+  function removeDatabase() {
     var closing = db ? db.then(function (conn) { conn.close(); }, function () {}) :
       Promise.resolve();
     db = null;
-    return Promise.all([caches_, closing.then(function () {
+    return closing.then(function () {
       return new Promise(function (resolve) {
         var req = indexedDB.deleteDatabase(NAME);
         req.onsuccess = req.onerror = req.onblocked = function () { resolve(); };
       });
-    })]);
+    });
+  }
+
+  // The unsent items on this phone, by the person who made them: {owner: n}.
+  function unsentByOwner() {
+    return queue().then(function (all) {
+      var by = {};
+      all.forEach(function (it) {
+        if (it.state !== 'sent') { by[it.owner || ''] = (by[it.owner || ''] || 0) + 1; }
+      });
+      return by;
+    });
+  }
+
+  // Every item (sent or not) of the people other than ``owner``.
+  function dropOthers(owner) {
+    return queue().then(function (all) {
+      return Promise.all(all.filter(function (it) {
+        return it.owner && it.owner !== owner;
+      }).map(function (it) { return drop(it.id); }));
+    });
   }
 
   return {get: get, set: set, del: del, queue: queue, put: put, drop: drop,
-          item: item, uuid: uuid, wipe: wipe, DATA_CACHE: DATA_CACHE};
+          item: item, uuid: uuid, wipe: wipe, unsentByOwner: unsentByOwner,
+          dropOthers: dropOthers, DATA_CACHE: DATA_CACHE};
 }());

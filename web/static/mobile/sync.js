@@ -5,7 +5,8 @@
  *   every resend (the server answers a resend with its first answer);
  * - no network, a 5xx, a 429 or a 409 idempotency_in_progress: the item waits
  *   and is tried again later;
- * - 401: the item waits ("log in again") and the page asks for a login;
+ * - 401: the item waits, locked to the person who made it ("log in again"),
+ *   and the page asks for a login; it goes after that person's next login;
  * - any other 4xx (409, 422 …): the item is marked failed with the server's
  *   message and kept, for the worker to fix or discard — never dropped;
  * - a photo waits for its report (whose answer gives the incident code).
@@ -42,11 +43,17 @@ window.ggSync = (function () {
       headers['Content-Type'] = 'application/json';
       payload = JSON.stringify(body);
     }
+    var token = state.token;
     return fetch(state.api + path, {method: method, headers: headers, body: payload,
                                     credentials: 'omit', cache: 'no-store'})
       .then(function (res) {
         hooks.reached(true);
         return res.json().catch(function () { return null; }).then(function (b) {
+          if (state.token !== token) {
+            // logged out or revoked meanwhile: the answer is not kept (no
+            // personal data cached after the wipe); an item waits, locked
+            return {ok: false, status: 401, body: null, stale: true};
+          }
           var out = {ok: res.ok, status: res.status, body: b};
           if (res.status === 401 && state.token) {
             hooks.authLost(b && b.error && b.error.code === 'device_revoked');
@@ -182,10 +189,12 @@ window.ggSync = (function () {
     });
   }
 
-  // After a new login: what waited for it goes again.
+  // After a login: what the same person left waiting (locked) goes again.
   function resume() {
     return store.queue().then(function (all) {
-      return Promise.all(all.filter(function (it) { return it.state === 'login'; })
+      return Promise.all(all.filter(function (it) {
+        return it.state === 'login' && (!it.owner || it.owner === state.owner);
+      })
         .map(function (it) { it.state = 'waiting'; return store.put(it); }));
     }).then(run);
   }

@@ -37,20 +37,30 @@ window.ggM = (function () {
   M.hideMsg = function () { M.$('m-msg').hidden = true; };
 
   function pad(n) { return (n < 10 ? '0' : '') + n; }
-  // "12-07 14:05" in the deployment's time zone (China time, whatever the
-  // phone's); with the year when not this year
+  // "12-07 14:05 北京时间" in the deployment's time zone (whatever the phone's),
+  // labelled with its name (geo/workdays.py ZONE_NAME); with the year when not
+  // this year. M.day: the date alone.
   function local(d) { return new Date(d.getTime() + cfg.utc_offset_min * 60000); }
+  function parts(iso) {
+    var d = new Date(iso);
+    if (isNaN(d)) { return null; }
+    d = local(d);
+    var day = pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate());
+    if (d.getUTCFullYear() !== local(new Date()).getUTCFullYear()) {
+      day = d.getUTCFullYear() + '-' + day;
+    }
+    return {day: day, hm: pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes())};
+  }
   M.time = function (iso) {
     if (!iso) { return ''; }
-    var d = new Date(iso);
-    if (isNaN(d)) { return String(iso); }
-    d = local(d);
-    var s = pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) + ' ' +
-      pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
-    return d.getUTCFullYear() === local(new Date()).getUTCFullYear() ? s :
-      d.getUTCFullYear() + '-' + s;
+    var p = parts(iso);
+    return p ? p.day + ' ' + p.hm + ' ' + cfg.zone_name[0] : String(iso);
   };
-  M.day = function (iso) { return iso ? M.time(iso).slice(0, -6) : ''; };
+  M.day = function (iso) {
+    if (!iso) { return ''; }
+    var p = parts(iso);
+    return p ? p.day : String(iso);
+  };
 
   // Great-circle metres between two lon/lat points.
   M.distance = function (lon1, lat1, lon2, lat2) {
