@@ -219,6 +219,7 @@ STRINGS = {
     "ov_timeliness": ("按期办结率", "Closed on time"),
     "ov_overdue": ("超期未结", "Overdue"),
     "ov_per_100": ("每百户事件", "Per 100 households"),
+    "ov_visit_rate": ("走访率", "Households visited"),
     "ov_mom": ("受理环比", "Received, month on month"),
     "ov_yoy": ("受理同比", "Received, year on year"),
     "ov_coverage_line": ("视频覆盖：面积 {area}，住户 {hh}；"
@@ -240,6 +241,8 @@ STRINGS = {
     "ov_m_received_change": ("受理量环比", "Received, month on month"),
     "ov_m_yoy_change": ("受理量同比", "Received, year on year"),
     "ov_m_coverage": ("视频覆盖率（住户）", "Camera coverage (households)"),
+    "ov_m_visit_rate": ("走访率（本期走访住户占比）",
+                        "Visit rate (share of households visited)"),
     "ov_m_score": ("综合得分", "Score"),
     "login": ("登录", "Log in"),
     "logout": ("退出", "Log out"),
@@ -540,6 +543,10 @@ STRINGS = {
     "rank_resolution": ("化解率", "Resolved"),
     "rank_timeliness": ("按期办结率", "On time"),
     "rank_coverage": ("视频覆盖率", "Camera coverage"),
+    "rank_visit_rate": ("走访率", "Visit rate"),
+    "rank_visit_note": ("走访率 = 本期入户走访过的住户 ÷ 住户数，不计入得分。",
+                        "Visit rate = households visited in the period ÷ "
+                        "households; not part of the score."),
     "rank_received": ("受理数", "Received"),
     "rank_resolved": ("化解数", "Resolved"),
     "rank_overdue": ("超期未结", "Overdue"),

@@ -135,6 +135,7 @@
       ['ov_timeliness', show(t.timeliness, 'share')],
       ['ov_overdue', show(t.overdue, 'count')],
       ['ov_per_100', show(t.per_100_households, 'count')],
+      ['ov_visit_rate', show(t.visit_rate, 'share')],
       ['ov_mom', show(t.mom && t.mom.received_change, 'change')],
       ['ov_yoy', show(t.yoy && t.yoy.received_change, 'change')]
     ];
