@@ -559,6 +559,8 @@ STRINGS = {
     "rank_print": ("打印", "Print"),
     "rank_print_pdf": ("下载 PDF", "Download PDF"),
     "rank_print_png": ("下载 PNG", "Download PNG"),
+    "rank_busy": ("生成中…", "Preparing…"),
+    "rank_download_failed": ("下载失败", "Download failed"),
     "rank_rank": ("排名", "Rank"),
     "rank_grid": ("网格", "Grid"),
     "rank_score": ("得分", "Score"),

@@ -160,3 +160,25 @@ def test_the_visit_rate_is_a_column_of_the_table_and_exports_but_not_scored(
     assert "走访率" in text
     for rate in visited.rates.values():
         assert f"{100 * rate:.1f}%" in text
+
+
+def test_an_export_shows_a_spinner_while_the_server_draws_it(
+        page, live_server, passwords):
+    """The PDF takes a second or two: past 300 ms its button spins and says so;
+    then the file is saved under the server's name."""
+    open_page(page, live_server, URL, "leader", passwords["leader"],
+              "#rankings[data-state=ready]")
+    held = []
+    page.route("**/api/v1/rankings?*format=pdf*", lambda route: held.append(route))
+    assert page.locator(".rank-busy").count() == 0
+    page.click("#rank-pdf")
+    page.wait_for_selector("#rank-pdf.rank-busy")
+    assert "生成中" in page.inner_text("#rank-pdf")
+    assert page.get_attribute("#rank-pdf", "aria-busy") == "true"
+    assert len(held) == 1
+    with page.expect_download() as download:
+        held[0].continue_()
+    assert download.value.suggested_filename == \
+        "ranking-320282105-2026-10-level2.pdf"
+    page.wait_for_selector("#rank-pdf:not(.rank-busy)")
+    assert "生成中" not in page.inner_text("#rank-pdf")
