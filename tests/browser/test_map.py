@@ -34,6 +34,7 @@ def test_map_loads_offline_with_the_four_levels(page, live_server, login, artifa
                if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != own]
     assert foreign == [], f"the page requested other hosts: {foreign}"
     assert seen["errors"] == []
+    page.hover(".leaflet-control-layers")  # folded into its button until then
     control = page.inner_text(".leaflet-control-layers")
     for label in LEVEL_LABELS + ["住户", "视频监控"]:
         assert label in control

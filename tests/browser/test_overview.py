@@ -272,3 +272,31 @@ def test_the_overview_proposes_camera_sites_with_their_gains_and_curve(
     assert page.locator("#gg-rec-curve circle.gg-rec-point").count() == 6
     page.mouse.move(300, 500)
     page.screenshot(path=str(artifacts / "overview-camera-sites.png"))
+
+
+def test_the_camera_sites_fit_a_phone(browser, live_server, passwords, artifacts):
+    from tests.browser.conftest import open_page
+
+    context = browser.new_context(viewport={"width": 375, "height": 812},
+                                  is_mobile=True, has_touch=True,
+                                  device_scale_factor=2, locale="zh-CN")
+    page = context.new_page()
+    try:
+        seen = open_page(page, live_server, "/?month=2026-10", "leader",
+                         passwords["leader"], "#gg-panel[data-state=ready]")
+        page.locator("#gg-panel .gg-sheet-handle").tap()
+        page.locator("#gg-rec-run").scroll_into_view_if_needed()
+        page.locator("#gg-rec-run").tap()
+        page.wait_for_selector("#gg-rec[data-state=ready]", timeout=60000)
+        curve = page.locator("#gg-rec-curve")
+        curve.scroll_into_view_if_needed()
+        box = curve.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+        assert page.locator("path.gg-rec-site").count() == 5
+        width = page.evaluate("() => [document.documentElement.scrollWidth,"
+                              " window.innerWidth]")
+        assert width[0] <= width[1], width
+        page.screenshot(path=str(artifacts / "phone-overview-camera-sites.png"))
+        assert seen["errors"] == []
+    finally:
+        context.close()

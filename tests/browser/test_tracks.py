@@ -186,3 +186,30 @@ def test_a_day_is_replayed_with_a_time_slider(
     page.wait_for_timeout(400)
     assert page.input_value("#replay-slider") == stopped
     assert "播放" in page.inner_text("#replay-play")
+
+
+def test_the_replay_fits_a_phone(browser, live_server, passwords, artifacts):
+    context = browser.new_context(viewport={"width": 375, "height": 812},
+                                  is_mobile=True, has_touch=True,
+                                  device_scale_factor=2, locale="zh-CN")
+    page = context.new_page()
+    try:
+        seen = open_page(page, live_server, "/tracks", "leader", passwords["leader"],
+                         "#tracks[data-state=loaded]")
+        page.locator(".tracks-panel .gg-sheet-handle").tap()
+        slider = page.locator("#replay-slider")
+        slider.scroll_into_view_if_needed()
+        box = slider.bounding_box()
+        assert slider.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= 375
+        page.eval_on_selector("#replay-slider", """s => {
+            s.value = String(Math.round(Number(s.max) / 2));
+            s.dispatchEvent(new Event('input')); }""")
+        assert "北京时间" in page.inner_text("#replay-time")
+        assert page.locator("path.tracks-replay").count() == 1
+        width = page.evaluate("() => [document.documentElement.scrollWidth,"
+                              " window.innerWidth]")
+        assert width[0] <= width[1], width
+        page.screenshot(path=str(artifacts / "phone-tracks-replay.png"))
+        assert seen["errors"] == []
+    finally:
+        context.close()
