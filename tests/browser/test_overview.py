@@ -182,6 +182,14 @@ def test_the_overview_reads_names_legends_and_a_folded_layer_list(
     assert "Leaflet" in attribution.inner_text()
     assert attribution.locator("svg, img, a[href*='leafletjs']").count() == 0
 
+    # 走访率 among the area's figures and the measures
+    figures = page.inner_text("#gg-figures")
+    assert "走访率" in figures and "Households visited" in figures
+    page.select_option("#gg-measure", "visit_rate")
+    assert "走访率" in page.inner_text("#gg-legend")
+    assert "走访率" in page.inner_text("#gg-panel .gg-panel-body > h3")
+    page.select_option("#gg-measure", "resolution_rate")
+
     # the villages' names on the map at the town's zoom
     labels = page.locator(".gg-grid-label")
     assert sorted(labels.all_inner_texts()) == sorted(villages["name"])
@@ -190,8 +198,11 @@ def test_the_overview_reads_names_legends_and_a_folded_layer_list(
     # the micro-grids: their choropleth's legend has its real classes (ties of
     # 0 % and 100 % merged the quantiles into two), no name at the town's zoom
     page.select_option("#gg-level", "4")
-    page.wait_for_function("() => window.gridgovOverview.state.level === 4 && "
-                           "document.querySelectorAll('#gg-children tr').length > 50")
+    page.wait_for_function(
+        "n => window.gridgovOverview.state.level === 4 && "
+        "document.querySelectorAll('#gg-children tr').length === n && "
+        "document.querySelectorAll('path.gg-choropleth').length === n",
+        arg=int((grids.level == 4).sum()))
     page.wait_for_load_state("networkidle")
     classes = page.locator("#gg-legend li.gg-class")
     assert classes.count() >= 4, page.inner_text("#gg-legend")
@@ -204,7 +215,9 @@ def test_the_overview_reads_names_legends_and_a_folded_layer_list(
     spot = micro.geometry.iloc[0].representative_point()
     page.evaluate("() => { window.ggLeaflet.map.setView("
                   f"[{spot.y}, {spot.x}], 17); }}")
-    page.wait_for_function("() => document.querySelectorAll('.gg-grid-label').length")
+    page.wait_for_function("() => { const l = [...document.querySelectorAll("
+                           "'.gg-grid-label')]; return l.length && "
+                           "l.every(e => e.innerText.includes('微网格')); }")
     names = set(labels.all_inner_texts())
     assert micro["name"].iloc[0] in names and names <= set(micro["name"])
     page.evaluate("() => { window.ggLeaflet.map.setView("
