@@ -226,6 +226,7 @@ _COLUMNS = (
     ("化解率 Resolution rate %", lambda g: _pct(g["resolution_rate"])),
     ("按期办结率 On time %", lambda g: _pct(g["timeliness"])),
     ("视频覆盖率 Camera coverage %", lambda g: _pct(g["coverage"])),
+    ("走访率 Visit rate %", lambda g: _pct(g["visit_rate"])),
     ("受理数 Received", lambda g: g["received"]),
     ("化解数 Resolved", lambda g: g["resolved"]),
     ("超期未结 Overdue", lambda g: g["overdue"]),

@@ -36,7 +36,11 @@ OPENAPI = {
             {"name": "to", **_DAY, "description": "local day, inclusive; default: "
              f"from + 6 days; at most {tracks.MAX_DAYS} days in all"}],
         "responses": {"200": {"description": "GeoJSON FeatureCollection with "
-                              "worker, from, to, days, dropped, grids"},
+                              "worker, from, to, days, dropped, grids; each leg's "
+                              "properties: day, leg, start, end (ISO 8601, China "
+                              "time), distance_m, points, vertices and vertex_s "
+                              "(seconds after start of each vertex: the replay's "
+                              "clock)"},
                       "400": {"description": "bad date or window too long"},
                       "404": {"description": "no such worker in your jurisdiction"}}}},
     "/tracks/workers": {"get": {

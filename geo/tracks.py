@@ -25,7 +25,8 @@ import shapely
 from geo.assign import assign
 from geo.crs import WGS84, metric_crs_for
 
-__all__ = ["CHINA_TZ", "Cleaned", "local_day", "clean", "summarise", "coverage"]
+__all__ = ["CHINA_TZ", "Cleaned", "local_day", "clean", "summarise", "coverage",
+           "vertex_times"]
 
 CHINA_TZ = datetime.timezone(datetime.timedelta(hours=8), "CST")
 
@@ -300,3 +301,41 @@ def coverage(entered, own):
         }
     columns = ["own", "visited", "share", "not_visited"]
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+
+
+def vertex_times(xy, times, kept_xy):
+    """The time of each vertex of a line simplified from the fixes ``xy``.
+
+    Douglas-Peucker (shapely's ``simplify``, with or without topology kept)
+    keeps a subsequence of the input's vertices, so each kept vertex is the
+    first fix at or after the previous match with the same coordinates; its
+    time is that fix's. A vertex matching no fix (not a simplification of
+    ``xy``) keeps the time of the previous match.
+
+    Parameters
+    ----------
+    xy : (n, 2) float array, the fixes in order
+    times : (n,) float array, their times (any unit)
+    kept_xy : (m, 2) float array, the simplified line's vertices
+
+    Returns
+    -------
+    (m,) float array
+
+    Examples
+    --------
+    >>> xy = np.array([[0, 0], [1, 0.01], [2, 0], [2, 1]], dtype=float)
+    >>> line = shapely.simplify(shapely.linestrings(xy), 0.1)
+    >>> vertex_times(xy, np.array([0., 5., 10., 20.]), shapely.get_coordinates(line))
+    array([ 0., 10., 20.])
+    """
+    xy = np.asarray(xy, dtype=float)
+    times = np.asarray(times, dtype=float)
+    out = np.empty(len(kept_xy))
+    j = 0
+    for i, (x, y) in enumerate(np.asarray(kept_xy, dtype=float)):
+        hit = np.flatnonzero((xy[j:, 0] == x) & (xy[j:, 1] == y))
+        if len(hit):
+            j += int(hit[0])
+        out[i] = times[j]
+    return out

@@ -103,6 +103,7 @@ _COLUMNS = (
     ("化解率", "Resolved", 0.55, True, lambda g: _pct(g["resolution_rate"])),
     ("按期办结率", "On time", 0.62, True, lambda g: _pct(g["timeliness"])),
     ("视频覆盖率", "Coverage", 0.62, True, lambda g: _pct(g["coverage"])),
+    ("走访率", "Visits", 0.5, True, lambda g: _pct(g["visit_rate"])),
     ("受理数", "Received", 0.5, True, lambda g: str(g["received"])),
     ("超期未结", "Overdue", 0.5, True, lambda g: str(g["overdue"])),
 )
@@ -499,7 +500,8 @@ class _Table:
         self.cell(0, y + 0.5, _zh_en("total"))
         for col, value in ((4, _pct(total["resolution_rate"])),
                            (5, _pct(total["timeliness"])),
-                           (7, str(total["received"])), (8, str(total["overdue"]))):
+                           (7, _pct(total["visit_rate"])),
+                           (8, str(total["received"])), (9, str(total["overdue"]))):
             self.cell(col, y + 0.5, value)
 
     def notes(self, notes, y):

@@ -273,12 +273,18 @@ def _legs(kept, staff, tolerance_m):
                                                                strict=True)])
     lines = shapely.linestrings(xy[take], indices=np.repeat(np.arange(len(size)),
                                                             size))
-    drawn = geopandas.GeoSeries(shapely.simplify(lines, tolerance_m), crs=crs) \
+    simple = shapely.simplify(lines, tolerance_m)
+    drawn = geopandas.GeoSeries(simple, crs=crs) \
         .to_crs(WGS84).set_precision(1e-7)  # 1e-7° ≈ 1 cm: shorter JSON
     times = kept["time"].dt.tz_convert(geo_tracks.CHINA_TZ)
+    epoch = (kept["time"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     features, count = [], {}
-    for a, b, m, line in zip(first, last, metres, drawn.values, strict=True):
+    for a, b, m, line, metric in zip(first, last, metres, drawn.values, simple,
+                                     strict=True):
         start, end = times.iat[a].to_pydatetime(), times.iat[b].to_pydatetime()
+        # the replay's clock: seconds after the start of each vertex drawn
+        at = geo_tracks.vertex_times(xy[a:b + 1], epoch[a:b + 1] - epoch[a],
+                                     shapely.get_coordinates(metric))
         day = start.date().isoformat()
         count[day] = count.get(day, 0) + 1
         features.append({"type": "Feature", "geometry": shapely.geometry.mapping(line),
@@ -288,7 +294,8 @@ def _legs(kept, staff, tolerance_m):
                              "end": end, "duration_s": (end - start).total_seconds(),
                              "distance_m": round(float(m), 1),
                              "points": int(b - a + 1),
-                             "vertices": int(shapely.get_num_points(line))}})
+                             "vertices": int(shapely.get_num_points(line)),
+                             "vertex_s": np.round(at, 1).tolist()}})
     return features
 
 

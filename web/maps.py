@@ -92,7 +92,9 @@ def overview_map(grids_by_level, households, cameras, page, basemap_url=None,
         _household_layer(households).add_to(m)
     if cameras is not None:
         _camera_layer(cameras).add_to(m)
-    control = folium.LayerControl(collapsed=False,
+    # the leaders' list folded into its button: unfolded, it hid the side panel's
+    # last rows
+    control = folium.LayerControl(collapsed=bool(leaders),
                                   position="bottomright" if leaders else "topright")
     control.add_to(m)
     if tiles and (tiles.get("grids") or tiles.get("households")

@@ -64,7 +64,8 @@ _MEASURES = (
     ("received", "count", "high"), ("per_100_households", "count", "high"),
     ("overdue", "count", "high"), ("avg_close_days", "days", "high"),
     ("received_change", "change", "high"), ("yoy_change", "change", "high"),
-    ("coverage", "share", "low"), ("score", "count", "low"),
+    ("coverage", "share", "low"), ("visit_rate", "share", "low"),
+    ("score", "count", "low"),
 )
 
 

@@ -34,6 +34,7 @@ def test_map_loads_offline_with_the_four_levels(page, live_server, login, artifa
                if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != own]
     assert foreign == [], f"the page requested other hosts: {foreign}"
     assert seen["errors"] == []
+    page.hover(".leaflet-control-layers")  # folded into its button until then
     control = page.inner_text(".leaflet-control-layers")
     for label in LEVEL_LABELS + ["住户", "视频监控"]:
         assert label in control
@@ -106,3 +107,25 @@ def test_a_village_dispatcher_sees_only_the_village(page, live_server, login,
     assert codes, "no grid drawn"
     town = village[:9]
     assert all(c.startswith(village) or c == town for c in codes)
+
+
+@pytest.mark.parametrize(("path", "user", "ready", "box"), [
+    ("/", "dispatcher", ".leaflet-control-layers", ".folium-map"),
+    ("/dispatch", "dispatcher", "#dispatch[data-state=ready]", "#dispatch-map"),
+    ("/tracks", "leader", "#tracks[data-state=loaded]", "#tracks-map"),
+    ("/plan", "planner", "#plan[data-state=ready]", "#plan-map"),
+    ("/import", "worker", "#import[data-state=ready]", "#import-map"),
+])
+def test_every_map_says_leaflet_as_plain_text(
+        page, live_server, passwords, path, user, ready, box):
+    """Leaflet 1.9's attribution prefix is a link out with a national flag icon:
+    gridgov's maps (folium's and its own pages', whatever their order of
+    scripts) say plain "Leaflet"."""
+    from tests.browser.conftest import open_page
+
+    seen = open_page(page, live_server, path, user, passwords[user], ready)
+    attribution = page.locator(f"{box} .leaflet-control-attribution")
+    assert attribution.count() == 1
+    assert attribution.inner_text().startswith("Leaflet")
+    assert attribution.locator("svg, img, a").count() == 0
+    assert seen["errors"] == []

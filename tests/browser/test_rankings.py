@@ -137,3 +137,112 @@ def test_an_empty_complete_month_says_so_instead_of_minus_100_percent(
     assert "本月无数据" in page.inner_text("#rank-no-data")
     assert page.locator(".rank-badge, .rank-flagged").count() == 0
     assert "-100" not in page.inner_text("#rank-table")
+
+
+@pytest.fixture(scope="module")
+def visited(databases, demo_town):
+    """A copy of the demo town whose grid workers visited households: in
+    October 2026, 10 households of the first village, 20 of the second … (one of
+    them twice), and some in September, which October does not count."""
+    import psycopg
+
+    from tests.browser.conftest import served_copy
+
+    with served_copy(databases, demo_town) as site:
+        with psycopg.connect(site.url) as c:
+            villages = sorted(demo_town.grids[demo_town.grids.level == 2].code)
+            for i, code in enumerate(villages):
+                c.execute(
+                    "INSERT INTO visits (household_id, grid_code, username,"
+                    " visited_at) SELECT id, grid_code, 'worker', t FROM"
+                    " (SELECT id, grid_code FROM households WHERE grid_code LIKE %s"
+                    "  ORDER BY id LIMIT %s) h, unnest(ARRAY["
+                    "  timestamptz '2026-10-15 10:00+08',"
+                    "  timestamptz '2026-10-31 23:30+08',"
+                    "  timestamptz '2026-09-30 10:00+08']) t",
+                    (code + "%", 10 * (i + 1)))
+            site.rates = dict(c.execute(
+                "SELECT left(h.grid_code, 12), count(DISTINCT v.household_id)::float8"
+                " / count(DISTINCT h.id) FROM households h LEFT JOIN visits v"
+                " ON v.household_id = h.id AND v.visited_at >= '2026-10-01 00:00+08'"
+                " AND v.visited_at < '2026-11-01 00:00+08' GROUP BY 1").fetchall())
+        yield site
+
+
+def _column(page, header):
+    heads = page.locator("#rank-table thead th").all_inner_texts()
+    col = next(i for i, h in enumerate(heads) if h.startswith(header))
+    rows = page.locator("#rank-table tbody tr")
+    return {rows.nth(i).get_attribute("data-code"):
+            rows.nth(i).locator("td").nth(col).inner_text()
+            for i in range(rows.count())}
+
+
+def test_the_visit_rate_is_a_column_of_the_table_and_exports_but_not_scored(
+        page, live_server, passwords, visited, artifacts):
+    import io
+
+    import openpyxl
+    import pypdf
+
+    open_page(page, visited.base, URL, "leader", visited.passwords["leader"],
+              "#rankings[data-state=ready]")
+    shown = _column(page, "走访率")
+    assert len(shown) == 8
+    for code, text in shown.items():
+        assert text == f"{100 * visited.rates[code]:.1f}%", code
+    assert len(set(shown.values())) == 8  # every village its own rate
+    total = page.locator("#rank-table tfoot td.rank-visit").inner_text()
+    assert total.endswith("%") and total != "0.0%"
+    assert "不计入得分" in page.inner_text(".rank-table-box")
+    page.screenshot(path=str(artifacts / "rankings-visit-rate.png"), full_page=True)
+    # the score and the order are those of the same month without any visit
+    scores = _column(page, "得分")
+    order = list(scores)
+    plain = page.context.browser.new_context(locale="zh-CN").new_page()
+    open_page(plain, live_server, URL, "leader", passwords["leader"],
+              "#rankings[data-state=ready]")
+    assert _column(plain, "得分") == scores and list(_column(plain, "得分")) == order
+    assert set(_column(plain, "走访率").values()) == {"0.0%"}
+    plain.context.close()
+
+    # the XLSX has the column with the same figures; the PDF prints it
+    answer = page.request.get(urljoin(visited.base,
+                                      page.get_attribute("#rank-xlsx", "href")))
+    rows = list(openpyxl.load_workbook(io.BytesIO(answer.body())).active
+                .iter_rows(values_only=True))
+    col = rows[1].index("走访率 Visit rate %")
+    code = rows[1].index("网格编码 Code")
+    exported = {r[code]: r[col] for r in rows[2:10]}
+    assert exported == {c: round(100 * r, 1) for c, r in visited.rates.items()
+                        if c in exported} and len(exported) == 8
+    pdf = page.request.get(urljoin(visited.base,
+                                   page.get_attribute("#rank-pdf", "href")))
+    assert pdf.ok
+    text = "\n".join(p.extract_text()
+                     for p in pypdf.PdfReader(io.BytesIO(pdf.body())).pages)
+    assert "走访率" in text
+    for rate in visited.rates.values():
+        assert f"{100 * rate:.1f}%" in text
+
+
+def test_an_export_shows_a_spinner_while_the_server_draws_it(
+        page, live_server, passwords):
+    """The PDF takes a second or two: past 300 ms its button spins and says so;
+    then the file is saved under the server's name."""
+    open_page(page, live_server, URL, "leader", passwords["leader"],
+              "#rankings[data-state=ready]")
+    held = []
+    page.route("**/api/v1/rankings?*format=pdf*", lambda route: held.append(route))
+    assert page.locator(".rank-busy").count() == 0
+    page.click("#rank-pdf")
+    page.wait_for_selector("#rank-pdf.rank-busy")
+    assert "生成中" in page.inner_text("#rank-pdf")
+    assert page.get_attribute("#rank-pdf", "aria-busy") == "true"
+    assert len(held) == 1
+    with page.expect_download() as download:
+        held[0].continue_()
+    assert download.value.suggested_filename == \
+        "ranking-320282105-2026-10-level2.pdf"
+    page.wait_for_selector("#rank-pdf:not(.rank-busy)")
+    assert "生成中" not in page.inner_text("#rank-pdf")

@@ -238,6 +238,8 @@ def test_hand_made_walks_as_geojson(rw, walks):
     assert one["properties"]["points"] == 31
     assert len(one["geometry"]["coordinates"]) == 2
     assert one["properties"]["vertices"] == 2
+    # the replay's clock: the two ends, 300 s apart (30 steps of 10 s)
+    assert one["properties"]["vertex_s"] == [0.0, 300.0]
     assert one["properties"]["start"] == "2026-10-12T09:00:00+08:00"
     assert one["properties"]["end"] == "2026-10-12T09:05:00+08:00"
     assert one["properties"]["worker_name"] == fc["worker"]["name"]
@@ -258,6 +260,9 @@ def test_hand_made_walks_as_geojson(rw, walks):
     assert three["properties"]["distance_m"] == pytest.approx(walks.edge_m, abs=1.0)
     assert three["properties"]["points"] == walks.edge_fixes
     assert 2 <= three["properties"]["vertices"] <= walks.edge_fixes
+    clock = three["properties"]["vertex_s"]
+    assert len(clock) == three["properties"]["vertices"] and clock[0] == 0.0
+    assert clock == sorted(clock) and clock[-1] == 10.0 * (walks.edge_fixes - 1)
     entered = days["2026-10-14"]["entered"]
     assert len(entered) == 1 and entered[0] in walks.edge
 

@@ -324,3 +324,19 @@ def test_speed_100k_points():
 
 def test_doctests():
     assert doctest.testmod(geo.tracks).failed == 0
+
+
+def test_vertex_times_are_those_of_the_fixes_simplification_kept():
+    # a zigzag walk, one fix every 5 s: simplified to 2 m, each kept vertex is one
+    # of the fixes (Douglas-Peucker keeps a subsequence) and carries its time
+    from geo.tracks import vertex_times
+
+    rng = np.random.default_rng(7)
+    xy = np.cumsum(rng.normal(0, 3, size=(400, 2)), axis=0)
+    t = np.arange(400) * 5.0
+    kept = shapely.get_coordinates(shapely.simplify(shapely.linestrings(xy), 2.0))
+    assert 2 < len(kept) < 400
+    got = vertex_times(xy, t, kept)
+    index = [int(np.flatnonzero((xy == v).all(axis=1))[0]) for v in kept]
+    assert list(got) == [t[i] for i in index]
+    assert got[0] == 0 and got[-1] == t[-1] and (np.diff(got) > 0).all()

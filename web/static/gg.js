@@ -206,6 +206,30 @@ window.gg = (function () {
       });
   }
 
+  // --- Leaflet -------------------------------------------------------------------
+
+  // Every map of gridgov says "Leaflet" as plain text in its attribution: Leaflet
+  // 1.9's prefix is a link out carrying a national flag icon, not for a
+  // government deployment. Set on the class, before any map is made: gg.js runs
+  // before leaflet.js on the pages of base.html (then the first assignment of
+  // window.L sets it) and after it on folium's page and /m (then at once).
+  var PREFIX = 'Leaflet';
+  function plainPrefix(leaflet) {
+    if (leaflet && leaflet.Control && leaflet.Control.Attribution) {
+      leaflet.Control.Attribution.prototype.options.prefix = PREFIX;
+    }
+  }
+  if (window.L) {
+    plainPrefix(window.L);
+  } else {
+    var held;
+    Object.defineProperty(window, 'L', {
+      configurable: true, enumerable: true,
+      get: function () { return held; },
+      set: function (value) { held = value; plainPrefix(value); }
+    });
+  }
+
   function wire() {
     menus();
     foldLayers();

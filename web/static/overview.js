@@ -5,7 +5,10 @@
  * aggregated server side, refetched for the view on every move); Getis-Ord Gi*
  * hot and cold spots; the cameras' fields of view and the blind spots; a side
  * panel with the area's key figures, the grids ranked by the measure, and the
- * click-through (town → villages → grids; a double click on the map drills too).
+ * click-through (town → villages → grids; a double click on the map drills too);
+ * the grids' names on the map where they fit; where to add cameras (the proposed
+ * sites, what each adds, the cumulative coverage curve); a spinner while any
+ * request takes over 300 ms.
  *
  * Everything comes from the API (rankings, heatmap, hotspots, coverage) with the
  * session cookie, so the page shows what this user may see. No inline handlers
@@ -18,8 +21,7 @@
   var map = window.ggLeaflet.map;         // web/maps.py's _Expose
   var control = window.ggLeaflet.control;
   var API = cfg.api;
-  var el = gg.el, text = gg.text, clear = gg.clear, getJSON = gg.getJSON,
-    q = gg.query;
+  var el = gg.el, text = gg.text, clear = gg.clear, q = gg.query;
   var T = gg.strings(cfg.strings), zh = T.zh, both = T.both;
 
   // ColorBrewer YlOrRd, 5 classes: light to dark, readable in greyscale print.
@@ -27,6 +29,59 @@
   var HOT = {hot_99: '#b2182b', hot_95: '#ef8a62', hot_90: '#fddbc7',
              cold_90: '#d1e5f0', cold_95: '#67a9cf', cold_99: '#2166ac'};
   var MEASURES = cfg.measures;  // [{key, zh, en, kind: count|share|days|change, worse}]
+  var HOT_ORDER = ['hot_99', 'hot_95', 'hot_90', 'cold_90', 'cold_95', 'cold_99'];
+  // Blind spots: black diagonal hatching over a grey veil, outlined, above the
+  // choropleth: unlike any colour of its ramp (the faint dark fill they had
+  // vanished on its dark classes). The pattern lives in a hidden SVG of the page;
+  // the SVG renderer's paths take it as their fill.
+  var BLIND = {color: '#000000', weight: 1.5, fillColor: 'url(#gg-blind-hatch)',
+               fillOpacity: 1, className: 'gg-blind'};
+  (function hatch() {
+    var NS = 'http://www.w3.org/2000/svg';
+    function node(tag, attrs) {
+      var n = document.createElementNS(NS, tag);
+      Object.keys(attrs).forEach(function (k) { n.setAttribute(k, attrs[k]); });
+      return n;
+    }
+    var defs = node('svg', {width: 0, height: 0, 'aria-hidden': 'true',
+                            class: 'gg-defs'});
+    var pattern = node('pattern', {id: 'gg-blind-hatch', width: 7, height: 7,
+                                   patternUnits: 'userSpaceOnUse',
+                                   patternTransform: 'rotate(45)'});
+    pattern.appendChild(node('rect', {width: 7, height: 7,
+                                      fill: 'rgba(40,40,40,0.28)'}));
+    pattern.appendChild(node('line', {x1: 0, y1: 0, x2: 0, y2: 7, stroke: '#000',
+                                      'stroke-width': 2.5}));
+    defs.appendChild(pattern);
+    document.body.appendChild(defs);
+  })();
+
+  // --- requests: a spinner while one takes over 300 ms --------------------------------
+
+  var busy = el('div', {className: 'gg-busy', id: 'gg-busy', role: 'status'},
+                [el('span', {className: 'gg-spinner'}), zh('ov_busy')]);
+  busy.hidden = true;
+  document.body.appendChild(busy);
+  var pending = 0, busyTimer = null;
+  function track(promise) {
+    pending++;
+    if (!busyTimer) {
+      busyTimer = setTimeout(function () {
+        busyTimer = null;
+        if (pending) { busy.hidden = false; }
+      }, 300);
+    }
+    function done() {
+      pending--;
+      if (!pending) {
+        busy.hidden = true;
+        if (busyTimer) { clearTimeout(busyTimer); busyTimer = null; }
+      }
+    }
+    return promise.then(function (v) { done(); return v; },
+                        function (e) { done(); throw e; });
+  }
+  function getJSON(url) { return track(gg.getJSON(url)); }
 
   var state = {root: cfg.root, level: cfg.level, measure: cfg.measure,
                month: cfg.month || '', period: null, items: [], breaks: [],
@@ -41,14 +96,19 @@
   var hot = L.featureGroup();
   var views = L.featureGroup();
   var blind = L.featureGroup();
+  var labels = L.layerGroup();
+  var rec = L.featureGroup();
   choropleth.addTo(map);
+  labels.addTo(map);
   control.addOverlay(choropleth, zh('ov_choropleth'));
+  control.addOverlay(labels, zh('ov_labels'));
   if (cfg.can.incidents) {
     control.addOverlay(heat, zh('ov_heatmap'));
     control.addOverlay(hot, zh('ov_hotspots'));
   }
   control.addOverlay(views, zh('ov_views'));
   control.addOverlay(blind, zh('ov_blind'));
+  control.addOverlay(rec, zh('ov_rec_layer'));
   map.doubleClickZoom.disable();  // a double click drills down instead
 
   // --- the side panel ----------------------------------------------------------------
@@ -145,6 +205,7 @@
       ['ov_timeliness', show(t.timeliness, 'share')],
       ['ov_overdue', show(t.overdue, 'count')],
       ['ov_per_100', show(t.per_100_households, 'count')],
+      ['ov_visit_rate', show(t.visit_rate, 'share')],
       ['ov_mom', compared(answer, 'mom')],
       ['ov_yoy', compared(answer, 'yoy')]
     ];
@@ -162,6 +223,7 @@
         online: g.online_cameras, cameras: g.cameras})));
     }).catch(function () { /* coverage is optional in the panel */ });
 
+    panel.appendChild(recommendSection());
     panel.appendChild(el('h3', {}, [both('ov_children'), ' · ', measure().zh]));
     var list = el('table', {className: 'gg-children', id: 'gg-children'});
     sorted().forEach(function (item) {
@@ -209,18 +271,33 @@
   // --- the choropleth ----------------------------------------------------------------
 
 
-  // Quantile class breaks of the values (5 classes, fewer when values repeat).
-  function quantileBreaks(values) {
-    var v = values.filter(function (x) { return x !== null && !Number.isNaN(x); })
-      .sort(function (a, b) { return a - b; });
-    if (!v.length) { return []; }
+  // Class breaks [min, upper of class 1, …, upper of class k]: a value is in the
+  // first class whose upper bound it does not pass. Quantiles of the values, 5
+  // classes; but a micro-grid's rate is often exactly 0 or 100 % (one or two
+  // incidents), and those ties merged the quantiles into two classes: then the
+  // quantiles of the distinct values. With 5 distinct values or fewer, one
+  // class each (state.exact: the legend names the value, not a range).
+  function quantiles(v) {
     var out = [v[0]];
     for (var i = 1; i <= 5; i++) {
       var b = v[Math.min(v.length - 1, Math.ceil(i * v.length / 5) - 1)];
       if (b > out[out.length - 1]) { out.push(b); }
     }
-    if (out.length === 1) { out.push(v[0]); }
     return out;
+  }
+
+  function classBreaks(values) {
+    var v = values.filter(function (x) { return x !== null && !Number.isNaN(x); })
+      .sort(function (a, b) { return a - b; });
+    state.exact = false;
+    if (!v.length) { return []; }
+    var distinct = v.filter(function (x, i) { return i === 0 || x !== v[i - 1]; });
+    if (distinct.length <= 5) {
+      state.exact = true;
+      return [distinct[0]].concat(distinct);
+    }
+    var out = quantiles(v);
+    return out.length >= 6 ? out : quantiles(distinct);
   }
 
   function classOf(v, breaks) {
@@ -241,7 +318,7 @@
 
   function paint() {
     var m = measure();
-    state.breaks = quantileBreaks(state.items.map(function (it) {
+    state.breaks = classBreaks(state.items.map(function (it) {
       return value(it, m.key);
     }));
     var byCode = {};
@@ -277,10 +354,12 @@
     var b = state.breaks;
     var ul = el('ul', {});
     for (var i = 0; i + 1 < b.length; i++) {
-      ul.appendChild(el('li', {}, [
-        el('i', {className: 'sw', style: 'background:' + colour(i, b.length, m.worse)}),
+      var range = state.exact || (i === 0 && b[0] === b[1]) ? show(b[i + 1], m.kind) :
         (i === 0 ? show(b[0], m.kind) : '>' + show(b[i], m.kind)) + ' – ' +
-          show(b[i + 1], m.kind)]));
+          show(b[i + 1], m.kind);
+      ul.appendChild(el('li', {className: 'gg-class'}, [
+        el('i', {className: 'sw', style: 'background:' + colour(i, b.length, m.worse)}),
+        range]));
     }
     ul.appendChild(el('li', {}, [el('i', {className: 'sw',
       style: 'background:#dddddd'}), zh('ov_no_data')]));
@@ -300,6 +379,26 @@
           hb[j] + ' – ' + hb[j + 1]]));
       }
       box.appendChild(hl);
+    }
+    if (map.hasLayer(hot)) {
+      box.appendChild(el('strong', {}, both('ov_hot_legend')));
+      var hotList = el('ul', {id: 'gg-hot-legend'});
+      HOT_ORDER.forEach(function (k) {
+        hotList.appendChild(el('li', {}, [el('i', {className: 'sw',
+          style: 'background:' + HOT[k]}), cfg.hotLabels[k] || k]));
+      });
+      hotList.appendChild(el('li', {}, [el('i', {className: 'sw sw-outline'}),
+                                      cfg.hotLabels.not_significant || '']));
+      box.appendChild(hotList);
+    }
+    if (map.hasLayer(blind)) {
+      box.appendChild(el('ul', {id: 'gg-blind-legend'}, el('li', {}, [
+        el('i', {className: 'sw sw-blind'}), both('ov_blind_legend')])));
+    }
+    if (map.hasLayer(rec) && state.rec) {
+      box.appendChild(el('ul', {id: 'gg-rec-legend'}, el('li', {}, [
+        el('i', {className: 'sw sw-rec'}), both('ov_rec_legend',
+          {m: state.rec.range_m})])));
     }
   }
 
@@ -362,6 +461,8 @@
 
   function loadShapes() {
     state.tiled = null;
+    state.shapes = null;
+    labels.clearLayers();
     if (state.items.length > cfg.embedMax) { return tiledShapes(); }
     document.getElementById('gg-panel').dataset.tiled = 'false';
     var params = state.level === (state.root.level || 0) + 1 && state.root.code ?
@@ -387,6 +488,8 @@
         }
       });
       layer.addTo(choropleth);
+      state.shapes = layer;
+      renderLabels();
       if (fc.features.length) {
         var bounds = layer.getBounds();
         state.rootBox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(),
@@ -407,7 +510,169 @@
     state.level = Math.min(root.level + 1, 4);
     state.rootBox = null;
     state.fit = true;
+    if (state.rec && state.rec.root !== root.code) { state.rec = null; rec.clearLayers(); }
     load();
+  }
+
+  // --- the grids' names ---------------------------------------------------------------
+
+  // The name of each grid of the choropleth's level in view, as a permanent
+  // label at its centre, where the grid is wide enough on screen for it: the
+  // villages at the town's zoom, a village's micro-grids once zoomed in to it,
+  // never ninety micro-grid names over the whole town.
+  var LABEL_MAX = 80;
+  function renderLabels() {
+    labels.clearLayers();
+    if (!state.shapes || !map.hasLayer(labels)) { return; }
+    var view = map.getBounds(), placed = 0;
+    state.shapes.eachLayer(function (f) {
+      var b = f.getBounds(), name = f.feature.properties.name || '';
+      if (placed >= LABEL_MAX || !view.intersects(b)) { return; }
+      var nw = map.latLngToContainerPoint(b.getNorthWest()),
+        se = map.latLngToContainerPoint(b.getSouthEast());
+      if (se.x - nw.x < Math.max(56, 13 * name.length) || se.y - nw.y < 28) { return; }
+      placed++;
+      L.tooltip({permanent: true, direction: 'center', interactive: false,
+                 className: 'gg-grid-label', opacity: 1})
+        .setLatLng(f.getCenter()).setContent(text(name)).addTo(labels);
+    });
+  }
+
+  // --- where to add cameras (GET /coverage/recommend) ----------------------------------
+
+  var SVGNS = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs, children) {
+    var node = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    [].concat(children || []).forEach(function (c) {
+      node.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+    });
+    return node;
+  }
+
+  // The cumulative household coverage as cameras are added: x the number of
+  // new cameras (0 = today), y the share of households seen.
+  function curve(answer) {
+    var W = 290, H = 130, L0 = 44, R0 = 10, T0 = 10, B0 = 26;
+    var hh = answer.households || {};
+    var ys = [hh.total ? hh.covered / hh.total : 0].concat(
+      answer.picks.map(function (p) { return p.household_share_after || 0; }));
+    var lo = Math.floor(ys[0] * 20) / 20, hi = Math.ceil(ys[ys.length - 1] * 20) / 20;
+    if (hi <= lo) { hi = lo + 0.05; }
+    var n = Math.max(ys.length - 1, 1);
+    function x(i) { return L0 + (W - L0 - R0) * i / n; }
+    function y(v) { return T0 + (H - T0 - B0) * (1 - (v - lo) / (hi - lo)); }
+    var box = svg('svg', {id: 'gg-rec-curve', class: 'gg-rec-curve', width: W,
+                          height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img',
+                          'aria-label': zh('ov_rec_curve')});
+    box.appendChild(svg('line', {x1: L0, y1: H - B0, x2: W - R0, y2: H - B0,
+                                 stroke: '#888'}));
+    box.appendChild(svg('line', {x1: L0, y1: T0, x2: L0, y2: H - B0, stroke: '#888'}));
+    [lo, hi].forEach(function (v) {
+      box.appendChild(svg('text', {x: L0 - 4, y: y(v) + 4, 'text-anchor': 'end',
+                                   'font-size': 11}, show(v, 'share')));
+    });
+    ys.forEach(function (v, i) {
+      box.appendChild(svg('text', {x: x(i), y: H - B0 + 14, 'text-anchor': 'middle',
+                                   'font-size': 11}, String(i)));
+    });
+    box.appendChild(svg('text', {x: (L0 + W - R0) / 2, y: H - 1,
+                                 'text-anchor': 'middle', 'font-size': 11,
+                                 fill: '#555'}, zh('ov_rec_axis')));
+    box.appendChild(svg('polyline', {fill: 'none', stroke: '#0072B2',
+      'stroke-width': 2, points: ys.map(function (v, i) {
+        return x(i).toFixed(1) + ',' + y(v).toFixed(1); }).join(' ')}));
+    ys.forEach(function (v, i) {
+      box.appendChild(svg('circle', {cx: x(i), cy: y(v), r: 3,
+                                     fill: i ? '#D55E00' : '#0072B2',
+                                     class: 'gg-rec-point'}));
+    });
+    return box;
+  }
+
+  function drawSites(answer) {
+    rec.clearLayers();
+    answer.picks.forEach(function (p) {
+      L.circle([p.lat, p.lon], {radius: answer.range_m, renderer: SVG,
+        interactive: false, color: '#D55E00', weight: 1, dashArray: '4 3',
+        fillColor: '#E69F00', fillOpacity: 0.15}).addTo(rec);
+      L.circleMarker([p.lat, p.lon], {radius: 7, renderer: SVG, color: '#fff',
+        weight: 2, fillColor: '#D55E00', fillOpacity: 1, className: 'gg-rec-site'})
+        .bindTooltip(text(String(p.rank)), {permanent: true, direction: 'top',
+                                           offset: [0, -6], className: 'gg-rec-label'})
+        .addTo(rec);
+    });
+    if (!map.hasLayer(rec)) { rec.addTo(map); }
+    rec.bringToFront();
+    if (answer.picks.length) { map.fitBounds(rec.getBounds().pad(0.3), {maxZoom: 16}); }
+  }
+
+  function recommendResult(answer) {
+    var hh = answer.households || {};
+    var box = el('div', {id: 'gg-rec', data: {state: 'ready'}});
+    if (!answer.picks.length) {
+      box.appendChild(el('p', {className: 'gg-note'}, zh('ov_rec_none')));
+      return box;
+    }
+    box.appendChild(el('p', {className: 'gg-note'}, zh('ov_rec_now', {
+      share: show(hh.total ? hh.covered / hh.total : null, 'share'),
+      covered: hh.covered, total: hh.total})));
+    var table = el('table', {className: 'gg-rec-table', id: 'gg-rec-table'});
+    table.appendChild(el('tr', {}, ['ov_rec_rank', 'ov_rec_households',
+      'ov_rec_incidents', 'ov_rec_share'].map(function (k) {
+        return el('th', {className: k === 'ov_rec_rank' ? '' : 'num'}, zh(k));
+      })));
+    answer.picks.forEach(function (p) {
+      table.appendChild(el('tr', {data: {rank: p.rank}}, [
+        el('td', {}, String(p.rank)),
+        el('td', {className: 'num'}, '+' + p.households),
+        el('td', {className: 'num'}, '+' + p.incidents),
+        el('td', {className: 'num'}, show(p.household_share_after, 'share'))]));
+    });
+    box.appendChild(table);
+    box.appendChild(curve(answer));
+    return box;
+  }
+
+  // In the panel (drawn again with it): how many cameras, the button, and the
+  // last answer for this area.
+  function recommendSection() {
+    var section = el('section', {className: 'gg-rec-box'});
+    section.appendChild(el('h3', {}, both('ov_rec_title')));
+    var k = el('input', {type: 'number', id: 'gg-rec-k', min: 1, max: 20,
+                         value: state.recK || 5});
+    var run = el('button', {type: 'button', id: 'gg-rec-run'}, zh('ov_rec_run'));
+    var out = el('div', {id: 'gg-rec-out'});
+    run.addEventListener('click', function () {
+      var n = Math.max(1, Math.min(20, Math.round(Number(k.value) || 5)));
+      state.recK = n;
+      run.disabled = true;
+      clear(out);
+      out.appendChild(el('p', {className: 'gg-note', id: 'gg-rec',
+                               data: {state: 'loading'}}, zh('ov_busy')));
+      var root = state.root.code;
+      getJSON(API + '/coverage/recommend?' + q({grid: root, k: n})).then(function (a) {
+        a.root = root;
+        state.rec = a;
+        drawSites(a);
+        clear(out);
+        out.appendChild(recommendResult(a));
+        renderLegend();
+      }).catch(function (err) {
+        clear(out);
+        out.appendChild(el('p', {className: 'gg-error', id: 'gg-rec',
+                                 data: {state: 'failed'}}, zh('failed') + '：' +
+          ((err && err.body && err.body.error && err.body.error.message) || '')));
+      }).then(function () { run.disabled = false; });
+    });
+    section.appendChild(el('p', {className: 'gg-note'}, zh('ov_rec_hint')));
+    section.appendChild(el('div', {className: 'gg-rec-form'}, [
+      el('label', {}, [both('ov_rec_k'), k]), run]));
+    if (state.rec && state.rec.root === state.root.code) {
+      out.appendChild(recommendResult(state.rec));
+    }
+    section.appendChild(out);
+    return section;
   }
 
   // --- heatmap, hot spots, coverage ----------------------------------------------------
@@ -450,6 +715,7 @@
                            (cfg.hotLabels[f.properties['class']] || '') + '（z = ' +
                            Number(f.properties.z).toFixed(2) + '）'), {sticky: true});
       }}).addTo(hot);
+      renderLegend();
     }).catch(function () { /* optional layer */ });
   }
 
@@ -465,8 +731,10 @@
       getJSON(API + '/coverage/blind-spots?' + q({grid: state.root.code}))
         .then(function (fc) {
           blind.clearLayers();
-          L.geoJSON(fc, {interactive: false, style: {color: '#7a0000', weight: 1,
-            fillColor: '#000000', fillOpacity: 0.35, dashArray: '3 3'}}).addTo(blind);
+          L.geoJSON(fc, {interactive: false, renderer: SVG, style: BLIND})
+            .addTo(blind);
+          blind.bringToFront();
+          renderLegend();
         }).catch(function () { /* optional layer */ });
     }
   }
@@ -477,10 +745,13 @@
     if (e.layer === heat) { loadHeat(); }
     if (e.layer === hot) { loadHot(); }
     if (e.layer === views || e.layer === blind) { loadCoverage(); }
+    if (e.layer === labels) { renderLabels(); }
+    if (e.layer === rec) { renderLegend(); }
   });
   map.on('overlayremove', renderLegend);
   map.on('zoomend', function () { if (state.tiled) { renderLegend(); } });
   map.on('moveend', loadHeat);
+  map.on('moveend', renderLabels);
 
   load();
 })();

@@ -7,6 +7,8 @@
  * micro-grids outlined and those entered filled; the panel lists per day the
  * distance, duration, moving time and micro-grids entered, and per week the
  * 巡查覆盖率 (share of the worker's micro-grids visited, from the summary API).
+ * 轨迹回放: a day's legs replayed with a time slider, a marker moving along the
+ * track at the time shown (China time, from the API's ISO times with offset).
  *
  * All data comes from the API with the session cookie, so the page shows what
  * this user may see. No inline script or handler (the CSP forbids them); strings
@@ -122,7 +124,17 @@
     });
     var bounds = linesLayer.getLayers().length ? linesLayer.getBounds() :
       gridsLayer.getBounds();
-    if (bounds.isValid()) { map.fitBounds(bounds.pad(0.05)); }
+    fit(bounds);
+  }
+
+  // The view jumps to the tracks without Leaflet's zoom animation: animated
+  // from the opening view (several zoom levels away), Chromium left the lower
+  // part of the map unpainted, over-zoomed, until the map was panned. The size
+  // is measured again first: the bar above may have wrapped since the map was made.
+  function fit(bounds) {
+    if (!bounds.isValid()) { return; }
+    map.invalidateSize({animate: false, pan: false});
+    map.fitBounds(bounds.pad(0.05), {animate: false});
   }
 
   // --- the panel ----------------------------------------------------------------
@@ -214,6 +226,137 @@
       zh('tracks_total') + zh('tracks_distance') + ' ' + km(metres));
   }
 
+  // --- 轨迹回放: replay of a day ------------------------------------------------------
+
+  // Each leg's vertices carry their seconds after the leg's start (the API's
+  // vertex_s); the marker stands at the slider's time, interpolated between the
+  // two vertices around it, and at the end of the last leg during a break.
+  var replay = {legs: [], t0: 0, span: 0, offset: 480, timer: null, marker: null};
+  window.gridgovTracks.replay = replay;
+  var SPEEDS = [60, 300, 900];  // seconds of the day per second of replay
+
+  function epoch(iso) { return Date.parse(iso) / 1000; }
+
+  // minutes east of UTC of an ISO time's offset ("+08:00" → 480)
+  function offsetOf(iso) {
+    var m = /([+-])(\d\d):(\d\d)$/.exec(iso || '');
+    return m ? (m[1] === '-' ? -1 : 1) * (60 * Number(m[2]) + Number(m[3])) : 0;
+  }
+
+  // "2026-10-27 09:13:05" of an epoch second, in the zone of the API's times
+  function wallClock(t) {
+    return new Date((t + 60 * replay.offset) * 1000).toISOString()
+      .slice(0, 19).replace('T', ' ');
+  }
+
+  function at(t) {
+    var legs = replay.legs, leg = legs[0];
+    for (var k = 0; k < legs.length && legs[k].t[0] <= t; k++) { leg = legs[k]; }
+    var ts = leg.t, xy = leg.xy, last = ts.length - 1;
+    if (t <= ts[0]) { return {latlng: [xy[0][1], xy[0][0]], moving: t >= ts[0]}; }
+    if (t >= ts[last]) { return {latlng: [xy[last][1], xy[last][0]], moving: false}; }
+    var lo = 0, hi = last;
+    while (hi - lo > 1) {
+      var mid = (lo + hi) >> 1;
+      if (ts[mid] <= t) { lo = mid; } else { hi = mid; }
+    }
+    var f = ts[hi] > ts[lo] ? (t - ts[lo]) / (ts[hi] - ts[lo]) : 0;
+    return {latlng: [xy[lo][1] + f * (xy[hi][1] - xy[lo][1]),
+                     xy[lo][0] + f * (xy[hi][0] - xy[lo][0])], moving: true};
+  }
+
+  function seek(seconds) {
+    if (!replay.legs.length) { return; }
+    var s = Math.max(0, Math.min(replay.span, seconds));
+    $('replay-slider').value = String(Math.round(s));
+    var t = replay.t0 + s, spot = at(t), clock = wallClock(t);
+    replay.seconds = s;
+    replay.marker.setLatLng(spot.latlng);
+    replay.marker.setTooltipContent(text(clock.slice(11)));
+    var label = $('replay-time');
+    clear(label);
+    label.appendChild(document.createTextNode(zh('tracks_replay_time', {time: clock})));
+    if (!spot.moving) {
+      label.appendChild(el('span', {className: 'rest'}, ' · ' + zh('tracks_replay_rest')));
+    }
+    label.dataset.time = clock;
+  }
+
+  function pause() {
+    if (replay.timer) { clearInterval(replay.timer); }
+    replay.timer = null;
+    var b = $('replay-play');
+    clear(b);
+    b.appendChild(both('tracks_replay_play'));
+    b.setAttribute('aria-pressed', 'false');
+  }
+
+  function play() {
+    if (replay.timer) { pause(); return; }
+    if (replay.seconds >= replay.span) { seek(0); }
+    var b = $('replay-play');
+    clear(b);
+    b.appendChild(both('tracks_replay_pause'));
+    b.setAttribute('aria-pressed', 'true');
+    var tick = 100;  // ms
+    replay.timer = setInterval(function () {
+      seek(replay.seconds + Number($('replay-speed').value) * tick / 1000);
+      if (replay.seconds >= replay.span) { pause(); }
+    }, tick);
+  }
+
+  function replayDay(fc, day, colour) {
+    pause();
+    replay.legs = fc.features.filter(function (f) {
+      return f.properties.day === day && f.properties.vertex_s;
+    }).map(function (f) {
+      var start = epoch(f.properties.start);
+      replay.offset = offsetOf(f.properties.start);
+      return {xy: f.geometry.coordinates,
+              t: f.properties.vertex_s.map(function (s) { return start + s; })};
+    });
+    if (replay.marker) { replay.marker.remove(); replay.marker = null; }
+    if (!replay.legs.length) { return; }
+    var last = replay.legs[replay.legs.length - 1].t;
+    replay.t0 = replay.legs[0].t[0];
+    replay.span = Math.max(0, last[last.length - 1] - replay.t0);
+    $('replay-slider').max = String(Math.ceil(replay.span));
+    replay.marker = L.circleMarker([0, 0], {
+      radius: 8, weight: 3, color: '#fff', fillColor: colour[day], fillOpacity: 1,
+      className: 'tracks-replay', interactive: false
+    }).bindTooltip(text(''), {permanent: true, direction: 'top', offset: [0, -8],
+                              className: 'tracks-replay-tip'}).addTo(map);
+    seek(0);
+  }
+
+  function setupReplay(fc, colour) {
+    var box = $('tracks-replay'), select = $('replay-day');
+    pause();
+    clear(select);
+    var days = fc.days.filter(function (d) { return d.legs > 0; });
+    box.hidden = !days.length;
+    days.forEach(function (d) {
+      select.appendChild(el('option', {value: d.day}, d.day));
+    });
+    state.colour = colour;
+    if (days.length) { replayDay(fc, days[0].day, colour); }
+    root.dataset.replay = days.length ? days[0].day : '';
+  }
+
+  SPEEDS.forEach(function (v, i) {
+    $('replay-speed').appendChild(el('option', {value: String(v), selected: i === 1},
+                                     zh('tracks_replay_speed_x', {n: v / 60})));
+  });
+  $('replay-day').addEventListener('change', function () {
+    replayDay(state.answer, this.value, state.colour);
+    root.dataset.replay = this.value;
+  });
+  $('replay-slider').addEventListener('input', function () {
+    seek(Number(this.value));
+  });
+  $('replay-play').addEventListener('click', play);
+  pause();
+
   // --- loading --------------------------------------------------------------------
 
   function weeksOf(from, to) {
@@ -245,6 +388,7 @@
       draw(fc, colour);
       renderTable(fc, colour);
       renderCoverage(got[1]);
+      setupReplay(fc, colour);
       sheetLabel(fc);
       if (fc.features.length) { msg('', null); } else { msg('info', 'tracks_empty'); }
       root.dataset.features = String(fc.features.length);
