@@ -98,6 +98,27 @@ OPENAPI = {
             },
         }
     },
+    "/stats/workers": {
+        "get": {
+            "summary": "走访率 per grid worker under a root, for a month or from–to",
+            "description": "For every active grid worker (grid_staff) whose grid "
+                           "lies under the root: the households of that grid and "
+                           "the grids below it, how many of them the worker "
+                           "visited at least once in the period (the phone's "
+                           "入户走访), and visit_rate = visited / households "
+                           "(null without households). Not part of the "
+                           "ranking's score.",
+            "parameters": _PERIOD_PARAMS,
+            "responses": {
+                "200": {"description": "{root, period, as_of, workers: [{id, "
+                                       "name, role, grid_code, grid_name, "
+                                       "households, visited_households, visits, "
+                                       "visit_rate}]}"},
+                "400": {"description": "bad month or dates"},
+                "404": {"description": "grid unknown or outside your jurisdiction"},
+            },
+        }
+    },
     "/rankings": {
         "get": {
             "summary": "Monthly ranking of the grids of a level (bottom three "
@@ -185,6 +206,17 @@ def _query():
 def stats():
     with connection() as conn:
         return jsonify(stats_layer.stats(conn, current(), **_query()))
+
+
+@bp.get("/stats/workers")
+@requires("incidents:read")
+def worker_visits():
+    """走访率 per grid worker under ``grid`` for the period (``month`` or
+    ``from``/``to``, as /stats)."""
+    query = _query()
+    with connection() as conn:
+        return jsonify(stats_layer.worker_visits(
+            conn, current(), query["period"], query["root"], query["now"]))
 
 
 @bp.get("/rankings")

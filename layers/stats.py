@@ -53,7 +53,7 @@ from layers.errors import Invalid, NotFound
 
 __all__ = ["RESOLVED_OUTCOMES", "MAX_DAYS", "Period", "month_period", "day_period",
            "today", "current_month", "default_month", "stats", "rankings",
-           "coverage_shares"]
+           "worker_visits", "coverage_shares"]
 
 RESOLVED_OUTCOMES = ("mediated", "handled")
 MAX_DAYS = 366  # a from–to period of at most a year
@@ -427,6 +427,59 @@ def stats(conn, principal, level=None, period=None, root=None, now=None):
         "as_of": now.astimezone(workdays.CHINA_TZ).isoformat(),
         "empty": empty, "not_compared": not_compared,
         "grids": grids, "total": total,
+    }
+
+
+_WORKER_VISITS = """
+WITH s AS (
+    SELECT st.id, st.name, st.role, st.grid_code, g.name AS grid_name
+    FROM grid_staff st JOIN grids g ON g.code = st.grid_code
+    WHERE st.active AND st.grid_code LIKE %(root)s AND st.grid_code LIKE %(scope)s
+)
+SELECT s.id, s.name, s.role, s.grid_code, s.grid_name,
+       (SELECT count(*) FROM households h
+        WHERE h.grid_code LIKE s.grid_code || '%%') AS households,
+       (SELECT count(DISTINCT v.household_id) FROM visits v
+        WHERE v.staff_id = s.id AND v.grid_code LIKE s.grid_code || '%%'
+          AND v.visited_at >= %(start)s AND v.visited_at < %(end)s) AS visited,
+       (SELECT count(*) FROM visits v
+        WHERE v.staff_id = s.id
+          AND v.visited_at >= %(start)s AND v.visited_at < %(end)s) AS visits
+FROM s ORDER BY s.grid_code, s.name, s.id
+"""
+
+
+def worker_visits(conn, principal, period=None, root=None, now=None):
+    """走访率 per grid worker: of the households in the grid a worker serves
+    (``grid_staff.grid_code`` and every grid below it), the share the worker
+    visited at least once in ``period`` (their own visits from the phone;
+    another worker's visit to the same household does not count for them).
+
+    Returns ``{"root", "period", "as_of", "workers": [{"id", "name", "role",
+    "grid_code", "grid_name", "households", "visited_households", "visits",
+    "visit_rate"}]}``; ``visit_rate`` is null for a grid without households.
+    Staff names and grids only: no household is named, so this is not a read
+    of personal data. Scoped as :func:`stats` (``root`` in the user's subtree).
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    period = period or default_month(now)
+    top = _root(conn, principal, root)
+    rows = conn.execute(_WORKER_VISITS, {
+        "root": like_prefix(top[0] if top else ""), "scope": principal.prefix,
+        "start": period.start, "end": period.end}).fetchall()
+    workers = [{"id": i, "name": name, "role": role, "grid_code": code,
+                "grid_name": grid_name, "households": households,
+                "visited_households": visited, "visits": visits,
+                "visit_rate": (round(visited / households, 4) if households
+                               else None)}
+               for i, name, role, code, grid_name, households, visited, visits
+               in rows]
+    return {
+        "root": None if top is None else {"code": top[0], "name": top[1],
+                                          "level": top[2]},
+        "period": period.as_dict() | {"complete": period.complete(now)},
+        "as_of": now.astimezone(workdays.CHINA_TZ).isoformat(),
+        "workers": workers,
     }
 
 

@@ -718,6 +718,16 @@ STRINGS = {
     "rank_timeliness": ("按期办结率", "On time"),
     "rank_coverage": ("视频覆盖率", "Camera coverage"),
     "rank_visit_rate": ("走访率", "Visit rate"),
+    "rank_workers": ("网格员走访率", "Visit rate per grid worker"),
+    "rank_worker": ("网格员", "Grid worker"),
+    "rank_households": ("住户", "Households"),
+    "rank_visited": ("已走访住户", "Households visited"),
+    "rank_visits": ("走访次数", "Visits"),
+    "rank_workers_note": ("网格员走访率 = 本人本期走访过的本网格住户"
+                          " ÷ 本网格住户数，不计入得分。",
+                          "A worker's visit rate = households of their grid they "
+                          "visited themselves in the period ÷ the grid's "
+                          "households; not part of the score."),
     "rank_visit_note": ("走访率 = 本期入户走访过的住户 ÷ 住户数，不计入得分。",
                         "Visit rate = households visited in the period ÷ "
                         "households; not part of the score."),

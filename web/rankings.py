@@ -21,6 +21,7 @@ from api.auth import current, requires
 from api.db import connection
 from api.params import int_arg
 from api.stats import clock, period_arg
+from geo import vocab
 from layers import grids, ranking_print, stats
 from web import assets
 from web.i18n import level_name, ordinal, t
@@ -59,6 +60,8 @@ def rankings():
         found = stats.rankings(conn, principal, level=int_arg("level", 1, 4),
                                period=period_arg(now), root=root, now=now)
         features = _features(conn, principal, found)
+        workers = stats.worker_visits(conn, principal, period=period_arg(now),
+                                      root=root, now=now)["workers"]
     top = found["root"]["level"] if found["root"] else 1
     query = {k: v for k, v in (("grid", root), ("level", found["level"]),
                                ("month", found["period"]["month"]))
@@ -80,6 +83,7 @@ def rankings():
         levels=[(lv, level_name(lv)) for lv in range(top, 5)],
         classes=SCORE_CLASSES, no_score=NO_SCORE, colour=score_colour,
         level_label=level_name(found["level"]), months=months(now),
+        workers=workers, staff_roles=vocab.STAFF_ROLES,
         **{f"{fmt}_url": request.script_root + api.PREFIX + "/rankings?"
            + urlencode(query | {"format": fmt}) for fmt in ("xlsx", "pdf", "png")},
         page_url=url_for("rankings.rankings"),

@@ -120,7 +120,9 @@ def test_the_month_still_running_is_labelled_and_when_empty_flags_nobody(
     assert "本月无数据" in page.inner_text("#rank-no-data")
     assert page.locator(".rank-badge, .rank-flagged").count() == 0
     assert set(_cells(page, "排名")) == {"—"} and set(_cells(page, "得分")) == {"—"}
-    assert "%" not in page.inner_text("#rank-table tfoot")  # no 环比 −100 %
+    # no 环比 / 同比 of −100 %: "—" (the total row's last two cells)
+    assert page.locator("#rank-table tfoot td").all_inner_texts()[-2:] == ["—", "—"]
+    assert "100" not in page.inner_text("#rank-table tfoot")
     page.screenshot(path=str(artifacts / "rankings-month-running.png"),
                     full_page=True)
 
@@ -161,6 +163,17 @@ def visited(databases, demo_town):
                     "  timestamptz '2026-10-31 23:30+08',"
                     "  timestamptz '2026-09-30 10:00+08']) t",
                     (code + "%", 10 * (i + 1)))
+            # one grid worker's own visits: 3 households of their grid
+            staff, grid, households = c.execute(
+                "SELECT s.id, s.grid_code, (SELECT count(*) FROM households h"
+                "  WHERE h.grid_code LIKE s.grid_code || '%%') FROM grid_staff s"
+                " WHERE s.active ORDER BY 3 DESC, s.id LIMIT 1").fetchone()
+            c.execute(
+                "INSERT INTO visits (household_id, grid_code, username, staff_id,"
+                " visited_at) SELECT id, grid_code, 'worker', %s,"
+                " timestamptz '2026-10-20 10:00+08' FROM households"
+                " WHERE grid_code LIKE %s ORDER BY id LIMIT 3", (staff, grid + "%"))
+            site.worker = (staff, households)
             site.rates = dict(c.execute(
                 "SELECT left(h.grid_code, 12), count(DISTINCT v.household_id)::float8"
                 " / count(DISTINCT h.id) FROM households h LEFT JOIN visits v"
@@ -246,3 +259,15 @@ def test_an_export_shows_a_spinner_while_the_server_draws_it(
         "ranking-320282105-2026-10-level2.pdf"
     page.wait_for_selector("#rank-pdf:not(.rank-busy)")
     assert "生成中" not in page.inner_text("#rank-pdf")
+
+
+def test_the_visit_rate_of_each_grid_worker_is_listed(page, visited):
+    open_page(page, visited.base, URL, "leader", visited.passwords["leader"],
+              "#rankings[data-state=ready]")
+    staff, households = visited.worker
+    row = page.locator(f"#rank-workers tr[data-staff='{staff}'] td")
+    cells = row.all_inner_texts()
+    assert cells[2:6] == [str(households), "3", "3", f"{300 / households:.1f}%"]
+    # a worker whose visits carry no staff link counts nothing
+    assert page.locator("#rank-workers tbody tr").count() > 10
+    assert "不计入得分" in page.inner_text("#rank-workers + .rank-note")

@@ -183,6 +183,8 @@ TABLE = {
     ("GET", "/api/v1/heatmap"): {"-": _INCIDENTS},
     ("GET", "/api/v1/hotspots"): {"-": _INCIDENTS},
     ("GET", "/api/v1/stats"): {"own": _INCIDENTS, "other": _INCIDENTS_OTHER},
+    ("GET", "/api/v1/stats/workers"): {
+        "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
     ("GET", "/api/v1/rankings"): {"own": _INCIDENTS, "other": _INCIDENTS_OTHER},
 
     # imports

@@ -342,6 +342,7 @@ send("POST", "/api/v1/incidents/<code>/transitions",
 get("/api/v1/heatmap", "/api/v1/heatmap")
 get("/api/v1/hotspots", "/api/v1/hotspots")
 get("/api/v1/stats", "/api/v1/stats?grid={level3}")
+get("/api/v1/stats/workers", "/api/v1/stats/workers?grid={level3}")
 get("/api/v1/rankings", "/api/v1/rankings?grid={level3}")
 
 
