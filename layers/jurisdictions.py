@@ -14,6 +14,7 @@ administrator's subtree whose grid no longer exists, with the grid's last name
 reassign them with ``layers.users.set_access``.
 """
 
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo.vocab import bilingual
@@ -25,18 +26,19 @@ MAX_QUERY = 60
 
 # The names of a grid and its ancestors, root first: the ancestors' codes are
 # the prefixes of 9, 12 and 15 digits of its code.
-_CHAIN = """ARRAY(SELECT a.name FROM grids a
-                  WHERE a.code IN (left({c}, 9), left({c}, 12), left({c}, 15), {c})
-                  ORDER BY length(a.code))"""
+_CHAIN = sql.SQL("""ARRAY(SELECT a.name FROM grids a
+                  WHERE a.code IN (left(g.code, 9), left(g.code, 12),
+                                   left(g.code, 15), g.code)
+                  ORDER BY length(a.code))""")
 
-_CHOICES = f"""
-    SELECT g.code, g.name, g.level, {_CHAIN.format(c="g.code")} AS chain
+_CHOICES = sql.SQL("""
+    SELECT g.code, g.name, g.level, {chain} AS chain
     FROM grids g
     WHERE g.code LIKE %(scope)s AND g.name ILIKE %(inside)s
     ORDER BY CASE WHEN g.name = %(q)s THEN 0 WHEN g.name ILIKE %(prefix)s THEN 1
                   ELSE 2 END, g.level, g.code
     LIMIT %(limit)s
-"""
+""").format(chain=_CHAIN)
 
 
 def _escape(text):
@@ -65,11 +67,11 @@ def chains(conn, codes):
     if not codes:
         return {}
     return dict(conn.execute(
-        f"SELECT g.code, {_CHAIN.format(c='g.code')} FROM grids g"
-        " WHERE g.code = ANY(%s)", (codes,)).fetchall())
+        sql.SQL("SELECT g.code, {chain} FROM grids g WHERE g.code = ANY(%s)")
+        .format(chain=_CHAIN), (codes,)).fetchall())
 
 
-_ORPHANED = f"""
+_ORPHANED = sql.SQL("""
     WITH RECURSIVE gone AS (
         SELECT u.username, u.role, u.grid_code, u.active
         FROM users u
@@ -86,14 +88,14 @@ _ORPHANED = f"""
             ORDER BY h.valid_to DESC LIMIT 1) AS old_name,
            coalesce((SELECT jsonb_agg(jsonb_build_object(
                          'code', g.code, 'name', g.name,
-                         'chain', {_CHAIN.format(c="g.code")}) ORDER BY g.code)
+                         'chain', {chain}) ORDER BY g.code)
                      FROM grids g
                      WHERE g.code LIKE %(scope)s AND g.code IN (
                          SELECT c.code FROM chain c
                          WHERE c.start = o.grid_code AND c.depth > 0)),
                     '[]'::jsonb) AS now
     FROM gone o ORDER BY o.grid_code, o.username
-"""
+""").format(chain=_CHAIN)
 
 
 def orphaned(conn, actor):

@@ -18,6 +18,7 @@ import math
 import uuid
 
 import numpy as np
+from psycopg import sql
 
 from geo.vocab import bilingual
 from geo.workdays import CHINA_TZ
@@ -98,25 +99,25 @@ FROM tracks t WHERE t.patrol_id = %(patrol)s AND t.day = ANY(%(days)s::date[])
   AND t.staff_id = (SELECT staff_id FROM users WHERE id = %(user)s)
 """
 # the batch's points (k: their order in time) and their local days (China time)
-_BATCH = """p AS (SELECT lon, lat, at, k, date '1970-01-01'
+_BATCH = sql.SQL("""p AS (SELECT lon, lat, at, k, date '1970-01-01'
              + floor((at + %(offset)s) / 86400)::int AS day
       FROM unnest(%(lon)s::float8[], %(lat)s::float8[], %(at)s::float8[])
-           WITH ORDINALITY AS p(lon, lat, at, k))"""
-_POINTS = f"""
-WITH t AS MATERIALIZED ({_MINE}),
-{_BATCH}
+           WITH ORDINALITY AS p(lon, lat, at, k))""")
+_POINTS = sql.SQL("""
+WITH t AS MATERIALIZED ({mine}),
+{batch}
 INSERT INTO track_points (track_id, seq, at, geom)
 SELECT t.id, t.next + row_number() OVER (PARTITION BY t.id ORDER BY p.k) - 1,
        to_timestamp(p.at), ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)
 FROM p JOIN t ON t.day = p.day
-"""
+""").format(mine=sql.SQL(_MINE), batch=_BATCH)
 # Each day's line: extended with the batch when the batch comes after every
 # point stored (the usual case: no need to read them again), else rebuilt from
 # all its points in time order (a late batch); last_at follows (0026). (When
 # extended, a first fix exactly where the line ended is not repeated in it:
 # ST_MakeLine joins lines so; the points keep it.)
-_LINES = f"""
-WITH {_BATCH},
+_LINES = sql.SQL("""
+WITH {batch},
 b AS (SELECT day, to_timestamp(min(at)) AS first_at, to_timestamp(max(at)) AS last_at,
              ST_MakeLine(ST_SetSRID(ST_MakePoint(lon, lat), 4326) ORDER BY k) AS line
       FROM p GROUP BY day)
@@ -131,7 +132,7 @@ UPDATE tracks t SET
 FROM b
 WHERE t.patrol_id = %(patrol)s AND t.day = b.day
   AND t.staff_id = (SELECT staff_id FROM users WHERE id = %(user)s)
-"""
+""").format(batch=_BATCH)
 
 
 def _array(values):
