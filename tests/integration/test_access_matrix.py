@@ -195,6 +195,13 @@ def form(rule, url, fields):
     probe("POST", rule, ok=302)(build)
 
 
+# OGC API – Features (per collection: the target is its id)
+for _rule in ("/ogc", "/ogc/conformance", "/ogc/openapi.json", "/ogc/collections"):
+    get(_rule, _rule)
+get("/ogc/collections/<cid>", "/ogc/collections/{layer}")
+get("/ogc/collections/<cid>/items", "/ogc/collections/{layer}/items?limit=2")
+get("/ogc/collections/<cid>/items/<fid>", "/ogc/collections/grids-4/items/{grid}")
+
 # public
 get("/login", "/login")
 probe("POST", "/login")(lambda m, who, t: ("/login", {}))  # no CSRF token: 400
