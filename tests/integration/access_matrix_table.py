@@ -135,6 +135,12 @@ TABLE = {
     ("GET", "/tiles/incidents/<int(signed=True):z>/<int(signed=True):x>/"
             "<int(signed=True):y>.mvt"): {"-": _INCIDENTS},
 
+    # TileJSON of each tiled layer (MapLibre, newer QGIS): as its tiles
+    ("GET", "/tiles/grids.json"): {"-": _EVERYONE},
+    ("GET", "/tiles/cameras.json"): {"-": _EVERYONE},
+    ("GET", "/tiles/households.json"): {"-": _HOUSEHOLDS},
+    ("GET", "/tiles/incidents.json"): {"-": _INCIDENTS},
+
     # OGC API – Features (QGIS, GDAL): anonymous gets 401 with Basic offered;
     # each collection needs the permission of its JSON API read
     ("GET", "/ogc"): {"-": _OGC(_EVERYONE)},

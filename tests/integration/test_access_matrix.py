@@ -195,6 +195,10 @@ def form(rule, url, fields):
     probe("POST", rule, ok=302)(build)
 
 
+# TileJSON per tiled layer
+for _layer in ("grids", "cameras", "households", "incidents"):
+    get(f"/tiles/{_layer}.json", f"/tiles/{_layer}.json")
+
 # OGC API – Features (per collection: the target is its id)
 for _rule in ("/ogc", "/ogc/conformance", "/ogc/openapi.json", "/ogc/collections"):
     get(_rule, _rule)

@@ -4,6 +4,7 @@ shape with our bilingual message, and HTTP Basic with an API token (never the
 login password)."""
 
 import base64
+import math
 
 import psycopg
 import pytest
@@ -182,3 +183,32 @@ def test_basic_with_an_api_token(app, tokens, passwords):
     tile = c.get("/tiles/grids/14/13638/6642.mvt",
                  headers=_basic("planner", tokens["planner"]))
     assert tile.status_code in (200, 204)
+
+
+@pytest.mark.parametrize("layer", ["grids", "cameras", "households", "incidents"])
+def test_tilejson_per_tiled_layer(as_user, layer):
+    doc = as_user("admin").get(f"/tiles/{layer}.json").get_json()
+    assert doc["tilejson"] == "3.0.0"
+    template = doc["tiles"][0]
+    assert template.endswith(f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt")
+    assert doc["vector_layers"][0]["id"] == layer
+    assert (doc["minzoom"], doc["maxzoom"]) == (0, 22)
+    x0, y0, x1, y1 = doc["bounds"]
+    assert x0 < doc["center"][0] < x1 and y0 < doc["center"][1] < y1
+    # the template gives tiles (the centre's tile at z14, from the client's side)
+    path = template.split("://", 1)[1].split("/", 1)[1]
+    n = 2 ** 14
+    lon, lat = doc["center"][:2]
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    x = int((lon + 180) / 360 * n)
+    r = as_user("admin").get("/" + path.format(z=14, x=x, y=y))
+    assert r.status_code in (200, 204)
+    assert r.mimetype == "application/vnd.mapbox-vector-tile" or r.status_code == 204
+
+
+def test_tilejson_follows_the_layer_permission(as_user):
+    assert as_user("viewer").get("/tiles/households.json").status_code == 403
+    village = as_user("village1").get("/tiles/grids.json").get_json()["bounds"]
+    town = as_user("admin").get("/tiles/grids.json").get_json()["bounds"]
+    assert village != town  # the jurisdiction's bounds
+    assert town[0] <= village[0] and village[2] <= town[2]
