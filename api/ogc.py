@@ -19,10 +19,11 @@ from api import openapi
 from api.auth import current, requires
 from api.db import connection
 from api.params import bbox_arg, int_arg, parse_moment
+from geo.edit import EditError, boundary_from_geojson
 from geo.localtime import CHINA_TZ
 from geo.vocab import bilingual
-from layers import ogc
-from layers.errors import Invalid, LayerError
+from layers import grid_edit, grid_scope, ogc
+from layers.errors import Conflict, Invalid, LayerError, Unprocessable
 
 __all__ = ["bp", "PREFIX", "document", "REALM"]
 
@@ -38,7 +39,8 @@ _CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _COMMON = {"f", "bbox", "limit", "offset", "datetime"}
 _OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden",
               404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable",
-              409: "Conflict", 412: "PreconditionFailed", 503: "Unavailable"}
+              409: "Conflict", 412: "PreconditionFailed",
+              422: "InvalidValue", 428: "PreconditionRequired", 503: "Unavailable"}
 
 bp = Blueprint("ogc", __name__)
 
@@ -244,7 +246,133 @@ def feature(cid, fid):
     found["links"] = [
         _link(_url(f"/collections/{cid}/items/{fid}"), "self", GEOJSON),
         _link(_url(f"/collections/{cid}"), "collection")]
-    return jsonify(found), 200, {"Content-Type": GEOJSON}
+    headers = {"Content-Type": GEOJSON}
+    if coll.kind == "grids":  # OGC concurrency: the ETag is the grid's version
+        headers["ETag"] = f'"{found["properties"]["version"]}"'
+    return jsonify(found), 200, headers
+
+
+# -- Part 4 for grids: create, replace, delete, through /plan's own checks -------
+
+def _grid_collection(cid, level4=False):
+    coll = ogc.collection(current(), cid)
+    if coll.kind != "grids" or (level4 and coll.level != 4):
+        raise _MethodNotAllowed(bilingual(
+            f"集合“{cid}”不能这样修改（只有网格可编辑；新建与删除只限四级网格）",
+            f"collection {cid!r} cannot be changed so (only grids are editable; "
+            "creating and deleting: micro-grids, grids-4)"), field="collectionId")
+    return coll
+
+
+class _MethodNotAllowed(Invalid):
+    http_status = 405
+    code = "method_not_allowed"
+
+
+class _PreconditionRequired(Invalid):
+    http_status = 428
+    code = "precondition_required"
+
+
+class _PreconditionFailed(Invalid):
+    http_status = 412
+    code = "precondition_failed"
+
+
+def _if_match(conn, coll, fid):
+    """The version an edit starts from (``If-Match``, required): the grid is read
+    in the user's jurisdiction first (404 outside), checked editable (403 on the
+    root of the jurisdiction), and a stale version is a 412."""
+    current_version = ogc.item(conn, current(), coll, fid)["properties"]["version"]
+    grid_scope.check_editable(current(), fid)
+    tags = [t for t in request.if_match.as_set()] if request.if_match else []
+    if not tags:
+        raise _PreconditionRequired(bilingual(
+            "修改须带 If-Match（先读取要素得到 ETag，即网格的版本号）",
+            "an edit needs If-Match (the ETag of the feature: the grid's version)"),
+            field="If-Match")
+    if tags != [str(current_version)]:
+        raise _PreconditionFailed(bilingual(
+            f"网格 {fid} 已被他人修改（现为版本 {current_version}）：请重新读取",
+            f"grid {fid} was changed by someone else (now version "
+            f"{current_version}): read it again"), field="If-Match")
+    return current_version
+
+
+def _stale_is_412(call):
+    """The layer's own version check (a change between our read and its lock)
+    answers 412 here, as OGC says; the JSON API keeps its 409."""
+    try:
+        return call()
+    except Conflict as exc:
+        if "current_version" in exc.details:
+            raise _PreconditionFailed(exc.message, field="If-Match") from None
+        raise
+
+
+def _feature_body():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise Invalid(bilingual("请求体须为 GeoJSON Feature",
+                                "the body must be a GeoJSON Feature"), field="body")
+    props = body.get("properties") or {}
+    if not isinstance(props, dict):
+        raise Invalid(bilingual("“properties”须为对象", "'properties' must be an "
+                                "object"), field="properties")
+    try:
+        shape = boundary_from_geojson(body.get("geometry"),
+                                      kinds=("Polygon", "MultiPolygon"),
+                                      field="geometry")
+    except EditError as exc:
+        raise Unprocessable(str(exc), field=exc.field) from None
+    return shape, props
+
+
+def _saved(conn, coll, code, status):
+    found = ogc.item(conn, current(), coll, code)
+    version = found["properties"]["version"]
+    return "", status, {"ETag": f'"{version}"', "Location": _url(
+        f"/collections/{coll.id}/items/{code}")}
+
+
+@bp.put("/collections/<cid>/items/<fid>")
+@requires("grids:edit")
+def replace(cid, fid):
+    coll = _grid_collection(cid)
+    with connection() as conn:
+        version = _if_match(conn, coll, fid)
+    shape, _ = _feature_body()
+    with connection() as conn:
+        _stale_is_412(lambda: grid_edit.redraw(conn, current(), fid, shape, version))
+        return _saved(conn, coll, fid, 204)
+
+
+@bp.post("/collections/<cid>/items")
+@requires("grids:edit")
+def create(cid):
+    coll = _grid_collection(cid, level4=True)
+    shape, props = _feature_body()
+    parent, name = props.get("parent"), props.get("name")
+    if not isinstance(parent, str) or not isinstance(name, str):
+        raise Invalid(bilingual("新网格须有 properties.parent（三级网格编码）与 name",
+                                "a new grid needs properties.parent (a level-3 code) "
+                                "and name"), field="properties")
+    with connection() as conn:
+        answer = grid_edit.create(conn, current(), parent, name, shape)
+        made = [f["id"] for f in answer["grids"]["features"]
+                if f["properties"]["name"] == name.strip()
+                and f["properties"]["level"] == 4]
+        return _saved(conn, coll, max(made), 201)
+
+
+@bp.delete("/collections/<cid>/items/<fid>")
+@requires("grids:edit")
+def delete(cid, fid):
+    coll = _grid_collection(cid, level4=True)
+    with connection() as conn:
+        version = _if_match(conn, coll, fid)
+        _stale_is_412(lambda: grid_edit.delete(conn, current(), fid, version))
+    return "", 204
 
 
 # -- the OpenAPI 3.0 document (api.openapi assembles it) -------------------------
@@ -286,9 +414,41 @@ def _paths():
         paths[base] = get(c.title)
         paths[base + "/items"] = get(f"{c.title}: GeoJSON", [
             _LIMIT, _OFFSET, _BBOX, *temporal, *filters])
-        paths[base + "/items/{featureId}"] = get(f"{c.title}: one feature", [
-            _param("featureId", "id", {"type": "string"}, "path", True)])
+        fid = _param("featureId", "id", {"type": "string"}, "path", True)
+        paths[base + "/items/{featureId}"] = get(f"{c.title}: one feature", [fid])
+        if c.kind == "grids":
+            paths[base + "/items/{featureId}"] |= _edits(c, fid)
+            if c.level == 4:
+                paths[base + "/items"]["post"] = {
+                    "summary": "Create a micro-grid (Feature with properties "
+                               "parent, name): 201, Location, ETag",
+                    "requestBody": _FEATURE, "responses": _EDIT_ANSWERS}
     return paths
+
+
+_FEATURE = {"required": True, "content": {GEOJSON: {"schema": {"type": "object"}}}}
+_IF_MATCH = _param("If-Match", "the ETag read (the grid's version)",
+                   {"type": "string"}, "header", True)
+_EDIT_ANSWERS = {"201": {"description": "created"}, "204": {"description": "done"},
+                 "400": {"description": "bad body"},
+                 "403": {"description": "outside your jurisdiction, or its root"},
+                 "404": {"description": "unknown, or not yours"},
+                 "412": {"description": "stale If-Match"},
+                 "422": {"description": "the edit would break the hierarchy"},
+                 "428": {"description": "If-Match missing"}}
+
+
+def _edits(c, fid):
+    """Part 4 of a grid collection: replace (any level), delete (micro-grids),
+    as /plan does them (same checks, jurisdiction and audit)."""
+    ops = {"put": {"summary": "Replace the boundary (If-Match required)",
+                   "parameters": [fid, _IF_MATCH], "requestBody": _FEATURE,
+                   "responses": _EDIT_ANSWERS}}
+    if c.level == 4:
+        ops["delete"] = {"summary": "Delete the micro-grid (If-Match required)",
+                         "parameters": [fid, _IF_MATCH],
+                         "responses": _EDIT_ANSWERS}
+    return ops
 
 
 def document():

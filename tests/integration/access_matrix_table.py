@@ -151,6 +151,14 @@ TABLE = {
     ("GET", "/ogc/collections/<cid>/items"): _OGC_LAYERS,
     ("GET", "/ogc/collections/<cid>/items/<fid>"): {
         "own": _OGC(_EVERYONE), "other": _OGC(_MAP_OTHER)},
+    # Part 4 for grids: /plan's rules (grids:edit, below the root)
+    ("PUT", "/ogc/collections/<cid>/items/<fid>"): {
+        "own": _OGC(_GRIDS_EDIT), "root": _OGC(_ONLY_GLOBAL_ADMIN),
+        "other": _OGC(_GRIDS_EDIT_OTHER)},
+    ("DELETE", "/ogc/collections/<cid>/items/<fid>"): {
+        "own": _OGC(_GRIDS_EDIT), "other": _OGC(_GRIDS_EDIT_OTHER)},
+    ("POST", "/ogc/collections/<cid>/items"): {
+        "own": _OGC(_GRIDS_EDIT), "other": _OGC(_GRIDS_EDIT_OTHER)},
 
     # grids: reading
     ("GET", "/api/v1/grids"): {"-": _EVERYONE},
