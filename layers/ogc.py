@@ -109,9 +109,11 @@ def collection(principal, cid):
 
 def _grids(principal, coll):
     select = sql.SQL("{} AS feature").format(grids_layer._FEATURE)
-    source = sql.SQL("""grids g LEFT JOIN ({counts}) c USING (code)
-                        WHERE {visible} AND g.level = %(level)s""").format(
-        counts=grids_layer._HOUSEHOLD_COUNTS, visible=grids_layer._VISIBLE)
+    # c: the households per grid (see _counted); PostgreSQL drops the join where
+    # nothing reads it (the count of matches, the extent)
+    source = sql.SQL("grids g LEFT JOIN c USING (code)"
+                     " WHERE {visible} AND g.level = %(level)s").format(
+        visible=grids_layer._VISIBLE)
     params = grids_layer.scope_params(principal) | {
         "level": coll.level, "levels": [coll.level], "prefix": like_prefix("")}
     return select, source, "g.code", "g.geom", params
@@ -151,6 +153,15 @@ _KINDS = {"grids": _grids, "households": _households, "cameras": _cameras,
 _ID = {"grids": "code", "households": "id", "cameras": "code", "incidents": "code",
        "tracks": "id"}
 _AUDITED = {"households", "incidents"}
+
+
+def _counted(coll, query):
+    """For grids: ``query`` with ``c``, the households per grid of the level
+    (layers/grids.py's count), in scope."""
+    if coll.kind != "grids":
+        return query
+    return sql.SQL("WITH c AS ({}) {}").format(
+        grids_layer._HOUSEHOLD_COUNTS, query)
 
 
 def _feature(kind, row):
@@ -219,11 +230,12 @@ def items(conn, principal, coll, *, bbox=None, window=None, filters=None,
     condition = sql.SQL("").join(sql.SQL(" AND {}").format(w) for w in where)
     params |= {"limit": min(int(limit), MAX_LIMIT), "offset": int(offset)}
     cur = conn.cursor(row_factory=dict_row)
-    matched = cur.execute(sql.SQL("SELECT count(*) AS n FROM {}{}").format(
-        source, condition), params).fetchone()["n"]
-    rows = cur.execute(sql.SQL(
+    matched = cur.execute(_counted(coll, sql.SQL("SELECT count(*) AS n FROM {}{}"
+                                                 ).format(source, condition)),
+                          params).fetchone()["n"]
+    rows = cur.execute(_counted(coll, sql.SQL(
         "SELECT {} FROM {}{} ORDER BY {} LIMIT %(limit)s OFFSET %(offset)s").format(
-        select, source, condition, sql.SQL(order)), params).fetchall()
+        select, source, condition, sql.SQL(order))), params).fetchall()
     if coll.kind in _AUDITED:
         audit.record_read(conn, principal, coll.kind, {
             "via": "ogc", "bbox": bbox, "filters": filters or None,
@@ -245,8 +257,8 @@ def item(conn, principal, coll, fid):
                                      f"no feature {fid} in {coll.id!r}"),
                            field="featureId")
         fid = int(fid)
-    row = conn.cursor(row_factory=dict_row).execute(sql.SQL(
-        "SELECT {} FROM {} AND {} = %(fid)s").format(select, source, sql.SQL(column)),
+    row = conn.cursor(row_factory=dict_row).execute(_counted(coll, sql.SQL(
+        "SELECT {} FROM {} AND {} = %(fid)s").format(select, source, sql.SQL(column))),
         params | {"fid": fid}).fetchone()
     if row is None:
         raise NotFound(bilingual(f"“{coll.id}”中没有要素 {fid}",
@@ -262,8 +274,8 @@ def extent(conn, principal, coll):
     """The bounding box ``[x0, y0, x1, y1]`` of the collection's features the
     user may see (None when it has none)."""
     _, source, _, geom, params = _KINDS[coll.kind](principal, coll)
-    box = conn.execute(sql.SQL(
+    box = conn.execute(_counted(coll, sql.SQL(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
-        " FROM (SELECT ST_Extent({}) AS e FROM {}) x").format(sql.SQL(geom), source),
+        " FROM (SELECT ST_Extent({}) AS e FROM {}) x").format(sql.SQL(geom), source)),
         params).fetchone()
     return None if box[0] is None else list(box)
