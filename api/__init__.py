@@ -15,6 +15,7 @@ from api import (
     imports,
     incidents,
     locate,
+    ogc,
     openapi,
     params,
     patrols,
@@ -45,3 +46,4 @@ def init_app(app):
     for module in _MODULES:
         app.register_blueprint(module.bp, url_prefix=PREFIX)
     app.register_blueprint(openapi.make_blueprint(_MODULES, PREFIX), url_prefix=PREFIX)
+    app.register_blueprint(ogc.bp, url_prefix=ogc.PREFIX)

@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.db import connection
 from api.errors import error_response
+from geo.vocab import bilingual
 from layers import devices, users
 from layers.errors import Forbidden, Unauthorized
 
@@ -58,6 +59,21 @@ def _bearer():
     return token.strip() if scheme.lower() == "bearer" else None
 
 
+# Where HTTP Basic is accepted (what QGIS's and GDAL's authentication offers): the
+# user name and an API token as the password; never the login password.
+_BASIC_PATHS = ("/ogc", "/tiles/")
+
+
+def _basic():
+    """``(username, token)`` of an HTTP Basic header on /ogc or /tiles, or None."""
+    if not request.path.startswith(_BASIC_PATHS):
+        return None
+    auth = request.authorization
+    if auth is None or auth.type != "basic":
+        return None
+    return auth.username or "", auth.password or ""
+
+
 def _identify():
     """Resolve ``g.principal`` (None when anonymous) and check CSRF when needed."""
     g.principal = None
@@ -70,6 +86,18 @@ def _identify():
                 if devices.was_device(conn, token):  # the phone wipes its data
                     raise devices.refused()
             raise Unauthorized("invalid or revoked API token")
+        return
+    basic = _basic()
+    if basic is not None:
+        username, token = basic
+        found = _lookup(view, users.principal_for_token, token)
+        if found is None or found.username != username:
+            raise Unauthorized(bilingual(
+                "用户名与 API 令牌不符（HTTP Basic 的密码须为 API 令牌，"
+                "不能用登录密码）",
+                "user name and API token do not match (HTTP Basic takes an API "
+                "token as the password, never the login password)"))
+        g.principal = found
         return
     sid = session.get("sid")
     # CSRF protects what a cookie grants: a logged-in session, and the login form
@@ -123,7 +151,7 @@ def current():
 
 
 def _is_api():
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/ogc"))
 
 
 def requires(permission):

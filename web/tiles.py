@@ -1,4 +1,7 @@
-"""Vector tiles for the map pages: ``/tiles/<layer>/<z>/<x>/<y>.mvt``.
+"""Vector tiles for the map pages and desktop GIS: ``/tiles/<layer>/<z>/<x>/<y>.mvt``
+(an XYZ template QGIS's vector-tile source reads, with HTTP Basic: user name and
+API token, ``api.auth``), and ``/tiles/<layer>.json``, the layer's TileJSON 3.0
+for MapLibre and newer clients.
 
 Each layer is its own route, so that each declares its own permission (``requires``
 checks one permission per view): grids and cameras ``map:view``, households
@@ -8,14 +11,15 @@ checks one permission per view): grids and cameras ``map:view``, households
 """
 
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
 from api.params import date_arg
-from layers import tiles
+from geo.vocab import bilingual
+from layers import ogc, tiles
 
-__all__ = ["bp", "PERMISSIONS", "MIMETYPE"]
+__all__ = ["bp", "PERMISSIONS", "MIMETYPE", "FIELDS"]
 
 MIMETYPE = "application/vnd.mapbox-vector-tile"
 PERMISSIONS = {
@@ -24,6 +28,23 @@ PERMISSIONS = {
     "households": "households:read",
     "incidents": "incidents:read",
 }
+# What each layer's features carry (layers/tiles.py's queries); a point layer
+# below its point zoom carries squares with ``count`` instead.
+FIELDS = {
+    "grids": {"code": "网格编码（grid code）", "name": "名称（name）",
+              "level": "层级 1–4（level）"},
+    "cameras": {"code": "编号（code）", "kind": "类型（kind）",
+                "status": "状态（status）",
+                "bearing": "朝向，度（bearing, degrees）",
+                "fov_deg": "视场角，度（field of view, degrees）",
+                "range_m": "可视距离，米（range, metres）"},
+    "households": {"id": "住户编号（household id）"},
+    "incidents": {"code": "事件编号（code）", "category": "类别（category）",
+                  "status": "状态（status; the open incidents, or ?from=&to=）"},
+}
+_COUNT = {"count": "该格内的数量（features in the square, below the point zoom）"}
+_TITLES = {"grids": ("网格", "grids"), "cameras": ("摄像头", "cameras"),
+           "households": ("住户", "households"), "incidents": ("事件", "incidents")}
 _DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 
 bp = Blueprint("tiles", __name__)
@@ -68,5 +89,35 @@ def _view_of(layer):
     return requires(PERMISSIONS[layer])(view)
 
 
+def _tilejson(layer):
+    """The TileJSON 3.0 document of ``layer``: its XYZ template, zooms, the
+    bounds of the user's jurisdiction and the fields of its features."""
+    with connection() as conn:
+        bounds = ogc.extent(conn, current(), ogc.COLLECTIONS["grids-4"])
+    bounds = bounds or [-180.0, -85.0511, 180.0, 85.0511]
+    fields = FIELDS[layer] | (_COUNT if layer in tiles.POINT_ZOOM else {})
+    center = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2,
+              tiles.first_zoom(4)]
+    template = request.url_root + f"tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
+    return jsonify({
+        "tilejson": "3.0.0", "name": f"gridgov {layer}",
+        "description": bilingual(*_TITLES[layer]), "scheme": "xyz",
+        "tiles": [template], "minzoom": 0, "maxzoom": tiles.MAX_ZOOM,
+        "bounds": bounds, "center": center,
+        "vector_layers": [{"id": layer, "fields": fields, "minzoom": 0,
+                           "maxzoom": tiles.MAX_ZOOM}],
+    })
+
+
+def _tilejson_of(layer):
+    def view():
+        return _tilejson(layer)
+
+    view.__name__ = view.__qualname__ = f"{layer}_tilejson"
+    return requires(PERMISSIONS[layer])(view)
+
+
 for _layer in PERMISSIONS:
     bp.add_url_rule(_RULE.format(_layer), endpoint=_layer, view_func=_view_of(_layer))
+    bp.add_url_rule(f"/tiles/{_layer}.json", endpoint=f"{_layer}_tilejson",
+                    view_func=_tilejson_of(_layer))

@@ -79,6 +79,18 @@ _SEARCH = {"households": _HOUSEHOLDS, "cameras": _EVERYONE, "staff": _LOCATE,
 # your jurisdiction" (400, a field error: the point is the user's input)
 _REGISTER = {"own": _INCIDENT_EDIT, "other": "A Y 400 F Y 400 F 400 F"}
 
+
+
+def _OGC(cells):  # noqa: N802 - a shape like the others
+    """The cells of /ogc: anonymous is asked for HTTP Basic (401), not sent to
+    the login page."""
+    return "401 " + cells.split(" ", 1)[1]
+
+
+_OGC_LAYERS = {"grids-4": _OGC(_EVERYONE), "cameras": _OGC(_EVERYONE),
+               "households": _OGC(_HOUSEHOLDS), "incidents": _OGC(_INCIDENTS),
+               "tracks": _OGC(_TRACKS)}
+
 TABLE = {
     # public: the login form (a logged-in user is sent on), and POSTs without
     # the CSRF token (refused before anything else)
@@ -122,6 +134,31 @@ TABLE = {
             "<int(signed=True):y>.mvt"): {"-": _HOUSEHOLDS},
     ("GET", "/tiles/incidents/<int(signed=True):z>/<int(signed=True):x>/"
             "<int(signed=True):y>.mvt"): {"-": _INCIDENTS},
+
+    # TileJSON of each tiled layer (MapLibre, newer QGIS): as its tiles
+    ("GET", "/tiles/grids.json"): {"-": _EVERYONE},
+    ("GET", "/tiles/cameras.json"): {"-": _EVERYONE},
+    ("GET", "/tiles/households.json"): {"-": _HOUSEHOLDS},
+    ("GET", "/tiles/incidents.json"): {"-": _INCIDENTS},
+
+    # OGC API – Features (QGIS, GDAL): anonymous gets 401 with Basic offered;
+    # each collection needs the permission of its JSON API read
+    ("GET", "/ogc"): {"-": _OGC(_EVERYONE)},
+    ("GET", "/ogc/conformance"): {"-": _OGC(_EVERYONE)},
+    ("GET", "/ogc/openapi.json"): {"-": _OGC(_EVERYONE)},
+    ("GET", "/ogc/collections"): {"-": _OGC(_EVERYONE)},
+    ("GET", "/ogc/collections/<cid>"): _OGC_LAYERS,
+    ("GET", "/ogc/collections/<cid>/items"): _OGC_LAYERS,
+    ("GET", "/ogc/collections/<cid>/items/<fid>"): {
+        "own": _OGC(_EVERYONE), "other": _OGC(_MAP_OTHER)},
+    # Part 4 for grids: /plan's rules (grids:edit, below the root)
+    ("PUT", "/ogc/collections/<cid>/items/<fid>"): {
+        "own": _OGC(_GRIDS_EDIT), "root": _OGC(_ONLY_GLOBAL_ADMIN),
+        "other": _OGC(_GRIDS_EDIT_OTHER)},
+    ("DELETE", "/ogc/collections/<cid>/items/<fid>"): {
+        "own": _OGC(_GRIDS_EDIT), "other": _OGC(_GRIDS_EDIT_OTHER)},
+    ("POST", "/ogc/collections/<cid>/items"): {
+        "own": _OGC(_GRIDS_EDIT), "other": _OGC(_GRIDS_EDIT_OTHER)},
 
     # grids: reading
     ("GET", "/api/v1/grids"): {"-": _EVERYONE},

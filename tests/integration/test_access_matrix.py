@@ -195,6 +195,41 @@ def form(rule, url, fields):
     probe("POST", rule, ok=302)(build)
 
 
+# TileJSON per tiled layer
+for _layer in ("grids", "cameras", "households", "incidents"):
+    get(f"/tiles/{_layer}.json", f"/tiles/{_layer}.json")
+
+# OGC API – Features (per collection: the target is its id)
+for _rule in ("/ogc", "/ogc/conformance", "/ogc/openapi.json", "/ogc/collections"):
+    get(_rule, _rule)
+get("/ogc/collections/<cid>", "/ogc/collections/{layer}")
+get("/ogc/collections/<cid>/items", "/ogc/collections/{layer}/items?limit=2")
+get("/ogc/collections/<cid>/items/<fid>", "/ogc/collections/grids-4/items/{grid}")
+
+
+def _ogc_item(t):
+    return f"/ogc/collections/grids-{len(t['grid']) // 3 - 2}/items/{t['grid']}"
+
+
+# Part 4 (asked with the session, so with its CSRF token): a point where a
+# polygon belongs (422 once past the checks); a stale If-Match on delete (412);
+# a micro-grid far outside its parent (422)
+probe("PUT", "/ogc/collections/<cid>/items/<fid>", ok=422)(
+    lambda m, who, t: (_ogc_item(t), {
+        "headers": {"If-Match": f'"{t["version"]}"',
+                    "X-CSRFToken": m.csrf.get(who, "")},
+        "json": {"type": "Feature", "properties": {},
+                 "geometry": {"type": "Point", "coordinates": [t["lon"], t["lat"]]}}}))
+probe("DELETE", "/ogc/collections/<cid>/items/<fid>", ok=412)(
+    lambda m, who, t: (_ogc_item(t), {"headers": {
+        "If-Match": '"999"', "X-CSRFToken": m.csrf.get(who, "")}}))
+probe("POST", "/ogc/collections/<cid>/items", ok=422)(
+    lambda m, who, t: ("/ogc/collections/grids-4/items", {
+        "headers": {"X-CSRFToken": m.csrf.get(who, "")}, "json": {
+        "type": "Feature", "properties": {"parent": t["level3"], "name": "探针"},
+        "geometry": {"type": "Polygon", "coordinates": [[
+            [100.0, 30.0], [100.001, 30.0], [100.001, 30.001], [100.0, 30.0]]]}}}))
+
 # public
 get("/login", "/login")
 probe("POST", "/login")(lambda m, who, t: ("/login", {}))  # no CSRF token: 400
