@@ -2,7 +2,8 @@
 # Prepare this checkout to run gridgov on Debian/Ubuntu:
 #   - OS packages, if missing: PostgreSQL server + PostGIS for its major
 #     version (and with --with-browser, for development: Chromium for the
-#     browser tests, wrk and gdal-bin for the benchmarks);
+#     browser tests, wrk and gdal-bin for the benchmarks, QGIS's Python bindings
+#     for the tests of /ogc and /tiles by QGIS itself);
 #   - the virtual environment .venv with `pip install -e '.[test]'`, redone
 #     only when pyproject.toml changed since the last install;
 #   - the browser libraries of web/vendor/package.json (Leaflet.draw) from the
@@ -108,6 +109,11 @@ fi
 # development machines only, as wrk.
 if [ "$with_browser" -eq 1 ] && ! command -v ogr2ogr >/dev/null; then
   need+=(gdal-bin)
+fi
+# python3-qgis: QGIS 3.22 itself reads /ogc and /tiles in the tests
+# (tests/integration/test_ogc_clients.py, system Python); development only.
+if [ "$with_browser" -eq 1 ] && ! /usr/bin/python3 -c 'import qgis.core' 2>/dev/null; then
+  need+=(python3-qgis)
 fi
 # The Chinese font the printed ranking (layers/ranking_print.py) asks for by name
 # (Debian's package file, or the family anywhere fontconfig finds it); the browser
