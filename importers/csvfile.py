@@ -190,10 +190,16 @@ class Streamed:
 
     def parts(self, sizes, refused=ImportRefused):
         """The accepted rows, part by part: a GeoDataFrame (EPSG:4326, the
-        row numbers in ``row``) of the rows of each next ``sizes`` lines of
-        the file, until its end; ``refused`` as for :meth:`whole`, raised by a
-        part that cannot be read (a quote left open …). The rows each part
-        rejects are kept for :meth:`finish`."""
+        row numbers in ``row``) of each next ``sizes`` rows of the file, until
+        its end; ``refused`` as for :meth:`whole`, raised by a part that cannot
+        be read (a quote left open …). The rows each part rejects are kept for
+        :meth:`finish`.
+
+        GCJ-02 and BD-09 points are moved to WGS-84 by an iteration that
+        :mod:`geo.crs` runs on blocks of 32,768 points: parts of a multiple of
+        that many rows (with every coordinate readable) come out as the whole
+        file's, bit for bit; others within the iteration's 0.2 mm (none
+        differed in a test of 200,000 points across China)."""
         opened = self._opened
         self._table = table = TableParts(opened.header, **opened.options)
         self._skipped = skipped = {}
