@@ -158,8 +158,10 @@ def _run(upload, layer, progress):
     if flag_arg("swap"):
         options["swap"] = True
     try:
+        # a large CSV is handed over part by part: its first rows are stored
+        # while the next are read (layers.imports.run_import)
         result = importers.read_any(data, name=upload.filename or "upload",
-                                    **options)
+                                    stream=True, **options)
     except importers.ImportRefused as exc:
         raise Invalid(exc.message, field="file") from None
     staff = request.args.get("staff") or request.form.get("staff")

@@ -19,7 +19,8 @@ from .messages import invalid_reason, rows_en, say
 from .reproject import geometries_to_wgs84, gk_variant, is_geographic, to_wgs84
 
 __all__ = ["CHINA", "BBOX_MARGIN_DEG", "EARLIEST_TIME", "FUTURE_MARGIN", "Accepted",
-           "accept_points", "accept_geometries", "inside", "odd_times"]
+           "PointParts", "accept_points", "accept_geometries", "inside",
+           "odd_times"]
 
 # China, roughly: lon 73–136°E, lat 3–54°N (west_lon, south_lat, east_lon, north_lat).
 CHINA = (73.0, 3.0, 136.0, 54.0)
@@ -57,26 +58,79 @@ def accept_points(x, y, rows, attrs, key, used, *, swap=False, bbox=None,
     bbox : (west, south, east, north) in degrees, or None
     names : (x column, y column), for messages
     """
-    key, used, notes = gk_variant(key, used, x)
-    lon, lat = to_wgs84(x, y, key)
-    ok = inside(lon, lat)
-    bad = np.flatnonzero(~ok)
-    flipped = np.zeros(bad.size, dtype=bool)
-    if bad.size:
-        lon2, lat2 = to_wgs84(y[bad], x[bad], key)
-        flipped = inside(lon2, lat2)
-        if swap and flipped.any():
-            lon, lat = np.array(lon), np.array(lat)
-            fix = bad[flipped]
-            lon[fix], lat[fix], ok[fix] = lon2[flipped], lat2[flipped], True
-    geographic = is_geographic(key)
-    rejected = _outside(bad, flipped, x, y, lon, lat, rows, used.name, geographic,
-                        swap, names, notes, total=len(x))
-    if bbox is not None:
-        rejected += _far(ok, lon, lat, rows, bbox)
-    rejected.sort(key=lambda r: r["row"])
-    frame = _frame(attrs, rows, ok, shapely.points(lon[ok], lat[ok]))
+    parts = PointParts(key, used, swap=swap, bbox=bbox, names=names)
+    frame = parts.add(x, y, rows, attrs)
+    rejected, used, notes = parts.finish()
     return Accepted(frame, rejected, used, notes)
+
+
+class PointParts:
+    """:func:`accept_points` over a file read part by part (a large CSV, its
+    first rows on their way to the database before the last are read): each
+    part's rows accepted or rejected as the whole file's are, the sentences that
+    depend on the whole file settled by :meth:`finish` — "the columns are
+    swapped" (every row outside China, every one inside the other way round),
+    the Gauss-Krüger variant and its median easting.
+
+    The variant the first part shows is the one its rows are moved with;
+    :meth:`finish` returns None when the whole file's median says another (a
+    file of degrees turning into prefixed eastings past its first part): then
+    the file must be read whole.
+    """
+
+    def __init__(self, key, used, *, swap=False, bbox=None, names=None):
+        self.key, self.used = key, used
+        self.swap, self.bbox, self.names = swap, bbox, names
+        self.moved = None  # the key the rows are moved with (the first part's)
+        self.xs = []  # the eastings (the variant may depend on their median)
+        self.outside = []  # (x, y, lon, lat, rows, flipped) of the rows outside
+        self.far = []
+        self.total = 0
+
+    def add(self, x, y, rows, attrs):
+        """The accepted rows of one part (a GeoDataFrame, as
+        :func:`accept_points`'s); the rejected ones kept for :meth:`finish`."""
+        x, y, rows = np.asarray(x), np.asarray(y), np.asarray(rows)
+        self.xs.append(x)
+        if self.moved is None and np.isfinite(x).any():
+            self.moved = gk_variant(self.key, self.used, x)[0]
+        key = self.key if self.moved is None else self.moved
+        self.total += len(x)
+        lon, lat = to_wgs84(x, y, key)
+        ok = inside(lon, lat)
+        bad = np.flatnonzero(~ok)
+        flipped = np.zeros(bad.size, dtype=bool)
+        if bad.size:
+            lon2, lat2 = to_wgs84(y[bad], x[bad], key)
+            flipped = inside(lon2, lat2)
+            if self.swap and flipped.any():
+                lon, lat = np.array(lon), np.array(lat)
+                fix = bad[flipped]
+                lon[fix], lat[fix], ok[fix] = lon2[flipped], lat2[flipped], True
+            self.outside.append((x[bad], y[bad], lon[bad], lat[bad], rows[bad],
+                                 flipped))
+        if self.bbox is not None:
+            self.far += _far(ok, lon, lat, rows, self.bbox)
+        return _frame(attrs, rows, ok, shapely.points(lon[ok], lat[ok]))
+
+    def finish(self):
+        """(rejected rows, CrsUsed, warnings) of every part added, as
+        :func:`accept_points` gives them for the whole file; None when the
+        whole file's Gauss-Krüger variant is not the first part's."""
+        x = np.concatenate(self.xs) if self.xs else np.empty(0)
+        key, used, notes = gk_variant(self.key, self.used, x)
+        if self.moved is not None and key != self.moved:
+            return None
+        empty = (np.empty(0),) * 4 + (np.empty(0, dtype=np.int64),
+                                      np.empty(0, dtype=bool))
+        bx, by, blon, blat, brows, flipped = [
+            np.concatenate(a) for a in zip(*self.outside, empty, strict=True)]
+        rejected = _outside(np.arange(bx.size), flipped, bx, by, blon, blat, brows,
+                            used.name, is_geographic(key), self.swap, self.names,
+                            notes, total=self.total)
+        rejected += self.far
+        rejected.sort(key=lambda r: r["row"])
+        return rejected, used, notes
 
 
 def accept_geometries(geometries, rows, attrs, key, used, *, swap=False, bbox=None):

@@ -81,11 +81,14 @@ def read_any(path_or_bytes, name=None, **options):
     name : the file's name when ``path_or_bytes`` is not a path (an upload)
     **options : passed on to the reader (``crs``, ``bbox``, ``swap``, ``lon``,
         ``lat``, ``mapping``, ``layer``, ``sheet``, ``encoding``, ``max_bytes``);
-        those the reader does not take are dropped with a warning.
+        those the reader does not take are dropped with a warning. ``stream=True``
+        asks for a file its reader hands over part by part
+        (:class:`importers.csvfile.Streamed`, for ``layers.imports.run_import``):
+        a CSV; any other file is read whole as without it.
 
     Returns
     -------
-    Result
+    Result, or a Streamed CSV
 
     Raises
     ------
@@ -115,6 +118,8 @@ def read_any(path_or_bytes, name=None, **options):
         raise ImportRefused(say("loose_shp"))
     reader = READERS[fmt].read
     accepted = inspect.signature(reader).parameters
+    if "stream" not in accepted:  # a wish, not an option: the file is read whole
+        options.pop("stream", None)
     for option in [o for o in options if o not in accepted]:
         notes.append(say("option_ignored", option=option, fmt=fmt))
         del options[option]

@@ -19,18 +19,26 @@ import pandas as pd
 import shapely
 from psycopg import sql
 
-from layers.import_checks import LAYERS, Checked, check, field_label
+from layers.import_checks import LAYERS, check, field_label
 from layers.import_messages import say
 
-__all__ = ["COPY_BLOCK", "STREAMED", "STREAM_ROWS", "copy_frame", "text_blocks",
-           "filled_columns", "lock_for_bulk", "is_empty", "has_clash",
-           "plain_indexes", "run_empty", "load_empty", "insert_new", "ewkb_points"]
+__all__ = ["COPY_BLOCK", "STREAMED", "STREAM_ROWS", "PREVIEW_ROWS", "POINTS_SHOWN",
+           "ReadWhole", "copy_frame", "text_blocks", "filled_columns",
+           "lock_for_bulk", "is_empty", "has_clash", "plain_indexes", "run_empty",
+           "load_empty", "insert_new", "ewkb_points"]
 
 COPY_BLOCK = 50_000  # rows per block of COPY text
 # the layers whose large imports into an empty table are streamed (run_empty):
 # points put in micro-grids by layers.imports._locate, under a key
 STREAMED = ("households", "cameras", "incidents")
-STREAM_ROWS = 100_000  # rows per chunk checked, assigned and copied at once (most)
+# rows per chunk checked, assigned and copied at once (most): three times the
+# 32,768 points geo.crs moves from GCJ-02 or BD-09 at once, so that a streamed
+# CSV's points are moved as the whole file's are (importers.csvfile.Streamed)
+STREAM_ROWS = 98_304
+# the report's preview (the first accepted rows, every field) and points (the
+# first accepted positions, drawn on the page)
+PREVIEW_ROWS = 20
+POINTS_SHOWN = 2000
 
 # EWKB of a little-endian 2-D point with an SRID (0x20000001) of 4326 (0x10E6), hex
 _EWKB_POINT_4326 = "0101000020e6100000"
@@ -222,15 +230,21 @@ def insert_new(conn, layer, columns, phase):
     return added, 0
 
 
-def run_empty(job, stored, phase, micro_grids, locate):
+class ReadWhole(Exception):  # noqa: N818 - a signal, not an error
+    """Raised (inside the import's transaction, which it rolls back) when a file
+    streamed from its reader must be read whole instead: its reader's
+    ``finish()`` said its parts were not read as the whole file is."""
+
+
+def run_empty(job, stored, phase, micro_grids, locate, source=None):
     """Import the rows of ``job`` into its EMPTY table, the Python work and the
     database's overlapping; the report, or None (nothing done) when the table
     holds rows.
 
     Under :func:`lock_for_bulk`, in the import's one transaction, with the
     table's plain indexes dropped and built again as :func:`load_empty` does, the
-    file goes in chunks (a tenth of ``STREAM_ROWS`` rows first, half as many
-    again each time up to ``STREAM_ROWS``): a thread checks a chunk
+    file goes in chunks (a third of ``STREAM_ROWS`` rows first, two thirds next,
+    then ``STREAM_ROWS`` each): a thread checks a chunk
     (``import_checks.check``), puts its points in micro-grids (``locate(checked,
     part, grids) -> (codes, coordinates)`` over the ``micro_grids()`` read once)
     and writes its COPY text, while this thread sends the chunk before to the
@@ -240,15 +254,25 @@ def run_empty(job, stored, phase, micro_grids, locate):
     COPY, the index builds or the record rolls everything back. ``stored``: the
     fields that are columns of the table.
 
+    ``source``: where the chunks come from — by default slices of
+    ``job.result.frame``, a file read whole; or a file still being read
+    (``layers.imports._Screened``: a large CSV whose reader hands its rows over
+    part by part, so that the first go to the server before the last are
+    parsed), with ``rows`` (about how many), ``parts(sizes)``, and ``finish()``
+    after the last part: the reader's :class:`importers.Result` (every rejected
+    row, the warnings), its ``read`` count and its ``refusal`` (why, when no row
+    was left to check), or None (:class:`ReadWhole` is raised).
+
     The outcome is the whole-file path's: a key repeated across chunks is
     rejected as a repeat within one is (the first in the file kept); rows of a
     micro-grid lie together within each chunk (sorted by grid code there).
     """
-    conn, layer, frame = job.conn, job.layer, job.result.frame
-    if frame.empty:
+    conn, layer = job.conn, job.layer
+    source = source or _Slices(job.result)
+    if not source.rows:
         return None
-    phase("checking", len(frame))
-    chunks = _Chunks(job, stored, locate)
+    phase("checking", source.rows)
+    chunks = _Chunks(job, stored, locate, source)
     with conn.transaction(force_rollback=job.dry_run), chunks:
         # the thread checks the first chunk meanwhile
         job.refuse_repeat()
@@ -260,34 +284,68 @@ def run_empty(job, stored, phase, micro_grids, locate):
         rebuilt = plain_indexes(conn, layer)
         for name, _ in rebuilt:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-        added = chunks.copy(conn, lambda: phase("inserting", len(frame)))
+        added = chunks.copy(conn, lambda: phase("inserting", source.rows))
         if rebuilt:
             phase("indexing", added)
             for _, definition in rebuilt:
                 conn.execute(sql.SQL(definition))
-        checked, values, grid, xy = chunks.whole()
-        rejected = list(job.result.rejected) + job.rejections(checked)
+        final = source.finish()
+        if final is None:
+            raise ReadWhole
+        job.result, job.read = final, source.read
+        rejected = list(final.rejected) + chunks.rejected
         rejected.sort(key=lambda r: r["row"])
         if added == 0:  # stores nothing: refused (rolled back), or the dry run's
-            return job.nothing(rejected)  # report that says why
-        counts = job.counts(added, 0, int(checked.ok.sum()) - added, rejected)
+            return job.nothing(rejected, source.refusal)  # report that says why
+        counts = job.counts(added, 0, chunks.ok - added, rejected)
         import_id = job.record(counts, rejected)
     phase("done", added)
-    preview, points = job.samples(checked.ok, values, grid, xy)
-    return job.report(counts, rejected, import_id, preview, points)
+    return job.report(counts, rejected, import_id, chunks.preview[:PREVIEW_ROWS],
+                      chunks.points[:POINTS_SHOWN])
+
+
+def _sizes():
+    """The rows of each chunk: a third of ``STREAM_ROWS`` first, so that the
+    server starts at once, two thirds next, then ``STREAM_ROWS`` each."""
+    first = max(1, STREAM_ROWS // 3)
+    yield first
+    yield 2 * first
+    while True:
+        yield STREAM_ROWS
+
+
+class _Slices:
+    """A file read whole, as :func:`run_empty`'s chunks: slices of its frame."""
+
+    read = refusal = None  # the result's own count; no refusal of its own
+
+    def __init__(self, result):
+        self.result, self.rows = result, len(result.frame)
+
+    def parts(self, sizes):
+        start = 0
+        for size in sizes:
+            if start >= self.rows:
+                return
+            yield self.result.frame.iloc[start:start + size]
+            start += size
+
+    def finish(self):
+        return self.result
 
 
 class _Chunks:
     """The chunks of :func:`run_empty`, prepared by a thread of their own (from
-    ``with`` to its end) and copied by the caller's; the per-chunk results kept
-    for the report."""
+    ``with`` to its end) and copied by the caller's; what the report needs of
+    each kept (rejected rows, accepted count, the first rows for the preview)."""
 
-    def __init__(self, job, stored, locate):
+    def __init__(self, job, stored, locate, source):
         self.job, self.stored, self.locate = job, stored, locate
-        self.frame = job.result.frame
+        self.source = source
         self.key = LAYERS[job.layer][0]
         self.columns = None  # what the COPY names: set by the first chunk
-        self.parts = []  # (checked, values, grid, xy) of each chunk
+        self.rejected, self.ok = [], 0
+        self.preview, self.points = [], []  # the first accepted rows
         self.ready = queue.Queue(maxsize=2)  # COPY texts; None at the end
         self.stop = threading.Event()
         self._grids, self._have_grids = None, threading.Event()
@@ -344,14 +402,10 @@ class _Chunks:
     def _prepare(self):
         try:
             seen = set()
-            # small chunks first, so that the server starts at once and each
-            # chunk is ready before the server is through the one before
-            start, size = 0, max(1, STREAM_ROWS // 10)
-            while start < len(self.frame):
+            for part in self.source.parts(_sizes()):
                 if self.stop.is_set():
                     return
-                self._put(self._chunk(self.frame.iloc[start:start + size], seen))
-                start, size = start + size, min(size + size // 2, STREAM_ROWS)
+                self._put(self._chunk(part.reset_index(drop=True), seen))
             self._put(None)
         except BaseException as error:  # noqa: BLE001 - raised in the caller
             self._put(error)
@@ -376,7 +430,13 @@ class _Chunks:
             if self.stop.is_set():
                 raise RuntimeError("stopped")  # the caller left: not raised
         grid, xy = self.locate(checked, part, self._grids)
-        self.parts.append((checked, values, grid, xy))
+        self.rejected += job.rejections(checked, part)
+        self.ok += int(checked.ok.sum())
+        if len(self.points) < POINTS_SHOWN:
+            preview, points = job.samples(checked.ok, values, grid, xy,
+                                          rows=part["row"].to_numpy())
+            self.preview += preview
+            self.points += points
         if self.columns is None:
             # a field the file lacks is blank (or its default) in every chunk
             self.columns = [*(f for f in self.stored if f in job.mapping
@@ -390,19 +450,3 @@ class _Chunks:
                for f in self.columns[:-2]},
             "grid_code": grid[take], "geom": ewkb_points(xy[take, 0], xy[take, 1])})
         return "".join(text_blocks(data))
-
-    def whole(self):
-        """(checked, values, grid codes, coordinates) of the whole file, as
-        ``import_checks.check`` and ``imports._locate`` give them."""
-        checked = Checked(self.frame)
-        start = 0
-        for part, _, _, _ in self.parts:
-            end = start + part.n
-            for name in ("reason", "field", "value", "ok"):
-                getattr(checked, name)[start:end] = getattr(part, name)
-            start = end
-        values = {f: pd.concat([v[f] for _, v, _, _ in self.parts])
-                  for f in self.parts[0][1]}
-        grid = np.concatenate([g for _, _, g, _ in self.parts])
-        xy = np.concatenate([c for _, _, _, c in self.parts])
-        return checked, values, grid, xy

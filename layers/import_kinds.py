@@ -19,15 +19,13 @@ import shapely
 from geo.assign import assign_codes
 from layers import import_bulk, import_targets
 from layers.errors import Invalid, NotFound
+from layers.import_bulk import POINTS_SHOWN, PREVIEW_ROWS
 from layers.import_checks import LAYERS, ROLE_LEVELS, field_label, plain
 from layers.import_checks import check as _check
 from layers.import_messages import say
 
 __all__ = ["TARGETS", "PERMISSIONS", "Target", "Households", "Cameras",
            "Incidents", "Staff", "Tracks", "Grids", "mask_phone"]
-
-PREVIEW_ROWS = 20
-POINTS_SHOWN = 2000
 
 
 class Target:
@@ -90,21 +88,32 @@ class Target:
 
     def run(self, job, phase, bulk_rows):
         """Check, then :meth:`store`; a large import of a streamable target into
-        its empty table in chunks instead (:func:`layers.import_bulk.run_empty`,
-        None when the table holds rows)."""
-        if (self.streamable and self.key in job.mapping
-                and len(job.result.frame) >= bulk_rows):
-            conn, principal = job.conn, job.principal
-            report = import_bulk.run_empty(
-                job, [f for f in self.fields if f not in self.not_stored], phase,
-                lambda: _micro_grids(conn, principal),
-                lambda checked, part, grids: _locate(conn, principal, checked,
-                                                     part, grids))
+        its empty table in chunks instead (:meth:`stream`)."""
+        if self.streams(job, len(job.result.frame), bulk_rows):
+            report = self.stream(job, phase)
             if report is not None:
                 return report
         phase("checking", len(job.result.frame))
         checked, values = self.check(job)
         return self.store(job, checked, values, phase, bulk_rows)
+
+    def streams(self, job, rows, bulk_rows):
+        """Whether an import of ``rows`` rows goes in chunks when its table is
+        empty: a streamable target, keyed by the file's key, ``bulk_rows`` or
+        more."""
+        return self.streamable and self.key in job.mapping and rows >= bulk_rows
+
+    def stream(self, job, phase, source=None):
+        """The rows into the EMPTY table in chunks, checked and assigned while
+        the database takes the one before (:func:`layers.import_bulk.run_empty`,
+        from ``source``, by default the file read whole); the report, or None
+        when the table holds rows."""
+        conn, principal = job.conn, job.principal
+        return import_bulk.run_empty(
+            job, [f for f in self.fields if f not in self.not_stored], phase,
+            lambda: _micro_grids(conn, principal),
+            lambda checked, part, grids: _locate(conn, principal, checked, part,
+                                                 grids), source)
 
     def store(self, job, checked, values, phase, bulk_rows):
         """Assign, write (a dry run: rolled back), record and report."""

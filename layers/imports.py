@@ -25,6 +25,7 @@ import copy
 import time
 
 import numpy as np
+import pandas as pd
 import shapely
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -166,7 +167,9 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
     ----------
     conn : psycopg connection (autocommit or not: the work is one transaction)
     principal : layers.access.Principal
-    result : importers.Result
+    result : importers.Result, or a file its reader hands over part by part
+        (``importers.read_any(…, stream=True)``: a CSV), streamed into an empty
+        table when large enough, else read whole here
     layer : a key of :data:`LAYERS`: "households", "cameras", "incidents",
         "staff" (grid_staff), "tracks" (a worker's patrol: ``options["staff"]``
         is the worker's id) or "grids" (polygons, upserted by code, the
@@ -222,19 +225,91 @@ def run_import(conn, principal, result, layer, file_name, file_bytes_sha256,
             progress(name, count, time.perf_counter() - started)
 
     area, where = import_places.area_of(conn, principal, target.founds_deployment)
+
+    def job_of(result, columns):
+        given = {k: v for k, v in result.columns.items() if k not in ("lon", "lat")}
+        mapping = guess_columns(layer, [c for c in columns
+                                        if c not in ("row", "geometry")], given)
+        job = _Job(conn, principal, result, target, file_name, file_bytes_sha256,
+                   options, mapping, dry_run, force)
+        job.area, job.where, job.new_area = area, where, bool(new_area)
+        job.on_address_match = on_address_match
+        target.prepare(job)
+        return job
+
+    if hasattr(result, "parts"):  # a file its reader hands over part by part
+        job = job_of(result, result.frame_columns)
+        if (area is not None and target.streams(job, result.rows, bulk_rows)
+                and not job.seen_before()):
+            try:
+                report = target.stream(job, phase,
+                                       _Screened(result, target, area, where))
+            except import_bulk.ReadWhole:
+                report = None
+            if report is not None:
+                return report
+        # a small file, a table with rows, a repeated file …: read whole
+        result = result.whole(_file_refused)
     result, refusal = _screen(result, target, area, where)
     frame = result.frame
-    given = {k: v for k, v in result.columns.items() if k not in ("lon", "lat")}
-    mapping = guess_columns(layer, [c for c in frame.columns
-                                    if c not in ("row", "geometry")], given)
-    job = _Job(conn, principal, result, target, file_name, file_bytes_sha256,
-               options, mapping, dry_run, force)
-    job.area, job.where, job.new_area = area, where, bool(new_area)
-    job.on_address_match = on_address_match
-    target.prepare(job)
+    job = job_of(result, frame.columns)
     if frame.empty:  # why every row was rejected comes before missing columns
         return job.nothing(list(result.rejected), refusal)
     return target.run(job, phase, bulk_rows)
+
+
+def _file_refused(message):
+    """A reader's refusal of the file met while its rows are read (a large CSV
+    streamed: a quote left open on a late line)."""
+    return Invalid(message, field="file")
+
+
+class _Screened:
+    """A file its reader hands over part by part (importers' ``Streamed``), each
+    part screened as :func:`_screen` screens a whole file (the rows of another
+    geometry, or outside ``area``, rejected), as the chunks of
+    :func:`layers.import_bulk.run_empty`. After the last part, :meth:`finish`
+    gives the reader's Result with those rejected rows too, ``read`` (the rows
+    read) and ``refusal`` (what ``_screen`` says when no row is left)."""
+
+    def __init__(self, streamed, target, area, where):
+        self.streamed, self.target, self.area, self.where = (streamed, target,
+                                                             area, where)
+        self.rows = streamed.rows
+        self.read = self.kept = 0
+        self.rejected, self.away, self.off = [], [], False
+        self.refusal = None
+
+    def parts(self, sizes):
+        target = self.target
+        for part in self.streamed.parts(sizes, _file_refused):
+            self.read += len(part)
+            off, kept = import_places.wrong_kind(part, target.geometry, target.name,
+                                                 LAYER_LABELS[target.name])
+            if off:
+                part, self.off = part[kept], True
+            away = []
+            if len(part) and target.geometry == "point":
+                away, inside, _ = import_places.check_points(self.area, self.where,
+                                                             part)
+                if away:
+                    self.away.append(part[~inside])
+                    part = part[inside]
+            self.rejected += off + away
+            self.kept += len(part)
+            yield part
+
+    def finish(self):
+        result = self.streamed.finish()
+        if result is None:
+            return None
+        self.read += len(result.rejected)
+        if not (self.kept or self.off or result.rejected) and self.away:
+            self.refusal = import_places.check_points(
+                self.area, self.where, pd.concat(self.away))[2]
+        result.rejected = sorted([*result.rejected, *self.rejected],
+                                 key=lambda r: r["row"])
+        return result
 
 
 def _screen(result, target, area, where):
@@ -307,6 +382,12 @@ class _Job:
         self.dry_run, self.force = dry_run, force
         # what a target adds to the report: warnings, fields, rows to flag
         self.notes, self.extra, self.flagged = [], {}, {}
+        self.read = None  # the rows read, when the result has no frame to count
+
+    def seen_before(self):
+        """Whether this file went into this layer before (and not forced)."""
+        return not self.force and _previous(self.conn, self.sha256,
+                                            self.layer) is not None
 
     def stage(self, table, columns, data, extra=()):
         """COPY the accepted rows into the temporary table ``_import``."""
@@ -356,7 +437,10 @@ class _Job:
         return rejected
 
     def counts(self, added, updated, unchanged, rejected):
-        return {"read": len(self.result.frame) + len(self.result.rejected),
+        read = self.read
+        if read is None:
+            read = len(self.result.frame) + len(self.result.rejected)
+        return {"read": read,
                 "added": added, "updated": updated, "unchanged": unchanged,
                 "rejected": len(rejected)}
 
@@ -415,11 +499,12 @@ class _Job:
             (self.file_name, self.sha256, self.layer,
              self.principal.username)).fetchone()[0]
 
-    def samples(self, ok, values, grid, xy, gone=frozenset()):
+    def samples(self, ok, values, grid, xy, gone=frozenset(), rows=None):
         """The report's preview (the first rows accepted, every field) and points
         (up to :data:`POINTS_SHOWN` accepted), leaving out the file rows of
-        ``gone``."""
-        rows = self.result.frame["row"].to_numpy()
+        ``gone``; ``rows``: the file rows (default: the result's)."""
+        if rows is None:
+            rows = self.result.frame["row"].to_numpy()
         fields = self.target.fields
         keep = [i for i in np.flatnonzero(ok)[:POINTS_SHOWN + len(gone)]
                 if int(rows[i]) not in gone]

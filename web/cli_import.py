@@ -128,11 +128,14 @@ def _read(file, options):
         importers.result.check_file(file)
         # a loose .shp is read from its path: its .dbf, .shx, .prj lie beside it
         loose = file.suffix.lower() == ".shp"
+        # a large CSV is handed over part by part: its first rows are stored
+        # while the next are read (layers.imports.run_import)
         result = importers.read_any(file if loose else data, name=file.name,
-                                    **options)
+                                    stream=True, **options)
     except importers.ImportRefused as exc:
         raise click.ClickException(_labelled("cli_refused", exc.message)) from None
-    _progress("reading", len(result.frame) + len(result.rejected),
+    _progress("reading", result.rows if hasattr(result, "parts")
+              else len(result.frame) + len(result.rejected),
               time.perf_counter() - started)
     return result, _digest(file, data)
 
