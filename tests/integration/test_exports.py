@@ -234,3 +234,20 @@ def test_too_many_features_is_413(app, as_user):
         app.config.pop("EXPORT_MAX_FEATURES")
     assert r.status_code == 413
     assert "10" in r.get_json()["error"]["message"]
+
+
+def test_tracks_round_trip_as_geojson(as_user):
+    client = as_user("dispatcher")
+    r = _export(client, "tracks", format="geojson")
+    got = importers.read_any(r.data, name="tracks.geojson").frame
+    want = client.get("/ogc/collections/tracks/items?limit=10000").get_json()
+    assert len(got) == len(want["features"])
+    if len(got):
+        assert set(got.geom_type) <= {"MultiLineString", "LineString"}
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp", "csv", "xlsx", "geojson", "kml"])
+def test_an_empty_export_is_still_a_file(as_user, fmt):
+    r = _export(as_user("dispatcher"), "incidents", format=fmt,
+                since="2000-01-01T00:00:00+08:00", until="2000-01-02T00:00:00+08:00")
+    assert r.data
