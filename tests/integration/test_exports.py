@@ -251,3 +251,23 @@ def test_an_empty_export_is_still_a_file(as_user, fmt):
     r = _export(as_user("dispatcher"), "incidents", format=fmt,
                 since="2000-01-01T00:00:00+08:00", until="2000-01-02T00:00:00+08:00")
     assert r.data
+
+
+def test_cgcs2000_and_a_zone_as_shapefile(as_user, tmp_path):
+    client = as_user("dispatcher")
+    want = {f["id"]: dict(zip(("lon", "lat"), f["geometry"]["coordinates"],
+                              strict=True))
+            for f in client.get("/ogc/collections/cameras/items?limit=10000"
+                                ).get_json()["features"]}
+    r = _export(client, "cameras", format="gpkg", grid=VILLAGE, crs="cgcs2000")
+    (tmp_path / "c.gpkg").write_bytes(r.data)
+    frame = pyogrio.read_dataframe(tmp_path / "c.gpkg")
+    assert frame.crs.to_epsg() == 4490 and len(frame)
+    for _, row in frame.iterrows():  # CGCS2000 is WGS-84 within centimetres
+        assert _close(row.geometry.x, want[row["code"]]["lon"])
+    r = _export(client, "cameras", format="shp", grid=VILLAGE, crs="EPSG:4549")
+    got = importers.read_any(r.data, name="cameras.zip").frame
+    assert len(got) == len(frame)
+    for _, row in got.iterrows():  # the .prj brings the zone back to WGS-84
+        assert _close(row.geometry.x, want[row["code"]]["lon"])
+        assert _close(row.geometry.y, want[row["code"]]["lat"])
