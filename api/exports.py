@@ -37,7 +37,7 @@ from geo import crs as crs_math
 from geo import localtime
 from geo.vocab import bilingual
 from layers import cameras, grids, households, incidents, ogc
-from layers.errors import Forbidden, Invalid, LayerError
+from layers.errors import Forbidden, Invalid, LayerError, NotFound
 
 bp = Blueprint("exports", __name__)
 
@@ -172,7 +172,12 @@ def _read(conn, principal, layer, grid, cap):
     """``(properties, geometries)`` of the export, at most ``cap + 1`` rows."""
     args = request.args
     if layer == "grids":
-        found = grids.list_grids(conn, principal, level=int_arg("level", 1, 4, 4))
+        # a subtree lies within its root's bounds: a small part of a large level
+        # stays under the read's cap (a grid outside the jurisdiction: 404)
+        bbox = grid and shapely.geometry.shape(
+            _root(conn, principal, grid)["geometry"]).bounds
+        found = grids.list_grids(conn, principal, level=int_arg("level", 1, 4, 4),
+                                 bbox=bbox or None)
         if found["numberMatched"] > found["numberReturned"]:
             raise _too_large(found["numberMatched"], cap)
         return _features([f for f in found["features"] if _in(f["id"], grid)])
@@ -196,6 +201,15 @@ def _read(conn, principal, layer, grid, cap):
                          filters={"staff_id": str(staff)} if staff else None,
                          limit=min(cap + 1, ogc.MAX_LIMIT))
     return _features([f for f in found if _in(f["properties"]["grid_code"], grid)])
+
+
+def _root(conn, principal, grid):
+    try:
+        return grids.get_grid(conn, principal, grid)
+    except NotFound:
+        raise NotFound(bilingual(f"您的辖区内没有网格“{grid}”",
+                                 f"no grid {grid!r} in your jurisdiction"),
+                       field="grid") from None
 
 
 def _too_large(n, cap):

@@ -241,9 +241,12 @@ def test_tracks_round_trip_as_geojson(as_user):
     r = _export(client, "tracks", format="geojson")
     got = importers.read_any(r.data, name="tracks.geojson").frame
     want = client.get("/ogc/collections/tracks/items?limit=10000").get_json()
-    assert len(got) == len(want["features"])
-    if len(got):
-        assert set(got.geom_type) <= {"MultiLineString", "LineString"}
+    assert len(got) == len(want["features"]) > 0
+    assert set(got.geom_type) <= {"MultiLineString", "LineString"}
+    lines = {f["id"]: shapely.geometry.shape(f["geometry"]) for f in want["features"]}
+    for _, row in got.iterrows():
+        assert shapely.equals_exact(row.geometry, lines[int(row["id"])],
+                                    tolerance=MM_DEG)
 
 
 @pytest.mark.parametrize("fmt", ["gpkg", "shp", "csv", "xlsx", "geojson", "kml"])
@@ -271,3 +274,8 @@ def test_cgcs2000_and_a_zone_as_shapefile(as_user, tmp_path):
     for _, row in got.iterrows():  # the .prj brings the zone back to WGS-84
         assert _close(row.geometry.x, want[row["code"]]["lon"])
         assert _close(row.geometry.y, want[row["code"]]["lat"])
+
+
+def test_a_grid_outside_the_jurisdiction_is_not_found(as_user):
+    r = as_user("village1").get("/api/v1/exports/grids?grid=320282105002")
+    assert r.status_code == 404 and r.get_json()["error"]["field"] == "grid"
