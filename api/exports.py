@@ -179,7 +179,7 @@ def _read(conn, principal, layer, grid, cap):
         found = grids.list_grids(conn, principal, level=int_arg("level", 1, 4, 4),
                                  bbox=bbox or None)
         if found["numberMatched"] > found["numberReturned"]:
-            raise _too_large(found["numberMatched"], cap)
+            raise _too_large(found["numberMatched"], grids.MAX_FEATURES)
         return _features([f for f in found["features"] if _in(f["id"], grid)])
     if layer == "households":
         page = households.list_households(conn, principal, grid=grid, limit=cap + 1)
@@ -197,9 +197,11 @@ def _read(conn, principal, layer, grid, cap):
             grid=grid, since=since, until=until, limit=cap + 1)
         return _points(page["items"])
     staff = int_arg("staff_id", 1, 2**31 - 1)
-    found, _ = ogc.items(conn, principal, ogc.COLLECTIONS["tracks"],
-                         filters={"staff_id": str(staff)} if staff else None,
-                         limit=min(cap + 1, ogc.MAX_LIMIT))
+    found, matched = ogc.items(conn, principal, ogc.COLLECTIONS["tracks"],
+                               filters={"staff_id": str(staff)} if staff else None,
+                               limit=min(cap + 1, ogc.MAX_LIMIT))
+    if matched > len(found) and len(found) == ogc.MAX_LIMIT:
+        raise _too_large(matched, ogc.MAX_LIMIT)
     return _features([f for f in found if _in(f["properties"]["grid_code"], grid)])
 
 
