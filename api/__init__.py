@@ -8,6 +8,7 @@ from api import (
     density,
     devices,
     errors,
+    exports,
     grid_edit,
     grids,
     health,
@@ -33,7 +34,7 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols,
+    visits, patrols, exports,
 )
 
 

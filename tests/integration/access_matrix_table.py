@@ -200,6 +200,10 @@ TABLE = {
     ("GET", "/api/v1/places"): {"-": _LOCATE},
     ("GET", "/api/v1/search"): _SEARCH,
     ("POST", "/api/v1/search"): _SEARCH,
+    # exports: each layer needs the permission of its read (scoped by it)
+    ("GET", "/api/v1/exports/<layer>"): {
+        "grids": _EVERYONE, "cameras": _EVERYONE, "households": _HOUSEHOLDS,
+        "incidents": _INCIDENTS, "tracks": _TRACKS},
 
     # households
     ("GET", "/api/v1/households"): {"-": _HOUSEHOLDS},

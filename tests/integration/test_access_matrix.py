@@ -349,6 +349,7 @@ get("/api/v1/locate", "/api/v1/locate?lon={lon}&lat={lat}")
 get("/api/v1/locate/nearby", "/api/v1/locate/nearby?lon={lon}&lat={lat}")
 get("/api/v1/places", "/api/v1/places?q=村")
 get("/api/v1/search", "/api/v1/search?layer={layer}&lon={lon}&lat={lat}&k=1")
+get("/api/v1/exports/<layer>", "/api/v1/exports/{layer}?format=csv")
 send("POST", "/api/v1/search", "/api/v1/search?layer={layer}",
      lambda t: {"polygon": FAR}, ok=200)
 
