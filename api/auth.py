@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.db import connection
 from api.errors import error_response
+from geo.catalogue import say
 from layers import devices, users
 from layers.errors import Forbidden, Unauthorized
 
@@ -69,7 +70,7 @@ def _identify():
             with connection() as conn:
                 if devices.was_device(conn, token):  # the phone wipes its data
                     raise devices.refused()
-            raise Unauthorized("invalid or revoked API token")
+            raise Unauthorized(say("err_bad_token"))
         return
     sid = session.get("sid")
     # CSRF protects what a cookie grants: a logged-in session, and the login form
@@ -135,13 +136,12 @@ def requires(permission):
             principal = g.get("principal")
             if principal is None:
                 if _is_api():
-                    raise Unauthorized("log in or send an API token "
-                                       "(Authorization: Bearer …)")
+                    raise Unauthorized(say("err_login_needed"))
                 return redirect(url_for("auth.login",
                                         next=request.full_path.rstrip("?")))
             if not principal.can(permission):
-                raise Forbidden(f"your role ({principal.role}) may not do this "
-                                f"({permission})")
+                raise Forbidden(say("err_role_forbidden", role=principal.role,
+                                    permission=permission))
             return view(*args, **kwargs)
 
         wrapper.permission = permission

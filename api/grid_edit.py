@@ -14,6 +14,7 @@ from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
+from geo.catalogue import say
 from geo.edit import EditError, boundary_from_geojson
 from geo.vocab import bilingual
 from layers import grid_edit, grid_recode, grid_scope, households, proposals
@@ -88,7 +89,7 @@ OPENAPI = {
 def _body():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise Invalid("the request body must be a JSON object", field="body")
+        raise Invalid(say("err_body_not_object"), field="body")
     return body
 
 
@@ -161,13 +162,13 @@ def _merge(dry_run):
     body = _body()
     codes = body.get("codes")
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-        raise Invalid("'codes' must be a list of grid codes", field="codes")
+        raise Invalid(say("err_codes_list"), field="codes")
     keep = body.get("keep")
     if keep is not None and not isinstance(keep, str):
-        raise Invalid("'keep' must be a grid code", field="keep")
+        raise Invalid(say("err_keep_code"), field="keep")
     versions = body.get("versions")
     if versions is not None and not isinstance(versions, dict):
-        raise Invalid("'versions' must be an object {code: version}",
+        raise Invalid(say("err_versions_object"),
                       field="versions")
     with connection() as conn:
         return grid_edit.merge(conn, current(), codes, versions, keep=keep,
@@ -187,7 +188,7 @@ def propose_micro(code):
     body = request.get_json(silent=True) or {}
     target = body.get("target", 75)
     if not isinstance(target, int) or isinstance(target, bool):
-        raise Invalid("'target' must be a whole number of households", field="target")
+        raise Invalid(say("err_target_households"), field="target")
     grid_scope.check_editable(current(), code, root_ok=True)
     with connection() as conn:
         return jsonify(proposals.propose(conn, current(), code, target))
@@ -198,8 +199,7 @@ def _adopt(code, dry_run):
     collection = body.get("grids")
     if not isinstance(collection, dict) or not isinstance(
             collection.get("features"), list) or not collection["features"]:
-        raise Invalid("'grids' must be a GeoJSON FeatureCollection of the new "
-                      "micro-grids", field="grids")
+        raise Invalid(say("err_grids_collection"), field="grids")
     polygons = [_shape(f if isinstance(f, dict) else {}, "geometry",
                        ("Polygon", "MultiPolygon"))
                 for f in collection["features"]]

@@ -11,6 +11,7 @@ from api.auth import current, requires
 from api.db import connection
 from api.params import float_arg, int_arg
 from geo import localtime
+from geo.catalogue import say
 from geo.edit import EditError, boundary_from_geojson
 from geo.vocab import bilingual
 from layers import search as search_layer
@@ -67,8 +68,7 @@ def search():
     radius = float_arg("radius", 0, 50000, required=False)
     k = int_arg("k", 1, 1000)
     if polygon is None and (radius is None) == (k is None):
-        raise Invalid("give either 'radius' (metres) or 'k' (nearest), or POST a "
-                      "polygon", field="radius")
+        raise Invalid(say("err_radius_or_k"), field="radius")
     filters = {k_: v for k_, v in request.args.items() if k_ not in _NOT_FILTERS}
     limit = int_arg("limit", 1, 5000, default=100)
     offset = int_arg("offset", 0, 10**9, default=0)
@@ -89,7 +89,7 @@ def search():
 def _polygon():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise Invalid("the request body must be a JSON object with 'polygon'",
+        raise Invalid(say("err_body_polygon"),
                       field="polygon")
     try:
         return boundary_from_geojson(body.get("polygon"), field="polygon")

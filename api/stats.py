@@ -16,6 +16,7 @@ from api.auth import current, requires
 from api.db import connection
 from api.params import date_arg, int_arg
 from geo import localtime, ranking, workdays
+from geo.catalogue import say
 from layers import ranking_print
 from layers import stats as stats_layer
 from layers.errors import Invalid
@@ -165,7 +166,7 @@ def period_arg(now=None):
     month = request.args.get("month", "").strip()
     has_range = any(request.args.get(n, "").strip() for n in ("from", "to"))
     if month and has_range:
-        raise Invalid("give either 'month' or 'from' and 'to'", field="month")
+        raise Invalid(say("err_month_or_period"), field="month")
     if month:
         return stats_layer.month_period(month, now=now or clock())
     if has_range:
@@ -192,7 +193,7 @@ def stats():
 def rankings():
     fmt = request.args.get("format", "json")
     if fmt not in _FORMATS:
-        raise Invalid("parameter 'format' must be json, xlsx, pdf or png",
+        raise Invalid(say("err_stats_format"),
                       field="format")
     principal = current()
     with connection() as conn:

@@ -1274,6 +1274,261 @@ CHECKS = {
 ERRORS = {
     "internal": ("内部错误，详见服务器日志", "internal error; see the server log"),
     "db_unavailable": ("数据库暂不可用", "The database is unavailable"),
+    # api/coverage.py
+    "err_grid_param_digits": ("参数 grid 应为网格编码（数字），实为“{code}”",
+                              "parameter 'grid' must be a grid code (digits), got "
+                              "{code!r}"),
+    "err_camera_kind_param": ("参数 kind 应为 ptz、fixed 或 checkpoint，实为“{kind}”",
+                              "parameter 'kind' must be ptz, fixed or checkpoint, "
+                              "got {kind!r}"),
+    # api/stats.py
+    "err_month_or_period": ("请给出 month，或同时给出 from 和 to",
+                            "give either 'month' or 'from' and 'to'"),
+    "err_stats_format": ("参数 format 应为 json、xlsx、pdf 或 png",
+                         "parameter 'format' must be json, xlsx, pdf or png"),
+    # api/auth.py
+    "err_bad_token": ("API 令牌无效或已吊销", "invalid or revoked API token"),
+    "err_role_forbidden": ("您的角色（{role}）无权执行此操作（{permission}）",
+                           "your role ({role}) may not do this ({permission})"),
+    "err_login_needed": ("请登录，或发送 API 令牌（Authorization: Bearer …）",
+                         "log in or send an API token (Authorization: Bearer …)"),
+    # api/density.py
+    "err_from_after_to_days": ("参数 from（{day_from}）晚于 to（{day_to}）",
+                               "parameter 'from' ({day_from}) is after 'to' "
+                               "({day_to})"),
+    "err_param_one_of": ("参数 {name} 应为 {allowed} 之一，实为“{raw}”",
+                         "parameter '{name}' must be one of {allowed}, got {raw!r}"),
+    "err_grid_param": ("参数 grid 应为网格编码，实为“{grid}”",
+                       "parameter 'grid' must be a grid code, got {grid!r}"),
+    "err_band_cells_only": ("参数 band_m 只能与 level=cells 一起使用",
+                            "parameter 'band_m' goes with level=cells only"),
+    "err_category_param": ("参数 category：未知的类别 {unknown}；可用 {known}",
+                           "parameter 'category': unknown {unknown}; use {known}"),
+    # api/grid_edit.py
+    "err_body_not_object": ("请求体应为 JSON 对象",
+                            "the request body must be a JSON object"),
+    "err_codes_list": ("codes 应为网格编码的列表",
+                       "'codes' must be a list of grid codes"),
+    "err_keep_code": ("keep 应为网格编码", "'keep' must be a grid code"),
+    "err_versions_object": ("versions 应为对象 {{编码: 版本}}",
+                            "'versions' must be an object {{code: version}}"),
+    "err_target_households": ("target 应为整数户数",
+                              "'target' must be a whole number of households"),
+    "err_grids_collection": ("grids 应为新微网格的 GeoJSON FeatureCollection",
+                             "'grids' must be a GeoJSON FeatureCollection of the "
+                             "new micro-grids"),
+    # api/search.py
+    "err_radius_or_k": ("请给出 radius（米）或 k（最近的个数），或以 POST 发送多边形",
+                        "give either 'radius' (metres) or 'k' (nearest), or POST a "
+                        "polygon"),
+    "err_body_polygon": ("请求体应为含 polygon 的 JSON 对象",
+                         "the request body must be a JSON object with 'polygon'"),
+    # api/locate.py
+    "err_not_a_point_of": ("x={a}, y={b} 不是 {name} 中的点",
+                           "x={a}, y={b} is not a point of {name}"),
+    "err_lon_marked_lat": ("参数 lon 标为纬度（N/S、北纬/南纬）：经纬度似乎互换",
+                           "parameter 'lon' is marked as a latitude (N/S, "
+                           "北纬/南纬); lon and lat look swapped"),
+    "err_lat_range_swapped": ("参数 lat 应在 -90 到 90 之间，实为 "
+                              "{lat}：经纬度似乎互换",
+                              "parameter 'lat' must be between -90 and 90, got "
+                              "{lat}; lon and lat look swapped"),
+    "err_crs_param": ("参数 crs 有误：{exc}", "parameter 'crs': {exc}"),
+    "err_coord_crs": ("参数 {name} 与此坐标系不符：{hint}",
+                      "parameter '{name}' does not go with this crs: {hint}"),
+    # api/grids.py
+    "err_at_param": ("参数 at 应为日期或日期时间（ISO 8601），实为“{raw}”",
+                     "parameter 'at' must be a date or a date and time (ISO 8601), "
+                     "got {raw!r}"),
+    # api/imports.py
+    "err_multipart_file": ("请以 multipart 字段 file 发送文件",
+                           "send the file as the multipart field 'file'"),
+    # layers/coverage.py
+    "err_no_grids": ("尚无网格：请先导入或绘制网格",
+                     "no grids: load or draw the grids first"),
+    "err_no_grid_here": ("您的管辖范围内没有网格 {code}",
+                         "no grid {code} in your jurisdiction"),
+    "err_too_many_blind": ("{grid} 下有盲区的网格超过 {limit} "
+                           "个：请选择更低一级的网格",
+                           "more than {limit} grids with blind spots under {grid}: "
+                           "ask for a grid lower down"),
+    "err_no_grid_for_cameras": ("没有可布设摄像头的网格",
+                                "no grid to place cameras in"),
+    # layers/import_progress.py
+    "err_progress_key": ("参数 {field} 应为 8–64 个字母、数字、“-”或“_”",
+                         "parameter '{field}' must be 8–64 letters, digits, '-' or "
+                         "'_'"),
+    # layers/households.py
+    "err_no_household": ("没有编号为 {household_id} 的住户",
+                         "no household {household_id}"),
+    # layers/ranking_print.py
+    "err_font_missing": ("服务器未安装中文字体“{font}”，无法打印排名：请安装 Debian "
+                         "软件包 {package}（scripts/setup.sh 会安装）并重启 gridgov",
+                         "the Chinese font '{font}' is not installed on the server, "
+                         "so the ranking cannot be printed: install the Debian "
+                         "package {package} (scripts/setup.sh does) and restart "
+                         "gridgov"),
+    # layers/stats.py
+    "err_out_of_range": ("{field} 超出范围：{text}",
+                         "'{field}' is out of range: {text}"),
+    "err_to_before_from": ("to 早于 from", "'to' is before 'from'"),
+    "err_period_too_long": ("统计期超过 {days} 天",
+                            "the period is longer than {days} days"),
+    "err_from_out_of_range": ("from 超出范围", "'from' is out of range"),
+    "err_level_1_to_4": ("level 应为 1、2、3 或 4", "'level' must be 1, 2, 3 or 4"),
+    "err_level_below_root": ("level 应为 {top} 或更低：根网格 {root} 是 {top} 级网格",
+                             "'level' must be {top} or below: the root {root} is a "
+                             "level-{top} grid"),
+    "err_month_format": ("{field} 应为月份 YYYY-MM，实为“{text}”",
+                         "'{field}' must be a month YYYY-MM, got {text!r}"),
+    # layers/density.py
+    "err_density_method": ("参数 method 应为 bins 或 kde，实为“{method}”",
+                           "parameter 'method' must be bins or kde, got {method!r}"),
+    "err_hotspot_units": ("{root} 下 {level} 级只有 {n} 个单元：冷热点分析至少需要 "
+                          "3 个，请选择更细的层级",
+                          "only {n} units at level {level} under {root}: hot spots "
+                          "need at least 3; choose a finer level"),
+    "err_cell_multiple": ("参数 cell_m 应为 {finest:g} 米的整数倍",
+                          "parameter 'cell_m' must be a multiple of {finest:g} m"),
+    # layers/grid_edit.py
+    "err_no_grid_code": ("没有编码为 {code} 的网格", "no grid with code {code}"),
+    "err_create_under_level3": ("微网格须在综合网格（三级）下新建：请给出其编码",
+                                "micro-grids are created under a comprehensive grid "
+                                "(level 3): give its code"),
+    "err_version_required": ("version 为必填项：您开始修改时的版本",
+                             "'version' is required: the version you started from"),
+    "err_grid_changed": ("网格 {code} 已被他人修改（当前版本 {version}，您开始时为 "
+                         "{yours}）：请刷新",
+                         "grid {code} was changed by someone else (now version "
+                         "{version}, you started from {yours}): reload it"),
+    "err_merge_two": ("请至少给出两个不同的网格进行合并",
+                      "give at least two different grids to merge"),
+    "err_keep_in_merge": ("keep（{keep}）应为要合并的网格之一",
+                          "'keep' ({keep}) must be one of the grids to merge"),
+    "err_new_grid_name": ("新网格须填写 name", "'name' is required for a new grid"),
+    "err_version_whole": ("version 应为整数，实为“{version}”",
+                          "'version' must be a whole number, got {version!r}"),
+    "err_edit_gaps": ("此修改在上级网格内留下 {n} 处共 {gap_area_m2} m² "
+                      "的空隙，没有网格覆盖：请先把该区域划给相邻网格",
+                      "the edit leaves {n} gap(s) of {gap_area_m2} m² in the parent "
+                      "grid that no grid covers: give that area to a neighbour first"),
+    "err_delete_micro_only": ("目前只能删除微网格（四级）",
+                              "only micro-grids (level 4) can be deleted for now"),
+    "err_not_sibling": ("{heir} 与 {code} 不属同一上级网格",
+                        "{heir} is not a sibling of {code}"),
+    # layers/demo.py
+    "err_demo_not_demo": ("数据库中的数据不是生成的演示数据，拒绝替换（用 --force "
+                          "清除）",
+                          "the database holds data that is not a generated demo; "
+                          "refusing to replace it (use --force to wipe it)"),
+    # layers/proposals.py
+    "err_propose_level3": ("微网格建议须针对综合网格（三级）",
+                           "micro-grids are proposed for a comprehensive grid "
+                           "(level 3)"),
+    # layers/grids.py
+    "err_grid_not_then": ("网格 {code} 在 {moment:%Y-%m-%d %H:%M} 时不存在",
+                          "grid {code} did not exist at {moment:%Y-%m-%d %H:%M}"),
+    # layers/places.py
+    "err_q_required": ("参数 q 为必填项：地名、地址或姓名",
+                       "parameter 'q' is required: a place, address or name"),
+    "err_q_too_long": ("参数 q 超过 {limit} 个字符",
+                       "parameter 'q' is longer than {limit} characters"),
+    # layers/incidents.py
+    "err_must_be_text": ("{field} 应为文本", "'{field}' must be text"),
+    "err_too_long": ("{field} 超过 {limit} 个字符",
+                     "'{field}' is longer than {limit} characters"),
+    "err_unknown_choice": ("未知的 {field}“{value}”；可选：{choices}",
+                           "unknown {field} {value!r}; one of {choices}"),
+    "err_location_no_micro": ("位置（{lon}, {lat}）不在您管辖范围内的任何微网格中",
+                              "the location ({lon}, {lat}) is in no micro-grid of "
+                              "your jurisdiction"),
+    "err_too_many_incidents_day": ("{day} 的事件超过 9,999 件",
+                                   "more than 9,999 incidents on {day}"),
+    "err_received_tz": ("received_at 须带时区", "'received_at' needs a time zone"),
+    "err_no_incident": ("没有编号为 {code} 的事件", "no incident {code}"),
+    "err_unknown_action": ("未知的操作“{action}”；可选：{actions}",
+                           "unknown action {action!r}; one of {actions}"),
+    "err_field_not_for_action": ("{name} 不适用于操作“{action}”",
+                                 "'{name}' does not go with the action {action!r}"),
+    "err_required": ("{field} 为必填项", "'{field}' is required"),
+    "err_required_choice": ("{field} 为必填项，可选：{choices}",
+                            "'{field}' is required; one of {choices}"),
+    "err_location_two_numbers": ("位置应为两个数字：经度和纬度",
+                                 "the location must be two numbers, lon and lat"),
+    "err_between_limits": ("{name} 应在 -{limit} 到 {limit} 之间",
+                           "'{name}' must be between -{limit} and {limit}"),
+    "err_link_closed": ("事件 {code} 的状态为 {status}：请并入未结事件或新登记",
+                        "incident {code} is {status}; link the report to an open "
+                        "incident or register a new one"),
+    "err_action_not_allowed": ("事件 {code} 当前为{label}（{status}），不能执行 "
+                               "{action}；可执行：{allowed}",
+                               "cannot {action} incident {code}: it is {status} "
+                               "({label}); allowed: {allowed}"),
+    "err_escalate_top": ("事件 {code} 已在一级网格（镇街），不能再提级",
+                         "incident {code} is already at level 1 (town); it cannot "
+                         "be escalated further"),
+    "err_satisfaction": ("satisfaction 应为 1 到 5 的整数",
+                         "'satisfaction' must be a whole number from 1 to 5"),
+    "err_assignee_id": ("assignee_id 应为网格人员编号",
+                        "'assignee_id' must be a staff id"),
+    "err_assignee_not_staff": ("人员 {assignee} 不是事件 {code} 所在网格的在岗人员",
+                               "staff {assignee} is not active staff of incident "
+                               "{code}'s grids"),
+    "err_grid_no_staff": ("事件 {code} 所在的 {escalation_level} "
+                          "级网格没有人员：请指定部门或 assignee_id",
+                          "the level-{escalation_level} grid of incident {code} has "
+                          "no staff; give a department or an assignee_id"),
+    # layers/tiles.py
+    "err_no_tile_layer": ("没有图层“{layer}”；可用图层：{layers}",
+                          "no tile layer {layer!r}; layers: {layers}"),
+    "err_zoom_range": ("缩放级别应在 0 到 {max_zoom} 之间，实为 {z}",
+                       "zoom must be between 0 and {max_zoom}, got {z}"),
+    "err_from_and_to": ("请同时给出 from 和 to（YYYY-MM-DD），或都不给以查看未结事件",
+                        "give both 'from' and 'to' (YYYY-MM-DD), or neither for the "
+                        "open incidents"),
+    "err_from_after_to": ("from 晚于 to", "'from' is after 'to'"),
+    "err_window_days": ("时间窗最多 {days} 天", "a window spans at most {days} days"),
+    "err_tile_index": ("缩放级别 {z} 下 {name} 应在 0 到 {top} 之间，实为 {value}",
+                       "{name} must be between 0 and {top} at zoom {z}, got {value}"),
+    # web/cli_import.py
+    "err_user_disabled": ("用户 {username} 已停用", "user {username} is disabled"),
+    # web/cli.py
+    "err_schema_pending": ("数据库结构不是最新（待执行 {pending}）：请运行 `gridgov "
+                           "db migrate`",
+                           "the schema is not up to date ({pending} pending): run "
+                           "`gridgov db migrate`"),
+    "err_cert_key_pair": ("--cert 与 --key "
+                          "须同时给出（GRIDGOV_TLS_CERT、GRIDGOV_TLS_KEY）：请同时给出 "
+                          "{missing}",
+                          "--cert and --key go together (GRIDGOV_TLS_CERT, "
+                          "GRIDGOV_TLS_KEY): give {missing} too"),
+    "err_cert_key_bad": ("--cert {cert} 与 --key {key} 不是 PEM "
+                         "证书及其私钥（{error}）",
+                         "--cert {cert} and --key {key} are not a PEM certificate "
+                         "and its private key ({error})"),
+    "err_cannot_listen": ("无法监听 "
+                          "{host}:{port}（{strerror}）：请停止占用它的程序，或用 "
+                          "--port 另选端口",
+                          "cannot listen on {host}:{port} ({strerror}): stop what "
+                          "uses it or choose another with --port"),
+    "err_cannot_read_option": ("无法读取 {option} {path}（{error}）",
+                               "cannot read {option} {path} ({error})"),
+    # web/cli_common.py
+    "err_db_unreachable": ("无法连接数据库：{first}（请检查 "
+                           "GRIDGOV_DATABASE_URL，或取消设置以使用私有集群）",
+                           "cannot reach the database: {first} (check "
+                           "GRIDGOV_DATABASE_URL, or unset it to use the private "
+                           "cluster)"),
+    # web/cli_users.py
+    "err_staff_or_unlink": ("请给出 --staff ID 或 --unlink",
+                            "give either --staff ID or --unlink"),
+    "err_grid_or_everywhere": ("请给出 --grid CODE 或 --everywhere，不能同时给出",
+                               "give --grid CODE or --everywhere, not both"),
+    # web/plan.py
+    "err_no_grid_to_plan": ("您的管辖范围内没有可规划的编码为 {code} 的网格",
+                            "no grid with code {code} to plan in your jurisdiction"),
+    "err_no_grid_to_check": ("您的管辖范围内没有可检查的编码为 {root} 的网格",
+                             "no grid with code {root} to check in your jurisdiction"),
 }
 
 
@@ -1306,11 +1561,14 @@ def say(key, /, **values):
 
 
 def text(key, lang="zh", /, **values):
-    """``key`` in one language, ``"zh"`` or ``"en"``."""
-    return pair(key, **values)[0 if lang == "zh" else 1]
+    """``key`` in one language, ``"zh"`` or ``"en"``; without ``values`` the
+    template as it is (placeholders left for the caller or the script)."""
+    found = pair(key, **values) if values else CATALOGUE[key]
+    return found[0 if lang == "zh" else 1]
 
 
 def both(key, /, **values):
-    """A label in both languages, ``中文 English``."""
-    zh, en = pair(key, **values)
+    """A label in both languages, ``中文 English`` (placeholders kept without
+    ``values``, as :func:`text`)."""
+    zh, en = pair(key, **values) if values else CATALOGUE[key]
     return f"{zh} {en}"
