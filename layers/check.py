@@ -12,6 +12,7 @@ until a later edit or a recount brings it back in range.
 import shapely
 from psycopg import sql
 
+from geo.catalogue import say
 from geo.crs import WGS84
 from geo.vocab import bilingual
 from layers.access import like_prefix
@@ -70,7 +71,7 @@ def load_subtree(conn, principal, root=None):
     root = root or principal.grid_code
     rows = conn.execute(_SUBTREE, {"scope": principal.prefix, "root": root}).fetchall()
     if root is not None and not rows:
-        raise NotFound(f"no grid with code {root}", field="root")
+        raise NotFound(say("err_no_grid_code", code=root), field="root")
     code, name, level, parent, wkb = zip(*rows, strict=True) if rows else ([],) * 5
     grids = geopandas.GeoDataFrame(
         {"code": list(code), "name": list(name), "level": list(level),

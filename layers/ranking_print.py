@@ -31,6 +31,7 @@ from psycopg import sql
 
 from geo import crs as geo_crs
 from geo import localtime, ranking, vocab
+from geo.catalogue import say
 from layers.access import like_prefix
 from layers.errors import LayerError
 
@@ -193,9 +194,7 @@ def _font_path():
                         except (OSError, RuntimeError, ValueError):
                             continue  # a broken font file is not ours to fix
     raise FontMissing(
-        f"the Chinese font '{FONT_FAMILY}' is not installed on the server, so the "
-        f"ranking cannot be printed: install the Debian package {FONT_PACKAGE} "
-        "(scripts/setup.sh does) and restart gridgov")
+        say("err_font_missing", font=FONT_FAMILY, package=FONT_PACKAGE))
 
 
 def _fonts():
