@@ -21,6 +21,7 @@ from api.db import connection
 from api.errors import error_response
 from geo.catalogue import say
 from layers import devices, users
+from layers.access import ROLE_PERMISSIONS
 from layers.errors import Forbidden, Unauthorized
 
 __all__ = ["init_app", "requires", "public", "token_login", "prefetch",
@@ -141,6 +142,7 @@ def requires(permission):
                                         next=request.full_path.rstrip("?")))
             if not principal.can(permission):
                 raise Forbidden(say("err_role_forbidden", role=principal.role,
+                                    role_zh=ROLE_PERMISSIONS[principal.role][0],
                                     permission=permission))
             return view(*args, **kwargs)
 

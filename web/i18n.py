@@ -4,7 +4,8 @@
 from geo import catalogue, vocab
 from layers.access import ROLE_PERMISSIONS
 
-__all__ = ["STRINGS", "t", "both", "ordinal", "level_name", "role_label"]
+__all__ = ["STRINGS", "t", "both", "ordinal", "level_name", "role_label",
+           "code_label"]
 
 STRINGS = catalogue.PAGES  # one catalogue: geo/catalogue.py
 
@@ -35,3 +36,11 @@ def level_name(level):
 def role_label(role):
     """The Chinese name of a user role, e.g. '网格规划员'."""
     return ROLE_PERMISSIONS[role][0]
+
+
+def code_label(prefix, code):
+    """A stored code as the user reads it, ``中文 code`` from the catalogue entry
+    ``prefix + code`` (the audit log's actions and tables); an unknown code as
+    it is."""
+    key = f"{prefix}{code}"
+    return both(key) if key in catalogue.CATALOGUE else code
