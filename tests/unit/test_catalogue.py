@@ -266,12 +266,33 @@ def test_every_entry_is_chinese_then_english():
         assert said.endswith("）"), key
 
 
-@pytest.mark.parametrize("key", ["rank_weights", "rank_rank", "rank_score"])
-def test_the_ranking_words_live_once(key):
-    """The weights sentence and the columns: the page, the PDF and the XLSX
-    take them from the catalogue, none writes its own."""
-    zh, en = catalogue.CATALOGUE[key]
-    for path in ("web/templates/rankings.html", "layers/ranking_print.py",
-                 "api/stats.py"):
-        source = (ROOT / path).read_text(encoding="utf-8")
-        assert zh not in source or len(zh) < 3, (path, zh)
+RANKING_WORDS = ("rank_weights", "rank_coverage_unknown", "rank_rank", "rank_name",
+                 "rank_code", "rank_score", "rank_resolution", "rank_timeliness",
+                 "rank_coverage", "rank_received", "rank_overdue")
+
+
+@pytest.mark.parametrize("path", ["web/templates/rankings.html",
+                                  "layers/ranking_print.py", "api/stats.py"])
+def test_the_ranking_words_live_once(path):
+    """The weights sentence and the columns: the page, the PDF and the XLSX take
+    them from the catalogue by key; none writes its own (the sentence, or a
+    column's Chinese header, in place)."""
+    source = (ROOT / path).read_text(encoding="utf-8")
+    assert "×50%" not in source and "50 %" not in source
+    literals = set()
+    if path.endswith(".py"):
+        literals = {n.value for n in ast.walk(ast.parse(source))
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    for key in RANKING_WORDS:
+        zh, en = catalogue.CATALOGUE[key]
+        assert zh not in literals and f"{zh} {en}" not in literals, (path, key)
+    used = set(re.findall(r"[\"'](rank_[a-z_0-9]+)[\"']", source))
+    assert {"rank_weights", "rank_score"} <= used, path
+
+
+def test_the_weights_sentence_says_the_weights():
+    """The one sentence the three places print matches the weights scored."""
+    from geo import ranking
+    zh, en = catalogue.CATALOGUE["rank_weights"]
+    for share in ranking.WEIGHTS.values():
+        assert f"×{share:.0%}" in zh and f"× {share:.0%}" in en
