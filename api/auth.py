@@ -50,8 +50,8 @@ def init_app(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return error_response(400, "csrf", f"CSRF check failed: {exc.description}; "
-                              "reload the page and try again", field="csrf_token")
+        return error_response(400, "csrf", say("err_csrf", reason=exc.description),
+                              field="csrf_token")
 
 
 def _bearer():

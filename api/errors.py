@@ -69,7 +69,8 @@ def init_app(app):
         if not _wants_json():
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code, code, exc.description or exc.name)
+        return error_response(exc.code, code, say(
+            "err_http", status=exc.code, description=exc.description or exc.name))
 
     @app.errorhandler(Exception)
     def unexpected(exc):

@@ -16,7 +16,6 @@ from api.auth import current, requires
 from api.db import connection
 from geo.catalogue import say
 from geo.edit import EditError, boundary_from_geojson
-from geo.vocab import bilingual
 from layers import grid_edit, grid_recode, grid_scope, households, proposals
 from layers.errors import Invalid, Unprocessable
 
@@ -105,8 +104,7 @@ def _redraw(code, dry_run):
     geometry = _shape(body, "geometry", ("Polygon", "MultiPolygon"))
     neighbours, give = _neighbours(body), _give(body)
     if code in neighbours:
-        raise Invalid(bilingual(f"'neighbours' 不能包含所修改的网格 {code}",
-                                f"'neighbours' cannot hold the grid edited, {code}"),
+        raise Invalid(say("err_neighbours_cannot_hold_grid", code=code),
                       field="neighbours")
     with connection() as conn:
         return grid_edit.redraw(conn, current(), code, geometry,
@@ -120,9 +118,7 @@ def _neighbours(body):
     value = body.get("neighbours") or {}
     if not isinstance(value, dict) or not all(
             isinstance(v, dict) for v in value.values()):
-        raise Invalid(bilingual(
-            "'neighbours' 须为对象 {网格编码: {geometry, version}}",
-            "'neighbours' must be an object {code: {geometry, version}}"),
+        raise Invalid(say("err_neighbours_object"),
             field="neighbours")
     return {code: (_shape(v, "geometry", ("Polygon", "MultiPolygon"),
                           f"neighbours.{code}.geometry"), v.get("version"))
@@ -133,9 +129,7 @@ def _give(body):
     """``{"give": [{at: [lon, lat], to: code, version?}]}``: the gap at each point
     is handed to grid ``to`` → [(Point, code, version)]."""
     value = body.get("give") or []
-    bad = Invalid(bilingual(
-        "'give' 须为列表 [{at: [经度, 纬度], to: 网格编码, version}]",
-        "'give' must be a list [{at: [lon, lat], to: code, version}]"), field="give")
+    bad = Invalid(say("err_give_list"), field="give")
     if not isinstance(value, list):
         raise bad
     out = []

@@ -152,11 +152,11 @@ def _point():
     except ValueError as exc:
         raise Invalid(catalogue.say("err_crs_param", exc=exc), field="crs") from None
     if name in crs_math.GEOGRAPHIC_CRS:
-        _refuse(("x", "y"), f"with crs={name} give lon and lat in degrees")
+        _refuse(("x", "y"), "err_crs_wants_degrees", name)
         _refuse_swapped_axes()
         a, b = angle_arg("lon", -180, 180), angle_arg("lat", -90, 90)
     else:
-        _refuse(("lon", "lat"), f"with crs={name} give x and y in metres")
+        _refuse(("lon", "lat"), "err_crs_wants_metres", name)
         a, b = float_arg("x", -1e8, 1e8), float_arg("y", -1e8, 1e8)
     lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
     if not (math.isfinite(lon) and math.isfinite(lat)
@@ -182,11 +182,10 @@ def _plain_wgs84():
     return None
 
 
-def _refuse(names, hint):
+def _refuse(names, key, crs):
     for name in names:
         if request.args.get(name, "").strip():
-            raise Invalid(catalogue.say("err_coord_crs", name=name, hint=hint),
-                          field=name)
+            raise Invalid(catalogue.say(key, name=name, crs=crs), field=name)
 
 
 _LATITUDE_MARK = re.compile(r"^\s*[NSns]|[NSns]\s*$|北纬|南纬")

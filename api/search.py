@@ -13,7 +13,6 @@ from api.params import float_arg, int_arg
 from geo import localtime
 from geo.catalogue import say
 from geo.edit import EditError, boundary_from_geojson
-from geo.vocab import bilingual
 from layers import search as search_layer
 from layers.errors import Invalid, Unprocessable
 
@@ -58,8 +57,7 @@ def search():
     search_layer.check_layer(current(), layer)  # 403 before any other parameter
     fmt = request.args.get("format", "geojson")
     if fmt not in _FORMATS:
-        raise Invalid(bilingual("参数 format 须为 geojson 或 csv",
-                                "parameter 'format' must be geojson or csv"),
+        raise Invalid(say("err_parameter_format_geojson_csv"),
                       field="format")
     polygon = _polygon() if request.method == "POST" else None
     point = None

@@ -21,8 +21,18 @@ that had them (``web.i18n.STRINGS``, ``importers.messages.MESSAGES``,
 callers did not have to change; a key is unique across all of them
 (:data:`CATALOGUE` refuses a second one at import).
 
+An error is raised with its entry, the field it names staying in the raise:
+``raise Invalid(say("err_required", field="address"), field="address")``; the API
+answers ``{"error": {code, message: "中文（English）", field}}`` (api/errors.py).
+
+Not here: the controlled vocabularies (``geo.vocab``: code -> (中文, English) of
+grid levels, camera statuses, incident states …), which are data the schema
+checks as much as words, and the zone's label (``geo.localtime.LABEL``); both are
+read from their one home the same way.
+
 ``tests/unit/test_catalogue.py`` fails on a user-facing string outside it: prose in
-the templates and scripts, and errors raised with a literal message.
+the templates and scripts, errors raised with a literal message, and
+``bilingual("…", "…")`` written in place.
 """
 
 from geo.vocab import bilingual
@@ -1312,7 +1322,251 @@ CHECKS = {
 # the raise
 ERRORS = {
     "internal": ("内部错误，详见服务器日志", "internal error; see the server log"),
+    # werkzeug's own refusals under /api/ (404, 405, 413 …): its English kept
+    "err_http": ("请求未能处理（HTTP {status}）", "{description}"),
+    "err_csrf": ("表单校验（CSRF）未通过：请刷新页面后重试",
+                 "CSRF check failed: {reason}; reload the page and try again"),
     "db_unavailable": ("数据库暂不可用", "The database is unavailable"),
+    # api/devices.py
+    "err_username_password_required": ("请填写用户名和密码",
+                                       "'username' and 'password' are required"),
+    "err_label_text": ("设备名称须为文本", "'label' must be text"),
+    # api/grid_edit.py
+    "err_give_list": ("'give' 须为列表 [{{at: [经度, 纬度], to: 网格编码, version}}]",
+                      "'give' must be a list [{{at: [lon, lat], to: code, version}}]"),
+    "err_neighbours_cannot_hold_grid": ("'neighbours' 不能包含所修改的网格 {code}",
+                                        "'neighbours' cannot hold the grid edited, "
+                                        "{code}"),
+    "err_neighbours_object": ("'neighbours' 须为对象 {{网格编码: {{geometry, "
+                              "version}}}}",
+                              "'neighbours' must be an object {{code: {{geometry, "
+                              "version}}}}"),
+    # api/incidents.py
+    "err_future": ("受理时间“{name}”晚于现在", "'{name}' is in the future"),
+    "err_link_incident_code": ("“link_to”须为事件编号",
+                               "'link_to' must be an incident code"),
+    "err_action_required_text": ("缺少动作“action”（文本）",
+                                 "'action' is required (text)"),
+    "err_crs": ("坐标系“crs”无法识别：{exc}", "'crs': {exc}"),
+    "err_lat_between_lon_lat": ("纬度“lat”须在 -90 至 90 之间，收到 "
+                                "{b}；经纬度似乎填反了",
+                                "'lat' must be between -90 and 90, got {b}; lon and "
+                                "lat look swapped"),
+    # api/params.py
+    "err_iso_date_date_time": ("“{name}”须为 ISO 8601 日期或日期时间（如 "
+                               "2026-10-01T09:30:00+08:00），收到 {raw!r}",
+                               "'{name}' must be an ISO 8601 date or date-time "
+                               "(such as 2026-10-01T09:30:00+08:00), got {raw!r}"),
+    "err_contains_nul_character_x": ("“{shown}”含有空字符（NUL），不能接受",
+                                     "'{shown}' contains a NUL character (\\x00), "
+                                     "which is not accepted"),
+    "err_required_finite_number": ("字段“{name}”为必填项，须为有限的数字，收到 "
+                                   "{value!r}",
+                                   "'{name}' is required and must be a finite "
+                                   "number, got {value!r}"),
+    "err_request_body_json_object": ("请求体必须是 JSON 对象 {{…}}",
+                                     "the request body must be a JSON object {{…}}"),
+    "err_between": ("“{name}”须在 {EARLIEST} 至 {LATEST} 之间，收到 {raw!r}",
+                    "'{name}' must be between {EARLIEST} and {LATEST}, got {raw!r}"),
+    "err_after": ("“{since_name}”晚于“{until_name}”",
+                  "'{since_name}' is after '{until_name}'"),
+    "err_text": ("字段“{name}”须为文本，收到 {v}", "'{name}' must be text, got {v}"),
+    "err_whole_number": ("字段“{name}”须为整数，收到 {v}",
+                         "'{name}' must be a whole number, got {v}"),
+    "err_request_body_json_object_2": ("请求体须为 JSON 对象 "
+                                       "{{…}}，收到的不是有效的 JSON",
+                                       "the request body must be a JSON object "
+                                       "{{…}}; it is not valid JSON"),
+    "err_date_yyyy_mm_dd": ("“{name}”须为日期 YYYY-MM-DD，收到 {raw!r}",
+                            "'{name}' must be a date YYYY-MM-DD, got {raw!r}"),
+    # api/photo_store.py
+    "err_file_not_readable_image": ("上传的文件不是可识别的图片（JPEG/PNG/WebP）：{re"
+                                    "ason}",
+                                    "the file is not a readable image (JPEG, PNG or "
+                                    "WebP): {reason}"),
+    "err_photo_send_form_field": ("缺少照片文件（表单字段 file）",
+                                  "no photo: send it as the form field 'file'"),
+    "err_photo_larger_than_mb": ("照片超过 {v} MB", "the photo is larger than {v} MB"),
+    "err_photo_store_unavailable": ("照片存储暂不可用（{where}）：{v}",
+                                    "The photo store is unavailable ({where}): {v2}"),
+    "err_photo_has_too_many": ("照片像素过多（{width}×{height}），上限 {v} MP",
+                               "the photo has too many pixels ({width}×{height}); "
+                               "at most {v} MP"),
+    "err_photo_has_too_many_2": ("照片像素过多，上限 {v} MP",
+                                 "the photo has too many pixels; at most {v} MP"),
+    "err_photo_s_file_missing": ("照片文件缺失", "the photo's file is missing"),
+    "err_photo_s_bucket_set": ("已设置 PHOTO_S3_BUCKET，但未安装 boto3（pip install "
+                               "boto3）",
+                               "PHOTO_S3_BUCKET is set but boto3 is not installed "
+                               "(pip install boto3)"),
+    "err_photo_store_misconfigured_photo": ("照片存储配置有误（PHOTO_S3_ENDPOINT "
+                                            "{endpoint!r}）：{exc}",
+                                            "The photo store is misconfigured "
+                                            "(PHOTO_S3_ENDPOINT {endpoint!r}): {exc}"),
+    # api/search.py
+    "err_parameter_format_geojson_csv": ("参数 format 须为 geojson 或 csv",
+                                         "parameter 'format' must be geojson or csv"),
+    # api/tracks.py
+    "err_parameter_required_grid_worker": ("缺少参数 {name}：网格员编号",
+                                           "parameter '{name}' is required: the "
+                                           "grid worker's id"),
+    "err_send_gpx_file_multipart": ("请以 multipart 字段 file 发送 GPX 文件",
+                                    "send the GPX file as the multipart field 'file'"),
+    # api/visits.py
+    "err_lon_lat_out_range": ("经纬度超出范围", "'lon'/'lat' out of range"),
+    "err_accuracy_m": ("定位精度不能为负", "'accuracy_m' must be ≥ 0"),
+    # layers/check.py
+    # layers/devices.py
+    "err_device_was_logged_out": ("此设备已退出登录或授权已过期，请重新登录",
+                                  "this device was logged out or its access "
+                                  "expired: log in again"),
+    "err_label_printable_characters": ("设备名称须为 1–{MAX_LABEL} 个可打印字符",
+                                       "'label' must be 1–{MAX_LABEL} printable "
+                                       "characters"),
+    "err_request_carries_device_token": ("此请求未使用设备令牌",
+                                         "this request carries no device token"),
+    # layers/grid_edit.py
+    "err_grids_edited_together_merged": ("一起修改的网格须属于同一上级网格",
+                                         "the grids edited together (merged, or "
+                                         "redrawn with their neighbours) are not "
+                                         "siblings: they have different parents"),
+    # layers/grid_scope.py
+    "err_grid_lies_above_jurisdiction": ("网格 {code} "
+                                         "在您的辖区（{root}）之上，您不能修改",
+                                         "grid {code} lies above your jurisdiction "
+                                         "({root}): you may not edit it"),
+    "err_grid_root_jurisdiction_editing": ("网格 {code} "
+                                           "是您辖区的根网格，只能由上一级的规划员修改",
+                                           "grid {code} is the root of your "
+                                           "jurisdiction: editing it is for a "
+                                           "planner of the level above"),
+    "err_new_boundary_reaches_into": ("新边界伸入了您辖区以外的网格：{v}",
+                                      "the new boundary reaches into grid(s) "
+                                      "outside your jurisdiction: {v2}"),
+    "err_edit_would_change_grid": ("此次修改会改动您辖区以外的网格：{v}",
+                                   "the edit would change grid(s) outside your "
+                                   "jurisdiction: {v2}"),
+    # layers/idempotency.py
+    "err_idempotency_key_header_printable": ("Idempotency-Key 须为 1–{MAX_KEY} "
+                                             "个可打印字符",
+                                             "the Idempotency-Key header must be "
+                                             "1–{MAX_KEY} printable characters"),
+    "err_idempotency_key_was_used": ("该 Idempotency-Key 已用于另一个不同的请求",
+                                     "this Idempotency-Key was used with a "
+                                     "different request"),
+    "err_same_request_being_processed": ("相同的请求正在处理中，请稍后重试",
+                                         "the same request is being processed: try "
+                                         "again shortly"),
+    # layers/jurisdictions.py
+    # layers/patrols.py
+    "err_message": ("第 {v} 个轨迹点的 {field} {zh}", "'{name}' {en}"),
+    "err_points_list_points": ("points 须为 1–{MAX_POINTS} 个轨迹点的列表",
+                               "'points' must be a list of 1 to {MAX_POINTS} points"),
+    "err_patrol_id_uuid": ("patrol_id 须为 UUID", "'patrol_id' must be a UUID"),
+    "err_account_linked_grid_staff": ("此账号未关联网格员，无法记录巡查轨迹（gridgov "
+                                      "user link）",
+                                      "this account is linked to no grid staff "
+                                      "person: a patrol cannot be recorded (gridgov "
+                                      "user link)"),
+    "err_patrol_id_belongs_another": ("该巡查编号属于另一名网格员",
+                                      "this patrol_id belongs to another staff "
+                                      "person"),
+    # layers/photos.py
+    "err_photo": ("没有照片 {photo_id}", "no photo {photo_id}"),
+    # layers/search.py
+    "err_parameter_layer": ("参数 layer 须为 {v} 之一",
+                            "parameter 'layer' must be one of {v2}"),
+    "err_role_may_not_search": ("你的角色（{role}）无权搜索图层 {layer}（需要 "
+                                "{permission} 权限）",
+                                "your role ({role}) may not search the layer "
+                                "{layer} (it needs {permission})"),
+    "err_not_filter": ("{name} 不是图层 {layer} 的筛选条件，可用：{v}",
+                       "'{name}' is not a filter of {layer}: one of {v2}"),
+    # layers/tracks.py
+    "err_grid_staff": ("没有编号为 {staff_id} 的网格员", "no grid staff {staff_id}"),
+    "err_file_holds_track_point": ("文件中没有带时间的轨迹点",
+                                   "the file holds no track point with a time"),
+    "err_most_days_once": ("一次最多查看 {MAX_DAYS} 天（{since} 至 {until}）",
+                           "at most {MAX_DAYS} days at once, got {since} to {until}"),
+    # layers/users.py
+    "err_user_name_username": ("用户名须为 2–64 个英文字母、数字或 _ . @ - 字符",
+                               "the user name (username) must be {USERNAME_RULE}"),
+    "err_password_have_least_characters": ("密码至少 {MIN_PASSWORD_LENGTH} 个字符",
+                                           "the password must have at least "
+                                           "{MIN_PASSWORD_LENGTH} characters"),
+    "err_printable_characters": ("{zh_name}须为 1–{MAX_LABEL} 个可打印字符",
+                                 "'{field}' must be 1–{MAX_LABEL} printable "
+                                 "characters"),
+    "err_unknown_role": ("未知角色 {role!r}", "unknown role {role!r}: one of {v}"),
+    "err_jurisdiction_grid_grid_code": ("管辖网格须为 9、12、15 或 18 "
+                                        "位数字的网格编码",
+                                        "the jurisdiction (grid) must be a grid "
+                                        "code of 9, 12, 15 or 18 digits"),
+    "err_jurisdiction_grid_may_neither": ("管辖网格不能为空（全域），也不能在您的管辖"
+                                          "范围（{grid_code}）之外",
+                                          "the jurisdiction (grid) may be neither "
+                                          "empty (the whole deployment) nor outside "
+                                          "your jurisdiction ({grid_code})"),
+    "err_user_outside_jurisdiction": ("用户 {username} "
+                                      "不在您的管辖范围（{grid_code}）内",
+                                      "user {username} is outside your jurisdiction "
+                                      "({grid_code})"),
+    "err_staff_staff_id": ("网格员编号须为整数", "'staff' must be a staff id"),
+    "err_user": ("没有用户 {username}", "no user {username}"),
+    "err_user_exists_already": ("用户 {username} 已存在",
+                                "user {username} exists already"),
+    "err_you_may_not_change": ("不能修改自己的角色或管辖网格：请另一位管理员修改",
+                               "you may not change your own role or jurisdiction: "
+                               "ask another administrator"),
+    "err_too_many_failed_logins": ("该账号近一小时登录失败次数过多，已被锁定：请联系"
+                                   "管理员解锁，或稍后再试",
+                                   "too many failed logins for this account in the "
+                                   "last hour: it is locked until an administrator "
+                                   "unlocks it or the failures age out"),
+    "err_too_many_failed_logins_2": ("登录失败次数过多，请 {wait} 秒后再试",
+                                     "too many failed logins: try again in {wait} s"),
+    "err_active_token": ("没有有效的令牌 {token_id}", "no active token {token_id}"),
+    "err_grid_staff_linked_account": ("网格员 {staff_id} 已关联账号 {v}",
+                                      "grid staff {staff_id} is linked to the "
+                                      "account {v} already"),
+    # layers/visits.py
+    "err_whole_number_from": ("{field} 须为 {low}–{high} 的整数",
+                              "'{field}' must be a whole number from {low} to {high}"),
+    "err_note_text_most_characters": ("走访记录须为不超过 {MAX_NOTE} 字的文本",
+                                      "'note' must be text of at most {MAX_NOTE} "
+                                      "characters"),
+    "err_unknown_tag": ("未知的标签 {tag!r}", "unknown tag {tag!r}; one of {v}"),
+    "err_visited_future": ("走访时间不能晚于现在", "'visited_at' is in the future"),
+    "err_visit": ("没有走访记录 {visit_id}", "no visit {visit_id}"),
+    "err_visit_has_tag_awaiting": ("走访记录 {visit_id} 没有待确认的标签",
+                                   "visit {visit_id} has no tag awaiting "
+                                   "confirmation"),
+    # geo/edit.py
+    "err_grid_not_sibling_grids": ("网格 {code} 不是同一上级网格下的网格",
+                                   "grid {code} is not a sibling of the grids edited"),
+    "err_there_gap": ("点 {x:.6f}, {y:.6f} 处没有空隙",
+                      "there is no gap at {x:.6f}, {y:.6f}"),
+    "err_gap_does_not_border": ("空隙与网格 {code} 不相邻，不能交给它",
+                                "the gap does not border grid {code}: it cannot be "
+                                "handed to it"),
+    # web/admin.py
+    "err_parameter": ("筛选条件 {name} 无效", "parameter '{name}' must be one of {v}"),
+    "err_parameter_table_table_name": ("筛选的对象无效",
+                                       "parameter 'table' must be a table name "
+                                       "(a–z, _)"),
+    "err_parameter_user_user_name": ("筛选的用户名无效",
+                                     "parameter 'user' must be a user name of "
+                                     "{USERNAME_RULE}"),
+    # web/app.py
+    "err_holiday_calendar_lacks_deadlines": ("节假日日历缺少 {years} "
+                                             "年的安排：这些年的办理期限只按周末计算"
+                                             "。请升级 "
+                                             "chinesecalendar，或设置 "
+                                             "GRIDGOV_INCIDENT_HOLIDAYS / _WORKDAYS",
+                                             "the holiday calendar lacks {years}: "
+                                             "deadlines then count weekends only; "
+                                             "upgrade chinesecalendar or set "
+                                             "GRIDGOV_INCIDENT_HOLIDAYS / _WORKDAYS"),
     # api/coverage.py
     "err_grid_param_digits": ("参数 grid 应为网格编码（数字），实为“{code}”",
                               "parameter 'grid' must be a grid code (digits), got "
@@ -1373,8 +1627,12 @@ ERRORS = {
                               "parameter 'lat' must be between -90 and 90, got "
                               "{lat}; lon and lat look swapped"),
     "err_crs_param": ("参数 crs 有误：{exc}", "parameter 'crs': {exc}"),
-    "err_coord_crs": ("参数 {name} 与此坐标系不符：{hint}",
-                      "parameter '{name}' does not go with this crs: {hint}"),
+    "err_crs_wants_degrees": ("参数 {name} 与坐标系 {crs} 不符：请以度给出 lon 和 lat",
+                              "parameter '{name}' does not go with this crs: with "
+                              "crs={crs} give lon and lat in degrees"),
+    "err_crs_wants_metres": ("参数 {name} 与坐标系 {crs} 不符：请以米给出 x 和 y",
+                             "parameter '{name}' does not go with this crs: with "
+                             "crs={crs} give x and y in metres"),
     # api/grids.py
     "err_at_param": ("参数 at 应为日期或日期时间（ISO 8601），实为“{raw}”",
                      "parameter 'at' must be a date or a date and time (ISO 8601), "
@@ -1410,7 +1668,8 @@ ERRORS = {
     # layers/stats.py
     "err_out_of_range": ("{field} 超出范围：{text}",
                          "'{field}' is out of range: {text}"),
-    "err_to_before_from": ("to 早于 from", "'to' is before 'from'"),
+    "err_to_before_from": ("截止日期（to）早于起始日期（from）",
+                           "'to' is before 'from'"),
     "err_period_too_long": ("统计期超过 {days} 天",
                             "the period is longer than {days} days"),
     "err_from_out_of_range": ("from 超出范围", "'from' is out of range"),
@@ -1490,6 +1749,18 @@ ERRORS = {
     "err_field_not_for_action": ("{name} 不适用于操作“{action}”",
                                  "'{name}' does not go with the action {action!r}"),
     "err_required": ("{field} 为必填项", "'{field}' is required"),
+    "err_field_role_action": ("您的角色不能对事件执行 {action}（只能接收、反馈分派"
+                              "给您的任务）",
+                              "your role ({role}) may not {action} an incident: only "
+                              "{allowed} the tasks assigned to you"),
+    "err_not_assigned_to_you": ("事件 {code} 未分派给您",
+                                "incident {code} is not assigned to you"),
+    "err_outcome_required": ("缺少办结结果“outcome”，可选：{choices}",
+                             "'outcome' is required; one of {choices}"),
+    "err_outcome_not_for_category": ("结果 {value!r} 不适用于{category_zh}类事件，"
+                                     "可选：{choices}",
+                                     "outcome {value!r} does not close a {category} "
+                                     "incident; one of {choices}"),
     "err_required_choice": ("{field} 为必填项，可选：{choices}",
                             "'{field}' is required; one of {choices}"),
     "err_location_two_numbers": ("位置应为两个数字：经度和纬度",
@@ -1525,7 +1796,7 @@ ERRORS = {
     "err_from_and_to": ("请同时给出 from 和 to（YYYY-MM-DD），或都不给以查看未结事件",
                         "give both 'from' and 'to' (YYYY-MM-DD), or neither for the "
                         "open incidents"),
-    "err_from_after_to": ("from 晚于 to", "'from' is after 'to'"),
+    "err_from_after_to": ("起始日期（from）晚于截止日期（to）", "'from' is after 'to'"),
     "err_window_days": ("时间窗最多 {days} 天", "a window spans at most {days} days"),
     "err_tile_index": ("缩放级别 {z} 下 {name} 应在 0 到 {top} 之间，实为 {value}",
                        "{name} must be between 0 and {top} at zoom {z}, got {value}"),
