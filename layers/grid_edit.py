@@ -20,7 +20,6 @@ from psycopg.rows import dict_row
 
 from geo import edit as geo_edit
 from geo.catalogue import say
-from geo.vocab import bilingual
 from layers import audit, check, grid_recode
 from layers.access import like_prefix
 from layers.assign import FOLLOWERS
@@ -66,10 +65,7 @@ def _lock_family(conn, principal, codes, field="code"):
     rows = _read_grids(conn, principal, codes, field)
     parents = {r["parent_code"] for r in rows}
     if len(parents) != 1:
-        raise Unprocessable(bilingual(
-            "一起修改的网格须属于同一上级网格",
-            "the grids edited together (merged, or redrawn with their neighbours) "
-            "are not siblings: they have different parents"), field="codes")
+        raise Unprocessable(say("err_grids_edited_together_merged"), field="codes")
     (parent,) = parents
     if parent is not None:
         conn.execute("SELECT 1 FROM grids WHERE code = %s FOR UPDATE", (parent,))

@@ -386,17 +386,14 @@ def _may_act(conn, principal, row, action):
     if principal.can("incidents:edit"):
         return
     if action not in FIELD_ACTIONS:
-        raise Forbidden(vocab.bilingual(
-            f"您的角色不能对事件执行 {action}（只能接收、反馈分派给您的任务）",
-            f"your role ({principal.role}) may not {action} an incident: only "
-            f"{' and '.join(FIELD_ACTIONS)} the tasks assigned to you"),
-            field="action")
+        raise Forbidden(say("err_field_role_action", action=action,
+                            role=principal.role,
+                            allowed=" and ".join(FIELD_ACTIONS)), field="action")
     staff = conn.execute("SELECT staff_id FROM users WHERE id = %s",
                          (principal.user_id,)).fetchone()
     if staff is None or staff[0] is None or staff[0] != row["assignee_id"]:
-        raise Forbidden(vocab.bilingual(
-            f"事件 {row['code']} 未分派给您",
-            f"incident {row['code']} is not assigned to you"), field="code")
+        raise Forbidden(say("err_not_assigned_to_you", code=row["code"]),
+                        field="code")
 
 
 def steps(status, wanted, actions=tuple(TRANSITIONS)):
@@ -520,15 +517,13 @@ def _outcome(row, value, required=True):
     if value is None or value == "":
         if not required:
             return None
-        raise Invalid(vocab.bilingual(
-            f"缺少办结结果“outcome”，可选：{', '.join(fits)}",
-            f"'outcome' is required; one of {', '.join(fits)}"), field="outcome")
+        raise Invalid(say("err_outcome_required", choices=", ".join(fits)),
+                      field="outcome")
     if value not in fits:
         kind = vocab.INCIDENT_CATEGORIES[row["category"]]
-        raise Invalid(vocab.bilingual(
-            f"结果 {value!r} 不适用于{kind[0]}类事件，可选：{', '.join(fits)}",
-            f"outcome {value!r} does not close a {kind[1].lower()} incident; "
-            f"one of {', '.join(fits)}"), field="outcome")
+        raise Invalid(say("err_outcome_not_for_category", value=value,
+                          category_zh=kind[0], category=kind[1].lower(),
+                          choices=", ".join(fits)), field="outcome")
     return value
 
 
