@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import api
 from api.auth import current
 from geo import localtime, workdays
-from geo.vocab import bilingual
+from geo.catalogue import say
 from web import (
     admin,
     assets,
@@ -97,12 +97,7 @@ def _warn_of_calendar_gaps(app):
     missing = workdays.uncovered_years(api.incidents.calendar(app.config), today)
     if missing:
         years = "、".join(map(str, missing))
-        app.logger.warning(bilingual(
-            f"节假日日历缺少 {years} 年的安排：这些年的办理期限只按周末计算。"
-            "请升级 chinesecalendar，或设置 GRIDGOV_INCIDENT_HOLIDAYS / _WORKDAYS",
-            f"the holiday calendar lacks {years}: deadlines then count weekends "
-            "only; upgrade chinesecalendar or set GRIDGOV_INCIDENT_HOLIDAYS / "
-            "_WORKDAYS"))
+        app.logger.warning(say("err_holiday_calendar_lacks_deadlines", years=years))
 
 
 def _page_error(status, message):
