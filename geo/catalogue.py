@@ -247,6 +247,9 @@ PAGES = {
     "m_waiting_login": ("手机上有 {user} 的 {n} 条记录未发送，{user} 登录后发送",
                         "{n} unsent items of {user}: sent when {user} logs in"),
     "m_net_error": ("网络不可用，稍后自动重试", "No network: retrying later"),
+    "m_parent_discarded": ("所属的事件上报已放弃", "report discarded"),
+    "m_store_blocked": ("手机存储被本应用的另一页面占用：请关闭其他页面",
+                        "IndexedDB blocked: close the app's other pages"),
     "m_error": ("出错：{msg}", "Error: {msg}"),
     # the leaders' overview on / (static/overview.js)
     "ov_everywhere": ("全域", "Everywhere"),
