@@ -48,10 +48,13 @@ SCRIPT_ALLOWED = {
     "Enter", "Escape",  # KeyboardEvent.key values
     "Accept", "Bearer",  # an HTTP header's name, the Authorization scheme
     "Point", "Polygon",  # GeoJSON geometry types
+    "use strict",  # the directive
 }
-# script strings that are DOM or CSS syntax with spaces, not prose
+# where a script's string is markup, not words: class names, CSS selectors and
+# media queries, by what they are given to
 SCRIPT_SYNTAX = re.compile(
-    r"^(?:[\w\-.#:\[\]=\"'()>*, ]+)$")  # selectors: 'div.a > span, td b'
+    r"(?:className\s*[:=]|classList\.\w+\(|querySelector(?:All)?\(|matchMedia\()"
+    r"\s*$")
 
 
 def _template_findings(path):
@@ -78,9 +81,10 @@ def _template_findings(path):
     return found
 
 
-def _js_strings(source):
+def _js_strings(source, markup=True):
     """The string literals of a script (quotes and template literals), comments
-    and regular expression literals skipped."""
+    and regular expression literals skipped; without ``markup``, those given as
+    class names or selectors (:data:`SCRIPT_SYNTAX`) too."""
     out, i, n = [], 0, len(source)
     last = ""  # the last significant character, to tell a regex from a division
     while i < n:
@@ -107,7 +111,8 @@ def _js_strings(source):
                     continue
                 buf.append(source[j])
                 j += 1
-            out.append("".join(buf))
+            if markup or not SCRIPT_SYNTAX.search(source[max(0, i - 40):i]):
+                out.append("".join(buf))
             i, last = j + 1, c
         elif c == "/" and last in "(,=:[!&|?{};+-*%<>~^" :
             j = i + 1
@@ -130,14 +135,14 @@ def _js_strings(source):
 
 def _script_findings(path):
     found = []
-    for literal in _js_strings(path.read_text(encoding="utf-8")):
+    for literal in _js_strings(path.read_text(encoding="utf-8"), markup=False):
         value = literal.strip()
         if not value or value in SCRIPT_ALLOWED:
             continue
         if CJK.search(value):
             found.append(f"{path.relative_to(ROOT)}: {value!r}")
-        elif (WORDS.search(value) and not SCRIPT_SYNTAX.match(value)) or (
-                CAPITALISED.match(value) and value.lower() != value):
+        elif WORDS.search(value) or (CAPITALISED.match(value)
+                                     and value.lower() != value):
             found.append(f"{path.relative_to(ROOT)}: {value!r}")
     return found
 
@@ -263,7 +268,8 @@ def test_the_scans_see_what_they_look_for():
                        "b = /x'y/.test(s) ? `A ${x} b` : \"c\";") == [
         "Save it", "A   b", "c"]
     assert WORDS.search("Save it") and not WORDS.search("rank-badge")
-    assert SCRIPT_SYNTAX.match("div.a > span")
+    assert _js_strings("el('b', {className: 'link drill'}, 'Save it');",
+                       markup=False) == ["b", "Save it"]
 
 
 def test_every_entry_is_chinese_then_english():
