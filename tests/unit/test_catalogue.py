@@ -318,3 +318,16 @@ def test_the_weights_sentence_says_the_weights():
     zh, en = catalogue.CATALOGUE["rank_weights"]
     for share in ranking.WEIGHTS.values():
         assert f"×{share:.0%}" in zh and f"× {share:.0%}" in en
+
+
+def test_no_string_twice():
+    """A (中文, English) pair lives under one key. The one exception left: the
+    pages' own copies of a few common words (保存 Save, 取消 Cancel …) under
+    each page's prefix, because a page hands its scripts the keys of its prefix;
+    their number may only go down."""
+    keys = {}
+    for key, pair in catalogue.CATALOGUE.items():
+        keys.setdefault(pair, []).append(key)
+    twice = {pair: ks for pair, ks in keys.items() if len(ks) > 1}
+    assert all(k in catalogue.PAGES for ks in twice.values() for k in ks), twice
+    assert len(twice) <= 33, twice
