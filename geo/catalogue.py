@@ -1318,6 +1318,23 @@ CHECKS = {
                            "{all_rows} were rejected: {parts}"),
     "first_rejected": ("如第 {row} 行：{reason}", "e.g. row {row}: {reason}"),
     "nothing_read": ("文件中没有可导入的行", "the file holds no row to import"),
+    # the kinds of rejection an import's summary names (layers/import_messages.py)
+    "kind_look_swapped": ("经纬度似乎互换", "have latitude and longitude swapped"),
+    "kind_outside_china": ("位于中国境外", "lie outside China"),
+    "kind_are_not_degrees": ("不是经纬度", "are not degrees"),
+    "kind_look_like_degrees": ("看起来是经纬度而非米", "look like degrees, not metres"),
+    "kind_cannot_be_transformed": ("无法转换坐标", "cannot be transformed"),
+    "kind_far_outside_the_deployment": ("远在本系统范围之外",
+                                        "lie far outside the deployment"),
+    "kind_no_geometry": ("没有几何图形", "have no geometry"),
+    "kind_not_valid": ("几何图形无效", "have an invalid geometry"),
+    "kind_not_a_point": ("不是点", "are not points"),
+    "kind_outside_your_jurisdiction": ("不在您的管辖范围内",
+                                       "lie outside your jurisdiction"),
+    "kind_outside_the_deployment": ("不在本系统辖区内", "lie outside the deployment"),
+    "kind_not_inside_any_micro_grid": ("不在任何微网格内", "lie in no micro-grid"),
+    "kind_bad_position": ("位置有误", "have a bad position"),
+    "kind_bad_field": ("{label}有误", "have a bad {field}"),
 }
 
 # the errors raised by api/, layers/, geo/, importers/ and web/ (layers/errors.py

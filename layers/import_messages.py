@@ -36,21 +36,18 @@ MESSAGES = catalogue.CHECKS  # one catalogue: geo/catalogue.py
 # part holds: the readers' (importers/, which layers/ does not import) first,
 # then this catalogue's; other rows are counted by their field.
 _KINDS = (
-    ("look swapped", ("经纬度似乎互换", "have latitude and longitude swapped")),
-    ("outside China", ("位于中国境外", "lie outside China")),
-    ("are not degrees", ("不是经纬度", "are not degrees")),
-    ("look like degrees", ("看起来是经纬度而非米", "look like degrees, not metres")),
-    ("cannot be transformed", ("无法转换坐标", "cannot be transformed")),
-    ("far outside the deployment", ("远在本系统范围之外",
-                                    "lie far outside the deployment")),
-    ("no geometry", ("没有几何图形", "have no geometry")),
-    ("not valid", ("几何图形无效", "have an invalid geometry")),
-    ("not a point", ("不是点", "are not points")),
-    ("outside your jurisdiction", ("不在您的管辖范围内",
-                                   "lie outside your jurisdiction")),
-    ("outside the deployment", ("不在本系统辖区内", "lie outside the deployment")),
-    ("not inside any micro-grid", ("不在任何微网格内",
-                                   "lie in no micro-grid")),
+    ("look swapped", "kind_look_swapped"),
+    ("outside China", "kind_outside_china"),
+    ("are not degrees", "kind_are_not_degrees"),
+    ("look like degrees", "kind_look_like_degrees"),
+    ("cannot be transformed", "kind_cannot_be_transformed"),
+    ("far outside the deployment", "kind_far_outside_the_deployment"),
+    ("no geometry", "kind_no_geometry"),
+    ("not valid", "kind_not_valid"),
+    ("not a point", "kind_not_a_point"),
+    ("outside your jurisdiction", "kind_outside_your_jurisdiction"),
+    ("outside the deployment", "kind_outside_the_deployment"),
+    ("not inside any micro-grid", "kind_not_inside_any_micro_grid"),
 )
 
 
@@ -58,11 +55,11 @@ def _kind(entry, label):
     reason = entry.get("reason") or ""
     for words, what in _KINDS:
         if words in reason:
-            return what
+            return catalogue.CATALOGUE[what]
     field = entry.get("field")
     if field is None:
-        return ("位置有误", "have a bad position")
-    return (f"{label(field)}有误", f"have a bad {field}")
+        return catalogue.CATALOGUE["kind_bad_position"]
+    return catalogue.pair("kind_bad_field", label=label(field), field=field)
 
 
 def summarise(rejected, label=lambda field: field):
