@@ -19,8 +19,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.db import connection
 from api.errors import error_response
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import devices, users
+from layers.access import ROLE_PERMISSIONS
 from layers.errors import Forbidden, Unauthorized
 
 __all__ = ["init_app", "requires", "public", "token_login", "prefetch",
@@ -49,8 +50,8 @@ def init_app(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return error_response(400, "csrf", f"CSRF check failed: {exc.description}; "
-                              "reload the page and try again", field="csrf_token")
+        return error_response(400, "csrf", say("err_csrf", reason=exc.description),
+                              field="csrf_token")
 
 
 def _bearer():
@@ -85,18 +86,14 @@ def _identify():
             with connection() as conn:
                 if devices.was_device(conn, token):  # the phone wipes its data
                     raise devices.refused()
-            raise Unauthorized("invalid or revoked API token")
+            raise Unauthorized(say("err_bad_token"))
         return
     basic = _basic()
     if basic is not None:
         username, token = basic
         found = _lookup(view, users.principal_for_token, token)
         if found is None or found.username != username:
-            raise Unauthorized(bilingual(
-                "用户名与 API 令牌不符（HTTP Basic 的密码须为 API 令牌，"
-                "不能用登录密码）",
-                "user name and API token do not match (HTTP Basic takes an API "
-                "token as the password, never the login password)"))
+            raise Unauthorized(say("auth_user_name_and_api_token"))
         g.principal = found
         return
     sid = session.get("sid")
@@ -163,13 +160,13 @@ def requires(permission):
             principal = g.get("principal")
             if principal is None:
                 if _is_api():
-                    raise Unauthorized("log in or send an API token "
-                                       "(Authorization: Bearer …)")
+                    raise Unauthorized(say("err_login_needed"))
                 return redirect(url_for("auth.login",
                                         next=request.full_path.rstrip("?")))
             if not principal.can(permission):
-                raise Forbidden(f"your role ({principal.role}) may not do this "
-                                f"({permission})")
+                raise Forbidden(say("err_role_forbidden", role=principal.role,
+                                    role_zh=ROLE_PERMISSIONS[principal.role][0],
+                                    permission=permission))
             return view(*args, **kwargs)
 
         wrapper.permission = permission

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from api.params import float_arg, int_arg
+from geo.catalogue import say
 from layers import coverage
 from layers.errors import Invalid
 
@@ -108,7 +109,7 @@ OPENAPI = {
 def _grid():
     code = (request.args.get("grid") or "").strip() or None
     if code is not None and not code.isdigit():
-        raise Invalid(f"parameter 'grid' must be a grid code (digits), got {code!r}",
+        raise Invalid(say("err_grid_param_digits", code=code),
                       field="grid")
     return code
 
@@ -149,8 +150,7 @@ def camera_views():
 def recommend():
     kind = request.args.get("kind") or "ptz"
     if kind not in ("ptz", "fixed", "checkpoint"):
-        raise Invalid(f"parameter 'kind' must be ptz, fixed or checkpoint, got "
-                      f"{kind!r}", field="kind")
+        raise Invalid(say("err_camera_kind_param", kind=kind), field="kind")
     k = int_arg("k", 1, 50, default=5)
     range_m = float_arg("range_m", 10, 2000, required=False) or 100.0
     fov = float_arg("fov_deg", 10, 360, required=False) or 90.0

@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from api.params import bbox_arg, date_arg, float_arg, int_arg
+from geo.catalogue import say
 from geo.vocab import INCIDENT_CATEGORIES
 from layers import density
 from layers.errors import Invalid
@@ -102,7 +103,7 @@ OPENAPI = {
 def _window():
     day_from, day_to = date_arg("from"), date_arg("to")
     if day_from and day_to and day_from > day_to:
-        raise Invalid(f"parameter 'from' ({day_from}) is after 'to' ({day_to})",
+        raise Invalid(say("err_from_after_to_days", day_from=day_from, day_to=day_to),
                       field="from")
     raw = request.args.get("category", "").strip()
     categories = None
@@ -110,16 +111,16 @@ def _window():
         categories = sorted({c.strip() for c in raw.split(",") if c.strip()})
         unknown = [c for c in categories if c not in INCIDENT_CATEGORIES]
         if unknown:
-            raise Invalid(f"parameter 'category': unknown {', '.join(unknown)}; "
-                          f"use {', '.join(INCIDENT_CATEGORIES)}", field="category")
+            raise Invalid(say("err_category_param", unknown=', '.join(unknown),
+                              known=', '.join(INCIDENT_CATEGORIES)), field="category")
     return day_from, day_to, categories
 
 
 def _choice(name, allowed, default):
     raw = request.args.get(name, "").strip() or default
     if raw not in allowed:
-        raise Invalid(f"parameter '{name}' must be one of {', '.join(allowed)}, "
-                      f"got {raw!r}", field=name)
+        raise Invalid(say("err_param_one_of", name=name, allowed=', '.join(allowed),
+                          raw=raw), field=name)
     return raw
 
 
@@ -144,12 +145,12 @@ def hotspots():
     level = _choice("level", ("1", "2", "3", "4", "cells"), "4")
     grid = request.args.get("grid", "").strip() or None
     if grid is not None and not re.fullmatch(r"[0-9]{9,18}", grid):
-        raise Invalid(f"parameter 'grid' must be a grid code, got {grid!r}",
+        raise Invalid(say("err_grid_param", grid=grid),
                       field="grid")
     rook = _choice("weights", ("queen", "rook"), "queen") == "rook"
     band_m = float_arg("band_m", 1, 100_000, required=False)
     if band_m is not None and level != "cells":
-        raise Invalid("parameter 'band_m' goes with level=cells only", field="band_m")
+        raise Invalid(say("err_band_cells_only"), field="band_m")
     with connection() as conn:
         answer = density.hotspots(
             conn, current(), level if level == "cells" else int(level),

@@ -7,7 +7,7 @@ from api.auth import _bearer, current, requires, token_login
 from api.db import connection
 from api.errors import error_response
 from api.params import json_body
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import audit, devices, me, users
 from layers.errors import Invalid, TooManyRequests, Unauthorized
 
@@ -53,13 +53,12 @@ def create_device():
     body = json_body()
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
-        raise Invalid(bilingual("请填写用户名和密码",
-                                "'username' and 'password' are required"),
+        raise Invalid(say("err_username_password_required"),
                       field="username" if not isinstance(username, str)
                       else "password")
     label = body.get("label")
     if label is not None and not isinstance(label, str):
-        raise Invalid(bilingual("设备名称须为文本", "'label' must be text"),
+        raise Invalid(say("err_label_text"),
                       field="label")
     with connection() as conn:
         try:
@@ -71,8 +70,7 @@ def create_device():
             response.headers["Retry-After"] = str(exc.details["retry_after"])
             return response, status
         if principal is None:  # the failed attempt is recorded: it counts
-            raise Unauthorized(bilingual("用户名或密码错误",
-                                         "wrong user name or password"),
+            raise Unauthorized(say("wrong_login"),
                                field="password")
         audit.record(conn, principal, "login", "users", principal.username,
                      after={"device": label}, grid_code=principal.grid_code)

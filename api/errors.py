@@ -10,13 +10,13 @@ from flask import jsonify, request
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers.errors import LayerError
 
 __all__ = ["init_app", "error_response", "first_line", "is_unavailable",
            "RETRY_AFTER_S", "UNAVAILABLE"]
 
-UNAVAILABLE = bilingual("数据库暂不可用", "The database is unavailable")
+UNAVAILABLE = say("db_unavailable")
 RETRY_AFTER_S = 5
 
 
@@ -69,7 +69,8 @@ def init_app(app):
         if not _wants_json():
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code, code, exc.description or exc.name)
+        return error_response(exc.code, code, say(
+            "err_http", status=exc.code, description=exc.description or exc.name))
 
     @app.errorhandler(Exception)
     def unexpected(exc):
@@ -84,5 +85,5 @@ def init_app(app):
         # Never leak a stack trace or SQL: log it, answer a plain message.
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_json():
-            return error_response(500, "internal", "internal error; see the server log")
-        return page(500, "internal error; see the server log")
+            return error_response(500, "internal", say("internal"))
+        return page(500, say("internal"))

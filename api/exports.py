@@ -35,7 +35,7 @@ from api.params import flag_arg, int_arg, moment_arg, ordered
 from api.stats import _FORMULA_START, _text_cell
 from geo import crs as crs_math
 from geo import localtime
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import cameras, grids, households, incidents, ogc
 from layers.errors import Forbidden, Invalid, LayerError, NotFound
 
@@ -117,9 +117,9 @@ class TooLarge(LayerError):
 def _choice(name, allowed, default):
     value = (request.args.get(name) or default).strip().lower()
     if value not in allowed:
-        raise Invalid(bilingual(f"参数“{name}”须为 {'、'.join(allowed)} 之一，收到 "
-                                f"{value!r}", f"parameter '{name}' must be one of "
-                                f"{', '.join(allowed)}, got {value!r}"), field=name)
+        raise Invalid(say("export_parameter_name_must_be_one", name=name,
+                          value='、'.join(allowed), value2=repr(value),
+                          value3=', '.join(allowed)), field=name)
     return value
 
 
@@ -136,17 +136,11 @@ def _target_crs(fmt):
         except ValueError:
             pass
     if name is None or name == "bd09":
-        raise Invalid(bilingual(
-            "参数“crs”须为 wgs84、cgcs2000、gcj02 或 gk3-<带号>（25–45），"
-            f"收到 {raw!r}",
-            f"parameter 'crs' must be wgs84, cgcs2000, gcj02 or gk3-<zone> (a "
-            f"CGCS2000 3-degree Gauss-Krüger zone, 25–45), got {raw!r}"), field="crs")
+        raise Invalid(say("export_parameter_crs_must_be_wgs",
+                          raw_r=repr(raw)), field="crs")
     if fmt in _WGS84_ONLY and name != "wgs84":
-        raise Invalid(bilingual(
-            f"{fmt.upper()} 按其规范只用 WGS-84 坐标，不能输出 {raw}；"
-            "请选 gpkg、shp、csv 或 xlsx",
-            f"{fmt.upper()} is WGS-84 by its specification, so it cannot be written "
-            f"in {raw}: choose gpkg, shp, csv or xlsx"), field="crs")
+        raise Invalid(say("export_value_is_wgs_by_its", value=fmt.upper(),
+                          raw=raw), field="crs")
     return name
 
 
@@ -209,16 +203,13 @@ def _root(conn, principal, grid):
     try:
         return grids.get_grid(conn, principal, grid)
     except NotFound:
-        raise NotFound(bilingual(f"您的辖区内没有网格“{grid}”",
-                                 f"no grid {grid!r} in your jurisdiction"),
+        raise NotFound(say("export_no_grid_grid_r_in", grid=grid, grid_r=repr(grid)),
                        field="grid") from None
 
 
 def _too_large(n, cap):
-    return TooLarge(bilingual(
-        f"导出最多 {cap} 个要素，此次有 {n} 个：请用 grid、level 或筛选条件缩小范围",
-        f"an export carries at most {cap} features, this one has {n}: narrow it "
-        "with grid, level or the filters"), field="grid", limit=cap)
+    return TooLarge(say("export_an_export_carries_at_most", cap=cap,
+                        n=n), field="grid", limit=cap)
 
 
 # -- the frame and the file ------------------------------------------------------
@@ -317,14 +308,13 @@ def _keep_text(path):
 def export(layer):
     principal = current()
     if layer not in LAYERS:
-        raise Invalid(bilingual(f"没有可导出的图层“{layer}”：可选 {'、'.join(LAYERS)}",
-                                f"no layer {layer!r} to export: one of "
-                                f"{', '.join(LAYERS)}"), field="layer")
+        raise Invalid(say("export_no_layer_layer_r_to", layer=layer,
+                          value='、'.join(LAYERS), layer_r=repr(layer),
+                          value2=', '.join(LAYERS)), field="layer")
     if not principal.can(LAYERS[layer]):
-        raise Forbidden(bilingual(
-            f"您的角色（{principal.role}）不能导出“{layer}”",
-            f"your role ({principal.role}) may not export {layer!r} "
-            f"({LAYERS[layer]})"), field="layer")
+        raise Forbidden(say("export_your_role_role_may_not", role=principal.role,
+                            layer=layer, layer_r=repr(layer),
+                            value=LAYERS[layer]), field="layer")
     fmt = _choice("format", tuple(FORMATS), "geojson")
     target = _target_crs(fmt)
     grid = (request.args.get("grid") or "").strip() or None

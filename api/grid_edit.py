@@ -14,8 +14,8 @@ from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
+from geo.catalogue import say
 from geo.edit import EditError, boundary_from_geojson
-from geo.vocab import bilingual
 from layers import grid_edit, grid_recode, grid_scope, households, proposals
 from layers.errors import Invalid, Unprocessable
 
@@ -88,7 +88,7 @@ OPENAPI = {
 def _body():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise Invalid("the request body must be a JSON object", field="body")
+        raise Invalid(say("err_body_not_object"), field="body")
     return body
 
 
@@ -104,8 +104,7 @@ def _redraw(code, dry_run):
     geometry = _shape(body, "geometry", ("Polygon", "MultiPolygon"))
     neighbours, give = _neighbours(body), _give(body)
     if code in neighbours:
-        raise Invalid(bilingual(f"'neighbours' 不能包含所修改的网格 {code}",
-                                f"'neighbours' cannot hold the grid edited, {code}"),
+        raise Invalid(say("err_neighbours_cannot_hold_grid", code=code),
                       field="neighbours")
     with connection() as conn:
         return grid_edit.redraw(conn, current(), code, geometry,
@@ -119,9 +118,7 @@ def _neighbours(body):
     value = body.get("neighbours") or {}
     if not isinstance(value, dict) or not all(
             isinstance(v, dict) for v in value.values()):
-        raise Invalid(bilingual(
-            "'neighbours' 须为对象 {网格编码: {geometry, version}}",
-            "'neighbours' must be an object {code: {geometry, version}}"),
+        raise Invalid(say("err_neighbours_object"),
             field="neighbours")
     return {code: (_shape(v, "geometry", ("Polygon", "MultiPolygon"),
                           f"neighbours.{code}.geometry"), v.get("version"))
@@ -132,9 +129,7 @@ def _give(body):
     """``{"give": [{at: [lon, lat], to: code, version?}]}``: the gap at each point
     is handed to grid ``to`` → [(Point, code, version)]."""
     value = body.get("give") or []
-    bad = Invalid(bilingual(
-        "'give' 须为列表 [{at: [经度, 纬度], to: 网格编码, version}]",
-        "'give' must be a list [{at: [lon, lat], to: code, version}]"), field="give")
+    bad = Invalid(say("err_give_list"), field="give")
     if not isinstance(value, list):
         raise bad
     out = []
@@ -161,13 +156,13 @@ def _merge(dry_run):
     body = _body()
     codes = body.get("codes")
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-        raise Invalid("'codes' must be a list of grid codes", field="codes")
+        raise Invalid(say("err_codes_list"), field="codes")
     keep = body.get("keep")
     if keep is not None and not isinstance(keep, str):
-        raise Invalid("'keep' must be a grid code", field="keep")
+        raise Invalid(say("err_keep_code"), field="keep")
     versions = body.get("versions")
     if versions is not None and not isinstance(versions, dict):
-        raise Invalid("'versions' must be an object {code: version}",
+        raise Invalid(say("err_versions_object"),
                       field="versions")
     with connection() as conn:
         return grid_edit.merge(conn, current(), codes, versions, keep=keep,
@@ -187,7 +182,7 @@ def propose_micro(code):
     body = request.get_json(silent=True) or {}
     target = body.get("target", 75)
     if not isinstance(target, int) or isinstance(target, bool):
-        raise Invalid("'target' must be a whole number of households", field="target")
+        raise Invalid(say("err_target_households"), field="target")
     grid_scope.check_editable(current(), code, root_ok=True)
     with connection() as conn:
         return jsonify(proposals.propose(conn, current(), code, target))
@@ -198,8 +193,7 @@ def _adopt(code, dry_run):
     collection = body.get("grids")
     if not isinstance(collection, dict) or not isinstance(
             collection.get("features"), list) or not collection["features"]:
-        raise Invalid("'grids' must be a GeoJSON FeatureCollection of the new "
-                      "micro-grids", field="grids")
+        raise Invalid(say("err_grids_collection"), field="grids")
     polygons = [_shape(f if isinstance(f, dict) else {}, "geometry",
                        ("Polygon", "MultiPolygon"))
                 for f in collection["features"]]

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from api.params import bbox_arg, int_arg
+from geo.catalogue import say
 from layers import grids
 from layers.errors import Invalid
 
@@ -81,6 +82,5 @@ def _moment():
             return dt.datetime.combine(day, dt.time.max, tzinfo=_CHINA)
         moment = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise Invalid(f"parameter 'at' must be a date or a date and time (ISO 8601), "
-                      f"got {raw!r}", field="at") from None
+        raise Invalid(say("err_at_param", raw=raw), field="at") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=_CHINA)

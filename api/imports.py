@@ -16,6 +16,7 @@ from api.auth import current, requires
 from api.db import connection, second_connection
 from api.params import flag_arg, int_arg
 from api.search import _cell
+from geo.catalogue import say
 from layers import import_progress
 from layers import imports as imports_layer
 from layers.errors import Invalid
@@ -132,8 +133,7 @@ def run_import():
     imports_layer.check_permission(current(), layer)
     upload = request.files.get("file")
     if upload is None:
-        raise Invalid("请以 multipart 字段 file 发送文件（send the file as the "
-                      "multipart field 'file'）", field="file")
+        raise Invalid(say("err_multipart_file"), field="file")
     # the parameters, before the file is read
     imports_layer.address_match(request.args.get("on_address_match")
                                 or request.form.get("on_address_match") or "add")

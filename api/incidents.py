@@ -28,7 +28,8 @@ from api.params import (
 )
 from geo import crs as crs_math
 from geo import workdays
-from geo.vocab import INCIDENT_SATISFACTION, bilingual
+from geo.catalogue import say
+from geo.vocab import INCIDENT_SATISFACTION
 from layers import incidents
 from layers.errors import Invalid
 
@@ -173,15 +174,12 @@ def _location(body):
     try:
         name = crs_math.normalize_crs(body.get("crs") or "wgs84")
     except (ValueError, TypeError) as exc:
-        raise Invalid(bilingual(f"坐标系“crs”无法识别：{exc}", f"'crs': {exc}"),
+        raise Invalid(say("err_crs", exc=exc),
                       field="crs") from None
     if name in crs_math.GEOGRAPHIC_CRS:
         a, b = number_field(body, "lon"), number_field(body, "lat")
         if abs(b) > 90 >= abs(a):
-            raise Invalid(bilingual(f"纬度“lat”须在 -90 至 90 之间，收到 {b}；"
-                                    "经纬度似乎填反了",
-                                    f"'lat' must be between -90 and 90, got {b}; "
-                                    "lon and lat look swapped"), field="lat")
+            raise Invalid(say("err_lat_between_lon_lat", b=b), field="lat")
     else:
         a, b = number_field(body, "x"), number_field(body, "y")
     lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
@@ -219,12 +217,10 @@ def _register(preview):
     received = parse_moment(body.get(name), name)
     if received is not None and received > dt.datetime.now(dt.UTC) + dt.timedelta(
             minutes=5):
-        raise Invalid(bilingual(f"受理时间“{name}”晚于现在",
-                                f"'{name}' is in the future"), field=name)
+        raise Invalid(say("err_future", name=name), field=name)
     link_to = body.get("link_to") or None
     if link_to is not None and not isinstance(link_to, str | int):
-        raise Invalid(bilingual("“link_to”须为事件编号",
-                                "'link_to' must be an incident code"),
+        raise Invalid(say("err_link_incident_code"),
                       field="link_to")
     with connection() as conn:
         result = incidents.register(conn, current(), body, point, link_to=link_to,
@@ -300,8 +296,7 @@ def transitions(code):
     body = json_body()
     action = body.get("action")
     if not isinstance(action, str) or not action:
-        raise Invalid(bilingual("缺少动作“action”（文本）",
-                                "'action' is required (text)"), field="action")
+        raise Invalid(say("err_action_required_text"), field="action")
     return _transition(code, action, body)
 
 

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 from api.auth import current, prefetch, prefetched, requires
 from api.db import connection, pool
 from api.params import angle_arg, flag_arg, float_arg
+from geo import catalogue
 from geo import crs as crs_math
 from geo.coverage import view_rings_wgs84
 from layers import locate as locate_layer
@@ -149,18 +150,19 @@ def _point():
     try:
         name = crs_math.normalize_crs(request.args.get("crs") or "wgs84")
     except ValueError as exc:
-        raise Invalid(f"parameter 'crs': {exc}", field="crs") from None
+        raise Invalid(catalogue.say("err_crs_param", exc=exc), field="crs") from None
     if name in crs_math.GEOGRAPHIC_CRS:
-        _refuse(("x", "y"), f"with crs={name} give lon and lat in degrees")
+        _refuse(("x", "y"), "err_crs_wants_degrees", name)
         _refuse_swapped_axes()
         a, b = angle_arg("lon", -180, 180), angle_arg("lat", -90, 90)
     else:
-        _refuse(("lon", "lat"), f"with crs={name} give x and y in metres")
+        _refuse(("lon", "lat"), "err_crs_wants_metres", name)
         a, b = float_arg("x", -1e8, 1e8), float_arg("y", -1e8, 1e8)
     lon, lat = (float(v) for v in crs_math.to_wgs84(a, b, name))
     if not (math.isfinite(lon) and math.isfinite(lat)
             and -180 <= lon <= 180 and -90 <= lat <= 90):
-        raise Invalid(f"x={a}, y={b} is not a point of {name}", field="x")
+        raise Invalid(catalogue.say("err_not_a_point_of", a=a, b=b,
+                                    name=name), field="x")
     return lon, lat
 
 
@@ -180,11 +182,10 @@ def _plain_wgs84():
     return None
 
 
-def _refuse(names, hint):
+def _refuse(names, key, crs):
     for name in names:
         if request.args.get(name, "").strip():
-            raise Invalid(f"parameter '{name}' does not go with this crs: {hint}",
-                          field=name)
+            raise Invalid(catalogue.say(key, name=name, crs=crs), field=name)
 
 
 _LATITUDE_MARK = re.compile(r"^\s*[NSns]|[NSns]\s*$|北纬|南纬")
@@ -194,13 +195,11 @@ def _refuse_swapped_axes():
     """A latitude beyond 90 that would be a longitude is a typical swap: say so;
     so is a longitude typed with a north/south hemisphere (31°34'N, 北纬31度)."""
     if _LATITUDE_MARK.search(request.args.get("lon", "")):
-        raise Invalid("parameter 'lon' is marked as a latitude (N/S, 北纬/南纬); "
-                      "lon and lat look swapped", field="lon")
+        raise Invalid(catalogue.say("err_lon_marked_lat"), field="lon")
     try:
         lon, lat = float(request.args["lon"]), float(request.args["lat"])
     except (KeyError, ValueError):
         return
     if abs(lat) > 90 and abs(lon) <= 90:
         raise Invalid(
-            f"parameter 'lat' must be between -90 and 90, got {lat}; "
-            "lon and lat look swapped", field="lat")
+            catalogue.say("err_lat_range_swapped", lat=lat), field="lat")

@@ -19,9 +19,9 @@ from api import openapi
 from api.auth import current, requires
 from api.db import connection
 from api.params import bbox_arg, int_arg, parse_moment
+from geo.catalogue import say
 from geo.edit import EditError, boundary_from_geojson
 from geo.localtime import CHINA_TZ
-from geo.vocab import bilingual
 from layers import grid_edit, grid_scope, ogc
 from layers.errors import Conflict, Invalid, LayerError, Unprocessable
 
@@ -73,9 +73,7 @@ def _format():
     """Only JSON is served: ``f=json`` / ``f=geojson`` or none; else 406."""
     f = request.args.get("f")
     if f not in (None, "", "json", "geojson"):
-        raise _NotAcceptable(bilingual(
-            f"不支持的格式 f={f!r}：只提供 JSON（f=json）",
-            f"format f={f!r} is not supported: JSON only (f=json)"), field="f")
+        raise _NotAcceptable(say("ogc_format_f_f_r_is", f_r=repr(f)), field="f")
 
 
 class _NotAcceptable(Invalid):
@@ -87,9 +85,8 @@ def _known(allowed):
     """400 for a query parameter the route does not know (OGC core)."""
     for name in request.args:
         if name not in allowed:
-            raise Invalid(bilingual(
-                f"未知参数“{name}”；可用：{', '.join(sorted(allowed))}",
-                f"unknown parameter {name!r}; known: {', '.join(sorted(allowed))}"),
+            raise Invalid(say("ogc_unknown_parameter_name_r_known", name=name,
+                              value=', '.join(sorted(allowed)), name_r=repr(name)),
                 field=name)
 
 
@@ -100,15 +97,13 @@ def _window():
         return None
     parts = raw.split("/")
     if len(parts) > 2:
-        raise Invalid(bilingual(f"参数“datetime”须为时刻或区间 起/止，收到 {raw!r}",
-                                f"parameter 'datetime' must be an instant or an "
-                                f"interval start/end, got {raw!r}"), field="datetime")
+        raise Invalid(say("ogc_parameter_datetime_must_be_an",
+                          raw_r=repr(raw)), field="datetime")
     ends = [None if p in ("", "..") else parse_moment(p, "datetime") for p in parts]
     if len(ends) == 1:
         ends *= 2
     if ends[0] is not None and ends[1] is not None and ends[0] > ends[1]:
-        raise Invalid(bilingual("参数“datetime”的起点晚于终点",
-                                "parameter 'datetime' starts after it ends"),
+        raise Invalid(say("ogc_parameter_datetime_starts_after_it"),
                       field="datetime")
     return tuple(ends)
 
@@ -153,8 +148,7 @@ def landing():
     _format()
     return jsonify({
         "title": "gridgov",
-        "description": bilingual("网格化治理平台的图层（OGC API – Features）",
-                                 "gridgov's layers (OGC API – Features)"),
+        "description": say("ogc_gridgov_s_layers_ogc_api"),
         "links": [
             _link(_url(""), "self"),
             _link(_url("/openapi.json"), "service-desc",
@@ -211,9 +205,8 @@ def items(cid):
     bbox = bbox_arg()
     window = _window()
     if window is not None and coll.temporal is None:
-        raise Invalid(bilingual(f"集合“{cid}”没有时间属性，不能用 datetime 筛选",
-                                f"collection {cid!r} has no time: 'datetime' does "
-                                "not apply"), field="datetime")
+        raise Invalid(say("ogc_collection_cid_r_has_no", cid=cid,
+                          cid_r=repr(cid)), field="datetime")
     filters = {k: v for k, v in request.args.items() if k in coll.filters}
     with connection() as conn:
         features, matched = ogc.items(conn, current(), coll, bbox=bbox,
@@ -257,10 +250,8 @@ def feature(cid, fid):
 def _grid_collection(cid, level4=False):
     coll = ogc.collection(current(), cid)
     if coll.kind != "grids" or (level4 and coll.level != 4):
-        raise _MethodNotAllowed(bilingual(
-            f"集合“{cid}”不能这样修改（只有网格可编辑；新建与删除只限四级网格）",
-            f"collection {cid!r} cannot be changed so (only grids are editable; "
-            "creating and deleting: micro-grids, grids-4)"), field="collectionId")
+        raise _MethodNotAllowed(say("ogc_collection_cid_r_cannot_be", cid=cid,
+                                    cid_r=repr(cid)), field="collectionId")
     return coll
 
 
@@ -287,15 +278,12 @@ def _if_match(conn, coll, fid):
     grid_scope.check_editable(current(), fid)
     tags = [t for t in request.if_match.as_set()] if request.if_match else []
     if not tags:
-        raise _PreconditionRequired(bilingual(
-            "修改须带 If-Match（先读取要素得到 ETag，即网格的版本号）",
-            "an edit needs If-Match (the ETag of the feature: the grid's version)"),
-            field="If-Match")
+        raise _PreconditionRequired(say("ogc_an_edit_needs_if_match"),
+                                    field="If-Match")
     if tags != [str(current_version)]:
-        raise _PreconditionFailed(bilingual(
-            f"网格 {fid} 已被他人修改（现为版本 {current_version}）：请重新读取",
-            f"grid {fid} was changed by someone else (now version "
-            f"{current_version}): read it again"), field="If-Match")
+        raise _PreconditionFailed(
+            say("ogc_grid_fid_was_changed_by", fid=fid,
+                current_version=current_version), field="If-Match")
     return current_version
 
 
@@ -313,12 +301,10 @@ def _stale_is_412(call):
 def _feature_body():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or body.get("type") != "Feature":
-        raise Invalid(bilingual("请求体须为 GeoJSON Feature",
-                                "the body must be a GeoJSON Feature"), field="body")
+        raise Invalid(say("ogc_the_body_must_be_a"), field="body")
     props = body.get("properties") or {}
     if not isinstance(props, dict):
-        raise Invalid(bilingual("“properties”须为对象", "'properties' must be an "
-                                "object"), field="properties")
+        raise Invalid(say("ogc_properties_must_be_an_object"), field="properties")
     try:
         shape = boundary_from_geojson(body.get("geometry"),
                                       kinds=("Polygon", "MultiPolygon"),
@@ -354,9 +340,7 @@ def create(cid):
     shape, props = _feature_body()
     parent, name = props.get("parent"), props.get("name")
     if not isinstance(parent, str) or not isinstance(name, str):
-        raise Invalid(bilingual("新网格须有 properties.parent（三级网格编码）与 name",
-                                "a new grid needs properties.parent (a level-3 code) "
-                                "and name"), field="properties")
+        raise Invalid(say("ogc_a_new_grid_needs_properties"), field="properties")
     with connection() as conn:
         answer = grid_edit.create(conn, current(), parent, name, shape)
         made = [f["id"] for f in answer["grids"]["features"]

@@ -15,6 +15,7 @@ import pandas as pd
 from flask import request
 from werkzeug.exceptions import BadRequest
 
+from geo.catalogue import say
 from geo.vocab import bilingual
 from geo.workdays import CHINA_TZ
 from importers.coordinates import parse_angles
@@ -77,12 +78,9 @@ def _check_json():
     try:
         body = request.get_json()
     except BadRequest:
-        raise Invalid(bilingual("请求体须为 JSON 对象 {…}，收到的不是有效的 JSON",
-                                "the request body must be a JSON object {…}; it is "
-                                "not valid JSON"), field="body") from None
+        raise Invalid(say("err_request_body_json_object_2"), field="body") from None
     if not isinstance(body, dict):
-        raise Invalid(bilingual("请求体必须是 JSON 对象 {…}",
-                                "the request body must be a JSON object {…}"),
+        raise Invalid(say("err_request_body_json_object"),
                       field="body")
     # JSON writes NUL as \u0000 (a raw one is invalid JSON): look for where only
     # when it is there
@@ -116,9 +114,7 @@ def _nul_in(body):
 
 def _nul(name):
     shown = name.replace("\x00", "\\x00")
-    return Invalid(bilingual(f"“{shown}”含有空字符（NUL），不能接受",
-                             f"'{shown}' contains a NUL character (\\x00), which "
-                             "is not accepted"), field=shown)
+    return Invalid(say("err_contains_nul_character_x", shown=shown), field=shown)
 
 
 def float_arg(name, low, high, required=True):
@@ -196,8 +192,7 @@ def parse_date(raw, name):
     try:
         day = dt.date.fromisoformat(raw)
     except (TypeError, ValueError):
-        raise Invalid(bilingual(f"“{name}”须为日期 YYYY-MM-DD，收到 {raw!r}",
-                                f"'{name}' must be a date YYYY-MM-DD, got {raw!r}"),
+        raise Invalid(say("err_date_yyyy_mm_dd", name=name, raw=raw),
                       field=name) from None
     _within_range(day, name, raw)
     return day
@@ -209,10 +204,7 @@ def parse_moment(raw, name):
     from :data:`EARLIEST` to :data:`LATEST`."""
     if raw is None or raw == "":
         return None
-    problem = bilingual(f"“{name}”须为 ISO 8601 日期或日期时间（如 "
-                        f"2026-10-01T09:30:00+08:00），收到 {raw!r}",
-                        f"'{name}' must be an ISO 8601 date or date-time (such as "
-                        f"2026-10-01T09:30:00+08:00), got {raw!r}")
+    problem = say("err_iso_date_date_time", name=name, raw=raw)
     if not isinstance(raw, str):
         raise Invalid(problem, field=name)
     try:
@@ -225,16 +217,14 @@ def parse_moment(raw, name):
 
 def _within_range(day, name, raw):
     if not EARLIEST <= day <= LATEST:
-        raise Invalid(bilingual(f"“{name}”须在 {EARLIEST} 至 {LATEST} 之间，收到 "
-                                f"{raw!r}", f"'{name}' must be between {EARLIEST} "
-                                f"and {LATEST}, got {raw!r}"), field=name)
+        raise Invalid(say("err_between", name=name, EARLIEST=EARLIEST, LATEST=LATEST,
+                          raw=raw), field=name)
 
 
 def ordered(since, until, since_name, until_name):
     """Refuse a window whose start (``since_name``) is after its end."""
     if since is not None and until is not None and since > until:
-        raise Invalid(bilingual(f"“{since_name}”晚于“{until_name}”",
-                                f"'{since_name}' is after '{until_name}'"),
+        raise Invalid(say("err_after", since_name=since_name, until_name=until_name),
                       field=since_name)
 
 
@@ -244,12 +234,11 @@ def text_field(body, name, required=False):
     value = body.get(name)
     if value is None:
         if required:
-            raise Invalid(bilingual(f"缺少字段“{name}”", f"'{name}' is required"),
+            raise Invalid(say("err_required", field=name),
                           field=name)
         return None
     if not isinstance(value, str):
-        raise Invalid(bilingual(f"字段“{name}”须为文本，收到 {_kind(value)}",
-                                f"'{name}' must be text, got {_kind(value)}"),
+        raise Invalid(say("err_text", name=name, v=_kind(value)),
                       field=name)
     return value
 
@@ -261,9 +250,7 @@ def int_field(body, name):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63:
-        raise Invalid(bilingual(f"字段“{name}”须为整数，收到 {_kind(value)}",
-                                f"'{name}' must be a whole number, got "
-                                f"{_kind(value)}"), field=name)
+        raise Invalid(say("err_whole_number", name=name, v=_kind(value)), field=name)
     return value
 
 
@@ -327,8 +314,7 @@ def json_body(required=True):
     if body is None and not required and not request.get_data():
         return {}
     if not isinstance(body, dict):
-        raise Invalid(bilingual("请求体必须是 JSON 对象 {…}",
-                                "the request body must be a JSON object {…}"),
+        raise Invalid(say("err_request_body_json_object"),
                       field="body")
     return body
 
@@ -336,9 +322,8 @@ def json_body(required=True):
 def number_field(body, name):
     """The required finite number ``name`` of a JSON body (text of a number too)."""
     value = body.get(name)
-    problem = Invalid(bilingual(f"字段“{name}”为必填项，须为有限的数字，收到 {value!r}",
-                                f"'{name}' is required and must be a finite number, "
-                                f"got {value!r}"), field=name)
+    problem = Invalid(say("err_required_finite_number", name=name,
+                          value=value), field=name)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise problem
     try:

@@ -27,7 +27,7 @@ from pathlib import Path
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers.errors import Invalid, NotFound, Unavailable, Unprocessable
 
 __all__ = ["MAX_BYTES", "MAX_PIXELS", "SETTINGS", "Prepared", "prepare",
@@ -68,21 +68,17 @@ class Prepared:
 
 
 def _not_an_image(reason):
-    return Invalid(bilingual(f"上传的文件不是可识别的图片（JPEG/PNG/WebP）：{reason}",
-                             f"the file is not a readable image (JPEG, PNG or "
-                             f"WebP): {reason}"), field="file")
+    return Invalid(say("err_file_not_readable_image", reason=reason), field="file")
 
 
 def prepare(data):
     """Check ``data`` as a picture and re-encode it; returns a Prepared."""
     if not data:
-        raise Invalid(bilingual("缺少照片文件（表单字段 file）",
-                                "no photo: send it as the form field 'file'"),
+        raise Invalid(say("err_photo_send_form_field"),
                       field="file")
     if len(data) > MAX_BYTES:
-        raise Unprocessable(bilingual(
-            f"照片超过 {MAX_BYTES // 2**20} MB", f"the photo is larger than "
-            f"{MAX_BYTES // 2**20} MB"), field="file")
+        raise Unprocessable(say("err_photo_larger_than_mb",
+                                v=MAX_BYTES // 2 ** 20), field="file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -91,10 +87,9 @@ def prepare(data):
             raise _not_an_image(f"format {image.format}")
         width, height = image.size
         if width * height > MAX_PIXELS:
-            raise Unprocessable(bilingual(
-                f"照片像素过多（{width}×{height}），上限 {MAX_PIXELS // 10**6} MP",
-                f"the photo has too many pixels ({width}×{height}); at most "
-                f"{MAX_PIXELS // 10**6} MP"), field="file")
+            raise Unprocessable(say("err_photo_has_too_many", width=width,
+                                    height=height,
+                                    v=MAX_PIXELS // 10 ** 6), field="file")
         image.load()
         image = ImageOps.exif_transpose(image)
         if image.mode in ("RGBA", "LA", "P"):
@@ -109,9 +104,7 @@ def prepare(data):
     except (Invalid, Unprocessable):
         raise
     except Image.DecompressionBombError:
-        raise Unprocessable(bilingual(
-            f"照片像素过多，上限 {MAX_PIXELS // 10**6} MP",
-            f"the photo has too many pixels; at most {MAX_PIXELS // 10**6} MP"),
+        raise Unprocessable(say("err_photo_has_too_many_2", v=MAX_PIXELS // 10 ** 6),
             field="file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise _not_an_image(type(exc).__name__) from None
@@ -148,7 +141,7 @@ class DirectoryStore:
         try:
             return self._path(sha256).read_bytes()
         except FileNotFoundError:
-            raise NotFound(bilingual("照片文件缺失", "the photo's file is missing"),
+            raise NotFound(say("err_photo_s_file_missing"),
                            field="id") from None
 
 
@@ -161,10 +154,7 @@ class S3Store:
             import boto3
             from botocore.config import Config
         except ImportError:  # a deployment that set a bucket without boto3
-            raise Unavailable(bilingual(
-                "已设置 PHOTO_S3_BUCKET，但未安装 boto3（pip install boto3）",
-                "PHOTO_S3_BUCKET is set but boto3 is not installed "
-                "(pip install boto3)")) from None
+            raise Unavailable(say("err_photo_s_bucket_set")) from None
         self.bucket, self.endpoint, self.prefix = bucket, endpoint, prefix or ""
         try:
             self.client = boto3.client(
@@ -176,10 +166,8 @@ class S3Store:
                               retries={"max_attempts": 2, "mode": "standard"},
                               s3={"addressing_style": "path"}))  # MinIO's default
         except ValueError as exc:  # e.g. an endpoint that is not a URL
-            raise Unavailable(bilingual(
-                f"照片存储配置有误（PHOTO_S3_ENDPOINT {endpoint!r}）：{exc}",
-                f"The photo store is misconfigured (PHOTO_S3_ENDPOINT "
-                f"{endpoint!r}): {exc}")) from None
+            raise Unavailable(say("err_photo_store_misconfigured_photo",
+                                  endpoint=endpoint, exc=exc)) from None
 
     def key(self, sha256):
         return f"{self.prefix}{sha256[:2]}/{sha256[2:4]}/{sha256}.jpg"
@@ -193,9 +181,8 @@ class S3Store:
                "SignatureDoesNotMatch": ("访问密钥无效",
                                          "the secret key is not valid"),
                }.get(code, ("无法连接", f"it cannot be reached ({code})"))
-        return Unavailable(bilingual(f"照片存储暂不可用（{where}）：{why[0]}",
-                                     f"The photo store is unavailable ({where}): "
-                                     f"{why[1]}"))
+        return Unavailable(say("err_photo_store_unavailable", where=where, v=why[0],
+                               v2=why[1]))
 
     def _call(self, method, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError
@@ -220,7 +207,7 @@ class S3Store:
     def read(self, sha256):
         found = self._call("get_object", Key=self.key(sha256))
         if found is None:
-            raise NotFound(bilingual("照片文件缺失", "the photo's file is missing"),
+            raise NotFound(say("err_photo_s_file_missing"),
                            field="id")
         return found["Body"].read()
 

@@ -11,7 +11,7 @@ from api import photo_store
 from api.auth import current, requires
 from api.db import connection
 from api.idempotency import idempotent
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import photos
 from layers.errors import Invalid
 
@@ -50,8 +50,7 @@ def upload(code):
         incident = photos.incident_id(conn, current(), code)
     sent = request.files.get("file")
     if sent is None:
-        raise Invalid(bilingual("缺少照片文件（表单字段 file）",
-                                "no photo: send it as the form field 'file'"),
+        raise Invalid(say("err_photo_send_form_field"),
                       field="file")
     picture = photo_store.prepare(sent.read(photo_store.MAX_BYTES + 1))
     photo_store.store().put(picture.sha256, picture.jpeg)

@@ -11,8 +11,8 @@ from api.auth import current, requires
 from api.db import connection
 from api.params import float_arg, int_arg
 from geo import localtime
+from geo.catalogue import say
 from geo.edit import EditError, boundary_from_geojson
-from geo.vocab import bilingual
 from layers import search as search_layer
 from layers.errors import Invalid, Unprocessable
 
@@ -57,8 +57,7 @@ def search():
     search_layer.check_layer(current(), layer)  # 403 before any other parameter
     fmt = request.args.get("format", "geojson")
     if fmt not in _FORMATS:
-        raise Invalid(bilingual("参数 format 须为 geojson 或 csv",
-                                "parameter 'format' must be geojson or csv"),
+        raise Invalid(say("err_parameter_format_geojson_csv"),
                       field="format")
     polygon = _polygon() if request.method == "POST" else None
     point = None
@@ -67,8 +66,7 @@ def search():
     radius = float_arg("radius", 0, 50000, required=False)
     k = int_arg("k", 1, 1000)
     if polygon is None and (radius is None) == (k is None):
-        raise Invalid("give either 'radius' (metres) or 'k' (nearest), or POST a "
-                      "polygon", field="radius")
+        raise Invalid(say("err_radius_or_k"), field="radius")
     filters = {k_: v for k_, v in request.args.items() if k_ not in _NOT_FILTERS}
     limit = int_arg("limit", 1, 5000, default=100)
     offset = int_arg("offset", 0, 10**9, default=0)
@@ -89,7 +87,7 @@ def search():
 def _polygon():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise Invalid("the request body must be a JSON object with 'polygon'",
+        raise Invalid(say("err_body_polygon"),
                       field="polygon")
     try:
         return boundary_from_geojson(body.get("polygon"), field="polygon")

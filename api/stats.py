@@ -15,7 +15,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from api.auth import current, requires
 from api.db import connection
 from api.params import date_arg, int_arg
-from geo import localtime, ranking, workdays
+from geo import localtime, workdays
+from geo.catalogue import both, say
 from layers import ranking_print
 from layers import stats as stats_layer
 from layers.errors import Invalid
@@ -186,7 +187,7 @@ def period_arg(now=None):
     month = request.args.get("month", "").strip()
     has_range = any(request.args.get(n, "").strip() for n in ("from", "to"))
     if month and has_range:
-        raise Invalid("give either 'month' or 'from' and 'to'", field="month")
+        raise Invalid(say("err_month_or_period"), field="month")
     if month:
         return stats_layer.month_period(month, now=now or clock())
     if has_range:
@@ -224,7 +225,7 @@ def worker_visits():
 def rankings():
     fmt = request.args.get("format", "json")
     if fmt not in _FORMATS:
-        raise Invalid("parameter 'format' must be json, xlsx, pdf or png",
+        raise Invalid(say("err_stats_format"),
                       field="format")
     principal = current()
     with connection() as conn:
@@ -249,23 +250,23 @@ def rankings():
 
 
 # (header "中文 English", value of an item); rates as percentages
-_COLUMNS = (
-    ("排名 Rank", lambda g: g["rank"]),
-    ("末位 Bottom three", lambda g: "是 yes" if g["flagged"] else ""),
-    ("网格编码 Code", lambda g: g["code"]),
-    ("网格名称 Name", lambda g: g["name"]),
-    ("得分 Score", lambda g: g["score"]),
-    ("化解率 Resolution rate %", lambda g: _pct(g["resolution_rate"])),
-    ("按期办结率 On time %", lambda g: _pct(g["timeliness"])),
-    ("视频覆盖率 Camera coverage %", lambda g: _pct(g["coverage"])),
-    ("走访率 Visit rate %", lambda g: _pct(g["visit_rate"])),
-    ("受理数 Received", lambda g: g["received"]),
-    ("化解数 Resolved", lambda g: g["resolved"]),
-    ("超期未结 Overdue", lambda g: g["overdue"]),
-    ("每百户事件 Per 100 households", lambda g: _round(g["per_100_households"])),
-    ("平均办结天数 Mean days to close", lambda g: g["avg_close_days"]),
-    ("环比 Month on month %", lambda g: _pct(g["mom"]["received_change"])),
-    ("同比 Year on year %", lambda g: _pct(g["yoy"]["received_change"])),
+_COLUMNS = (  # the headers are the page's and the PDF's (geo/catalogue.py)
+    (both("rank_rank"), lambda g: g["rank"]),
+    (both("rank_flagged"), lambda g: both("rank_yes") if g["flagged"] else ""),
+    (both("rank_code"), lambda g: g["code"]),
+    (both("rank_name"), lambda g: g["name"]),
+    (both("rank_score"), lambda g: g["score"]),
+    (both("rank_resolution") + " %", lambda g: _pct(g["resolution_rate"])),
+    (both("rank_timeliness") + " %", lambda g: _pct(g["timeliness"])),
+    (both("rank_coverage") + " %", lambda g: _pct(g["coverage"])),
+    (both("rank_visit_rate") + " %", lambda g: _pct(g["visit_rate"])),
+    (both("rank_received"), lambda g: g["received"]),
+    (both("rank_resolved"), lambda g: g["resolved"]),
+    (both("rank_overdue"), lambda g: g["overdue"]),
+    (both("rank_per100"), lambda g: _round(g["per_100_households"])),
+    (both("rank_avg_close_days"), lambda g: g["avg_close_days"]),
+    (both("rank_mom") + " %", lambda g: _pct(g["mom"]["received_change"])),
+    (both("rank_yoy") + " %", lambda g: _pct(g["yoy"]["received_change"])),
 )
 # what a spreadsheet would run as a formula, or as DDE, if it began a cell
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -300,8 +301,8 @@ def xlsx(found):
     # the month still running says how far it goes
     when = (period["month"] if period["month"] and period.get("complete", True)
             else f"{period['from']} – {period['to']}")
-    title = (f"网格月度排名 Grid ranking · {when} · 层级 level {found['level']}"
-             f" · 截至 as of {localtime.shown(found['as_of'])}"
+    title = (f"{both('rank_title')} · {when} · {both('rank_level')} {found['level']}"
+             f" · {both('rank_as_of')} {localtime.shown(found['as_of'])}"
              f"（{localtime.label('en')}）")
     sheet.append([title])
     sheet.append([header for header, _ in _COLUMNS])
@@ -314,12 +315,10 @@ def xlsx(found):
             _text_cell(cell)
             if item["flagged"]:
                 cell.fill = flagged
-    weights = ", ".join(f"{k} {w}" for k, w in ranking.WEIGHTS.items())
     sheet.append([])
-    sheet.append([f"得分权重 Score weights: {weights}"
-                  + ("" if found["coverage_known"] else
-                     "；视频覆盖率未知，按其余两项计分 (coverage unknown: "
-                     "weights renormalised)")])
+    sheet.append([both("rank_weights")])
+    if not found["coverage_known"]:
+        sheet.append([both("rank_coverage_unknown")])
     sheet.freeze_panes = "A3"
     for letter, width in zip("ABCDEFGHIJKLMNO", (8, 10, 22, 28), strict=False):
         sheet.column_dimensions[letter].width = width

@@ -10,7 +10,7 @@ import importers
 from api.auth import current, requires
 from api.db import connection
 from api.params import date_arg, flag_arg, int_arg
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import tracks
 from layers.errors import Invalid
 
@@ -62,15 +62,13 @@ def _worker_arg(name):
     """The grid worker's id in parameter ``name`` (required)."""
     value = int_arg(name, 1, 2**62)
     if value is None:
-        raise Invalid(bilingual(f"缺少参数 {name}：网格员编号",
-                                f"parameter '{name}' is required: the grid worker's "
-                                "id"), field=name)
+        raise Invalid(say("err_parameter_required_grid_worker", name=name), field=name)
     return value
 
 
 def _window_order(since, until):
     if since and until and since > until:
-        raise Invalid(bilingual("起始日期晚于截止日期", "'from' is after 'to'"),
+        raise Invalid(say("err_from_after_to"),
                       field="from")
 
 
@@ -80,8 +78,7 @@ def upload():
     staff = _worker_arg("staff")
     upload = request.files.get("file")
     if upload is None:
-        raise Invalid(bilingual("请以 multipart 字段 file 发送 GPX 文件",
-                                "send the GPX file as the multipart field 'file'"),
+        raise Invalid(say("err_send_gpx_file_multipart"),
                       field="file")
     data = upload.read()
     try:

@@ -7,7 +7,7 @@ from api.auth import current, requires
 from api.db import connection
 from api.idempotency import idempotent
 from api.params import json_body, number_field, parse_moment
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import visits
 from layers.errors import Invalid
 
@@ -58,13 +58,13 @@ def record():
     if body.get("lon") is not None or body.get("lat") is not None:
         point = (number_field(body, "lon"), number_field(body, "lat"))
         if not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
-            raise Invalid(bilingual("经纬度超出范围", "'lon'/'lat' out of range"),
+            raise Invalid(say("err_lon_lat_out_range"),
                           field="lon")
     accuracy = None
     if body.get("accuracy_m") is not None:
         accuracy = number_field(body, "accuracy_m")
         if accuracy < 0:
-            raise Invalid(bilingual("定位精度不能为负", "'accuracy_m' must be ≥ 0"),
+            raise Invalid(say("err_accuracy_m"),
                           field="accuracy_m")
     with connection() as conn:
         done = visits.record(conn, current(), body, point, accuracy,

@@ -19,8 +19,8 @@ import shapely
 from pyproj import Transformer
 from shapely.ops import split as split_along
 
+from geo.catalogue import say
 from geo.crs import gk_zone_epsg
-from geo.vocab import bilingual
 
 __all__ = [
     "EditError", "Edit", "BORDER_DEGREES", "boundary_from_geojson", "redraw",
@@ -291,9 +291,7 @@ def redraw_together(siblings, geometries, parent, give=(), sliver_m2=1.0):
     changed = {}
     for code in sorted(geometries):
         if code not in siblings:
-            raise EditError(bilingual(
-                f"网格 {code} 不是同一上级网格下的网格",
-                f"grid {code} is not a sibling of the grids edited"),
+            raise EditError(say("err_grid_not_sibling_grids", code=code),
                 field="neighbours")
         step = redraw(current, code, geometries[code], parent, sliver_m2)
         current |= step.changed
@@ -307,18 +305,12 @@ def redraw_together(siblings, geometries, parent, give=(), sliver_m2=1.0):
                       if shapely.dwithin(g, point, SNAP_DEGREES)),
                      key=lambda i: shapely.distance(gaps[i], point))
         if not hit or hit[0] in given:
-            raise EditError(bilingual(
-                f"点 {point.x:.6f}, {point.y:.6f} 处没有空隙",
-                f"there is no gap at {point.x:.6f}, {point.y:.6f}"), field="give")
+            raise EditError(say("err_there_gap", x=point.x, y=point.y), field="give")
         if code not in current:
-            raise EditError(bilingual(
-                f"网格 {code} 不是同一上级网格下的网格",
-                f"grid {code} is not a sibling of the grids edited"), field="give")
+            raise EditError(say("err_grid_not_sibling_grids", code=code), field="give")
         gap = gaps[hit[0]]
         if code not in gap_neighbours(gap, current):
-            raise EditError(bilingual(
-                f"空隙与网格 {code} 不相邻，不能交给它",
-                f"the gap does not border grid {code}: it cannot be handed to it"),
+            raise EditError(say("err_gap_does_not_border", code=code),
                 field="give")
         given.add(hit[0])
         current[code] = changed[code] = _polygonal(shapely.union(current[code], gap))

@@ -12,8 +12,8 @@ until a later edit or a recount brings it back in range.
 import shapely
 from psycopg import sql
 
+from geo.catalogue import say
 from geo.crs import WGS84
-from geo.vocab import bilingual
 from layers.access import like_prefix
 from layers.errors import NotFound
 
@@ -70,7 +70,7 @@ def load_subtree(conn, principal, root=None):
     root = root or principal.grid_code
     rows = conn.execute(_SUBTREE, {"scope": principal.prefix, "root": root}).fetchall()
     if root is not None and not rows:
-        raise NotFound(f"no grid with code {root}", field="root")
+        raise NotFound(say("err_no_grid_code", code=root), field="root")
     code, name, level, parent, wkb = zip(*rows, strict=True) if rows else ([],) * 5
     grids = geopandas.GeoDataFrame(
         {"code": list(code), "name": list(name), "level": list(level),
@@ -197,8 +197,7 @@ def recount(conn, principal, root=None):
     if root is not None and conn.execute(
             "SELECT 1 FROM grids WHERE code = %s AND code LIKE %s",
             (root, principal.prefix)).fetchone() is None:
-        raise NotFound(bilingual(f"没有编码为 {root} 的网格",
-                                 f"no grid with code {root}"), field="root")
+        raise NotFound(say("err_no_grid_code", code=root), field="root")
     with conn.transaction():
         codes = [r[0] for r in conn.execute(
             "SELECT code FROM grid_warnings WHERE code LIKE %s AND code LIKE %s"

@@ -29,6 +29,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo import coverage as geo_coverage
+from geo.catalogue import say
 from geo.crs import gk_zone_epsg
 from layers import audit
 from layers.access import like_prefix
@@ -57,7 +58,7 @@ def metric_epsg(conn):
         " (SELECT ST_Extent(geom) AS e FROM grids WHERE parent_code IS NULL) t"
     ).fetchone()
     if lon is None:
-        raise NotFound("no grids: load or draw the grids first", field="grid")
+        raise NotFound(say("err_no_grids"), field="grid")
     return f"EPSG:{gk_zone_epsg(lon)}"
 
 
@@ -72,7 +73,7 @@ def _grid(conn, principal, code):
         " AND code LIKE %(scope)s", {"code": code, "scope": principal.prefix}
     ).fetchone()
     if row is None:
-        raise NotFound(f"no grid {code} in your jurisdiction", field="grid")
+        raise NotFound(say("err_no_grid_here", code=code), field="grid")
     return row
 
 
@@ -277,7 +278,7 @@ def shares(conn, principal, codes):
         {"codes": codes, "scope": principal.prefix})}
     for code in codes:
         if code not in known:
-            raise NotFound(f"no grid {code} in your jurisdiction", field="grid")
+            raise NotFound(say("err_no_grid_here", code=code), field="grid")
     # refresh under the common prefix only when something is missing there
     for code in _covering_roots(codes):
         refresh(conn, code)
@@ -360,9 +361,8 @@ def blind_spots(conn, principal, code=None):
                 'uncovered_households', uncovered)) ORDER BY code), '[]')
         FROM page""", params).fetchone()
     if len(features) > MAX_FEATURES:
-        raise Invalid(f"more than {MAX_FEATURES} grids with blind spots under "
-                      f"{grid['code'] or 'the whole deployment'}: ask for a "
-                      "grid lower down", field="grid")
+        raise Invalid(say("err_too_many_blind", limit=MAX_FEATURES,
+                          grid=grid['code'] or 'the whole deployment'), field="grid")
     return {"type": "FeatureCollection", "grid": grid["code"],
             "numberReturned": len(features), "features": features}
 
@@ -475,7 +475,7 @@ def recommend(conn, principal, code=None, k=5, range_m=100.0, kind="ptz",
           AND NOT EXISTS (SELECT 1 FROM grids k WHERE k.parent_code = grids.code)
     """, params).fetchone()
     if area_rows[0] is None:
-        raise NotFound("no grid to place cameras in", field="grid")
+        raise NotFound(say("err_no_grid_for_cameras"), field="grid")
     area = geo_coverage.project(_wkb([area_rows[0]]), "EPSG:4326", epsg)[0]
     centres = conn.execute("""
         SELECT ST_X(p), ST_Y(p) FROM (

@@ -13,6 +13,7 @@ import shapely
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from geo.catalogue import say
 from layers import audit, tracks, users
 from layers.access import ROLE_PERMISSIONS, SYSTEM
 from layers.errors import Conflict
@@ -70,8 +71,7 @@ def load(conn, demo, description, force=False, actor=SYSTEM):
         current = dataset(conn)
         if not force and not is_empty(conn) and (current or {}).get("kind") != "demo":
             raise Conflict(
-                "the database holds data that is not a generated demo; "
-                "refusing to replace it (use --force to wipe it)"
+                say("err_demo_not_demo")
             )
         # accounts stay, their links to the staff replaced below do not
         conn.execute("UPDATE users SET staff_id = NULL WHERE staff_id IS NOT NULL")

@@ -37,6 +37,7 @@ import shapely
 
 from geo import density as dens
 from geo import hotspots as hs
+from geo.catalogue import say
 from geo.coverage import transformer
 from geo.vocab import INCIDENT_CATEGORIES
 from layers.errors import Invalid, NotFound
@@ -217,7 +218,7 @@ def heatmap(conn, principal, day_from=None, day_to=None, categories=None,
     if cell_m is not None:
         factor = int(round(cell_m / finest))
         if factor < 1 or factor * finest != cell_m:
-            raise Invalid(f"parameter 'cell_m' must be a multiple of {finest:g} m",
+            raise Invalid(say("err_cell_multiple", finest=finest),
                           field="cell_m")
     elif zoom is not None:
         lat = (bbox[1] + bbox[3]) / 2 if bbox else 31.0
@@ -228,7 +229,7 @@ def heatmap(conn, principal, day_from=None, day_to=None, categories=None,
     if bbox is not None and srid is not None:
         window = _bbox_window(bbox, srid, finest * factor)
     if method not in ("bins", "kde"):
-        raise Invalid(f"parameter 'method' must be bins or kde, got {method!r}",
+        raise Invalid(say("err_density_method", method=method),
                       field="method")
     while True:
         size = finest * factor
@@ -368,7 +369,7 @@ def _root(conn, principal, grid):
         "SELECT code FROM grids WHERE code = %(grid)s AND code LIKE %(scope)s",
         {"grid": grid, "scope": principal.prefix}).fetchone()
     if row is None:
-        raise NotFound(f"no grid {grid} in your jurisdiction")
+        raise NotFound(say("err_no_grid_here", code=grid))
     return row[0]
 
 
@@ -411,9 +412,8 @@ def hotspots(conn, principal, level, day_from=None, day_to=None, categories=None
         extra = {}
         weights = "rook" if rook else "queen"
     if len(y) < 3:
-        raise Invalid(f"only {len(y)} units at level {level} under "
-                      f"{root or 'the deployment'}: hot spots need at least 3; "
-                      "choose a finer level", field="level")
+        raise Invalid(say("err_hotspot_units", n=len(y), level=level,
+                          root=root or 'the deployment'), field="level")
     z, p = hs.gi_star(y, w)
     bins = hs.classify(z, p)
     order = np.arange(len(y))
@@ -493,7 +493,7 @@ def _cell_units(conn, root, c, srid, ix, iy, n, cell_m, rook, band_m):
     else:
         factor = int(round(cell_m / finest))
         if factor < 1 or factor * finest != cell_m:
-            raise Invalid(f"parameter 'cell_m' must be a multiple of {finest:g} m",
+            raise Invalid(say("err_cell_multiple", finest=finest),
                           field="cell_m")
     size = finest * factor
     cx, cy, count = dens.bin_cells(ix, iy, n, factor)

@@ -10,7 +10,7 @@ trigger of migration 0022). A revoked or expired device token is refused with
 
 import secrets
 
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import audit, users
 from layers.errors import Invalid, Unauthorized
 
@@ -28,9 +28,7 @@ def issue(conn, principal, label):
     expires_at)``; the token is shown once, its sha256 kept."""
     label = (label or "").strip() or "phone"
     if len(label) > users.MAX_LABEL or not label.isprintable():
-        raise Invalid(bilingual(
-            f"设备名称须为 1–{users.MAX_LABEL} 个可打印字符",
-            f"'label' must be 1–{users.MAX_LABEL} printable characters"),
+        raise Invalid(say("err_label_printable_characters", MAX_LABEL=users.MAX_LABEL),
             field="label")
     token = users.TOKEN_PREFIX + secrets.token_urlsafe(32)
     with conn.transaction():
@@ -54,8 +52,7 @@ def revoke(conn, principal, token):
             " AND user_id = %s AND kind = 'device' AND revoked_at IS NULL"
             " RETURNING id", (users.digest(token), principal.user_id)).fetchone()
         if row is None:
-            raise Invalid(bilingual(
-                "此请求未使用设备令牌", "this request carries no device token"),
+            raise Invalid(say("err_request_carries_device_token"),
                 field="Authorization")
         audit.record(conn, principal, "delete", "api_tokens", row[0],
                      after={"user": principal.username, "kind": "device"},
@@ -71,7 +68,5 @@ def was_device(conn, token):
 
 
 def refused():
-    return DeviceRevoked(bilingual(
-        "此设备已退出登录或授权已过期，请重新登录",
-        "this device was logged out or its access expired: log in again"),
+    return DeviceRevoked(say("err_device_was_logged_out"),
         field="Authorization")

@@ -19,7 +19,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo import edit as geo_edit
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import audit, check, grid_recode
 from layers.access import like_prefix
 from layers.assign import FOLLOWERS
@@ -46,7 +46,7 @@ def _read_grids(conn, principal, codes, field="code"):
     found = {r["code"] for r in rows}
     for code in sorted(codes):
         if code not in found:
-            raise NotFound(f"no grid with code {code}", field=field)
+            raise NotFound(say("err_no_grid_code", code=code), field=field)
     return rows
 
 
@@ -65,10 +65,7 @@ def _lock_family(conn, principal, codes, field="code"):
     rows = _read_grids(conn, principal, codes, field)
     parents = {r["parent_code"] for r in rows}
     if len(parents) != 1:
-        raise Unprocessable(bilingual(
-            "一起修改的网格须属于同一上级网格",
-            "the grids edited together (merged, or redrawn with their neighbours) "
-            "are not siblings: they have different parents"), field="codes")
+        raise Unprocessable(say("err_grids_edited_together_merged"), field="codes")
     (parent,) = parents
     if parent is not None:
         conn.execute("SELECT 1 FROM grids WHERE code = %s FOR UPDATE", (parent,))
@@ -85,25 +82,24 @@ def _lock_level3(conn, principal, code, field):
         " FROM grids WHERE code = %s AND code LIKE %s FOR UPDATE",
         (code, principal.prefix)).fetchone()
     if row is None:
-        raise NotFound(f"no grid with code {code}", field=field)
+        raise NotFound(say("err_no_grid_code", code=code), field=field)
     if row["level"] != 3:
-        raise Unprocessable("micro-grids are created under a comprehensive grid "
-                            "(level 3): give its code", field=field)
+        raise Unprocessable(say("err_create_under_level3"), field=field)
     return row
 
 
 def _check_version(row, version):
     if version is None:
-        raise Invalid("'version' is required: the version you started from",
+        raise Invalid(say("err_version_required"),
                       field="version")
     try:
         version = int(version)
     except (TypeError, ValueError):
-        raise Invalid(f"'version' must be a whole number, got {version!r}",
+        raise Invalid(say("err_version_whole", version=version),
                       field="version") from None
     if version != row["version"]:
-        raise Conflict(f"grid {row['code']} was changed by someone else (now version "
-                       f"{row['version']}, you started from {version}): reload it",
+        raise Conflict(say("err_grid_changed", code=row['code'], version=row['version'],
+                           yours=version),
                        field="version", current_version=row["version"])
 
 
@@ -143,9 +139,8 @@ def run_edit(conn, principal, dry_run, build):
                   "gap_info": _gap_info(edit)}
         if edit.gaps and not dry_run:
             raise Unprocessable(
-                f"the edit leaves {len(edit.gaps)} gap(s) of "
-                f"{result['gap_area_m2']} m² in the parent grid that no grid covers: "
-                "give that area to a neighbour first", field="geometry", **result)
+                say("err_edit_gaps", n=len(edit.gaps),
+                    gap_area_m2=result['gap_area_m2']), field="geometry", **result)
         grids = _apply(conn, principal, level, parent_code, edit, changed, names)
         recoded, counts, accounts = grid_recode.recode(conn, principal, edit.recoded)
         micro = [c for c, lv in grids.items() if lv == 4]
@@ -379,10 +374,10 @@ def merge(conn, principal, codes, versions, keep=None, dry_run=False):
     the merged-away grids end (their last boundary stays in the history).
     """
     if len(codes) < 2 or len(set(codes)) != len(codes):
-        raise Invalid("give at least two different grids to merge", field="codes")
+        raise Invalid(say("err_merge_two"), field="codes")
     keep = min(codes) if keep is None else keep
     if keep not in codes:
-        raise Invalid(f"'keep' ({keep}) must be one of the grids to merge",
+        raise Invalid(say("err_keep_in_merge", keep=keep),
                       field="keep")
 
     def build(conn):
@@ -404,7 +399,7 @@ def create(conn, principal, parent_code, name, geometry, dry_run=False):
     """A new micro-grid under level-3 grid ``parent_code``, taking its area from
     its siblings; the households, cameras and open incidents inside it follow."""
     if not (name or "").strip():
-        raise Invalid("'name' is required for a new grid", field="name")
+        raise Invalid(say("err_new_grid_name"), field="name")
 
     def build(conn):
         parent = _lock_level3(conn, principal, parent_code, "parent")
@@ -425,13 +420,14 @@ def delete(conn, principal, code, version, into=None, dry_run=False):
         (row,), siblings = _lock_family(conn, principal, [code])
         _check_version(row, version)
         if row["level"] != 4:
-            raise Unprocessable("only micro-grids (level 4) can be deleted for now",
+            raise Unprocessable(say("err_delete_micro_only"),
                                 field="code")
         geom = siblings.pop(code)
         heir = into or max(siblings, default=None, key=lambda c: shapely.length(
             shapely.intersection(geom.boundary, siblings[c].boundary)))
         if heir not in siblings:
-            raise Unprocessable(f"{heir} is not a sibling of {code}", field="into")
+            raise Unprocessable(say("err_not_sibling", heir=heir,
+                                    code=code), field="into")
         edit = geo_edit.merge({heir: siblings[heir], code: geom}, heir)
         return 4, row["parent_code"], edit, {}
 

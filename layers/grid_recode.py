@@ -11,6 +11,7 @@ stays answerable.
 
 from psycopg import sql
 
+from geo.catalogue import say
 from layers import audit
 from layers.access import like_prefix
 from layers.errors import NotFound
@@ -142,7 +143,7 @@ def lineage(conn, principal, code):
         WHERE g.code LIKE %(scope)s ORDER BY g.code
     """, {"code": code, "scope": scope})]
     if not steps and not now:
-        raise NotFound(f"no grid with code {code}", field="code")
+        raise NotFound(say("err_no_grid_code", code=code), field="code")
 
     def step(r, other):
         return {"code": r[other], "kind": r[2], "at": r[3], "username": r[4]}

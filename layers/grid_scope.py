@@ -13,7 +13,7 @@ transaction before anything is shown. A user of the whole deployment
 import shapely
 
 from geo import edit as geo_edit
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers.errors import Forbidden
 
 __all__ = ["check_editable", "refuse_reaching_out", "refuse_outside"]
@@ -36,13 +36,9 @@ def check_editable(principal, code, root_ok=False, field="code"):
             (root_ok and code == root):
         return
     if code == root:
-        raise Forbidden(bilingual(
-            f"网格 {code} 是您辖区的根网格，只能由上一级的规划员修改",
-            f"grid {code} is the root of your jurisdiction: editing it is for a "
-            "planner of the level above"), field=field)
-    raise Forbidden(bilingual(
-        f"网格 {code} 在您的辖区（{root}）之上，您不能修改",
-        f"grid {code} lies above your jurisdiction ({root}): you may not edit it"),
+        raise Forbidden(say("err_grid_root_jurisdiction_editing",
+                            code=code), field=field)
+    raise Forbidden(say("err_grid_lies_above_jurisdiction", code=code, root=root),
         field=field)
 
 
@@ -63,10 +59,8 @@ def refuse_reaching_out(conn, principal, geometry, level, field):
         {"wkb": shapely.to_wkb(geometry), "level": level, "scope": principal.prefix,
          "border": geo_edit.BORDER_DEGREES})]
     if outside:
-        raise Forbidden(bilingual(
-            f"新边界伸入了您辖区以外的网格：{'、'.join(outside)}",
-            "the new boundary reaches into grid(s) outside your jurisdiction: "
-            f"{', '.join(outside)}"), field=field, outside=outside)
+        raise Forbidden(say("err_new_boundary_reaches_into", v='、'.join(outside),
+                            v2=', '.join(outside)), field=field, outside=outside)
 
 
 def refuse_outside(principal, edit, changed):
@@ -81,7 +75,5 @@ def refuse_outside(principal, edit, changed):
     outside = sorted(c for c in touched
                      if not (c.startswith(root) and len(c) > len(root)))
     if outside:
-        raise Forbidden(bilingual(
-            f"此次修改会改动您辖区以外的网格：{'、'.join(outside)}",
-            "the edit would change grid(s) outside your jurisdiction: "
-            f"{', '.join(outside)}"), field="code", outside=outside)
+        raise Forbidden(say("err_edit_would_change_grid", v='、'.join(outside),
+                            v2=', '.join(outside)), field="code", outside=outside)

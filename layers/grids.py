@@ -7,6 +7,7 @@ jurisdiction.
 
 from psycopg import sql
 
+from geo.catalogue import say
 from layers.access import like_prefix
 from layers.errors import NotFound
 
@@ -116,7 +117,7 @@ def get_grid(conn, principal, code):
         "code": code, "levels": levels, "prefix": like_prefix(code)}
     row = conn.execute(query, params).fetchone()
     if row is None:
-        raise NotFound(f"no grid with code {code}", field="code")
+        raise NotFound(say("err_no_grid_code", code=code), field="code")
     return row[0]
 
 
@@ -147,7 +148,7 @@ def grid_at(conn, principal, code, moment):
     """).format(visible=_VISIBLE), scope_params(principal) | {
         "code": code, "at": moment}).fetchone()
     if row is None:
-        raise NotFound(f"grid {code} did not exist at {moment:%Y-%m-%d %H:%M}",
+        raise NotFound(say("err_grid_not_then", code=code, moment=moment),
                        field="at")
     return row[0]
 

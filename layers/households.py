@@ -7,6 +7,7 @@ database for a user whose role may not see them.
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from geo.catalogue import say
 from layers import audit
 from layers.access import like_prefix
 from layers.errors import NotFound
@@ -91,7 +92,7 @@ def get_household(conn, principal, household_id):
                 " WHERE t.id = %(id)s AND t.grid_code LIKE %(scope)s").format(FIELDS),
         params).fetchone()
     if row is None:
-        raise NotFound(f"no household {household_id}", field="id")
+        raise NotFound(say("err_no_household", household_id=household_id), field="id")
     audit.record(conn, principal, "read", "households", household_id,
                  after={"query": {"via": "get", "id": household_id}},
                  grid_code=row["grid_code"], records=1)

@@ -8,7 +8,7 @@ failed, so that the phone may try again. The decorator that uses them is
 ``api/idempotency.py``.
 """
 
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers.errors import Conflict, Invalid, Unprocessable
 
 __all__ = ["KEEP_DAYS", "STALE_SECONDS", "Mismatch", "InProgress", "check_key",
@@ -29,9 +29,7 @@ class InProgress(Conflict):
 
 def check_key(key):
     if not (0 < len(key) <= MAX_KEY and key.isprintable()):
-        raise Invalid(bilingual(
-            f"Idempotency-Key 须为 1–{MAX_KEY} 个可打印字符",
-            f"the Idempotency-Key header must be 1–{MAX_KEY} printable characters"),
+        raise Invalid(say("err_idempotency_key_header_printable", MAX_KEY=MAX_KEY),
             field="Idempotency-Key")
     return key
 
@@ -56,15 +54,11 @@ def begin(conn, user_id, key, request_sha256):
             " FROM idempotency_keys WHERE user_id = %s AND key = %s FOR UPDATE",
             (STALE_SECONDS, user_id, key)).fetchone()
         if digest != request_sha256:
-            raise Mismatch(bilingual(
-                "该 Idempotency-Key 已用于另一个不同的请求",
-                "this Idempotency-Key was used with a different request"),
+            raise Mismatch(say("err_idempotency_key_was_used"),
                 field="Idempotency-Key")
         if status is None:
             if not stale:
-                raise InProgress(bilingual(
-                    "相同的请求正在处理中，请稍后重试",
-                    "the same request is being processed: try again shortly"),
+                raise InProgress(say("err_same_request_being_processed"),
                     field="Idempotency-Key")
             conn.execute("UPDATE idempotency_keys SET created_at = now()"
                          " WHERE user_id = %s AND key = %s", (user_id, key))

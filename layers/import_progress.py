@@ -11,6 +11,7 @@ import re
 
 from psycopg.rows import dict_row
 
+from geo.catalogue import say
 from layers.errors import Invalid
 
 __all__ = ["check_token", "record", "read"]
@@ -21,8 +22,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 def check_token(token, field="progress"):
     """The token, or Invalid naming ``field``."""
     if not isinstance(token, str) or not _TOKEN.fullmatch(token):
-        raise Invalid(f"parameter '{field}' must be 8–64 letters, digits, '-' or "
-                      "'_'", field=field)
+        raise Invalid(say("err_progress_key", field=field), field=field)
     return token
 
 

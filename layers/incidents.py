@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from geo import vocab, workdays
+from geo.catalogue import say
 from layers import audit, photos
 from layers.access import like_prefix
 from layers.errors import Conflict, Forbidden, Invalid, NotFound
@@ -80,12 +81,12 @@ def _out(row):
 def _text(value, field, required=False):
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise Invalid(f"'{field}' is required", field=field)
+            raise Invalid(say("err_required", field=field), field=field)
         return None
     if not isinstance(value, str):
-        raise Invalid(f"'{field}' must be text", field=field)
+        raise Invalid(say("err_must_be_text", field=field), field=field)
     if len(value) > _TEXT_LIMITS[field]:
-        raise Invalid(f"'{field}' is longer than {_TEXT_LIMITS[field]} characters",
+        raise Invalid(say("err_too_long", field=field, limit=_TEXT_LIMITS[field]),
                       field=field)
     return value.strip()
 
@@ -93,11 +94,13 @@ def _text(value, field, required=False):
 def _choice(value, table, field, required=True):
     if value is None or value == "":
         if required:
-            raise Invalid(f"'{field}' is required; one of {', '.join(table)}",
+            raise Invalid(say("err_required_choice", field=field,
+                              choices=', '.join(table)),
                           field=field)
         return None
     if value not in table:
-        raise Invalid(f"unknown {field} {value!r}; one of {', '.join(table)}",
+        raise Invalid(say("err_unknown_choice", field=field, value=value,
+                          choices=', '.join(table)),
                       field=field)
     return value
 
@@ -120,11 +123,11 @@ def _point(point):
     try:
         lon, lat = (float(v) for v in point)
     except (TypeError, ValueError):
-        raise Invalid("the location must be two numbers, lon and lat",
+        raise Invalid(say("err_location_two_numbers"),
                       field="lon") from None
     for name, v, limit in (("lon", lon, 180), ("lat", lat, 90)):
         if not math.isfinite(v) or abs(v) > limit:
-            raise Invalid(f"'{name}' must be between -{limit} and {limit}",
+            raise Invalid(say("err_between_limits", name=name, limit=limit),
                           field=name)
     return lon, lat
 
@@ -135,8 +138,7 @@ def _grid_of(conn, principal, lon, lat):
         " AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))"
         " ORDER BY code LIMIT 1", (principal.prefix, lon, lat)).fetchone()
     if row is None:
-        raise Invalid(f"the location ({lon}, {lat}) is in no micro-grid of your "
-                      "jurisdiction", field="lon")
+        raise Invalid(say("err_location_no_micro", lon=lon, lat=lat), field="lon")
     return row[0]
 
 
@@ -185,7 +187,7 @@ def _next_code(conn, at):
                         ("SJ" + day, "SJ" + after, "SJ" + day + "%")).fetchone()[0]
     seq = int(last) + 1 if last and last.isdigit() else 1
     if seq > 9999:
-        raise Conflict(f"more than 9,999 incidents on {day}", field="code")
+        raise Conflict(say("err_too_many_incidents_day", day=day), field="code")
     return f"SJ{day}{seq:04d}"
 
 
@@ -226,7 +228,7 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
     lon, lat = _point(point)
     at = _now(received_at)
     if at.tzinfo is None:
-        raise Invalid("'received_at' needs a time zone", field="received_at")
+        raise Invalid(say("err_received_tz"), field="received_at")
     grid = _grid_of(conn, principal, lon, lat)
     limit = DEADLINE_WORKDAYS[clean["category"]]
     deadline = (calendar or workdays.china()).add_workdays(at, limit)
@@ -261,8 +263,7 @@ def _link(conn, principal, code, clean, lon, lat, at):
     with conn.transaction():
         row = _locked(conn, principal, code, field="link_to")
         if row["status"] not in OPEN:
-            raise Conflict(f"incident {code} is {row['status']}; link the report to "
-                           "an open incident or register a new one",
+            raise Conflict(say("err_link_closed", code=code, status=row['status']),
                            field="link_to", state=row["status"])
         details = clean | {"lon": lon, "lat": lat, "received_at": at.isoformat()}
         _event(conn, principal, row["id"], "link", row["status"],
@@ -288,7 +289,7 @@ def _locked(conn, principal, code, field="code"):
                 " WHERE {} = %s AND i.grid_code LIKE %s FOR UPDATE").format(column),
         (value, principal.prefix)).fetchone()
     if row is None:
-        raise NotFound(f"no incident {code}", field=field)
+        raise NotFound(say("err_no_incident", code=code), field=field)
     return row
 
 
@@ -305,7 +306,7 @@ def get_incident(conn, principal, code, events=True, now=None, audited=True):
                 ).format(_FIELDS, _FROM, column),
         {"key": value, "scope": principal.prefix, "now": _now(now)}).fetchone()
     if row is None:
-        raise NotFound(f"no incident {code}", field="code")
+        raise NotFound(say("err_no_incident", code=code), field="code")
     row = _out(row)
     if audited:
         audit.record(conn, principal, "read", "incidents", row["code"],
@@ -385,17 +386,14 @@ def _may_act(conn, principal, row, action):
     if principal.can("incidents:edit"):
         return
     if action not in FIELD_ACTIONS:
-        raise Forbidden(vocab.bilingual(
-            f"您的角色不能对事件执行 {action}（只能接收、反馈分派给您的任务）",
-            f"your role ({principal.role}) may not {action} an incident: only "
-            f"{' and '.join(FIELD_ACTIONS)} the tasks assigned to you"),
-            field="action")
+        raise Forbidden(say("err_field_role_action", action=action,
+                            role=principal.role,
+                            allowed=" and ".join(FIELD_ACTIONS)), field="action")
     staff = conn.execute("SELECT staff_id FROM users WHERE id = %s",
                          (principal.user_id,)).fetchone()
     if staff is None or staff[0] is None or staff[0] != row["assignee_id"]:
-        raise Forbidden(vocab.bilingual(
-            f"事件 {row['code']} 未分派给您",
-            f"incident {row['code']} is not assigned to you"), field="code")
+        raise Forbidden(say("err_not_assigned_to_you", code=row["code"]),
+                        field="code")
 
 
 def steps(status, wanted, actions=tuple(TRANSITIONS)):
@@ -437,11 +435,12 @@ def transition(conn, principal, code, action, note=None, *, now=None, **extra):
     """
     action = ALIASES.get(action, action)
     if action not in TRANSITIONS:
-        raise Invalid(f"unknown action {action!r}; one of "
-                      f"{', '.join(TRANSITIONS)}", field="action")
+        raise Invalid(say("err_unknown_action", action=action,
+                          actions=', '.join(TRANSITIONS)), field="action")
     extra = {k: v for k, v in extra.items() if v is not None}
     for name in extra.keys() - _EXTRA.get(action, set()):
-        raise Invalid(f"'{name}' does not go with the action {action!r}", field=name)
+        raise Invalid(say("err_field_not_for_action", name=name,
+                          action=action), field=name)
     note = _text(note, "note", required=action == "feedback")
     at = _now(now)
     with conn.transaction():
@@ -450,9 +449,10 @@ def transition(conn, principal, code, action, note=None, *, now=None, **extra):
         sources, target = TRANSITIONS[action]
         if row["status"] not in sources:
             raise Conflict(
-                f"cannot {action} incident {row['code']}: it is {row['status']} "
-                f"({vocab.label(vocab.INCIDENT_STATUSES, row['status'])}); allowed: "
-                f"{', '.join(allowed_actions(row['status'])) or 'nothing'}",
+                say("err_action_not_allowed", action=action, code=row['code'],
+                    status=row['status'],
+                    label=vocab.label(vocab.INCIDENT_STATUSES, row['status']),
+                    allowed=', '.join(allowed_actions(row['status'])) or 'nothing'),
                 field="action", state=row["status"],
                 allowed=allowed_actions(row["status"]))
         changes, details = _changes(conn, row, action, extra, at)
@@ -482,8 +482,7 @@ def _changes(conn, row, action, extra, at):
     if action == "escalate":
         level = row["escalation_level"]
         if level <= 1:
-            raise Conflict(f"incident {row['code']} is already at level 1 (town); "
-                           "it cannot be escalated further", field="action",
+            raise Conflict(say("err_escalate_top", code=row['code']), field="action",
                            state=row["status"])
         return ({"escalation_level": level - 1, "assignee_id": None,
                  "department": None},
@@ -499,7 +498,7 @@ def _changes(conn, row, action, extra, at):
         if isinstance(stars, str) and stars.strip().isdigit():
             stars = int(stars)
         if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
-            raise Invalid("'satisfaction' must be a whole number from 1 to 5",
+            raise Invalid(say("err_satisfaction"),
                           field="satisfaction")
         return {"satisfaction": stars}, {"satisfaction": stars}
     if action == "reopen":
@@ -518,15 +517,13 @@ def _outcome(row, value, required=True):
     if value is None or value == "":
         if not required:
             return None
-        raise Invalid(vocab.bilingual(
-            f"缺少办结结果“outcome”，可选：{', '.join(fits)}",
-            f"'outcome' is required; one of {', '.join(fits)}"), field="outcome")
+        raise Invalid(say("err_outcome_required", choices=", ".join(fits)),
+                      field="outcome")
     if value not in fits:
         kind = vocab.INCIDENT_CATEGORIES[row["category"]]
-        raise Invalid(vocab.bilingual(
-            f"结果 {value!r} 不适用于{kind[0]}类事件，可选：{', '.join(fits)}",
-            f"outcome {value!r} does not close a {kind[1].lower()} incident; "
-            f"one of {', '.join(fits)}"), field="outcome")
+        raise Invalid(say("err_outcome_not_for_category", value=value,
+                          category_zh=kind[0], category=kind[1].lower(),
+                          choices=", ".join(fits)), field="outcome")
     return value
 
 
@@ -536,14 +533,14 @@ def _triage(conn, row, extra):
     cur = conn.cursor(row_factory=dict_row)
     if assignee is not None:
         if isinstance(assignee, bool) or not isinstance(assignee, int):
-            raise Invalid("'assignee_id' must be a staff id", field="assignee_id")
+            raise Invalid(say("err_assignee_id"), field="assignee_id")
         staff = cur.execute(
             "SELECT id, name, role, grid_code FROM grid_staff WHERE id = %s"
             " AND active AND left(%s, length(grid_code)) = grid_code",
             (assignee, row["grid_code"])).fetchone()
         if staff is None:
-            raise Invalid(f"staff {assignee} is not active staff of incident "
-                          f"{row['code']}'s grids", field="assignee_id")
+            raise Invalid(say("err_assignee_not_staff", assignee=assignee,
+                              code=row['code']), field="assignee_id")
     elif department is None:
         staff = cur.execute(
             "SELECT id, name, role, grid_code FROM grid_staff"
@@ -552,9 +549,9 @@ def _triage(conn, row, extra):
             "  WHEN 'liaison' THEN 2 WHEN 'part_time' THEN 3 ELSE 4 END, id LIMIT 1",
             (row["grid_code"], row["escalation_level"])).fetchone()
         if staff is None:
-            raise Invalid(f"the level-{row['escalation_level']} grid of incident "
-                          f"{row['code']} has no staff; give a department or an "
-                          "assignee_id", field="department")
+            raise Invalid(say("err_grid_no_staff",
+                              escalation_level=row['escalation_level'],
+                              code=row['code']), field="department")
     else:
         staff = None
     details = {"department": department, "level": row["escalation_level"]}
@@ -623,7 +620,7 @@ def list_incidents(conn, principal, status=None, overdue=None, level=None,
         where.append(sql.SQL("i.category = %(category)s"))
     if level is not None:
         if level not in vocab.GRID_LEVELS:
-            raise Invalid("'level' must be 1, 2, 3 or 4", field="level")
+            raise Invalid(say("err_level_1_to_4"), field="level")
         params["level"] = level
         where.append(sql.SQL("i.escalation_level = %(level)s"))
     if grid:

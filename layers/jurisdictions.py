@@ -17,7 +17,7 @@ reassign them with ``layers.users.set_access``.
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers.errors import Invalid
 
 __all__ = ["MAX_QUERY", "grid_choices", "chains", "orphaned"]
@@ -52,9 +52,8 @@ def grid_choices(conn, actor, q, limit=20):
     down to it). Without words, the top of the subtree (its root first)."""
     words = " ".join((q or "").split())
     if len(words) > MAX_QUERY:
-        raise Invalid(bilingual(f"搜索词不能超过 {MAX_QUERY} 个字符",
-                                f"parameter 'q' is longer than {MAX_QUERY} "
-                                "characters"), field="q")
+        raise Invalid(say("err_q_too_long",
+                          limit=MAX_QUERY), field="q")
     return conn.cursor(row_factory=dict_row).execute(_CHOICES, {
         "scope": actor.prefix, "q": words, "prefix": _escape(words) + "%",
         "inside": "%" + _escape(words) + "%", "limit": limit}).fetchall()

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from geo.catalogue import say
 from geo.localtime import CHINA_TZ
-from geo.vocab import GRID_LEVELS, bilingual
+from geo.vocab import GRID_LEVELS
 from layers import audit
 from layers import grids as grids_layer
 from layers import households as households_layer
@@ -53,33 +54,29 @@ _GRID_FILTERS = {"code": ("g.code", str), "name": ("g.name", str),
 
 COLLECTIONS = {c.id: c for c in (
     *(Collection(f"grids-{level}", f"{zh}（{en}）",
-                 bilingual(f"第 {level} 级网格的边界", f"grid boundaries of level "
-                           f"{level}"), "map:view", "grids", level, _GRID_FILTERS,
+                 say("ogc_grid_boundaries_of_level_level",
+                     level=level), "map:view", "grids", level, _GRID_FILTERS,
                  geometry="multipolygon")
       for level, (zh, en) in sorted(GRID_LEVELS.items())),
     Collection("households", "住户（Households）",
-               bilingual("住户：姓名、电话、证件号按角色脱敏；每次读取都记入审计",
-                         "households: names, phones and ID numbers masked per role; "
-                         "every read is audited"), "households:read", "households",
+               say("ogc_households_names_phones_and_id"), "households:read",
+               "households",
                filters={"grid_code": ("t.grid_code", str), "size": ("t.size", int)}),
     Collection("cameras", "摄像头（Cameras）",
-               bilingual("视频监控点位", "video cameras"), "map:view", "cameras",
+               say("ogc_video_cameras"), "map:view", "cameras",
                filters={"code": ("c.code", str), "kind": ("c.kind", str),
                         "owner": ("c.owner", str), "status": ("c.status", str),
                         "grid_code": ("c.grid_code", str)}),
     Collection("incidents", "事件（Incidents）",
-               bilingual("事件（按受理时间筛选 datetime）；每次读取都记入审计",
-                         "incidents (datetime: the time received); every read is "
-                         "audited"), "incidents:read", "incidents",
+               say("ogc_incidents_datetime_the_time_received"), "incidents:read",
+               "incidents",
                filters={"code": ("i.code", str), "status": ("i.status", str),
                         "category": ("i.category", str), "source": ("i.source", str),
                         "grid_code": ("i.grid_code", str),
                         "escalation_level": ("i.escalation_level", int)},
                temporal="i.created_at"),
     Collection("tracks", "巡查轨迹（Patrol tracks）",
-               bilingual("网格员巡查轨迹，每人每天一条（datetime：日期）",
-                         "grid workers' patrol tracks, one per worker and day "
-                         "(datetime: the day)"), "tracks:read", "tracks",
+               say("ogc_grid_workers_patrol_tracks_one"), "tracks:read", "tracks",
                filters={"staff_id": ("t.staff_id", int), "day": ("t.day", str)},
                temporal="t.day", geometry="multilinestring"),
 )}
@@ -95,13 +92,12 @@ def collection(principal, cid):
     role may not read it (as the JSON API answers the same read)."""
     found = COLLECTIONS.get(cid)
     if found is None:
-        raise NotFound(bilingual(f"没有集合“{cid}”", f"no collection {cid!r}"),
+        raise NotFound(say("ogc_no_collection_cid_r", cid=cid, cid_r=repr(cid)),
                        field="collectionId")
     if not principal.can(found.permission):
-        raise Forbidden(bilingual(
-            f"您的角色（{principal.role}）不能读取“{cid}”",
-            f"your role ({principal.role}) may not read {cid!r} "
-            f"({found.permission})"), field="collectionId")
+        raise Forbidden(say("ogc_your_role_role_may_not", role=principal.role, cid=cid,
+                            cid_r=repr(cid),
+                            permission=found.permission), field="collectionId")
     return found
 
 
@@ -204,13 +200,11 @@ def _conditions(coll, geom, bbox, window, filters, params):
             try:
                 value = int(value)
             except ValueError:
-                raise Invalid(bilingual(f"参数“{name}”须为整数，收到 {value!r}",
-                                        f"parameter '{name}' must be an integer, "
-                                        f"got {value!r}"), field=name) from None
+                raise Invalid(say("ogc_parameter_name_must_be_an", name=name,
+                                  value=repr(value)), field=name) from None
             if abs(value) >= 2**31:
-                raise Invalid(bilingual(f"参数“{name}”超出范围：{value}",
-                                        f"parameter '{name}' is out of range: "
-                                        f"{value}"), field=name)
+                raise Invalid(say("ogc_parameter_name_is_out_of", name=name,
+                                  value=value), field=name)
         key = f"f{i}"
         cast = "::text" if name == "day" else ""
         where.append(sql.SQL("{}{} = {}").format(sql.SQL(column), sql.SQL(cast),
@@ -253,16 +247,16 @@ def item(conn, principal, coll, fid):
               "incidents": "i.code", "tracks": "t.id"}[coll.kind]
     if key == "id":
         if not fid.isdigit() or len(fid) > 18:
-            raise NotFound(bilingual(f"“{coll.id}”中没有要素 {fid}",
-                                     f"no feature {fid} in {coll.id!r}"),
+            raise NotFound(say("ogc_no_feature_fid_in_id", id=coll.id, fid=fid,
+                               id_r=repr(coll.id)),
                            field="featureId")
         fid = int(fid)
     row = conn.cursor(row_factory=dict_row).execute(_counted(coll, sql.SQL(
         "SELECT {} FROM {} AND {} = %(fid)s").format(select, source, sql.SQL(column))),
         params | {"fid": fid}).fetchone()
     if row is None:
-        raise NotFound(bilingual(f"“{coll.id}”中没有要素 {fid}",
-                                 f"no feature {fid} in {coll.id!r}"),
+        raise NotFound(say("ogc_no_feature_fid_in_id", id=coll.id, fid=fid,
+                           id_r=repr(coll.id)),
                        field="featureId")
     if coll.kind in _AUDITED:
         audit.record_read(conn, principal, coll.kind, {"via": "ogc", "id": str(fid)},

@@ -20,7 +20,7 @@ import uuid
 import numpy as np
 from psycopg import sql
 
-from geo.vocab import bilingual
+from geo.catalogue import say
 from geo.workdays import CHINA_TZ
 from layers import audit
 from layers.errors import Conflict, Invalid
@@ -33,16 +33,15 @@ _FUTURE = dt.timedelta(minutes=5)
 
 def _bad(i, field, zh, en):
     name = f"points[{i}].{field}"
-    return Invalid(bilingual(f"第 {i + 1} 个轨迹点的 {field} {zh}",
-                             f"'{name}' {en}"), field=name)
+    return Invalid(say("err_message", v=i + 1, field=field, zh=zh, name=name,
+                       en=en), field=name)
 
 
 def _parse(points):
     """``(lon, lat, epoch seconds)`` arrays of the batch, each point checked."""
     if not isinstance(points, list) or not 0 < len(points) <= MAX_POINTS:
-        raise Invalid(bilingual(f"points 须为 1–{MAX_POINTS} 个轨迹点的列表",
-                                f"'points' must be a list of 1 to {MAX_POINTS} "
-                                "points"), field="points")
+        raise Invalid(say("err_points_list_points",
+                          MAX_POINTS=MAX_POINTS), field="points")
     n = len(points)
     lon, lat, at = np.empty(n), np.empty(n), np.empty(n)
     latest = (dt.datetime.now(dt.UTC) + _FUTURE).timestamp()
@@ -72,7 +71,7 @@ def _patrol_id(raw):
     try:
         return uuid.UUID(str(raw))
     except ValueError:
-        raise Invalid(bilingual("patrol_id 须为 UUID", "'patrol_id' must be a UUID"),
+        raise Invalid(say("err_patrol_id_uuid"),
                       field="patrol_id") from None
 
 
@@ -163,13 +162,9 @@ def append(conn, principal, patrol_id, points):
             pipeline.sync()
             rows = tracks.fetchall()
         if not rows:
-            raise Conflict(bilingual(
-                "此账号未关联网格员，无法记录巡查轨迹（gridgov user link）",
-                "this account is linked to no grid staff person: a patrol cannot "
-                "be recorded (gridgov user link)"), field="patrol_id")
+            raise Conflict(say("err_account_linked_grid_staff"), field="patrol_id")
         if any(owner != staff for _, _, owner, staff, _ in rows):
-            raise Conflict(bilingual("该巡查编号属于另一名网格员",
-                                     "this patrol_id belongs to another staff person"),
+            raise Conflict(say("err_patrol_id_belongs_another"),
                            field="patrol_id")
         _, track_id, _, staff, grid = max(rows)  # the last day's track
         audit.record(conn, principal, "create", "track_points", track_id,

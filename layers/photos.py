@@ -7,7 +7,7 @@ of an incident outside the user's jurisdiction is NotFound, like a missing one.
 
 from psycopg.rows import dict_row
 
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import audit
 from layers.errors import NotFound
 
@@ -30,7 +30,7 @@ def incident_id(conn, principal, code):
         (int(code) if is_id else None, None if is_id else code, principal.prefix)
     ).fetchone()
     if row is None:
-        raise NotFound(bilingual(f"没有事件 {code}", f"no incident {code}"),
+        raise NotFound(say("err_no_incident", code=code),
                        field="code")
     return row[0]
 
@@ -68,7 +68,7 @@ def get(conn, principal, photo_id):
         " WHERE p.id = %s AND i.grid_code LIKE %s",
         (photo_id, principal.prefix)).fetchone()
     if row is None:
-        raise NotFound(bilingual(f"没有照片 {photo_id}", f"no photo {photo_id}"),
+        raise NotFound(say("err_photo", photo_id=photo_id),
                        field="id")
     return row
 

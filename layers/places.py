@@ -15,6 +15,7 @@ households up writes one audit row (the words, how many households it found).
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from geo.catalogue import say
 from layers import audit
 from layers.errors import Invalid
 from layers.grids import scope_params
@@ -88,9 +89,9 @@ def find_places(conn, principal, q, limit=10):
     """
     words = " ".join((q or "").split())
     if not words:
-        raise Invalid("parameter 'q' is required: a place, address or name", field="q")
+        raise Invalid(say("err_q_required"), field="q")
     if len(words) > MAX_QUERY:
-        raise Invalid(f"parameter 'q' is longer than {MAX_QUERY} characters",
+        raise Invalid(say("err_q_too_long", limit=MAX_QUERY),
                       field="q")
     params = scope_params(principal) | {
         "q": words, "prefix": _escape(words) + "%",

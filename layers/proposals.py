@@ -5,6 +5,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from geo.catalogue import say
 from geo.crs import gk_zone_epsg
 from geo.propose import ProposalError, compactness, propose_micro_grids
 from layers.errors import NotFound, Unprocessable
@@ -23,10 +24,9 @@ def propose(conn, principal, code, target=75, low=50, high=100):
         "SELECT level, ST_AsBinary(geom) FROM grids WHERE code = %s AND code LIKE %s",
         (code, principal.prefix)).fetchone()
     if row is None:
-        raise NotFound(f"no grid with code {code}", field="code")
+        raise NotFound(say("err_no_grid_code", code=code), field="code")
     if row[0] != 3:
-        raise Unprocessable("micro-grids are proposed for a comprehensive grid "
-                            "(level 3)", field="code")
+        raise Unprocessable(say("err_propose_level3"), field="code")
     parent = shapely.from_wkb(row[1])
     points = conn.execute(
         "SELECT ST_X(geom), ST_Y(geom) FROM households WHERE grid_code LIKE %s"

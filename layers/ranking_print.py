@@ -22,7 +22,9 @@ import datetime as dt
 import functools
 import io
 import math
+import re
 import threading
+import unicodedata
 from http import HTTPStatus
 
 import numpy as np
@@ -31,6 +33,7 @@ from psycopg import sql
 
 from geo import crs as geo_crs
 from geo import localtime, ranking, vocab
+from geo.catalogue import CATALOGUE, say
 from layers.access import like_prefix
 from layers.errors import LayerError
 
@@ -64,48 +67,42 @@ MAX_ROWS = 30  # table rows that fit the page; longer rankings are cut in the mi
 LABEL_LIMIT = 60  # rank numbers on the map up to this many grids
 DETAIL = 4000  # outlines simplified to 1/DETAIL of the extent (~1/5 of a dot)
 
-# the page's words, (zh, en); here rather than web/i18n.py, which layers/ may not
-# import
+# the page's words, (zh, en), from the one catalogue (geo/catalogue.py): the
+# weights sentence, the columns and the notes are those of /rankings and the XLSX
 _TEXT = {
-    "title": ("综治中心 月度排名", "Monthly ranking"),
-    "title_days": ("综治中心 排名", "Ranking"),
-    "everywhere": ("全辖区", "whole deployment"),
-    "map": ("得分分布", "Score map"),
-    "table": ("排名表", "Ranking table"),
-    "legend": ("得分", "Score"),
-    "no_score": ("无得分", "no score"),
-    "flagged": ("末位", "bottom three"),
-    "total": ("合计", "Total"),
-    "omitted": ("从略，完整排名见 Excel 导出", "omitted: the full ranking is in the "
-                "XLSX export"),
-    "unranked": ("个网格无得分（本期无事件），未列出", "grids without a score (no "
-                 "incident) not listed"),
-    "period": ("数据期间", "Data period"),
-    "as_of": ("数据截至", "as of"),
-    "generated": ("生成时间", "Generated"),
+    "title": CATALOGUE["rank_pdf_title"],
+    "title_days": CATALOGUE["rank_pdf_title_days"],
+    "everywhere": CATALOGUE["rank_pdf_everywhere"],
+    "map": CATALOGUE["rank_map_title"],
+    "table": CATALOGUE["rank_pdf_table"],
+    "legend": CATALOGUE["rank_score"],
+    "no_score": CATALOGUE["rank_no_score"],
+    "flagged": CATALOGUE["rank_flagged"],
+    "total": CATALOGUE["rank_total"],
+    "omitted": CATALOGUE["rank_pdf_omitted"],
+    "unranked": CATALOGUE["rank_pdf_unranked"],
+    "period": CATALOGUE["rank_pdf_period"],
+    "as_of": CATALOGUE["rank_as_of"],
+    "generated": CATALOGUE["rank_pdf_generated"],
     "china_time": localtime.LABEL,
-    "weights": ("得分 = 化解率×50% + 按期办结率×30% + 视频覆盖率×20%；"
-                "未知项不计，其余权重按比例放大",
-                "score = resolution 50 % + on time 30 % + camera coverage 20 %; an "
-                "unknown part is left out"),
-    "coverage_unknown": ("视频覆盖率暂未计算，得分按化解率和按期办结率计。",
-                         "Camera coverage not computed: scored on the other two."),
-    "empty": ("该范围内没有此层级的网格。", "No grid of this level here."),
+    "weights": CATALOGUE["rank_weights"],
+    "coverage_unknown": CATALOGUE["rank_coverage_unknown"],
+    "empty": CATALOGUE["rank_empty"],
 }
 
 # (zh header, en header, width in inches, right-aligned, value of an item)
 _COLUMNS = (
-    ("排名", "Rank", 0.62, False, lambda g: "—" if g["rank"] is None
+    (*CATALOGUE["rank_rank"], 0.62, False, lambda g: "—" if g["rank"] is None
      else str(g["rank"])),
-    ("网格名称", "Name", 1.25, False, lambda g: _short(g["name"])),
-    ("网格编码", "Code", 1.0, False, lambda g: g["code"]),
-    ("得分", "Score", 0.5, True, lambda g: _num(g["score"], "{:.1f}")),
-    ("化解率", "Resolved", 0.55, True, lambda g: _pct(g["resolution_rate"])),
-    ("按期办结率", "On time", 0.62, True, lambda g: _pct(g["timeliness"])),
-    ("视频覆盖率", "Coverage", 0.62, True, lambda g: _pct(g["coverage"])),
-    ("走访率", "Visits", 0.5, True, lambda g: _pct(g["visit_rate"])),
-    ("受理数", "Received", 0.5, True, lambda g: str(g["received"])),
-    ("超期未结", "Overdue", 0.5, True, lambda g: str(g["overdue"])),
+    (*CATALOGUE["rank_name"], 1.25, False, lambda g: _short(g["name"])),
+    (*CATALOGUE["rank_code"], 1.0, False, lambda g: g["code"]),
+    (*CATALOGUE["rank_score"], 0.5, True, lambda g: _num(g["score"], "{:.1f}")),
+    (*CATALOGUE["rank_resolution"], 0.55, True, lambda g: _pct(g["resolution_rate"])),
+    (*CATALOGUE["rank_timeliness"], 0.62, True, lambda g: _pct(g["timeliness"])),
+    (*CATALOGUE["rank_coverage"], 0.62, True, lambda g: _pct(g["coverage"])),
+    (*CATALOGUE["rank_visit_rate"], 0.6, True, lambda g: _pct(g["visit_rate"])),
+    (*CATALOGUE["rank_received"], 0.5, True, lambda g: str(g["received"])),
+    (*CATALOGUE["rank_overdue"], 0.5, True, lambda g: str(g["overdue"])),
 )
 
 
@@ -194,9 +191,7 @@ def _font_path():
                         except (OSError, RuntimeError, ValueError):
                             continue  # a broken font file is not ours to fix
     raise FontMissing(
-        f"the Chinese font '{FONT_FAMILY}' is not installed on the server, so the "
-        f"ranking cannot be printed: install the Debian package {FONT_PACKAGE} "
-        "(scripts/setup.sh does) and restart gridgov")
+        say("err_font_missing", font=FONT_FAMILY, package=FONT_PACKAGE))
 
 
 def _fonts():
@@ -216,6 +211,20 @@ def _fonts():
 def _zh_en(key):
     zh, en = _TEXT[key]
     return f"{zh} {en}"
+
+
+def _wrap(text, ems):
+    """``text`` in lines of at most ``ems`` font sizes (a Chinese character is one,
+    a Latin letter about half), broken at spaces where there are any."""
+    lines, line, width = [], "", 0.0
+    for word in re.split(r"(?<= )|(?<=[\u3000-\u9fff\uff00-\uffef])", text):
+        w = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55
+                for c in word)
+        if line and width + w > ems:
+            lines.append(line.rstrip())
+            line, width = "", 0.0
+        line, width = line + word, width + w
+    return lines + [line.rstrip()] if line.strip() else lines
 
 
 def _pct(share):
@@ -505,8 +514,10 @@ class _Table:
             self.cell(col, y + 0.5, value)
 
     def notes(self, notes, y):
-        for k, note in enumerate(notes):
-            self.ax.text(0, y + 0.85 * k, note, fontproperties=self.fonts["tiny"],
+        lines = [line for note in notes for line in _wrap(
+            note, self.width * 72 / self.fonts["tiny"].get_size())]
+        for k, line in enumerate(lines):
+            self.ax.text(0, y + 0.85 * k, line, fontproperties=self.fonts["tiny"],
                          va="center", color="#333333")
 
 

@@ -16,7 +16,7 @@ import shapely
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import audit
 from layers.errors import Forbidden, Invalid
 from layers.households import FIELDS as HOUSEHOLD_FIELDS
@@ -52,16 +52,12 @@ def check_layer(principal, layer):
     """Raise Invalid for an unknown layer, Forbidden for one the role may not
     read (naming the layer and the permission it needs)."""
     if layer not in LAYERS:
-        raise Invalid(bilingual(f"参数 layer 须为 {'、'.join(LAYERS)} 之一",
-                                f"parameter 'layer' must be one of "
-                                f"{', '.join(LAYERS)}"), field="layer")
+        raise Invalid(say("err_parameter_layer", v='、'.join(LAYERS),
+                          v2=', '.join(LAYERS)), field="layer")
     permission = LAYERS[layer][0]
     if not principal.can(permission):
-        raise Forbidden(bilingual(
-            f"你的角色（{principal.role}）无权搜索图层 {layer}"
-            f"（需要 {permission} 权限）",
-            f"your role ({principal.role}) may not search the layer {layer} "
-            f"(it needs {permission})"), field="layer")
+        raise Forbidden(say("err_role_may_not_search", role=principal.role, layer=layer,
+                            permission=permission), field="layer")
 
 
 def _audit_query(layer, point, radius_m, k, polygon, filters, limit, offset, fmt):
@@ -101,11 +97,9 @@ def search(conn, principal, layer, point=None, radius_m=None, k=None, polygon=No
               "contact": principal.can("staff:contact")}
     for name, value in (filters or {}).items():
         if name not in allowed:
-            raise Invalid(bilingual(
-                f"{name} 不是图层 {layer} 的筛选条件，可用："
-                f"{'、'.join(allowed) or '无'}",
-                f"'{name}' is not a filter of {layer}: one of "
-                f"{', '.join(allowed) or 'none'}"), field=name)
+            raise Invalid(say("err_not_filter", name=name, layer=layer,
+                              v='、'.join(allowed) or '无',
+                              v2=', '.join(allowed) or 'none'), field=name)
         where.append(sql.SQL("{} = {}").format(
             sql.Identifier("t", allowed[name]), sql.Placeholder(name)))
         params[name] = value

@@ -48,6 +48,7 @@ import numpy as np
 from psycopg import sql
 
 from geo import ranking, vocab, workdays
+from geo.catalogue import say
 from layers.access import like_prefix
 from layers.errors import Invalid, NotFound
 
@@ -148,10 +149,10 @@ def month_period(text, field="month", now=None):
     try:
         first = dt.datetime.strptime(text or "", "%Y-%m").date()
     except ValueError:
-        raise Invalid(f"'{field}' must be a month YYYY-MM, got {text!r}",
+        raise Invalid(say("err_month_format", field=field, text=text),
                       field=field) from None
     if first.year < 1900:
-        raise Invalid(f"'{field}' is out of range: {text}", field=field)
+        raise Invalid(say("err_out_of_range", field=field, text=text), field=field)
     days = calendar.monthrange(first.year, first.month)[1]
     whole = Period(_midnight(first), _midnight(first + dt.timedelta(days=days)),
                    f"{first:%Y-%m}")
@@ -163,11 +164,11 @@ def month_period(text, field="month", now=None):
 def day_period(first, last):
     """The days ``first`` to ``last`` included (``datetime.date``), at most a year."""
     if last < first:
-        raise Invalid("'to' is before 'from'", field="to")
+        raise Invalid(say("err_to_before_from"), field="to")
     if (last - first).days + 1 > MAX_DAYS:
-        raise Invalid(f"the period is longer than {MAX_DAYS} days", field="to")
+        raise Invalid(say("err_period_too_long", days=MAX_DAYS), field="to")
     if first.year < 1901:
-        raise Invalid("'from' is out of range", field="from")
+        raise Invalid(say("err_from_out_of_range"), field="from")
     return _days(first, last + dt.timedelta(days=1))
 
 
@@ -269,7 +270,7 @@ def _root(conn, principal, code):
                        " WHERE code = %s AND code LIKE %s",
                        (code, principal.prefix)).fetchone()
     if row is None:
-        raise NotFound(f"no grid {code} in your jurisdiction", field="grid")
+        raise NotFound(say("err_no_grid_here", code=code), field="grid")
     return row
 
 
@@ -278,10 +279,9 @@ def _level(root, level):
     if level is None:
         return min(top + 1, 4) if root else 1
     if level not in vocab.GRID_LEVELS:
-        raise Invalid("'level' must be 1, 2, 3 or 4", field="level")
+        raise Invalid(say("err_level_1_to_4"), field="level")
     if level < top:
-        raise Invalid(f"'level' must be {top} or below: the root {root[0]} is a "
-                      f"level-{top} grid", field="level")
+        raise Invalid(say("err_level_below_root", top=top, root=root[0]), field="level")
     return level
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from geo.catalogue import say
 from geo.workdays import CHINA_TZ
 from layers.errors import Invalid, NotFound
 from layers.grids import scope_params
@@ -98,14 +99,14 @@ def embeddable(conn, principal, limit=EMBED_MAX):
 def check_tile(layer, z, x, y):
     """Raise NotFound for an unknown layer, Invalid for a tile that does not exist."""
     if layer not in LAYERS:
-        raise NotFound(f"no tile layer {layer!r}; layers: {', '.join(LAYERS)}",
+        raise NotFound(say("err_no_tile_layer", layer=layer, layers=', '.join(LAYERS)),
                        field="layer")
     if not 0 <= z <= MAX_ZOOM:
-        raise Invalid(f"zoom must be between 0 and {MAX_ZOOM}, got {z}", field="z")
+        raise Invalid(say("err_zoom_range", max_zoom=MAX_ZOOM, z=z), field="z")
     for name, value in (("x", x), ("y", y)):
         if not 0 <= value < 2**z:
-            raise Invalid(f"{name} must be between 0 and {2**z - 1} at zoom {z}, "
-                          f"got {value}", field=name)
+            raise Invalid(say("err_tile_index", name=name, top=2 ** z - 1, z=z,
+                              value=value), field=name)
 
 
 # Pieces of SQL ---------------------------------------------------------------------
@@ -239,12 +240,11 @@ def _window(since, until):
     if since is None and until is None:
         return None
     if since is None or until is None:
-        raise Invalid("give both 'from' and 'to' (YYYY-MM-DD), or neither for the "
-                      "open incidents", field="from" if since is None else "to")
+        raise Invalid(say("err_from_and_to"), field="from" if since is None else "to")
     if since > until:
-        raise Invalid("'from' is after 'to'", field="from")
+        raise Invalid(say("err_from_after_to"), field="from")
     if (until - since).days >= MAX_WINDOW_DAYS:
-        raise Invalid(f"a window spans at most {MAX_WINDOW_DAYS} days", field="from")
+        raise Invalid(say("err_window_days", days=MAX_WINDOW_DAYS), field="from")
     start = dt.datetime.combine(since, dt.time(), CHINA_TZ)
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), CHINA_TZ)
     return start, end

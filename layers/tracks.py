@@ -16,8 +16,8 @@ import shapely
 from psycopg.rows import dict_row
 
 from geo import tracks as geo_tracks
+from geo.catalogue import say
 from geo.crs import WGS84, metric_crs_for
-from geo.vocab import bilingual
 from layers import audit
 from layers.access import like_prefix
 from layers.errors import Invalid, NotFound
@@ -36,8 +36,7 @@ def _staff(conn, principal, staff_id, field="staff"):
         "SELECT id, name, role, grid_code FROM grid_staff"
         " WHERE id = %s AND grid_code LIKE %s", (staff_id, principal.prefix)).fetchone()
     if row is None:
-        raise NotFound(bilingual(f"没有编号为 {staff_id} 的网格员",
-                                 f"no grid staff {staff_id}"), field=field)
+        raise NotFound(say("err_grid_staff", staff_id=staff_id), field=field)
     return row
 
 
@@ -50,8 +49,7 @@ def save(conn, principal, staff_id, points, name=None, import_id=None):
     _staff(conn, principal, staff_id)
     points = points[points["time"].notna()] if "time" in points else points.iloc[:0]
     if points.empty:
-        raise Invalid(bilingual("文件中没有带时间的轨迹点",
-                                "the file holds no track point with a time"),
+        raise Invalid(say("err_file_holds_track_point"),
                       field="file")
     cleaned = geo_tracks.clean(points.assign(worker=staff_id))
     with conn.transaction():
@@ -224,9 +222,8 @@ def collection(conn, principal, staff_id, since, until, tolerance_m=SIMPLIFY_M):
     (``code``, ``name``, ``visited`` in the period).
     """
     if (until - since).days + 1 > MAX_DAYS:
-        raise Invalid(bilingual(f"一次最多查看 {MAX_DAYS} 天（{since} 至 {until}）",
-                                f"at most {MAX_DAYS} days at once, got {since} to "
-                                f"{until}"), field="to")
+        raise Invalid(say("err_most_days_once", MAX_DAYS=MAX_DAYS, since=since,
+                          until=until), field="to")
     staff = _staff(conn, principal, staff_id, field="worker")
     points = _points(conn, staff_id, since, until)
     features, days, dropped = [], [], {}

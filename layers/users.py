@@ -24,7 +24,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import audit
 from layers.access import ROLES, Principal, like_prefix
 from layers.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
@@ -65,37 +65,32 @@ _SELECT_USERS = sql.SQL(
 
 def _check_username(username):
     if not isinstance(username, str) or not USERNAME.fullmatch(username):
-        raise Invalid(bilingual(
-            "用户名须为 2–64 个英文字母、数字或 _ . @ - 字符",
-            f"the user name (username) must be {USERNAME_RULE}"), field="username")
+        raise Invalid(say("err_user_name_username",
+                          USERNAME_RULE=USERNAME_RULE), field="username")
 
 
 def _check_password(password):
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise Invalid(bilingual(
-            f"密码至少 {MIN_PASSWORD_LENGTH} 个字符",
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters"),
+        raise Invalid(say("err_password_have_least_characters",
+                          MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH),
             field="password")
 
 
 def _check_text(value, field, zh_name):
     if value is not None and not (0 < len(value) <= MAX_LABEL and value.isprintable()):
-        raise Invalid(bilingual(
-            f"{zh_name}须为 1–{MAX_LABEL} 个可打印字符",
-            f"'{field}' must be 1–{MAX_LABEL} printable characters"), field=field)
+        raise Invalid(say("err_printable_characters", zh_name=zh_name,
+                          MAX_LABEL=MAX_LABEL, field=field), field=field)
 
 
 def _check_role(role):
     if role not in ROLES:
-        raise Invalid(bilingual(f"未知角色 {role!r}", f"unknown role {role!r}: one "
-                                f"of {', '.join(ROLES)}"), field="role")
+        raise Invalid(say("err_unknown_role", role=role,
+                          v=', '.join(ROLES)), field="role")
 
 
 def _check_grid_code(grid_code):
     if grid_code is not None and not GRID_CODE.fullmatch(grid_code):
-        raise Invalid(bilingual(
-            "管辖网格须为 9、12、15 或 18 位数字的网格编码",
-            "the jurisdiction (grid) must be a grid code of 9, 12, 15 or 18 digits"),
+        raise Invalid(say("err_jurisdiction_grid_grid_code"),
             field="grid")
 
 
@@ -103,8 +98,7 @@ def _check_grid_exists(conn, grid_code):
     if grid_code is not None and conn.execute(
             "SELECT NOT EXISTS (SELECT 1 FROM grids WHERE code = %s)",
             (grid_code,)).fetchone()[0]:
-        raise Invalid(bilingual(f"没有编码为 {grid_code} 的网格",
-                                f"no grid with code {grid_code}"), field="grid")
+        raise Invalid(say("err_no_grid_code", code=grid_code), field="grid")
 
 
 # scope --------------------------------------------------------------------------
@@ -117,18 +111,14 @@ def _within(actor, grid_code):
 
 def _may_grant(actor, grid_code):
     if not _within(actor, grid_code):
-        raise Forbidden(bilingual(
-            f"管辖网格不能为空（全域），也不能在您的管辖范围（{actor.grid_code}）之外",
-            "the jurisdiction (grid) may be neither empty (the whole deployment) nor "
-            f"outside your jurisdiction ({actor.grid_code})"), field="grid")
+        raise Forbidden(say("err_jurisdiction_grid_may_neither",
+                            grid_code=actor.grid_code), field="grid")
 
 
 def _may_manage(actor, user):
     if not _within(actor, user["grid_code"]):
-        raise Forbidden(bilingual(
-            f"用户 {user['username']} 不在您的管辖范围（{actor.grid_code}）内",
-            f"user {user['username']} is outside your jurisdiction "
-            f"({actor.grid_code})"), field="username")
+        raise Forbidden(say("err_user_outside_jurisdiction", username=user['username'],
+                            grid_code=actor.grid_code), field="username")
 
 
 def _scope_filter(actor, column):
@@ -157,8 +147,7 @@ def add_user(conn, actor, username, role, grid_code=None, password=None,
     with conn.transaction():
         if conn.execute("SELECT 1 FROM users WHERE username = %s",
                         (username,)).fetchone():
-            raise Conflict(bilingual(f"用户 {username} 已存在",
-                                     f"user {username} exists already"),
+            raise Conflict(say("err_user_exists_already", username=username),
                            field="username")
         user_id = conn.execute(
             "INSERT INTO users (username, display_name, role, grid_code, password_hash)"
@@ -180,7 +169,7 @@ def link_staff(conn, actor, username, staff_id):
     other account; the user's device tokens are revoked (migration 0022)."""
     if staff_id is not None and (isinstance(staff_id, bool)
                                  or not isinstance(staff_id, int)):
-        raise Invalid(bilingual("网格员编号须为整数", "'staff' must be a staff id"),
+        raise Invalid(say("err_staff_staff_id"),
                       field="staff")
     with conn.transaction():
         user = _managed_user(conn, actor, username)
@@ -190,13 +179,10 @@ def link_staff(conn, actor, username, staff_id):
                 "  AND id <> %s) FROM grid_staff s WHERE id = %s",
                 (user["id"], staff_id)).fetchone()
             if staff is None or not _within(actor, staff[0]):
-                raise NotFound(bilingual(f"没有编号为 {staff_id} 的网格员",
-                                         f"no grid staff {staff_id}"), field="staff")
+                raise NotFound(say("err_grid_staff", staff_id=staff_id), field="staff")
             if staff[1] is not None:
-                raise Conflict(bilingual(
-                    f"网格员 {staff_id} 已关联账号 {staff[1]}",
-                    f"grid staff {staff_id} is linked to the account {staff[1]}"
-                    " already"), field="staff")
+                raise Conflict(say("err_grid_staff_linked_account", staff_id=staff_id,
+                                   v=staff[1]), field="staff")
         conn.execute("UPDATE users SET staff_id = %s WHERE id = %s",
                      (staff_id, user["id"]))
         audit.record(conn, actor, "update", "users", username,
@@ -210,7 +196,7 @@ def get_user(conn, username):
             sql.SQL("{} WHERE username = %s").format(_SELECT_USERS), (username,)
         ).fetchone()
     if row is None:
-        raise NotFound(bilingual(f"没有用户 {username}", f"no user {username}"),
+        raise NotFound(say("err_user", username=username),
                        field="username")
     return row
 
@@ -279,10 +265,7 @@ def set_access(conn, actor, username, role, grid_code):
     with conn.transaction():
         user = _managed_user(conn, actor, username)
         if user["username"] == actor.username:
-            raise Forbidden(bilingual(
-                "不能修改自己的角色或管辖网格：请另一位管理员修改",
-                "you may not change your own role or jurisdiction: ask another "
-                "administrator"), field="username")
+            raise Forbidden(say("err_you_may_not_change"), field="username")
         _may_grant(actor, grid_code)  # before asking whether it exists
         _check_grid_exists(conn, grid_code)
         before = {"role": user["role"], "grid_code": user["grid_code"]}
@@ -365,16 +348,11 @@ def login(conn, username, password, address):
             _LOGIN_STATE, {"u": username, "a": address, "w": WINDOW_SECONDS}
         ).fetchone()
         if failures >= MAX_FAILURES_PER_ACCOUNT:
-            raise TooManyRequests(bilingual(
-                "该账号近一小时登录失败次数过多，已被锁定：请联系管理员解锁，或稍后再试",
-                "too many failed logins for this account in the last hour: it is "
-                "locked until an administrator unlocks it or the failures age out"),
+            raise TooManyRequests(say("err_too_many_failed_logins"),
                 field="username", retry_after=WINDOW_SECONDS, locked=True)
         wait = math.ceil(pair_delay(pair_failures) - float(since_last or 0))
         if pair_failures and wait > 0:
-            raise TooManyRequests(bilingual(
-                f"登录失败次数过多，请 {wait} 秒后再试",
-                f"too many failed logins: try again in {wait} s"),
+            raise TooManyRequests(say("err_too_many_failed_logins_2", wait=wait),
                 field="username", retry_after=wait, locked=False)
         user_id, hashed, role, grid_code, active = row
         good = check_password_hash(hashed or _dummy_hash(), password)
@@ -465,8 +443,7 @@ def create_token(conn, actor, username, name="token"):
     with conn.transaction():
         user = _managed_user(conn, actor, username)
         if not user["active"]:
-            raise Conflict(bilingual(f"用户 {username} 已停用",
-                                     f"user {username} is disabled"),
+            raise Conflict(say("err_user_disabled", username=username),
                            field="username")
         token_id = conn.execute(
             "INSERT INTO api_tokens (user_id, name, token_sha256, created_by)"
@@ -486,8 +463,7 @@ def revoke_token(conn, actor, token_id):
             " WHERE t.id = %s AND t.revoked_at IS NULL FOR UPDATE OF t",
             (token_id,)).fetchone()
         if found is None:
-            raise NotFound(bilingual(f"没有有效的令牌 {token_id}",
-                                     f"no active token {token_id}"), field="token")
+            raise NotFound(say("err_active_token", token_id=token_id), field="token")
         _may_manage(actor, found)
         conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE id = %s",
                      (token_id,))

@@ -10,7 +10,7 @@ import datetime as dt
 from psycopg.rows import dict_row
 
 from geo import vocab, workdays
-from geo.vocab import bilingual
+from geo.catalogue import say
 from layers import audit
 from layers.errors import Conflict, Invalid, NotFound
 
@@ -22,29 +22,26 @@ MAX_NOTE = 2000
 def _int(value, field, low, high, required=False):
     if value is None:
         if required:
-            raise Invalid(bilingual(f"缺少 {field}", f"'{field}' is required"),
+            raise Invalid(say("err_required", field=field),
                           field=field)
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not (
             low <= value <= high):
-        raise Invalid(bilingual(f"{field} 须为 {low}–{high} 的整数",
-                                f"'{field}' must be a whole number from {low} to "
-                                f"{high}"), field=field)
+        raise Invalid(say("err_whole_number_from", field=field, low=low,
+                          high=high), field=field)
     return value
 
 
 def _clean(fields):
     note = fields.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
-        raise Invalid(bilingual(f"走访记录须为不超过 {MAX_NOTE} 字的文本",
-                                f"'note' must be text of at most {MAX_NOTE} "
-                                "characters"), field="note")
+        raise Invalid(say("err_note_text_most_characters",
+                          MAX_NOTE=MAX_NOTE), field="note")
     tag = fields.get("tag_proposed") or None
     if tag is not None and (not isinstance(tag, str)
                             or tag not in vocab.HOUSEHOLD_TAGS):
-        raise Invalid(bilingual(f"未知的标签 {tag!r}",
-                                f"unknown tag {tag!r}; one of "
-                                f"{', '.join(vocab.HOUSEHOLD_TAGS)}"),
+        raise Invalid(say("err_unknown_tag", tag=tag,
+                          v=', '.join(vocab.HOUSEHOLD_TAGS)),
                       field="tag_proposed")
     return {"household_id": _int(fields.get("household_id"), "household_id", 1,
                                  2**62, required=True),
@@ -61,8 +58,7 @@ def record(conn, principal, fields, point=None, accuracy_m=None, visited_at=None
     clean = _clean(fields)
     at = visited_at or dt.datetime.now(dt.UTC)
     if at > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
-        raise Invalid(bilingual("走访时间不能晚于现在",
-                                "'visited_at' is in the future"), field="visited_at")
+        raise Invalid(say("err_visited_future"), field="visited_at")
     lon, lat = point if point is not None else (None, None)
     with conn.transaction():
         row = conn.execute(
@@ -70,8 +66,7 @@ def record(conn, principal, fields, point=None, accuracy_m=None, visited_at=None
             " WHERE h.id = %s AND h.grid_code LIKE %s AND u.id = %s",
             (clean["household_id"], principal.prefix, principal.user_id)).fetchone()
         if row is None:
-            raise NotFound(bilingual(f"没有编号为 {clean['household_id']} 的住户",
-                                     f"no household {clean['household_id']}"),
+            raise NotFound(say("err_no_household", household_id=clean['household_id']),
                            field="household_id")
         grid, staff = row
         visit_id, distance = conn.execute(
@@ -107,12 +102,9 @@ def confirm_tag(conn, principal, visit_id):
             " WHERE v.id = %s AND h.grid_code LIKE %s FOR UPDATE OF v, h",
             (visit_id, principal.prefix)).fetchone()
         if visit is None:
-            raise NotFound(bilingual(f"没有走访记录 {visit_id}",
-                                     f"no visit {visit_id}"), field="id")
+            raise NotFound(say("err_visit", visit_id=visit_id), field="id")
         if visit["tag_state"] != "pending":
-            raise Conflict(bilingual(
-                f"走访记录 {visit_id} 没有待确认的标签",
-                f"visit {visit_id} has no tag awaiting confirmation"),
+            raise Conflict(say("err_visit_has_tag_awaiting", visit_id=visit_id),
                 field="id", state=visit["tag_state"])
         tag = visit["tag_proposed"]
         tags = visit["tags"] if tag in visit["tags"] else [*visit["tags"], tag]

@@ -24,8 +24,8 @@ from api.auth import current, requires
 from api.db import connection
 from api.errors import error_response
 from api.params import date_arg
+from geo.catalogue import say
 from geo.localtime import CHINA_TZ
-from geo.vocab import bilingual
 from layers import audit as audit_layer
 from layers import jurisdictions, users
 from layers.access import ROLE_PERMISSIONS, ROLES
@@ -43,9 +43,7 @@ _TABLES = ("users", "api_tokens", "grids", "households", "cameras", "incidents",
 def _choice(name, allowed):
     raw = request.args.get(name) or None
     if raw is not None and raw not in allowed:
-        raise Invalid(bilingual(f"筛选条件 {name} 无效",
-                                f"parameter '{name}' must be one of "
-                                f"{', '.join(allowed)}"), field=name)
+        raise Invalid(say("err_parameter", name=name, v=', '.join(allowed)), field=name)
     return raw
 
 
@@ -56,11 +54,10 @@ def audit():
     f["action"] = _choice("action", audit_layer.ACTIONS)
     f["table"] = request.args.get("table") or None
     if f["table"] is not None and not re.fullmatch(r"[a-z_]{1,63}", f["table"]):
-        raise Invalid(bilingual("筛选的对象无效", "parameter 'table' must be a table "
-                                "name (a–z, _)"), field="table")
+        raise Invalid(say("err_parameter_table_table_name"), field="table")
     if f["user"] is not None and not users.USERNAME.fullmatch(f["user"]):
-        raise Invalid(bilingual("筛选的用户名无效", "parameter 'user' must be a user "
-                                f"name of {users.USERNAME_RULE}"), field="user")
+        raise Invalid(say("err_parameter_user_user_name",
+                          USERNAME_RULE=users.USERNAME_RULE), field="user")
     # the days are the deployment's (China time), not the database session's
     since, until = date_arg("since"), date_arg("until")
     since = since and dt.datetime.combine(since, dt.time(), CHINA_TZ)

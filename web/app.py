@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import api
 from api.auth import current
 from geo import localtime, workdays
-from geo.vocab import bilingual
+from geo.catalogue import say
 from web import (
     admin,
     assets,
@@ -23,7 +23,7 @@ from web import (
     tracks,
     views,
 )
-from web.i18n import role_label, t
+from web.i18n import both, code_label, role_label, t
 from web.json import OrjsonProvider
 
 __all__ = ["create_app"]
@@ -73,7 +73,8 @@ def create_app(test_config=None):
     app.extensions["gridgov.page_error"] = _page_error
     api.init_app(app)
     security.init_app(app)
-    app.jinja_env.globals.update(t=t, role_label=role_label, zone=localtime)
+    app.jinja_env.globals.update(t=t, role_label=role_label, code_label=code_label,
+                                zone=localtime)
     app.jinja_env.filters["local_time"] = localtime.shown  # times as people read them
     app.context_processor(lambda: {"principal": current()})
     for bp in (assets.bp, auth_views.bp, views.bp, plan.bp, admin.bp, import_page.bp,
@@ -96,14 +97,9 @@ def _warn_of_calendar_gaps(app):
     missing = workdays.uncovered_years(api.incidents.calendar(app.config), today)
     if missing:
         years = "、".join(map(str, missing))
-        app.logger.warning(bilingual(
-            f"节假日日历缺少 {years} 年的安排：这些年的办理期限只按周末计算。"
-            "请升级 chinesecalendar，或设置 GRIDGOV_INCIDENT_HOLIDAYS / _WORKDAYS",
-            f"the holiday calendar lacks {years}: deadlines then count weekends "
-            "only; upgrade chinesecalendar or set GRIDGOV_INCIDENT_HOLIDAYS / "
-            "_WORKDAYS"))
+        app.logger.warning(say("err_holiday_calendar_lacks_deadlines", years=years))
 
 
 def _page_error(status, message):
-    heading = t("forbidden") if status == 403 else str(status)
+    heading = both("forbidden") if status == 403 else str(status)
     return render_template("message.html", heading=heading, message=message), status

@@ -14,6 +14,7 @@ import time
 
 import click
 
+from geo import catalogue
 from layers import db
 from layers import demo as demo_layer
 from layers import stats as stats_layer
@@ -198,8 +199,7 @@ def serve(host, port, threads, processes, cert, key):
         pending = db.pending(conn)
     if pending:
         raise click.ClickException(
-            f"the schema is not up to date ({', '.join(pending)} pending): "
-            "run `gridgov db migrate`")
+            catalogue.say("err_schema_pending", pending=', '.join(pending)))
     _serve(url, host, port, threads, processes, cert=cert, key=key)
 
 
@@ -233,8 +233,8 @@ def _check_port(host, port):
             s.bind((host, port))
         except OSError as exc:
             raise click.ClickException(
-                f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses it "
-                "or choose another with --port") from None
+                catalogue.say("err_cannot_listen", host=host, port=port,
+                              strerror=exc.strerror)) from None
 
 
 def _check_tls(cert, key):
@@ -245,21 +245,21 @@ def _check_tls(cert, key):
         return
     if not (cert and key):
         raise click.ClickException(
-            "--cert and --key go together (GRIDGOV_TLS_CERT, GRIDGOV_TLS_KEY): "
-            f"give {'--key' if cert else '--cert'} too")
+            catalogue.say("err_cert_key_pair", missing='--key' if cert else '--cert'))
     for option, path in (("--cert", cert), ("--key", key)):
         try:
             with open(path, "rb") as f:
                 f.read(1)
         except OSError as exc:
             raise click.ClickException(
-                f"cannot read {option} {path} ({exc.strerror or exc})") from None
+                catalogue.say("err_cannot_read_option", option=option, path=path,
+                              error=exc.strerror or exc)) from None
     try:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
     except (ssl.SSLError, ValueError) as exc:
         raise click.ClickException(
-            f"--cert {cert} and --key {key} are not a PEM certificate and its "
-            f"private key ({getattr(exc, 'reason', None) or exc})") from None
+            catalogue.say("err_cert_key_bad", cert=cert, key=key,
+                          error=getattr(exc, 'reason', None) or exc)) from None
 
 
 def _loopback(host):

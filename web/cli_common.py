@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 import psycopg
 
+from geo.catalogue import say
 from layers.cluster import Cluster, ClusterError
 from layers.errors import LayerError
 
@@ -28,8 +29,7 @@ def friendly(func):
         except psycopg.OperationalError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             raise click.ClickException(
-                f"cannot reach the database: {first} "
-                "(check GRIDGOV_DATABASE_URL, or unset it to use the private cluster)"
+                say("err_db_unreachable", first=first)
             ) from None
 
     return wrapper

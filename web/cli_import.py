@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 import importers
+from geo import catalogue
 from geo.vocab import bilingual
 from layers import db, users
 from layers import imports as imports_layer
@@ -26,7 +27,8 @@ def _principal(conn, username):
         return SYSTEM
     user = users.get_user(conn, username)
     if not user["active"]:
-        raise click.ClickException(f"user {username} is disabled")
+        raise click.ClickException(catalogue.say("err_user_disabled",
+                                                 username=username))
     return Principal(user["username"], user["role"], user["grid_code"], user["id"])
 
 

@@ -2,6 +2,7 @@
 
 import click
 
+from geo.catalogue import say
 from layers import db, jurisdictions, users
 from layers.access import ROLES, SYSTEM
 from web.cli_common import database_url, friendly
@@ -52,7 +53,7 @@ def link(name, staff, unlink):
     """Link NAME to a grid staff person (--staff ID), or --unlink it. The user's
     phones (device tokens) are logged out."""
     if (staff is None) == (not unlink):
-        raise click.UsageError("give either --staff ID or --unlink")
+        raise click.UsageError(say("err_staff_or_unlink"))
     with db.connect(database_url()) as conn:
         users.link_staff(conn, SYSTEM, name, None if unlink else staff)
     click.echo(f"user {name} " + ("unlinked" if unlink else f"linked to staff {staff}"))
@@ -71,7 +72,7 @@ def access(name, role, grid, everywhere):
     """Change NAME's role and/or jurisdiction (NAME's sessions and phones end).
     `gridgov user list` marks the accounts whose grid no longer exists."""
     if grid and everywhere:
-        raise click.UsageError("give --grid CODE or --everywhere, not both")
+        raise click.UsageError(say("err_grid_or_everywhere"))
     with db.connect(database_url()) as conn:
         user = users.get_user(conn, name)
         role = role or user["role"]

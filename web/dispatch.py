@@ -51,6 +51,7 @@ def dispatch():
         "vocab": {
             "levels": _pairs(vocab.GRID_LEVELS),
             "roles": _pairs(vocab.STAFF_ROLES),
+            "camera_statuses": _pairs(vocab.CAMERA_STATUSES),
             "categories": {code: {"label": [zh, en], "subtypes": _pairs(subtypes)}
                            for code, (zh, en, subtypes)
                            in vocab.INCIDENT_CATEGORIES.items()},

@@ -23,6 +23,7 @@ import api
 from api.auth import current, requires
 from api.db import connection
 from api.errors import error_response
+from geo.catalogue import say
 from layers import check, grids
 from layers.errors import LayerError, NotFound
 from web import assets
@@ -48,7 +49,7 @@ def plan():
                                message=t("plan_no_grids"))
     wanted = request.args.get("parent")
     if wanted and wanted not in {p["code"] for p in parents}:
-        raise NotFound(f"no grid with code {wanted} to plan in your jurisdiction",
+        raise NotFound(say("err_no_grid_to_plan", code=wanted),
                        field="parent")
     level3 = [p["code"] for p in parents if p["level"] == 3]
     parent = wanted or (level3 or [parents[0]["code"]])[0]
@@ -96,7 +97,7 @@ def check_page():
                                message=t("plan_no_grids"))
     root = request.args.get("root") or ""
     if root and root not in {p["code"] for p in parents}:
-        raise NotFound(f"no grid with code {root} to check in your jurisdiction",
+        raise NotFound(say("err_no_grid_to_check", root=root),
                        field="root")
     config = {
         "root": root,

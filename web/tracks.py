@@ -32,7 +32,7 @@ def tracks():
         "max_days": MAX_DAYS,
         "roles": {code: list(value[:2]) for code, value in vocab.STAFF_ROLES.items()},
         "strings": {key: pair for key, pair in STRINGS.items()
-                    if key.startswith("tracks_")},
+                    if key.startswith("tracks_") or key == "busy"},
         # a link may open a worker and days: /tracks?worker=12&from=…&to=…
         "initial": {k: request.args.get(k, "") for k in ("worker", "from", "to")},
     }

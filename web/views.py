@@ -102,7 +102,8 @@ def _leaders(principal, tiled):
         "tiles": request.script_root + "/tiles/grids/{z}/{x}/{y}.mvt",
         "tileZoom": {lv: tiles.first_zoom(lv) for lv in vocab.GRID_LEVELS},
         "strings": {k: v for k, v in STRINGS.items()
-                    if k.startswith(("ov_", "month_")) or k in ("failed", "loading")},
+                    if k.startswith(("ov_", "month_"))
+                    or k in ("failed", "loading", "busy")},
         # VectorGrid for a choropleth drawn on tiles (web/maps.py's tiled layers
         # load it already when the page has some)
         "scripts": ([] if tiled else [assets.local_url(

@@ -177,7 +177,8 @@ def test_grids_are_the_village_and_the_town_outline(as_user, town, demo_town):
     assert other.status_code == 404
     assert other.get_json()["error"]["code"] == "not_found"
     assert c.get("/api/v1/grids/320282105999").get_json() == {"error": {
-        "code": "not_found", "message": "no grid with code 320282105999",
+        "code": "not_found",
+        "message": "没有编码为 320282105999 的网格（no grid with code 320282105999）",
         "field": "code"}}  # the same answer as for a village that exists
     towns = c.get("/api/v1/grids?level=1").get_json()["features"]
     assert [f["properties"]["code"] for f in towns] == [town.code]
@@ -320,8 +321,9 @@ def test_an_invalid_token(app):
     c = app.test_client()
     r = c.get("/api/v1/grids?level=1", headers={"Authorization": "Bearer ggv_nope"})
     assert r.status_code == 401
-    assert r.get_json()["error"] == {"code": "unauthorized",
-                                     "message": "invalid or revoked API token"}
+    assert r.get_json()["error"] == {
+        "code": "unauthorized",
+        "message": "API 令牌无效或已吊销（invalid or revoked API token）"}
 
 
 def test_disabling_a_user_stops_its_token_at_once(rw):
@@ -334,7 +336,8 @@ def test_disabling_a_user_stops_its_token_at_once(rw):
         users.set_active(conn, SYSTEM, "gone", False)
     r = c.get("/api/v1/grids?level=1", headers=headers)
     assert r.status_code == 401
-    assert r.get_json()["error"]["message"] == "invalid or revoked API token"
+    assert r.get_json()["error"]["message"] == (
+        "API 令牌无效或已吊销（invalid or revoked API token）")
 
 
 def test_cli_token_works_with_the_api(rw):

@@ -101,15 +101,18 @@ def test_a_busy_port_is_one_clear_line(cli, migrated_url):
         result = cli(["serve", "--port", str(port)], migrated_url)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: cannot listen on 127.0.0.1:{port} (Address already in use): "
-        "stop what uses it or choose another with --port"]
+        f"Error: 无法监听 127.0.0.1:{port}（Address already in use）：请停止占用它的"
+        "程序，或用 --port 另选端口（cannot listen on 127.0.0.1:"
+        f"{port} (Address already in use): stop what uses it or choose another "
+        "with --port）"]
 
 
 def test_an_unreachable_database_is_one_clear_line(cli):
     result = cli(["db", "migrate"], "postgresql://nobody@127.0.0.1:1/none")
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: cannot reach the database")
+    assert len(lines) == 1 and lines[0].startswith("Error: 无法连接数据库")
+    assert "cannot reach the database" in lines[0]
     assert "GRIDGOV_DATABASE_URL" in lines[0]
 
 

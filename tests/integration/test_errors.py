@@ -31,8 +31,9 @@ def broken_app(demo_url):
 def test_an_api_error_is_plain_json_without_sql(broken_app):
     r = broken_app.test_client().get("/api/v1/boom")
     assert r.status_code == 500
-    assert r.get_json() == {"error": {"code": "internal",
-                                      "message": "internal error; see the server log"}}
+    assert r.get_json() == {"error": {
+        "code": "internal",
+        "message": "内部错误，详见服务器日志（internal error; see the server log）"}}
     assert "SELECT" not in r.get_data(as_text=True)
 
 
@@ -40,7 +41,7 @@ def test_a_page_error_shows_no_trace(broken_app):
     r = broken_app.test_client().get("/boom")
     body = r.get_data(as_text=True)
     assert r.status_code == 500
-    assert "internal error" in body
+    assert "内部错误" in body and "internal error" in body
     assert "SELECT" not in body and "Traceback" not in body
 
 

@@ -167,7 +167,8 @@ def test_a_missing_or_unreadable_certificate_is_one_line(
                    "--key", str(key)], migrated_url, tmp_path)
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        f"Error: cannot read --cert {missing} (No such file or directory)"]
+        f"Error: 无法读取 --cert {missing}（No such file or directory）"
+        f"（cannot read --cert {missing} (No such file or directory)）"]
 
     # a path that cannot be read as a file (a mode-000 file would be read by root)
     unreadable = tmp_path / "keys"
@@ -176,7 +177,8 @@ def test_a_missing_or_unreadable_certificate_is_one_line(
                   migrated_url, tmp_path)
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        f"Error: cannot read --key {unreadable} (Is a directory)"]
+        f"Error: 无法读取 --key {unreadable}（Is a directory）"
+        f"（cannot read --key {unreadable} (Is a directory)）"]
 
 
 def test_certificate_and_key_go_together_and_must_match(migrated_url, tmp_path):
@@ -187,14 +189,15 @@ def test_certificate_and_key_go_together_and_must_match(migrated_url, tmp_path):
                      env={"GRIDGOV_TLS_CERT": str(cert)})
     assert only_cert.exit_code == 1
     assert only_cert.output.splitlines() == [
-        "Error: --cert and --key go together (GRIDGOV_TLS_CERT, GRIDGOV_TLS_KEY): "
-        "give --key too"]
+        "Error: --cert 与 --key 须同时给出（GRIDGOV_TLS_CERT、GRIDGOV_TLS_KEY）："
+        "请同时给出 --key（--cert and --key go together (GRIDGOV_TLS_CERT, "
+        "GRIDGOV_TLS_KEY): give --key too）"]
     mismatched = _cli(["serve", "--cert", str(cert), "--key", str(other_key)],
                       migrated_url, tmp_path)
     assert mismatched.exit_code == 1
     lines = mismatched.output.splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        f"Error: --cert {cert} and --key {other_key} are not a PEM certificate")
+        f"Error: --cert {cert} 与 --key {other_key} 不是 PEM 证书及其私钥")
     swapped = _cli(["serve", "--cert", str(key), "--key", str(cert)],
                    migrated_url, tmp_path)
     assert swapped.exit_code == 1

@@ -279,7 +279,8 @@
     box.appendChild(heading('cameras_seeing'));
     box.appendChild(table(answer.cameras || [], function (c) {
       return [c.name, labelNode(V.camera_kinds, c.kind),
-              Math.round(c.distance_m) + ' ' + zh('metres'), c.status];
+              Math.round(c.distance_m) + ' ' + zh('metres'),
+              labelNode(V.camera_statuses, c.status)];
     }, 'dispatch-seeing'));
 
     box.appendChild(heading('dispatch_nearest'));
@@ -287,7 +288,8 @@
       return !seeing[c.code];
     }), function (c) {
       return [c.name, labelNode(V.camera_kinds, c.kind),
-              Math.round(c.distance_m) + ' ' + zh('metres'), c.status];
+              Math.round(c.distance_m) + ' ' + zh('metres'),
+              labelNode(V.camera_statuses, c.status)];
     }, 'dispatch-nearest'));
 
     if (near.incidents) {

@@ -59,7 +59,7 @@
   // --- requests: a spinner while one takes over 300 ms --------------------------------
 
   var busy = el('div', {className: 'gg-busy', id: 'gg-busy', role: 'status'},
-                [el('span', {className: 'gg-spinner'}), zh('ov_busy')]);
+                [el('span', {className: 'gg-spinner'}), zh('busy')]);
   busy.hidden = true;
   document.body.appendChild(busy);
   var pending = 0, busyTimer = null;
@@ -649,7 +649,7 @@
       run.disabled = true;
       clear(out);
       out.appendChild(el('p', {className: 'gg-note', id: 'gg-rec',
-                               data: {state: 'loading'}}, zh('ov_busy')));
+                               data: {state: 'loading'}}, zh('busy')));
       var root = state.root.code;
       getJSON(API + '/coverage/recommend?' + q({grid: root, k: n})).then(function (a) {
         a.root = root;

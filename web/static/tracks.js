@@ -374,7 +374,7 @@
       return;
     }
     setState('loading');
-    msg('info', 'tracks_loading');
+    msg('info', 'busy');
     var lines = getJSON(API + '/tracks?' + query({worker: worker, from: from, to: to}));
     var weeks = Promise.all(weeksOf(from, to).map(function (m) {
       return getJSON(API + '/tracks/summary?' + query({staff: worker, from: m,

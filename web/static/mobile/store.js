@@ -36,7 +36,7 @@ window.ggStore = (function () {
         resolve(conn);
       };
       req.onerror = function () { db = null; reject(req.error); };
-      req.onblocked = function () { db = null; reject(new Error('IndexedDB blocked')); };
+      req.onblocked = function () { db = null; reject(new Error(window.ggM.text('m_store_blocked'))); };
     });
     return db;
   }

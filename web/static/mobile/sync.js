@@ -98,7 +98,7 @@ window.ggSync = (function () {
       var parent = all.filter(function (p) { return p.id === it.parent; })[0];
       if (!parent) {
         it.state = 'failed';
-        it.message = 'report discarded';
+        it.message = window.ggM.text('m_parent_discarded');
         return store.put(it).then(function () { return 'next'; });
       }
       if (parent.state !== 'sent') { return Promise.resolve('next'); }
