@@ -2,6 +2,7 @@
 pick a worker and two days, see one line per leg on the map and the day's
 distance in the table, nothing loaded from another host, no console error."""
 
+import re
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -72,6 +73,11 @@ def test_a_leader_picks_a_worker_and_days_and_sees_the_tracks(
                                                          abs=0.011)
     assert "%" in page.inner_text("#tracks-coverage")
     page.screenshot(path=str(artifacts / "tracks.png"))
+    # a leg's start or end says its time in China time, labelled (not a bare
+    # clock)
+    page.locator(".leaflet-overlay-pane path.tracks-start").first.hover(force=True)
+    tip = page.locator(".leaflet-tooltip").last.inner_text()
+    assert re.fullmatch(r"(起点|终点) \d{4}-\d\d-\d\d \d\d:\d\d 北京时间", tip), tip
 
     own = urlsplit(live_server).netloc
     foreign = [u for u in seen["requests"]

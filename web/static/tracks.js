@@ -73,7 +73,6 @@
     return Math.floor(m / 60) + ':' + (mm.length < 2 ? '0' + mm : mm);
   }
   function km(metres) { return (metres / 1000).toFixed(2); }
-  function clock(iso) { return iso ? iso.slice(11, 16) : '—'; }
 
   // --- the map ------------------------------------------------------------------
 
@@ -114,12 +113,12 @@
       var xy = f.geometry.coordinates, a = xy[0], b = xy[xy.length - 1];
       L.circleMarker([a[1], a[0]], {radius: 5, color: c, weight: 2, fillColor: '#fff',
                                     fillOpacity: 1, className: 'tracks-start'})
-        .bindTooltip(text(zh('tracks_start', {time: p.day + ' ' + clock(p.start)})))
+        .bindTooltip(text(zh('tracks_start', {time: p.start ? gg.time(p.start) : p.day})))
         .addTo(linesLayer);
       L.circleMarker([b[1], b[0]], {radius: 5, color: '#fff', weight: 1.5,
                                     fillColor: c, fillOpacity: 1,
                                     className: 'tracks-end'})
-        .bindTooltip(text(zh('tracks_end', {time: p.day + ' ' + clock(p.end)})))
+        .bindTooltip(text(zh('tracks_end', {time: p.end ? gg.time(p.end) : p.day})))
         .addTo(linesLayer);
     });
     var bounds = linesLayer.getLayers().length ? linesLayer.getBounds() :
