@@ -74,12 +74,14 @@ def get(conn, principal, photo_id):
 
 
 def of_incidents(conn, incident_ids):
-    """``{incident id: [{"id", "url"}, ...]}`` (oldest first) of the incidents
-    (the caller has scoped them)."""
+    """``{incident id: [{"id", "url", "created_at", "created_by"}, ...]}``
+    (oldest first) of the incidents (the caller has scoped them); the time and
+    sender put each photo in the incident's timeline."""
     found = {}
-    for incident, photo in conn.execute(
-            "SELECT incident_id, id FROM incident_photos"
+    for incident, photo, at, by in conn.execute(
+            "SELECT incident_id, id, created_at, created_by FROM incident_photos"
             " WHERE incident_id = ANY(%s) ORDER BY incident_id, id",
             (list(incident_ids),)):
-        found.setdefault(incident, []).append({"id": photo, "url": url(photo)})
+        found.setdefault(incident, []).append(
+            {"id": photo, "url": url(photo), "created_at": at, "created_by": by})
     return found

@@ -212,6 +212,11 @@ def test_the_dispatcher_sees_the_photos_of_an_incident(page, dispatch_server):
     assert img.get_attribute("src") == sent.json()["url"]
     page.wait_for_function("() => document.querySelector('.dispatch-photos img')"
                            ".naturalWidth === 640")
+    # … and in the timeline, at the time it came, with who sent it
+    entry = page.locator("#dispatch-timeline li.dispatch-photo-event")
+    assert entry.count() == 1
+    assert entry.locator("img").get_attribute("src") == sent.json()["url"]
+    assert "dispatcher" in entry.inner_text() and "北京时间" in entry.inner_text()
 
 
 # --- issue 16, the dispatcher's items --------------------------------------------

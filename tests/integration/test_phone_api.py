@@ -436,10 +436,15 @@ def test_photos_are_re_encoded_without_exif_stored_once_and_listed(ph):
     assert second.status_code == 201
     assert second.get_json()["id"] != first["id"]
     incident = ph.client("dispatcher").get(f"/api/v1/incidents/{code}").get_json()
-    assert incident["photos"] == [first, second.get_json()]
+    listed = [{"id": p["id"], "url": p["url"]} for p in incident["photos"]]
+    assert listed == [first, second.get_json()]
+    # each with when it came and who sent it (the dispatcher's timeline)
+    assert [p["created_by"] for p in incident["photos"]] == ["liaison", "liaison"]
+    assert all(p["created_at"].endswith("+08:00") for p in incident["photos"])
     tasks = {t["code"]: t for t in
              ph.client("liaison").get("/api/v1/me/tasks").get_json()["items"]}
-    assert tasks[code]["photos"] == [first, second.get_json()]
+    assert [{"id": p["id"], "url": p["url"]} for p in tasks[code]["photos"]] == [
+        first, second.get_json()]
     # the preview's duplicates name their first photo
     _, lon, lat = _micro(ph, "liaison")
     dupes = ph.client("liaison").post("/api/v1/incidents/preview", json={

@@ -532,14 +532,25 @@
       }
       box.appendChild(el('h3', {}, both('dispatch_timeline')));
       var ol = el('ol', {className: 'dispatch-timeline', id: 'dispatch-timeline'});
-      (inc.events || []).forEach(function (ev) {
-        ol.appendChild(el('li', {}, [el('time', {}, when(ev.at)), ' ',
+      var entries = (inc.events || []).map(function (ev) {
+        return {at: ev.at, li: el('li', {}, [el('time', {}, when(ev.at)), ' ',
           el('strong', {}, label(V.actions, ev.action).split(' ')[0]), ' ',
           ev.actor || '', ev.note ? '：' + ev.note : '',
           ev.action === 'feedback' && ev.details && ev.details.outcome ?
             '（' + zh('dispatch_proposed_outcome') + '：' +
-            label(V.outcomes, ev.details.outcome).split(' ')[0] + '）' : '']));
+            label(V.outcomes, ev.details.outcome).split(' ')[0] + '）' : ''])};
       });
+      // each photo from the phone at the time it came, with who sent it
+      (inc.photos || []).forEach(function (p) {
+        entries.push({at: p.created_at, li: el('li', {className: 'dispatch-photo-event'}, [
+          el('time', {}, when(p.created_at)), ' ',
+          el('strong', {}, zh('dispatch_photos')), ' ', p.created_by || '', ' ',
+          el('a', {href: p.url, target: '_blank', rel: 'noopener'},
+            [el('img', {src: p.url, alt: zh('dispatch_photos'), loading: 'lazy',
+                        className: 'dispatch-timeline-photo'})])])});
+      });
+      entries.sort(function (a, b) { return Date.parse(a.at) - Date.parse(b.at); });
+      entries.forEach(function (e) { ol.appendChild(e.li); });
       box.appendChild(ol);
       if (cfg.can['incidents:edit'] && inc.actions && inc.actions.length) {
         box.appendChild(actionForm(inc));
