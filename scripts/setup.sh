@@ -166,7 +166,9 @@ if [ ! -e "$npm_stamp" ] \
   || [ ! -e "$vendor/node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" ]; then
   command -v npm >/dev/null || apt_install nodejs npm
   say "installing browser libraries into $vendor/node_modules (npm install)"
-  quietly npm install --prefix "$vendor" --no-package-lock --omit=dev \
+  # --ignore-scripts: the browser libraries need no install step, and one
+  # dependency (swagger-ui-dist's) would otherwise try to phone home.
+  quietly npm install --prefix "$vendor" --no-package-lock --omit=dev --ignore-scripts \
     --no-audit --no-fund
   rm -f "$vendor"/node_modules/.installed-*
   touch "$npm_stamp"
