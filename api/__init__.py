@@ -7,6 +7,7 @@ from api import (
     db,
     density,
     devices,
+    early_warnings,
     errors,
     exports,
     grid_edit,
@@ -34,7 +35,7 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols, exports,
+    visits, patrols, exports, early_warnings,
 )
 
 

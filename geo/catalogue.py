@@ -1745,6 +1745,20 @@ ERRORS = {
     "err_period_too_long": ("统计期超过 {days} 天",
                             "the period is longer than {days} days"),
     "err_from_out_of_range": ("from 超出范围", "'from' is out of range"),
+    # early warnings (layers/early_warning.py)
+    "ew_all_categories": ("各类事件", "All categories"),
+    "ew_bad_status": ("status 应为 {allowed} 之一",
+                      "'status' must be one of {allowed}"),
+    "ew_bad_action": ("action 应为 {allowed} 之一",
+                      "'action' must be one of {allowed}"),
+    "ew_reason_needed": ("排除预警须说明原因", "Dismissing a warning needs a reason"),
+    "ew_reason_too_long": ("原因不超过 500 字", "The reason is at most 500 characters"),
+    "ew_not_found": ("预警 {id} 不存在或不在您的管辖范围",
+                     "Warning {id} does not exist or is outside your jurisdiction"),
+    "ew_cli_done": ("预警计算完成：网格预警 {grids} 条，时空聚集 {clusters} 处",
+                    "early warnings computed: {grids} grid warning(s), {clusters} "
+                    "space-time cluster(s)"),
+    "ew_already_dismissed": ("该预警已排除", "This warning has already been dismissed"),
     "err_level_1_to_4": ("level 应为 1、2、3 或 4", "'level' must be 1, 2, 3 or 4"),
     "err_level_below_root": ("level 应为 {top} 或更低：根网格 {root} 是 {top} 级网格",
                              "'level' must be {top} or below: the root {root} is a "

@@ -23,6 +23,8 @@ PERMISSIONS = {
     "cameras:edit": "create and change cameras",
     "incidents:read": "read incidents",
     "incidents:edit": "register and handle incidents: every action of the loop",
+    "warnings:handle": "acknowledge early warnings, send them to 研判 or dismiss "
+                       "them",
     "incidents:report": "report incidents, add photos, accept and report back on "
                         "the tasks assigned (the field's actions of the loop)",
     "visits:record": "record household visits (入户走访) and propose tags",
@@ -45,10 +47,11 @@ ROLE_PERMISSIONS = {
         "map:view", "locate", "staff:contact", "households:read",
         "households:personal", "households:tags", "incidents:read",
         "incidents:edit", "incidents:report", "tracks:read", "visits:confirm",
+        "warnings:handle",
     })),
     "leader": ("领导", frozenset({
         "map:view", "locate", "staff:contact", "households:read", "incidents:read",
-        "tracks:read",
+        "tracks:read", "warnings:handle",
     })),
     "field_worker": ("网格员", frozenset({
         "map:view", "locate", "staff:contact", "households:read",

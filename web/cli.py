@@ -23,6 +23,7 @@ from web.cli_check import check_command
 from web.cli_common import database_url, external_url, friendly, masked, secret_key
 from web.cli_import import import_command
 from web.cli_users import user_group
+from web.cli_warnings import warnings_group
 
 __all__ = ["main"]
 
@@ -297,3 +298,4 @@ def _serve(url, host, port, threads=None, processes=None, cert=None, key=None):
 main.add_command(user_group)
 main.add_command(check_command)
 main.add_command(import_command)
+main.add_command(warnings_group)

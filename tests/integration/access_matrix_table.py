@@ -257,6 +257,13 @@ TABLE = {
         "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
     # visits (visits:record: the field roles; a body refused after the checks)
     # and their tags confirmed (visits:confirm: dispatchers, admins)
+    # early warnings: read with incidents:read; acting on one needs
+    # warnings:handle (admins, dispatchers, leaders)
+    ("GET", "/api/v1/warnings"): {"-": _INCIDENTS},
+    ("GET", "/api/v1/warnings/<int:warning_id>"): {
+        "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
+    ("POST", "/api/v1/warnings/<int:warning_id>"): {
+        "own": "A Y Y F Y Y Y F F", "other": "A Y N F Y N Y F F"},
     ("POST", "/api/v1/visits"): {"-": "A Y Y F F F F Y F"},
     ("GET", "/api/v1/visits/pending-tags"): {"-": "A Y Y F Y Y F F F"},
     ("POST", "/api/v1/visits/<int:visit_id>/confirm-tag"): {

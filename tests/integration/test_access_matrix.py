@@ -444,6 +444,33 @@ def _photo(m, who, t):
     return f"/api/v1/photos/{photo}", {}
 
 
+def _warning(m, t):
+    """A fresh open warning on the target's micro-grid."""
+    with psycopg.connect(m.url) as c:
+        return c.execute(
+            "INSERT INTO early_warnings (kind, grid_code, category, first_day,"
+            " last_day, since, window_days, observed, expected, p, q)"
+            " VALUES ('grid', %s, 'public_order', current_date, current_date,"
+            " current_date, 7, 5, 0.5, 0.0001, 0.001)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            (t["grid"],)).fetchone() or c.execute(
+            "SELECT id FROM early_warnings WHERE grid_code = %s", (t["grid"],)
+        ).fetchone()
+
+
+get("/api/v1/warnings", "/api/v1/warnings")
+
+
+@probe("GET", "/api/v1/warnings/<int:warning_id>")
+def _one_warning(m, who, t):
+    return f"/api/v1/warnings/{_warning(m, t)[0]}", {}
+
+
+@probe("POST", "/api/v1/warnings/<int:warning_id>")
+def _act_on_warning(m, who, t):
+    return f"/api/v1/warnings/{_warning(m, t)[0]}", {"json": {"action": "assess"}}
+
+
 get("/api/v1/visits/pending-tags", "/api/v1/visits/pending-tags")
 send("POST", "/api/v1/visits", "/api/v1/visits",
      lambda t: {"household_id": 1, "size_seen": 99}, ok=400)
