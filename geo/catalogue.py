@@ -77,6 +77,12 @@ PAGES = {
     "dispatch_kind_household": ("住户", "Household"),
     "dispatch_point": ("位置 {lon}, {lat}（WGS-84）", "Point {lon}, {lat} (WGS-84)"),
     "dispatch_nearest": ("附近其他摄像头", "Other cameras nearby"),
+    "dispatch_warnings": ("此处预警", "Early warnings here"),
+    "dispatch_warning_line": ("{grid}：{category}近 {days} 天 {observed} 起（预期 "
+                              "{expected}），自 {since} 起",
+                              "{grid}: {category}, {observed} in {days} days "
+                              "(expected {expected}), since {since}"),
+    "dispatch_warning_cluster": ("时空聚集", "space-time cluster"),
     "dispatch_near_incidents": ("200 米内未结事件", "Open incidents within 200 m"),
     "dispatch_near_households": ("100 米内住户", "Households within 100 m"),
     "dispatch_households_n": ("{n} 户", "{n} households"),

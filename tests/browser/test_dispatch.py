@@ -452,3 +452,24 @@ def test_the_card_and_the_duplicates_fit_a_phone(browser, dispatch_server, demo_
         assert seen["errors"] == []
     finally:
         context.close()
+
+
+def test_a_spot_in_a_warming_grid_shows_its_early_warning(page, dispatch_server,
+                                                          demo_town):
+    micro = demo_town.grids[demo_town.grids.level == 4].iloc[5]
+    spot = micro.geometry.representative_point()
+    with psycopg.connect(dispatch_server.url) as conn:
+        conn.execute(
+            "INSERT INTO early_warnings (kind, grid_code, category, first_day,"
+            " last_day, since, window_days, observed, expected, p, q)"
+            " VALUES ('grid', %s, 'dispute', '2026-10-31', '2026-10-31', '2026-10-27',"
+            " 7, 6, 0.8, 0.00001, 0.002)", (micro.code[:15],))
+    open_page(page, dispatch_server.base, "/dispatch", "dispatcher",
+              dispatch_server.passwords["dispatcher"], "#dispatch[data-state=ready]")
+    page.fill("#dispatch-lon", f"{spot.x:.7f}")
+    page.fill("#dispatch-lat", f"{spot.y:.7f}")
+    page.click("#dispatch-go")
+    line = page.wait_for_selector("#dispatch-warnings li")
+    text = line.inner_text()
+    # the warning of the comprehensive grid above the spot, in words
+    assert "矛盾纠纷近 7 天 6 起（预期 0.8），自 2026-10-27 起" in text, text

@@ -270,6 +270,9 @@
     });
     box.appendChild(ol);
     if (outside) { return; }
+    if (cfg.can['incidents:read'] && state.micro) {
+      box.appendChild(warningsHere(state.micro.code));
+    }
 
     box.appendChild(heading('staff'));
     box.appendChild(table(answer.staff || [], function (s) {
@@ -311,6 +314,27 @@
       }
       box.appendChild(el('p', {id: 'dispatch-households'}, line.join('；')));
     }
+  }
+
+  // The early warnings (预警) of the spot's grid and every grid above it: is
+  // something already rising here? Filled when the answer comes; empty: nothing.
+  function warningsHere(code) {
+    var box = el('div', {id: 'dispatch-warnings', className: 'dispatch-warnings'});
+    getJSON(API + '/warnings?at=' + encodeURIComponent(code)).then(function (r) {
+      if (!r.items.length) { return; }
+      box.appendChild(heading('dispatch_warnings'));
+      var ul = el('ul', {className: 'warn'});
+      r.items.forEach(function (w) {
+        ul.appendChild(el('li', {data: {id: w.id}}, zh('dispatch_warning_line', {
+          grid: w.grid_name || w.grid_code,
+          category: w.kind === 'cluster' ? zh('dispatch_warning_cluster') :
+            w.category_label,
+          days: w.window_days, observed: w.observed, expected: w.expected,
+          since: w.since})));
+      });
+      box.appendChild(ul);
+    }).catch(function () { /* a nicety: the rest of the panel stands */ });
+    return box;
   }
 
   function table(rows, cells, id) {
