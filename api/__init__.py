@@ -23,6 +23,7 @@ from api import (
     patrols,
     photos,
     places,
+    reports,
     search,
     stats,
     tracks,
@@ -35,7 +36,7 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols, exports, early_warnings,
+    visits, patrols, exports, early_warnings, reports,
 )
 
 

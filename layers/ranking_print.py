@@ -39,7 +39,7 @@ from layers.errors import LayerError
 
 __all__ = ["SCORE_CLASSES", "NO_SCORE", "FONT_FAMILY", "FONT_PACKAGE", "PAGE_INCHES",
            "PNG_DPI", "MAP_BOX", "MAP_MARGIN", "MAX_ROWS", "FontMissing",
-           "score_colour", "outlines", "render", "filename"]
+           "score_colour", "outlines", "render", "filename", "cjk_font", "wrap"]
 
 # (lowest score of the class, fill, legend), best first; viridis at 1, ¾, ½, ¼, 0
 SCORE_CLASSES = (
@@ -206,6 +206,14 @@ def _fonts():
             for name, size in sizes.items()}
 
 
+def cjk_font():
+    """The CJK font as FontProperties (no size: the caller gives it), for other
+    printed documents (the monthly report) drawn with the same font."""
+    from matplotlib.font_manager import FontProperties
+
+    return FontProperties(fname=_font_path())
+
+
 # -- drawing -------------------------------------------------------------------
 
 def _zh_en(key):
@@ -225,6 +233,10 @@ def _wrap(text, ems):
             line, width = "", 0.0
         line, width = line + word, width + w
     return lines + [line.rstrip()] if line.strip() else lines
+
+
+# for other printed documents (the monthly report): the same line breaking
+wrap = _wrap
 
 
 def _pct(share):

@@ -257,6 +257,9 @@ TABLE = {
         "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
     # visits (visits:record: the field roles; a body refused after the checks)
     # and their tags confirmed (visits:confirm: dispatchers, admins)
+    # the monthly report: a reading of incidents (own: the first micro-grid of
+    # village A; other: one of village B)
+    ("GET", "/api/v1/reports/monthly"): {"own": _INCIDENTS, "other": _INCIDENTS_OTHER},
     # early warnings: read with incidents:read; acting on one needs
     # warnings:handle (admins, dispatchers, leaders)
     ("GET", "/api/v1/warnings"): {"-": _INCIDENTS},

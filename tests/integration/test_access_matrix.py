@@ -459,6 +459,7 @@ def _warning(m, t):
 
 
 get("/api/v1/warnings", "/api/v1/warnings")
+get("/api/v1/reports/monthly", "/api/v1/reports/monthly?grid={grid}&month=2026-10")
 
 
 @probe("GET", "/api/v1/warnings/<int:warning_id>")
