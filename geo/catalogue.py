@@ -774,6 +774,17 @@ PAGES = {
     "import_row_n": ("第 {row} 行", "row {row}"),
     # the leaders' ranking page /rankings (web/rankings.py)
     "rank_nav": ("月度排名", "Rankings"),
+    "reports_nav": ("月报", "Monthly reports"),
+    "reports_title": ("安全稳定月报分析", "Monthly safety and stability reports"),
+    "reports_intro": ("每个镇街、村社区一份；Word 版可在 WPS 或 Word 中修改后印发。",
+                      "One per town and village; edit the Word file in WPS or Word "
+                      "before it goes out."),
+    "reports_month": ("月份", "Month"),
+    "reports_show": ("查看", "Show"),
+    "reports_grid": ("网格", "Grid"),
+    "reports_download": ("下载", "Download"),
+    "reports_word": ("Word 版", "Word"),
+    "reports_pdf": ("PDF 版", "PDF"),
     "rank_title": ("网格月度排名", "Monthly grid ranking"),
     "rank_as_of": ("截至", "as of"),
     "rank_month": ("月份", "Month"),

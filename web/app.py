@@ -18,6 +18,7 @@ from web import (
     mobile,
     plan,
     rankings,
+    reports_page,
     security,
     tiles,
     tracks,
@@ -78,7 +79,7 @@ def create_app(test_config=None):
     app.jinja_env.filters["local_time"] = localtime.shown  # times as people read them
     app.context_processor(lambda: {"principal": current()})
     for bp in (assets.bp, auth_views.bp, views.bp, plan.bp, admin.bp, import_page.bp,
-               dispatch.bp, rankings.bp, tracks.bp):
+               dispatch.bp, rankings.bp, reports_page.bp, tracks.bp):
         app.register_blueprint(bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(mobile.bp)

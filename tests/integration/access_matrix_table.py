@@ -112,6 +112,7 @@ TABLE = {
     ("GET", "/plan/grids"): {"own": _GRIDS_EDIT, "other": "A Y N N F F F F F"},
     ("GET", "/plan/check"): {"-": _GRIDS_EDIT},
     ("GET", "/rankings"): {"-": _INCIDENTS},
+    ("GET", "/reports"): {"-": _INCIDENTS},
     ("GET", "/tracks"): {"-": _TRACKS},
     ("GET", "/admin/audit"): {"-": _ADMINS},
     ("GET", "/admin/users"): {"-": _ADMINS},

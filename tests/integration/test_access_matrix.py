@@ -240,7 +240,8 @@ for _rule in ("/m/", "/m/manifest.webmanifest", "/m/sw.js"):  # the phone's shel
     get(_rule, _rule)
 
 # pages
-for _rule in ("/", "/dispatch", "/import", "/plan", "/rankings", "/tracks",
+for _rule in ("/", "/dispatch", "/import", "/plan", "/rankings", "/reports",
+              "/tracks",
               "/admin/audit", "/admin/users"):
     get(_rule, _rule)
 get("/plan/grids", "/plan/grids?parent={level3}")
