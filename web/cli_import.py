@@ -182,7 +182,7 @@ def _print_rejected(rejected, total, import_id):
         field = f" [{label}]" if label else ""
         at = (f" ({r['lon']:.6f}, {r['lat']:.6f})" if r.get("lon") is not None
               else "")
-        click.echo(f"  {_say('cli_row', row=r['row'])}{field}{at}：{r['reason']}")
+        click.echo(f"  {_say('row_n', row=r['row'])}{field}{at}：{r['reason']}")
     more = total - min(len(rejected), SHOWN)
     if more > 0:
         where = (f" (GET /api/v1/imports/{import_id}/rejected.csv)"
