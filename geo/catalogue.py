@@ -701,6 +701,86 @@ PAGES = {
     "cli_day": ("{n} 个点", "{n} points"),
     "cli_check": ("检查", "check"),
     "cli_more": ("另有 {n} 行被拒绝", "and {n} more rejected rows"),
+    # the other `gridgov` commands' status lines, each a whole line 中文（English）;
+    # a value that has words is given as (中文, English) (web.cli_common.line)
+    "cli_no_cluster_to_start": ("已设置 GRIDGOV_DATABASE_URL：没有私有集群可启动",
+                                "GRIDGOV_DATABASE_URL is set: no private cluster "
+                                "to start"),
+    "cli_no_cluster_to_stop": ("已设置 GRIDGOV_DATABASE_URL：没有私有集群可停止",
+                               "GRIDGOV_DATABASE_URL is set: no private cluster "
+                               "to stop"),
+    "cli_db_running": ("数据库运行中：{url}", "database running: {url}"),
+    "cli_db_stopped": ("数据库已停止", "database stopped"),
+    "cli_db_not_running": ("数据库本未运行", "database was not running"),
+    "cli_db_url": ("数据库地址：{url}（GRIDGOV_DATABASE_URL）",
+                   "url: {url} (GRIDGOV_DATABASE_URL)"),
+    "cli_db_postgis": ("PostGIS 版本：{version}", "postgis: {version}"),
+    "cli_db_no_postgis": ("数据库未安装 PostGIS",
+                          "postgis: not installed in the database"),
+    "cli_db_pending": ("待应用的迁移：{names}", "pending migrations: {names}"),
+    "cli_db_none_pending": ("没有待应用的迁移", "pending migrations: none"),
+    "cli_db_dataset": ("数据集：{dataset}", "dataset: {dataset}"),
+    "cli_db_no_dataset": ("数据库中没有数据集", "dataset: none"),
+    "cli_migrated": ("已应用迁移：{names}", "applied: {names}"),
+    "cli_up_to_date": ("数据库结构已是最新", "schema up to date"),
+    "cli_reset_confirm": ("删除 {url} 中的全部数据？", "Drop all data in {url}?"),
+    "cli_reset_done": ("已重建数据库结构：{names}", "schema recreated: {names}"),
+    "cli_demo_generating": (
+        "正在生成演示数据 {scale}（种子 {seed}，as of {as_of}：事件截至 {last}；"
+        "再次生成同样的数据：gridgov demo --scale {scale} --seed {seed} "
+        "--as-of {as_of}）…",
+        "generating the demo {scale} (seed {seed}, as of {as_of}: incidents up to "
+        "{last}; the same again: gridgov demo --scale {scale} --seed {seed} "
+        "--as-of {as_of}) …"),
+    "cli_demo_loaded": ("已载入：{counts}（生成用时 {generated} 秒，载入用时 "
+                        "{loaded} 秒）",
+                        "loaded: {counts} (generated in {generated} s, loaded in "
+                        "{loaded} s)"),
+    "cli_demo_accounts": ("演示账号（只显示这一次；用 `gridgov user passwd NAME` "
+                          "修改密码）",
+                          "demo accounts (shown once; `gridgov user passwd NAME` "
+                          "to change)"),
+    "cli_demo_old": ("注意：演示数据的事件截至 {last}，各页面打开的是最近一个完整月份；"
+                     "`gridgov demo --seed {seed}` 可重新生成到今天（账号保留）",
+                     "note: the demo's incidents end on {last}: the pages open on "
+                     "the last complete month; `gridgov demo --seed {seed}` "
+                     "generates it again up to today (the accounts stay)"),
+    "cli_plain_http": ("警告：{host} 以明文 HTTP 提供服务：手机只对 HTTPS 页面提供"
+                       "定位、相机和离线使用（请用 --cert 与 --key）",
+                       "warning: serving {host} over plain HTTP: phones give GPS, "
+                       "the camera and offline use only to HTTPS pages (use --cert "
+                       "and --key)"),
+    "cli_serving": ("gridgov 服务地址 {url}（{processes} 个工作进程 × {threads} "
+                    "个线程；按 Ctrl-C 停止）",
+                    "gridgov serving at {url}  ({processes} worker "
+                    "{process_word} × {threads} threads; Ctrl-C to stop)"),
+    "cli_user_created": ("已创建用户 {name}（{role}，{grid}）{staff}",
+                         "user {name} created ({role}, {grid}){staff}"),
+    "cli_user_staff": ("，网格人员 {staff}", ", staff {staff}"),
+    "cli_user_linked": ("用户 {name} 已关联网格人员 {staff}",
+                        "user {name} linked to staff {staff}"),
+    "cli_user_unlinked": ("用户 {name} 已解除与网格人员的关联", "user {name} unlinked"),
+    "cli_user_access": ("用户 {name}：{role}，{grid}", "user {name}: {role}, {grid}"),
+    "cli_user_access_same": ("用户 {name}：{role}，{grid}（未变）",
+                             "user {name}: {role}, {grid} (unchanged)"),
+    "cli_password_changed": ("用户 {name} 的密码已修改", "password of {name} changed"),
+    "cli_user_disabled": ("用户 {name} 已停用，其令牌已吊销",
+                          "user {name} disabled; its tokens are revoked"),
+    "cli_user_enabled": ("用户 {name} 已启用", "user {name} enabled"),
+    "cli_user_unlocked": ("用户 {name} 已解锁", "user {name} unlocked"),
+    "cli_token_for": ("{name} 的 API 令牌（只显示这一次，请妥善保管）",
+                      "API token for {name} (shown once, keep it safe)"),
+    "cli_token_revoked": ("令牌 {id} 已吊销", "token {id} revoked"),
+    "cli_grid_gone": ("网格已不存在{now}", "grid gone{now}"),
+    "cli_grid_now_in": ("，现属 {codes}", ", now in {codes}"),
+    "cli_check_error": ("错误", "error"),
+    "cli_check_sliver": ("碎片", "sliver"),
+    "cli_check_under": ("{root} 之下", "under {root}"),
+    "cli_check_everything": ("全部", "(everything)"),
+    "cli_check_summary": ("已检查{where}的 {grids} 个网格：{errors} 个错误，{slivers} 处"
+                          "碎片（小于 {m2} m²）",
+                          "{grids} grids checked {where}: {errors} error(s), "
+                          "{slivers} sliver(s) under {m2} m²"),
     "import_previewed": ("预览完成，尚未写入任何数据：核对后点击“导入”。",
                          "Preview only, nothing written yet: check it, then press "
                          "Import."),
