@@ -946,7 +946,6 @@ PAGES = {
     "tracks_replay_speed": ("速度", "Speed"),
     "tracks_replay_speed_x": ("1 秒 = {n} 分钟", "1 s = {n} min"),
     "tracks_replay_slider": ("回放时刻", "Replay time"),
-    "tracks_replay_time": ("{time}（北京时间）", "{time} (China time)"),
     "tracks_replay_rest": ("两段之间，停留", "between legs, not moving"),
 }
 

@@ -274,7 +274,8 @@
     replay.marker.setTooltipContent(text(clock.slice(11)));
     var label = $('replay-time');
     clear(label);
-    label.appendChild(document.createTextNode(zh('tracks_replay_time', {time: clock})));
+    label.appendChild(document.createTextNode(
+      gg.time(new Date(t * 1000).toISOString(), {seconds: true})));
     if (!spot.moving) {
       label.appendChild(el('span', {className: 'rest'}, ' · ' + zh('tracks_replay_rest')));
     }
