@@ -104,12 +104,12 @@ def collection(principal, cid):
 # -- the SQL of each kind: (select of features, from + scope, order, params) -----
 
 def _grids(principal, coll):
-    select = sql.SQL("{} AS feature").format(grids_layer._FEATURE)
+    select = sql.SQL("{} AS feature").format(grids_layer.FEATURE)
     # c: the households per grid (see _counted); PostgreSQL drops the join where
     # nothing reads it (the count of matches, the extent)
     source = sql.SQL("grids g LEFT JOIN c USING (code)"
                      " WHERE {visible} AND g.level = %(level)s").format(
-        visible=grids_layer._VISIBLE)
+        visible=grids_layer.VISIBLE)
     params = grids_layer.scope_params(principal) | {
         "level": coll.level, "levels": [coll.level], "prefix": like_prefix("")}
     return select, source, "g.code", "g.geom", params
@@ -118,7 +118,7 @@ def _grids(principal, coll):
 def _households(principal, coll):
     select = households_layer.FIELDS
     source = sql.SQL("households t WHERE t.grid_code LIKE %(scope)s")
-    return select, source, "t.id", "t.geom", households_layer._params(principal)
+    return select, source, "t.id", "t.geom", households_layer.scope_params(principal)
 
 
 def _cameras(principal, coll):
@@ -131,9 +131,9 @@ def _cameras(principal, coll):
 
 def _incidents(principal, coll):
     source = sql.SQL("{} WHERE i.grid_code LIKE %(scope)s").format(
-        incidents_layer._FROM)
+        incidents_layer.FROM)
     params = {"scope": principal.prefix, "now": dt.datetime.now(dt.UTC)}
-    return incidents_layer._FIELDS, source, "i.code", "i.geom", params
+    return incidents_layer.FIELDS, source, "i.code", "i.geom", params
 
 
 def _tracks(principal, coll):
@@ -157,14 +157,14 @@ def _counted(coll, query):
     if coll.kind != "grids":
         return query
     return sql.SQL("WITH c AS ({}) {}").format(
-        grids_layer._HOUSEHOLD_COUNTS, query)
+        grids_layer.HOUSEHOLD_COUNTS, query)
 
 
 def _feature(kind, row):
     """A row as a GeoJSON Feature (grids come built by PostGIS)."""
     if kind == "grids":
         return row["feature"]
-    row = incidents_layer._out(row) if kind == "incidents" else dict(row)
+    row = incidents_layer.to_json(row) if kind == "incidents" else dict(row)
     if kind == "tracks":
         geometry = row.pop("geometry")
         row["day"] = row["day"].isoformat()
