@@ -4,8 +4,8 @@ GDAL's OAPIF driver and any other client of the standard.
 Thin routes over :mod:`layers.ogc`, which scopes, masks and audits as the JSON
 API does. Errors are the OGC exception shape (``code``, ``description``) with our
 own ``error`` object beside it (bilingual message, field); a 401 says
-``WWW-Authenticate: Basic realm="gridgov"`` so that QGIS and GDAL offer HTTP
-Basic (user name + API token as the password: ``api.auth``).
+``WWW-Authenticate: Basic realm="gridgov"`` (``api.auth``, as on /tiles) so
+that QGIS and GDAL offer HTTP Basic (user name + API token as the password).
 """
 
 import datetime as dt
@@ -16,7 +16,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from api import openapi
-from api.auth import current, requires
+from api.auth import REALM, current, requires
 from api.db import connection
 from api.params import bbox_arg, int_arg, parse_moment
 from geo.catalogue import say
@@ -28,7 +28,6 @@ from layers.errors import Conflict, Invalid, LayerError, Unprocessable
 __all__ = ["bp", "PREFIX", "document", "REALM"]
 
 PREFIX = "/ogc"
-REALM = 'Basic realm="gridgov"'
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -52,8 +51,7 @@ def _error(status, code, message, field=None):
             "error": {"code": code, "message": message}}
     if field is not None:
         body["error"]["field"] = field
-    headers = {"WWW-Authenticate": REALM} if status == 401 else {}
-    return jsonify(body), status, headers
+    return jsonify(body), status
 
 
 @bp.errorhandler(LayerError)
@@ -141,7 +139,7 @@ def _describe(conn, coll):
 
 # -- routes ----------------------------------------------------------------------
 
-@bp.get("")
+@bp.get("", strict_slashes=False)  # /ogc/ too, as clients often write it
 @requires("map:view")
 def landing():
     _known({"f"})

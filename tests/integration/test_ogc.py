@@ -41,6 +41,37 @@ def test_landing_conformance_and_service_desc(client):
     assert "/ogc/collections/incidents/items/{featureId}" in doc["paths"]
 
 
+def test_the_landing_page_answers_with_a_trailing_slash_too(client, anonymous):
+    """/ogc/ is what many clients type: the landing page, not a 404."""
+    r = client.get("/ogc/")
+    assert r.status_code == 200
+    assert r.get_json()["links"] == client.get("/ogc").get_json()["links"]
+    refused = anonymous.get("/ogc/")
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Basic realm="gridgov"'
+
+
+def test_the_ogc_layer_reads_only_public_names():
+    """layers/ogc.py builds its collections from the other layers' fragments by
+    their public names (in their ``__all__``), none of their private ones."""
+    import ast
+    from pathlib import Path
+
+    import layers
+
+    path = Path(layers.__file__).parent / "ogc.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    used = {(n.value.id, n.attr) for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+            and n.value.id.endswith("_layer")}
+    assert used and not {u for u in used if u[1].startswith("_")}, used
+    from layers import grids, households, incidents
+    modules = {"grids_layer": grids, "households_layer": households,
+               "incidents_layer": incidents}
+    for module, name in used:
+        assert name in modules[module].__all__, (module, name)
+
+
 def test_collections_follow_the_role(as_user):
     def ids(user):
         return {c["id"] for c in as_user(user).get("/ogc/collections").get_json()[
