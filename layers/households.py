@@ -47,12 +47,13 @@ def scope_params(principal):
             "tags": principal.can("households:tags"), "scope": principal.prefix}
 
 
-def list_households(conn, principal, grid=None, limit=100, offset=0):
+def list_households(conn, principal, grid=None, limit=100, offset=0, via=None):
     """Households of the user's jurisdiction (optionally of one grid's subtree),
     masked per role; ``{"total": n, "items": [...]}``. The read is audited: one
-    row per call, however many households (none included)."""
+    row per call, however many households (none included); ``via`` says how, when
+    not a listing (``{"via": "export", "format": "xlsx"}``)."""
     params = scope_params(principal) | {"grid": like_prefix(grid or ""),
-                                   "limit": limit, "offset": offset}
+                                        "limit": limit, "offset": offset}
     cur = conn.cursor(row_factory=dict_row)
     total = cur.execute(
         "SELECT count(*) AS n FROM households t"
@@ -64,8 +65,8 @@ def list_households(conn, principal, grid=None, limit=100, offset=0):
                 " ORDER BY t.id LIMIT %(limit)s OFFSET %(offset)s").format(FIELDS),
         params).fetchall()
     audit.record_read(conn, principal, "households",
-                      {"via": "list", "grid": grid, "limit": limit, "offset": offset},
-                      len(items))
+                      {"via": "list", "grid": grid, "limit": limit, "offset": offset}
+                      | (via or {}), len(items))
     return {"total": total, "items": items}
 
 

@@ -603,13 +603,14 @@ def queue_counts(conn, principal, grid=None, now=None):
 
 def list_incidents(conn, principal, status=None, overdue=None, level=None,
                    category=None, grid=None, since=None, until=None, limit=100,
-                   offset=0, now=None):
+                   offset=0, now=None, via=None):
     """Incidents of the user's jurisdiction, ``{"total": n, "items": [...]}``.
 
     ``overdue`` (True / False) keeps the open incidents past their deadline (the
     supervision list, soonest deadline first) or the others; ``level`` is the
     queue (escalation level 1–4); ``grid`` a subtree; ``since`` / ``until`` bound
-    the time received. Newest first otherwise.
+    the time received. Newest first otherwise. The read is audited, ``via``
+    saying how when not a listing (``{"via": "export", "format": "csv"}``).
     """
     where = [sql.SQL("i.grid_code LIKE %(scope)s")]
     params = {"scope": principal.prefix, "now": _now(now), "limit": limit,
@@ -653,5 +654,5 @@ def list_incidents(conn, principal, status=None, overdue=None, level=None,
         "via": "list", "status": status, "overdue": overdue, "level": level,
         "category": category, "grid": grid,
         "since": since and since.isoformat(), "until": until and until.isoformat(),
-        "limit": limit, "offset": offset}, len(items))
+        "limit": limit, "offset": offset} | (via or {}), len(items))
     return {"total": total, "items": [to_json(r) for r in items]}
