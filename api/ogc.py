@@ -12,7 +12,7 @@ import datetime as dt
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from api import openapi
@@ -42,6 +42,11 @@ _OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden
               422: "InvalidValue", 428: "PreconditionRequired", 503: "Unavailable"}
 
 bp = Blueprint("ogc", __name__)
+
+
+@bp.record_once
+def _make_cache(state):
+    state.app.extensions["gridgov.ogc_extents"] = ogc.extent_cache()
 
 
 # -- errors: the OGC shape, our bilingual message, Basic offered on a 401 --------
@@ -123,7 +128,8 @@ def _link(href, rel, type_="application/json", title=None):
 
 def _describe(conn, coll):
     path = f"/collections/{coll.id}"
-    extent = ogc.extent(conn, current(), coll)
+    extent = ogc.extent(conn, current(), coll,
+                        cache=current_app.extensions.get("gridgov.ogc_extents"))
     body = {
         "id": coll.id, "title": coll.title, "description": coll.description,
         "itemType": "feature", "crs": [_CRS84], "storageCrs": _CRS84,

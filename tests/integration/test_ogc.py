@@ -72,6 +72,26 @@ def test_the_ogc_layer_reads_only_public_names():
         assert name in modules[module].__all__, (module, name)
 
 
+def test_collection_extents_are_cached_by_the_data_generation(app, client, demo_url):
+    """Repeated /ogc/collections measure no extent again (each is cached under
+    its layer's data generation); a write to a layer measures that layer's again,
+    and only it."""
+    cache = app.extensions["gridgov.ogc_extents"]
+    cache.clear()
+    misses, hits = cache.misses, cache.hits
+    first = client.get("/ogc/collections").get_json()["collections"]
+    measured = cache.misses - misses
+    assert measured >= 7 and len(cache) == measured  # tracks have no generation
+    again = client.get("/ogc/collections").get_json()["collections"]
+    assert again == first
+    assert (cache.misses - misses, cache.hits - hits) == (measured, measured)
+    with psycopg.connect(demo_url) as c:  # as a write to cameras bumps it
+        c.execute("UPDATE tile_generations SET generation = generation + 1"
+                  " WHERE layer = 'cameras' AND slot = 0")
+    assert client.get("/ogc/collections").get_json()["collections"] == first
+    assert cache.misses - misses == measured + 1
+
+
 def test_collections_follow_the_role(as_user):
     def ids(user):
         return {c["id"] for c in as_user(user).get("/ogc/collections").get_json()[
