@@ -282,6 +282,22 @@ def _loopback(host):
         return False
 
 
+def _warn_of_calendar_gaps():
+    """The holiday calendar's gaps, said once here rather than by each worker
+    (each builds the application): the configuration read as create_app reads
+    it, then marked checked for the workers."""
+    from flask import Config
+
+    from web.app import calendar_gaps
+
+    config = Config(os.getcwd())
+    config.from_prefixed_env("GRIDGOV")
+    gaps = calendar_gaps(config)
+    if gaps:
+        click.echo(f"gridgov: {gaps}", err=True)
+    os.environ["GRIDGOV_CALENDAR_CHECKED"] = "true"
+
+
 def _serve(url, host, port, threads=None, processes=None, cert=None, key=None):
     from web.serving import DEFAULT_THREADS, default_processes, serve
 
@@ -295,6 +311,7 @@ def _serve(url, host, port, threads=None, processes=None, cert=None, key=None):
         os.environ["GRIDGOV_SESSION_COOKIE_SECURE"] = "true"
     elif not _loopback(host):
         click.echo(line("cli_plain_http", host=host), err=True)
+    _warn_of_calendar_gaps()
     scheme = "https" if cert else "http"
     click.echo(line("cli_serving", url=f"{scheme}://{host}:{port}",
                     processes=processes, threads=threads,

@@ -190,6 +190,15 @@ def test_serve_runs_one_worker_per_process_and_stops_them_all(migrated_url, tmp_
         assert len(children) == 2
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0
+        # the holiday calendar's gaps said once by `serve`, not once per worker
+        from flask import Config
+
+        from web.app import calendar_gaps
+        config = Config(str(tmp_path))
+        config.from_prefixed_env("GRIDGOV")
+        gaps = calendar_gaps(config)
+        said = server.stdout.read().decode()
+        assert (said.count(gaps) if gaps else 1) == 1, said
         for pid in children:  # gone (or a zombie left for init to reap)
             stat = proc / pid / "stat"
             assert not stat.exists() or stat.read_text().split()[2] == "Z"
