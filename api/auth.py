@@ -18,14 +18,14 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.db import connection
-from api.errors import error_response
+from api.errors import error_response, for_a_program
 from geo.catalogue import say
 from layers import devices, users
 from layers.access import ROLE_PERMISSIONS
 from layers.errors import Forbidden, Unauthorized
 
 __all__ = ["init_app", "requires", "public", "token_login", "prefetch",
-           "prefetched", "current", "log_in", "log_out"]
+           "prefetched", "current", "log_in", "log_out", "REALM"]
 
 _csrf = CSRFProtect()
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -47,6 +47,7 @@ def init_app(app):
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session
     _csrf.init_app(app)
     app.before_request(_identify)
+    app.after_request(_offer_basic)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
@@ -63,6 +64,17 @@ def _bearer():
 # Where HTTP Basic is accepted (what QGIS's and GDAL's authentication offers): the
 # user name and an API token as the password; never the login password.
 _BASIC_PATHS = ("/ogc", "/tiles/")
+
+
+REALM = 'Basic realm="gridgov"'
+
+
+def _offer_basic(response):
+    """A 401 where HTTP Basic is accepted (/ogc, /tiles) says so, so that QGIS and
+    GDAL ask for the user name and API token: one place for every such route."""
+    if response.status_code == 401 and request.path.startswith(_BASIC_PATHS):
+        response.headers["WWW-Authenticate"] = REALM
+    return response
 
 
 def _basic():
@@ -147,10 +159,6 @@ def current():
     return g.get("principal")
 
 
-def _is_api():
-    return request.path.startswith(("/api/", "/ogc"))
-
-
 def requires(permission):
     """Declare and enforce the permission a view needs."""
 
@@ -159,7 +167,7 @@ def requires(permission):
         def wrapper(*args, **kwargs):
             principal = g.get("principal")
             if principal is None:
-                if _is_api():
+                if for_a_program():
                     raise Unauthorized(say("err_login_needed"))
                 return redirect(url_for("auth.login",
                                         next=request.full_path.rstrip("?")))

@@ -14,7 +14,7 @@ from geo.catalogue import say
 from layers.errors import LayerError
 
 __all__ = ["init_app", "error_response", "first_line", "is_unavailable",
-           "RETRY_AFTER_S", "UNAVAILABLE"]
+           "RETRY_AFTER_S", "UNAVAILABLE", "PROGRAM_PATHS", "for_a_program"]
 
 UNAVAILABLE = say("db_unavailable")
 RETRY_AFTER_S = 5
@@ -29,8 +29,16 @@ def error_response(status, code, message, field=None, **details):
     return jsonify(body), int(status)
 
 
-def _wants_json():
-    return request.path.startswith("/api/")
+# Where the client is a program (the JSON API, OGC API – Features, vector tiles
+# for QGIS and the pages' map layers): errors are JSON, and a request without
+# credentials is a 401 (api.auth), never a redirect to the login page.
+PROGRAM_PATHS = ("/api/", "/ogc", "/tiles/")
+
+
+def for_a_program():
+    """Whether the request is a program's (:data:`PROGRAM_PATHS`)."""
+    return request.path.startswith(PROGRAM_PATHS)
+
 
 
 def first_line(exc):
@@ -59,14 +67,14 @@ def init_app(app):
 
     @app.errorhandler(LayerError)
     def layer_error(exc):
-        if not _wants_json():
+        if not for_a_program():
             return page(int(exc.http_status), exc.message)
         return error_response(exc.http_status, exc.code, exc.message, exc.field,
                               **exc.details)
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        if not _wants_json():
+        if not for_a_program():
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(exc.code, code, say(
@@ -77,13 +85,13 @@ def init_app(app):
         if is_unavailable(exc):
             app.logger.warning("database unavailable on %s %s: %s", request.method,
                                request.path, first_line(exc))
-            if _wants_json():
+            if for_a_program():
                 answer = error_response(503, "unavailable", UNAVAILABLE)
             else:
                 answer = page(503, UNAVAILABLE)
             return answer[0], answer[1], {"Retry-After": str(RETRY_AFTER_S)}
         # Never leak a stack trace or SQL: log it, answer a plain message.
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        if _wants_json():
+        if for_a_program():
             return error_response(500, "internal", say("internal"))
         return page(500, say("internal"))

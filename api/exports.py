@@ -162,9 +162,11 @@ def _features(features):
             [shapely.geometry.shape(f["geometry"]) for f in features])
 
 
-def _read(conn, principal, layer, grid, cap):
-    """``(properties, geometries)`` of the export, at most ``cap + 1`` rows."""
+def _read(conn, principal, layer, grid, cap, fmt):
+    """``(properties, geometries)`` of the export, at most ``cap + 1`` rows; the
+    reads of personal data audited as this export (``via``, ``format``)."""
     args = request.args
+    via = {"via": "export", "format": fmt}
     if layer == "grids":
         # a subtree lies within its root's bounds: a small part of a large level
         # stays under the read's cap (a grid outside the jurisdiction: 404)
@@ -176,7 +178,8 @@ def _read(conn, principal, layer, grid, cap):
             raise _too_large(found["numberMatched"], grids.MAX_FEATURES)
         return _features([f for f in found["features"] if _in(f["id"], grid)])
     if layer == "households":
-        page = households.list_households(conn, principal, grid=grid, limit=cap + 1)
+        page = households.list_households(conn, principal, grid=grid, limit=cap + 1,
+                                          via=via)
         return _points(page["items"])
     if layer == "cameras":
         return _points(r for r in cameras.list_cameras(conn, principal, limit=10**7)
@@ -188,7 +191,7 @@ def _read(conn, principal, layer, grid, cap):
             conn, principal, status=args.get("status") or None,
             overdue=flag_arg("overdue", default=None),
             level=int_arg("level", 1, 4), category=args.get("category") or None,
-            grid=grid, since=since, until=until, limit=cap + 1)
+            grid=grid, since=since, until=until, limit=cap + 1, via=via)
         return _points(page["items"])
     staff = int_arg("staff_id", 1, 2**31 - 1)
     found, matched = ogc.items(conn, principal, ogc.COLLECTIONS["tracks"],
@@ -320,7 +323,7 @@ def export(layer):
     grid = (request.args.get("grid") or "").strip() or None
     cap = int(current_app.config.get("EXPORT_MAX_FEATURES", 50_000))
     with connection() as conn:
-        props, geoms = _read(conn, principal, layer, grid, cap)
+        props, geoms = _read(conn, principal, layer, grid, cap, fmt)
     if len(props) > cap:
         raise _too_large(f"{cap}+", cap)
     stem = layer + ("_gcj02" if target == "gcj02" else "")

@@ -8,10 +8,9 @@ from api.auth import current, requires
 from api.db import connection
 from api.params import bbox_arg, int_arg
 from geo.catalogue import say
+from geo.localtime import CHINA_TZ
 from layers import grids
 from layers.errors import Invalid
-
-_CHINA = dt.timezone(dt.timedelta(hours=8))
 
 bp = Blueprint("grids", __name__)
 
@@ -79,8 +78,8 @@ def _moment():
     try:
         if len(raw) == 10:
             day = dt.date.fromisoformat(raw)
-            return dt.datetime.combine(day, dt.time.max, tzinfo=_CHINA)
+            return dt.datetime.combine(day, dt.time.max, tzinfo=CHINA_TZ)
         moment = dt.datetime.fromisoformat(raw)
     except ValueError:
         raise Invalid(say("err_at_param", raw=raw), field="at") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=_CHINA)
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TZ)

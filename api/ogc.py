@@ -4,19 +4,19 @@ GDAL's OAPIF driver and any other client of the standard.
 Thin routes over :mod:`layers.ogc`, which scopes, masks and audits as the JSON
 API does. Errors are the OGC exception shape (``code``, ``description``) with our
 own ``error`` object beside it (bilingual message, field); a 401 says
-``WWW-Authenticate: Basic realm="gridgov"`` so that QGIS and GDAL offer HTTP
-Basic (user name + API token as the password: ``api.auth``).
+``WWW-Authenticate: Basic realm="gridgov"`` (``api.auth``, as on /tiles) so
+that QGIS and GDAL offer HTTP Basic (user name + API token as the password).
 """
 
 import datetime as dt
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from api import openapi
-from api.auth import current, requires
+from api.auth import REALM, current, requires
 from api.db import connection
 from api.params import bbox_arg, int_arg, parse_moment
 from geo.catalogue import say
@@ -28,7 +28,6 @@ from layers.errors import Conflict, Invalid, LayerError, Unprocessable
 __all__ = ["bp", "PREFIX", "document", "REALM"]
 
 PREFIX = "/ogc"
-REALM = 'Basic realm="gridgov"'
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -45,6 +44,11 @@ _OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden
 bp = Blueprint("ogc", __name__)
 
 
+@bp.record_once
+def _make_cache(state):
+    state.app.extensions["gridgov.ogc_extents"] = ogc.extent_cache()
+
+
 # -- errors: the OGC shape, our bilingual message, Basic offered on a 401 --------
 
 def _error(status, code, message, field=None):
@@ -52,8 +56,7 @@ def _error(status, code, message, field=None):
             "error": {"code": code, "message": message}}
     if field is not None:
         body["error"]["field"] = field
-    headers = {"WWW-Authenticate": REALM} if status == 401 else {}
-    return jsonify(body), status, headers
+    return jsonify(body), status
 
 
 @bp.errorhandler(LayerError)
@@ -125,7 +128,8 @@ def _link(href, rel, type_="application/json", title=None):
 
 def _describe(conn, coll):
     path = f"/collections/{coll.id}"
-    extent = ogc.extent(conn, current(), coll)
+    extent = ogc.extent(conn, current(), coll,
+                        cache=current_app.extensions.get("gridgov.ogc_extents"))
     body = {
         "id": coll.id, "title": coll.title, "description": coll.description,
         "itemType": "feature", "crs": [_CRS84], "storageCrs": _CRS84,
@@ -141,7 +145,7 @@ def _describe(conn, coll):
 
 # -- routes ----------------------------------------------------------------------
 
-@bp.get("")
+@bp.get("", strict_slashes=False)  # /ogc/ too, as clients often write it
 @requires("map:view")
 def landing():
     _known({"f"})

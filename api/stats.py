@@ -262,8 +262,8 @@ _COLUMNS = (  # the headers are the page's and the PDF's (geo/catalogue.py)
     (both("rank_visit_rate") + " %", lambda g: _pct(g["visit_rate"])),
     (both("rank_received"), lambda g: g["received"]),
     (both("rank_resolved"), lambda g: g["resolved"]),
-    (both("rank_overdue"), lambda g: g["overdue"]),
-    (both("rank_per100"), lambda g: _round(g["per_100_households"])),
+    (both("overdue_open"), lambda g: g["overdue"]),
+    (both("per_100"), lambda g: _round(g["per_100_households"])),
     (both("rank_avg_close_days"), lambda g: g["avg_close_days"]),
     (both("rank_mom") + " %", lambda g: _pct(g["mom"]["received_change"])),
     (both("rank_yoy") + " %", lambda g: _pct(g["yoy"]["received_change"])),
@@ -301,7 +301,7 @@ def xlsx(found):
     # the month still running says how far it goes
     when = (period["month"] if period["month"] and period.get("complete", True)
             else f"{period['from']} – {period['to']}")
-    title = (f"{both('rank_title')} · {when} · {both('rank_level')} {found['level']}"
+    title = (f"{both('rank_title')} · {when} · {both('level')} {found['level']}"
              f" · {both('rank_as_of')} {localtime.shown(found['as_of'])}"
              f"（{localtime.label('en')}）")
     sheet.append([title])

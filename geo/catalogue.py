@@ -15,8 +15,9 @@ Each entry is ``key -> (中文, English)`` with named placeholders as in
 - :func:`text`: one language alone (pages that set the English in a grey span).
 
 The sections below are the old catalogues merged, each kept as a named dict
-(:data:`PAGES`, :data:`READERS`, :data:`CHECKS`, :data:`ERRORS`) so the modules
-that had them (``web.i18n.STRINGS``, ``importers.messages.MESSAGES``,
+(:data:`COMMON`, the words several pages share; :data:`PAGES`, :data:`READERS`,
+:data:`CHECKS`, :data:`ERRORS`) so the modules that had them
+(``web.i18n.STRINGS``, COMMON and PAGES together, ``importers.messages.MESSAGES``,
 ``layers.import_messages.MESSAGES``) stay thin aliases of their section and their
 callers did not have to change; a key is unique across all of them
 (:data:`CATALOGUE` refuses a second one at import).
@@ -37,16 +38,17 @@ the templates and scripts, errors raised with a literal message, and
 
 from geo.vocab import bilingual
 
-__all__ = ["PAGES", "READERS", "CHECKS", "ERRORS", "CATALOGUE", "say", "pair",
-           "text", "both"]
+__all__ = ["COMMON", "PAGES", "READERS", "CHECKS", "ERRORS", "CATALOGUE", "say",
+           "pair", "text", "both"]
 
-# the pages and their scripts, the CLI's import lines (formerly web/i18n.py)
-PAGES = {
-    "app_title": ("综治网格地图", "Grid governance map"),
+# the words more than one page uses (a column, a button, a layer's name), under
+# one key each: every page hands its scripts this slice with its own prefix's
+# (web.i18n.page_strings), so no page keeps a copy of a common word
+COMMON = {
     "households": ("住户", "Households"),
     "cameras": ("视频监控", "Cameras"),
-    "grid_chain": ("网格归属", "Grid chain"),
     "staff": ("网格力量", "Grid staff"),
+    "grid_chain": ("网格归属", "Grid chain"),
     "cameras_seeing": ("可视摄像头", "Cameras seeing this spot"),
     "outside": ("此处不在任何网格内", "This spot lies outside every grid"),
     "loading": ("查询中…", "Looking up…"),
@@ -57,13 +59,43 @@ PAGES = {
     "code": ("编码", "Code"),
     "household_count": ("户数", "Households"),
     "metres": ("米", "m"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "time": ("时间", "Time"),
+    "user": ("用户", "User"),
+    "save": ("保存", "Save"),
+    "incidents": ("事件", "Incidents"),
+    "grids": ("网格边界", "Grids"),
+    "tracks": ("巡查轨迹", "Patrol tracks"),
+    "grid": ("网格", "Grid"),
+    "level": ("层级", "Level"),
+    "month": ("月份", "Month"),
+    "category": ("类别", "Category"),
+    "subtype": ("子类", "Subtype"),
+    "households_n": ("{n} 户", "{n} households"),
+    "grid_worker": ("网格员", "Grid worker"),
+    "parent_grid": ("上级网格", "Parent grid"),
+    "preview": ("预览", "Preview"),
+    "cancel": ("取消", "Cancel"),
+    "overdue": ("已超期", "Overdue"),
+    "overdue_open": ("超期未结", "Overdue"),
+    "per_100": ("每百户事件", "Per 100 households"),
+    "proposed_outcome": ("建议结果", "Proposed outcome"),
+    "row_n": ("第 {row} 行", "row {row}"),
+    "total": ("合计", "Total"),
+}
+
+# the pages and their scripts, the CLI's import lines (formerly web/i18n.py)
+PAGES = {
+    "app_title": ("综治网格地图", "Grid governance map"),
     "nav_map": ("地图", "Map"),
     "nav_menu": ("菜单", "Menu"),
     "nav_panel": ("信息面板", "Panel"),
     "nav_plan": ("网格规划", "Grid planning"),
     "nav_audit": ("审计日志", "Audit log"),
     "nav_dispatch": ("指挥调度", "Dispatch"),
-    "dispatch_title": ("指挥调度", "Dispatch"),
     "dispatch_hint": ("点击地图，或输入坐标、地名、地址定位",
                       "Click the map, or type coordinates, a place or an address"),
     "dispatch_crs": ("坐标系", "Coordinates"),
@@ -85,10 +117,7 @@ PAGES = {
     "dispatch_warning_cluster": ("时空聚集", "space-time cluster"),
     "dispatch_near_incidents": ("200 米内未结事件", "Open incidents within 200 m"),
     "dispatch_near_households": ("100 米内住户", "Households within 100 m"),
-    "dispatch_households_n": ("{n} 户", "{n} households"),
     "dispatch_register": ("受理登记", "Register an incident"),
-    "dispatch_category": ("类别", "Category"),
-    "dispatch_subtype": ("子类", "Subtype"),
     "dispatch_source": ("来源", "Source"),
     "dispatch_reporter": ("报告人", "Reporter"),
     "dispatch_description": ("事件描述", "Description"),
@@ -109,18 +138,15 @@ PAGES = {
     "dispatch_scope": ("范围：{name}", "Scope: {name}"),
     "dispatch_scope_mine": ("我的辖区", "My jurisdiction"),
     "dispatch_scope_micro": ("看本微网格队列", "This micro-grid's queues"),
-    "dispatch_level": ("层级", "Level"),
     "dispatch_list_empty": ("队列为空", "The queue is empty"),
     "dispatch_timeline": ("处置过程（北京时间）", "Timeline (China time)"),
     "dispatch_photos": ("现场照片", "Photos"),
     "dispatch_note": ("意见 / 备注", "Note"),
     "dispatch_deadline": ("期限", "Deadline"),
-    "dispatch_overdue": ("已超期", "Overdue"),
     "dispatch_assignee": ("承办", "In charge"),
     "dispatch_to_staff": ("分派给网格人员", "Assign to grid staff"),
     "dispatch_department": ("或交部门", "or to a department"),
     "dispatch_outcome": ("办结结果", "Outcome"),
-    "dispatch_proposed_outcome": ("建议结果", "Proposed outcome"),
     "dispatch_satisfaction": ("满意度", "Satisfaction"),
     "dispatch_received": ("受理时间", "Received"),
     "dispatch_outside_mine": ("不在您的管辖范围", "Outside your jurisdiction"),
@@ -128,9 +154,6 @@ PAGES = {
     # the grid workers' phone page /m/ (web/mobile.py, static/mobile/*.js)
     "m_app_name": ("网格通 · 网格员手机端", "gridgov for grid workers"),
     "m_app_short": ("网格通", "gridgov"),
-    "m_login": ("登录", "Log in"),
-    "m_username": ("用户名", "User name"),
-    "m_password": ("密码", "Password"),
     "m_login_failed": ("登录失败：{msg}", "Login failed: {msg}"),
     "m_login_again": ("登录已失效，请重新登录；未发送的记录会保留。",
                       "Your login has ended: log in again; unsent items are kept."),
@@ -145,7 +168,6 @@ PAGES = {
     "m_other_keep": ("取消，保留记录", "Cancel, keep them"),
     "m_other_kept": ("已取消登录，记录已保留。",
                      "Login cancelled; the items are kept."),
-    "m_logout": ("退出", "Log out"),
     "m_logout_confirm": ("还有 {n} 条记录未发送：退出后锁定保留在手机上，您再次登录后"
                          "发送。确定退出？",
                          "{n} items are not sent yet: they stay on the phone, locked, "
@@ -159,8 +181,6 @@ PAGES = {
     "m_tab_visits": ("走访", "Visits"),
     "m_tab_patrol": ("巡查", "Patrol"),
     "m_tab_queue": ("待发送", "Outbox"),
-    "m_category": ("类别", "Category"),
-    "m_subtype": ("子类", "Subtype"),
     "m_description": ("情况描述", "What you see"),
     "m_photos": ("照片（1–3 张）", "Photos (1–3)"),
     "m_add_photo": ("拍照 / 选图", "Take or choose a photo"),
@@ -174,7 +194,6 @@ PAGES = {
                    "Accuracy worse than 30 m: drag the pin to the exact spot"),
     "m_pin_moved": ("已手动调整位置", "Position set by hand"),
     "m_relocate": ("重新定位", "Locate again"),
-    "m_time": ("时间", "Time"),
     "m_check": ("下一步：查重预览", "Next: check for duplicates"),
     "m_need_position": ("请等待定位完成", "Wait for a position"),
     "m_need_text": ("请填写情况描述", "Write what you see"),
@@ -200,13 +219,10 @@ PAGES = {
     "m_tasks_empty": ("暂无待办", "No task"),
     "m_new_tasks": ("新任务 {n} 条", "{n} new tasks"),
     "m_deadline": ("期限 {time}", "Due {time}"),
-    "m_overdue": ("已超期", "Overdue"),
     "m_accept": ("接收", "Accept"),
     "m_feedback": ("处置反馈", "Report back"),
     "m_note": ("处置情况", "What was done"),
-    "m_outcome": ("建议结果", "Proposed outcome"),
     "m_send_feedback": ("提交反馈", "Send"),
-    "m_cancel": ("取消", "Cancel"),
     "m_households_empty": ("暂无住户，请联网后刷新", "No household: refresh online"),
     "m_search": ("搜索地址或户主", "Search address or name"),
     "m_last_visit": ("上次走访 {date}", "Last visit {date}"),
@@ -267,14 +283,8 @@ PAGES = {
     "ov_hotspots": ("冷热点（Gi*） Hot and cold spots", "Hot and cold spots"),
     "ov_views": ("摄像头视域 Camera views", "Camera views"),
     "ov_blind": ("监控盲区 Blind spots", "Blind spots"),
-    "ov_level": ("层级", "Level"),
     "ov_measure": ("指标", "Measure"),
-    "ov_month": ("月份", "Month"),
     "ov_received": ("受理", "Received"),
-    "ov_resolution_rate": ("化解率", "Resolution rate"),
-    "ov_timeliness": ("按期办结率", "Closed on time"),
-    "ov_overdue": ("超期未结", "Overdue"),
-    "ov_per_100": ("每百户事件", "Per 100 households"),
     "ov_labels": ("网格名称 Grid names", "Grid names"),
     "ov_rec_layer": ("补点建议 Proposed cameras", "Proposed cameras"),
     "ov_hot_legend": ("冷热点（Gi*）", "Hot and cold spots (Gi*)"),
@@ -326,23 +336,14 @@ PAGES = {
     "ov_m_yoy_change": ("受理量同比", "Received, year on year"),
     "ov_m_coverage": ("视频覆盖率（住户）", "Camera coverage (households)"),
     "ov_m_score": ("综合得分", "Score"),
-    "login": ("登录", "Log in"),
-    "logout": ("退出", "Log out"),
-    "username": ("用户名", "User name"),
-    "password": ("密码", "Password"),
     "wrong_login": ("用户名或密码错误", "Wrong user name or password"),
     "forbidden": ("无权访问", "Not allowed"),
     "forbidden_text": ("您的角色无权访问此页面。", "Your role may not open this page."),
-    "plan_title": ("网格规划", "Grid planning"),
     # the planners' page /plan (web/plan.py, web/static/plan.js)
-    "plan_parent": ("上级网格", "Parent grid"),
     "plan_open": ("打开", "Open"),
     "plan_redraw": ("修改边界", "Redraw"),
     "plan_split": ("拆分", "Split"),
     "plan_merge": ("合并", "Merge"),
-    "plan_preview": ("预览", "Preview"),
-    "plan_save": ("保存", "Save"),
-    "plan_cancel": ("取消", "Cancel"),
     "plan_reload": ("刷新", "Reload"),
     "plan_hint": ("点击地图上的网格选中它，再选择“修改边界”“拆分”或“合并”。",
                   "Click a grid on the map to select it, then Redraw, Split or "
@@ -358,7 +359,6 @@ PAGES = {
     "plan_undo": ("撤销", "Undo"),
     "plan_pin": ("共用顶点在相邻网格中一同移动", "Move shared vertices in the "
                  "neighbouring grids too"),
-    "plan_gaps": ("空隙", "Gaps"),
     "plan_gap_item": ("空隙 {n}（{area} m²）交给：", "Gap {n} ({area} m²) to:"),
     "plan_give": ("并入", "give to"),
     "plan_hint_split": ("画一条穿过网格的分割线：逐点单击，再次单击最后一点结束，"
@@ -395,7 +395,6 @@ PAGES = {
     "plan_merge_into": ("并入", "Merge into"),
     "plan_version": ("版本", "Version"),
     "plan_area": ("面积（m²）", "Area (m²)"),
-    "plan_grid": ("网格", "Grid"),
     "plan_before": ("原面积（m²）", "Before (m²)"),
     "plan_after": ("新面积（m²）", "After (m²)"),
     "plan_changed": ("边界变更的网格", "Grids whose boundary changes"),
@@ -491,7 +490,6 @@ PAGES = {
                            "Note: these micro-grids are outside {low}–{high} "
                            "households; the warning stays on their record until "
                            "fixed:"),
-    "plan_households_n": ("{n} 户", "{n} households"),
     "plan_china_time": ("北京时间", "China time"),
     "plan_lineage": ("沿革", "Lineage"),
     "plan_lineage_lookup": ("查编码沿革（旧编码的去向、编码的来源）",
@@ -542,11 +540,8 @@ PAGES = {
     "plan_recount": ("重新统计户数", "Recount households"),
     "plan_recounted": ("已重新统计 {n} 个微网格，清除警告 {cleared} 条",
                        "{n} micro-grid(s) recounted, {cleared} warning(s) cleared"),
-    "audit_title": ("审计日志", "Audit log"),
     "filter": ("筛选", "Filter"),
     "all": ("全部", "all"),
-    "time": ("时间", "Time"),
-    "user": ("用户", "User"),
     "action": ("操作", "Action"),
     "table": ("对象", "Table"),
     "key": ("编号", "Key"),
@@ -602,7 +597,6 @@ PAGES = {
     "user_updated": ("用户已更新", "User updated"),
     "user_unchanged": ("未作更改", "Nothing changed"),
     "change_access": ("修改角色与管辖网格", "Change role and jurisdiction"),
-    "save": ("保存", "Save"),
     "grid_picker_search": ("输入网格名称查找", "Type a grid's name"),
     "grid_picker_none": ("您可授予的网格中没有这个名称",
                          "No grid you may grant has this name"),
@@ -641,13 +635,6 @@ PAGES = {
                        "CSV, XLSX, GPX, GeoJSON, KML/KMZ, zipped Shapefile, "
                        "GeoPackage"),
     "import_layer": ("导入到", "Into"),
-    "import_layer_households": ("住户", "Households"),
-    "import_layer_cameras": ("视频监控", "Cameras"),
-    "import_layer_incidents": ("事件", "Incidents"),
-    "import_layer_staff": ("网格力量", "Grid staff"),
-    "import_layer_tracks": ("巡查轨迹", "Patrol tracks"),
-    "import_layer_grids": ("网格边界", "Grids"),
-    "import_staff": ("网格员", "Grid worker"),
     "import_staff_note": ("轨迹归属的网格员", "Whose patrol track this is"),
     "import_need_staff": ("请先选择网格员", "Choose the grid worker first"),
     "import_check": ("网格层级检查", "Hierarchy check"),
@@ -679,7 +666,6 @@ PAGES = {
     "import_new_area_note": ("一级网格距现有辖区 2 km 以上时需勾选",
                              "Needed for a level-1 grid more than 2 km from the "
                              "deployment"),
-    "import_preview": ("预览", "Preview"),
     "import_commit": ("导入", "Import"),
     "import_force": ("仍然导入", "Import anyway"),
     "import_choose_file": ("请先选择文件", "Choose a file first"),
@@ -720,8 +706,87 @@ PAGES = {
                    "tracks of staff {staff}: {stored} stored"),
     "cli_day": ("{n} 个点", "{n} points"),
     "cli_check": ("检查", "check"),
-    "cli_row": ("第 {row} 行", "row {row}"),
     "cli_more": ("另有 {n} 行被拒绝", "and {n} more rejected rows"),
+    # the other `gridgov` commands' status lines, each a whole line 中文（English）;
+    # a value that has words is given as (中文, English) (web.cli_common.line)
+    "cli_no_cluster_to_start": ("已设置 GRIDGOV_DATABASE_URL：没有私有集群可启动",
+                                "GRIDGOV_DATABASE_URL is set: no private cluster "
+                                "to start"),
+    "cli_no_cluster_to_stop": ("已设置 GRIDGOV_DATABASE_URL：没有私有集群可停止",
+                               "GRIDGOV_DATABASE_URL is set: no private cluster "
+                               "to stop"),
+    "cli_db_running": ("数据库运行中：{url}", "database running: {url}"),
+    "cli_db_stopped": ("数据库已停止", "database stopped"),
+    "cli_db_not_running": ("数据库本未运行", "database was not running"),
+    "cli_db_url": ("数据库地址：{url}（GRIDGOV_DATABASE_URL）",
+                   "url: {url} (GRIDGOV_DATABASE_URL)"),
+    "cli_db_postgis": ("PostGIS 版本：{version}", "postgis: {version}"),
+    "cli_db_no_postgis": ("数据库未安装 PostGIS",
+                          "postgis: not installed in the database"),
+    "cli_db_pending": ("待应用的迁移：{names}", "pending migrations: {names}"),
+    "cli_db_none_pending": ("没有待应用的迁移", "pending migrations: none"),
+    "cli_db_dataset": ("数据集：{dataset}", "dataset: {dataset}"),
+    "cli_db_no_dataset": ("数据库中没有数据集", "dataset: none"),
+    "cli_migrated": ("已应用迁移：{names}", "applied: {names}"),
+    "cli_up_to_date": ("数据库结构已是最新", "schema up to date"),
+    "cli_reset_confirm": ("删除 {url} 中的全部数据？", "Drop all data in {url}?"),
+    "cli_reset_done": ("已重建数据库结构：{names}", "schema recreated: {names}"),
+    "cli_demo_generating": (
+        "正在生成演示数据 {scale}（种子 {seed}，as of {as_of}：事件截至 {last}；"
+        "再次生成同样的数据：gridgov demo --scale {scale} --seed {seed} "
+        "--as-of {as_of}）…",
+        "generating the demo {scale} (seed {seed}, as of {as_of}: incidents up to "
+        "{last}; the same again: gridgov demo --scale {scale} --seed {seed} "
+        "--as-of {as_of}) …"),
+    "cli_demo_loaded": ("已载入：{counts}（生成用时 {generated} 秒，载入用时 "
+                        "{loaded} 秒）",
+                        "loaded: {counts} (generated in {generated} s, loaded in "
+                        "{loaded} s)"),
+    "cli_demo_accounts": ("演示账号（只显示这一次；用 `gridgov user passwd NAME` "
+                          "修改密码）",
+                          "demo accounts (shown once; `gridgov user passwd NAME` "
+                          "to change)"),
+    "cli_demo_old": ("注意：演示数据的事件截至 {last}，各页面打开的是最近一个完整月份；"
+                     "`gridgov demo --seed {seed}` 可重新生成到今天（账号保留）",
+                     "note: the demo's incidents end on {last}: the pages open on "
+                     "the last complete month; `gridgov demo --seed {seed}` "
+                     "generates it again up to today (the accounts stay)"),
+    "cli_plain_http": ("警告：{host} 以明文 HTTP 提供服务：手机只对 HTTPS 页面提供"
+                       "定位、相机和离线使用（请用 --cert 与 --key）",
+                       "warning: serving {host} over plain HTTP: phones give GPS, "
+                       "the camera and offline use only to HTTPS pages (use --cert "
+                       "and --key)"),
+    "cli_serving": ("gridgov 服务地址 {url}（{processes} 个工作进程 × {threads} "
+                    "个线程；按 Ctrl-C 停止）",
+                    "gridgov serving at {url}  ({processes} worker "
+                    "{process_word} × {threads} threads; Ctrl-C to stop)"),
+    "cli_user_created": ("已创建用户 {name}（{role}，{grid}）{staff}",
+                         "user {name} created ({role}, {grid}){staff}"),
+    "cli_user_staff": ("，网格人员 {staff}", ", staff {staff}"),
+    "cli_user_linked": ("用户 {name} 已关联网格人员 {staff}",
+                        "user {name} linked to staff {staff}"),
+    "cli_user_unlinked": ("用户 {name} 已解除与网格人员的关联", "user {name} unlinked"),
+    "cli_user_access": ("用户 {name}：{role}，{grid}", "user {name}: {role}, {grid}"),
+    "cli_user_access_same": ("用户 {name}：{role}，{grid}（未变）",
+                             "user {name}: {role}, {grid} (unchanged)"),
+    "cli_password_changed": ("用户 {name} 的密码已修改", "password of {name} changed"),
+    "cli_user_disabled": ("用户 {name} 已停用，其令牌已吊销",
+                          "user {name} disabled; its tokens are revoked"),
+    "cli_user_enabled": ("用户 {name} 已启用", "user {name} enabled"),
+    "cli_user_unlocked": ("用户 {name} 已解锁", "user {name} unlocked"),
+    "cli_token_for": ("{name} 的 API 令牌（只显示这一次，请妥善保管）",
+                      "API token for {name} (shown once, keep it safe)"),
+    "cli_token_revoked": ("令牌 {id} 已吊销", "token {id} revoked"),
+    "cli_grid_gone": ("网格已不存在{now}", "grid gone{now}"),
+    "cli_grid_now_in": ("，现属 {codes}", ", now in {codes}"),
+    "cli_check_error": ("错误", "error"),
+    "cli_check_sliver": ("碎片", "sliver"),
+    "cli_check_under": ("{root} 之下", "under {root}"),
+    "cli_check_everything": ("全部", "(everything)"),
+    "cli_check_summary": ("已检查{where}的 {grids} 个网格：{errors} 个错误，{slivers} 处"
+                          "碎片（小于 {m2} m²）",
+                          "{grids} grids checked {where}: {errors} error(s), "
+                          "{slivers} sliver(s) under {m2} m²"),
     "import_previewed": ("预览完成，尚未写入任何数据：核对后点击“导入”。",
                          "Preview only, nothing written yet: check it, then press "
                          "Import."),
@@ -759,19 +824,15 @@ PAGES = {
     "import_value": ("值", "Value"),
     "import_reason": ("原因", "Reason"),
     "import_grid": ("微网格", "Micro-grid"),
-    "import_parent": ("上级网格", "Parent grid"),
     "import_change": ("变化", "Change"),
     "import_download": ("下载未通过的行（CSV）", "Download the rejected rows (CSV)"),
     "import_map_note": ("地图：通过检查的点（圆点）及其所在微网格，被拒绝的行（红点）",
                         "Map: the accepted points (dots) and their micro-grids, "
                         "the rejected rows (red)"),
     "import_recent": ("最近的导入", "Recent imports"),
-    "import_time": ("时间", "Time"),
-    "import_user": ("用户", "User"),
     "import_counts": ("新增 / 更新 / 无变化 / 未通过",
                       "Added / updated / unchanged / rejected"),
     "import_none": ("暂无导入记录", "No imports yet"),
-    "import_row_n": ("第 {row} 行", "row {row}"),
     # the leaders' ranking page /rankings (web/rankings.py)
     "rank_nav": ("月度排名", "Rankings"),
     "reports_nav": ("月报", "Monthly reports"),
@@ -787,15 +848,12 @@ PAGES = {
     "reports_pdf": ("PDF 版", "PDF"),
     "rank_title": ("网格月度排名", "Monthly grid ranking"),
     "rank_as_of": ("截至", "as of"),
-    "rank_month": ("月份", "Month"),
-    "rank_level": ("层级", "Level"),
     "rank_show": ("查询", "Show"),
     "rank_export": ("导出 Excel", "Export XLSX"),
     "rank_print": ("打印", "Print"),
     "rank_print_pdf": ("下载 PDF", "Download PDF"),
     "rank_print_png": ("下载 PNG", "Download PNG"),
     "rank_rank": ("排名", "Rank"),
-    "rank_grid": ("网格", "Grid"),
     "rank_name": ("网格名称", "Name"),
     "rank_code": ("网格编码", "Code"),
     "rank_score": ("得分", "Score"),
@@ -804,12 +862,9 @@ PAGES = {
     "rank_coverage": ("视频覆盖率", "Coverage"),
     "rank_received": ("受理数", "Received"),
     "rank_resolved": ("化解数", "Resolved"),
-    "rank_overdue": ("超期未结", "Overdue"),
-    "rank_per100": ("每百户事件", "Per 100 households"),
     "rank_mom": ("环比", "Month on month"),
     "rank_yoy": ("同比", "Year on year"),
     "rank_avg_close_days": ("平均办结天数", "Mean days to close"),
-    "rank_total": ("合计", "Total"),
     "rank_flagged": ("末位", "Bottom three"),
     "rank_busy": ("生成中…", "Preparing…"),
     "rank_download_failed": ("下载失败", "Download failed"),
@@ -872,9 +927,6 @@ PAGES = {
     "month_nc_none_then_mom": ("上月无数据", "no data the month before"),
     "month_nc_none_then_yoy": ("去年同期无数据", "no data a year earlier"),
     # the patrol tracks page /tracks (web/tracks.py)
-    "tracks_nav": ("巡查轨迹", "Patrol tracks"),
-    "tracks_title": ("巡查轨迹", "Patrol tracks"),
-    "tracks_worker": ("网格员", "Grid worker"),
     "tracks_from": ("起始日期", "From"),
     "tracks_to": ("截止日期", "To"),
     "tracks_show": ("查看", "Show"),
@@ -892,7 +944,6 @@ PAGES = {
     "tracks_moving": ("移动时间", "Moving time"),
     "tracks_entered": ("进入的微网格", "Micro-grids entered"),
     "tracks_dropped": ("剔除漂移点", "Outliers dropped"),
-    "tracks_total": ("合计", "Total"),
     "tracks_coverage": ("巡查覆盖率", "Patrol coverage"),
     "tracks_week": ("{from} 至 {to}", "{from} to {to}"),
     "tracks_visited": ("已巡 {visited} / {own} 个微网格",
@@ -912,7 +963,6 @@ PAGES = {
     "tracks_replay_speed": ("速度", "Speed"),
     "tracks_replay_speed_x": ("1 秒 = {n} 分钟", "1 s = {n} min"),
     "tracks_replay_slider": ("回放时刻", "Replay time"),
-    "tracks_replay_time": ("{time}（北京时间）", "{time} (China time)"),
     "tracks_replay_rest": ("两段之间，停留", "between legs, not moving"),
 }
 
@@ -2056,7 +2106,7 @@ def _merge(*sections):
     return merged
 
 
-CATALOGUE = _merge(PAGES, READERS, CHECKS, ERRORS)
+CATALOGUE = _merge(COMMON, PAGES, READERS, CHECKS, ERRORS)
 
 
 def pair(key, /, **values):

@@ -14,7 +14,6 @@ scale error is under 1e-5 within 50 km of the central meridian and at most 2.5e-
 are local China time (UTC+8, no daylight saving); weeks start on Monday.
 """
 
-import datetime
 from typing import NamedTuple
 
 import geopandas
@@ -24,11 +23,10 @@ import shapely
 
 from geo.assign import assign
 from geo.crs import WGS84, metric_crs_for
+from geo.localtime import CHINA_TZ  # the zone's one home; named here for callers
 
 __all__ = ["CHINA_TZ", "Cleaned", "local_day", "clean", "summarise", "coverage",
            "vertex_times"]
-
-CHINA_TZ = datetime.timezone(datetime.timedelta(hours=8), "CST")
 
 
 class Cleaned(NamedTuple):

@@ -11,7 +11,8 @@ from geo.catalogue import say
 from layers.access import like_prefix
 from layers.errors import NotFound
 
-__all__ = ["MAX_FEATURES", "list_grids", "get_grid", "grid_at", "scope_params"]
+__all__ = ["MAX_FEATURES", "HOUSEHOLD_COUNTS", "FEATURE", "VISIBLE", "list_grids",
+           "get_grid", "grid_at", "scope_params"]
 
 # The browser lags past ~5,000 features (Leaflet's published limits); a listing never
 # returns more, and says how many matched.
@@ -20,15 +21,17 @@ MAX_FEATURES = 5000
 # Households per grid at every level. Codes are hierarchical prefixes (GB/T 31000),
 # so a household's micro-grid code cut to the grid's code length names its ancestor:
 # one GROUP BY per level instead of a spatial join.
-_HOUSEHOLD_COUNTS = sql.SQL("""
+HOUSEHOLD_COUNTS = sql.SQL("""
     SELECT left(h.grid_code, 6 + 3 * lv.level) AS code, count(*) AS households
     FROM households h
     CROSS JOIN (SELECT unnest(%(levels)s::smallint[]) AS level) lv
     WHERE h.grid_code LIKE %(prefix)s AND h.grid_code LIKE %(scope)s
     GROUP BY 1
 """)
+"""Households per grid code (``code``, ``households``) of ``%(levels)s`` under
+``%(prefix)s`` in ``%(scope)s``: the ``c`` the grid features join (OGC too)."""
 
-_FEATURE = sql.SQL("""
+FEATURE = sql.SQL("""
     json_build_object(
         'type', 'Feature',
         'id', g.code,
@@ -40,12 +43,15 @@ _FEATURE = sql.SQL("""
             'households_target', g.households_target,
             'version', g.version, 'valid_from', g.valid_from))
 """)
+"""A grid row ``g`` (with its households ``c``) as a GeoJSON Feature, built by
+PostGIS: the JSON API's and the OGC collections' one form of a grid."""
 
 # A grid is visible to a user when it lies in the user's subtree, or is one of the
 # ancestors of the user's own grid (a village sees its town's outline, not its
 # neighbours).
-_VISIBLE = sql.SQL(
+VISIBLE = sql.SQL(
     "(g.code LIKE %(scope)s OR left(%(root)s, length(g.code)) = g.code)")
+"""The condition a grid ``g`` is visible under (with :func:`scope_params`)."""
 
 
 def list_grids(conn, principal, level=None, parent=None, bbox=None,
@@ -65,7 +71,7 @@ def list_grids(conn, principal, level=None, parent=None, bbox=None,
     limit : int
         At most this many features (capped at ``MAX_FEATURES``), in code order.
     """
-    where = [_VISIBLE]
+    where = [VISIBLE]
     params = scope_params(principal)
     if level is not None:
         where.append(sql.SQL("g.level = %(level)s"))
@@ -90,7 +96,7 @@ def list_grids(conn, principal, level=None, parent=None, bbox=None,
             ORDER BY g.code LIMIT %(limit)s)
         SELECT (SELECT count(*) FROM matched),
                coalesce((SELECT json_agg(feature ORDER BY code) FROM page), '[]')
-    """).format(counts=_HOUSEHOLD_COUNTS, feature=_FEATURE,
+    """).format(counts=HOUSEHOLD_COUNTS, feature=FEATURE,
                 where=sql.SQL(" AND ").join(where))
     matched, features = conn.execute(query, params).fetchone()
     return {
@@ -111,7 +117,7 @@ def get_grid(conn, principal, code):
         WITH c AS ({counts})
         SELECT {feature} FROM grids g LEFT JOIN c USING (code)
         WHERE g.code = %(code)s AND {visible}
-    """).format(counts=_HOUSEHOLD_COUNTS, feature=_FEATURE, visible=_VISIBLE)
+    """).format(counts=HOUSEHOLD_COUNTS, feature=FEATURE, visible=VISIBLE)
     levels = [len(code) // 3 - 2] if len(code) in (9, 12, 15, 18) else [1]
     params = scope_params(principal) | {
         "code": code, "levels": levels, "prefix": like_prefix(code)}
@@ -145,7 +151,7 @@ def grid_at(conn, principal, code, moment):
         ) g
         WHERE {visible}
         ORDER BY g.valid_from DESC LIMIT 1
-    """).format(visible=_VISIBLE), scope_params(principal) | {
+    """).format(visible=VISIBLE), scope_params(principal) | {
         "code": code, "at": moment}).fetchone()
     if row is None:
         raise NotFound(say("err_grid_not_then", code=code, moment=moment),

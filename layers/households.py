@@ -12,7 +12,8 @@ from layers import audit
 from layers.access import like_prefix
 from layers.errors import NotFound
 
-__all__ = ["FIELDS", "positions", "list_households", "get_household", "describe"]
+__all__ = ["FIELDS", "scope_params", "positions", "list_households", "get_household",
+           "describe"]
 
 # Masks (the usual Chinese practice): 张三丰 → 张**, 13812345678 → 138****5678,
 # 320282199001011234 → 320282********1234.
@@ -39,17 +40,20 @@ def positions(conn, principal, limit=20000):
     return [[round(lat, 6), round(lon, 6)] for lat, lon in rows]
 
 
-def _params(principal):
+def scope_params(principal):
+    """The parameters :data:`FIELDS` and the scope (``%(scope)s``) read for
+    ``principal``: what its role may see unmasked, and its jurisdiction."""
     return {"personal": principal.can("households:personal"),
             "tags": principal.can("households:tags"), "scope": principal.prefix}
 
 
-def list_households(conn, principal, grid=None, limit=100, offset=0):
+def list_households(conn, principal, grid=None, limit=100, offset=0, via=None):
     """Households of the user's jurisdiction (optionally of one grid's subtree),
     masked per role; ``{"total": n, "items": [...]}``. The read is audited: one
-    row per call, however many households (none included)."""
-    params = _params(principal) | {"grid": like_prefix(grid or ""),
-                                   "limit": limit, "offset": offset}
+    row per call, however many households (none included); ``via`` says how, when
+    not a listing (``{"via": "export", "format": "xlsx"}``)."""
+    params = scope_params(principal) | {"grid": like_prefix(grid or ""),
+                                        "limit": limit, "offset": offset}
     cur = conn.cursor(row_factory=dict_row)
     total = cur.execute(
         "SELECT count(*) AS n FROM households t"
@@ -61,8 +65,8 @@ def list_households(conn, principal, grid=None, limit=100, offset=0):
                 " ORDER BY t.id LIMIT %(limit)s OFFSET %(offset)s").format(FIELDS),
         params).fetchall()
     audit.record_read(conn, principal, "households",
-                      {"via": "list", "grid": grid, "limit": limit, "offset": offset},
-                      len(items))
+                      {"via": "list", "grid": grid, "limit": limit, "offset": offset}
+                      | (via or {}), len(items))
     return {"total": total, "items": items}
 
 
@@ -71,7 +75,7 @@ def describe(conn, principal, ids, query):
     jurisdiction, masked per role (for a list of households, such as those an
     edit of the grids moves): ``{id: {"address", "head_name"}}``. The read is
     audited like a listing: one row, ``query`` its parameters."""
-    params = _params(principal) | {"ids": list(ids)}
+    params = scope_params(principal) | {"ids": list(ids)}
     rows = conn.cursor(row_factory=dict_row).execute(
         sql.SQL("SELECT {} FROM households t"
                 " WHERE t.id = ANY(%(ids)s) AND t.grid_code LIKE %(scope)s").format(
@@ -86,7 +90,7 @@ def get_household(conn, principal, household_id):
 
     A household outside the user's jurisdiction is NotFound, like a missing one.
     """
-    params = _params(principal) | {"id": household_id}
+    params = scope_params(principal) | {"id": household_id}
     row = conn.cursor(row_factory=dict_row).execute(
         sql.SQL("SELECT {} FROM households t"
                 " WHERE t.id = %(id)s AND t.grid_code LIKE %(scope)s").format(FIELDS),

@@ -26,7 +26,8 @@ from layers.errors import Conflict, Forbidden, Invalid, NotFound
 __all__ = [
     "DEADLINE_WORKDAYS", "TRANSITIONS", "ALIASES", "OPEN", "register", "transition",
     "list_incidents", "get_incident", "allowed_actions", "queue_counts", "QUEUES",
-    "record_registrations", "steps", "FIELD_ACTIONS", "actions_for",
+    "record_registrations", "steps", "FIELD_ACTIONS", "actions_for", "FIELDS",
+    "FROM", "to_json",
 ]
 
 # 跟踪督办: working days from receipt to the deadline, per category.
@@ -58,21 +59,24 @@ _EXTRA = {"triage": {"assignee_id", "department"}, "close": {"outcome"},
 _CODE_LOCK = 0x1C1D  # advisory lock serialising the day's incident numbers
 _TEXT_LIMITS = {"reporter": 100, "description": 2000, "note": 2000, "department": 100}
 
-_FIELDS = sql.SQL("""
+FIELDS = sql.SQL("""
     i.id, i.code, i.category, i.subtype, i.source, i.reporter, i.description,
     ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.grid_code, i.status,
     i.escalation_level, i.assignee_id, s.name AS assignee_name, i.department,
     i.created_at, i.deadline, i.closed_at, i.outcome, i.satisfaction,
     (i.closed_at IS NULL AND i.deadline < %(now)s) AS overdue
 """)
-_FROM = sql.SQL("incidents i LEFT JOIN grid_staff s ON s.id = i.assignee_id")
+"""The columns of an incident ``i`` as every read returns them (``%(now)s``
+decides ``overdue``); with :data:`FROM`."""
+FROM = sql.SQL("incidents i LEFT JOIN grid_staff s ON s.id = i.assignee_id")
+"""The incidents ``i`` with their assignee ``s``, for :data:`FIELDS`."""
 
 
 def _now(now):
     return now if now is not None else dt.datetime.now(dt.UTC)
 
 
-def _out(row):
+def to_json(row):
     """A row with its timestamps as ISO strings in China time."""
     return {k: (v.astimezone(workdays.CHINA_TZ).isoformat()
                 if isinstance(v, dt.datetime) else v) for k, v in row.items()}
@@ -169,7 +173,7 @@ def duplicates(conn, principal, category, lon, lat, at, radius_m=50, days=7):
     for r in rows:
         first = r.pop("first_photo_id")
         r["photo_url"] = None if first is None else photos.url(first)
-    return [_out(r) for r in rows]
+    return [to_json(r) for r in rows]
 
 
 def _next_code(conn, at):
@@ -236,7 +240,7 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
         found = duplicates(conn, principal, clean["category"], lon, lat, at,
                            radius_m, days)
         return {"duplicates": found, "grid_code": grid,
-                "deadline": _out({"d": deadline})["d"], "deadline_workdays": limit}
+                "deadline": to_json({"d": deadline})["d"], "deadline_workdays": limit}
     if link_to is not None:
         return _link(conn, principal, link_to, clean, lon, lat, at)
     with conn.transaction():
@@ -303,11 +307,11 @@ def get_incident(conn, principal, code, events=True, now=None, audited=True):
     cur = conn.cursor(row_factory=dict_row)
     row = cur.execute(
         sql.SQL("SELECT {} FROM {} WHERE {} = %(key)s AND i.grid_code LIKE %(scope)s"
-                ).format(_FIELDS, _FROM, column),
+                ).format(FIELDS, FROM, column),
         {"key": value, "scope": principal.prefix, "now": _now(now)}).fetchone()
     if row is None:
         raise NotFound(say("err_no_incident", code=code), field="code")
-    row = _out(row)
+    row = to_json(row)
     if audited:
         audit.record(conn, principal, "read", "incidents", row["code"],
                      after={"query": {"via": "get", "code": str(code)}},
@@ -316,7 +320,7 @@ def get_incident(conn, principal, code, events=True, now=None, audited=True):
     row["photos"] = photos.of_incidents(conn, [row["id"]]).get(row["id"], [])
     row |= _context(conn, row)
     if events:
-        row["events"] = [_out(e) for e in cur.execute(
+        row["events"] = [to_json(e) for e in cur.execute(
             "SELECT id, at, action, status, actor, note, details"
             " FROM incident_events WHERE incident_id = %s ORDER BY at, id",
             (row["id"],)).fetchall()]
@@ -599,13 +603,14 @@ def queue_counts(conn, principal, grid=None, now=None):
 
 def list_incidents(conn, principal, status=None, overdue=None, level=None,
                    category=None, grid=None, since=None, until=None, limit=100,
-                   offset=0, now=None):
+                   offset=0, now=None, via=None):
     """Incidents of the user's jurisdiction, ``{"total": n, "items": [...]}``.
 
     ``overdue`` (True / False) keeps the open incidents past their deadline (the
     supervision list, soonest deadline first) or the others; ``level`` is the
     queue (escalation level 1–4); ``grid`` a subtree; ``since`` / ``until`` bound
-    the time received. Newest first otherwise.
+    the time received. Newest first otherwise. The read is audited, ``via``
+    saying how when not a listing (``{"via": "export", "format": "csv"}``).
     """
     where = [sql.SQL("i.grid_code LIKE %(scope)s")]
     params = {"scope": principal.prefix, "now": _now(now), "limit": limit,
@@ -643,11 +648,11 @@ def list_incidents(conn, principal, status=None, overdue=None, level=None,
     items = cur.execute(
         sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}"
                 " LIMIT %(limit)s OFFSET %(offset)s").format(
-            _FIELDS, _FROM, condition, order), params).fetchall()
+            FIELDS, FROM, condition, order), params).fetchall()
     # the reporters are personal data: one audit row per list, however long
     audit.record_read(conn, principal, "incidents", {
         "via": "list", "status": status, "overdue": overdue, "level": level,
         "category": category, "grid": grid,
         "since": since and since.isoformat(), "until": until and until.isoformat(),
-        "limit": limit, "offset": offset}, len(items))
-    return {"total": total, "items": [_out(r) for r in items]}
+        "limit": limit, "offset": offset} | (via or {}), len(items))
+    return {"total": total, "items": [to_json(r) for r in items]}

@@ -11,6 +11,7 @@ the JSON API's listings do. Every collection is ordered by its identifier, so
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -18,7 +19,7 @@ from psycopg.rows import dict_row
 from geo.catalogue import say
 from geo.localtime import CHINA_TZ
 from geo.vocab import GRID_LEVELS
-from layers import audit
+from layers import audit, tiles
 from layers import grids as grids_layer
 from layers import households as households_layer
 from layers import incidents as incidents_layer
@@ -26,7 +27,7 @@ from layers.access import like_prefix
 from layers.errors import Forbidden, Invalid, NotFound
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "COLLECTIONS", "Collection", "visible",
-           "collection", "items", "item", "extent"]
+           "collection", "items", "item", "extent", "extent_cache"]
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -104,12 +105,12 @@ def collection(principal, cid):
 # -- the SQL of each kind: (select of features, from + scope, order, params) -----
 
 def _grids(principal, coll):
-    select = sql.SQL("{} AS feature").format(grids_layer._FEATURE)
+    select = sql.SQL("{} AS feature").format(grids_layer.FEATURE)
     # c: the households per grid (see _counted); PostgreSQL drops the join where
     # nothing reads it (the count of matches, the extent)
     source = sql.SQL("grids g LEFT JOIN c USING (code)"
                      " WHERE {visible} AND g.level = %(level)s").format(
-        visible=grids_layer._VISIBLE)
+        visible=grids_layer.VISIBLE)
     params = grids_layer.scope_params(principal) | {
         "level": coll.level, "levels": [coll.level], "prefix": like_prefix("")}
     return select, source, "g.code", "g.geom", params
@@ -118,7 +119,7 @@ def _grids(principal, coll):
 def _households(principal, coll):
     select = households_layer.FIELDS
     source = sql.SQL("households t WHERE t.grid_code LIKE %(scope)s")
-    return select, source, "t.id", "t.geom", households_layer._params(principal)
+    return select, source, "t.id", "t.geom", households_layer.scope_params(principal)
 
 
 def _cameras(principal, coll):
@@ -131,9 +132,9 @@ def _cameras(principal, coll):
 
 def _incidents(principal, coll):
     source = sql.SQL("{} WHERE i.grid_code LIKE %(scope)s").format(
-        incidents_layer._FROM)
+        incidents_layer.FROM)
     params = {"scope": principal.prefix, "now": dt.datetime.now(dt.UTC)}
-    return incidents_layer._FIELDS, source, "i.code", "i.geom", params
+    return incidents_layer.FIELDS, source, "i.code", "i.geom", params
 
 
 def _tracks(principal, coll):
@@ -157,14 +158,14 @@ def _counted(coll, query):
     if coll.kind != "grids":
         return query
     return sql.SQL("WITH c AS ({}) {}").format(
-        grids_layer._HOUSEHOLD_COUNTS, query)
+        grids_layer.HOUSEHOLD_COUNTS, query)
 
 
 def _feature(kind, row):
     """A row as a GeoJSON Feature (grids come built by PostGIS)."""
     if kind == "grids":
         return row["feature"]
-    row = incidents_layer._out(row) if kind == "incidents" else dict(row)
+    row = incidents_layer.to_json(row) if kind == "incidents" else dict(row)
     if kind == "tracks":
         geometry = row.pop("geometry")
         row["day"] = row["day"].isoformat()
@@ -264,9 +265,45 @@ def item(conn, principal, coll, fid):
     return _feature(coll.kind, row)
 
 
-def extent(conn, principal, coll):
+# the data generation (layers/tiles.py, migration 0007) each kind's extent
+# follows; tracks have none and are measured on every request
+_GENERATIONS = {"grids": "grids", "households": "households", "cameras": "cameras",
+                "incidents": "incidents"}
+
+
+class _Extent(NamedTuple):
+    """An extent as :class:`layers.tiles.TileCache` holds it (``body``: its
+    size beyond the entry's own)."""
+
+    box: list | None
+    body: bytes = b""
+
+
+def extent_cache(max_bytes=1024 * 1024):
+    """A cache of extents by collection, jurisdiction and data generation: the
+    tiles' cache (a newer generation of a layer drops its older extents)."""
+    return tiles.TileCache(max_bytes)
+
+
+def extent(conn, principal, coll, cache=None):
     """The bounding box ``[x0, y0, x1, y1]`` of the collection's features the
-    user may see (None when it has none)."""
+    user may see (None when it has none); from ``cache`` (:func:`extent_cache`)
+    while the layer's data has not changed, so repeated /collections do not
+    scan the tables."""
+    layer = _GENERATIONS.get(coll.kind)
+    if cache is None or layer is None:
+        return _measure(conn, principal, coll)
+    # the generation first: the extent read after it is at least as new
+    key = (layer, coll.id, principal.prefix, principal.grid_code,
+           tiles.generation(conn, layer))
+    found = cache.get(key)
+    if found is None:
+        found = _Extent(_measure(conn, principal, coll))
+        cache.put(key, found)
+    return found.box
+
+
+def _measure(conn, principal, coll):
     _, source, _, geom, params = _KINDS[coll.kind](principal, coll)
     box = conn.execute(_counted(coll, sql.SQL(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"

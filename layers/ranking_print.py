@@ -78,7 +78,7 @@ _TEXT = {
     "legend": CATALOGUE["rank_score"],
     "no_score": CATALOGUE["rank_no_score"],
     "flagged": CATALOGUE["rank_flagged"],
-    "total": CATALOGUE["rank_total"],
+    "total": CATALOGUE["total"],
     "omitted": CATALOGUE["rank_pdf_omitted"],
     "unranked": CATALOGUE["rank_pdf_unranked"],
     "period": CATALOGUE["rank_pdf_period"],
@@ -102,7 +102,7 @@ _COLUMNS = (
     (*CATALOGUE["rank_coverage"], 0.62, True, lambda g: _pct(g["coverage"])),
     (*CATALOGUE["rank_visit_rate"], 0.6, True, lambda g: _pct(g["visit_rate"])),
     (*CATALOGUE["rank_received"], 0.5, True, lambda g: str(g["received"])),
-    (*CATALOGUE["rank_overdue"], 0.5, True, lambda g: str(g["overdue"])),
+    (*CATALOGUE["overdue_open"], 0.5, True, lambda g: str(g["overdue"])),
 )
 
 

@@ -197,3 +197,51 @@ def writable_demo(databases, demo_town, setup=None):
 
     return SimpleNamespace(url=url, app=app, passwords=passwords, tokens=tokens,
                            client=client)
+
+
+# the accounts tests' throwaway accounts' password (≥ 10 characters)
+ACCOUNT_PASSWORD = "correct-horse-battery"
+
+
+def accounts_demo(databases, demo_town, more=None):
+    """A writable demo (:func:`writable_demo`) with the accounts the accounts
+    tests share: ``vadmin``, an administrator of village A; ``vclerk``, a
+    dispatcher in its first comprehensive grid; ``oclerk``, one of village B; and
+    ``more`` dispatchers, name -> ``"inside"`` (vclerk's grid) or None (the whole
+    deployment). Adds ``village``, ``other``, ``inside``, ``town`` and ``names``
+    (grid code -> name) to the namespace."""
+    from types import SimpleNamespace
+
+    from layers import users
+    from layers.access import SYSTEM
+
+    g = demo_town.grids
+    village, other = sorted(g[g.level == 2].code)[:2]
+    inside = sorted(g[(g.level == 3) & g.code.str.startswith(village)].code)[0]
+
+    def setup(c):
+        users.add_user(c, SYSTEM, "vadmin", "admin", village, ACCOUNT_PASSWORD)
+        users.add_user(c, SYSTEM, "vclerk", "dispatcher", inside, ACCOUNT_PASSWORD)
+        users.add_user(c, SYSTEM, "oclerk", "dispatcher", other, ACCOUNT_PASSWORD)
+        for name, grid in (more or {}).items():
+            users.add_user(c, SYSTEM, name, "dispatcher",
+                           inside if grid == "inside" else grid, ACCOUNT_PASSWORD)
+
+    ns = writable_demo(databases, demo_town, setup)
+    return SimpleNamespace(**vars(ns), village=village, other=other, inside=inside,
+                           town=g[g.level == 1].code.iloc[0],
+                           names=dict(zip(g.code, g.name, strict=True)))
+
+
+def log_in_form(app, username, password=ACCOUNT_PASSWORD, address="192.0.2.10"):
+    """A browser at ``address``: GET /login for the CSRF token, POST the form;
+    ``(client, response)``."""
+    import re
+
+    c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = address
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      c.get("/login").get_data(as_text=True)).group(1)
+    r = c.post("/login", data={"username": username, "password": password,
+                               "csrf_token": token})
+    return c, r

@@ -64,6 +64,9 @@ def create_app(test_config=None):
         # address with every attacker). Never set it without such a proxy, or any
         # client could name its own address.
         PROXY_COUNT=0,
+        # `gridgov up` / `serve` says what the holiday calendar lacks once, before
+        # its workers start, and sets this for them (web/cli.py): not once each
+        CALENDAR_CHECKED=False,
     )
     app.config.from_prefixed_env("GRIDGOV")
     if test_config:
@@ -83,7 +86,8 @@ def create_app(test_config=None):
         app.register_blueprint(bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(mobile.bp)
-    _warn_of_calendar_gaps(app)
+    if not app.config["CALENDAR_CHECKED"]:
+        _warn_of_calendar_gaps(app)
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,
@@ -91,14 +95,22 @@ def create_app(test_config=None):
     return app
 
 
-def _warn_of_calendar_gaps(app):
-    """Deadlines count working days: say at start-up when the calendar lacks this
-    year's or next year's official arrangements (they would count weekends only)."""
+def calendar_gaps(config):
+    """Deadlines count working days: the warning to give at start-up when the
+    calendar of ``config`` lacks this year's or next year's official
+    arrangements (they would count weekends only); None when it has them."""
     today = dt.datetime.now(workdays.CHINA_TZ).date()
-    missing = workdays.uncovered_years(api.incidents.calendar(app.config), today)
+    missing = workdays.uncovered_years(api.incidents.calendar(config), today)
     if missing:
         years = "、".join(map(str, missing))
-        app.logger.warning(say("err_holiday_calendar_lacks_deadlines", years=years))
+        return say("err_holiday_calendar_lacks_deadlines", years=years)
+    return None
+
+
+def _warn_of_calendar_gaps(app):
+    gaps = calendar_gaps(app.config)
+    if gaps:
+        app.logger.warning(gaps)
 
 
 def _page_error(status, message):

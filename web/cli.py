@@ -20,7 +20,14 @@ from layers import demo as demo_layer
 from layers import stats as stats_layer
 from layers.cluster import Cluster
 from web.cli_check import check_command
-from web.cli_common import database_url, external_url, friendly, masked, secret_key
+from web.cli_common import (
+    database_url,
+    external_url,
+    friendly,
+    line,
+    masked,
+    secret_key,
+)
 from web.cli_import import import_command
 from web.cli_users import user_group
 from web.cli_warnings import warnings_group
@@ -85,10 +92,8 @@ def _warn_of_an_old_demo(held):
         return
     as_of = dt.date.fromisoformat(held["as_of"])
     if as_of < stats_layer.today().replace(day=1):
-        click.echo(f"note: the demo's incidents end on {as_of - dt.timedelta(days=1)}"
-                   ": the pages open on the last complete month; `gridgov demo "
-                   f"--seed {held.get('seed', DEMO_SEED)}` generates it again up to "
-                   "today (the accounts stay)", err=True)
+        click.echo(line("cli_demo_old", last=as_of - dt.timedelta(days=1),
+                        seed=held.get("seed", DEMO_SEED)), err=True)
 
 
 @main.group("db")
@@ -101,10 +106,10 @@ def db_group():
 def db_start():
     """Start the private cluster (a no-op when it runs already)."""
     if external_url():
-        click.echo("GRIDGOV_DATABASE_URL is set: no private cluster to start.")
+        click.echo(line("cli_no_cluster_to_start"))
         return
     url = Cluster.default().start()
-    click.echo(f"database running: {url}")
+    click.echo(line("cli_db_running", url=url))
 
 
 @db_group.command("stop")
@@ -112,12 +117,12 @@ def db_start():
 def db_stop():
     """Stop the private cluster."""
     if external_url():
-        click.echo("GRIDGOV_DATABASE_URL is set: no private cluster to stop.")
+        click.echo(line("cli_no_cluster_to_stop"))
         return
     cluster = Cluster.default()
     was = cluster.is_running()
     cluster.stop()
-    click.echo("database stopped" if was else "database was not running")
+    click.echo(line("cli_db_stopped" if was else "cli_db_not_running"))
 
 
 @db_group.command("status")
@@ -133,12 +138,17 @@ def db_status():
             return
         url = status["url"]
     else:
-        click.echo(f"url: {masked(url)} (GRIDGOV_DATABASE_URL)")
+        click.echo(line("cli_db_url", url=masked(url)))
     with db.connect(url, connect_timeout=5) as conn:
-        click.echo(f"postgis: {db.is_postgis(conn) or 'not installed in the database'}")
+        version = db.is_postgis(conn)
+        click.echo(line("cli_db_postgis", version=version) if version
+                   else line("cli_db_no_postgis"))
         pending = db.pending(conn)
-        click.echo(f"pending migrations: {', '.join(pending) if pending else 'none'}")
-        click.echo(f"dataset: {demo_layer.dataset(conn) or 'none'}")
+        click.echo(line("cli_db_pending", names=", ".join(pending)) if pending
+                   else line("cli_db_none_pending"))
+        dataset = demo_layer.dataset(conn)
+        click.echo(line("cli_db_dataset", dataset=dataset) if dataset
+                   else line("cli_db_no_dataset"))
 
 
 @db_group.command("migrate")
@@ -146,7 +156,8 @@ def db_status():
 def db_migrate():
     """Apply pending migrations (nothing when the schema is up to date)."""
     applied = _migrate(database_url())
-    click.echo("applied: " + ", ".join(applied) if applied else "schema up to date")
+    click.echo(line("cli_migrated", names=", ".join(applied)) if applied
+               else line("cli_up_to_date"))
 
 
 @db_group.command("reset")
@@ -156,11 +167,11 @@ def db_reset(yes):
     """Drop every table and migrate again from empty (all data is lost)."""
     url = database_url()
     if not yes:
-        click.confirm(f"Drop all data in {masked(url)}?", abort=True)
+        click.confirm(line("cli_reset_confirm", url=masked(url)), abort=True)
     with db.connect(url) as conn:
         db.drop_schema(conn)
         applied = db.migrate(conn)
-    click.echo("schema recreated: " + ", ".join(applied))
+    click.echo(line("cli_reset_done", names=", ".join(applied)))
 
 
 @main.command()
@@ -208,9 +219,8 @@ def _load_demo(url, scale, seed, as_of, force):
     from geo.demo import generate  # heavy: only when a demo is wanted
 
     started = time.perf_counter()
-    click.echo(f"generating the demo {scale} (seed {seed}, as of {as_of}: incidents "
-               f"up to {as_of - dt.timedelta(days=1)}; the same again: gridgov demo "
-               f"--scale {scale} --seed {seed} --as-of {as_of}) …")
+    click.echo(line("cli_demo_generating", scale=scale, seed=seed, as_of=as_of,
+                    last=as_of - dt.timedelta(days=1)))
     data = generate(scale=scale, seed=seed, as_of=as_of)
     generated = time.perf_counter()
     with db.connect(url) as conn:
@@ -218,10 +228,11 @@ def _load_demo(url, scale, seed, as_of, force):
                                      "as_of": as_of.isoformat()}, force=force)
         accounts = demo_layer.ensure_demo_accounts(conn)
     counts = ", ".join(f"{k} {v:,}" for k, v in data.counts().items())
-    click.echo(f"loaded: {counts} (generated in {generated - started:.1f} s, "
-               f"loaded in {time.perf_counter() - generated:.1f} s)")
+    click.echo(line("cli_demo_loaded", counts=counts,
+                    generated=f"{generated - started:.1f}",
+                    loaded=f"{time.perf_counter() - generated:.1f}"))
     if accounts:
-        click.echo("demo accounts (shown once; `gridgov user passwd NAME` to change):")
+        click.echo(line("cli_demo_accounts") + "：")
         for username, role, grid, password in accounts:
             click.echo(f"  {username:<11} {role:<13} {grid or '(everywhere)':<16} "
                        f"{password}")
@@ -272,6 +283,22 @@ def _loopback(host):
         return False
 
 
+def _warn_of_calendar_gaps():
+    """The holiday calendar's gaps, said once here rather than by each worker
+    (each builds the application): the configuration read as create_app reads
+    it, then marked checked for the workers."""
+    from flask import Config
+
+    from web.app import calendar_gaps
+
+    config = Config(os.getcwd())
+    config.from_prefixed_env("GRIDGOV")
+    gaps = calendar_gaps(config)
+    if gaps:
+        click.echo(f"gridgov: {gaps}", err=True)
+    os.environ["GRIDGOV_CALENDAR_CHECKED"] = "true"
+
+
 def _serve(url, host, port, threads=None, processes=None, cert=None, key=None):
     from web.serving import DEFAULT_THREADS, default_processes, serve
 
@@ -284,13 +311,12 @@ def _serve(url, host, port, threads=None, processes=None, cert=None, key=None):
         # the session cookie goes over HTTPS only
         os.environ["GRIDGOV_SESSION_COOKIE_SECURE"] = "true"
     elif not _loopback(host):
-        click.echo(f"warning: serving {host} over plain HTTP: phones give GPS, the "
-                   "camera and offline use only to HTTPS pages (use --cert and --key)",
-                   err=True)
+        click.echo(line("cli_plain_http", host=host), err=True)
+    _warn_of_calendar_gaps()
     scheme = "https" if cert else "http"
-    click.echo(f"gridgov serving at {scheme}://{host}:{port}  ({processes} worker "
-               f"process{'es' if processes > 1 else ''} × {threads} threads; "
-               "Ctrl-C to stop)")
+    click.echo(line("cli_serving", url=f"{scheme}://{host}:{port}",
+                    processes=processes, threads=threads,
+                    process_word="processes" if processes > 1 else "process"))
     serve("web:create_app", host, port, threads=threads, processes=processes,
           factory=True, cert=cert, key=key)
 

@@ -4,9 +4,11 @@ import json
 
 import click
 
+from geo.catalogue import pair
 from layers import check, db
 from layers.access import SYSTEM
-from web.cli_common import database_url, friendly
+from web.cli_common import database_url, friendly, line
+from web.i18n import both
 
 __all__ = ["check_command"]
 
@@ -30,13 +32,14 @@ def check_command(root, sliver_m2, as_json):
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
     else:
-        for label, problems in (("error", report["errors"]),
-                                ("sliver", report["slivers"])):
+        for label, problems in (("cli_check_error", report["errors"]),
+                                ("cli_check_sliver", report["slivers"])):
             for p in problems:
-                click.echo(f"{label:<6}  {p['kind']:<16} {p['message']}")
-        where = f"under {report['root']}" if report["root"] else "(everything)"
-        click.echo(f"{report['grids']:,} grids checked {where}: "
-                   f"{len(report['errors'])} error(s), {len(report['slivers'])} "
-                   f"sliver(s) under {sliver_m2:g} m²")
+                click.echo(f"{both(label):<9}  {p['kind']:<16} {p['message']}")
+        where = (pair("cli_check_under", root=report["root"]) if report["root"]
+                 else pair("cli_check_everything"))
+        click.echo(line("cli_check_summary", where=where, grids=f"{report['grids']:,}",
+                        errors=len(report["errors"]), slivers=len(report["slivers"]),
+                        m2=f"{sliver_m2:g}"))
     if report["errors"]:
         raise SystemExit(1)

@@ -1,5 +1,5 @@
-"""What the `gridgov` commands share: where the database is, the secret key, and
-turning expected failures into one line."""
+"""What the `gridgov` commands share: where the database is, the secret key,
+turning expected failures into one line, and their lines in both languages."""
 
 import functools
 import os
@@ -10,11 +10,31 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 import psycopg
 
-from geo.catalogue import say
+from geo.catalogue import CATALOGUE, say
+from geo.vocab import bilingual
 from layers.cluster import Cluster, ClusterError
 from layers.errors import LayerError
 
-__all__ = ["friendly", "external_url", "database_url", "masked", "secret_key"]
+__all__ = ["friendly", "external_url", "database_url", "masked", "secret_key",
+           "line", "labelled"]
+
+
+def line(key, /, **values):
+    """The catalogue entry ``key`` as one line, ``中文（English）``
+    (:func:`geo.catalogue.say`), where a value may also be a ``(中文, English)``
+    pair, each language taking its own (a role, "everywhere")."""
+    zh, en = CATALOGUE[key]
+    return bilingual(
+        zh.format_map({k: v[0] if isinstance(v, tuple) else v
+                       for k, v in values.items()}),
+        en.format_map({k: v[1] if isinstance(v, tuple) else v
+                       for k, v in values.items()}))
+
+
+def labelled(key, text):
+    """``标签（label）：text``: a label before what is already bilingual or needs
+    no words (a list, codes, a token)."""
+    return f"{line(key)}：{text}"
 
 
 def friendly(func):

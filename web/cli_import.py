@@ -9,13 +9,11 @@ import click
 
 import importers
 from geo import catalogue
-from geo.vocab import bilingual
 from layers import db, users
 from layers import imports as imports_layer
 from layers.access import SYSTEM, Principal
 from layers.errors import LayerError
-from web.cli_common import database_url, friendly
-from web.i18n import STRINGS
+from web.cli_common import database_url, friendly, labelled, line
 
 __all__ = ["import_command"]
 
@@ -42,20 +40,9 @@ def _digest(file, data):
     return digest.hexdigest()
 
 
-def _say(key, **fields):
-    """A line (or label) in Chinese first, English after: ``中文（English）``."""
-    zh, en = STRINGS[key]
-    return bilingual(zh.format(**fields), en.format(**fields))
-
-
-def _labelled(key, text):
-    """``标签（label）：text`` — for text that is already bilingual, or a list."""
-    return f"{_say(key)}：{text}"
-
-
 def _progress(phase, count, seconds):
-    click.echo(f"  {_say('import_phase_' + phase)}  "
-               f"{_say('cli_rows', n=f'{count:,}', s=f'{seconds:.2f}')}", err=True)
+    click.echo(f"  {line('import_phase_' + phase)}  "
+               f"{line('cli_rows', n=f'{count:,}', s=f'{seconds:.2f}')}", err=True)
 
 
 @click.command("import")
@@ -114,17 +101,17 @@ def import_command(file, layer, crs, mapping, swap, dry_run, force, staff,
             _print_rejected(exc.details.get("rejected") or [],
                             (exc.details.get("counts") or {}).get("rejected", 0),
                             None)
-            raise click.ClickException(_labelled("cli_refused", exc.message)) \
+            raise click.ClickException(labelled("cli_refused", exc.message)) \
                 from None
     _print(report)
     if report.get("refusal"):  # a dry run that would store nothing, or be refused
-        raise click.ClickException(_labelled("cli_refused", report["refusal"]))
+        raise click.ClickException(labelled("cli_refused", report["refusal"]))
 
 
 def _read(file, options):
     """The file read with ``options``; (importers.Result, its SHA-256)."""
     started = time.perf_counter()
-    click.echo(f"  {_say('import_phase_reading')}  {file.name}", err=True)
+    click.echo(f"  {line('import_phase_reading')}  {file.name}", err=True)
     try:
         data = file.read_bytes()
         importers.result.check_file(file)
@@ -135,7 +122,7 @@ def _read(file, options):
         result = importers.read_any(file if loose else data, name=file.name,
                                     stream=True, **options)
     except importers.ImportRefused as exc:
-        raise click.ClickException(_labelled("cli_refused", exc.message)) from None
+        raise click.ClickException(labelled("cli_refused", exc.message)) from None
     _progress("reading", result.rows if hasattr(result, "parts")
               else len(result.frame) + len(result.rejected),
               time.perf_counter() - started)
@@ -144,30 +131,30 @@ def _read(file, options):
 
 def _print(report):
     c = report["counts"]
-    what = (_say("cli_dry_run") if report["dry_run"]
-            else _say("cli_import_no", id=report["import_id"]))
+    what = (line("cli_dry_run") if report["dry_run"]
+            else line("cli_import_no", id=report["import_id"]))
     encoding = f" ({report['encoding']})" if report["encoding"] else ""
-    click.echo(what + "：" + _say("cli_file", format=report["format"],
+    click.echo(what + "：" + line("cli_file", format=report["format"],
                                  encoding=encoding, crs=report["crs"]["name"],
                                  source=report["crs"]["source"]))
-    click.echo(_labelled("cli_columns", ", ".join(
+    click.echo(labelled("cli_columns", ", ".join(
         f"{k}={v}" for k, v in report["columns"].items() if v)))
     for warning in report["warnings"]:
-        click.echo(_labelled("cli_warning", warning))
-    click.echo(_say("cli_counts", **{k: f"{c[k]:,}" for k in (
+        click.echo(labelled("cli_warning", warning))
+    click.echo(line("cli_counts", **{k: f"{c[k]:,}" for k in (
         "read", "added", "updated", "unchanged", "rejected")}))
     if report.get("moved"):
-        click.echo(_labelled("cli_moved", ", ".join(
+        click.echo(labelled("cli_moved", ", ".join(
             f"{k} {v:,}" for k, v in report["moved"].items())))
     if report.get("tracks"):
         t = report["tracks"]
-        click.echo(_say("cli_tracks", staff=t["staff"], stored=t["stored"]) + "："
-                   + ", ".join(f"{d} ({_say('cli_day', n=n)})"
+        click.echo(line("cli_tracks", staff=t["staff"], stored=t["stored"]) + "："
+                   + ", ".join(f"{d} ({line('cli_day', n=n)})"
                                for d, n in t["days"].items()))
     for p in (report.get("check") or {}).get("errors", []):
-        click.echo("  " + _labelled("cli_check", p["message"]))
+        click.echo("  " + labelled("cli_check", p["message"]))
     for a in report.get("new_areas") or []:
-        click.echo("  " + _say("cli_new_area", code=a["code"], name=a["name"],
+        click.echo("  " + line("cli_new_area", code=a["code"], name=a["name"],
                                km=a["km"], dir_zh=a["direction_zh"],
                                dir=a["direction"]))
     _print_rejected(report["rejected"], len(report["rejected"]),
@@ -182,9 +169,9 @@ def _print_rejected(rejected, total, import_id):
         field = f" [{label}]" if label else ""
         at = (f" ({r['lon']:.6f}, {r['lat']:.6f})" if r.get("lon") is not None
               else "")
-        click.echo(f"  {_say('cli_row', row=r['row'])}{field}{at}：{r['reason']}")
+        click.echo(f"  {line('row_n', row=r['row'])}{field}{at}：{r['reason']}")
     more = total - min(len(rejected), SHOWN)
     if more > 0:
         where = (f" (GET /api/v1/imports/{import_id}/rejected.csv)"
                  if import_id else "")
-        click.echo(f"  … {_say('cli_more', n=f'{more:,}')}{where}")
+        click.echo(f"  … {line('cli_more', n=f'{more:,}')}{where}")

@@ -2,10 +2,11 @@
 
 import click
 
-from geo.catalogue import say
+from geo.catalogue import pair, say
 from layers import db, jurisdictions, users
 from layers.access import ROLES, SYSTEM
-from web.cli_common import database_url, friendly
+from web.cli_common import database_url, friendly, line
+from web.i18n import both, role_label
 
 __all__ = ["user_group"]
 
@@ -15,9 +16,22 @@ def user_group():
     """Accounts and API tokens (用户与令牌)."""
 
 
+def _role(role):
+    """A role as (中文, code) for :func:`web.cli_common.line`."""
+    return role_label(role), role
+
+
+def _grid(grid):
+    return (grid, grid) if grid else pair("everywhere")
+
+
+def _staff(staff):
+    return pair("cli_user_staff", staff=staff)
+
+
 def _password(password):
     if password is None:
-        password = click.prompt("password", hide_input=True,
+        password = click.prompt(both("password"), hide_input=True,
                                 confirmation_prompt=True)
     return password
 
@@ -40,8 +54,9 @@ def add(name, role, grid, password, no_password, display_name, staff):
     with db.connect(database_url()) as conn:
         users.add_user(conn, SYSTEM, name, role, grid, secret, display_name,
                        staff_id=staff)
-    click.echo(f"user {name} created ({role}, {grid or 'everywhere'})"
-               + (f", staff {staff}" if staff is not None else ""))
+    click.echo(line("cli_user_created", name=name, role=_role(role),
+                    grid=_grid(grid),
+                    staff=("", "") if staff is None else _staff(staff)))
 
 
 @user_group.command("link")
@@ -56,7 +71,8 @@ def link(name, staff, unlink):
         raise click.UsageError(say("err_staff_or_unlink"))
     with db.connect(database_url()) as conn:
         users.link_staff(conn, SYSTEM, name, None if unlink else staff)
-    click.echo(f"user {name} " + ("unlinked" if unlink else f"linked to staff {staff}"))
+    click.echo(line("cli_user_unlinked", name=name) if unlink
+               else line("cli_user_linked", name=name, staff=staff))
 
 
 @user_group.command("access")
@@ -78,8 +94,8 @@ def access(name, role, grid, everywhere):
         role = role or user["role"]
         grid = None if everywhere else (grid or user["grid_code"])
         changed = users.set_access(conn, SYSTEM, name, role, grid)
-    click.echo(f"user {name}: {role}, {grid or 'everywhere'}"
-               + ("" if changed else " (unchanged)"))
+    click.echo(line("cli_user_access" if changed else "cli_user_access_same",
+                    name=name, role=_role(role), grid=_grid(grid)))
 
 
 @user_group.command("passwd")
@@ -91,7 +107,7 @@ def passwd(name, password):
     scripts stay)."""
     with db.connect(database_url()) as conn:
         users.set_password(conn, SYSTEM, name, _password(password))
-    click.echo(f"password of {name} changed")
+    click.echo(line("cli_password_changed", name=name))
 
 
 @user_group.command("disable")
@@ -101,7 +117,7 @@ def disable(name):
     """Disable NAME (sessions and tokens stop working at once)."""
     with db.connect(database_url()) as conn:
         users.set_active(conn, SYSTEM, name, False)
-    click.echo(f"user {name} disabled; its tokens are revoked")
+    click.echo(line("cli_user_disabled", name=name))
 
 
 @user_group.command("enable")
@@ -111,7 +127,7 @@ def enable(name):
     """Enable NAME again."""
     with db.connect(database_url()) as conn:
         users.set_active(conn, SYSTEM, name, True)
-    click.echo(f"user {name} enabled")
+    click.echo(line("cli_user_enabled", name=name))
 
 
 @user_group.command("unlock")
@@ -122,7 +138,7 @@ def unlock(name):
     forgotten, for every address)."""
     with db.connect(database_url()) as conn:
         users.unlock(conn, SYSTEM, name)
-    click.echo(f"user {name} unlocked")
+    click.echo(line("cli_user_unlocked", name=name))
 
 
 @user_group.command("token")
@@ -134,7 +150,9 @@ def token(name, label):
     """Create an API token for NAME; the token is the last word printed."""
     with db.connect(database_url()) as conn:
         value = users.create_token(conn, SYSTEM, name, label)
-    click.echo(f"API token for {name} (shown once, keep it safe): {value}")
+    # the token alone on the last line (scripts take the last word)
+    click.echo(line("cli_token_for", name=name) + "：")
+    click.echo(value)
 
 
 @user_group.command("revoke")
@@ -144,7 +162,7 @@ def revoke(token_id):
     """Revoke the API token TOKEN_ID."""
     with db.connect(database_url()) as conn:
         users.revoke_token(conn, SYSTEM, token_id)
-    click.echo(f"token {token_id} revoked")
+    click.echo(line("cli_token_revoked", id=token_id))
 
 
 @user_group.command("list")
@@ -156,9 +174,10 @@ def list_users():
         found = users.list_users(conn, SYSTEM)
         orphaned = {o["username"]: o for o in jurisdictions.orphaned(conn, SYSTEM)}
     for u in found:
-        state = ("" if u["active"] else " (disabled)") + (
-            " (locked)" if u["locked"] else "")
+        state = ("" if u["active"] else f" ({both('disabled')})") + (
+            f" ({both('locked')})" if u["locked"] else "")
         if u["username"] in orphaned:
             now = [g["code"] for g in orphaned[u["username"]]["now"]]
-            state += " (grid gone" + (f", now in {', '.join(now)}" if now else "") + ")"
+            state += " " + line("cli_grid_gone", now=pair(
+                "cli_grid_now_in", codes=", ".join(now)) if now else ("", ""))
         click.echo(f"{u['username']}\t{u['role']}\t{u['grid_code'] or '*'}{state}")

@@ -17,16 +17,11 @@ from geo import vocab
 from layers import grids
 from layers.errors import NotFound
 from web import assets
-from web.i18n import STRINGS, t
+from web.i18n import page_strings, t
 
 __all__ = ["bp"]
 
 bp = Blueprint("dispatch", __name__)
-
-# Strings of the general table the page's script uses too.
-_SHARED_STRINGS = ("grid_chain", "staff", "cameras_seeing", "outside", "loading",
-                   "failed", "none", "metres")
-
 
 @bp.get("/dispatch")
 @requires("locate")
@@ -69,8 +64,7 @@ def dispatch():
                 ["bd09", "BD-09（百度）"], ["cgcs2000", "CGCS2000"],
                 *[[f"EPSG:{e}", f"CGCS2000 高斯-克吕格 3° {lon}°E（EPSG:{e}）"]
                   for e, lon in _GK_ZONES]],
-        "strings": {key: pair for key, pair in STRINGS.items()
-                    if key.startswith("dispatch_") or key in _SHARED_STRINGS},
+        "strings": page_strings("dispatch_"),
     }
     vendor = {"leaflet_css": assets.local_url("leaflet", "leaflet.css"),
               "leaflet_js": assets.local_url("leaflet", "leaflet.js")}

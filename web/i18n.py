@@ -1,13 +1,21 @@
 """Strings the user reads, for the pages: the lookups over the one catalogue,
-:mod:`geo.catalogue` (``STRINGS`` is its pages section)."""
+:mod:`geo.catalogue` (``STRINGS`` is its common and pages sections)."""
 
 from geo import catalogue, vocab
 from layers.access import ROLE_PERMISSIONS
 
-__all__ = ["STRINGS", "t", "both", "ordinal", "level_name", "role_label",
-           "code_label"]
+__all__ = ["STRINGS", "page_strings", "t", "both", "ordinal", "level_name",
+           "role_label", "code_label"]
 
-STRINGS = catalogue.PAGES  # one catalogue: geo/catalogue.py
+STRINGS = {**catalogue.COMMON, **catalogue.PAGES}  # one catalogue: geo/catalogue.py
+
+
+def page_strings(*prefixes):
+    """The slice a page hands its scripts (``gg.strings``): the common words
+    (:data:`geo.catalogue.COMMON`) and the page's own keys, those starting with
+    one of ``prefixes`` ("plan_", "m_" …)."""
+    own = {k: v for k, v in catalogue.PAGES.items() if k.startswith(prefixes)}
+    return {**catalogue.COMMON, **own}
 
 
 def t(key, lang="zh"):

@@ -19,7 +19,7 @@ from api.db import connection
 from geo import vocab
 from layers import imports as imports_layer
 from web import assets
-from web.i18n import STRINGS
+from web.i18n import page_strings
 
 __all__ = ["bp"]
 
@@ -42,8 +42,7 @@ def import_page():
         "basemap": {"url": current_app.config["BASEMAP_URL"],
                     "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
         "fields": {layer: list(imports_layer.LAYERS[layer][1]) for layer in layers},
-        "strings": {key: pair for key, pair in STRINGS.items()
-                    if key.startswith("import_") or key in _SHARED_STRINGS},
+        "strings": page_strings("import_"),
     }
     vendor = {"leaflet_css": assets.local_url("leaflet", "leaflet.css"),
               "leaflet_js": assets.local_url("leaflet", "leaflet.js")}
@@ -56,7 +55,3 @@ def import_page():
                            accept=ACCEPT, config=config, vendor=vendor,
                            staff=staff, roles=roles,
                            address_match=imports_layer.ADDRESS_MATCH)
-
-
-# Strings of the general table the page's script uses too.
-_SHARED_STRINGS = ("households", "cameras", "name", "code")

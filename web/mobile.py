@@ -24,7 +24,7 @@ from api.auth import public
 from geo import localtime, vocab
 from web import assets
 from web.dispatch import _pairs
-from web.i18n import STRINGS
+from web.i18n import STRINGS, page_strings
 
 __all__ = ["bp"]
 
@@ -36,7 +36,6 @@ _SCRIPTS = ("mobile/store.js", "mobile/sync.js", "mobile/ui.js", "mobile/report.
             "mobile/work.js", "mobile/app.js")
 _FILES = ("gg.js", *_SCRIPTS, "mobile/mobile.css", "mobile/icon-192.png",
           "mobile/icon-512.png")
-_SHARED_STRINGS = ("metres", "none")
 
 
 @bp.get("/m/")
@@ -60,8 +59,7 @@ def page():
                                      for code in vocab.INCIDENT_CATEGORIES},
             "tags": _pairs(vocab.HOUSEHOLD_TAGS),
         },
-        "strings": {key: pair for key, pair in STRINGS.items()
-                    if key.startswith("m_") or key in _SHARED_STRINGS},
+        "strings": page_strings("m_"),
     }
     return render_template("mobile.html", config=config, vendor=_vendor(),
                            scripts=_SCRIPTS)

@@ -27,7 +27,7 @@ from geo.catalogue import say
 from layers import check, grids
 from layers.errors import LayerError, NotFound
 from web import assets
-from web.i18n import STRINGS, level_name, t
+from web.i18n import level_name, page_strings, t
 
 __all__ = ["bp"]
 
@@ -45,7 +45,7 @@ def plan():
     with connection() as conn:
         parents = _parents(conn, principal)
     if not parents:
-        return render_template("message.html", heading=t("plan_title"),
+        return render_template("message.html", heading=t("nav_plan"),
                                message=t("plan_no_grids"))
     wanted = request.args.get("parent")
     if wanted and wanted not in {p["code"] for p in parents}:
@@ -66,8 +66,7 @@ def plan():
         "households": principal.can("households:read"),
         "basemap": {"url": current_app.config["BASEMAP_URL"],
                     "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
-        "strings": {key: pair for key, pair in STRINGS.items()
-                    if key.startswith("plan_") or key in _SHARED_STRINGS},
+        "strings": page_strings("plan_"),
     }
     groups = [(level_name(lv), [p for p in parents if p["level"] == lv])
               for lv in (1, 2, 3)]
@@ -103,8 +102,7 @@ def check_page():
         "root": root,
         "urls": {"api": request.script_root + api.PREFIX,
                  "plan": url_for("plan.plan"), "check": url_for("plan.check_page")},
-        "strings": {key: pair for key, pair in STRINGS.items()
-                    if key.startswith("plan_") or key in _SHARED_STRINGS},
+        "strings": page_strings("plan_"),
     }
     groups = [(level_name(lv), [p for p in parents if p["level"] == lv])
               for lv in (1, 2, 3)]
@@ -112,8 +110,6 @@ def check_page():
                            root=root, config=config)
 
 
-# Strings of the general table the page's script uses too.
-_SHARED_STRINGS = ("households", "cameras", "name", "code", "household_count")
 
 
 @bp.get("/plan/grids")

@@ -15,7 +15,7 @@ from api.auth import requires
 from geo import vocab
 from layers.tracks import MAX_DAYS
 from web import assets
-from web.i18n import STRINGS
+from web.i18n import page_strings
 
 __all__ = ["bp"]
 
@@ -31,8 +31,7 @@ def tracks():
                     "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
         "max_days": MAX_DAYS,
         "roles": {code: list(value[:2]) for code, value in vocab.STAFF_ROLES.items()},
-        "strings": {key: pair for key, pair in STRINGS.items()
-                    if key.startswith("tracks_") or key == "busy"},
+        "strings": page_strings("tracks_"),
         # a link may open a worker and days: /tracks?worker=12&from=…&to=…
         "initial": {k: request.args.get(k, "") for k in ("worker", "from", "to")},
     }

@@ -11,7 +11,7 @@ from geo import vocab
 from geo.hotspots import CLASSES as HOT_CLASSES
 from layers import cameras, grids, households, tiles
 from web import assets, maps
-from web.i18n import STRINGS, role_label, t
+from web.i18n import page_strings, role_label, t
 from web.rankings import months
 from web.security import add_nonce
 
@@ -101,9 +101,7 @@ def _leaders(principal, tiled):
         "embedMax": _embed_max(),
         "tiles": request.script_root + "/tiles/grids/{z}/{x}/{y}.mvt",
         "tileZoom": {lv: tiles.first_zoom(lv) for lv in vocab.GRID_LEVELS},
-        "strings": {k: v for k, v in STRINGS.items()
-                    if k.startswith(("ov_", "month_"))
-                    or k in ("failed", "loading", "busy")},
+        "strings": page_strings("ov_", "month_"),
         # VectorGrid for a choropleth drawn on tiles (web/maps.py's tiled layers
         # load it already when the page has some)
         "scripts": ([] if tiled else [assets.local_url(
@@ -117,7 +115,7 @@ def _nav_links(principal):
     if principal.can("locate"):
         links.append((t("nav_dispatch"), url_for("dispatch.dispatch")))
     if principal.can("tracks:read"):
-        links.append((t("tracks_nav"), url_for("tracks_page.tracks")))
+        links.append((t("tracks"), url_for("tracks_page.tracks")))
     if principal.can("incidents:read"):
         links.append((t("rank_nav"), url_for("rankings.rankings")))
     if principal.can("grids:edit"):

@@ -16,6 +16,8 @@ import pandas as pd
 import shapely
 from scipy.signal import lfilter
 
+from geo.localtime import CHINA_TZ
+
 __all__ = ["patrols"]
 
 _WALK_MPS = (1.0, 1.4)  # walking speed of a patrol
@@ -25,7 +27,6 @@ _FIX_S = (5, 10)  # seconds between GPS fixes (loggers' usual 5–10 s)
 _GPS_SIGMA_M, _GPS_RHO = 3.0, 0.95
 _PAUSE_S = (60, 240)  # at a household door
 _STARTS = ((8.5, 9.2), (14.0, 14.6))  # local hours: morning and afternoon patrols
-_CHINA = datetime.timezone(datetime.timedelta(hours=8))
 
 
 def _picked_grids(n_level3, workers):
@@ -109,7 +110,7 @@ def patrols(plan, homes, staff, as_of, rng, workers=4, days=5):
                        strict=True))
     home_xy = shapely.get_coordinates(homes.geometry.values)
     home_grid = homes["grid_code"].to_numpy()
-    midnight = datetime.datetime.combine(as_of, datetime.time(), _CHINA)
+    midnight = datetime.datetime.combine(as_of, datetime.time(), CHINA_TZ)
     parts = []
     for k in _picked_grids(len(level3.code), workers):
         person = by_grid.get(level3.code[k])

@@ -89,6 +89,60 @@ def served_copy(databases, demo_town):
                               worker_grid=worker_grid)
 
 
+def log_in_page(page, base, username, password):
+    """Log in through the /login form of the server at ``base``."""
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture(scope="module")
+def plan_server(databases, demo_town):
+    """A writable copy of the demo town served by a second server, one per module
+    of the planner's tests (they save grids)."""
+    with served_copy(databases, demo_town) as server:
+        yield server
+
+
+def db_rows(server, query, *params):
+    """The rows of ``query`` on a served copy's database."""
+    import psycopg
+
+    with psycopg.connect(server.url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def open_plan(page, server, parent, username="planner"):
+    """Log in, open /plan?parent=…; return what the page requested and logged."""
+    return open_page(page, server.base, f"/plan?parent={parent}", username,
+                     server.passwords[username], "#plan[data-state=ready]")
+
+
+def plan_xy(page, lon, lat):
+    """Page pixel of a point of the plan page's map (Leaflet's own projection)."""
+    x, y = page.evaluate(
+        "([lat, lon]) => { const p = window.gridgovPlan.map"
+        ".latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }", [lat, lon])
+    box = page.locator("#plan-map").bounding_box()
+    return box["x"] + x, box["y"] + y
+
+
+def plan_state(page, name):
+    """Wait for the plan page's state ``name`` (ready, preview, saved …)."""
+    page.wait_for_selector(f"#plan[data-state={name}]")
+
+
+def drag(page, start, end):
+    """Drag with the mouse from one page pixel to another, in small steps."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] + 4, start[1] + 4, steps=2)
+    page.mouse.move(*end, steps=12)
+    page.mouse.up()
+
+
 def open_page(page, base, path, username, password, ready):
     """Watch the page's requests and errors, log in through /login, open ``path``
     and wait for the selector ``ready``; returns what was seen."""

@@ -73,7 +73,7 @@ def test_a_village_admin_sees_the_village_unlocks_and_cannot_go_global(
 
     from layers import users
     from layers.access import SYSTEM
-    from tests.browser.conftest import served_copy
+    from tests.browser.conftest import log_in_page, served_copy
 
     password = "village-admin-pass-1"
     with served_copy(databases, demo_town) as srv:
@@ -83,11 +83,7 @@ def test_a_village_admin_sees_the_village_unlocks_and_cannot_go_global(
             c.execute("INSERT INTO login_attempts (username, address, ok)"
                       " SELECT 'village1', '10.9.0.' || i, false"
                       " FROM generate_series(1, 50) AS i")  # the ceiling: locked
-        page.goto(srv.base + "/login")
-        page.fill("#username", "vadmin")
-        page.fill("#password", password)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        log_in_page(page, srv.base, "vadmin", password)
         page.goto(srv.base + "/admin/users", wait_until="networkidle")
         names = [n.split("\n")[0].strip() for n in
                  page.locator("table").first.locator("tbody tr td:first-child")
@@ -133,16 +129,12 @@ def test_an_admin_changes_role_and_jurisdiction_with_the_picker(
     import psycopg
 
     from layers import users
-    from tests.browser.conftest import served_copy
+    from tests.browser.conftest import log_in_page, served_copy
 
     names = _names(demo_town)
     with served_copy(databases, demo_town) as srv:
         village = "320282105002"  # the leader's town → village B, as a dispatcher
-        page.goto(srv.base + "/login")
-        page.fill("#username", "admin")
-        page.fill("#password", srv.passwords["admin"])
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        log_in_page(page, srv.base, "admin", srv.passwords["admin"])
         page.goto(srv.base + "/admin/users", wait_until="networkidle")
         row = page.locator("table").first.locator("tr", has_text="演示账号·领导")
         row.locator("details.access summary").click()
@@ -172,7 +164,7 @@ def test_a_scoped_admin_cannot_pick_outside(page, databases, demo_town):
 
     from layers import users
     from layers.access import SYSTEM
-    from tests.browser.conftest import served_copy
+    from tests.browser.conftest import log_in_page, served_copy
 
     names = _names(demo_town)
     mine, other = "320282105001", "320282105002"
@@ -180,11 +172,7 @@ def test_a_scoped_admin_cannot_pick_outside(page, databases, demo_town):
     with served_copy(databases, demo_town) as srv:
         with psycopg.connect(srv.url) as c:
             users.add_user(c, SYSTEM, "vadmin2", "admin", mine, password)
-        page.goto(srv.base + "/login")
-        page.fill("#username", "vadmin2")
-        page.fill("#password", password)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        log_in_page(page, srv.base, "vadmin2", password)
         page.goto(srv.base + "/admin/users", wait_until="networkidle")
         form = page.locator("form.filters")
         # no "whole deployment" for a scoped admin, and nothing picked yet
@@ -208,7 +196,7 @@ def test_accounts_on_a_merged_grid_are_listed_and_reassigning_clears_them(
 
     from layers import grid_edit, users
     from layers.access import SYSTEM
-    from tests.browser.conftest import served_copy
+    from tests.browser.conftest import log_in_page, served_copy
 
     names = _names(demo_town)
     with served_copy(databases, demo_town) as srv:
@@ -222,11 +210,7 @@ def test_accounts_on_a_merged_grid_are_listed_and_reassigning_clears_them(
             users.add_user(c, SYSTEM, "left_behind", "field_worker", gone,
                            "a-long-password-1")
             grid_edit.merge(c, SYSTEM, [keep, gone], {keep: v_keep, gone: v_gone})
-        page.goto(srv.base + "/login")
-        page.fill("#username", "admin")
-        page.fill("#password", srv.passwords["admin"])
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        log_in_page(page, srv.base, "admin", srv.passwords["admin"])
         page.goto(srv.base + "/admin/users", wait_until="networkidle")
         section = page.locator("#orphaned")
         row = section.locator("tr[data-orphan=left_behind]")

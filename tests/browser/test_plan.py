@@ -18,45 +18,20 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon, shape
 from shapely.ops import split
 
-from tests.browser.conftest import open_page, served_copy
+from tests.browser.conftest import (
+    db_rows,
+    drag,
+    open_plan,
+    plan_state,
+    plan_xy,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 
-@pytest.fixture(scope="module")
-def plan_server(databases, demo_town):
-    """A writable copy of the demo town served by a second server."""
-    with served_copy(databases, demo_town) as server:
-        yield server
-
-
-def _db(server, query, *params):
-    with psycopg.connect(server.url) as conn:
-        return conn.execute(query, params).fetchall()
-
-
-def _open_plan(page, server, parent, username="planner"):
-    """Log in, open /plan?parent=…; return what the page requested and logged."""
-    return open_page(page, server.base, f"/plan?parent={parent}", username,
-                     server.passwords[username], "#plan[data-state=ready]")
-
-
-def _xy(page, lon, lat):
-    """Page pixel of a point of the map (Leaflet's own projection)."""
-    x, y = page.evaluate(
-        "([lat, lon]) => { const p = window.gridgovPlan.map"
-        ".latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }", [lat, lon])
-    box = page.locator("#plan-map").bounding_box()
-    return box["x"] + x, box["y"] + y
-
-
 def _click_grid(page, geometry):
     p = geometry.representative_point()
-    page.mouse.click(*_xy(page, p.x, p.y))
-
-
-def _state(page, name):
-    page.wait_for_selector(f"#plan[data-state={name}]")
+    page.mouse.click(*plan_xy(page, p.x, p.y))
 
 
 def _metres_per_degree(lat):
@@ -113,19 +88,10 @@ def _find_push(town):
     raise AssertionError("no vertex of the demo town pushes over a household")
 
 
-def _drag(page, start, end):
-    """Drag with the mouse from one page pixel to another, in small steps."""
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(start[0] + 4, start[1] + 4, steps=2)
-    page.mouse.move(*end, steps=12)
-    page.mouse.up()
-
-
 def test_a_planner_redraws_a_micro_grid_through_preview_and_save(
         page, plan_server, demo_town, artifacts):
     push = _find_push(demo_town)
-    seen = _open_plan(page, plan_server, push.parent)
+    seen = open_plan(page, plan_server, push.parent)
     micro = demo_town.grids.set_index("code").geometry
     # select micro-grid A on the map, then edit its vertices
     _click_grid(page, micro[push.a])
@@ -136,23 +102,23 @@ def test_a_planner_redraws_a_micro_grid_through_preview_and_save(
     page.wait_for_timeout(400)  # the zoom animation
     assert page.locator(".marker-icon").count() > 10
     # drag the vertex's handle (Leaflet-Geoman) into B, past the household
-    _drag(page, _xy(page, *push.vertex), _xy(page, *push.moved))
+    drag(page, plan_xy(page, *push.vertex), plan_xy(page, *push.moved))
     page.wait_for_function("window.gridgovPlan.state.edited")
     drawn = shape(page.evaluate(
         f"window.gridgovPlan.state.children['{push.a}'].layer.toGeoJSON(false)"
         ".geometry"))
     # what must move, from the boundary the page will send (the drop lands within
     # a pixel of the aim): the households of the parent now inside A, not yet A's
-    rows = _db(plan_server, "SELECT id, external_id, grid_code, ST_X(geom), ST_Y(geom)"
-                            " FROM households WHERE grid_code LIKE %s",
-               push.parent + "%")
+    rows = db_rows(plan_server,
+                   "SELECT id, external_id, grid_code, ST_X(geom), ST_Y(geom)"
+                   " FROM households WHERE grid_code LIKE %s", push.parent + "%")
     expected = {i for i, _, grid, x, y in rows
                 if grid != push.a and drawn.intersects(Point(x, y))}
     household_id = next(i for i, ext, *_ in rows if ext == push.household)
     assert household_id in expected
 
     page.click("#plan-preview")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     assert "可以保存" in page.inner_text("#plan-can-save")
     changed = page.eval_on_selector_all("#plan-grids tr[data-code]",
                                         "rows => rows.map(r => r.dataset.code)")
@@ -167,25 +133,25 @@ def test_a_planner_redraws_a_micro_grid_through_preview_and_save(
     assert page.locator("#plan-check").count() == 1  # the parent's check, shown
     page.screenshot(path=str(artifacts / "plan-preview.png"))
     # nothing saved yet
-    assert _db(plan_server, "SELECT version FROM grids WHERE code = %s",
+    assert db_rows(plan_server, "SELECT version FROM grids WHERE code = %s",
                push.a) == [(1,)]
 
     page.click("#plan-save")
-    _state(page, "saved")
+    plan_state(page, "saved")
     assert "已保存" in page.inner_text("#plan-msg")
     assert page.evaluate(f"window.gridgovPlan.state.children['{push.a}']"
                          ".feature.properties.version") == 2
     page.screenshot(path=str(artifacts / "plan-saved.png"))
 
-    versions = dict(_db(plan_server, "SELECT code, version FROM grids"
+    versions = dict(db_rows(plan_server, "SELECT code, version FROM grids"
                                      " WHERE code IN (%s, %s)", push.a, push.b))
     assert versions == {push.a: 2, push.b: 2}
-    assert _db(plan_server, "SELECT grid_code FROM households WHERE id = %s",
+    assert db_rows(plan_server, "SELECT grid_code FROM households WHERE id = %s",
                household_id) == [(push.a,)]
-    now_in_a = {r[0] for r in _db(plan_server, "SELECT id FROM households"
+    now_in_a = {r[0] for r in db_rows(plan_server, "SELECT id FROM households"
                                                " WHERE grid_code = %s", push.a)}
     assert expected <= now_in_a
-    audited = _db(plan_server, "SELECT row_key, username, action FROM audit"
+    audited = db_rows(plan_server, "SELECT row_key, username, action FROM audit"
                                " WHERE table_name = 'grids' AND row_key IN (%s, %s)"
                                " ORDER BY row_key", push.a, push.b)
     assert audited == sorted([(push.a, "planner", "update"),
@@ -217,26 +183,26 @@ def test_a_stale_version_asks_for_a_reload(page, plan_server, demo_town, artifac
         (p, m) for p, m in _micro_by_parent(demo_town)[2:]
         if shapely.intersection(m.iloc[0].boundary, m.iloc[1].boundary).length > 0.001)
     first, second = micro.index[:2]
-    seen = _open_plan(page, plan_server, parent)
+    seen = open_plan(page, plan_server, parent)
     page.click("button[data-mode=merge]")
     _click_grid(page, micro[first])
     _click_grid(page, micro[second])
     assert page.locator("#plan-selection li").count() == 2
     page.click("#plan-preview")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     assert second in page.inner_text("#plan-grids")  # removed by the merge
     # meanwhile another planner saves a change of the first grid
     with psycopg.connect(plan_server.url) as conn:
         conn.execute("UPDATE grids SET notes = 'changed elsewhere' WHERE code = %s",
                      (first,))
     page.click("#plan-save")
-    _state(page, "refused")
+    plan_state(page, "refused")
     assert "已被他人修改（当前版本 2），请刷新" in page.inner_text("#plan-msg")
     page.screenshot(path=str(artifacts / "plan-conflict.png"))
-    assert _db(plan_server, "SELECT count(*) FROM grids WHERE code = %s",
+    assert db_rows(plan_server, "SELECT count(*) FROM grids WHERE code = %s",
                second) == [(1,)]  # nothing merged
     page.click("#plan-reload")
-    _state(page, "ready")
+    plan_state(page, "ready")
     assert page.evaluate(f"window.gridgovPlan.state.children['{first}']"
                          ".feature.properties.version") == 2
     # Chromium logs the refused save itself; nothing else may fail
@@ -258,7 +224,7 @@ def test_splitting_along_a_drawn_line_is_previewed(page, plan_server, demo_town,
                                                    artifacts):
     # a line across a micro-grid, from outside to outside, that cuts it in two
     parent, code, geom, line = next(_split_lines(demo_town))
-    seen = _open_plan(page, plan_server, parent)
+    seen = open_plan(page, plan_server, parent)
     _click_grid(page, geom)
     page.click("button[data-mode=split]")
     inside = geom.representative_point()
@@ -266,18 +232,18 @@ def test_splitting_along_a_drawn_line_is_previewed(page, plan_server, demo_town,
                   [inside.y, inside.x])
     page.wait_for_timeout(400)
     for lon, lat in line:
-        page.mouse.click(*_xy(page, lon, lat))
+        page.mouse.click(*plan_xy(page, lon, lat))
         page.wait_for_timeout(150)
-    page.mouse.click(*_xy(page, *line[-1]))  # the last point again: finished
+    page.mouse.click(*plan_xy(page, *line[-1]))  # the last point again: finished
     page.wait_for_function("window.gridgovPlan.state.line !== null")
     page.fill("#plan-name", "试拆网格")
     page.click("#plan-preview")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     text = page.inner_text("#plan-grids")
     assert code in text and "试拆网格" in text and "新建" in text
     assert "可以保存" in page.inner_text("#plan-can-save")
     page.screenshot(path=str(artifacts / "plan-split.png"))
-    assert _db(plan_server, "SELECT count(*), max(version) FROM grids"
+    assert db_rows(plan_server, "SELECT count(*), max(version) FROM grids"
                             " WHERE parent_code = %s", parent) == [
         (int((demo_town.grids.parent_code == parent).sum()), 1)]  # nothing saved
     assert seen["errors"] == []

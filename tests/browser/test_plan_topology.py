@@ -11,13 +11,18 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
-import psycopg
 import pytest
 import shapely
 from pyproj import Geod
 from shapely.geometry import Point, Polygon, shape
 
-from tests.browser.conftest import open_page, served_copy
+from tests.browser.conftest import (
+    db_rows,
+    drag,
+    open_plan,
+    plan_state,
+    plan_xy,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -25,17 +30,6 @@ GEOD = Geod(ellps="WGS84")
 ZOOM = 17  # about 1 m a pixel at 31° N
 SNAP_ZOOM = 15  # about 4 m a pixel: the next grid's vertices are ~250 m away
 PULL_M = 30  # how far a shared vertex is pulled back into its grid
-
-
-@pytest.fixture(scope="module")
-def topo_server(databases, demo_town):
-    with served_copy(databases, demo_town) as server:
-        yield server
-
-
-def _db(server, query, *params):
-    with psycopg.connect(server.url) as conn:
-        return conn.execute(query, params).fetchall()
 
 
 def _area(geom):
@@ -116,35 +110,10 @@ def _pull_backs(town):
             break
 
 
-def _open(page, server, parent):
-    return open_page(page, server.base, f"/plan?parent={parent}", "planner",
-                     server.passwords["planner"], "#plan[data-state=ready]")
-
-
-def _xy(page, lon, lat):
-    x, y = page.evaluate(
-        "([lat, lon]) => { const p = window.gridgovPlan.map"
-        ".latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }", [lat, lon])
-    box = page.locator("#plan-map").bounding_box()
-    return box["x"] + x, box["y"] + y
-
-
-def _drag(page, start, end):
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(start[0] + 4, start[1] + 4, steps=2)
-    page.mouse.move(*end, steps=12)
-    page.mouse.up()
-
-
-def _state(page, name):
-    page.wait_for_selector(f"#plan[data-state={name}]")
-
-
 def _redraw(page, case, zoom=ZOOM):
     """Select grid A, enter the redraw mode, zoom to the vertex."""
     rep = case.siblings[case.a].representative_point()
-    page.mouse.click(*_xy(page, rep.x, rep.y))
+    page.mouse.click(*plan_xy(page, rep.x, rep.y))
     assert case.a in page.inner_text("#plan-selection")
     page.click("button[data-mode=redraw]")
     page.evaluate("([lat, lon, z]) => { window.gridgovPlan.map.setView([lat, lon], z,"
@@ -171,17 +140,17 @@ def _check_problems(page, server, parent, codes):
 
 
 def _areas(server, *codes):
-    return dict(_db(server, "SELECT code, ST_Area(geom::geography) FROM grids"
+    return dict(db_rows(server, "SELECT code, ST_Area(geom::geography) FROM grids"
                             " WHERE code = ANY(%s)", list(codes)))
 
 
-def test_a_shared_vertex_pulled_back_moves_in_both_grids(page, topo_server, demo_town,
+def test_a_shared_vertex_pulled_back_moves_in_both_grids(page, plan_server, demo_town,
                                                         artifacts):
     case = next(_pull_backs(demo_town))
-    before = _areas(topo_server, case.a, case.b)
-    seen = _open(page, topo_server, case.parent)
+    before = _areas(plan_server, case.a, case.b)
+    seen = open_plan(page, plan_server, case.parent)
     _redraw(page, case)
-    _drag(page, _xy(page, *case.vertex), _xy(page, *case.moved))
+    drag(page, plan_xy(page, *case.vertex), plan_xy(page, *case.moved))
     page.wait_for_function("() => window.gridgovPlan.state.edited")
     drawn_a, drawn_b = _drawn(page, case.a), _drawn(page, case.b)
     # the vertex moved in both grids, to the same place, near the aim
@@ -193,16 +162,16 @@ def test_a_shared_vertex_pulled_back_moves_in_both_grids(page, topo_server, demo
                       (new_v[1] - case.moved[1]) * ky) < 3
 
     page.click("#plan-preview")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     assert "可以保存" in page.inner_text("#plan-can-save")
     changed = page.eval_on_selector_all("#plan-grids tr[data-code]",
                                         "rows => rows.map(r => r.dataset.code)")
     assert set(changed) == {case.a, case.b}
     page.screenshot(path=str(artifacts / "plan-topology-preview.png"))
     page.click("#plan-save")
-    _state(page, "saved")
+    plan_state(page, "saved")
 
-    after = _areas(topo_server, case.a, case.b)
+    after = _areas(plan_server, case.a, case.b)
     # known answer: A loses what lies between its old and new boundary, B gains
     # exactly that; both as the page drew them (pyproj on the ellipsoid)
     freed = _area(shapely.difference(case.siblings[case.a], drawn_a))
@@ -210,10 +179,10 @@ def test_a_shared_vertex_pulled_back_moves_in_both_grids(page, topo_server, demo
     assert after[case.a] == pytest.approx(_area(drawn_a), abs=0.5)
     assert after[case.a] == pytest.approx(before[case.a] - freed, abs=0.5)
     assert after[case.b] == pytest.approx(before[case.b] + freed, abs=0.5)
-    assert _db(topo_server, "SELECT code, version FROM grids WHERE code IN (%s, %s)"
+    assert db_rows(plan_server, "SELECT code, version FROM grids WHERE code IN (%s, %s)"
                             " ORDER BY code", case.a, case.b) == \
         sorted([(case.a, 2), (case.b, 2)])
-    assert _check_problems(page, topo_server, case.parent, [case.a, case.b]) == []
+    assert _check_problems(page, plan_server, case.parent, [case.a, case.b]) == []
     assert seen["errors"] == []
 
 
@@ -279,13 +248,13 @@ def _latlngs(page, code):
 
 
 def test_a_dropped_vertex_snaps_to_a_neighbours_vertex_and_undo_restores(
-        page, topo_server, demo_town, artifacts):
+        page, plan_server, demo_town, artifacts):
     case, w = _snap_targets(demo_town)
-    seen = _open(page, topo_server, case.parent)
+    seen = open_plan(page, plan_server, case.parent)
     _redraw(page, case, SNAP_ZOOM)
     original_a, original_b = _latlngs(page, case.a), _latlngs(page, case.b)
-    target = _xy(page, *w)
-    _drag(page, _xy(page, *case.vertex), (target[0] + 3, target[1] - 2))
+    target = plan_xy(page, *w)
+    drag(page, plan_xy(page, *case.vertex), (target[0] + 3, target[1] - 2))
     page.wait_for_function("() => window.gridgovPlan.state.edited")
     # the drop lands exactly on W (3.6 px off without snapping), in A and in B
     a_now, b_now = _latlngs(page, case.a), _latlngs(page, case.b)
@@ -302,7 +271,7 @@ def test_a_dropped_vertex_snaps_to_a_neighbours_vertex_and_undo_restores(
     assert not page.is_enabled("#plan-preview")
 
     # the button does the same, one step at a time
-    _drag(page, _xy(page, *case.vertex), (target[0] + 3, target[1] - 2))
+    drag(page, plan_xy(page, *case.vertex), (target[0] + 3, target[1] - 2))
     page.wait_for_function("() => window.gridgovPlan.state.edited")
     page.click("#plan-undo")
     page.wait_for_function("() => !window.gridgovPlan.state.edited")
@@ -311,21 +280,21 @@ def test_a_dropped_vertex_snaps_to_a_neighbours_vertex_and_undo_restores(
     assert seen["errors"] == []
 
 
-def test_a_gap_is_handed_to_a_neighbour_in_one_click(page, topo_server, demo_town,
+def test_a_gap_is_handed_to_a_neighbour_in_one_click(page, plan_server, demo_town,
                                                     artifacts):
     # a pair under another parent than the first test's
     first = next(_pull_backs(demo_town))
     case = next(c for c in _pull_backs(demo_town) if c.parent != first.parent)
-    before = _areas(topo_server, case.a, case.b)
-    seen = _open(page, topo_server, case.parent)
+    before = _areas(plan_server, case.a, case.b)
+    seen = open_plan(page, plan_server, case.parent)
     _redraw(page, case)
     page.uncheck("#plan-pin")  # the vertex moves in A only: a gap
-    _drag(page, _xy(page, *case.vertex), _xy(page, *case.moved))
+    drag(page, plan_xy(page, *case.vertex), plan_xy(page, *case.moved))
     page.wait_for_function("() => window.gridgovPlan.state.edited")
     drawn_a = _drawn(page, case.a)
     assert _drawn(page, case.b).equals(case.siblings[case.b])
     page.click("#plan-preview")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     assert "不能保存" in page.inner_text("#plan-can-save")
     assert page.is_disabled("#plan-save")
     buttons = page.locator(f"#plan-gaps button[data-to='{case.b}']")
@@ -337,13 +306,13 @@ def test_a_gap_is_handed_to_a_neighbour_in_one_click(page, topo_server, demo_tow
                                         "rows => rows.map(r => r.dataset.code)")
     assert set(changed) == {case.a, case.b}
     page.click("#plan-save")
-    _state(page, "saved")
+    plan_state(page, "saved")
 
-    after = _areas(topo_server, case.a, case.b)
+    after = _areas(plan_server, case.a, case.b)
     freed = _area(shapely.difference(case.siblings[case.a], drawn_a))
     assert after[case.a] == pytest.approx(before[case.a] - freed, abs=0.5)
     assert after[case.b] == pytest.approx(before[case.b] + freed, abs=0.5)
-    assert _check_problems(page, topo_server, case.parent, [case.a, case.b]) == []
+    assert _check_problems(page, plan_server, case.parent, [case.a, case.b]) == []
     assert seen["errors"] == []
 
 
@@ -356,20 +325,20 @@ def _saved_parents(town):
 
 
 def test_a_vertex_added_on_a_shared_edge_pulls_the_edge_in_both_grids(
-        page, topo_server, demo_town, artifacts):
+        page, plan_server, demo_town, artifacts):
     used = _saved_parents(demo_town)
     case = next(c for c in _edge_pulls(demo_town) if c.parent not in used)
-    seen = _open(page, topo_server, case.parent)
+    seen = open_plan(page, plan_server, case.parent)
     _redraw(page, case)
-    v, n = _xy(page, *case.vertex), _xy(page, *case.nxt)
+    v, n = plan_xy(page, *case.vertex), plan_xy(page, *case.nxt)
     # Geoman's middle handle of the edge V–next: a drag from it adds a vertex
-    _drag(page, ((v[0] + n[0]) / 2, (v[1] + n[1]) / 2), _xy(page, *case.moved))
+    drag(page, ((v[0] + n[0]) / 2, (v[1] + n[1]) / 2), plan_xy(page, *case.moved))
     page.wait_for_function("() => window.gridgovPlan.state.edited")
     drawn_a, drawn_b = _drawn(page, case.a), _drawn(page, case.b)
     (added,) = _vertices(drawn_a) - _vertices(case.siblings[case.a])
     assert _vertices(drawn_b) - _vertices(case.siblings[case.b]) == {added}
     page.click("#plan-preview")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     assert "可以保存" in page.inner_text("#plan-can-save")
     changed = page.eval_on_selector_all("#plan-grids tr[data-code]",
                                         "rows => rows.map(r => r.dataset.code)")
@@ -385,19 +354,19 @@ def test_a_vertex_added_on_a_shared_edge_pulls_the_edge_in_both_grids(
 
 
 def test_a_vertex_removed_from_a_shared_border_leaves_both_grids(
-        page, topo_server, demo_town):
+        page, plan_server, demo_town):
     used = _saved_parents(demo_town)
     case = next(c for c in _shared_vertices(demo_town) if c.parent not in used
                 and Polygon([x for x in c.siblings[c.a].geoms[0].exterior.coords
                              if x != c.vertex]).is_valid)
-    seen = _open(page, topo_server, case.parent)
+    seen = open_plan(page, plan_server, case.parent)
     _redraw(page, case)
-    page.mouse.click(*_xy(page, *case.vertex), button="right")
+    page.mouse.click(*plan_xy(page, *case.vertex), button="right")
     page.wait_for_function("() => window.gridgovPlan.state.edited")
     assert case.vertex not in _vertices(_drawn(page, case.a))
     assert case.vertex not in _vertices(_drawn(page, case.b))
     page.click("#plan-preview")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     assert "可以保存" in page.inner_text("#plan-can-save")
     changed = page.eval_on_selector_all("#plan-grids tr[data-code]",
                                         "rows => rows.map(r => r.dataset.code)")
@@ -405,14 +374,14 @@ def test_a_vertex_removed_from_a_shared_border_leaves_both_grids(
     assert seen["errors"] == []
 
 
-def test_the_redraw_tools_fit_a_phone(browser, topo_server, demo_town, artifacts):
+def test_the_redraw_tools_fit_a_phone(browser, plan_server, demo_town, artifacts):
     """At 375 px the undo button and the sharing switch add no sideways scroll."""
     case = next(_shared_vertices(demo_town))
     context = browser.new_context(viewport={"width": 375, "height": 812},
                                   is_mobile=True, has_touch=True, locale="zh-CN")
     page = context.new_page()
     try:
-        seen = _open(page, topo_server, case.parent)
+        seen = open_plan(page, plan_server, case.parent)
         page.evaluate(f"window.gridgovPlan.state.selected = '{case.a}'")
         page.click("button[data-mode=redraw]")
         page.wait_for_selector("#plan-undo:not([hidden])")

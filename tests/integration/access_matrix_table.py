@@ -82,8 +82,8 @@ _REGISTER = {"own": _INCIDENT_EDIT, "other": "A Y 400 F Y 400 F 400 F"}
 
 
 def _OGC(cells):  # noqa: N802 - a shape like the others
-    """The cells of /ogc: anonymous is asked for HTTP Basic (401), not sent to
-    the login page."""
+    """The cells of /ogc (and /tiles): anonymous is asked for HTTP Basic (401),
+    not sent to the login page."""
     return "401 " + cells.split(" ", 1)[1]
 
 
@@ -126,21 +126,22 @@ TABLE = {
     ("POST", "/admin/users/<username>/unlock"): _ACCOUNTS,
     ("POST", "/admin/tokens/<int:token_id>/revoke"): _ACCOUNTS,
 
-    # vector tiles (pages' resources: anonymous is sent to /login)
+    # vector tiles (the pages' map layers and QGIS: anonymous is asked for
+    # HTTP Basic, 401, as on /ogc)
     ("GET", "/tiles/grids/<int(signed=True):z>/<int(signed=True):x>/"
-            "<int(signed=True):y>.mvt"): {"-": _EVERYONE},
+            "<int(signed=True):y>.mvt"): {"-": _OGC(_EVERYONE)},
     ("GET", "/tiles/cameras/<int(signed=True):z>/<int(signed=True):x>/"
-            "<int(signed=True):y>.mvt"): {"-": _EVERYONE},
+            "<int(signed=True):y>.mvt"): {"-": _OGC(_EVERYONE)},
     ("GET", "/tiles/households/<int(signed=True):z>/<int(signed=True):x>/"
-            "<int(signed=True):y>.mvt"): {"-": _HOUSEHOLDS},
+            "<int(signed=True):y>.mvt"): {"-": _OGC(_HOUSEHOLDS)},
     ("GET", "/tiles/incidents/<int(signed=True):z>/<int(signed=True):x>/"
-            "<int(signed=True):y>.mvt"): {"-": _INCIDENTS},
+            "<int(signed=True):y>.mvt"): {"-": _OGC(_INCIDENTS)},
 
     # TileJSON of each tiled layer (MapLibre, newer QGIS): as its tiles
-    ("GET", "/tiles/grids.json"): {"-": _EVERYONE},
-    ("GET", "/tiles/cameras.json"): {"-": _EVERYONE},
-    ("GET", "/tiles/households.json"): {"-": _HOUSEHOLDS},
-    ("GET", "/tiles/incidents.json"): {"-": _INCIDENTS},
+    ("GET", "/tiles/grids.json"): {"-": _OGC(_EVERYONE)},
+    ("GET", "/tiles/cameras.json"): {"-": _OGC(_EVERYONE)},
+    ("GET", "/tiles/households.json"): {"-": _OGC(_HOUSEHOLDS)},
+    ("GET", "/tiles/incidents.json"): {"-": _OGC(_INCIDENTS)},
 
     # OGC API – Features (QGIS, GDAL): anonymous gets 401 with Basic offered;
     # each collection needs the permission of its JSON API read

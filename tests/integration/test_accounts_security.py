@@ -12,7 +12,6 @@ import re
 import statistics
 import time
 from html import unescape
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import psycopg
@@ -21,48 +20,24 @@ from click.testing import CliRunner
 
 from layers import audit, users
 from layers.access import SYSTEM, Principal
-from tests.conftest import writable_demo
+from tests.conftest import ACCOUNT_PASSWORD, accounts_demo, log_in_form
 
 pytestmark = pytest.mark.db
 
-PASSWORD = "correct-horse-battery"  # the throwaway accounts' password (≥ 10 chars)
+PASSWORD = ACCOUNT_PASSWORD  # the throwaway accounts' password (≥ 10 chars)
 COOKIE = "gridgov_session"  # web/app.py SESSION_COOKIE_NAME
 
 
 @pytest.fixture(scope="module")
 def rw(databases, demo_town):
-    """A writable demo with: ``vadmin``, an administrator of village A; ``vclerk``
-    in village A, ``oclerk`` in village B; session and lockout accounts."""
-    g = demo_town.grids
-    village, other = sorted(g[g.level == 2].code)[:2]
-    inside = sorted(g[(g.level == 3) & g.code.str.startswith(village)].code)[0]
-
-    def setup(c):
-        users.add_user(c, SYSTEM, "vadmin", "admin", village, PASSWORD)
-        users.add_user(c, SYSTEM, "vclerk", "dispatcher", inside, PASSWORD)
-        users.add_user(c, SYSTEM, "oclerk", "dispatcher", other, PASSWORD)
-        for name in ("sess1", "sess2", "sess3", "sess4", "sess5", "sess6",
-                     "owner1", "owner2", "owner3", "owner4", "owner5", "timed",
-                     "shift", "oldie"):
-            users.add_user(c, SYSTEM, name, "dispatcher", None, PASSWORD)
-
-    ns = writable_demo(databases, demo_town, setup)
-    return SimpleNamespace(**vars(ns), village=village, other=other, inside=inside,
-                           town=g[g.level == 1].code.iloc[0])
+    """The accounts' demo (tests/conftest.py) with session and lockout accounts."""
+    return accounts_demo(databases, demo_town, dict.fromkeys((
+        "sess1", "sess2", "sess3", "sess4", "sess5", "sess6", "owner1", "owner2",
+        "owner3", "owner4", "owner5", "timed", "shift", "oldie")))
 
 
 def csrf_from(html):
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def log_in(app, username, password=PASSWORD, address="192.0.2.10"):
-    """A browser at ``address``: GET /login for the CSRF token, POST the form."""
-    c = app.test_client()
-    c.environ_base["REMOTE_ADDR"] = address
-    token = csrf_from(c.get("/login").get_data(as_text=True))
-    r = c.post("/login", data={"username": username, "password": password,
-                               "csrf_token": token})
-    return c, r
 
 
 def cookie_of(c):
@@ -189,9 +164,9 @@ def test_scoped_admin_reads_the_audit_of_the_subtree_only(rw):
 
 
 def test_account_audit_rows_and_logins_record_the_grid(rw):
-    c, r = log_in(rw.app, "vclerk", "a-new-one-123", address="192.0.2.50")
+    c, r = log_in_form(rw.app, "vclerk", "a-new-one-123", address="192.0.2.50")
     if r.status_code != 302:  # test order: the password may not have been changed
-        c, r = log_in(rw.app, "vclerk", address="192.0.2.51")
+        c, r = log_in_form(rw.app, "vclerk", address="192.0.2.51")
     assert r.status_code == 302
     with psycopg.connect(rw.url) as conn:
         rows = conn.execute(
@@ -203,7 +178,7 @@ def test_account_audit_rows_and_logins_record_the_grid(rw):
 # 5. sessions end on the server -----------------------------------------------------
 
 def test_a_cookie_captured_before_logout_is_dead_after_it(rw):
-    c, r = log_in(rw.app, "sess1")
+    c, r = log_in_form(rw.app, "sess1")
     assert r.status_code == 302
     cookie = cookie_of(c)
     assert replay(rw.app, cookie).status_code == 200
@@ -213,8 +188,8 @@ def test_a_cookie_captured_before_logout_is_dead_after_it(rw):
 
 
 def test_logout_ends_that_session_only(rw):
-    phone, _ = log_in(rw.app, "sess6", address="192.0.2.61")
-    desk, _ = log_in(rw.app, "sess6", address="192.0.2.62")
+    phone, _ = log_in_form(rw.app, "sess6", address="192.0.2.61")
+    desk, _ = log_in_form(rw.app, "sess6", address="192.0.2.62")
     cookie = cookie_of(phone)
     token = csrf_from(desk.get("/").get_data(as_text=True))
     desk.post("/logout", data={"csrf_token": token})
@@ -232,7 +207,7 @@ def _session_times(rw, username):
 def test_a_busy_session_is_not_cut_at_its_idle_lifetime(rw):
     """A dispatcher's twelve-hour duty: each request pushes the idle expiry on
     (8 h, PERMANENT_SESSION_LIFETIME), so a session still in use at hour nine lives."""
-    c, _ = log_in(rw.app, "shift")
+    c, _ = log_in_form(rw.app, "shift")
     with psycopg.connect(rw.url) as db:  # nine hours into the duty: 1 h left
         db.execute("UPDATE sessions SET created_at = now() - interval '9 hours',"
                    " expires_at = now() + interval '1 hour' FROM users u"
@@ -244,7 +219,7 @@ def test_a_busy_session_is_not_cut_at_its_idle_lifetime(rw):
 
 
 def test_no_session_lives_past_its_maximum_age(rw):
-    c, _ = log_in(rw.app, "oldie")
+    c, _ = log_in_form(rw.app, "oldie")
     with psycopg.connect(rw.url) as db:  # logged in a week ago, in use ever since
         db.execute("UPDATE sessions SET created_at = now() - interval '7 days',"
                    " expires_at = now() + interval '1 minute' FROM users u"
@@ -260,19 +235,19 @@ def test_no_session_lives_past_its_maximum_age(rw):
 
 
 def test_a_password_change_on_the_command_line_ends_every_session(rw):
-    first, _ = log_in(rw.app, "sess2", address="192.0.2.21")
-    second, _ = log_in(rw.app, "sess2", address="192.0.2.22")
+    first, _ = log_in_form(rw.app, "sess2", address="192.0.2.21")
+    second, _ = log_in_form(rw.app, "sess2", address="192.0.2.22")
     cookies = [cookie_of(first), cookie_of(second)]
     assert all(replay(rw.app, k).status_code == 200 for k in cookies)
     result = run_cli(rw, "user", "passwd", "sess2", "--password", "another-pass-1")
     assert result.exit_code == 0, result.output
     for k in cookies:
         assert_logged_out(rw.app, k)
-    assert log_in(rw.app, "sess2", "another-pass-1")[1].status_code == 302
+    assert log_in_form(rw.app, "sess2", "another-pass-1")[1].status_code == 302
 
 
 def test_an_admin_password_reset_ends_the_session(rw):
-    c, _ = log_in(rw.app, "sess3")
+    c, _ = log_in_form(rw.app, "sess3")
     cookie = cookie_of(c)
     assert replay(rw.app, cookie).status_code == 200
     r = rw.client("admin").post("/admin/users/sess3/password",
@@ -282,7 +257,7 @@ def test_an_admin_password_reset_ends_the_session(rw):
 
 
 def test_a_role_or_jurisdiction_change_ends_the_session(rw):
-    c, _ = log_in(rw.app, "sess4")
+    c, _ = log_in_form(rw.app, "sess4")
     cookie = cookie_of(c)
     assert replay(rw.app, cookie).status_code == 200
     with psycopg.connect(rw.url) as conn:
@@ -292,7 +267,7 @@ def test_a_role_or_jurisdiction_change_ends_the_session(rw):
 
 
 def test_disable_then_enable_does_not_revive_the_session(rw):
-    c, _ = log_in(rw.app, "sess5")
+    c, _ = log_in_form(rw.app, "sess5")
     cookie = cookie_of(c)
     with psycopg.connect(rw.url) as conn:
         users.set_active(conn, SYSTEM, "sess5", False)
@@ -313,18 +288,18 @@ def seed_failures(rw, username, addresses, ago="1 second"):
 
 def test_an_attacker_at_one_address_does_not_lock_the_owner_out(rw):
     seed_failures(rw, "owner1", ["203.0.113.7"] * 5)
-    _, attacker = log_in(rw.app, "owner1", address="203.0.113.7")
+    _, attacker = log_in_form(rw.app, "owner1", address="203.0.113.7")
     assert attacker.status_code == 429  # even with the right password
-    _, owner = log_in(rw.app, "owner1", address="198.51.100.2")
+    _, owner = log_in_form(rw.app, "owner1", address="198.51.100.2")
     assert owner.status_code == 302
 
 
 def test_the_delay_of_an_account_and_address_pair_doubles(rw):
     delays = []
     for _ in range(5):
-        _, wrong = log_in(rw.app, "owner2", "not-it-at-all", address="203.0.113.8")
+        _, wrong = log_in_form(rw.app, "owner2", "not-it-at-all", address="203.0.113.8")
         assert wrong.status_code == 401
-        _, again = log_in(rw.app, "owner2", address="203.0.113.8")
+        _, again = log_in_form(rw.app, "owner2", address="203.0.113.8")
         assert again.status_code == 429
         seconds = int(again.headers["Retry-After"])
         assert f"{seconds} 秒" in again.get_data(as_text=True)
@@ -333,22 +308,22 @@ def test_the_delay_of_an_account_and_address_pair_doubles(rw):
             conn.execute("UPDATE login_attempts SET at = at - make_interval("
                          "secs => %s) WHERE username = 'owner2'", (seconds,))
     assert delays == [1, 2, 4, 8, 16]
-    _, elsewhere = log_in(rw.app, "owner2", address="198.51.100.3")
+    _, elsewhere = log_in_form(rw.app, "owner2", address="198.51.100.3")
     assert elsewhere.status_code == 302  # the owner elsewhere, meanwhile
 
 
 def test_the_ceiling_holds_across_many_addresses_and_an_admin_lifts_it(rw):
     seed_failures(rw, "owner3", [f"10.1.{i}.1" for i in range(49)], "20 minutes")
-    _, last = log_in(rw.app, "owner3", "a-fiftieth-guess", address="10.1.99.1")
+    _, last = log_in_form(rw.app, "owner3", "a-fiftieth-guess", address="10.1.99.1")
     assert last.status_code == 401
-    _, owner = log_in(rw.app, "owner3", address="198.51.100.4")  # fresh address
+    _, owner = log_in_form(rw.app, "owner3", address="198.51.100.4")  # fresh address
     assert owner.status_code == 429
     assert "管理员" in owner.get_data(as_text=True)
     html = rw.client("admin").get("/admin/users").get_data(as_text=True)
     assert "/admin/users/owner3/unlock" in html  # the button
     r = rw.client("admin").post("/admin/users/owner3/unlock")
     assert r.status_code == 302
-    assert log_in(rw.app, "owner3", address="198.51.100.4")[1].status_code == 302
+    assert log_in_form(rw.app, "owner3", address="198.51.100.4")[1].status_code == 302
     with psycopg.connect(rw.url) as conn:
         assert conn.execute("SELECT count(*) FROM audit WHERE row_key = 'owner3'"
                             " AND after ->> 'unlocked' = 'true'").fetchone()[0] == 1
@@ -356,15 +331,15 @@ def test_the_ceiling_holds_across_many_addresses_and_an_admin_lifts_it(rw):
 
 def test_gridgov_user_unlock(rw):
     seed_failures(rw, "owner4", [f"10.2.{i}.1" for i in range(50)], "5 minutes")
-    assert log_in(rw.app, "owner4", address="198.51.100.5")[1].status_code == 429
+    assert log_in_form(rw.app, "owner4", address="198.51.100.5")[1].status_code == 429
     result = run_cli(rw, "user", "unlock", "owner4")
     assert result.exit_code == 0, result.output
-    assert log_in(rw.app, "owner4", address="198.51.100.5")[1].status_code == 302
+    assert log_in_form(rw.app, "owner4", address="198.51.100.5")[1].status_code == 302
 
 
 def test_the_ceiling_passes_with_the_window(rw):
     seed_failures(rw, "owner5", [f"10.3.{i}.1" for i in range(60)], "61 minutes")
-    assert log_in(rw.app, "owner5", address="198.51.100.6")[1].status_code == 302
+    assert log_in_form(rw.app, "owner5", address="198.51.100.6")[1].status_code == 302
 
 
 def test_an_unknown_user_costs_a_password_check(rw, monkeypatch):
@@ -442,7 +417,7 @@ def test_bad_grid_and_label_are_400s_naming_the_field(rw):
 
 
 def test_a_bad_user_name_at_login_and_on_the_command_line(rw):
-    assert log_in(rw.app, "a\x00b", address="192.0.2.90")[1].status_code == 400
+    assert log_in_form(rw.app, "a\x00b", address="192.0.2.90")[1].status_code == 400
     result = run_cli(rw, "user", "add", "two words", "--role", "viewer",
                      "--password", PASSWORD)
     assert result.exit_code == 1

@@ -44,12 +44,17 @@ def test_external_database_is_used_and_no_cluster_started(cli, databases):
     url = databases.new(migrated=False)
     result = cli(["db", "migrate"], url)
     assert result.exit_code == 0
-    assert "applied: 0001_schema, 0002_accounts" in result.output
-    assert "schema up to date" in cli(["db", "migrate"], url).output
+    # each status line says it in Chinese first, then in English
+    assert result.output.startswith("已应用迁移：0001_schema, 0002_accounts")
+    assert "（applied: 0001_schema, 0002_accounts" in result.output
+    again = cli(["db", "migrate"], url).output
+    assert again.strip() == "数据库结构已是最新（schema up to date）"
     status = cli(["db", "status"], url)
     assert "(GRIDGOV_DATABASE_URL)" in status.output
-    assert "pending migrations: none" in status.output
-    assert "no private cluster" in cli(["db", "start"], url).output
+    assert "没有待应用的迁移（pending migrations: none）" in status.output.splitlines()
+    start = cli(["db", "start"], url).output
+    assert start.startswith("已设置 GRIDGOV_DATABASE_URL：没有私有集群可启动（")
+    assert "no private cluster" in start
     assert list(cli.home.iterdir()) == []  # nothing created under GRIDGOV_HOME
 
 
@@ -69,6 +74,23 @@ def test_demo_same_seed_same_data(cli, databases):
     assert first == again != other
 
 
+def test_user_commands_speak_chinese_first(cli, databases):
+    url = databases.new()
+    made = cli(["user", "add", "cli_zh", "--role", "planner", "--password",
+                "a long enough passphrase 7"], url)
+    assert made.exit_code == 0, made.output
+    assert made.output.strip() == (
+        "已创建用户 cli_zh（网格规划员，全域）（user cli_zh created (planner, "
+        "everywhere)）")
+    token = cli(["user", "token", "cli_zh"], url)
+    assert token.output.startswith("cli_zh 的 API 令牌（只显示这一次，请妥善保管）")
+    assert token.output.splitlines()[-1] == token.output.split()[-1]  # alone
+    assert cli(["user", "disable", "cli_zh"], url).output.startswith(
+        "用户 cli_zh 已停用，其令牌已吊销（user cli_zh disabled")
+    listed = cli(["user", "list"], url).output
+    assert "cli_zh\tplanner\t*" in listed and "已停用 disabled" in listed
+
+
 def test_demo_refuses_to_wipe_real_data(cli, databases):
     url = databases.new()
     with psycopg.connect(url) as conn:
@@ -80,6 +102,7 @@ def test_demo_refuses_to_wipe_real_data(cli, databases):
     assert result.exit_code == 1
     assert "not a generated demo" in result.output
     assert "--force" in result.output
+    assert result.output.startswith("正在生成演示数据 town（种子 1")
     assert len(result.output.strip().splitlines()) == 2  # progress line + the error
 
 
@@ -167,6 +190,15 @@ def test_serve_runs_one_worker_per_process_and_stops_them_all(migrated_url, tmp_
         assert len(children) == 2
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0
+        # the holiday calendar's gaps said once by `serve`, not once per worker
+        from flask import Config
+
+        from web.app import calendar_gaps
+        config = Config(str(tmp_path))
+        config.from_prefixed_env("GRIDGOV")
+        gaps = calendar_gaps(config)
+        said = server.stdout.read().decode()
+        assert (said.count(gaps) if gaps else 1) == 1, said
         for pid in children:  # gone (or a zombie left for init to reap)
             stat = proc / pid / "stat"
             assert not stat.exists() or stat.read_text().split()[2] == "Z"

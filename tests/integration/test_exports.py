@@ -158,6 +158,9 @@ def test_masked_names_and_one_audit_row_per_export(as_user, demo_url):
         r = _export(leader, "households", format="xlsx", grid=VILLAGE)
     assert len(rows) == 1 and rows[0]["table_name"] == "households"
     assert rows[0]["username"] == "leader" and rows[0]["action"] == "read"
+    # the row says it was this export, not a listing
+    query = rows[0]["after"]["query"]
+    assert (query["via"], query["format"]) == ("export", "xlsx"), query
     got = importers.read_any(r.data, name="households.xlsx").frame
     assert len(got) == rows[0]["records"] > 0
     assert all("*" in str(name) for name in got["head_name"])
@@ -166,6 +169,8 @@ def test_masked_names_and_one_audit_row_per_export(as_user, demo_url):
         _export(leader, "incidents", format="csv", grid=VILLAGE)
     assert [(r["table_name"], r["username"]) for r in rows] == [
         ("incidents", "leader")]
+    query = rows[0]["after"]["query"]
+    assert (query["via"], query["format"]) == ("export", "csv"), query
 
 
 def test_incident_filters_and_china_time_header(as_user):

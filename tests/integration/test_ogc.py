@@ -41,6 +41,57 @@ def test_landing_conformance_and_service_desc(client):
     assert "/ogc/collections/incidents/items/{featureId}" in doc["paths"]
 
 
+def test_the_landing_page_answers_with_a_trailing_slash_too(client, anonymous):
+    """/ogc/ is what many clients type: the landing page, not a 404."""
+    r = client.get("/ogc/")
+    assert r.status_code == 200
+    assert r.get_json()["links"] == client.get("/ogc").get_json()["links"]
+    refused = anonymous.get("/ogc/")
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Basic realm="gridgov"'
+
+
+def test_the_ogc_layer_reads_only_public_names():
+    """layers/ogc.py builds its collections from the other layers' fragments by
+    their public names (in their ``__all__``), none of their private ones."""
+    import ast
+    from pathlib import Path
+
+    import layers
+
+    path = Path(layers.__file__).parent / "ogc.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    used = {(n.value.id, n.attr) for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+            and n.value.id.endswith("_layer")}
+    assert used and not {u for u in used if u[1].startswith("_")}, used
+    from layers import grids, households, incidents
+    modules = {"grids_layer": grids, "households_layer": households,
+               "incidents_layer": incidents}
+    for module, name in used:
+        assert name in modules[module].__all__, (module, name)
+
+
+def test_collection_extents_are_cached_by_the_data_generation(app, client, demo_url):
+    """Repeated /ogc/collections measure no extent again (each is cached under
+    its layer's data generation); a write to a layer measures that layer's again,
+    and only it."""
+    cache = app.extensions["gridgov.ogc_extents"]
+    cache.clear()
+    misses, hits = cache.misses, cache.hits
+    first = client.get("/ogc/collections").get_json()["collections"]
+    measured = cache.misses - misses
+    assert measured >= 7 and len(cache) == measured  # tracks have no generation
+    again = client.get("/ogc/collections").get_json()["collections"]
+    assert again == first
+    assert (cache.misses - misses, cache.hits - hits) == (measured, measured)
+    with psycopg.connect(demo_url) as c:  # as a write to cameras bumps it
+        c.execute("UPDATE tile_generations SET generation = generation + 1"
+                  " WHERE layer = 'cameras' AND slot = 0")
+    assert client.get("/ogc/collections").get_json()["collections"] == first
+    assert cache.misses - misses == measured + 1
+
+
 def test_collections_follow_the_role(as_user):
     def ids(user):
         return {c["id"] for c in as_user(user).get("/ogc/collections").get_json()[

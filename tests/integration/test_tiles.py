@@ -279,8 +279,17 @@ def test_bad_tile_numbers_are_400(client, path):
 
 def test_unknown_layer_is_404_and_anonymous_gets_nothing(client, anonymous):
     assert client.get("/tiles/roads/12/3410/1673.mvt").status_code == 404
-    r = anonymous.get("/tiles/grids/12/3410/1673.mvt")
-    assert r.status_code in (302, 401) and r.data[:2] != b"\x1a"
+    # a tile client (QGIS, a map layer) is asked for HTTP Basic as on /ogc, in
+    # JSON: not sent to the login page it cannot use
+    for path in ("/tiles/grids/12/3410/1673.mvt", "/tiles/grids.json"):
+        r = anonymous.get(path)
+        assert r.status_code == 401, (path, r.status_code)
+        assert r.headers["WWW-Authenticate"] == 'Basic realm="gridgov"'
+        assert r.get_json()["error"]["code"] == "unauthorized"
+    # a page still sends the browser to the login page
+    r = anonymous.get("/plan")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert "WWW-Authenticate" not in r.headers
 
 
 def test_empty_tile_is_204_and_headers_are_private(client, demo_town):

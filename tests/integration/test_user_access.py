@@ -11,7 +11,6 @@ Real PostGIS, no mocks: a writable copy of the demo (``rw``).
 
 import re
 from html import unescape
-from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -19,30 +18,18 @@ from click.testing import CliRunner
 
 from layers import grid_edit, jurisdictions, users
 from layers.access import SYSTEM, Principal
-from tests.conftest import writable_demo
+from tests.conftest import ACCOUNT_PASSWORD, accounts_demo, log_in_form
 
 pytestmark = pytest.mark.db
 
-PASSWORD = "correct-horse-battery"
-COOKIE = "gridgov_session"
+PASSWORD = ACCOUNT_PASSWORD
 
 
 @pytest.fixture(scope="module")
 def rw(databases, demo_town):
-    g = demo_town.grids
-    village, other = sorted(g[g.level == 2].code)[:2]
-    inside = sorted(g[(g.level == 3) & g.code.str.startswith(village)].code)[0]
-
-    def setup(c):
-        users.add_user(c, SYSTEM, "vadmin", "admin", village, PASSWORD)
-        users.add_user(c, SYSTEM, "vclerk", "dispatcher", inside, PASSWORD)
-        users.add_user(c, SYSTEM, "vclerk2", "dispatcher", inside, PASSWORD)
-        users.add_user(c, SYSTEM, "oclerk", "dispatcher", other, PASSWORD)
-
-    ns = writable_demo(databases, demo_town, setup)
-    names = dict(zip(g.code, g.name, strict=True))
-    return SimpleNamespace(**vars(ns), village=village, other=other, inside=inside,
-                           town=g[g.level == 1].code.iloc[0], names=names)
+    """The accounts' demo (tests/conftest.py) with a second clerk in vclerk's
+    grid."""
+    return accounts_demo(databases, demo_town, {"vclerk2": "inside"})
 
 
 def refusal(r):
@@ -58,11 +45,7 @@ def user(rw, name):
 
 
 def log_in(app, username):
-    c = app.test_client()
-    page = c.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = c.post("/login", data={"username": username, "password": PASSWORD,
-                               "csrf_token": token})
+    c, r = log_in_form(app, username)
     assert r.status_code == 302
     return c
 

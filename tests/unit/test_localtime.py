@@ -34,3 +34,25 @@ def test_a_day_boundary_is_china_midnight():
 def test_the_zone_has_one_home():
     assert workdays.CHINA_TZ is localtime.CHINA_TZ
     assert localtime.UTC_OFFSET_MIN == 480
+    from geo import tracks
+    assert tracks.CHINA_TZ is localtime.CHINA_TZ
+
+
+def test_no_module_makes_the_zone_again():
+    """UTC+8 is built once, in geo/localtime.py: no other module makes a
+    ``timezone(timedelta(hours=8))`` of its own."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for package in ("api", "layers", "geo", "importers", "web"):
+        for path in (root / package).rglob("*.py"):
+            if path.name == "localtime.py" or "vendor" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.Call) and getattr(
+                        node.func, "attr", getattr(node.func, "id", "")) == "timezone"
+                        and "hours=8" in ast.unparse(node).replace(" ", "")):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not found, found

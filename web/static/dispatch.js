@@ -306,7 +306,7 @@
     if (near.households) {
       box.appendChild(heading('dispatch_near_households'));
       var h = near.households;
-      var line = [zh('dispatch_households_n', {n: h.households})];
+      var line = [zh('households_n', {n: h.households})];
       if (h.tags) {
         Object.keys(h.tags).forEach(function (tag) {
           line.push(label(V.tags, tag).split(' ')[0] + ' ' + h.tags[tag]);
@@ -475,7 +475,7 @@
         clear(box);
         state.queueLabels = answer.labels;
         var names = Object.keys(QUEUE_PARAMS);  // the loop's order, not the JSON's
-        box.appendChild(el('tr', {}, [el('th', {}, both('dispatch_level'))].concat(
+        box.appendChild(el('tr', {}, [el('th', {}, both('level'))].concat(
           names.map(function (q) {
             return el('th', {}, [answer.labels[q][0], ' ',
                                  el('span', {className: 'en'}, answer.labels[q][1])]);
@@ -515,7 +515,7 @@
                 labelNode(V.statuses, i.status),
                 el('span', {className: i.overdue ? 'hot' : ''},
                    when(i.deadline) +
-                   (i.overdue ? ' ' + zh('dispatch_overdue') : ''))];
+                   (i.overdue ? ' ' + zh('overdue') : ''))];
       }, 'dispatch-queue-list'));
     }).catch(fail);
   }
@@ -561,7 +561,7 @@
           el('strong', {}, label(V.actions, ev.action).split(' ')[0]), ' ',
           ev.actor || '', ev.note ? '：' + ev.note : '',
           ev.action === 'feedback' && ev.details && ev.details.outcome ?
-            '（' + zh('dispatch_proposed_outcome') + '：' +
+            '（' + zh('proposed_outcome') + '：' +
             label(V.outcomes, ev.details.outcome).split(' ')[0] + '）' : ''])};
       });
       // each photo from the phone at the time it came, with who sent it
@@ -594,12 +594,12 @@
       ['reporter', zh('dispatch_reporter'), inc.reporter || '—'],
       ['received', zh('dispatch_received'), when(inc.created_at)],
       ['deadline', zh('dispatch_deadline'), when(inc.deadline) +
-        (inc.overdue ? ' ' + zh('dispatch_overdue') : '')],
+        (inc.overdue ? ' ' + zh('overdue') : '')],
       ['assignee', zh('dispatch_assignee'), inc.assignee_name || inc.department || '—'],
       ['description', zh('dispatch_description'), inc.description || '—']
     ];
     if (inc.proposed_outcome) {  // from the grid worker's 处置反馈
-      rows.push(['proposed_outcome', both('dispatch_proposed_outcome'),
+      rows.push(['proposed_outcome', both('proposed_outcome'),
                  labelNode(V.outcomes, inc.proposed_outcome)]);
     }
     if (inc.outcome) {

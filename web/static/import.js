@@ -88,7 +88,7 @@
       var c = f.geometry.coordinates, p = f.properties;
       var marker = L.circleMarker([c[1], c[0]], STYLE.rejected);
       marker.bindTooltip(function () {
-        return el('span', {}, zh('import_row_n', {row: p.row}) + ' · ' +
+        return el('span', {}, zh('row_n', {row: p.row}) + ' · ' +
                   (p.label || p.field || '') + ' · ' + p.reason);
       }, {className: 'import-tip'});
       rejectedLayer.addLayer(marker);
@@ -135,7 +135,7 @@
   function pointLabel(p) {
     var code = p.grid_code || '';
     var name = gridNames[code];
-    return zh('import_row_n', {row: p.row}) + ' · ' + zh('import_grid') + ' ' +
+    return zh('row_n', {row: p.row}) + ' · ' + zh('import_grid') + ' ' +
       (name ? name + '（' + code + '）' : code);
   }
 
@@ -465,7 +465,7 @@
       var grids = report.layer === 'grids';
       var head = [el('th', {}, both('import_row'))].concat(
         fields.map(function (f) { return el('th', {}, f); }),
-        grids ? [el('th', {}, both('import_parent')), el('th', {}, both('import_change'))]
+        grids ? [el('th', {}, both('parent_grid')), el('th', {}, both('import_change'))]
               : [el('th', {}, both('import_grid'))]);
       var table = el('table', {className: 'import-table', id: 'import-rows'},
                      el('tr', {}, head));
@@ -519,7 +519,7 @@
     var table = $('import-list');
     clear(table);
     table.appendChild(el('tr', {}, [
-      el('th', {}, both('import_time')), el('th', {}, both('import_user')),
+      el('th', {}, both('time')), el('th', {}, both('user')),
       el('th', {}, both('import_file')), el('th', {}, both('import_layer')),
       el('th', {}, both('import_counts')), el('th', {}, '')]));
     if (!answer.items.length) {
@@ -528,7 +528,7 @@
     }
     answer.items.forEach(function (item) {
       var c = item.counts || {};
-      var layerKey = 'import_layer_' + item.layer;
+      var layerKey = item.layer;
       table.appendChild(el('tr', {data: {id: item.id}}, [
         el('td', {className: 'nowrap'}, when(item.created_at)),
         el('td', {}, item.username),

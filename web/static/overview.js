@@ -176,7 +176,7 @@
       levels.push([lv, cfg.levels[lv][0]]);
     }
     var form = el('div', {className: 'gg-choose'});
-    form.appendChild(el('label', {}, [both('ov_level'),
+    form.appendChild(el('label', {}, [both('level'),
       select('gg-level', levels, state.level, function (v) {
         state.level = Number(v); load();
       })]));
@@ -187,7 +187,7 @@
     var month = el('input', {type: 'month', id: 'gg-month', value: state.month,
                              max: cfg.months.current});
     month.addEventListener('change', function () { state.month = month.value; load(); });
-    form.appendChild(el('label', {}, [both('ov_month'), month]));
+    form.appendChild(el('label', {}, [both('month'), month]));
     panel.appendChild(form);
     if (state.month === cfg.months.current) {
       panel.appendChild(el('p', {id: 'gg-month-label', className: 'gg-month-label'}, [
@@ -201,10 +201,10 @@
     var t = answer.total || {};
     var figures = [
       ['ov_received', show(t.received, 'count')],
-      ['ov_resolution_rate', show(t.resolution_rate, 'share')],
-      ['ov_timeliness', show(t.timeliness, 'share')],
-      ['ov_overdue', show(t.overdue, 'count')],
-      ['ov_per_100', show(t.per_100_households, 'count')],
+      ['ov_m_resolution_rate', show(t.resolution_rate, 'share')],
+      ['ov_m_timeliness', show(t.timeliness, 'share')],
+      ['overdue_open', show(t.overdue, 'count')],
+      ['per_100', show(t.per_100_households, 'count')],
       ['ov_visit_rate', show(t.visit_rate, 'share')],
       ['ov_mom', compared(answer, 'mom')],
       ['ov_yoy', compared(answer, 'yoy')]

@@ -548,7 +548,7 @@
 
     box.appendChild(el('h3', {}, both('plan_changed')));
     var grids = el('table', {className: 'plan-table', id: 'plan-grids'});
-    grids.appendChild(el('tr', {}, [el('th', {}, both('plan_grid')),
+    grids.appendChild(el('tr', {}, [el('th', {}, both('grid')),
                                     el('th', {}, both('plan_before')),
                                     el('th', {}, both('plan_after'))]));
     answer.grids.features.forEach(function (f) {
@@ -619,14 +619,14 @@
     var c = answer.counts;
     box.appendChild(el('h3', {}, both('plan_recoded')));
     box.appendChild(el('p', {className: 'plan-counts', id: 'plan-follow'}, [
-      both('plan_grid'), ' ', el('b', {}, recoded.length), ' · ',
+      both('grid'), ' ', el('b', {}, recoded.length), ' · ',
       both('households'), ' ', el('b', {}, c.households), ' · ',
       both('cameras'), ' ', el('b', {}, c.cameras), ' · ',
       both('plan_all_incidents'), ' ', el('b', {}, c.incidents), ' · ',
       both('plan_staff'), ' ', el('b', {}, c.staff)]));
     if (recoded.length) {
       var table = el('table', {className: 'plan-table', id: 'plan-recoded'});
-      table.appendChild(el('tr', {}, [el('th', {}, both('plan_grid')),
+      table.appendChild(el('tr', {}, [el('th', {}, both('grid')),
                                       el('th', {}, both('plan_code_change'))]));
       recoded.slice(0, MAX_ROWS).forEach(function (r) {
         table.appendChild(el('tr', {data: {from: r.from, to: r.to}}, [

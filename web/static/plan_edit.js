@@ -358,7 +358,7 @@ window.gridgovPlanEdit = (function () {
     function showGaps(answer, box) {
       var info = answer.gap_info || [];
       if (!edit.layer || !info.length) { return; }
-      box.appendChild(el('h3', {}, both('plan_gaps')));
+      box.appendChild(el('h3', {}, both('plan_kind_gap')));
       var list = el('ul', {className: 'plan-gaps', id: 'plan-gaps'});
       info.forEach(function (gap, i) {
         var item = el('li', {data: {at: gap.at.join(',')}},

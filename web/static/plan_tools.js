@@ -169,7 +169,7 @@
     answer.features.forEach(function (f) {
       var layer = L.geoJSON(f, {style: STYLE.proposal});
       layer.bindTooltip(gg.text('#' + f.properties.index + ' · ' +
-                                zh('plan_households_n', {n: f.properties.households})),
+                                zh('households_n', {n: f.properties.households})),
                         {permanent: true, direction: 'center',
                          className: 'plan-label plan-proposal-label'});
       toolLayer.addLayer(layer);
@@ -407,7 +407,7 @@
     var list = el('ul', {className: 'plan-problems', id: 'plan-saved-warnings'});
     warned.forEach(function (w) {
       list.appendChild(el('li', {data: {code: w.code}}, [
-        el('code', {}, w.code), ' ', zh('plan_households_n', {n: w.households})]));
+        el('code', {}, w.code), ' ', zh('households_n', {n: w.households})]));
     });
     msg.appendChild(el('div', {className: 'plan-warning'}, [
       '⚠ ', both('plan_saved_warning', {low: warned[0].low, high: warned[0].high}),

@@ -187,7 +187,7 @@
     });
     var all = distinct([].concat.apply([], fc.days.map(function (d) { return d.entered; })));
     body.appendChild(el('tr', {className: 'total'}, [
-      el('td', {}, both('tracks_total')), el('td', {className: 'num'}, km(sum.d)),
+      el('td', {}, both('total')), el('td', {className: 'num'}, km(sum.d)),
       el('td', {className: 'num'}, hm(sum.t)), el('td', {className: 'num'}, hm(sum.m)),
       el('td', {className: 'grids'}, String(all.length)),
       el('td', {className: 'num'}, String(sum.x))]));
@@ -222,7 +222,7 @@
   function sheetLabel(fc) {
     var metres = fc.days.reduce(function (sum, d) { return sum + d.distance_m; }, 0);
     gg.sheet(document.querySelector('.tracks-panel')).label(
-      zh('tracks_total') + zh('tracks_distance') + ' ' + km(metres));
+      zh('total') + zh('tracks_distance') + ' ' + km(metres));
   }
 
   // --- 轨迹回放: replay of a day ------------------------------------------------------
@@ -274,7 +274,8 @@
     replay.marker.setTooltipContent(text(clock.slice(11)));
     var label = $('replay-time');
     clear(label);
-    label.appendChild(document.createTextNode(zh('tracks_replay_time', {time: clock})));
+    label.appendChild(document.createTextNode(
+      gg.time(new Date(t * 1000).toISOString(), {seconds: true})));
     if (!spot.moving) {
       label.appendChild(el('span', {className: 'rest'}, ' · ' + zh('tracks_replay_rest')));
     }

@@ -84,7 +84,7 @@
     var due = M.el('p', {className: 'm-due'},
                    t.deadline ? M.zh('m_deadline', {time: M.time(t.deadline)}) : '');
     if (t.overdue) {
-      due.appendChild(M.el('span', {className: 'm-overdue'}, M.zh('m_overdue')));
+      due.appendChild(M.el('span', {className: 'm-overdue'}, M.zh('overdue')));
     }
     li.appendChild(due);
     if (t.grid_name || t.grid_code) {
@@ -144,11 +144,11 @@
     var fileLabel = M.el('label', {className: 'm-file'},
                          [file, M.el('span', {}, M.both('m_add_photo'))]);
     var form = M.el('form', {className: 'm-subform'}, [
-      field('m_note', note), field('m_outcome', outcome), thumbs, fileLabel,
+      field('m_note', note), field('proposed_outcome', outcome), thumbs, fileLabel,
       M.el('button', {type: 'submit', className: 'm-primary'}, M.both('m_send_feedback'))]);
     var picker = M.photoPicker(file, thumbs);
     var cancel = M.el('button', {type: 'button', className: 'm-secondary'},
-                      M.both('m_cancel'));
+                      M.both('cancel'));
     cancel.addEventListener('click', function () { form.remove(); closed(); });
     form.appendChild(cancel);
     form.addEventListener('submit', function (e) {
@@ -247,7 +247,7 @@
     form.appendChild(M.el('button', {type: 'submit', className: 'm-primary'},
                           M.both('m_save_visit')));
     var cancel = M.el('button', {type: 'button', className: 'm-secondary'},
-                      M.both('m_cancel'));
+                      M.both('cancel'));
     cancel.addEventListener('click', function () { form.remove(); closed(); });
     form.appendChild(cancel);
     if (navigator.geolocation) {
