@@ -840,9 +840,7 @@ PAGES = {
     "reports_intro": ("每个镇街、村社区一份；Word 版可在 WPS 或 Word 中修改后印发。",
                       "One per town and village; edit the Word file in WPS or Word "
                       "before it goes out."),
-    "reports_month": ("月份", "Month"),
-    "reports_show": ("查看", "Show"),
-    "reports_grid": ("网格", "Grid"),
+    "reports_show": ("列出", "List"),
     "reports_download": ("下载", "Download"),
     "reports_word": ("Word 版", "Word"),
     "reports_pdf": ("PDF 版", "PDF"),
