@@ -141,18 +141,30 @@ def shift_affine(shift, z, x, y):
     Why an affine map per tile and not the formula at every vertex: the formula
     would be a PL/pgSQL function over every point of every geometry (a migration,
     and several times the cost of the tile); the offsets are smooth (their
-    shortest wave, GCJ-02's sin(6πλ) term, is 1/3° ≈ 30 km long, ±13 m), so a
-    plane fitted to them by least squares over a 5×5 lattice of the tile is off by
-    the curvature only: 0.4 m on a z14 tile (2.4 km, 0.6 m per 4096th of it), a
-    fifth of a pixel at z12 and less above (tests/integration/
-    test_basemap_tiles.py compares each vertex with geo.crs).
+    shortest waves: GCJ-02's sin(6πλ), 1/3° ≈ 30 km long, ±13 m; BD-09's
+    cos(3000λ°), 0.12° ≈ 11 km, ±40 m), so a plane fitted to them by least
+    squares over a 5×5 lattice of the tile's source is off by their curvature
+    only: at z16 (520 m) 1 cm for GCJ-02 and 0.23 m for BD-09, at z14 0.2 and
+    3.5 m, at z12 3 and 33 m: a tenth of a pixel or less for GCJ-02, at most one
+    (z12) for BD-09 (tests/integration/test_basemap.py compares the tiles with
+    geo.crs point by point).
     """
     if shift not in SHIFTS:
         raise Invalid(say("err_tile_shift", value=shift), field="shift")
+    forward = SHIFTS[shift]
     west, south, east, north = _tile_lonlat(z, x, y, BUFFER / EXTENT)
-    lon, lat = np.meshgrid(np.linspace(west, east, 5), np.linspace(south, north, 5))
+    # fitted where the data lies whose shifted image is the tile: the tile moved
+    # back by the offset (two fixed-point steps: the offset varies by metres over
+    # its 500-1,000 m); fitted on the tile itself it would be extrapolated there
+    centre = np.array([(west + east) / 2, (south + north) / 2])
+    source = centre
+    for _ in range(2):
+        source = centre - (np.asarray(forward(*source), dtype=float) - source)
+    dx, dy = source - centre
+    lon, lat = np.meshgrid(np.linspace(west + dx, east + dx, 5),
+                           np.linspace(south + dy, north + dy, 5))
     lon, lat = lon.ravel(), lat.ravel()
-    slon, slat = (np.asarray(v, dtype=float) for v in SHIFTS[shift](lon, lat))
+    slon, slat = (np.asarray(v, dtype=float) for v in forward(lon, lat))
     lon0, lat0 = lon.mean(), lat.mean()
     design = np.c_[np.ones_like(lon), lon - lon0, lat - lat0]
     (p0, p1, p2), *_ = np.linalg.lstsq(design, slon - lon, rcond=None)

@@ -25,21 +25,25 @@ one line saying what to set, never a page that silently has no map.
 """
 
 import dataclasses
+import gzip
 import mmap
+import os
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, current_app, request
 from pmtiles.reader import Reader
-from pmtiles.tile import Compression, TileType
+from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.writer import Writer
 
 from api.auth import requires
 from geo.catalogue import say
+from layers import basemap_tiles
 from layers.cluster import Cluster
 from layers.errors import Invalid
 
 __all__ = ["PRESETS", "CRS_NAMES", "Preset", "init_app", "page", "csp_sources",
-           "scripts", "bp", "Archive", "default_file"]
+           "scripts", "bp", "Archive", "default_file", "write_demo", "DEMO_ZOOMS"]
 
 CRS_NAMES = ("wgs84", "gcj02", "bd09")
 
@@ -263,3 +267,53 @@ def tile(z, x, y):
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# The demo's basemap: z10 shows the whole town, z17 its lanes (~260 m a tile).
+DEMO_ZOOMS = range(10, 18)
+_DEMO_FIELDS = {
+    "roads": {"kind": "major | minor", "name": "String"},
+    "water": {"name": "String"},
+    "places": {"kind": "town | village", "name": "String"},
+}
+
+
+def write_demo(conn, path, scale="town", seed=1, zooms=DEMO_ZOOMS):
+    """Write the demo's generated basemap (``geo.demo.basemap``: roads, water,
+    places) to the PMTiles archive ``path``: vector tiles built by PostGIS
+    (``layers.basemap_tiles``), gzip-compressed as PMTiles readers expect.
+    Written beside and renamed into place, so a server reading the old file
+    never sees half of the new one. Returns ``(tiles, bytes)``.
+    """
+    from geo.demo.basemap import features  # heavy: only when a demo is wanted
+
+    layers = features(scale, seed)
+    tiles = sorted((zxy_to_tileid(z, x, y), gzip.compress(mvt, mtime=0))
+                   for z, x, y, mvt in basemap_tiles.build(conn, layers, zooms))
+    west, south = (min(f.total_bounds[i] for f in layers.values()) for i in (0, 1))
+    east, north = (max(f.total_bounds[i] for f in layers.values()) for i in (2, 3))
+    town = layers["places"][layers["places"]["kind"] == "town"].geometry.iloc[0]
+    header = {
+        "tile_type": TileType.MVT, "tile_compression": Compression.GZIP,
+        "min_lon_e7": int(west * 1e7), "min_lat_e7": int(south * 1e7),
+        "max_lon_e7": int(east * 1e7), "max_lat_e7": int(north * 1e7),
+        "center_zoom": 13, "center_lon_e7": int(town.x * 1e7),
+        "center_lat_e7": int(town.y * 1e7),
+    }
+    metadata = {
+        "name": "gridgov demo basemap", "attribution": "gridgov demo",
+        "description": f"generated: scale {scale}, seed {seed}",
+        "vector_layers": [{"id": layer, "fields": fields, "minzoom": min(zooms),
+                           "maxzoom": max(zooms)}
+                          for layer, fields in _DEMO_FIELDS.items()],
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as f:
+        writer = Writer(f)
+        for tile_id, data in tiles:
+            writer.write_tile(tile_id, data)
+        writer.finalize(header, metadata)
+    os.replace(partial, path)
+    return len(tiles), path.stat().st_size
