@@ -105,6 +105,7 @@ def dispatcher_password(demo_db):
 
 
 def _open_dispatch(page, base, password):
+    page.set_default_timeout(120_000)  # a loaded 2-core machine
     return open_page(page, base, "/dispatch", "dispatcher", password,
                      "#dispatch[data-state=ready]")
 

@@ -241,7 +241,7 @@ window.gg = (function () {
   // on the basemap's streets and every click (e.latlng) comes back in WGS-84.
 
   function gcoordOf() {
-    if (!window.gcoord) { throw new Error('gcoord is not loaded: basemap_scripts()'); }
+    if (!window.gcoord) { throw new ReferenceError('gcoord'); }  // basemap_scripts()
     return window.gcoord;
   }
 
@@ -320,7 +320,7 @@ window.gg = (function () {
     var P = window.protomapsL;
     function is(kind) { return function (z, f) { return f.props.kind === kind; }; }
     function geom(type) { return function (z, f) { return f.geomType === type; }; }
-    var font = '"Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif';
+    var font = 'sans-serif';  // the system's CJK fallback draws the names
     return P.leafletLayer(L.Util.extend({
       url: base.url, maxDataZoom: base.maxZoom, backgroundColor: '#f4f1ea',
       paintRules: [
