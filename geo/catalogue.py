@@ -1953,6 +1953,23 @@ ERRORS = {
     "err_window_days": ("时间窗最多 {days} 天", "a window spans at most {days} days"),
     "err_tile_index": ("缩放级别 {z} 下 {name} 应在 0 到 {top} 之间，实为 {value}",
                        "{name} must be between 0 and {top} at zoom {z}, got {value}"),
+    "err_tile_shift": ("shift 应为 gcj02 或 bd09（与底图坐标系一致），实为“{value}”",
+                       "shift must be gcj02 or bd09 (the basemap's system), got "
+                       "{value!r}"),
+    # web/basemap.py (start-up: the deployment's basemap setting)
+    "err_basemap_unknown": ("底图“{name}”未知；可选：{names}（GRIDGOV_BASEMAP）",
+                            "unknown basemap {name!r}; use one of {names} "
+                            "(GRIDGOV_BASEMAP)"),
+    "err_basemap_key": ("底图 {name} 需要密钥：请设置 GRIDGOV_BASEMAP_KEY",
+                        "basemap {name} needs a key: set GRIDGOV_BASEMAP_KEY"),
+    "err_basemap_url": ("自定义底图需要瓦片地址：请设置 GRIDGOV_BASEMAP_URL",
+                        "the custom basemap needs a tile URL: set GRIDGOV_BASEMAP_URL"),
+    "err_basemap_crs": ("底图坐标系“{crs}”未知；可选：{names}（GRIDGOV_BASEMAP_CRS）",
+                        "unknown basemap coordinate system {crs!r}; use one of "
+                        "{names} (GRIDGOV_BASEMAP_CRS)"),
+    "err_basemap_file": ("离线底图 {path} 无法读取：{reason}（GRIDGOV_BASEMAP_FILE）",
+                         "the offline basemap {path} cannot be read: {reason} "
+                         "(GRIDGOV_BASEMAP_FILE)"),
     # web/cli_import.py
     "err_user_disabled": ("用户 {username} 已停用", "user {username} is disabled"),
     # web/cli.py

@@ -6,6 +6,10 @@ layers never go to the browser as raw points: below a layer's point zoom its
 features are counted per square cell of 1/32 of the tile (8 screen pixels), and a
 cell is drawn as its square, never as a position.
 
+A tile may be asked shifted (``shift=gcj02|bd09``) for a map whose basemap is in
+one of China's offset systems (``web/basemap.py``): the table stays WGS-84 and the
+geometry is moved as it goes into the tile (:func:`shift_affine`).
+
 A tile is cached in process (:class:`TileCache`) under its layer's data generation
 (``tile_generations``, bumped by a statement trigger on each table: migration
 0007), read with one small index scan per request; the tile query returns the
@@ -15,13 +19,16 @@ data does not belong to.
 
 import datetime as dt
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import numpy as np
 from psycopg import sql
 
 from geo.catalogue import say
+from geo.crs import wgs84_to_bd09, wgs84_to_gcj02
 from geo.workdays import CHINA_TZ
 from layers.errors import Invalid, NotFound
 from layers.grids import scope_params
@@ -29,7 +36,7 @@ from layers.grids import scope_params
 __all__ = [
     "LAYERS", "MAX_ZOOM", "EXTENT", "CELLS", "POINT_ZOOM", "grid_levels",
     "check_tile", "generation", "render", "get_tile", "Tile", "TileCache",
-    "EMBED_MAX", "embeddable", "first_zoom",
+    "EMBED_MAX", "embeddable", "first_zoom", "SHIFTS", "shift_affine",
 ]
 
 LAYERS = ("grids", "cameras", "households", "incidents")
@@ -109,6 +116,70 @@ def check_tile(layer, z, x, y):
                               value=value), field=name)
 
 
+# Shifted tiles -------------------------------------------------------------------
+
+# WGS-84 -> the offset system (geo/crs.py, checked there against published pairs)
+SHIFTS = {"gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}
+
+
+def _tile_lonlat(z, x, y, margin=0.0):
+    """The tile's [west, south, east, north] in degrees (web mercator inverted),
+    grown by ``margin`` tile widths on each side."""
+    n = 2.0**z
+    x0, x1 = (x - margin) / n, (x + 1 + margin) / n
+    y0, y1 = (y - margin) / n, (y + 1 + margin) / n
+    lon = [v * 360.0 - 180.0 for v in (x0, x1)]
+    lat = [math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * v)))) for v in (y1, y0)]
+    lat = [max(-85.0511, min(85.0511, v)) for v in lat]
+    return lon[0], lat[0], lon[1], lat[1]
+
+
+def shift_affine(shift, z, x, y):
+    """The affine map (ST_Affine's a, b, d, e, xoff, yoff) that best fits
+    ``SHIFTS[shift]`` over the tile (with its buffer), and its inverse.
+
+    Why an affine map per tile and not the formula at every vertex: the formula
+    would be a PL/pgSQL function over every point of every geometry (a migration,
+    and several times the cost of the tile); the offsets are smooth (their
+    shortest waves: GCJ-02's sin(6πλ), 1/3° ≈ 30 km long, ±13 m; BD-09's
+    cos(3000λ°), 0.12° ≈ 11 km, ±40 m), so a plane fitted to them by least
+    squares over a 5×5 lattice of the tile's source is off by their curvature
+    only: at z16 (520 m) 1 cm for GCJ-02 and 0.23 m for BD-09, at z14 0.2 and
+    3.5 m, at z12 3 and 33 m: a tenth of a pixel or less for GCJ-02, at most one
+    (z12) for BD-09 (tests/integration/test_basemap.py compares the tiles with
+    geo.crs point by point).
+    """
+    if shift not in SHIFTS:
+        raise Invalid(say("err_tile_shift", value=shift), field="shift")
+    forward = SHIFTS[shift]
+    west, south, east, north = _tile_lonlat(z, x, y, BUFFER / EXTENT)
+    # fitted where the data lies whose shifted image is the tile: the tile moved
+    # back by the offset (two fixed-point steps: the offset varies by metres over
+    # its 500-1,000 m); fitted on the tile itself it would be extrapolated there
+    centre = np.array([(west + east) / 2, (south + north) / 2])
+    source = centre
+    for _ in range(2):
+        source = centre - (np.asarray(forward(*source), dtype=float) - source)
+    dx, dy = source - centre
+    lon, lat = np.meshgrid(np.linspace(west + dx, east + dx, 5),
+                           np.linspace(south + dy, north + dy, 5))
+    lon, lat = lon.ravel(), lat.ravel()
+    slon, slat = (np.asarray(v, dtype=float) for v in forward(lon, lat))
+    lon0, lat0 = lon.mean(), lat.mean()
+    design = np.c_[np.ones_like(lon), lon - lon0, lat - lat0]
+    (p0, p1, p2), *_ = np.linalg.lstsq(design, slon - lon, rcond=None)
+    (q0, q1, q2), *_ = np.linalg.lstsq(design, slat - lat, rcond=None)
+    matrix = np.array([[1 + p1, p2], [q1, 1 + q2]])
+    offset = np.array([p0 - p1 * lon0 - p2 * lat0, q0 - q1 * lon0 - q2 * lat0])
+    inverse = np.linalg.inv(matrix)
+    back = -inverse @ offset
+    forward = {"fa": matrix[0, 0], "fb": matrix[0, 1], "fd": matrix[1, 0],
+               "fe": matrix[1, 1], "fx": offset[0], "fy": offset[1]}
+    backward = {"ia": inverse[0, 0], "ib": inverse[0, 1], "id": inverse[1, 0],
+                "ie": inverse[1, 1], "ix": back[0], "iy": back[1]}
+    return {k: float(v) for k, v in (forward | backward).items()}
+
+
 # Pieces of SQL ---------------------------------------------------------------------
 
 # The tile in EPSG:3857 and, for the index, the same square (with the buffer) in the
@@ -121,19 +192,34 @@ _ENVELOPE = sql.SQL("""
                         4326) AS box,
            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS inner_box
 """)
+# Shifted: the boxes are where the data lies whose shifted position is in the
+# tile (the inverse map of the tile's boxes; their bounding boxes select and clip).
+_SHIFTED_ENVELOPE = sql.SQL("""
+    SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
+           ST_Envelope(ST_Affine(ST_Transform(ST_TileEnvelope(
+               %(z)s, %(x)s, %(y)s, margin => %(margin)s), 4326),
+               %(ia)s, %(ib)s, %(id)s, %(ie)s, %(ix)s, %(iy)s)) AS box,
+           ST_Envelope(ST_Affine(ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s),
+                                              4326),
+               %(ia)s, %(ib)s, %(id)s, %(ie)s, %(ix)s, %(iy)s)) AS inner_box
+""")
 _MVT_GEOM = sql.SQL("ST_AsMVTGeom(ST_Transform({geom}, 3857), e.tile, {extent}, "
                     "{buffer}, true)")
+_SHIFTED = sql.SQL("ST_Affine({geom}, %(fa)s, %(fb)s, %(fd)s, %(fe)s, %(fx)s, "
+                   "%(fy)s)")
 # the sum of the layer's 16 slots (migration 0007 says why)
 _GENERATION = sql.SQL(
     "(SELECT sum(generation)::bigint FROM tile_generations WHERE layer = %(layer)s)")
 
 
-def _mvt_geom(geom):
+def _mvt_geom(geom, shifted=False):
+    if shifted:
+        geom = _SHIFTED.format(geom=geom)
     return _MVT_GEOM.format(geom=geom, extent=sql.Literal(EXTENT),
                             buffer=sql.Literal(BUFFER))
 
 
-def _wrap(features):
+def _wrap(features, shifted=False):
     """One statement: the tile and the generation of the snapshot it was read in.
 
     ST_AsMVT skips the rows whose geometry ST_AsMVTGeom clipped away (NULL); a
@@ -145,7 +231,8 @@ def _wrap(features):
         SELECT {generation},
                (SELECT ST_AsMVT(t, %(layer)s, {extent}, 'geom')
                 FROM ({features}) t)
-    """).format(envelope=_ENVELOPE, generation=_GENERATION, features=features,
+    """).format(envelope=_SHIFTED_ENVELOPE if shifted else _ENVELOPE,
+                generation=_GENERATION, features=features,
                 extent=sql.Literal(EXTENT))
 
 
@@ -156,14 +243,16 @@ def _wrap(features):
 # have 1,400 vertices, of which a z14 tile holds a few dozen, and at z10 the
 # simplification makes a tile 4× smaller and faster with no visible change.
 # ST_ClipByBox2D may leave an invalid polygon: ST_AsMVTGeom repairs what it clips.
-_GRIDS = _wrap(sql.SQL("""
-    SELECT g.code, g.name, g.level,
-           {geom} AS geom
-    FROM grids g, e
-    WHERE g.geom && e.box AND g.level = ANY(%(levels)s)
-      AND (g.code LIKE %(scope)s OR left(%(root)s, length(g.code)) = g.code)
-""").format(geom=_mvt_geom(sql.SQL(
-    "ST_Simplify(ST_ClipByBox2D(g.geom, e.box), %(tolerance)s, true)"))))
+def _grids(shifted):
+    return _wrap(sql.SQL("""
+        SELECT g.code, g.name, g.level,
+               {geom} AS geom
+        FROM grids g, e
+        WHERE g.geom && e.box AND g.level = ANY(%(levels)s)
+          AND (g.code LIKE %(scope)s OR left(%(root)s, length(g.code)) = g.code)
+    """).format(geom=_mvt_geom(sql.SQL(
+        "ST_Simplify(ST_ClipByBox2D(g.geom, e.box), %(tolerance)s, true)"),
+        shifted)), shifted)
 
 # Points, with the few fields a map needs. Households: the id only, never a name,
 # phone, ID number or tag.
@@ -173,13 +262,14 @@ _POINT_FIELDS = {
     "incidents": sql.SQL("p.code, p.category, p.status"),
 }
 
-def _points(layer, extra):
+def _points(layer, extra, shifted=False):
     return _wrap(sql.SQL("""
         SELECT {fields}, {geom} AS geom
         FROM {table} p, e
         WHERE p.geom && e.box AND p.grid_code LIKE %(scope)s{extra}
-    """).format(fields=_POINT_FIELDS[layer], geom=_mvt_geom(sql.SQL("p.geom")),
-                table=sql.Identifier(layer), extra=extra))
+    """).format(fields=_POINT_FIELDS[layer],
+                geom=_mvt_geom(sql.SQL("p.geom"), shifted),
+                table=sql.Identifier(layer), extra=extra), shifted)
 
 
 # Counts per cell. The cell of a point comes from spherical mercator written out
@@ -187,7 +277,13 @@ def _points(layer, extra):
 # ST_Transform on each of the ~45,000 households of a z12 city tile. Cells are
 # aligned on the tile, so they never straddle two tiles, and a point on an edge is
 # counted once (floor, then only the tile's own cells).
-def _counts(layer, extra):
+_LON, _LAT = sql.SQL("ST_X(p.geom)"), sql.SQL("ST_Y(p.geom)")
+# a shifted point's longitude and latitude (the affine map written out)
+_SHIFTED_LON = sql.SQL("(%(fa)s * ST_X(p.geom) + %(fb)s * ST_Y(p.geom) + %(fx)s)")
+_SHIFTED_LAT = sql.SQL("(%(fd)s * ST_X(p.geom) + %(fe)s * ST_Y(p.geom) + %(fy)s)")
+
+
+def _counts(layer, extra, shifted=False):
     return sql.SQL("""
         WITH e AS ({envelope}),
         b AS (
@@ -195,8 +291,8 @@ def _counts(layer, extra):
                    (ST_XMax(e.tile) - ST_XMin(e.tile)) / {cells} AS cell
             FROM e),
         c AS MATERIALIZED (
-            SELECT floor((radians(ST_X(p.geom)) * {r} - b.x0) / b.cell)::int AS i,
-                   floor((ln(tan(pi() / 4 + radians(ST_Y(p.geom)) / 2)) * {r}
+            SELECT floor((radians({lon}) * {r} - b.x0) / b.cell)::int AS i,
+                   floor((ln(tan(pi() / 4 + radians({lat}) / 2)) * {r}
                           - b.y0) / b.cell)::int AS j,
                    count(*) AS n
             FROM {table} p, b
@@ -212,9 +308,12 @@ def _counts(layer, extra):
                     FROM c, b
                     WHERE c.i >= 0 AND c.i < {cells} AND c.j >= 0 AND c.j < {cells}
                 ) t)
-    """).format(envelope=_ENVELOPE, cells=sql.Literal(CELLS),
-                r=sql.Literal(_EARTH_RADIUS), table=sql.Identifier(layer),
-                extra=extra, generation=_GENERATION, extent=sql.Literal(EXTENT))
+    """).format(envelope=_SHIFTED_ENVELOPE if shifted else _ENVELOPE,
+                cells=sql.Literal(CELLS), r=sql.Literal(_EARTH_RADIUS),
+                table=sql.Identifier(layer), extra=extra, generation=_GENERATION,
+                extent=sql.Literal(EXTENT),
+                lon=_SHIFTED_LON if shifted else _LON,
+                lat=_SHIFTED_LAT if shifted else _LAT)
 
 
 # Which rows of a point layer: all, or for incidents the open ones or those created
@@ -228,11 +327,14 @@ _FILTERS = {
             " AND p.created_at >= %(since)s AND p.created_at < %(until)s"),
     },
 }
-_QUERIES = {"grids": _GRIDS}
+_QUERIES = {("grids", False): _grids(False), ("grids", True): _grids(True)}
 for _layer, _filters in _FILTERS.items():
     for _which, _extra in _filters.items():
-        _QUERIES[_layer, "points", _which] = _points(_layer, _extra)
-        _QUERIES[_layer, "counts", _which] = _counts(_layer, _extra)
+        for _shifted in (False, True):
+            _QUERIES[_layer, "points", _which, _shifted] = _points(
+                _layer, _extra, _shifted)
+            _QUERIES[_layer, "counts", _which, _shifted] = _counts(
+                _layer, _extra, _shifted)
 
 
 def _window(since, until):
@@ -250,7 +352,7 @@ def _window(since, until):
     return start, end
 
 
-def render(conn, principal, layer, z, x, y, since=None, until=None):
+def render(conn, principal, layer, z, x, y, since=None, until=None, shift=None):
     """Build one tile; return ``(mvt bytes, generation)``, ``b""`` when empty.
 
     Parameters
@@ -263,20 +365,26 @@ def render(conn, principal, layer, z, x, y, since=None, until=None):
     since, until : datetime.date, optional
         Incidents only: those created on these days (China time), all statuses;
         without them, the open incidents.
+    shift : {"gcj02", "bd09"}, optional
+        Move the geometry into that system (:func:`shift_affine`) for a map whose
+        basemap is in it; the tile grid stays web mercator's.
     """
     check_tile(layer, z, x, y)
     params = scope_params(principal) | {
         "z": z, "x": x, "y": y, "margin": BUFFER / EXTENT, "layer": layer}
+    shifted = shift is not None
+    if shifted:
+        params |= shift_affine(shift, z, x, y)
     window = _window(since, until) if layer == "incidents" else None
     if layer == "grids":
-        query = _QUERIES["grids"]
+        query = _QUERIES["grids", shifted]
         # half a screen pixel (of a 256-px tile), in degrees of longitude
         params |= {"levels": list(grid_levels(z)),
                    "tolerance": 360.0 / 2**z / 512}
     else:
         shape = "points" if z >= POINT_ZOOM[layer] else "counts"
         which = None if layer != "incidents" else "window" if window else "open"
-        query = _QUERIES[layer, shape, which]
+        query = _QUERIES[layer, shape, which, shifted]
         if window:
             params |= {"since": window[0], "until": window[1]}
     gen, body = conn.execute(query, params).fetchone()
@@ -364,7 +472,8 @@ class TileCache:
             self.bytes = 0
 
 
-def get_tile(conn, principal, layer, z, x, y, cache=None, since=None, until=None):
+def get_tile(conn, principal, layer, z, x, y, cache=None, since=None, until=None,
+             shift=None):
     """The tile, from ``cache`` when its layer has not changed since it was built.
 
     The key holds the user's jurisdiction (``principal.prefix``, which also fixes
@@ -377,13 +486,15 @@ def get_tile(conn, principal, layer, z, x, y, cache=None, since=None, until=None
         _window(since, until)  # bad windows fail before any query
     else:
         since = until = None
+    if shift is not None and shift not in SHIFTS:
+        raise Invalid(say("err_tile_shift", value=shift), field="shift")
     if cache is None:
-        body, _ = render(conn, principal, layer, z, x, y, since, until)
+        body, _ = render(conn, principal, layer, z, x, y, since, until, shift)
         return _tile(body)
-    base = (layer, z, x, y, principal.prefix, since, until)
+    base = (layer, z, x, y, principal.prefix, since, until, shift)
     tile = cache.get((*base, generation(conn, layer)))
     if tile is None:
-        body, gen = render(conn, principal, layer, z, x, y, since, until)
+        body, gen = render(conn, principal, layer, z, x, y, since, until, shift)
         tile = _tile(body)
         cache.put((*base, gen), tile)
     return tile

@@ -13,6 +13,7 @@ from web import (
     admin,
     assets,
     auth_views,
+    basemap,
     dispatch,
     import_page,
     mobile,
@@ -45,9 +46,16 @@ def create_app(test_config=None):
         # "数据库暂不可用（The database is unavailable）".
         DATABASE_POOL_TIMEOUT=3.0,
         SECRET_KEY=None,
-        # An online basemap is an option, never a requirement (isolated networks):
-        # a Leaflet tile URL template, e.g. a tile server inside the government network.
+        # The basemap (web/basemap.py): none (default: nothing from outside),
+        # tianditu (BASEMAP_KEY required), amap, tencent, baidu, offline (a
+        # PMTiles file, BASEMAP_FILE, default <data dir>/basemap.pmtiles) or
+        # custom (BASEMAP_URL, a Leaflet template, in BASEMAP_CRS wgs84|gcj02|bd09;
+        # a BASEMAP_URL alone still means custom).
+        BASEMAP=None,
+        BASEMAP_KEY=None,
+        BASEMAP_FILE=None,
         BASEMAP_URL=None,
+        BASEMAP_CRS="wgs84",
         BASEMAP_ATTRIBUTION="",
         # Uploads (imports) larger than this are refused with 413 before parsing.
         MAX_CONTENT_LENGTH=256 * 1024 * 1024,
@@ -76,6 +84,7 @@ def create_app(test_config=None):
             raise RuntimeError(f"{key} is not configured (set GRIDGOV_{key})")
     app.extensions["gridgov.page_error"] = _page_error
     api.init_app(app)
+    basemap.init_app(app)  # before security: the CSP admits its hosts
     security.init_app(app)
     app.jinja_env.globals.update(t=t, role_label=role_label, code_label=code_label,
                                 zone=localtime)

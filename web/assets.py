@@ -34,6 +34,10 @@ _PACKAGES = {
     "leaflet-geoman": _NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist",
     # vector tiles (/tiles/...mvt) for layers too large to embed in the page
     "leaflet-vectorgrid": _NODE_MODULES / "leaflet.vectorgrid" / "dist",
+    # basemaps (web/basemap.py): WGS-84 / GCJ-02 / BD-09 and Baidu's mercator for
+    # the shifted CRSs; an offline PMTiles archive of vector tiles drawn in the page
+    "gcoord": _NODE_MODULES / "gcoord" / "dist",
+    "protomaps-leaflet": _NODE_MODULES / "protomaps-leaflet" / "dist",
 }
 
 # folium's asset name -> (vendor folder, file)

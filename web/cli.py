@@ -82,6 +82,8 @@ def up(host, port, cert, key):
         _load_demo(url, "town", DEMO_SEED, stats_layer.today(), force=False)
     else:
         _warn_of_an_old_demo(held)
+        if (held or {}).get("scale") == "town" and not _demo_basemap_file().exists():
+            _write_demo_basemap(url, "town", held.get("seed", DEMO_SEED))
     _serve(url, host, port, cert=cert, key=key)
 
 
@@ -231,11 +233,47 @@ def _load_demo(url, scale, seed, as_of, force):
     click.echo(line("cli_demo_loaded", counts=counts,
                     generated=f"{generated - started:.1f}",
                     loaded=f"{time.perf_counter() - generated:.1f}"))
+    _write_demo_basemap(url, scale, seed)
     if accounts:
         click.echo(line("cli_demo_accounts") + "：")
         for username, role, grid, password in accounts:
             click.echo(f"  {username:<11} {role:<13} {grid or '(everywhere)':<16} "
                        f"{password}")
+
+
+def _demo_basemap_file():
+    from web.basemap import default_file
+
+    return default_file()
+
+
+def _write_demo_basemap(url, scale, seed):
+    """The demo town's offline basemap (roads, water, names: web/basemap.py) in
+    the data directory; the benchmark city goes without (bounded size and time)."""
+    if scale != "town":
+        return
+    from web.basemap import write_demo
+
+    started = time.perf_counter()
+    path = _demo_basemap_file()
+    with db.connect(url) as conn:
+        tiles, size = write_demo(conn, path, scale, seed)
+    click.echo(f"basemap: {tiles:,} tiles, {size / 1e6:.2f} MB, "
+               f"{time.perf_counter() - started:.1f} s -> {path}")
+
+
+def _demo_uses_its_basemap(url):
+    """The demo's configuration: with no basemap configured, a database holding
+    the demo town and its basemap written, the pages draw that basemap."""
+    if any(os.environ.get(k) for k in ("GRIDGOV_BASEMAP", "GRIDGOV_BASEMAP_URL")):
+        return
+    with db.connect(url) as conn:
+        held = demo_layer.dataset(conn) or {}
+    if held.get("kind") == "demo" and _demo_basemap_file().exists():
+        os.environ["GRIDGOV_BASEMAP"] = "offline"
+        os.environ["GRIDGOV_BASEMAP_FILE"] = str(_demo_basemap_file())
+        click.echo(f"basemap: the demo's own, {_demo_basemap_file()} "
+                   "(GRIDGOV_BASEMAP=none to go without)")
 
 
 def _check_port(host, port):
@@ -307,6 +345,7 @@ def _serve(url, host, port, threads=None, processes=None, cert=None, key=None):
     # read (or made) once, here: every worker builds the application from these
     os.environ["GRIDGOV_DATABASE_URL"] = url
     os.environ["GRIDGOV_SECRET_KEY"] = secret_key()
+    _demo_uses_its_basemap(url)
     if cert:
         # the session cookie goes over HTTPS only
         os.environ["GRIDGOV_SESSION_COOKIE_SECURE"] = "true"

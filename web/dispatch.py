@@ -8,7 +8,7 @@ sees exactly what the API lets this user see. This module renders the page with
 its vocabulary and strings.
 """
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 
 import api
 from api.auth import current, requires
@@ -16,7 +16,7 @@ from api.db import connection
 from geo import vocab
 from layers import grids
 from layers.errors import NotFound
-from web import assets
+from web import assets, basemap
 from web.i18n import page_strings, t
 
 __all__ = ["bp"]
@@ -41,8 +41,7 @@ def dispatch():
         "root": {"code": top["code"], "name": top["name"]},
         "can": {p: principal.can(p) for p in (
             "incidents:read", "incidents:edit", "households:read")},
-        "basemap": {"url": current_app.config["BASEMAP_URL"],
-                    "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
+        "basemap": basemap.page(),
         "vocab": {
             "levels": _pairs(vocab.GRID_LEVELS),
             "roles": _pairs(vocab.STAFF_ROLES),

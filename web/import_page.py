@@ -11,14 +11,14 @@ micro-grids (``GET /api/v1/grids?level=4&bbox=…``) and lists the recent import
 (``GET /api/v1/imports``). This module only renders the page and its choices.
 """
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
 import api
 from api.auth import current, requires
 from api.db import connection
 from geo import vocab
 from layers import imports as imports_layer
-from web import assets
+from web import assets, basemap
 from web.i18n import page_strings
 
 __all__ = ["bp"]
@@ -39,8 +39,7 @@ def import_page():
               if all(principal.can(p) for p in needs)]
     config = {
         "urls": {"api": request.script_root + api.PREFIX},
-        "basemap": {"url": current_app.config["BASEMAP_URL"],
-                    "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
+        "basemap": basemap.page(),
         "fields": {layer: list(imports_layer.LAYERS[layer][1]) for layer in layers},
         "strings": page_strings("import_"),
     }

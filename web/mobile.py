@@ -22,7 +22,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 import api
 from api.auth import public
 from geo import localtime, vocab
-from web import assets
+from web import assets, basemap
 from web.dispatch import _pairs
 from web.i18n import STRINGS, page_strings
 
@@ -48,8 +48,7 @@ def page():
         # times are shown in the deployment's time zone, whatever the phone's
         "utc_offset_min": localtime.UTC_OFFSET_MIN,
         "zone_name": localtime.LABEL,
-        "basemap": {"url": current_app.config["BASEMAP_URL"],
-                    "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
+        "basemap": basemap.page(),
         "vocab": {
             "categories": {code: {"label": [zh, en], "subtypes": _pairs(subtypes)}
                            for code, (zh, en, subtypes)
@@ -106,7 +105,7 @@ def _shell():
     """The app shell's URLs and a version from their contents."""
     vendor = _vendor()
     urls = [url_for("mobile.page"), url_for("mobile.manifest"),
-            vendor["leaflet_js"], vendor["leaflet_css"],
+            vendor["leaflet_js"], vendor["leaflet_css"], *basemap.scripts(),
             *(url_for("static", filename=f) for f in _FILES)]
     return _version(current_app.debug), urls
 

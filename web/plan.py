@@ -15,7 +15,7 @@ back from the neighbours by slivers of a few m² along a kilometre of border, wh
 the edit reports as changed neighbours and gaps.
 """
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template, request, url_for
 from pyproj import Geod
 from shapely.geometry import mapping
 
@@ -26,7 +26,7 @@ from api.errors import error_response
 from geo.catalogue import say
 from layers import check, grids
 from layers.errors import LayerError, NotFound
-from web import assets
+from web import assets, basemap
 from web.i18n import level_name, page_strings, t
 
 __all__ = ["bp"]
@@ -64,8 +64,7 @@ def plan():
                  "plan": url_for("plan.plan"),
                  "check": url_for("plan.check_page")},
         "households": principal.can("households:read"),
-        "basemap": {"url": current_app.config["BASEMAP_URL"],
-                    "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
+        "basemap": basemap.page(),
         "strings": page_strings("plan_"),
     }
     groups = [(level_name(lv), [p for p in parents if p["level"] == lv])

@@ -13,7 +13,7 @@ template's one script.
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from shapely.geometry import shape
 
 import api
@@ -23,7 +23,7 @@ from api.params import int_arg
 from api.stats import clock, period_arg
 from geo import vocab
 from layers import grids, ranking_print, stats
-from web import assets
+from web import assets, basemap
 from web.i18n import level_name, ordinal, t
 
 __all__ = ["bp", "SCORE_CLASSES", "months"]
@@ -73,8 +73,7 @@ def rankings():
         "scores": {g["code"]: g["score"] for g in found["items"]},
         "classes": [[low, colour] for low, colour, _ in SCORE_CLASSES],
         "no_score": NO_SCORE,
-        "basemap": {"url": current_app.config["BASEMAP_URL"],
-                    "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
+        "basemap": basemap.page(),
     }
     vendor = {"leaflet_css": assets.local_url("leaflet", "leaflet.css"),
               "leaflet_js": assets.local_url("leaflet", "leaflet.js")}

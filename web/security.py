@@ -11,7 +11,6 @@ does not govern; a ``style="..."`` attribute in markup is refused.
 
 import re
 import secrets
-from urllib.parse import urlsplit
 
 from flask import g, has_app_context
 
@@ -32,13 +31,12 @@ def add_nonce(html):
     return _TAG.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"', html)
 
 
-def _policy_parts(basemap):
+def _policy_parts(basemap_sources=()):
     """The CSP cut where this request's nonce goes (in script-src and style-src),
-    built once per application."""
-    images = "'self' data:"
-    if basemap:  # an optional tile server: its origin may serve images
-        parts = urlsplit(basemap)
-        images += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+    built once per application. ``basemap_sources``: the origins of the configured
+    online basemap (``web.basemap.csp_sources``), which may serve images; an
+    offline basemap is gridgov's own ('self')."""
+    images = " ".join(("'self' data:", *basemap_sources))
     return (
         "default-src 'self'; "
         "script-src 'self'{nonce}; style-src 'self'{nonce}; "
@@ -71,7 +69,9 @@ def init_app(app):
     server: a tenth of the cost of setting them one by one on Werkzeug's
     ``Headers`` (which a located point paid on every request)."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
-    parts = _policy_parts(app.config.get("BASEMAP_URL"))
+    from web.basemap import csp_sources
+
+    parts = _policy_parts(csp_sources(app))
     no_inline = "".join(parts)
     inner = app.wsgi_app
 

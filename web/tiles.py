@@ -60,10 +60,12 @@ def _serve(layer, z, x, y):
     since = until = None
     if layer == "incidents":  # default: the open incidents
         since, until = date_arg("from"), date_arg("to")
+    # a map on a GCJ-02 / BD-09 basemap (gg.tileUrl): the geometry shifted onto it
+    shift = request.args.get("shift") or None
     with connection() as conn:
         tile = tiles.get_tile(conn, current(), layer, z, x, y,
                               cache=current_app.extensions["gridgov.tiles"],
-                              since=since, until=until)
+                              since=since, until=until, shift=shift)
     if tile.body:
         response = Response(tile.body, mimetype=MIMETYPE)
     else:

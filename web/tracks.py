@@ -8,13 +8,13 @@ session cookie, so it shows exactly what this user may see. This module renders
 the page with its strings.
 """
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
 import api
 from api.auth import requires
 from geo import vocab
 from layers.tracks import MAX_DAYS
-from web import assets
+from web import assets, basemap
 from web.i18n import page_strings
 
 __all__ = ["bp"]
@@ -27,8 +27,7 @@ bp = Blueprint("tracks_page", __name__)
 def tracks():
     config = {
         "urls": {"api": request.script_root + api.PREFIX},
-        "basemap": {"url": current_app.config["BASEMAP_URL"],
-                    "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
+        "basemap": basemap.page(),
         "max_days": MAX_DAYS,
         "roles": {code: list(value[:2]) for code, value in vocab.STAFF_ROLES.items()},
         "strings": page_strings("tracks_"),

@@ -137,6 +137,11 @@ TABLE = {
     ("GET", "/tiles/incidents/<int(signed=True):z>/<int(signed=True):x>/"
             "<int(signed=True):y>.mvt"): {"-": _OGC(_INCIDENTS)},
 
+    # the offline basemap (web/basemap.py): streets and names, no one's data;
+    # every account's maps draw it
+    ("GET", "/basemap/<int(signed=True):z>/<int(signed=True):x>/"
+            "<int(signed=True):y>"): {"-": _EVERYONE},
+
     # TileJSON of each tiled layer (MapLibre, newer QGIS): as its tiles
     ("GET", "/tiles/grids.json"): {"-": _OGC(_EVERYONE)},
     ("GET", "/tiles/cameras.json"): {"-": _OGC(_EVERYONE)},

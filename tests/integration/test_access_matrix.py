@@ -279,6 +279,9 @@ probe("POST", "/admin/tokens/<int:token_id>/revoke", ok=302)(_fresh_token)
 # tiles: an empty tile is a 204
 for _layer in ("grids", "cameras", "households", "incidents"):
     get(TILE.format(_layer), f"/tiles/{_layer}/{{z}}/{{x}}/{{y}}.mvt", ok=(200, 204))
+# the offline basemap's tiles (none configured here: 204, no tile)
+get("/basemap/<int(signed=True):z>/<int(signed=True):x>/<int(signed=True):y>",
+    "/basemap/14/13638/6642", ok=(200, 204))
 
 # grids: reading
 get("/api/v1/grids", "/api/v1/grids?level=4")

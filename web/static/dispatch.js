@@ -97,12 +97,10 @@
 
   // the side panel, a bottom sheet on a phone (static/gg.js, fullwindow.css)
   var panel = gg.sheet(document.querySelector('.dispatch-panel'));
-  var map = L.map('dispatch-map', {zoomControl: true, maxZoom: 19});
+  var map = gg.newMap('dispatch-map', {zoomControl: true, maxZoom: 19}, cfg.basemap);
+  // typed coordinates are read off the map people see: its system by default
+  $('dispatch-crs').value = gg.mapCrs(map);
   L.control.scale({imperial: false}).addTo(map);
-  if (cfg.basemap.url) {
-    L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution || ' ',
-                                  maxZoom: 19}).addTo(map);
-  }
   var outlines = L.featureGroup().addTo(map);
   var found = L.featureGroup().addTo(map);
   var picked = L.featureGroup().addTo(map);  // the incident on the card

@@ -230,6 +230,180 @@ window.gg = (function () {
     });
   }
 
+  // --- basemaps (web/basemap.py: cfg.basemap) ------------------------------------
+  //
+  // One way every map page makes its map: gg.newMap(element, leafletOptions,
+  // cfg.basemap). The data is WGS-84 and stays so: with a GCJ-02 (高德, 腾讯) or
+  // BD-09 (百度) basemap the map gets a CRS whose projection moves a WGS-84
+  // position into the basemap's system before projecting it, and back when
+  // unprojecting (gcoord: the same published formulas as geo/crs.py, its inverse
+  // iterated to 1e-6°), so every marker, outline and popup placed in WGS-84 lands
+  // on the basemap's streets and every click (e.latlng) comes back in WGS-84.
+
+  function gcoordOf() {
+    if (!window.gcoord) { throw new ReferenceError('gcoord'); }  // basemap_scripts()
+    return window.gcoord;
+  }
+
+  // WGS-84 <-> the system 'gcj02' or 'bd09', as [lon, lat] arrays
+  function shifter(crs) {
+    var G = gcoordOf(), sys = crs === 'bd09' ? G.BD09 : G.GCJ02;
+    return {
+      to: function (lon, lat) { return G.transform([lon, lat], G.WGS84, sys); },
+      from: function (lon, lat) { return G.transform([lon, lat], sys, G.WGS84); }
+    };
+  }
+
+  // GCJ-02: web mercator of the shifted position, on the standard XYZ tile grid.
+  function gcjCRS() {
+    var SM = L.Projection.SphericalMercator, shift = shifter('gcj02');
+    var projection = {
+      R: SM.R, bounds: SM.bounds,
+      project: function (ll) {
+        var p = shift.to(ll.lng, ll.lat);
+        return SM.project(L.latLng(p[1], p[0]));
+      },
+      unproject: function (point) {
+        var ll = SM.unproject(point), w = shift.from(ll.lng, ll.lat);
+        return L.latLng(w[1], w[0]);
+      }
+    };
+    return L.Util.extend({}, L.CRS.EPSG3857, {code: 'GRIDGOV:GCJ02',
+                                             projection: projection, ggShift: 'gcj02'});
+  }
+
+  // BD-09 on Baidu's own grid: Baidu's mercator (BD09MC, its published
+  // polynomials, in gcoord) of the BD-09 position; 2^(18 - z) metres per pixel;
+  // columns from the meridian eastwards, rows from the equator northwards (the
+  // y axis points up: Leaflet's row r is Baidu's row -r - 1, BaiduTiles).
+  function baiduCRS() {
+    var G = gcoordOf();
+    var projection = {
+      bounds: L.bounds([-20037726.37, -12474104.17], [20037726.37, 12474104.17]),
+      project: function (ll) {
+        var p = G.transform([ll.lng, ll.lat], G.WGS84, G.BD09MC);
+        return L.point(p[0], p[1]);
+      },
+      unproject: function (point) {
+        var w = G.transform([point.x, point.y], G.BD09MC, G.WGS84);
+        return L.latLng(w[1], w[0]);
+      }
+    };
+    return L.Util.extend({}, L.CRS.Earth, {
+      code: 'GRIDGOV:BD09', projection: projection, ggShift: 'bd09',
+      transformation: new L.Transformation(1, 0, -1, 0),
+      scale: function (zoom) { return Math.pow(2, zoom - 18); },
+      zoom: function (scale) { return Math.log(scale) / Math.LN2 + 18; },
+      wrapLng: undefined, infinite: true
+    });
+  }
+
+  function baiduTiles(url, options) {
+    var Tiles = L.TileLayer.extend({
+      getTileUrl: function (c) {
+        return L.TileLayer.prototype.getTileUrl.call(this, {x: c.x, y: -c.y - 1, z: c.z});
+      }
+    });
+    return new Tiles(url, options);
+  }
+
+  // Leaflet reads an attribution as HTML: the configured text goes in as text.
+  function plainText(value) {
+    var box = document.createElement('span');
+    box.textContent = value || '';
+    return box.innerHTML || ' ';
+  }
+
+  // The offline basemap's vector tiles (gridgov demo: layers roads, water,
+  // places; geo/demo/basemap.py), drawn in the page by protomaps-leaflet.
+  function offlineVector(base, options) {
+    var P = window.protomapsL;
+    function is(kind) { return function (z, f) { return f.props.kind === kind; }; }
+    function geom(type) { return function (z, f) { return f.geomType === type; }; }
+    var font = 'sans-serif';  // the system's CJK fallback draws the names
+    return P.leafletLayer(L.Util.extend({
+      url: base.url, maxDataZoom: base.maxZoom, backgroundColor: '#f4f1ea',
+      paintRules: [
+        {dataLayer: 'water', filter: geom(3),
+         symbolizer: new P.PolygonSymbolizer({fill: '#a9cbe8'})},
+        {dataLayer: 'water', filter: geom(2),
+         symbolizer: new P.LineSymbolizer({color: '#a9cbe8', width: 2})},
+        {dataLayer: 'roads', filter: is('minor'),
+         symbolizer: new P.LineSymbolizer({color: '#ffffff', width: 2.5})},
+        {dataLayer: 'roads', filter: is('major'),
+         symbolizer: new P.LineSymbolizer({color: '#f3c677', width: 5})}
+      ],
+      labelRules: [
+        {dataLayer: 'places', filter: is('town'),
+         symbolizer: new P.CenteredTextSymbolizer({
+           font: '600 16px ' + font, fill: '#333', stroke: '#fff', width: 2})},
+        {dataLayer: 'places', filter: is('village'),
+         symbolizer: new P.CenteredTextSymbolizer({
+           font: '13px ' + font, fill: '#444', stroke: '#fff', width: 2})},
+        {dataLayer: 'roads', minzoom: 14,
+         symbolizer: new P.LineLabelSymbolizer({
+           font: '11px ' + font, fill: '#666', stroke: '#fff', width: 2})},
+        {dataLayer: 'water', minzoom: 13,
+         symbolizer: new P.CenteredTextSymbolizer({
+           font: 'italic 11px ' + font, fill: '#3f6e9c', stroke: '#fff', width: 2})}
+      ]
+    }, options));
+  }
+
+  // The basemap's layers for the map (none for 'none').
+  function basemapLayers(base, maxZoom) {
+    if (!base || !base.url) { return []; }
+    var options = {attribution: plainText(base.attribution), minZoom: 0,
+                   maxNativeZoom: base.maxZoom, maxZoom: maxZoom};
+    if (base.subdomains) { options.subdomains = base.subdomains; }
+    if (base.kind === 'vector') {
+      delete options.maxNativeZoom;  // drawn from the data zoom, crisp at any zoom
+      return [offlineVector(base, options)];
+    }
+    var make = base.crs === 'bd09' ? baiduTiles : L.tileLayer;
+    var layers = [make(base.url, options)];
+    if (base.labels) { layers.push(make(base.labels, L.Util.extend({}, options,
+                                                                   {attribution: ''}))); }
+    return layers;
+  }
+
+  // The map of a page: its CRS from the basemap's system, the basemap added under
+  // everything else. options: Leaflet's map options (maxZoom default 19).
+  function newMap(element, options, base) {
+    options = L.Util.extend({maxZoom: 19}, options || {});
+    var crs = base && base.url ? base.crs : 'wgs84';
+    if (crs === 'gcj02') { options.crs = gcjCRS(); }
+    if (crs === 'bd09') { options.crs = baiduCRS(); }
+    var map = L.map(element, options);
+    map.ggBasemap = base || {crs: 'wgs84'};
+    basemapLayers(base, options.maxZoom).forEach(function (layer) { layer.addTo(map); });
+    return map;
+  }
+
+  // The system positions are typed in by default on this map's page: the
+  // basemap's (people read coordinates off the map they see), else WGS-84.
+  function mapCrs(map) {
+    return (map && map.options.crs && map.options.crs.ggShift) || 'wgs84';
+  }
+
+  // A typed position [lon, lat] in 'wgs84' | 'cgcs2000' | 'gcj02' | 'bd09' as
+  // WGS-84 (CGCS2000 is WGS-84 within centimetres).
+  function toWgs84(lon, lat, crs) {
+    if (crs !== 'gcj02' && crs !== 'bd09') { return [lon, lat]; }
+    return shifter(crs).from(lon, lat);
+  }
+
+  // A vector-tile URL template (/tiles/...) for this map: on a GCJ-02 map the
+  // server shifts the tiles' geometry (shift=gcj02, layers/tiles.py) so that
+  // they sit on the basemap as the page's other overlays do. Baidu's tile grid is
+  // not the XYZ grid of /tiles: on a BD-09 map, null (draw the layer as GeoJSON).
+  function tileUrl(map, url) {
+    var shift = mapCrs(map);
+    if (shift === 'wgs84') { return url; }
+    if (shift === 'bd09') { return null; }
+    return url + (url.indexOf('?') < 0 ? '?' : '&') + 'shift=' + shift;
+  }
+
   function wire() {
     menus();
     foldLayers();
@@ -245,5 +419,6 @@ window.gg = (function () {
 
   return {fmt: fmt, el: el, text: text, clear: clear, strings: strings,
           getJSON: getJSON, send: send, query: query, phone: phone, sheet: sheet,
-          narrow: narrow, menus: menus, time: time};
+          narrow: narrow, menus: menus, time: time, newMap: newMap, mapCrs: mapCrs,
+          toWgs84: toWgs84, tileUrl: tileUrl};
 })();

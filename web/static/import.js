@@ -66,11 +66,7 @@
 
   // --- the map -------------------------------------------------------------------
 
-  var map = L.map('import-map', {maxZoom: 20, zoomSnap: 0.5});
-  if (cfg.basemap.url) {
-    L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution || ' ',
-                                  maxZoom: 20}).addTo(map);
-  }
+  var map = gg.newMap('import-map', {maxZoom: 20, zoomSnap: 0.5}, cfg.basemap);
   L.control.scale({imperial: false}).addTo(map);
   map.setView([35, 105], 4);  // China; the points' extent after a preview
   var gridLayer = L.layerGroup().addTo(map);

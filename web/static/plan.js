@@ -72,12 +72,8 @@
   // --- the map -------------------------------------------------------------------
 
   // pmIgnore false: Leaflet-Geoman edits on this map (plan_edit.js, opt-in)
-  var map = L.map('plan-map', {maxZoom: 20, zoomSnap: 0.5, boxZoom: false,
-                               pmIgnore: false});
-  if (cfg.basemap.url) {
-    L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution || ' ',
-                                  maxZoom: 20}).addTo(map);
-  }
+  var map = gg.newMap('plan-map', {maxZoom: 20, zoomSnap: 0.5, boxZoom: false,
+                                  pmIgnore: false}, cfg.basemap);
   L.control.scale({imperial: false}).addTo(map);
   // Panes above the grids that let clicks through to them (the grids take clicks).
   [['parent', 410], ['preview', 430], ['gaps', 440], ['households', 450],

@@ -76,12 +76,8 @@
 
   // --- the map ------------------------------------------------------------------
 
-  var map = L.map('tracks-map', {zoomControl: true, maxZoom: 19});
+  var map = gg.newMap('tracks-map', {zoomControl: true, maxZoom: 19}, cfg.basemap);
   L.control.scale({imperial: false}).addTo(map);
-  if (cfg.basemap.url) {
-    L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution || ' ',
-                                  maxZoom: 19}).addTo(map);
-  }
   var gridsLayer = L.featureGroup().addTo(map);
   var linesLayer = L.featureGroup().addTo(map);
   var state = {workers: [], answer: null, weeks: []};

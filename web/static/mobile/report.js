@@ -87,9 +87,8 @@
   function showMap() {
     var p = R.pos;
     if (!R.map) {
-      R.map = L.map('m-report-map', {attributionControl: false, zoomControl: true});
-      var base = M.cfg.basemap;
-      if (base.url) { L.tileLayer(base.url, {maxZoom: 19}).addTo(R.map); }
+      R.map = gg.newMap('m-report-map', {attributionControl: false, zoomControl: true},
+                        M.cfg.basemap);
       R.marker = L.marker([p.lat, p.lon], {
         draggable: true, autoPan: true,
         icon: L.divIcon({className: 'm-pin', iconSize: [28, 28], iconAnchor: [14, 14]})
