@@ -26,6 +26,7 @@ from api import (
     stats,
     tracks,
     visits,
+    webhooks,
 )
 
 __all__ = ["PREFIX", "init_app"]
@@ -34,7 +35,7 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols, exports,
+    visits, patrols, exports, webhooks,
 )
 
 

@@ -22,6 +22,7 @@ from layers.cluster import Cluster
 from web.cli_check import check_command
 from web.cli_common import database_url, external_url, friendly, masked, secret_key
 from web.cli_import import import_command
+from web.cli_jobs import jobs_group, start_worker, stop_worker
 from web.cli_users import user_group
 
 __all__ = ["main"]
@@ -62,7 +63,8 @@ def _tls_options(command):
 @_tls_options
 @friendly
 def up(host, port, cert, key):
-    """Start the database if needed, migrate, load the demo town if empty, serve."""
+    """Start the database if needed, migrate, load the demo town if empty, serve
+    (with a background-jobs worker, stopped with the server)."""
     _check_tls(cert, key)
     _check_port(host, port)
     url = database_url()
@@ -74,7 +76,11 @@ def up(host, port, cert, key):
         _load_demo(url, "town", DEMO_SEED, stats_layer.today(), force=False)
     else:
         _warn_of_an_old_demo(held)
-    _serve(url, host, port, cert=cert, key=key)
+    worker = start_worker(url)
+    try:
+        _serve(url, host, port, cert=cert, key=key)
+    finally:
+        stop_worker(worker)
 
 
 def _warn_of_an_old_demo(held):
@@ -297,3 +303,4 @@ def _serve(url, host, port, threads=None, processes=None, cert=None, key=None):
 main.add_command(user_group)
 main.add_command(check_command)
 main.add_command(import_command)
+main.add_command(jobs_group)
