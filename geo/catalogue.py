@@ -596,13 +596,12 @@ PAGES = {
     "delivery_status_pending": ("待推送", "pending"),
     "delivery_status_retrying": ("重试中", "retrying"),
     "delivery_status_delivered": ("已送达", "delivered"),
-    "delivery_status_failed": ("失败", "failed"),
+    "delivery_status_failed": ("推送失败", "delivery failed"),
     "webhooks_title": ("推送地址（Webhook）", "Webhooks"),
     "webhooks_hint": ("事件登记、提级、办结、评价等变化会签名推送到这些地址",
                       "incident changes (registered, escalated, closed, evaluated …) "
                       "are POSTed, signed, to these URLs"),
     "webhooks_none": ("尚未登记推送地址", "No webhooks yet"),
-    "webhook_name": ("名称", "Name"),
     "webhook_url": ("推送地址", "URL"),
     "webhook_events": ("事件", "Events"),
     "webhook_counts": ("已送达 / 待推送 / 失败", "Delivered / pending / failed"),
@@ -613,7 +612,6 @@ PAGES = {
     "webhook_created": ("已登记。共享密钥只显示这一次，请交给接收方：",
                         "Registered. The shared secret is shown this once; give it "
                         "to the receiver:"),
-    "webhook_delete": ("删除", "Delete"),
     "webhook_event_registered": ("受理登记", "registered"),
     "webhook_event_dispatched": ("审核分流", "dispatched"),
     "webhook_event_escalated": ("提级", "escalated"),
