@@ -29,7 +29,7 @@ pytestmark = pytest.mark.db
 
 PASSWORD = "correct-horse-battery"
 SECRET = "s3cret-shared-with-the-hotline"
-ATTEMPTS = 4  # the worker's GRIDGOV_JOBS_RETRY_ATTEMPTS here
+ATTEMPTS = 6  # the worker's GRIDGOV_JOBS_RETRY_ATTEMPTS here
 
 
 class Receiver:
@@ -237,7 +237,8 @@ def test_a_delivery_survives_the_receiver_being_down_and_arrives_once(wh, receiv
              what="the delivery")
     (_, event, incident_code, status, attempts, _), = deliveries(wh, hook["id"])
     assert (event, incident_code, status) == ("registered", code, "delivered")
-    assert attempts == 3  # refused, 500, 204
+    # refused (once, or more on a slow machine), 500, 204
+    assert attempts >= 3
     assert len(receiver.requests) == 2 and len(receiver.taken) == 1
     seen = receiver.taken[0]
     body = verify(seen)
@@ -463,3 +464,29 @@ def test_signature_helper_matches_hmac():
     # the documented header: sha256=<hex HMAC-SHA256 of the body with the secret>
     assert webhooks.sign("key", b"{}") == "sha256=" + hmac.new(
         b"key", b"{}", hashlib.sha256).hexdigest()
+
+
+def test_jobs_list_and_retry_from_the_command_line(wh, tmp_path):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    with psycopg.connect(wh.url, autocommit=True) as c:
+        job = c.execute(  # a failed purge (retried, the worker runs it)
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status,"
+            " attempts) VALUES ('maintenance', 'gridgov.purge_expired',"
+            " '{\"timestamp\": 0}', 'failed', 1) RETURNING id").fetchone()[0]
+        c.execute("INSERT INTO procrastinate_events (job_id, type, at)"
+                  " VALUES (%s, 'failed', '2026-12-07T11:30:05Z')", (job,))
+    env = {"GRIDGOV_DATABASE_URL": wh.url, "GRIDGOV_HOME": str(tmp_path)}
+    listed = CliRunner().invoke(main, ["jobs", "list", "--status", "failed"], env=env)
+    assert listed.exit_code == 0, listed.output
+    line = next(x for x in listed.output.splitlines() if x.split()[:1] == [str(job)])
+    assert "failed" in line and "2026-12-07 19:30:05" in line  # China time
+    assert "(China time)" in listed.output.splitlines()[0]
+    done = CliRunner().invoke(main, ["jobs", "retry", str(job)], env=env)
+    assert done.exit_code == 0 and f"job {job}" in done.output
+    again = CliRunner().invoke(main, ["jobs", "retry", str(job)], env=env)
+    assert again.exit_code == 1 and "只有失败的任务" in again.output
+    missing = CliRunner().invoke(main, ["jobs", "retry", "999999"], env=env)
+    assert missing.exit_code == 1 and "999999" in missing.output
