@@ -28,6 +28,7 @@ from api import (
     stats,
     tracks,
     visits,
+    webhooks,
 )
 
 __all__ = ["PREFIX", "init_app"]
@@ -36,7 +37,7 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols, exports, early_warnings, reports,
+    visits, patrols, exports, early_warnings, reports, webhooks,
 )
 
 

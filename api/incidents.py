@@ -61,6 +61,15 @@ _REGISTER_BODY = {
             "link_to": {"type": "string",
                         "description": "add the report to this open incident "
                                        "instead of opening another"},
+            "external_system": {
+                "type": "string", "maxLength": 100,
+                "description": "an inbound case: the sending system (\"12345\", "
+                               "\"xinfang\" …), with external_ref"},
+            "external_ref": {
+                "type": "string", "maxLength": 100,
+                "description": "the case's number in that system "
+                               "(\"GD20261207001\"): one incident per (system, "
+                               "reference), however often it is sent"},
         }}}},
 }
 _PREVIEW = {
@@ -110,16 +119,32 @@ OPENAPI = {
         "post": {
             "summary": "Register an incident (受理登记); ?preview=1 saves nothing "
                        "and lists likely duplicates",
+            "description": "Other systems (12345 hotline, 信访) send their cases "
+                           "here with an API token of a system account (a user "
+                           "of role dispatcher, scoped to the grid it serves: "
+                           "`gridgov user add hotline12345 --role dispatcher --grid "
+                           "CODE`, then `gridgov user token hotline12345`), "
+                           "`Authorization: Bearer <token>`, the body's "
+                           "external_system and external_ref, and optionally an "
+                           "Idempotency-Key header. A resend of the same case "
+                           "(with or without the key, even days later) answers "
+                           "200 with the incident it made (`existing: true`); "
+                           "another case under the same reference is 409 naming "
+                           "external_ref. Status changes reach the system by "
+                           "/webhooks.",
             "parameters": [{"name": "preview", "in": "query",
                             "schema": {"type": "boolean"}}],
             "requestBody": _REGISTER_BODY,
             "responses": {
                 "201": {"description": "the new incident (id, code, grid_code, "
                                        "deadline) with its first event"},
-                "200": {"description": "preview, or the report linked (link_to)"},
+                "200": {"description": "preview, the report linked (link_to), or "
+                                       "the incident an inbound case's reference "
+                                       "registered before (existing: true)"},
                 "400": {"description": "bad field, or a location in no micro-grid "
                                        "of your jurisdiction"},
-                "409": {"description": "link_to names a closed incident"}},
+                "409": {"description": "link_to names a closed incident, or "
+                                       "external_ref came with another case"}},
         },
     },
     "/incidents/preview": {"post": _PREVIEW},
@@ -204,7 +229,8 @@ def _settings():
             "days": float(config.get("INCIDENT_DUPLICATE_DAYS", 7))}
 
 
-_TEXT_FIELDS = ("category", "subtype", "source", "reporter", "description")
+_TEXT_FIELDS = ("category", "subtype", "source", "reporter", "description",
+                "external_system", "external_ref")
 
 
 def _register(preview):
@@ -226,7 +252,7 @@ def _register(preview):
         result = incidents.register(conn, current(), body, point, link_to=link_to,
                                     dry_run=preview, received_at=received,
                                     **_settings())
-    created = not preview and link_to is None
+    created = not (preview or link_to is not None or result.get("existing"))
     return jsonify(result), 201 if created else 200
 
 

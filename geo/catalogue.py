@@ -572,6 +572,54 @@ PAGES = {
     "audit_table_devices": ("手机设备", "devices"),
     "since": ("起", "From"),
     "nav_users": ("用户管理", "Users"),
+    # the jobs and webhooks page (/admin/jobs)
+    "nav_jobs": ("后台任务", "Jobs"),
+    "jobs_title": ("后台任务与推送", "Background jobs and webhooks"),
+    "jobs_failed_count": ("失败的任务", "Failed jobs"),
+    "jobs_recent": ("最近的任务", "Recent jobs"),
+    "jobs_none": ("没有任务", "No jobs"),
+    "job_task": ("任务", "Task"),
+    "job_status": ("状态", "Status"),
+    "job_runs": ("执行次数", "Runs"),
+    "job_changed": ("最近变化", "Last change"),
+    "job_detail": ("详情", "Detail"),
+    "job_retry": ("重试", "Retry"),
+    "job_retried": ("已重新排队", "Queued again"),
+    "job_task_gridgov.deliver_webhook": ("推送事件", "webhook delivery"),
+    "job_task_gridgov.purge_expired": ("每日清理过期数据", "daily purge"),
+    "job_status_todo": ("待执行", "to do"),
+    "job_status_doing": ("执行中", "running"),
+    "job_status_succeeded": ("成功", "succeeded"),
+    "job_status_failed": ("失败", "failed"),
+    "job_status_cancelled": ("已取消", "cancelled"),
+    "job_status_aborting": ("中止中", "aborting"),
+    "job_status_aborted": ("已中止", "aborted"),
+    "delivery_status_pending": ("待推送", "pending"),
+    "delivery_status_retrying": ("重试中", "retrying"),
+    "delivery_status_delivered": ("已送达", "delivered"),
+    "delivery_status_failed": ("推送失败", "delivery failed"),
+    "webhooks_title": ("推送地址（Webhook）", "Webhooks"),
+    "webhooks_hint": ("事件登记、提级、办结、评价等变化会签名推送到这些地址",
+                      "incident changes (registered, escalated, closed, evaluated …) "
+                      "are POSTed, signed, to these URLs"),
+    "webhooks_none": ("尚未登记推送地址", "No webhooks yet"),
+    "webhook_url": ("推送地址", "URL"),
+    "webhook_events": ("事件", "Events"),
+    "webhook_counts": ("已送达 / 待推送 / 失败", "Delivered / pending / failed"),
+    "webhook_secret": ("共享密钥（留空自动生成）",
+                       "Shared secret (empty: made for you)"),
+    "webhook_grid": ("覆盖网格编码（留空为您的管辖范围）",
+                     "Grid code covered (empty: your jurisdiction)"),
+    "webhook_new": ("登记推送地址", "Register a webhook"),
+    "webhook_created": ("已登记。共享密钥只显示这一次，请交给接收方：",
+                        "Registered. The shared secret is shown this once; give it "
+                        "to the receiver:"),
+    "webhook_event_registered": ("受理登记", "registered"),
+    "webhook_event_dispatched": ("审核分流", "dispatched"),
+    "webhook_event_escalated": ("提级", "escalated"),
+    "webhook_event_closed": ("办结", "closed"),
+    "webhook_event_evaluated": ("考核评价", "evaluated"),
+    "webhook_event_reopened": ("重新办理", "reopened"),
     "users_title": ("用户与令牌", "Users and API tokens"),
     "role": ("角色", "Role"),
     "jurisdiction": ("管辖网格", "Jurisdiction"),
@@ -1923,6 +1971,55 @@ ERRORS = {
     "err_link_closed": ("事件 {code} 的状态为 {status}：请并入未结事件或新登记",
                         "incident {code} is {status}; link the report to an open "
                         "incident or register a new one"),
+    # inbound cases: the sender's reference (layers/incidents.py)
+    "err_external_pair": ("external_system 与 external_ref 须同时给出",
+                          "'external_system' and 'external_ref' go together"),
+    "err_external_text": ("{field} 应为 1–{limit} 个可打印字符",
+                          "'{field}' must be 1–{limit} printable characters"),
+    "err_external_ref_other_case": ("{system} 的编号 {ref} 已登记为事件 {code}，"
+                                    "且内容不同：同一编号不能登记另一件事",
+                                    "{system} reference {ref} was registered as "
+                                    "incident {code} with other content; one "
+                                    "reference cannot register another case"),
+    "err_external_ref_link": ("带 external_ref 的登记不能同时 link_to",
+                              "a registration with 'external_ref' cannot also "
+                              "'link_to'"),
+    # webhooks and the job queue (layers/webhooks.py, layers/jobs.py)
+    "err_webhook_url": ("URL“{url}”无效：须为 http:// 或 https:// 开头的地址",
+                        "URL {url!r} is not valid: it must be an http:// or "
+                        "https:// address"),
+    "err_webhook_url_userinfo": ("URL 不能包含用户名或密码：签名用共享密钥",
+                                 "the URL may not hold a user name or password: "
+                                 "the shared secret signs the deliveries"),
+    "err_webhook_url_internal": ("不允许推送到 {host}：回环、链路本地或云元数据地址"
+                                 "（部署设置 WEBHOOK_ALLOW_LOOPBACK 可放开）",
+                                 "webhooks may not be sent to {host}: a loopback, "
+                                 "link-local or cloud metadata address (the "
+                                 "deployment setting WEBHOOK_ALLOW_LOOPBACK "
+                                 "allows it)"),
+    "err_webhook_url_unresolved": ("无法解析主机名 {host}",
+                                   "the host name {host} does not resolve"),
+    "err_webhook_events": ("events 应为非空列表，可选：{choices}",
+                           "'events' must be a non-empty list; of {choices}"),
+    "err_webhook_secret": ("secret 应为 {low}–{high} 个字符（不给则自动生成）",
+                           "'secret' must be {low}–{high} characters (left out, "
+                           "one is made)"),
+    "err_webhook_grid_outside": ("网格 {code} 不在您的管辖范围（{grid_code}）内",
+                                 "grid {code} is outside your jurisdiction "
+                                 "({grid_code})"),
+    "err_must_be_true_false": ("{field} 应为 true 或 false",
+                               "'{field}' must be true or false"),
+    "err_webhook_unknown_field": ("未知字段 {name}；可改：{fields}",
+                                  "unknown field {name!r}; one of {fields}"),
+    "err_no_webhook": ("没有编号为 {webhook_id} 的推送地址",
+                       "no webhook {webhook_id}"),
+    "err_webhook_disabled": ("推送地址已停用", "the webhook is disabled"),
+    "err_webhook_not_delivered": ("推送 {delivery_id} 未送达：{error}",
+                                  "delivery {delivery_id} was not taken: {error}"),
+    "err_no_job": ("没有编号为 {job_id} 的后台任务", "no job {job_id}"),
+    "err_job_not_failed": ("后台任务 {job_id} 的状态为 {status}：只有失败的任务可以"
+                           "重试", "job {job_id} is {status}: only a failed job "
+                           "may be retried"),
     "err_action_not_allowed": ("事件 {code} 当前为{label}（{status}），不能执行 "
                                "{action}；可执行：{allowed}",
                                "cannot {action} incident {code}: it is {status} "

@@ -125,10 +125,31 @@ def migrate(conn):
                     "INSERT INTO schema_migrations (version) VALUES (%s)", (version,)
                 )
             applied.append(version)
+        if _queue_schema(conn):
+            applied.append(QUEUE_SCHEMA)
     finally:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATE_LOCK,))
     return applied
+
+
+QUEUE_SCHEMA = "procrastinate"  # its row in schema_migrations
+
+
+def _queue_schema(conn):
+    """Apply the job queue's schema (procrastinate's own ``schema.sql``, as its
+    ``schema_manager.apply_schema`` does) when its tables are missing; True when
+    applied. Its version is procrastinate's: an upgrade of procrastinate that
+    changes the schema brings its own migration files, applied like ours."""
+    from procrastinate.schema import SchemaManager
+
+    with conn.transaction():
+        if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0]:
+            return False
+        conn.execute(SchemaManager.get_schema())
+        conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)"
+                     " ON CONFLICT DO NOTHING", (QUEUE_SCHEMA,))
+    return True
 
 
 def is_postgis(conn):

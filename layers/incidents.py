@@ -11,6 +11,8 @@ Timestamps leave this module as ISO 8601 strings in China Standard Time (+08:00)
 """
 
 import datetime as dt
+import hashlib
+import json
 import math
 
 from psycopg import sql
@@ -19,7 +21,7 @@ from psycopg.types.json import Jsonb
 
 from geo import vocab, workdays
 from geo.catalogue import say
-from layers import audit, photos
+from layers import audit, photos, webhooks
 from layers.access import like_prefix
 from layers.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -27,7 +29,7 @@ __all__ = [
     "DEADLINE_WORKDAYS", "TRANSITIONS", "ALIASES", "OPEN", "register", "transition",
     "list_incidents", "get_incident", "allowed_actions", "queue_counts", "QUEUES",
     "record_registrations", "steps", "FIELD_ACTIONS", "actions_for", "FIELDS",
-    "FROM", "to_json",
+    "FROM", "to_json", "external_reference",
 ]
 
 # 跟踪督办: working days from receipt to the deadline, per category.
@@ -64,6 +66,7 @@ FIELDS = sql.SQL("""
     ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.grid_code, i.status,
     i.escalation_level, i.assignee_id, s.name AS assignee_name, i.department,
     i.created_at, i.deadline, i.closed_at, i.outcome, i.satisfaction,
+    i.external_system, i.external_ref,
     (i.closed_at IS NULL AND i.deadline < %(now)s) AS overdue
 """)
 """The columns of an incident ``i`` as every read returns them (``%(now)s``
@@ -215,6 +218,48 @@ def record_registrations(conn, principal, incident_ids, details=None):
         (principal.username, Jsonb(details or {}), list(incident_ids)))
 
 
+_EXTERNAL_LIMIT = 100
+
+
+def external_reference(fields):
+    """``(external_system, external_ref)`` of an inbound case's body, or None
+    when neither is given: both, 1–100 printable characters."""
+    system, ref = fields.get("external_system"), fields.get("external_ref")
+    if system in (None, "") and ref in (None, ""):
+        return None
+    if system in (None, "") or ref in (None, ""):
+        raise Invalid(say("err_external_pair"),
+                      field="external_ref" if ref in (None, "") else "external_system")
+    for name, value in (("external_system", system), ("external_ref", ref)):
+        if not (isinstance(value, str) and value.strip().isprintable()
+                and 0 < len(value.strip()) <= _EXTERNAL_LIMIT):
+            raise Invalid(say("err_external_text", field=name, limit=_EXTERNAL_LIMIT),
+                          field=name)
+    return system.strip(), ref.strip()
+
+
+def _fingerprint(clean, lon, lat, received_at):
+    """What a resend of the same case repeats: its fields, place and time."""
+    return hashlib.sha256(json.dumps(
+        clean | {"lon": round(lon, 7), "lat": round(lat, 7),
+                 "received_at": received_at and received_at.isoformat()},
+        sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _registered_before(conn, principal, external, fingerprint):
+    """The incident an inbound case's reference registered already (its resend),
+    or None; Conflict when the reference came with another case."""
+    row = conn.execute(
+        "SELECT code, external_sha256 FROM incidents WHERE external_system = %s"
+        " AND external_ref = %s", external).fetchone()
+    if row is None:
+        return None
+    if row[1] != fingerprint:
+        raise Conflict(say("err_external_ref_other_case", system=external[0],
+                           ref=external[1], code=row[0]), field="external_ref")
+    return get_incident(conn, principal, row[0]) | {"existing": True}
+
+
 def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
              received_at=None, calendar=None, radius_m=50, days=7):
     """Register (受理登记) a report at ``point`` = (lon, lat), WGS-84.
@@ -227,9 +272,20 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
     incident as a ``link`` event instead of opening another and returns
     ``{"linked_to": code, "incident": ...}``. Otherwise returns the new incident
     with its first event.
+
+    An inbound case (``external_system`` and ``external_ref`` in ``fields``)
+    registers once: a resend of the same case, however late, returns the
+    incident it made with ``"existing": True`` (``False`` on the first), and
+    another case under the same reference is a Conflict naming external_ref.
+    Every registration tells the webhooks that want it (``webhooks.emit``), in
+    its transaction.
     """
     clean = _clean(fields)
+    external = external_reference(fields)
+    if external is not None and link_to is not None:
+        raise Invalid(say("err_external_ref_link"), field="link_to")
     lon, lat = _point(point)
+    fingerprint = external and _fingerprint(clean, lon, lat, received_at)
     at = _now(received_at)
     if at.tzinfo is None:
         raise Invalid(say("err_received_tz"), field="received_at")
@@ -244,15 +300,23 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
     if link_to is not None:
         return _link(conn, principal, link_to, clean, lon, lat, at)
     with conn.transaction():
-        code = _next_code(conn, at)
+        code = _next_code(conn, at)  # its lock serialises registrations
+        if external is not None:
+            before = _registered_before(conn, principal, external, fingerprint)
+            if before is not None:
+                return before
         incident_id = conn.execute(
             "INSERT INTO incidents (code, category, subtype, source, reporter,"
-            " description, geom, grid_code, deadline, created_at)"
+            " description, geom, grid_code, deadline, created_at, external_system,"
+            " external_ref, external_sha256)"
             " VALUES (%(code)s, %(category)s, %(subtype)s, %(source)s, %(reporter)s,"
             " %(description)s, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326),"
-            " %(grid)s, %(deadline)s, %(at)s) RETURNING id",
+            " %(grid)s, %(deadline)s, %(at)s, %(system)s, %(ref)s, %(sha)s)"
+            " RETURNING id",
             clean | {"code": code, "lon": lon, "lat": lat, "grid": grid,
-                     "deadline": deadline, "at": at}).fetchone()[0]
+                     "deadline": deadline, "at": at, "sha": fingerprint,
+                     "system": external and external[0],
+                     "ref": external and external[1]}).fetchone()[0]
         _event(conn, principal, incident_id, "register", "registered",
                clean["description"], {"source": clean["source"],
                                       "reporter": clean["reporter"]}, at)
@@ -260,6 +324,9 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
         audit.record(conn, principal, "create", "incidents", code,
                      after=_audit_view(created),
                      geom_after=f"POINT({lon} {lat})")
+        webhooks.emit(conn, "register", created)
+    if external is not None:
+        created["existing"] = False
     return created
 
 
@@ -476,6 +543,7 @@ def transition(conn, principal, code, action, note=None, *, now=None, **extra):
         audit.record(conn, principal, "update", "incidents", row["code"],
                      before={"status": row["status"], "action": action},
                      after=_audit_view(after) | {"note": note})
+        webhooks.emit(conn, action, after, at)
         return get_incident(conn, principal, row["code"], now=at, audited=False)
 
 

@@ -1,5 +1,7 @@
 """Administration pages: the audit log (read-only: the database refuses changes),
-users and their API tokens (every change audited by layers/users.py): their
+the background jobs and webhooks (``/admin/jobs``: failed jobs to retry, the
+webhooks to register or delete, through /api/v1), users and their API tokens
+(every change audited by layers/users.py): their
 role and jurisdiction (a grid picked by name, ``/admin/grids``), and the accounts
 left on grids that no longer exist, listed for reassignment.
 
@@ -27,7 +29,8 @@ from api.params import date_arg
 from geo.catalogue import say
 from geo.localtime import CHINA_TZ
 from layers import audit as audit_layer
-from layers import jurisdictions, users
+from layers import jobs as jobs_layer
+from layers import jurisdictions, users, webhooks
 from layers.access import ROLE_PERMISSIONS, ROLES
 from layers.errors import Invalid, LayerError
 from web.i18n import t
@@ -69,6 +72,20 @@ def audit():
             since=since, until=until)
     return render_template("audit.html", rows=rows, f=f, actions=audit_layer.ACTIONS,
                            tables=_TABLES)
+
+
+@bp.get("/jobs")
+@requires("users:manage")
+def jobs_page():
+    """Failed jobs first, then the latest; the webhooks of the jurisdiction."""
+    actor = current()
+    with connection() as conn:
+        failed = jobs_layer.list_jobs(conn, actor, status="failed", limit=200)
+        recent = jobs_layer.list_jobs(conn, actor, limit=50)
+        hooks = webhooks.list_webhooks(conn, actor)
+    return render_template("jobs.html", failed=failed["items"],
+                           recent=recent["items"], hooks=hooks,
+                           events=list(webhooks.EVENTS))
 
 
 @bp.get("/users")

@@ -29,6 +29,7 @@ from web.cli_common import (
     secret_key,
 )
 from web.cli_import import import_command
+from web.cli_jobs import jobs_group, start_worker, stop_worker
 from web.cli_users import user_group
 from web.cli_warnings import warnings_group
 
@@ -70,7 +71,8 @@ def _tls_options(command):
 @_tls_options
 @friendly
 def up(host, port, cert, key):
-    """Start the database if needed, migrate, load the demo town if empty, serve."""
+    """Start the database if needed, migrate, load the demo town if empty, serve
+    (with a background-jobs worker, stopped with the server)."""
     _check_tls(cert, key)
     _check_port(host, port)
     url = database_url()
@@ -84,7 +86,11 @@ def up(host, port, cert, key):
         _warn_of_an_old_demo(held)
         if (held or {}).get("scale") == "town" and not _demo_basemap_file().exists():
             _write_demo_basemap(url, "town", held.get("seed", DEMO_SEED))
-    _serve(url, host, port, cert=cert, key=key)
+    worker = start_worker(url)
+    try:
+        _serve(url, host, port, cert=cert, key=key)
+    finally:
+        stop_worker(worker)
 
 
 def _warn_of_an_old_demo(held):
@@ -364,3 +370,4 @@ main.add_command(user_group)
 main.add_command(check_command)
 main.add_command(import_command)
 main.add_command(warnings_group)
+main.add_command(jobs_group)

@@ -65,6 +65,7 @@ _GRIDS_EDIT = "A Y Y Y F F F F F"      # grids:edit, below the root
 _ONLY_GLOBAL_ADMIN = "A Y F F F F F F F"
 _ADMINS = "A Y Y F F F F F F"
 _MAP_OTHER = "A Y N N Y N Y N Y"       # map:view of an object of village B
+_WEBHOOK = {"own": _ADMINS, "other": "A Y N F F F F F F"}  # webhooks, their jobs
 
 _READ_ONE = {"own": _EVERYONE, "other": _MAP_OTHER}
 _GRIDS_EDIT_OTHER = "A Y N N F F F F F"  # another village's grid: unseen, 404
@@ -125,6 +126,17 @@ TABLE = {
     ("POST", "/admin/users/<username>/tokens"): _ACCOUNTS,
     ("POST", "/admin/users/<username>/unlock"): _ACCOUNTS,
     ("POST", "/admin/tokens/<int:token_id>/revoke"): _ACCOUNTS,
+    # the job queue and webhooks: administrators; a scoped one sees and changes
+    # the webhooks of the subtree only (and their deliveries' jobs), registers
+    # none outside it (403)
+    ("GET", "/admin/jobs"): {"-": _ADMINS},
+    ("GET", "/api/v1/webhooks"): {"-": _ADMINS},
+    ("POST", "/api/v1/webhooks"): {"own": _ADMINS, "other": _ONLY_GLOBAL_ADMIN},
+    ("GET", "/api/v1/webhooks/<int:webhook_id>"): _WEBHOOK,
+    ("PUT", "/api/v1/webhooks/<int:webhook_id>"): _WEBHOOK,
+    ("DELETE", "/api/v1/webhooks/<int:webhook_id>"): _WEBHOOK,
+    ("GET", "/api/v1/admin/jobs"): {"-": _ADMINS},
+    ("POST", "/api/v1/admin/jobs/<int:job_id>/retry"): _WEBHOOK,
 
     # vector tiles (the pages' map layers and QGIS: anonymous is asked for
     # HTTP Basic, 401, as on /ogc)

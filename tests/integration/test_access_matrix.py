@@ -27,7 +27,7 @@ import psycopg
 import pytest
 from PIL import Image
 
-from layers import users
+from layers import users, webhooks
 from layers.access import SYSTEM
 from tests.conftest import writable_demo
 from tests.integration.access_matrix_table import ASSET_RULES, IDENTITIES, TABLE
@@ -131,6 +131,8 @@ def m(databases, demo_town, tmp_path_factory):
             t["version"] = version(t["grid"])
             t["versions"] = {k: version(k) for k in t["pair"]}
             t["parent"] = t["grid"][:-3]  # not a sibling: `into` of a delete
+        for t in (own, other):  # a webhook covering the target's micro-grid
+            t["webhook"] = _webhook(c, t["grid"])["id"]
     common = {"lon": own["lon"], "lat": own["lat"], **_tile(own["lon"], own["lat"])}
     targets = {"-": common, "own": common | own, "other": common | other,
                "root": common | root, "global": {"user": "mx-top", "new_grid": ""}}
@@ -151,6 +153,30 @@ def m(databases, demo_town, tmp_path_factory):
     return SimpleNamespace(url=wd.url, app=wd.app, targets=targets, imports=imports,
                            tokens=tokens, sessions=sessions, csrf=csrf,
                            photo_dir=tmp_path_factory.mktemp("photos"))
+
+
+HOOK_URL = "http://192.0.2.10/hook"  # TEST-NET-1: allowed, never reached here
+
+
+def _webhook(c, grid):
+    with c.transaction():
+        return webhooks.create(c, SYSTEM, {"name": "matrix", "url": HOOK_URL,
+                                           "events": ["closed"], "grid_code": grid})
+
+
+def _failed_job(m, grid):
+    """A failed delivery job of a webhook covering ``grid``, for one cell to
+    retry."""
+    with psycopg.connect(m.url, autocommit=True) as c:
+        hook = _webhook(c, grid)["id"]
+        job = c.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status,"
+            " attempts) VALUES ('webhooks', 'gridgov.deliver_webhook', '{}',"
+            " 'failed', 8) RETURNING id").fetchone()[0]
+        c.execute("INSERT INTO webhook_deliveries (webhook_id, event, incident_code,"
+                  " grid_code, body, status, job_id) VALUES (%s, 'closed', 'SJ0',"
+                  " %s, '{}', 'failed', %s)", (hook, grid, job))
+    return job
 
 
 def _csrf(html):
@@ -275,6 +301,27 @@ def _fresh_token(m, who, t):
 
 
 probe("POST", "/admin/tokens/<int:token_id>/revoke", ok=302)(_fresh_token)
+
+# webhooks and the job queue (users:manage; scoped: the subtree's webhooks)
+get("/admin/jobs", "/admin/jobs")
+get("/api/v1/webhooks", "/api/v1/webhooks")
+get("/api/v1/webhooks/<int:webhook_id>", "/api/v1/webhooks/{webhook}")
+send("POST", "/api/v1/webhooks", "/api/v1/webhooks", lambda t: {
+    "name": "matrix", "url": HOOK_URL, "events": ["closed"], "grid_code": t["grid"]},
+     ok=201)
+send("PUT", "/api/v1/webhooks/<int:webhook_id>", "/api/v1/webhooks/{webhook}",
+     lambda t: {"active": True}, ok=200)
+
+
+@probe("DELETE", "/api/v1/webhooks/<int:webhook_id>", ok=204)
+def _delete_webhook(m, who, t):  # a fresh webhook for each cell to delete
+    with psycopg.connect(m.url, autocommit=True) as c:
+        return f"/api/v1/webhooks/{_webhook(c, t['grid'])['id']}", {}
+
+
+get("/api/v1/admin/jobs", "/api/v1/admin/jobs?status=failed")
+probe("POST", "/api/v1/admin/jobs/<int:job_id>/retry")(
+    lambda m, who, t: (f"/api/v1/admin/jobs/{_failed_job(m, t['grid'])}/retry", {}))
 
 # tiles: an empty tile is a 204
 for _layer in ("grids", "cameras", "households", "incidents"):

@@ -207,3 +207,69 @@ def test_serve_runs_one_worker_per_process_and_stops_them_all(migrated_url, tmp_
             server.kill()
             server.wait()
         server.stdout.close()
+
+
+def test_up_starts_a_jobs_worker_and_stops_it_with_the_server(databases, demo_town,
+                                                              tmp_path):
+    """`gridgov up` runs the job queue's worker beside the web server: a job
+    deferred in the database is done; a SIGTERM to `up` ends both."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from layers import jobs
+    from tests.conftest import writable_demo
+
+    url = writable_demo(databases, demo_town).url  # not empty: no demo to load
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from web.cli import main; main()", "up",
+         "--port", str(port)], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
+    proc = Path("/proc")
+
+    def workers():
+        children = (proc / str(server.pid) / "task" / str(server.pid) /
+                    "children").read_text().split()
+        return [pid for pid in children
+                if b"jobs\0worker" in (proc / pid / "cmdline").read_bytes()]
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as r:
+                    assert r.status == 200
+                break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        (worker,) = workers()
+        with psycopg.connect(url, autocommit=True) as c:
+            with c.transaction():
+                job = jobs.defer(c, jobs.PURGE, queue="maintenance", timestamp=0)
+            deadline = time.monotonic() + 120
+            while c.execute("SELECT status::text FROM procrastinate_jobs WHERE id"
+                            " = %s", (job,)).fetchone()[0] != "succeeded":
+                assert time.monotonic() < deadline, "the worker did not run the job"
+                time.sleep(0.3)
+        server.send_signal(signal.SIGTERM)
+        # the worker stops gracefully (a loaded machine: tens of seconds), else
+        # `up` kills it after 15 s
+        assert server.wait(timeout=90) == 0
+        stat = proc / worker / "stat"
+        assert not stat.exists() or stat.read_text().split()[2] == "Z"
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stdout.close()
