@@ -8,7 +8,8 @@ end to end into the city, beside the database floor and GDAL in the same run.
   empty ``households`` with its plain indexes built again at the end, record
   the import), timed from the file's bytes to the commit.
 - **the database floor**: the same rows already prepared (grid codes, EWKB,
-  CSV text, all computed beforehand, untimed) copied into the same table with the
+  the COPY data in the form ours sends, COPY's binary format, all computed
+  beforehand, untimed) copied into the same table with the
   same constraints in one transaction, its plain indexes dropped and built again
   as ours does: what PostgreSQL alone needs for the rows.
 - **GDAL**: ``ogr2ogr -f PostgreSQL -append`` with ``PG_USE_COPY=YES`` of the same
@@ -91,13 +92,27 @@ def _prepared(path):
     return frame.sort_values("grid_code", kind="stable")
 
 
-def _floor_text(rows):
-    """The COPY text of ``rows``, in the blocks and the form ours sends."""
-    from layers.import_bulk import ewkb_points, text_blocks
+def _floor_blocks(rows, url):
+    """The COPY data of ``rows`` in the form ours sends (COPY's binary format,
+    ``layers.import_bulk.binary_rows``, the types read from the city at
+    ``url``), in ``COPY_BLOCK`` blocks: ``(names, blocks, binary)``."""
+    import psycopg
 
-    frame = rows.drop(columns=["lon", "lat"]).assign(
-        geom=ewkb_points(rows["lon"], rows["lat"]))
-    return list(frame.columns), [b.encode() for b in text_blocks(frame)]
+    from layers import import_bulk as bulk
+
+    names = [*rows.columns.drop(["lon", "lat"]), "geom"]
+    with psycopg.connect(url) as conn:
+        types = bulk.binary_columns(bulk.column_types(conn, "households"), names)
+    if types is None:
+        frame = rows.drop(columns=["lon", "lat"]).assign(
+            geom=bulk.ewkb_points(rows["lon"], rows["lat"]))
+        return names, [b.encode() for b in bulk.text_blocks(frame)], False
+    xy = rows[["lon", "lat"]].to_numpy()
+    blocks = [bulk.binary_rows(list(zip(types, [
+        *(rows[c].iloc[i:i + bulk.COPY_BLOCK] for c in names[:-1]),
+        xy[i:i + bulk.COPY_BLOCK]], strict=True)))
+        for i in range(0, len(rows), bulk.COPY_BLOCK)]
+    return names, [bulk.COPY_SIGNATURE, *blocks, bulk.COPY_TRAILER], True
 
 
 def _gdal_file(path, rows):
@@ -204,8 +219,8 @@ def _ours(url, path):
     return seconds, report, phases
 
 
-def _floor(url, names, blocks):
-    """COPY of the prepared text into ``households`` (its keys and foreign key in
+def _floor(url, names, blocks, binary):
+    """COPY of the prepared rows into ``households`` (its keys and foreign key in
     force, the plain indexes dropped and built again), one transaction;
     (seconds, [(part, seconds)])."""
     import psycopg
@@ -220,8 +235,9 @@ def _floor(url, names, blocks):
         rebuilt = plain_indexes(conn, "households")
         for name, _ in rebuilt:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-        statement = sql.SQL("COPY households ({}) FROM STDIN").format(
-            sql.SQL(", ").join(map(sql.Identifier, names)))
+        statement = sql.SQL("COPY households ({}) FROM STDIN{}").format(
+            sql.SQL(", ").join(map(sql.Identifier, names)),
+            sql.SQL(" (FORMAT BINARY)" if binary else ""))
         mark = time.perf_counter()
         with conn.cursor() as cur, cur.copy(statement) as copy:
             for block in blocks:
@@ -285,10 +301,10 @@ def main(argv=None):
                  "--with-browser does it on a development machine), or --no-gdal")
     path = _csv(args.rows)
     print(f"file: {path.name} ({path.stat().st_size / 2**20:.0f} MB)", flush=True)
-    city_database()
+    city = city_database()
     server = _server_url()
     rows = _prepared(path)
-    names, blocks = _floor_text(rows)
+    names, blocks, binary = _floor_blocks(rows, city)
     gdal_csv = None if args.no_gdal else _gdal_file(path, rows)
     started = time.perf_counter()
     pd.read_csv(path)
@@ -304,7 +320,7 @@ def main(argv=None):
             print(f"  {seconds:.2f} s", flush=True)
             url = _fresh_copy(server)
             print(f"floor ({_load()}) …", flush=True)
-            seconds, parts = _floor(url, names, blocks)
+            seconds, parts = _floor(url, names, blocks, binary)
             floor = min(floor, seconds)
             floor_rows = _count(url)
             print(f"  {seconds:.2f} s: " + ", ".join(f"{n} {s:.2f} s"

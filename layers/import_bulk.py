@@ -11,13 +11,14 @@ with 1 M households (bench/README.md, "importing").
 """
 
 import queue
+import struct
 import threading
 import types
 
 import numpy as np
 import pandas as pd
 import shapely
-from psycopg import sql
+from psycopg import errors, sql
 
 from layers.import_checks import LAYERS, check, field_label
 from layers.import_messages import say
@@ -25,7 +26,8 @@ from layers.import_messages import say
 __all__ = ["COPY_BLOCK", "STREAMED", "STREAM_ROWS", "PREVIEW_ROWS", "POINTS_SHOWN",
            "ReadWhole", "copy_frame", "text_blocks", "filled_columns",
            "lock_for_bulk", "is_empty", "has_clash", "plain_indexes", "run_empty",
-           "load_empty", "insert_new", "ewkb_points"]
+           "load_empty", "insert_new", "ewkb_points", "COPY_SIGNATURE",
+           "COPY_TRAILER", "column_types", "binary_columns", "binary_rows"]
 
 COPY_BLOCK = 50_000  # rows per block of COPY text
 # the layers whose large imports into an empty table are streamed (run_empty):
@@ -146,6 +148,140 @@ def copy_frame(conn, table, frame):
         return cur.rowcount
 
 
+# COPY's binary format (PostgreSQL's "COPY … (FORMAT BINARY)"): the signature,
+# 32 bits of flags and of header extension, then each row, then -1 as a row's
+# field count
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+COPY_TRAILER = b"\xff\xff"
+# the column types written in binary, by pg_type.typname (a table with any
+# other column among those copied is copied as text: :func:`binary_columns`)
+_BINARY_NUMBERS = {"int2": ">i2", "int4": ">i4", "int8": ">i8",
+                   "float4": ">f4", "float8": ">f8"}
+_BINARY_TEXT = ("text", "varchar")
+_TEXT_OID = 25  # the element type of text[]
+
+
+def column_types(conn, table):
+    """``{column: typname}`` of ``table`` (pg_type's names: text, int2, _text,
+    geometry …), for :func:`binary_columns`."""
+    return dict(conn.execute(
+        "SELECT a.attname, t.typname FROM pg_attribute a"
+        " JOIN pg_type t ON t.oid = a.atttypid"
+        " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+        (table,)).fetchall())
+
+
+def binary_columns(types, names):
+    """``[typname]`` of the columns ``names`` (``types``: :func:`column_types`)
+    when :func:`binary_rows` writes every one of them, else None (COPY them as
+    text)."""
+    found = [types.get(n) for n in names]
+    known = (*_BINARY_NUMBERS, *_BINARY_TEXT, "_text", "geometry")
+    return found if all(t in known for t in found) else None
+
+
+def _utf8_fields(values):
+    """Object array of str or None → (UTF-8 bytes of the present values, one
+    after the other, as uint8; each value's byte length, -1 for None). One
+    encode for the whole column: the byte lengths are counted from the
+    positions of the characters' first bytes."""
+    present = np.array([v is not None for v in values], dtype=bool) \
+        if values.size else np.zeros(0, dtype=bool)
+    kept = values[present]
+    try:
+        joined = "".join(kept)
+    except TypeError:  # not only strings
+        kept = np.array([str(v) for v in kept], dtype=object)
+        joined = "".join(kept)
+    data = np.frombuffer(joined.encode(), dtype=np.uint8)
+    chars = np.fromiter(map(len, kept), dtype=np.int64, count=kept.size)
+    firsts = np.append(np.flatnonzero((data & 0xC0) != 0x80), data.size)
+    ends = firsts[np.cumsum(chars)]
+    lengths = np.full(values.size, -1, dtype=np.int64)
+    lengths[present] = np.diff(ends, prepend=0)
+    return data, lengths
+
+
+def _binary_field(typname, values):
+    """One column as COPY's binary fields: (the present values' bytes, uint8;
+    each row's byte length, -1 for NULL)."""
+    if typname == "geometry":  # (n, 2) longitudes and latitudes: EWKB points
+        xy = np.asarray(values, dtype="<f8")
+        points = np.empty(len(xy), dtype=[("order", "u1"), ("kind", "<u4"),
+                                           ("srid", "<u4"), ("xy", "<f8", 2)])
+        points["order"], points["kind"], points["srid"] = 1, 0x20000001, 4326
+        points["xy"] = xy
+        return (points.view(np.uint8),
+                np.full(len(xy), points.dtype.itemsize, dtype=np.int64))
+    if typname in _BINARY_NUMBERS:
+        series = pd.Series(values)
+        present = series.notna().to_numpy()
+        kind = np.dtype(_BINARY_NUMBERS[typname])
+        given = series[present].to_numpy(
+            dtype="int64" if kind.kind == "i" else "float64")
+        number = given.astype(kind)
+        if kind.kind == "i" and (number != given).any():  # as the server says
+            raise errors.NumericValueOutOfRange(f"{typname} out of range")
+        lengths = np.where(present, kind.itemsize, -1).astype(np.int64)
+        return number.view(np.uint8), lengths
+    if typname == "_text":  # tuples (or lists) of tag codes, never NULL
+        return _text_arrays(np.asarray(values, dtype=object))
+    array = pd.Series(values).to_numpy(dtype=object, na_value=None)
+    return _utf8_fields(array)
+
+
+_EMPTY_TEXT_ARRAY = struct.pack(">iii", 0, 0, _TEXT_OID)
+
+
+def _text_arrays(values):
+    """text[] in binary: dimensions, no NULL, element type, then each element;
+    the (usual) empty ones without a Python call each."""
+    filled = np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64,
+                                        count=values.size) > 0)
+    if not filled.size:
+        return (np.tile(np.frombuffer(_EMPTY_TEXT_ARRAY, dtype=np.uint8),
+                        values.size),
+                np.full(values.size, len(_EMPTY_TEXT_ARRAY), dtype=np.int64))
+    encoded = [_EMPTY_TEXT_ARRAY] * values.size
+    for i in filled:
+        items = [str(v).encode() for v in values[i]]
+        encoded[i] = struct.pack(">iiiii", 1, 0, _TEXT_OID, len(items), 1) + \
+            b"".join(struct.pack(">i", len(b)) + b for b in items)
+    return (np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            np.fromiter(map(len, encoded), dtype=np.int64, count=values.size))
+
+
+def binary_rows(columns):
+    """The rows of ``columns`` (``[(typname, values)]``, of one length; a
+    geometry's values are ``(n, 2)`` longitudes and latitudes) in COPY's binary
+    format, without its signature (:data:`COPY_SIGNATURE`) and trailer; bytes.
+
+    Each row is its field count, then each field's length (-1: NULL) and bytes.
+    Built column by column with numpy, not row by row: the rows padded to one
+    width side by side (a field of varying length padded to its longest), then
+    the padding left out in one pass.
+    """
+    fields = [_binary_field(t, v) for t, v in columns]
+    n = len(fields[0][1]) if fields else 0
+    widths = [int(np.maximum(lengths, 0).max(initial=0)) for _, lengths in fields]
+    rows = np.zeros((n, 2 + sum(4 + w for w in widths)), dtype=np.uint8)
+    keep = np.ones(rows.shape, dtype=bool)
+    rows[:, :2] = np.frombuffer(struct.pack(">h", len(fields)), dtype=np.uint8)
+    at = 2
+    for (data, lengths), width in zip(fields, widths, strict=True):
+        rows[:, at:at + 4] = lengths.astype(">i4").view(np.uint8).reshape(n, 4)
+        at += 4
+        sent = np.maximum(lengths, 0)
+        if width and (sent == width).all():  # fixed width, no NULL
+            rows[:, at:at + width] = data.reshape(n, width)
+        elif width:
+            inside = np.arange(width) < sent[:, None]
+            rows[:, at:at + width][inside] = data
+            keep[:, at:at + width] = inside
+        at += width
+    return rows[keep].tobytes()
+
+
 def lock_for_bulk(conn, layer):
     """Lock the table against other writers (readers go on) until commit, so that
     nothing comes in between the checks below and the write."""
@@ -247,8 +383,9 @@ def run_empty(job, stored, phase, micro_grids, locate, source=None):
     then ``STREAM_ROWS`` each): a thread checks a chunk
     (``import_checks.check``), puts its points in micro-grids (``locate(checked,
     part, grids) -> (codes, coordinates)`` over the ``micro_grids()`` read once)
-    and writes its COPY text, while this thread sends the chunk before to the
-    server, whose parsing, keys and foreign-key checks then take the other core
+    and writes its COPY data (:func:`binary_rows`), while this thread sends the
+    chunk before to the server, whose keys and foreign-key checks then take the
+    other core
     (pandas holds the GIL while it works; the COPY's sending waits on the socket
     without it). Every constraint stays in force; a failure in any chunk, in the
     COPY, the index builds or the record rolls everything back. ``stored``: the
@@ -279,7 +416,7 @@ def run_empty(job, stored, phase, micro_grids, locate, source=None):
         lock_for_bulk(conn, layer)
         if not is_empty(conn, layer):
             return None
-        chunks.grids(micro_grids())
+        chunks.grids(micro_grids(), column_types(conn, layer))
         conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
         rebuilt = plain_indexes(conn, layer)
         for name, _ in rebuilt:
@@ -344,11 +481,13 @@ class _Chunks:
         self.source = source
         self.key = LAYERS[job.layer][0]
         self.columns = None  # what the COPY names: set by the first chunk
+        self.types = None  # their types when the COPY is binary (binary_columns)
         self.rejected, self.ok = [], 0
         self.preview, self.points = [], []  # the first accepted rows
-        self.ready = queue.Queue(maxsize=2)  # COPY texts; None at the end
+        self.ready = queue.Queue(maxsize=2)  # COPY data; None at the end
         self.stop = threading.Event()
-        self._grids, self._have_grids = None, threading.Event()
+        self._grids, self._types = None, None
+        self._have_grids = threading.Event()
         self.worker = threading.Thread(target=self._prepare, name="import-chunks",
                                        daemon=True)
 
@@ -360,29 +499,37 @@ class _Chunks:
         self.stop.set()
         self.worker.join()
 
-    def grids(self, grids):
-        """Hand the micro-grids (read by the caller's thread, which owns the
-        connection) to the thread. Their polygons are prepared once here for
+    def grids(self, grids, types):
+        """Hand the micro-grids and the table's column types
+        (:func:`column_types`), read by the caller's thread, which owns the
+        connection, to the thread. The polygons are prepared once here for
         every chunk's assignment (else each chunk's query prepares them again:
         1 M points in chunks, 2.1 → 1.6 s)."""
         shapely.prepare(grids[1])
-        self._grids = grids
+        self._grids, self._types = grids, types
         self._have_grids.set()
 
     def copy(self, conn, started):
-        """COPY every chunk into the table as the thread prepares it; the rows
-        copied. ``started()`` is called when the first chunk goes in."""
-        text = self._next()
-        statement = sql.SQL("COPY {table} ({names}) FROM STDIN").format(
+        """COPY every chunk into the table as the thread prepares it, in
+        COPY's binary format when :func:`binary_rows` writes every column (else
+        its text format); the rows copied. ``started()`` is called when the
+        first chunk goes in."""
+        block = self._next()
+        statement = sql.SQL("COPY {table} ({names}) FROM STDIN{binary}").format(
             table=sql.Identifier(self.job.layer),
-            names=sql.SQL(", ").join(map(sql.Identifier, self.columns)))
+            names=sql.SQL(", ").join(map(sql.Identifier, self.columns)),
+            binary=sql.SQL(" (FORMAT BINARY)" if self.types else ""))
         started()
         with conn.cursor() as cur:
             with cur.copy(statement) as copy:
-                while text is not None:
-                    if text:  # "" for a chunk whose rows were all rejected
-                        copy.write(text)
-                    text = self._next()
+                if self.types:
+                    copy.write(COPY_SIGNATURE)
+                while block is not None:
+                    if block:  # empty for a chunk whose rows were all rejected
+                        copy.write(block)
+                    block = self._next()
+                if self.types:
+                    copy.write(COPY_TRAILER)
             return cur.rowcount
 
     def _next(self):
@@ -411,7 +558,7 @@ class _Chunks:
             self._put(error)
 
     def _chunk(self, part, seen):
-        """Check, assign and write one chunk as COPY text."""
+        """Check, assign and write one chunk as COPY data (binary, else text)."""
         job, key = self.job, self.key
         checked, values = check(types.SimpleNamespace(frame=part), job.layer,
                                 job.mapping)
@@ -441,10 +588,15 @@ class _Chunks:
             # a field the file lacks is blank (or its default) in every chunk
             self.columns = [*(f for f in self.stored if f in job.mapping
                               or values[f].notna().any()), "grid_code", "geom"]
+            self.types = binary_columns(self._types, self.columns)
         # the accepted rows, those of a micro-grid together on disk (what the
         # map and the GiST read), in the file's order within it
         ok = np.flatnonzero(checked.ok)
         take = ok[np.argsort(pd.factorize(grid[ok], sort=True)[0], kind="stable")]
+        if self.types:
+            return binary_rows(list(zip(self.types, [
+                *(values[f].iloc[take] for f in self.columns[:-2]),
+                grid[take], xy[take]], strict=True)))
         data = pd.DataFrame({
             **{f: values[f].iloc[take].reset_index(drop=True)
                for f in self.columns[:-2]},

@@ -203,6 +203,11 @@ def test_a_streamed_import_in_chunks_gives_what_the_normal_path_gives(
                                 "unchanged": 0, "rejected": 6}
 
     execute(rw.url, "TRUNCATE households CASCADE")  # and the visits
+
+    def no_text(frame):
+        raise AssertionError("the chunks go in COPY's binary format")
+
+    monkeypatch.setattr(import_bulk, "text_blocks", no_text)
     streamed, phases = run(rw.url, data, "chunks.csv", bulk_rows=SMALL, force=True)
     # checked and assigned chunk by chunk beside the COPY: no phase of their own
     assert phases == ["checking", "inserting", "indexing", "done"]
@@ -309,6 +314,52 @@ class _Read:
         frame.insert(0, "row", np.arange(2, n + 2))
         self.frame = geopandas.GeoDataFrame(
             frame, geometry=shapely.points(np.full(n, 119.8), np.full(n, 31.3)))
+
+
+def test_binary_rows_store_what_the_text_format_stores(conn):
+    """COPY's binary format as :func:`import_bulk.binary_rows` writes it stores
+    row for row what the text format stores: NULLs, empty and escaped strings,
+    characters of 2 to 4 bytes, every number type, tag arrays, points."""
+    conn.execute("CREATE TEMP TABLE t (a text, b smallint, c real,"
+                 " d double precision, e text[] NOT NULL, f integer,"
+                 " g geometry(Point, 4326), h bigint, i varchar)")
+    names = list("abcdefghi")
+    types = import_bulk.binary_columns(import_bulk.column_types(conn, "t"), names)
+    assert types == ["text", "int2", "float4", "float8", "_text", "int4",
+                     "geometry", "int8", "varchar"]
+    frame = pd.DataFrame({
+        "a": ["x", None, "", ODD_ADDRESS, "é€𝄞"],
+        "b": pd.array([1, None, 3, -4, 50], dtype="Int64"),
+        "c": [1.5, np.nan, 0.0, -2.25, 0.125],
+        "d": [1.0000001, 2.5, np.nan, 1e-300, -0.0],
+        "e": [(), ("elderly",), ("a", "bé"), (), ()],
+        "f": pd.array([None, 2, 3, 4, 5], dtype="Int64"),
+        "h": np.array([1, 2, 3, 2**40, -1]),
+        "i": ["v", "w", None, "某", ""]})
+    xy = np.array([[120.1, 30.1], [120.2, 30.2], [120.3, 30.3], [120.4, 30.4],
+                   [-0.5, 1e-9]])
+    values = [xy if n == "g" else frame[n] for n in names]
+    with conn.cursor() as cur, cur.copy(
+            "COPY t FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(import_bulk.COPY_SIGNATURE)
+        copy.write(import_bulk.binary_rows(list(zip(types, values, strict=True))))
+        copy.write(import_bulk.COPY_TRAILER)
+    read = ("SELECT a, b, c, d, e, f, ST_AsEWKT(g), h, i FROM t"
+            " ORDER BY h")
+    binary = conn.execute(read).fetchall()
+    conn.execute("TRUNCATE t")
+    text = frame.assign(e=["{" + ",".join(v) + "}" for v in frame["e"]],
+                        g=import_bulk.ewkb_points(xy[:, 0], xy[:, 1]))[names]
+    with conn.cursor() as cur, cur.copy("COPY t FROM STDIN") as copy:
+        for block in import_bulk.text_blocks(text):
+            copy.write(block)
+    assert binary == conn.execute(read).fetchall()
+    assert binary[0] == ("é€𝄞", 50, 0.125, -0.0, [], 5,
+                         "SRID=4326;POINT(-0.5 1e-9)", -1, "")
+    assert binary[1][:2] == ("x", 1) and binary[2][1:3] == (None, None)
+    # an integer its column cannot hold is refused as the server refuses it
+    with pytest.raises(psycopg.errors.NumericValueOutOfRange):
+        import_bulk.binary_rows([("int2", pd.Series([1, 40000]))])
 
 
 def check(layer, columns):
