@@ -16,6 +16,7 @@ from api import (
     imports,
     incidents,
     locate,
+    notices,
     ogc,
     openapi,
     params,
@@ -23,6 +24,7 @@ from api import (
     photos,
     places,
     search,
+    staff,
     stats,
     tracks,
     visits,
@@ -34,7 +36,7 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols, exports,
+    visits, patrols, exports, notices, staff,
 )
 
 

@@ -15,6 +15,8 @@ PERMISSIONS = {
     "map:view": "open the map pages and read grids, cameras and aggregates",
     "locate": "locate a point: grid chain, staff, cameras",
     "staff:contact": "see grid staff phone numbers",
+    "notices:print": "print grid notices (网格公示牌: boundary, staff and their "
+                     "public phone numbers, service hours)",
     "households:read": "list households (names, phones, ID numbers masked)",
     "households:personal": "see households' names, phones and ID numbers unmasked",
     "households:tags": "see households' sensitive tags (社区矫正, 精神障碍 …)",
@@ -39,16 +41,17 @@ ROLE_PERMISSIONS = {
     "admin": ("系统管理员", frozenset(PERMISSIONS)),
     "planner": ("网格规划员", frozenset({
         "map:view", "locate", "staff:contact", "households:read", "grids:edit",
-        "cameras:edit", "imports:run",
+        "cameras:edit", "imports:run", "notices:print",
     })),
     "dispatcher": ("指挥调度员", frozenset({
         "map:view", "locate", "staff:contact", "households:read",
         "households:personal", "households:tags", "incidents:read",
         "incidents:edit", "incidents:report", "tracks:read", "visits:confirm",
+        "notices:print",
     })),
     "leader": ("领导", frozenset({
         "map:view", "locate", "staff:contact", "households:read", "incidents:read",
-        "tracks:read",
+        "tracks:read", "notices:print",
     })),
     "field_worker": ("网格员", frozenset({
         "map:view", "locate", "staff:contact", "households:read",
