@@ -38,6 +38,7 @@ _FEATURE = sql.SQL("""
             'parent', g.parent_code,
             'households', coalesce(c.households, 0),
             'households_target', g.households_target,
+            'service_hours', g.service_hours,
             'version', g.version, 'valid_from', g.valid_from))
 """)
 

@@ -67,7 +67,8 @@ def plan():
         "basemap": {"url": current_app.config["BASEMAP_URL"],
                     "attribution": current_app.config["BASEMAP_ATTRIBUTION"]},
         "strings": {key: pair for key, pair in STRINGS.items()
-                    if key.startswith("plan_") or key in _SHARED_STRINGS},
+                    if key.startswith(("plan_", "notice_"))
+                    or key in _SHARED_STRINGS},
     }
     groups = [(level_name(lv), [p for p in parents if p["level"] == lv])
               for lv in (1, 2, 3)]

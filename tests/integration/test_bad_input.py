@@ -117,7 +117,7 @@ def _good_values(url):
     path = {"code": grid, "username": _VICTIM, "token_id": token,
             "household_id": household, "import_id": 1, "action": "remind",
             "token": "0" * 32, "z": 14, "x": 13_638, "y": 6_642, "photo_id": 1,
-            "visit_id": 1, "cid": "grids-4", "fid": grid,
+            "visit_id": 1, "cid": "grids-4", "fid": grid, "staff_id": staff,
             "package": "leaflet", "filename": "leaflet.js", "layer": "households"}
     body = {"category": "dispute", "source": "hotline", "description": "邻里纠纷",
             "lon": lon, "lat": lat, "action": "remind", "note": "走访"}
