@@ -34,7 +34,7 @@ PNG_DPI = 150
 # figure fractions (left, bottom, width, height)
 MAP_BOX = (0.06, 0.395, 0.88, 0.425)
 MAP_MARGIN = 0.12  # of the grid's larger extent: room for the neighbours
-MAX_PEOPLE = 12  # rows of the people's table; more are counted
+MAX_PEOPLE = 10  # rows of the people's table; more are counted
 GRID_EDGE = "#b2182b"
 GRID_FILL = "#fbe3e0"
 NEIGHBOUR_EDGE = "#7a7a7a"
@@ -204,17 +204,25 @@ def _header(fig, found, fonts):
              fontproperties=fonts["small"], va="center", color="#333333")
 
 
+def _heading(fig, x, y, key, fonts):
+    """A column's heading: Chinese, the English smaller below it."""
+    zh, en = _t(key)
+    fig.text(x, y, zh, fontproperties=fonts["heading"], va="center")
+    fig.text(x, y - 0.017, en, fontproperties=fonts["tiny"], va="center",
+             color="#555555")
+
+
 def _people(fig, found, fonts):
     """The people's table under the map: role, name, 公示电话."""
     top = MAP_BOX[1] - 0.045
-    fig.text(0.06, top, _zh_en("notice_people"), fontproperties=fonts["heading"],
-             va="center")
+    _heading(fig, 0.06, top, "notice_people", fonts)
+    top -= 0.012
     staff = found["staff"]
     if not staff:
         fig.text(0.06, top - 0.03, _zh_en("notice_no_staff"),
                  fontproperties=fonts["text"], va="center")
         return
-    step = 0.0225
+    step = 0.021
     y = top - 0.03
     for person in staff[:MAX_PEOPLE]:
         role = vocab.STAFF_ROLES.get(person["role"], (person["role"], ""))[0]
@@ -235,15 +243,15 @@ def _facts(fig, found, fonts):
     from matplotlib.patches import FancyBboxPatch
 
     left, top = 0.56, MAP_BOX[1] - 0.045
-    fig.text(left, top, _zh_en("notice_hours"), fontproperties=fonts["heading"],
-             va="center")
+    _heading(fig, left, top, "notice_hours", fonts)
+    top -= 0.012
     hours = found["service_hours"] or _zh_en("notice_hours_unset")
     lines = [line for part in hours.splitlines()
-             for line in print_page.wrap(part, 20)][:9]
+             for line in print_page.wrap(part, 20)][:8]
     for k, line in enumerate(lines):
         fig.text(left + 0.01, top - 0.03 - 0.022 * k, line,
                  fontproperties=fonts["text"], va="center")
-    bottom = top - 0.03 - 0.022 * 9
+    bottom = top - 0.03 - 0.022 * 8
     fig.add_artist(FancyBboxPatch(
         (left - 0.01, bottom), 0.39, top - bottom - 0.016,
         boxstyle="round,pad=0.004", facecolor="none", edgecolor="#999999",

@@ -35,9 +35,10 @@ LEVELS = (3, 4)  # the grids that post a notice
 MAX_SERVICE_HOURS = 200  # characters: what the notice's box holds (0027's CHECK)
 # 公示电话: the work phone (default), another number the person gave, or none
 PHONE_CHOICES = ("work", "other", "none")
-# pages of one PDF: a town of the seeds (25–180 comprehensive grids and ~90
-# micro-grids) fits; a district is printed village by village
-MAX_NOTICES = 400
+# pages of one PDF (~0.5 s of drawing each): a town of the seeds (25–180
+# comprehensive grids and ~90 micro-grids) fits; a district is printed village
+# by village
+MAX_NOTICES = 300
 _PHONE = r"^[0-9+\- ]{5,20}$"
 # neighbours drawn for context: the grids of the same level within this share of
 # the grid's larger extent around it
