@@ -37,7 +37,12 @@ def _pdf_text(path):
     return "\n".join(p.extract_text() for p in reader.pages)
 
 
+# a page is drawn in a second or two of CPU; on a shared, loaded machine far more
+SLOW = 240_000
+
+
 def test_the_plan_panel_sets_the_fields_and_prints_the_notice(page, server):
+    page.set_default_timeout(SLOW)
     (wkb,) = _db(server, "SELECT ST_AsBinary(geom) FROM grids WHERE code = %s",
                  MICRO)[0]
     seen = open_page(page, server.base, f"/plan?parent={LEVEL3}", "planner",
@@ -65,7 +70,7 @@ def test_the_plan_panel_sets_the_fields_and_prints_the_notice(page, server):
             break
         page.wait_for_timeout(100)
     assert saved == [("other", OTHER)]
-    with page.expect_download() as download:
+    with page.expect_download(timeout=SLOW) as download:
         page.click("#plan-notice-print")
     assert download.value.suggested_filename == f"notice-{MICRO}.pdf"
     text = _pdf_text(download.value.path())
@@ -76,11 +81,12 @@ def test_the_plan_panel_sets_the_fields_and_prints_the_notice(page, server):
 
 
 def test_the_rankings_row_prints_a_comprehensive_grids_notice(page, server):
+    page.set_default_timeout(SLOW)
     url = "/rankings?grid=320282105001&level=3&month=2026-10"
     open_page(page, server.base, url, "leader", server.passwords["leader"],
               "#rankings[data-state=ready]")
     link = page.locator(f"tr[data-code='{LEVEL3}'] a.rank-notice")
-    with page.expect_download() as download:
+    with page.expect_download(timeout=SLOW) as download:
         link.click()
     assert download.value.suggested_filename == f"notice-{LEVEL3}.pdf"
     text = _pdf_text(download.value.path())

@@ -45,7 +45,9 @@ HOSTILE_TEXT = (
 # Routes that take most of a second even when they refuse nothing (a whole map,
 # an import, a camera placement search) get the shortest list, one parameter at
 # a time; together they would take more than all the others.
-HEAVY = {"/", "/api/v1/imports", "/api/v1/coverage/recommend"}
+HEAVY = {"/", "/api/v1/imports", "/api/v1/coverage/recommend",
+         # each answer a drawn page (or pages): a second or more of CPU
+         "/api/v1/grids/<code>/notice", "/api/v1/grids/<code>/notices.pdf"}
 SHORT_TEXT = ("a\x00b", "", "-1", "0001-01-01", "9999-12-31", '{"a": 1}')
 # Values of a JSON body field.
 HOSTILE_FIELD = (
