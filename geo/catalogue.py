@@ -1761,13 +1761,13 @@ ERRORS = {
                          "package {package} (scripts/setup.sh does) and restart "
                          "gridgov"),
     # layers/notices.py (网格公示牌)
-    "err_notice_level": ("网格 {code} 不是综合网格或微网格：公示牌按三级、四级网格打印，"
-                         "村、镇请用 notices.pdf 打印其下全部公示牌",
+    "err_notice_level": ("网格 {code} 不是综合网格或微网格：公示牌按三级、四级网格"
+                         "打印，村、镇请用 notices.pdf 打印其下全部公示牌",
                          "grid {code} is neither a comprehensive grid nor a "
                          "micro-grid: notices are printed for levels 3 and 4 (a "
                          "village's or town's notices: notices.pdf)"),
-    "err_notices_too_many": ("网格 {code} 之下有 {n} 个公示牌，一次最多打印 {limit} 个："
-                             "请按村打印",
+    "err_notices_too_many": ("网格 {code} 之下有 {n} 个公示牌，一次最多打印 {limit} "
+                             "个：请按村打印",
                              "grid {code} has {n} notices under it, at most {limit} "
                              "print at once: print them village by village"),
     "err_notices_none": ("网格 {code} 之下没有综合网格或微网格，无公示牌可打印",
