@@ -17,6 +17,7 @@ from api import (
     imports,
     incidents,
     locate,
+    notices,
     ogc,
     openapi,
     params,
@@ -25,6 +26,7 @@ from api import (
     places,
     reports,
     search,
+    staff,
     stats,
     tracks,
     visits,
@@ -37,7 +39,7 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols, exports, early_warnings, reports, webhooks,
+    visits, patrols, exports, early_warnings, reports, webhooks, notices, staff,
 )
 
 

@@ -6,10 +6,10 @@ from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import bbox_arg, int_arg
+from api.params import bbox_arg, int_arg, int_field, json_body
 from geo.catalogue import say
 from geo.localtime import CHINA_TZ
-from layers import grids
+from layers import grids, notices
 from layers.errors import Invalid
 
 bp = Blueprint("grids", __name__)
@@ -43,7 +43,26 @@ OPENAPI = {
                             "schema": {"type": "string"}}],
             "responses": {"200": {"description": "Feature"},
                           "404": {"description": "unknown code"}},
-        }
+        },
+        "patch": {
+            "summary": "Set a grid's attributes {service_hours, version}: 服务时间, "
+                       "free text of at most "
+                       f"{notices.MAX_SERVICE_HOURS} characters (null: none), "
+                       "shown on its notice",
+            "parameters": [{"name": "code", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "requestBody": {"content": {"application/json": {"schema": {
+                "type": "object", "required": ["version"], "properties": {
+                    "service_hours": {"type": ["string", "null"],
+                                      "maxLength": notices.MAX_SERVICE_HOURS},
+                    "version": {"type": "integer"}}}}}},
+            "responses": {"200": {"description": "{code, service_hours, version}"},
+                          "400": {"description": "bad field (named)"},
+                          "403": {"description": "outside or the root of your "
+                                                 "jurisdiction"},
+                          "404": {"description": "unknown code"},
+                          "409": {"description": "stale version"}},
+        },
     },
 }
 
@@ -68,6 +87,19 @@ def get_grid(code):
         feature = grids.get_grid(conn, current(), code) if moment is None \
             else grids.grid_at(conn, current(), code, moment)
     return jsonify(feature), 200, {"Content-Type": "application/geo+json"}
+
+
+@bp.patch("/grids/<code>")
+@requires("grids:edit")
+def set_attributes(code):
+    body = json_body()
+    hours = body.get("service_hours")
+    version = int_field(body, "version")
+    with connection() as conn:
+        new_version = notices.set_service_hours(conn, current(), code, hours,
+                                                version)
+    return jsonify({"code": code, "service_hours": (hours or "").strip() or None,
+                    "version": new_version})
 
 
 def _moment():

@@ -955,6 +955,27 @@ PAGES = {
                           "grids without a score (no incident) not listed"),
     "rank_pdf_period": ("数据期间", "Data period"),
     "rank_pdf_generated": ("生成时间", "Generated"),
+    # the grid notice, 网格公示牌 (layers/notice_print.py, /plan, /rankings)
+    "notice_title": ("网格公示牌", "Grid notice"),
+    "notice_print": ("打印公示牌", "Print notice"),
+    "notice_print_all": ("打印本村公示牌", "Print the village's notices"),
+    "notice_map": ("网格范围", "Grid boundary"),
+    "notice_people": ("网格力量及公示电话", "Grid staff and public phone numbers"),
+    "notice_phone": ("公示电话", "Public phone"),
+    "notice_phone_work": ("工作电话", "Work phone"),
+    "notice_phone_other": ("其他号码", "Another number"),
+    "notice_phone_none": ("不公示", "Not published"),
+    "notice_hours": ("服务时间", "Service hours"),
+    "notice_hours_unset": ("未填写", "not set"),
+    "notice_hours_save": ("保存服务时间", "Save service hours"),
+    "notice_saved": ("已保存", "Saved"),
+    "notice_no_staff": ("暂无", "none yet"),
+    "notice_more_staff": ("另有 {n} 人", "and {n} more"),
+    "notice_neighbours": ("相邻网格", "Neighbouring grids"),
+    "notice_roads": ("道路", "Roads"),
+    "notice_water": ("水系", "Water"),
+    "notice_printed": ("打印日期", "Printed"),
+    "notice_centre": ("{town}综治中心", "{town} governance centre"),
     "rank_map_too_many": ("网格过多，地图未显示；请选择更小的范围。",
                           "Too many grids to map: choose a smaller area."),
     "rank_no_score": ("无得分", "no score"),
@@ -1764,6 +1785,8 @@ ERRORS = {
                             "give either 'month' or 'from' and 'to'"),
     "err_stats_format": ("参数 format 应为 json、xlsx、pdf 或 png",
                          "parameter 'format' must be json, xlsx, pdf or png"),
+    "err_notice_format": ("参数 format 应为 pdf、png 或 json",
+                          "parameter 'format' must be pdf, png or json"),
     # api/auth.py
     "err_bad_token": ("API 令牌无效或已吊销", "invalid or revoked API token"),
     "err_role_forbidden": ("您的角色（{role_zh}）无权执行此操作（{permission}）",
@@ -1843,13 +1866,45 @@ ERRORS = {
     # layers/households.py
     "err_no_household": ("没有编号为 {household_id} 的住户",
                          "no household {household_id}"),
-    # layers/ranking_print.py
-    "err_font_missing": ("服务器未安装中文字体“{font}”，无法打印排名：请安装 Debian "
+    # layers/print_page.py (the ranking's page, the grid notices)
+    "err_font_missing": ("服务器未安装中文字体“{font}”，无法打印：请安装 Debian "
                          "软件包 {package}（scripts/setup.sh 会安装）并重启 gridgov",
                          "the Chinese font '{font}' is not installed on the server, "
-                         "so the ranking cannot be printed: install the Debian "
+                         "so nothing can be printed: install the Debian "
                          "package {package} (scripts/setup.sh does) and restart "
                          "gridgov"),
+    # layers/notices.py (网格公示牌)
+    "err_notice_level": ("网格 {code} 不是综合网格或微网格：公示牌按三级、四级网格"
+                         "打印，村、镇请用 notices.pdf 打印其下全部公示牌",
+                         "grid {code} is neither a comprehensive grid nor a "
+                         "micro-grid: notices are printed for levels 3 and 4 (a "
+                         "village's or town's notices: notices.pdf)"),
+    "err_notices_too_many": ("网格 {code} 之下有 {n} 个公示牌，一次最多打印 {limit} "
+                             "个：请按村打印",
+                             "grid {code} has {n} notices under it, at most {limit} "
+                             "print at once: print them village by village"),
+    "err_notices_none": ("网格 {code} 之下没有综合网格或微网格，无公示牌可打印",
+                         "grid {code} has no comprehensive grid or micro-grid under "
+                         "it: no notice to print"),
+    "err_service_hours_text": ("service_hours（服务时间）应为文字或 null",
+                               "'service_hours' must be text or null"),
+    "err_service_hours_long": ("service_hours（服务时间）有 {n} 个字，最多 {limit} 个",
+                               "'service_hours' has {n} characters, at most "
+                               "{limit}"),
+    "err_notice_phone_choice": ("notice_phone_choice（公示电话）“{v}”无效，应为 "
+                                "{choices} 之一",
+                                "'notice_phone_choice' {v!r} is not one of "
+                                "{choices}"),
+    "err_notice_phone_required": ("notice_phone_choice 为 other 时须填写 notice_phone"
+                                  "（公示的号码）",
+                                  "'notice_phone' (the number to publish) is "
+                                  "required with notice_phone_choice 'other'"),
+    "err_notice_phone_format": ("notice_phone（公示电话）“{v}”不是电话号码（5–20 位"
+                                "数字、+、-、空格）",
+                                "'notice_phone' {v!r} is not a phone number (5–20 "
+                                "digits, +, - or spaces)"),
+    "err_staff_id": ("网格员编号应为正整数，实为“{v}”",
+                     "the staff id must be a positive whole number, got {v!r}"),
     # layers/stats.py
     "err_out_of_range": ("{field} 超出范围：{text}",
                          "'{field}' is out of range: {text}"),

@@ -15,6 +15,8 @@ PERMISSIONS = {
     "map:view": "open the map pages and read grids, cameras and aggregates",
     "locate": "locate a point: grid chain, staff, cameras",
     "staff:contact": "see grid staff phone numbers",
+    "notices:print": "print grid notices (网格公示牌: boundary, staff and their "
+                     "public phone numbers, service hours)",
     "households:read": "list households (names, phones, ID numbers masked)",
     "households:personal": "see households' names, phones and ID numbers unmasked",
     "households:tags": "see households' sensitive tags (社区矫正, 精神障碍 …)",
@@ -41,17 +43,17 @@ ROLE_PERMISSIONS = {
     "admin": ("系统管理员", frozenset(PERMISSIONS)),
     "planner": ("网格规划员", frozenset({
         "map:view", "locate", "staff:contact", "households:read", "grids:edit",
-        "cameras:edit", "imports:run",
+        "cameras:edit", "imports:run", "notices:print",
     })),
     "dispatcher": ("指挥调度员", frozenset({
         "map:view", "locate", "staff:contact", "households:read",
         "households:personal", "households:tags", "incidents:read",
         "incidents:edit", "incidents:report", "tracks:read", "visits:confirm",
-        "warnings:handle",
+        "warnings:handle", "notices:print",
     })),
     "leader": ("领导", frozenset({
         "map:view", "locate", "staff:contact", "households:read", "incidents:read",
-        "tracks:read", "warnings:handle",
+        "tracks:read", "warnings:handle", "notices:print",
     })),
     "field_worker": ("网格员", frozenset({
         "map:view", "locate", "staff:contact", "households:read",

@@ -41,6 +41,7 @@ FEATURE = sql.SQL("""
             'parent', g.parent_code,
             'households', coalesce(c.households, 0),
             'households_target', g.households_target,
+            'service_hours', g.service_hours,
             'version', g.version, 'valid_from', g.valid_from))
 """)
 """A grid row ``g`` (with its households ``c``) as a GeoJSON Feature, built by

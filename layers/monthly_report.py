@@ -16,7 +16,7 @@ import io
 
 from geo.localtime import CHINA_TZ, LABEL
 from geo.vocab import INCIDENT_CATEGORIES, label
-from layers import audit, density, ranking_print, stats, tracks
+from layers import audit, density, print_page, ranking_print, stats, tracks
 from layers import incidents as incidents_layer
 from layers.access import like_prefix
 
@@ -189,14 +189,16 @@ def docx(model):
 
 def pdf(model):
     """The report as PDF (bytes): A4 pages of the same text, tables and pictures,
-    drawn by matplotlib with the printed ranking's fonts."""
+    drawn by matplotlib with the printed pages' font (``layers.print_page``)."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
     from PIL import Image
 
     matplotlib.rcParams["pdf.fonttype"] = 42
-    font = ranking_print.cjk_font()
+    from matplotlib.font_manager import FontProperties
+
+    font = FontProperties(fname=print_page.font_path())
     width, height = 8.27, 11.69
     out = io.BytesIO()
     with PdfPages(out, metadata={"Title": model["title"], "Creator": "gridgov"}) as pp:
@@ -209,7 +211,7 @@ def pdf(model):
             page["y"] = 0.95
 
         def line(text, size=10.5, indent=0.08, bold=False):
-            wrapped = ranking_print.wrap(text, int(46 * 10.5 / size))
+            wrapped = print_page.wrap(text, int(46 * 10.5 / size))
             for part in wrapped:
                 if page["y"] < 0.06:
                     new_page()

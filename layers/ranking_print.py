@@ -19,13 +19,7 @@ reads on a black-and-white printer, unlike a red–green ramp.
 """
 
 import datetime as dt
-import functools
-import io
 import math
-import re
-import threading
-import unicodedata
-from http import HTTPStatus
 
 import numpy as np
 import shapely
@@ -33,13 +27,14 @@ from psycopg import sql
 
 from geo import crs as geo_crs
 from geo import localtime, ranking, vocab
-from geo.catalogue import CATALOGUE, say
+from geo.catalogue import CATALOGUE
+from layers import print_page
 from layers.access import like_prefix
-from layers.errors import LayerError
+from layers.print_page import FONT_FAMILY, FONT_PACKAGE, FontMissing
 
 __all__ = ["SCORE_CLASSES", "NO_SCORE", "FONT_FAMILY", "FONT_PACKAGE", "PAGE_INCHES",
            "PNG_DPI", "MAP_BOX", "MAP_MARGIN", "MAX_ROWS", "FontMissing",
-           "score_colour", "outlines", "render", "filename", "cjk_font", "wrap"]
+           "score_colour", "outlines", "render", "filename"]
 
 # (lowest score of the class, fill, legend), best first; viridis at 1, ¾, ½, ¼, 0
 SCORE_CLASSES = (
@@ -52,9 +47,6 @@ SCORE_CLASSES = (
 # hatched on the page printed: in grey this light grey is as light as "≥ 90"
 NO_SCORE = "#d9d9d9"
 FLAG_EDGE = "#000000"
-
-FONT_FAMILY = "WenQuanYi Micro Hei"
-FONT_PACKAGE = "fonts-wqy-microhei"
 
 PAGE_INCHES = (297 / 25.4, 210 / 25.4)  # A4 landscape
 PNG_DPI = 150
@@ -106,14 +98,6 @@ _COLUMNS = (
 )
 
 
-class FontMissing(LayerError):
-    """The server lacks the Chinese font: an installation fault the user cannot
-    fix, said plainly rather than printing boxes for every character."""
-
-    http_status = HTTPStatus.SERVICE_UNAVAILABLE
-    code = "font_missing"
-
-
 def score_colour(score):
     """The fill of a score's class (``NO_SCORE`` for None or NaN).
 
@@ -159,59 +143,10 @@ def outlines(conn, principal, found):
 
 # -- fonts ---------------------------------------------------------------------
 
-_font_lock = threading.Lock()
-
-
-@functools.cache
-def _font_path():
-    """The file of ``FONT_FAMILY``; FontMissing when matplotlib cannot find it.
-
-    A font installed after matplotlib built its font list is not in that list:
-    the system's font folders are scanned once more before giving up.
-    """
-    from matplotlib import font_manager
-
-    wanted = font_manager.FontProperties(family=FONT_FAMILY)
-    with _font_lock:
-        for attempt in range(2):
-            try:
-                path = font_manager.findfont(wanted, fallback_to_default=False)
-            except ValueError:
-                path = None
-            # findfont may answer with a near family: only the one asked for has
-            # every Chinese glyph
-            if path and font_manager.get_font(path).family_name == FONT_FAMILY:
-                return path
-            if attempt == 0:
-                known = {f.fname for f in font_manager.fontManager.ttflist}
-                for found in font_manager.findSystemFonts():
-                    if found not in known:
-                        try:
-                            font_manager.fontManager.addfont(found)
-                        except (OSError, RuntimeError, ValueError):
-                            continue  # a broken font file is not ours to fix
-    raise FontMissing(
-        say("err_font_missing", font=FONT_FAMILY, package=FONT_PACKAGE))
-
-
 def _fonts():
-    """FontProperties of the page's text sizes, all of the CJK font's file (no
-    fallback: a glyph it lacks is reported by matplotlib, not silently boxed)."""
-    from matplotlib.font_manager import FontProperties
-
-    path = _font_path()
-    sizes = {"title": 17, "subtitle": 10, "heading": 10, "text": 7.2,
-             "small": 6.2, "tiny": 5.6, "label": 6.5}
-    return {name: FontProperties(fname=path, size=size)
-            for name, size in sizes.items()}
-
-
-def cjk_font():
-    """The CJK font as FontProperties (no size: the caller gives it), for other
-    printed documents (the monthly report) drawn with the same font."""
-    from matplotlib.font_manager import FontProperties
-
-    return FontProperties(fname=_font_path())
+    """The page's text sizes (``layers.print_page.fonts``)."""
+    return print_page.fonts({"title": 17, "subtitle": 10, "heading": 10,
+                             "text": 7.2, "small": 6.2, "tiny": 5.6, "label": 6.5})
 
 
 # -- drawing -------------------------------------------------------------------
@@ -219,24 +154,6 @@ def cjk_font():
 def _zh_en(key):
     zh, en = _TEXT[key]
     return f"{zh} {en}"
-
-
-def _wrap(text, ems):
-    """``text`` in lines of at most ``ems`` font sizes (a Chinese character is one,
-    a Latin letter about half), broken at spaces where there are any."""
-    lines, line, width = [], "", 0.0
-    for word in re.split(r"(?<= )|(?<=[\u3000-\u9fff\uff00-\uffef])", text):
-        w = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55
-                for c in word)
-        if line and width + w > ems:
-            lines.append(line.rstrip())
-            line, width = "", 0.0
-        line, width = line + word, width + w
-    return lines + [line.rstrip()] if line.strip() else lines
-
-
-# for other printed documents (the monthly report): the same line breaking
-wrap = _wrap
 
 
 def _pct(share):
@@ -270,10 +187,6 @@ def _when(period):
     return f"{period['from']} 至 {period['to']}", f"{period['from']} – {period['to']}"
 
 
-def _china(moment):
-    return moment.astimezone(localtime.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-
-
 def _title(fig, found, fonts):
     where = found["root"]["name"] if found["root"] else _TEXT["everywhere"][0]
     zh_when, en_when = _when(found["period"])
@@ -295,52 +208,10 @@ def _title(fig, found, fonts):
                           linewidth=1.2, transform=fig.transFigure))
 
 
-def _paths(geoms):
-    """One matplotlib Path per (multi)polygon, holes wound the other way so the
-    non-zero rule leaves them empty."""
-    from matplotlib.path import Path
-
-    out = []
-    for geom in shapely.orient_polygons(geoms):
-        verts, codes = [], []
-        for poly in getattr(geom, "geoms", [geom]):
-            if poly.is_empty:
-                continue
-            for ring in (poly.exterior, *poly.interiors):
-                xy = shapely.get_coordinates(ring)
-                c = np.full(len(xy), Path.LINETO, dtype=Path.code_type)
-                c[0], c[-1] = Path.MOVETO, Path.CLOSEPOLY
-                verts.append(xy)
-                codes.append(c)
-        out.append(Path(np.concatenate(verts), np.concatenate(codes)) if verts
-                   else None)
-    return out
-
-
-def _limits(bounds, box_ratio):
-    """x and y limits holding ``bounds`` with a margin, widened to the box's
-    width/height ratio around its centre (equal scale in x and y)."""
-    x0, y0, x1, y1 = bounds
-    pad = MAP_MARGIN * max(x1 - x0, y1 - y0)
-    w, h = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
-    w, h = max(w, h * box_ratio), max(h, w / box_ratio)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return (cx - w / 2, cx + w / 2), (cy - h / 2, cy + h / 2)
-
-
-def _nice_length(span):
-    """A round scale-bar length (1, 2 or 5 × 10^k metres) of at most a fifth of
-    ``span``."""
-    target = span / 5
-    mag = 10 ** math.floor(math.log10(target))
-    return next(m * mag for m in (5, 2, 1) if m * mag <= target)
-
-
 def _map(fig, found, shapes, fonts):
     import geopandas
     from matplotlib import patheffects
     from matplotlib.collections import PathCollection
-    from matplotlib.patches import Rectangle
 
     ax = fig.add_axes(MAP_BOX)
     ax.set_axis_off()
@@ -354,7 +225,7 @@ def _map(fig, found, shapes, fonts):
     series = geopandas.GeoSeries([shapes[g["code"]] for g in items], crs=geo_crs.WGS84)
     metric = geo_crs.to_metric(series).values
     geoms = np.asarray(metric, dtype=object)
-    paths = _paths(geoms)
+    paths = print_page.paths(geoms)
     kept = [i for i, p in enumerate(paths) if p is not None]
     scored = [i for i in kept if items[i]["score"] is not None]
     unscored = [i for i in kept if items[i]["score"] is None]
@@ -374,7 +245,8 @@ def _map(fig, found, shapes, fonts):
             linewidths=width, zorder=3))
     box_w = MAP_BOX[2] * PAGE_INCHES[0]
     box_h = MAP_BOX[3] * PAGE_INCHES[1]
-    (xlo, xhi), (ylo, yhi) = _limits(shapely.total_bounds(geoms), box_w / box_h)
+    (xlo, xhi), (ylo, yhi) = print_page.limits(shapely.total_bounds(geoms),
+                                               box_w / box_h, MAP_MARGIN)
     ax.set_xlim(xlo, xhi)
     ax.set_ylim(ylo, yhi)
     halo = [patheffects.withStroke(linewidth=2, foreground="white")]
@@ -384,28 +256,8 @@ def _map(fig, found, shapes, fonts):
             if items[i]["rank"] is not None:
                 ax.text(x, y, str(items[i]["rank"]), fontproperties=fonts["label"],
                         ha="center", va="center", zorder=4, path_effects=halo)
-    _scale_bar(ax, xlo, xhi, ylo, yhi, fonts, Rectangle)
-    # north: grid north of the Gauss-Krüger zone, within 1.5° of true north
-    w, h = xhi - xlo, yhi - ylo
-    ax.annotate("", xy=(xhi - 0.04 * w, yhi - 0.03 * h),
-                xytext=(xhi - 0.04 * w, yhi - 0.11 * h),
-                arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.2})
-    ax.text(xhi - 0.04 * w, yhi - 0.125 * h, "北 N", fontproperties=fonts["small"],
-            ha="center", va="top")
-
-
-def _scale_bar(ax, xlo, xhi, ylo, yhi, fonts, Rectangle):
-    w, h = xhi - xlo, yhi - ylo
-    length = _nice_length(w)
-    x, y, t = xlo + 0.03 * w, ylo + 0.03 * h, 0.008 * h
-    for k, fill in enumerate(("black", "white")):
-        ax.add_patch(Rectangle((x + k * length / 2, y), length / 2, t,
-                               facecolor=fill, edgecolor="black", linewidth=0.6,
-                               zorder=5))
-    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    for dx, text in ((0, "0"), (length, label)):
-        ax.text(x + dx, y + 2 * t, text, fontproperties=fonts["tiny"],
-                ha="center", va="bottom", zorder=5)
+    print_page.scale_bar(ax, (xlo, xhi), (ylo, yhi), fonts["tiny"])
+    print_page.north_arrow(ax, (xlo, xhi), (ylo, yhi), fonts["small"])
 
 
 def _legend(fig, fonts):
@@ -526,7 +378,7 @@ class _Table:
             self.cell(col, y + 0.5, value)
 
     def notes(self, notes, y):
-        lines = [line for note in notes for line in _wrap(
+        lines = [line for note in notes for line in print_page.wrap(
             note, self.width * 72 / self.fonts["tiny"].get_size())]
         for k, line in enumerate(lines):
             self.ax.text(0, y + 0.85 * k, line, fontproperties=self.fonts["tiny"],
@@ -566,8 +418,8 @@ def _footer(fig, found, fonts, generated):
     fig.text(0.025, 0.03,
              f"{_zh_en('period')}: {period['from']} – {period['to']} "
              f"({_TEXT['china_time'][0]} {_TEXT['china_time'][1]}) · "
-             f"{_zh_en('as_of')} {_china(as_of)} · "
-             f"{_zh_en('generated')} {_china(generated)} · gridgov",
+             f"{_zh_en('as_of')} {print_page.china(as_of)} · "
+             f"{_zh_en('generated')} {print_page.china(generated)} · gridgov",
              fontproperties=fonts["small"], color="#333333", va="center")
 
 
@@ -598,16 +450,8 @@ def render(found, shapes, fmt="pdf", generated=None):
     if fmt not in ("pdf", "png"):
         raise ValueError(f"fmt must be 'pdf' or 'png', got {fmt!r}")
     fonts = _fonts()
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    # TrueType in the PDF (Type 3 glyph procedures would make the Chinese text
-    # unsearchable and the file larger); a process-wide setting, always this value
-    matplotlib.rcParams["pdf.fonttype"] = 42
     generated = generated or dt.datetime.now(dt.UTC)
-    fig = Figure(figsize=PAGE_INCHES, dpi=PNG_DPI, facecolor="white")
-    FigureCanvasAgg(fig)
+    fig = print_page.figure(PAGE_INCHES, PNG_DPI)
     _title(fig, found, fonts)
     _map(fig, found, shapes, fonts)
     _legend(fig, fonts)
@@ -615,11 +459,7 @@ def render(found, shapes, fmt="pdf", generated=None):
     _footer(fig, found, fonts, generated)
     where = found["root"]["name"] if found["root"] else _TEXT["everywhere"][0]
     title = f"{where} {_TEXT['title'][0]} {found['period']['month'] or ''}".strip()
-    metadata = ({"Title": title, "Creator": "gridgov"} if fmt == "pdf"
-                else {"Title": title, "Software": "gridgov"})
-    out = io.BytesIO()
-    fig.savefig(out, format=fmt, dpi=PNG_DPI, facecolor="white", metadata=metadata)
-    return out.getvalue()
+    return print_page.save(fig, fmt, PNG_DPI, title)
 
 
 def filename(found, fmt):

@@ -65,7 +65,7 @@ def plan():
                  "check": url_for("plan.check_page")},
         "households": principal.can("households:read"),
         "basemap": basemap.page(),
-        "strings": page_strings("plan_"),
+        "strings": page_strings("plan_", "notice_"),
     }
     groups = [(level_name(lv), [p for p in parents if p["level"] == lv])
               for lv in (1, 2, 3)]

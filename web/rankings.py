@@ -86,6 +86,7 @@ def rankings():
         **{f"{fmt}_url": request.script_root + api.PREFIX + "/rankings?"
            + urlencode(query | {"format": fmt}) for fmt in ("xlsx", "pdf", "png")},
         page_url=url_for("rankings.rankings"),
+        grids_api=request.script_root + api.PREFIX + "/grids",  # notices
         too_many=features is None)
 
 

@@ -206,6 +206,18 @@ TABLE = {
     ("POST", "/api/v1/grids/<code>/propose-micro"): {
         "own": _GRIDS_EDIT, "other": "A Y N N F F F F F"},
 
+    # grid notices, 网格公示牌 (notices:print: leaders, planners, dispatchers,
+    # admins; not the field roles, not the viewer); another village's grid is
+    # unseen (404). The service hours are a grid edit (below the root); a
+    # person's 公示电话 is the planners' and admins' of the person's grid
+    ("GET", "/api/v1/grids/<code>/notice"): {
+        "own": "A Y Y Y Y Y Y F F", "other": "A Y N N Y N Y F F"},
+    ("GET", "/api/v1/grids/<code>/notices.pdf"): {
+        "own": "A Y Y Y Y Y Y F F", "other": "A Y N N Y N Y F F"},
+    ("PATCH", "/api/v1/grids/<code>"): _GRID_EDIT,
+    ("PATCH", "/api/v1/staff/<int:staff_id>"): {
+        "own": _GRIDS_EDIT, "other": _GRIDS_EDIT_OTHER},
+
     # coverage of one grid (map:view)
     ("GET", "/api/v1/coverage"): _READ_ONE,
     ("GET", "/api/v1/coverage/blind-spots"): _READ_ONE,

@@ -389,6 +389,16 @@ _edit("POST", "/api/v1/grids/<code>/children/preview",
 send("POST", "/api/v1/grids/<code>/propose-micro",
      "/api/v1/grids/{level3}/propose-micro", lambda t: {}, ok=200)
 
+# grid notices: the micro-grid's JSON (its page is drawn by tests/integration/
+# test_notices.py) and its one-page PDF; a stale version of the service hours
+# (409 once past the checks, nothing saved); the 公示电话 set to its default
+get("/api/v1/grids/<code>/notice", "/api/v1/grids/{grid}/notice?format=json")
+get("/api/v1/grids/<code>/notices.pdf", "/api/v1/grids/{grid}/notices.pdf")
+send("PATCH", "/api/v1/grids/<code>", "/api/v1/grids/{grid}",
+     lambda t: {"service_hours": "探针", "version": t["version"] + 1000}, ok=409)
+send("PATCH", "/api/v1/staff/<int:staff_id>", "/api/v1/staff/{staff}",
+     lambda t: {"notice_phone_choice": "work"}, ok=200)
+
 # coverage of one micro-grid
 for _rule in ("/api/v1/coverage", "/api/v1/coverage/blind-spots",
               "/api/v1/coverage/households", "/api/v1/coverage/recommend",

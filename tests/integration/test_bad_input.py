@@ -45,7 +45,9 @@ HOSTILE_TEXT = (
 # Routes that take most of a second even when they refuse nothing (a whole map,
 # an import, a camera placement search) get the shortest list, one parameter at
 # a time; together they would take more than all the others.
-HEAVY = {"/", "/api/v1/imports", "/api/v1/coverage/recommend"}
+HEAVY = {"/", "/api/v1/imports", "/api/v1/coverage/recommend",
+         # each answer a drawn page (or pages): a second or more of CPU
+         "/api/v1/grids/<code>/notice", "/api/v1/grids/<code>/notices.pdf"}
 SHORT_TEXT = ("a\x00b", "", "-1", "0001-01-01", "9999-12-31", '{"a": 1}')
 # Values of a JSON body field.
 HOSTILE_FIELD = (
@@ -118,8 +120,8 @@ def _good_values(url):
             "household_id": household, "import_id": 1, "action": "remind",
             "token": "0" * 32, "z": 14, "x": 13_638, "y": 6_642, "photo_id": 1,
             "visit_id": 1, "warning_id": 1, "cid": "grids-4", "fid": grid,
-            "package": "leaflet", "filename": "leaflet.js", "layer": "households",
-            "webhook_id": 1, "job_id": 1}
+            "staff_id": staff, "package": "leaflet", "filename": "leaflet.js",
+            "layer": "households", "webhook_id": 1, "job_id": 1}
     body = {"category": "dispute", "source": "hotline", "description": "邻里纠纷",
             "lon": lon, "lat": lat, "action": "remind", "note": "走访"}
     return query, path, body, incident

@@ -17,7 +17,7 @@ import shapely
 from PIL import Image
 
 from geo.crs import to_metric
-from layers import ranking_print
+from layers import print_page, ranking_print
 
 pytestmark = pytest.mark.db
 
@@ -222,12 +222,12 @@ def test_a_bad_format_is_refused(client, fmt):
 
 
 def test_a_missing_font_is_said_not_boxed(client, monkeypatch):
-    monkeypatch.setattr(ranking_print, "FONT_FAMILY", "No Such Font Gridgov")
-    ranking_print._font_path.cache_clear()
+    monkeypatch.setattr(print_page, "FONT_FAMILY", "No Such Font Gridgov")
+    print_page.font_path.cache_clear()
     try:
         r = client.get(f"{QUERY}&format=png")
     finally:
-        ranking_print._font_path.cache_clear()
+        print_page.font_path.cache_clear()
     assert r.status_code == 503
     error = r.get_json()["error"]
     assert error["code"] == "font_missing"

@@ -392,13 +392,72 @@
     var p = child.feature.properties;
     box.appendChild(el('h3', {}, both('plan_selected')));
     var rows = [['name', p.name], ['code', p.code], ['plan_version', p.version],
-                ['household_count', p.households], ['plan_area', m2(p.area_m2)]];
+                ['household_count', p.households], ['plan_area', m2(p.area_m2)],
+                ['notice_hours', p.service_hours || '—']];
     var table = el('table', {className: 'plan-info', id: 'plan-info'});
     rows.forEach(function (r) {
       table.appendChild(el('tr', {}, [el('th', {}, both(r[0])), el('td', {}, r[1])]));
     });
     box.appendChild(table);
+    if (p.level >= 3) { box.appendChild(noticePanel(p)); }
     hook('selection', box, child.feature);
+  }
+
+  // --- 网格公示牌: service hours, each person's 公示电话, the printed notice ------
+
+  function noticePanel(p) {
+    var base = API + '/grids/' + encodeURIComponent(p.code);
+    var panel = el('div', {className: 'plan-notice', id: 'plan-notice'});
+    var hours = el('textarea', {id: 'plan-hours', rows: 2, maxLength: 200,
+                                value: p.service_hours || ''});
+    var saveHours = el('button', {type: 'button', id: 'plan-hours-save'},
+                       both('notice_hours_save'));
+    saveHours.addEventListener('click', function () {
+      send('PATCH', base, {service_hours: hours.value, version: p.version})
+        .then(function (r) {
+          if (!r.ok) { showError(r); return; }
+          setMsg('notice', both('notice_saved'));
+          load(true);
+        });
+    });
+    panel.appendChild(el('label', {htmlFor: 'plan-hours'}, both('notice_hours')));
+    panel.appendChild(hours);
+    panel.appendChild(saveHours);
+    var people = el('table', {className: 'plan-info', id: 'plan-notice-people'});
+    panel.appendChild(el('h3', {}, both('notice_phone')));
+    panel.appendChild(people);
+    getJSON(base + '/notice?format=json').then(function (found) {
+      found.staff.forEach(function (s) { people.appendChild(personRow(s)); });
+    });
+    panel.appendChild(el('a', {id: 'plan-notice-print', className: 'plan-notice-print',
+                               href: base + '/notice?format=pdf', download: ''},
+                          both('notice_print')));
+    return panel;
+  }
+
+  // A person of the notice: the 公示电话 choice and, for another number, its field.
+  function personRow(s) {
+    var choice = el('select', {data: {staff: s.id}});
+    ['work', 'other', 'none'].forEach(function (c) {
+      choice.appendChild(el('option', {value: c, selected: s.notice_phone_choice === c},
+                            zh('notice_phone_' + c)));
+    });
+    var other = el('input', {type: 'tel', maxLength: 20, value: s.notice_phone || '',
+                             hidden: s.notice_phone_choice !== 'other'});
+    function save() {
+      other.hidden = choice.value !== 'other';
+      if (choice.value === 'other' && !other.value.trim()) { return; }
+      send('PATCH', API + '/staff/' + s.id,
+           {notice_phone_choice: choice.value, notice_phone: other.value})
+        .then(function (r) {
+          if (!r.ok) { showError(r); return; }
+          setMsg('notice', both('notice_saved'));
+        });
+    }
+    choice.addEventListener('change', save);
+    other.addEventListener('change', save);
+    return el('tr', {data: {staff: s.id}}, [el('th', {}, s.name),
+                                           el('td', {}, [choice, other])]);
   }
 
   // --- preview and save ------------------------------------------------------------
