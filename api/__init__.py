@@ -16,6 +16,7 @@ from api import (
     imports,
     incidents,
     locate,
+    maps,
     ogc,
     openapi,
     params,
@@ -34,7 +35,7 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols, exports,
+    visits, patrols, exports, maps,
 )
 
 

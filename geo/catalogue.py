@@ -320,6 +320,12 @@ PAGES = {
     "ov_m_yoy_change": ("受理量同比", "Received, year on year"),
     "ov_m_coverage": ("视频覆盖率（住户）", "Camera coverage (households)"),
     "ov_m_score": ("综合得分", "Score"),
+    # the overview's view as one HTML file (api/maps.py, web/maps.py)
+    "ov_export": ("导出 HTML 地图", "Export HTML map"),
+    "ov_export_at": ("导出于 {time}，离线可打开", "Exported {time}; opens offline"),
+    "ov_export_subtitle": ("{level} · {measure} · {month}",
+                           "{level} · {measure} · {month}"),
+    "ov_export_file": ("网格地图", "grid-map"),
     "login": ("登录", "Log in"),
     "logout": ("退出", "Log out"),
     "username": ("用户名", "User name"),
@@ -1933,6 +1939,13 @@ ERRORS = {
     "export_your_role_role_may_not": (
         "您的角色（{role}）不能导出“{layer}”",
         "your role ({role}) may not export {layer_r} ({value})"),
+    "map_export_layer_too_large": (
+        "图层“{layer}”超过一个 HTML 地图可容纳的 {cap} 个要素：请缩小范围或关闭该图层",
+        "layer {layer} has more than the {cap} features one HTML map can hold: "
+        "narrow the view or leave the layer out"),
+    "map_export_forbidden_layer": (
+        "您的角色（{role}）不能导出图层“{layer}”",
+        "your role ({role}) may not export layer {layer}"),
     "export_no_grid_grid_r_in": (
         "您的辖区内没有网格“{grid}”",
         "no grid {grid_r} in your jurisdiction"),

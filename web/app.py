@@ -15,6 +15,7 @@ from web import (
     auth_views,
     dispatch,
     import_page,
+    maps,
     mobile,
     plan,
     rankings,
@@ -71,6 +72,8 @@ def create_app(test_config=None):
         if not app.config[key]:
             raise RuntimeError(f"{key} is not configured (set GRIDGOV_{key})")
     app.extensions["gridgov.page_error"] = _page_error
+    # the overview's view as one HTML file (api/maps.py), drawn by folium here
+    app.extensions["gridgov.map_export"] = maps.overview_html
     api.init_app(app)
     security.init_app(app)
     app.jinja_env.globals.update(t=t, role_label=role_label, code_label=code_label,

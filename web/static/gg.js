@@ -230,6 +230,16 @@ window.gg = (function () {
     });
   }
 
+  // A Leaflet map in ``element`` with the deployment's basemap (minimal stand-in:
+  // the basemaps' work replaces it with the CRS handling of Chinese basemaps).
+  function newMap(element, options, basemap) {
+    var map = L.map(element, options);
+    if (basemap && basemap.url) {
+      L.tileLayer(basemap.url, {attribution: basemap.attribution || ' ', maxZoom: 19}).addTo(map);
+    }
+    return map;
+  }
+
   function wire() {
     menus();
     foldLayers();
@@ -245,5 +255,5 @@ window.gg = (function () {
 
   return {fmt: fmt, el: el, text: text, clear: clear, strings: strings,
           getJSON: getJSON, send: send, query: query, phone: phone, sheet: sheet,
-          narrow: narrow, menus: menus, time: time};
+          narrow: narrow, menus: menus, time: time, newMap: newMap};
 })();
