@@ -177,8 +177,7 @@ def _choropleth(found, shapes, measure):
             {"type": "Feature", "geometry": shapely.geometry.mapping(geom),
              "properties": {"code": g["code"], "name": g["name"]}}
             for g in found["items"] if (geom := shapes.get(g["code"])) is not None]},
-        "subtitle": text("ov_export_subtitle").format(
-            level=level_zh, measure=measure["zh"], month=month),
+        "subtitle": " · ".join((level_zh, measure["zh"], month)),
     }
 
 

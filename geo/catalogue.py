@@ -323,8 +323,6 @@ PAGES = {
     # the overview's view as one HTML file (api/maps.py, web/maps.py)
     "ov_export": ("导出 HTML 地图", "Export HTML map"),
     "ov_export_at": ("导出于 {time}，离线可打开", "Exported {time}; opens offline"),
-    "ov_export_subtitle": ("{level} · {measure} · {month}",
-                           "{level} · {measure} · {month}"),
     "ov_export_file": ("网格地图", "grid-map"),
     "login": ("登录", "Log in"),
     "logout": ("退出", "Log out"),

@@ -205,7 +205,7 @@ _STYLE = """
   font: 13px/1.4 "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }
 .gg-export-title h1 { font-size: 16px; margin: 0; }
 .gg-export-title p { margin: 2px 0 0; color: #444; }
-.gg-legend { position: absolute; bottom: 24px; left: 10px; z-index: 1000;
+.gg-legend { position: absolute; bottom: 64px; left: 10px; z-index: 1000;
   background: rgba(255,255,255,.95); padding: 6px 10px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 230px;
   font: 12px/1.45 "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }
@@ -378,6 +378,10 @@ def _inline(m):
     head = "".join(f"<style>{_css_inlined(p)}</style>" for p in styles) + "".join(
         "<script>" + p.read_text(encoding="utf-8").replace("</script", "<\\/script")
         + "</script>" for p in scripts)
+    # "Leaflet" as plain text, as on every map of gridgov (static/gg.js): its
+    # prefix is a link out with a flag
+    head += ("<script>L.Control.Attribution.prototype.options.prefix = 'Leaflet';"
+             "</script>")
     root = m.get_root()
     # first in the head: folium's own inline script of the map needs Leaflet
     root.header.add_child(Element(head), name="gg_inlined_assets", index=0)
