@@ -17,6 +17,7 @@ from api import (
     imports,
     incidents,
     locate,
+    maps,
     notices,
     ogc,
     openapi,
@@ -40,6 +41,7 @@ _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
     visits, patrols, exports, early_warnings, reports, webhooks, notices, staff,
+    maps,
 )
 
 

@@ -336,6 +336,10 @@ PAGES = {
     "ov_m_yoy_change": ("受理量同比", "Received, year on year"),
     "ov_m_coverage": ("视频覆盖率（住户）", "Camera coverage (households)"),
     "ov_m_score": ("综合得分", "Score"),
+    # the overview's view as one HTML file (api/maps.py, web/maps.py)
+    "ov_export": ("导出 HTML 地图", "Export HTML map"),
+    "ov_export_at": ("导出于 {time}，离线可打开", "Exported {time}; opens offline"),
+    "ov_export_file": ("网格地图", "grid-map"),
     "wrong_login": ("用户名或密码错误", "Wrong user name or password"),
     "forbidden": ("无权访问", "Not allowed"),
     "forbidden_text": ("您的角色无权访问此页面。", "Your role may not open this page."),
@@ -831,8 +835,8 @@ PAGES = {
     "cli_check_sliver": ("碎片", "sliver"),
     "cli_check_under": ("{root} 之下", "under {root}"),
     "cli_check_everything": ("全部", "(everything)"),
-    "cli_check_summary": ("已检查{where}的 {grids} 个网格：{errors} 个错误，{slivers} 处"
-                          "碎片（小于 {m2} m²）",
+    "cli_check_summary": ("已检查{where}的 {grids} 个网格：{errors} 个错误，"
+                          "{slivers} 处碎片（小于 {m2} m²）",
                           "{grids} grids checked {where}: {errors} error(s), "
                           "{slivers} sliver(s) under {m2} m²"),
     "import_previewed": ("预览完成，尚未写入任何数据：核对后点击“导入”。",
@@ -2183,6 +2187,13 @@ ERRORS = {
     "export_your_role_role_may_not": (
         "您的角色（{role}）不能导出“{layer}”",
         "your role ({role}) may not export {layer_r} ({value})"),
+    "map_export_layer_too_large": (
+        "图层“{layer}”超过一个 HTML 地图可容纳的 {cap} 个要素：请缩小范围或关闭该图层",
+        "layer {layer} has more than the {cap} features one HTML map can hold: "
+        "narrow the view or leave the layer out"),
+    "map_export_forbidden_layer": (
+        "您的角色（{role}）不能导出图层“{layer}”",
+        "your role ({role}) may not export layer {layer}"),
     "export_no_grid_grid_r_in": (
         "您的辖区内没有网格“{grid}”",
         "no grid {grid_r} in your jurisdiction"),

@@ -16,6 +16,7 @@ from web import (
     basemap,
     dispatch,
     import_page,
+    maps,
     mobile,
     plan,
     rankings,
@@ -83,6 +84,8 @@ def create_app(test_config=None):
         if not app.config[key]:
             raise RuntimeError(f"{key} is not configured (set GRIDGOV_{key})")
     app.extensions["gridgov.page_error"] = _page_error
+    # the overview's view as one HTML file (api/maps.py), drawn by folium here
+    app.extensions["gridgov.map_export"] = maps.overview_html
     api.init_app(app)
     basemap.init_app(app)  # before security: the CSP admits its hosts
     security.init_app(app)

@@ -17,7 +17,7 @@ from flask import Blueprint, abort, send_from_directory, url_for
 
 from api.auth import public
 
-__all__ = ["bp", "localise", "local_url"]
+__all__ = ["bp", "localise", "local_url", "local_file"]
 
 bp = Blueprint("assets", __name__)
 
@@ -86,6 +86,23 @@ def local_url(package, filename):
             f"{package}/{filename} is not installed: run scripts/setup.sh "
             "(npm packages go to web/vendor/node_modules)")
     return url_for("assets.vendor", package=package, filename=filename)
+
+
+def local_file(name):
+    """The local copy (a Path) of folium's asset ``name``, for a file that
+    carries its assets inlined (``web/maps.py``); None for one of the defaults
+    gridgov's maps do not use; LookupError when it has no local copy."""
+    if name in _UNUSED:
+        return None
+    if name not in _LOCAL:
+        raise LookupError(f"folium asset {name!r} has no local copy: add its package "
+                          "to pyproject.toml and web/assets.py")
+    package, filename = _LOCAL[name]
+    path = _base_dir(package) / filename
+    if not path.is_file():
+        raise LookupError(f"{package}/{filename} is not installed: run "
+                          "scripts/setup.sh")
+    return path
 
 
 def _local_links(links):

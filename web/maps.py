@@ -1,251 +1,264 @@
-"""Map building: one function per map, data in, ``folium.Map`` out.
+"""The maps that leave gridgov: a view of the overview as one standalone HTML file.
 
-Nothing here reads the database: the views pass the data in. Nothing stored
-(a grid's or a camera's name) goes into the page as markup: tooltips and popups
-are built in the browser as DOM nodes with ``static/gg.js`` (folium's Tooltip and
-GeoJsonTooltip write their text into HTML, and its Tooltip into a JavaScript
-template literal).
+folium renders it (one function, the view's data in, the page's text out) with
+every asset inlined: Leaflet's script and style sheet from the local copies of
+``web/assets.py`` (their images as data: URLs), the data as GeoJSON in the file,
+so that it opens offline with a double click, no server and no network. The
+interactive overview itself is ``templates/overview.html`` with
+``static/overview_map.js`` and ``static/overview.js``; the styles both draw with
+are here (``LEVEL_STYLE``, ``CAMERA_COLOUR``, :func:`path_style`).
+
+Nothing stored (a grid's or a camera's name) goes into the file as markup:
+folium's Tooltip and GeoJsonTooltip write their text into HTML (and its Tooltip
+into a JavaScript template literal), so the tooltips here are built when shown,
+as DOM text nodes (``_TEXT_TOOLTIP``); the title and legend are escaped.
 """
 
+import base64
+import math
+import mimetypes
+import re
 from html import escape
 
 import folium
-from branca.element import Element, MacroElement
-from folium.elements import JSCSSMixin
-from folium.plugins import FastMarkerCluster
-from folium.utilities import JsCode
-from jinja2 import Template
-from jinja2.utils import htmlsafe_json_dumps
+from branca.element import Element
 
 from geo import vocab
-from web.i18n import STRINGS, both, level_name, t
+from web import assets
+from web.i18n import both, level_name, t
 
-__all__ = ["overview_map"]
+__all__ = ["LEVEL_STYLE", "CAMERA_COLOUR", "RAMP", "path_style", "camera_features",
+           "class_breaks", "overview_html"]
 
 # Outline weight, colour, dash and fill per level: the town reads first, micro-grids
 # last; colours distinguishable in print and for the colour-blind (Okabe-Ito).
-_LEVEL_STYLE = {
+LEVEL_STYLE = {
     1: {"color": "#000000", "weight": 4, "fillOpacity": 0.0},
     2: {"color": "#D55E00", "weight": 3, "fillOpacity": 0.0},
     3: {"color": "#0072B2", "weight": 2, "fillOpacity": 0.0},
     4: {"color": "#009E73", "weight": 1, "dashArray": "4 3", "fillOpacity": 0.08,
         "fillColor": "#009E73"},
 }
-_CAMERA_COLOUR = {"online": "#0072B2", "offline": "#999999", "fault": "#CC79A7"}
+CAMERA_COLOUR = {"online": "#0072B2", "offline": "#999999", "fault": "#CC79A7"}
+# ColorBrewer YlOrRd, 5 classes (static/overview.js's RAMP): light to dark,
+# readable in greyscale print; grey for a grid without a value.
+RAMP = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+NO_DATA = "#dddddd"
 
 
-def overview_map(grids_by_level, households, cameras, page, basemap_url=None,
-                 basemap_attribution="", locate_url=None, user=None, leaders=None,
-                 tiles=None):
-    """The first map: the four grid levels, households, cameras, click to locate.
-
-    Parameters
-    ----------
-    grids_by_level : dict of int to dict
-        GeoJSON FeatureCollection of each embedded level (properties: code, name,
-        households); a level left out is drawn from ``tiles``.
-    households : list of [lat, lon], or None
-        Household positions only (no personal data goes to this layer); None
-        for a role that may not see households, or when they come as tiles.
-    cameras : list of dict, or None
-        With lon, lat, code, name, kind, status, range_m; None when tiled.
-    page : dict
-        ``scripts`` and ``styles``: the URLs of the page's own script
-        (``static/gg.js``, which folium's inline script uses) and style sheet,
-        loaded before folium's script runs.
-    basemap_url : str, optional
-        A Leaflet tile URL template; without it the map has no basemap, so that it
-        works on an isolated network.
-    locate_url : str, optional
-        The locate API; without it a click does nothing.
-    user : dict, optional
-        ``name``, ``role``, ``logout_url``, ``csrf_token``, ``links`` for the bar.
-    tiles : dict, optional
-        Layers too large to embed, drawn from vector tiles: ``url`` (a template
-        with ``{layer}``, ``{z}``, ``{x}``, ``{y}``), ``grids`` (the levels),
-        ``households`` and ``cameras`` (booleans).
-    leaders : dict, optional
-        The leaders' layers (choropleth, heatmap, hot spots, coverage, side
-        panel; ``static/overview.js``): its config, with ``scripts`` URLs (run
-        deferred); the map's and layer control's names are added here.
-    """
-    # Without a tile layer Leaflet has no maxZoom, which the clusters need: set it.
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True,
-                   zoom_start=13, location=[0, 0], **{"maxZoom": 19})
-    m.get_root().header.add_child(Element(
-        '<link rel="icon" href="data:,">'
-        + "".join(f'<link rel="stylesheet" href="{escape(url)}">'
-                  for url in page["styles"])
-        + "".join(f'<script src="{escape(url)}"></script>'
-                  for url in page["scripts"])))
-    if basemap_url:
-        folium.TileLayer(basemap_url, attr=basemap_attribution or " ",
-                         name="底图 Basemap").add_to(m)
-    # Outlines of levels 1–3 are drawn above the micro-grids, in panes that let the
-    # mouse through: hovering always names the micro-grid, the town line stays on top.
-    for level in (1, 2, 3):
-        folium.map.CustomPane(f"grid-level-{level}", z_index=420 - 5 * level,
-                              pointer_events=False).add_to(m)
-    for level in sorted(grids_by_level):
-        _grid_layer(grids_by_level[level], level).add_to(m)
-    if households is not None:
-        _household_layer(households).add_to(m)
-    if cameras is not None:
-        _camera_layer(cameras).add_to(m)
-    # the leaders' list folded into its button: unfolded, it hid the side panel's
-    # last rows
-    control = folium.LayerControl(collapsed=bool(leaders),
-                                  position="bottomright" if leaders else "topright")
-    control.add_to(m)
-    if tiles and (tiles.get("grids") or tiles.get("households")
-                  or tiles.get("cameras")):
-        # under the leaders' choropleth a city's households and cameras would
-        # bury it: there they start switched off, in the layer control
-        _TiledLayers(control, tiles, points_on=not leaders).add_to(m)
-    if locate_url:
-        LocateOnClick(locate_url).add_to(m)
-    m.get_root().html.add_child(Element(_title_bar(user)))
-    if leaders:
-        _leader_layers(m, control, leaders)
-    bounds = _bounds(grids_by_level)
-    if bounds:
-        m.fit_bounds(bounds)
-    return m
-
-
-def _leader_layers(m, control, leaders):
-    """The config and the deferred scripts of ``static/overview.js``: deferred, so
-    that they run after folium's inline script has made the map and its control."""
-    config = {k: v for k, v in leaders.items() if k != "scripts"}
-    _Expose(control).add_to(m)
-    text = _script_json(config)
-    m.get_root().html.add_child(Element(
-        f'<script type="application/json" id="gg-overview-config">{text}</script>'
-        + "".join(f'<script defer src="{escape(url)}"></script>'
-                  for url in leaders["scripts"])))
-
-
-class _Expose(MacroElement):
-    """``window.ggLeaflet = {map, control}``: folium declares the layer control
-    with ``let``, out of reach of a later script."""
-
-    _template = Template("""
-    {% macro script(this, kwargs) %}
-    window.ggLeaflet = {map: {{ this._parent.get_name() }},
-                        control: {{ this.control.get_name() }}};
-    {% endmacro %}
-    """)
-
-    def __init__(self, control):
-        super().__init__()
-        self._name = "Expose"
-        self.control = control
-
-
-class _TiledLayers(JSCSSMixin, MacroElement):
-    """The layers too large for the page, as vector tiles (Leaflet.VectorGrid, from
-    our own /vendor): grids of the tiled levels outlined as the embedded ones are,
-    households and cameras as points from their point zoom and below it as squares
-    shaded by their count (layers/tiles.py never sends a city's points).
-
-    Non-interactive: VectorGrid 1.3's click handling calls an API Leaflet 1.9
-    removed (L.DomEvent.fakeStop), and clicks must reach the map anyway, which
-    locates the spot.
-    """
-
-    default_js = [("leaflet_vectorgrid", "Leaflet.VectorGrid.bundled.min.js")]
-
-    _template = Template("""
-    {% macro script(this, kwargs) %}
-    (function (map, control) {
-        var T = {{ this.config|tojson }};
-        function url(layer) { return T.url.replace('{layer}', layer); }
-        function shade(n, top) {  // light to dark with the count, read in print
-            var k = Math.min(1, Math.log(1 + n) / Math.log(1 + top));
-            return 'rgb(' + Math.round(255 - 200 * k) + ',' +
-                   Math.round(240 - 190 * k) + ',' + Math.round(200 - 160 * k) + ')';
-        }
-        function points(colour, top) {
-            return function (p) {
-                if (p.count !== undefined) {
-                    return {stroke: false, fill: true, fillOpacity: 0.65,
-                            fillColor: shade(p.count, top)};
-                }
-                return {radius: 3, weight: 1, color: colour(p), fill: true,
-                        fillColor: colour(p), fillOpacity: 0.8};
-            };
-        }
-        var styles = {
-            grids: function (p) {
-                return T.levels[p.level] || [];  // embedded levels: not twice
-            },
-            households: points(function () { return '#7a5200'; }, 400),
-            cameras: points(function (p) { return T.cameraColours[p.status]; }, 40)
-        };
-        T.layers.forEach(function (item) {
-            var layer = L.vectorGrid.protobuf(url(item.layer), {
-                rendererFactory: L.canvas.tile, interactive: false,
-                pane: 'overlayPane', maxNativeZoom: 22, maxZoom: 22,
-                vectorTileLayerStyles: {[item.layer]: styles[item.layer]}
-            });
-            if (item.on) { layer.addTo(map); }
-            control.addOverlay(layer, item.name);
-        });
-    })({{ this._parent.get_name() }}, {{ this.control.get_name() }});
-    {% endmacro %}
-    """)
-
-    def __init__(self, control, tiles, points_on=True):
-        super().__init__()
-        self._name = "TiledLayers"
-        self.control = control
-        levels = sorted(tiles.get("grids") or ())
-        layers = []
-        if levels:
-            layers.append({"layer": "grids", "on": True,
-                           "name": " / ".join(level_name(lv) for lv in levels)})
-        for key in ("households", "cameras"):
-            if tiles.get(key):
-                layers.append({"layer": key, "name": both(key), "on": points_on})
-        self.config = {
-            "url": tiles["url"], "layers": layers,
-            "levels": {lv: _path_style(_LEVEL_STYLE[lv]) for lv in levels},
-            "cameraColours": _CAMERA_COLOUR,
-        }
-
-
-def _path_style(style):
+def path_style(level):
     """A level's style as Leaflet path options (fill only where it has one)."""
+    style = LEVEL_STYLE[level]
     return style | {"fill": style.get("fillOpacity", 0) > 0}
 
 
-def _title_bar(user):
-    """The map's bar: the title, and the user's links and log-out behind a menu
-    button on a phone (``static/gg.js`` opens it; ``overview.css`` lays it out: in
-    one line over the map from 900 px, a bar across the top below)."""
-    bar = (f'<div class="gg-title"><span class="gg-brand">{t("app_title")}'
-           f'<span class="gg-brand-en"> · <span lang="en">{t("app_title", "en")}'
-           '</span></span></span>')
-    if user:
-        links = "".join(f'<span class="gg-sep"> · </span>'
-                        f'<a href="{escape(url)}">{escape(label)}</a>'
-                        for label, url in user["links"])
-        bar += (
-            '<button type="button" class="gg-menu" id="gg-menu" data-gg-menu '
-            'aria-controls="gg-title-nav" aria-expanded="false">'
-            '<span class="gg-menu-icon" aria-hidden="true"></span>'
-            f'{t("nav_menu")} <span lang="en">{t("nav_menu", "en")}</span></button>'
-            f'<nav class="gg-title-nav" id="gg-title-nav">{links}'
-            f'<form method="post" action="{escape(user["logout_url"])}">'
-            f'<span class="gg-user">{escape(user["name"])}（{escape(user["role"])}）'
-            f'</span><input type="hidden" name="csrf_token" '
-            f'value="{escape(user["csrf_token"])}">'
-            f'<button type="submit">{t("logout")}</button></form></nav>')
-    return bar + "</div>"
+def camera_features(cameras):
+    """The cameras (``layers.cameras.list_cameras``) as a FeatureCollection of
+    points with their status and a label "name（kind，status）"."""
+    return {"type": "FeatureCollection", "features": [{
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [cam["lon"], cam["lat"]]},
+        "properties": {
+            "status": cam["status"],
+            "label": f"{cam['name']}（{vocab.label(vocab.CAMERA_KINDS, cam['kind'])}，"
+                     f"{vocab.label(vocab.CAMERA_STATUSES, cam['status'])}）"},
+    } for cam in cameras]}
+
+
+# -- the choropleth's classes: static/overview.js's classBreaks, classOf, colour
+# and show, the same rules, so that the file's legend is the page's ------------
+
+def _quantiles(v):
+    out = [v[0]]
+    for i in range(1, 6):
+        b = v[min(len(v) - 1, math.ceil(i * len(v) / 5) - 1)]
+        if b > out[-1]:
+            out.append(b)
+    return out
+
+
+def class_breaks(values):
+    """``(breaks, exact)``: ``[min, upper of class 1, …]`` of the values (None
+    and NaN left out): quantiles in 5 classes, those of the distinct values when
+    ties merged them; with 5 distinct values or fewer one class each (``exact``:
+    the legend names the value, not a range)."""
+    v = sorted(x for x in values if x is not None and not math.isnan(x))
+    if not v:
+        return [], False
+    distinct = [x for i, x in enumerate(v) if i == 0 or x != v[i - 1]]
+    if len(distinct) <= 5:
+        return [distinct[0], *distinct], True
+    out = _quantiles(v)
+    return (out if len(out) >= 6 else _quantiles(distinct)), False
+
+
+def _class_of(v, breaks):
+    if v is None or math.isnan(v):
+        return -1
+    for i in range(1, len(breaks)):
+        if v <= breaks[i]:
+            return i - 1
+    return len(breaks) - 2
+
+
+def _colour(cls, n, worse):
+    if cls < 0:
+        return NO_DATA
+    steps = max(n - 1, 1)
+    idx = round(cls * (len(RAMP) - 1) / max(steps - 1, 1))
+    if steps == 1:
+        idx = len(RAMP) - 1
+    return RAMP[len(RAMP) - 1 - idx if worse == "low" else idx]
+
+
+def _show(v, kind):
+    """A value as the page prints it (``show`` of static/overview.js)."""
+    if v is None or math.isnan(v):
+        return "—"
+    if kind == "share":
+        return f"{100 * v:.1f}%"
+    if kind == "change":
+        return f"{'+' if v > 0 else ''}{100 * v:.0f}%"
+    if kind == "days":
+        return f"{v:.1f}"
+    r = math.floor(v * 100 + 0.5) / 100
+    return str(int(r)) if r == int(r) else repr(r)
+
+
+def _value(item, key):
+    if key == "received_change":
+        return (item.get("mom") or {}).get("received_change")
+    if key == "yoy_change":
+        return (item.get("yoy") or {}).get("received_change")
+    return item.get(key)
+
+
+def _legend_rows(breaks, exact, measure):
+    kind, worse = measure["kind"], measure["worse"]
+    rows = []
+    for i in range(len(breaks) - 1):
+        if exact or (i == 0 and breaks[0] == breaks[1]):
+            label = _show(breaks[i + 1], kind)
+        else:
+            low = _show(breaks[0], kind) if i == 0 else ">" + _show(breaks[i], kind)
+            label = f"{low} – {_show(breaks[i + 1], kind)}"
+        rows.append((_colour(i, len(breaks), worse), label))
+    return [*rows, (NO_DATA, t("ov_no_data"))]
+
+
+# -- the file --------------------------------------------------------------------
+
+def overview_html(view):
+    """The standalone HTML file of one view of the overview.
+
+    Parameters
+    ----------
+    view : dict
+        ``title`` (str), ``exported`` (the time, as people read it), ``levels``
+        ({level: FeatureCollection of the outlines shown}), ``households``
+        ([[lat, lon], …] or None), ``cameras`` (``layers.cameras`` rows or
+        None), ``choropleth`` (None, or ``measure`` {key, zh, en, kind, worse},
+        ``items`` (the ranking's), ``shapes`` (FeatureCollection with code and
+        name), ``subtitle``), ``bbox`` ((w, s, e, n) or None: the data's).
+
+    Returns
+    -------
+    str
+        The HTML document; it names no URL of gridgov nor of anyone else.
+    """
+    m = folium.Map(tiles=None, control_scale=True, zoom_start=13, location=[0, 0],
+                   **{"maxZoom": 19})
+    for level in (1, 2, 3):
+        folium.map.CustomPane(f"grid-level-{level}", z_index=420 - 5 * level,
+                              pointer_events=False).add_to(m)
+    legend = ""
+    if view.get("choropleth"):
+        _choropleth(view["choropleth"]).add_to(m)
+        legend = _legend(view["choropleth"])
+    for level in sorted(view["levels"]):
+        _grid_layer(view["levels"][level], level).add_to(m)
+    if view.get("households") is not None:
+        _household_layer(view["households"]).add_to(m)
+    if view.get("cameras") is not None:
+        _camera_layer(view["cameras"]).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    root = m.get_root()  # (not Figure.title: folium writes it unescaped)
+    root.header.add_child(Element(
+        f"<title>{escape(view['title'])}</title>"
+        '<link rel="icon" href="data:,"><style>' + _STYLE + "</style>"))
+    root.html.add_child(Element(
+        f'<div class="gg-export-title"><h1>{escape(view["title"])}</h1>'
+        + (f'<p>{escape(view["choropleth"]["subtitle"])}</p>'
+           if view.get("choropleth") else "")
+        + f'<p class="gg-export-date">{escape(view["exported"])}</p></div>'
+        + legend))
+    if view.get("bbox"):
+        w, s, e, n = view["bbox"]
+        m.fit_bounds([[s, w], [n, e]])
+    return _inline(m)
+
+
+_STYLE = """
+.gg-export-title { position: absolute; top: 10px; left: 54px; z-index: 1000;
+  max-width: calc(100% - 330px); background: rgba(255,255,255,.94);
+  padding: 6px 12px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3);
+  font: 13px/1.4 "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }
+.gg-export-title h1 { font-size: 16px; margin: 0; }
+.gg-export-title p { margin: 2px 0 0; color: #444; }
+.gg-legend { position: absolute; bottom: 64px; left: 10px; z-index: 1000;
+  background: rgba(255,255,255,.95); padding: 6px 10px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 230px;
+  font: 12px/1.45 "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }
+.gg-legend ul { list-style: none; margin: 2px 0 0; padding: 0; }
+.gg-legend .sw { display: inline-block; width: 16px; height: 11px; margin-right: 6px;
+  border: 1px solid #888; vertical-align: middle; }
+.gg-legend .en, .gg-export-title .en { color: #666; font-size: 11px; }
+.gg-tip th { text-align: left; font-weight: 600; padding: 0 8px 0 0; }
+@media (max-width: 600px) { .gg-export-title { left: 50px; right: 10px;
+  max-width: none; } .gg-legend { max-width: 150px; font-size: 11px; } }
+"""
+
+
+def _choropleth(ch):
+    """The choropleth: each grid of the view filled by its class (``_fill``)."""
+    measure = ch["measure"]
+    by_code = {g["code"]: g for g in ch["items"]}
+    values = {code: _value(g, measure["key"]) for code, g in by_code.items()}
+    breaks, exact = class_breaks(values.values())
+    ch["breaks"], ch["exact"] = breaks, exact
+    features = []
+    for f in ch["shapes"]["features"]:
+        p = f["properties"]
+        v = values.get(p["code"])
+        features.append({"type": "Feature", "geometry": f["geometry"], "properties": {
+            "code": p["code"], "name": p["name"],
+            "_fill": _colour(_class_of(v, breaks), len(breaks), measure["worse"]),
+            "tip": f"{p['name']}：{measure['zh']} {_show(v, measure['kind'])}"}})
+    layer = folium.FeatureGroup(name=t("ov_choropleth"))
+    if features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            style_function=lambda f: {
+                "fillColor": f["properties"]["_fill"], "fillOpacity": 0.75,
+                "color": "#444", "weight": 1, "className": "gg-choropleth"},
+            on_each_feature=_text_tooltip([("tip", "")], sticky=True),
+            smooth_factor=0.5,
+        ).add_to(layer)
+    return layer
+
+
+def _legend(ch):
+    m = ch["measure"]
+    rows = "".join(f'<li class="gg-class"><i class="sw" style="background:{c}"></i>'
+                   f"{escape(label)}</li>"
+                   for c, label in _legend_rows(ch["breaks"], ch["exact"], m))
+    return (f'<div class="gg-legend" id="gg-legend"><strong>{escape(m["zh"])} '
+            f'<span class="en">{escape(m["en"])}</span></strong>'
+            f"<ul>{rows}</ul></div>")
 
 
 def _grid_layer(collection, level):
-    style = _LEVEL_STYLE[level]
+    style = LEVEL_STYLE[level]
     layer = folium.FeatureGroup(name=level_name(level))
     if not collection["features"]:
         return layer
@@ -255,14 +268,11 @@ def _grid_layer(collection, level):
                        smooth_factor=0.5).add_to(layer)
         return layer
     folium.GeoJson(
-        collection,
-        style_function=lambda _f, s=style: s,
+        collection, style_function=lambda _f, s=style: s,
         highlight_function=lambda _f: {"weight": 3, "color": "#E69F00"},
         on_each_feature=_text_tooltip(
             [("name", t("name")), ("code", t("code")),
              ("households", t("household_count"))], sticky=True),
-        # clicks fall through to the map, which locates the spot
-        bubbling_mouse_events=True,
         smooth_factor=0.5,
     ).add_to(layer)
     return layer
@@ -271,149 +281,124 @@ def _grid_layer(collection, level):
 def _text_tooltip(rows, sticky=False):
     """A feature's tooltip, built when shown: one (label, value) row per
     (property, label) of ``rows``, or the bare value of a single unlabelled row;
-    every value goes in as text."""
-    spec = _script_json(rows)
-    return JsCode(_TEXT_TOOLTIP.replace(
-        "STICKY", "true" if sticky else "false").replace("ROWS", spec))
+    every value goes in as text (textContent), never as markup."""
+    return folium.utilities.JsCode(_TEXT_TOOLTIP.replace(
+        "STICKY", "true" if sticky else "false").replace("ROWS", _script_json(rows)))
 
 
 _TEXT_TOOLTIP = """function (feature, layer) {
-    var rows = ROWS, p = feature.properties, el = gg.el;
+    var rows = ROWS, p = feature.properties;
+    function node(tag, content) {
+        var n = document.createElement(tag);
+        if (content !== undefined) { n.textContent = content; }
+        return n;
+    }
     function value(key) { return p[key] == null ? '' : String(p[key]); }
     layer.bindTooltip(function () {
-        if (rows.length === 1 && !rows[0][1]) { return gg.text(value(rows[0][0])); }
-        return el('table', {className: 'gg-tip'}, rows.map(function (r) {
-            return el('tr', {}, [el('th', {}, r[1]), el('td', {}, value(r[0]))]);
-        }));
+        if (rows.length === 1 && !rows[0][1]) {
+            return node('span', value(rows[0][0]));
+        }
+        var table = node('table');
+        table.className = 'gg-tip';
+        rows.forEach(function (r) {
+            var tr = node('tr');
+            tr.appendChild(node('th', r[1]));
+            tr.appendChild(node('td', value(r[0])));
+            table.appendChild(tr);
+        });
+        return table;
     }, {sticky: STICKY});
 }"""
 
 
 def _household_layer(positions):
-    # Circle markers, not folium's default AwesomeMarkers icons (no local copy).
-    # folium wraps this as `var callback = <expression>;`
-    callback = """function (row) {
-            return L.circleMarker(new L.LatLng(row[0], row[1]),
-                {radius: 3, weight: 1, color: '#7a5200', fillOpacity: 0.7});
-        }"""
-    return FastMarkerCluster(
-        positions, callback=callback, name=both("households"),
-        disableClusteringAtZoom=17, chunkedLoading=True,
-    )
+    """Household positions only (no personal data), as one MultiPoint of circle
+    markers: no clustering plugin to carry."""
+    layer = folium.FeatureGroup(name=both("households"))
+    if positions:
+        folium.GeoJson(
+            {"type": "Feature", "properties": {}, "geometry": {
+                "type": "MultiPoint",
+                "coordinates": [[lon, lat] for lat, lon in positions]}},
+            marker=folium.CircleMarker(radius=2, weight=1, fill=True,
+                                       fill_opacity=0.7),
+            style_function=lambda _f: {"color": "#7a5200", "fillColor": "#7a5200"},
+            interactive=False,
+        ).add_to(layer)
+    return layer
 
 
 def _camera_layer(cameras):
-    """The cameras as one GeoJSON layer of circle markers (the data once, not a
-    script per camera), coloured by status, named in a tooltip."""
+    """The cameras as one GeoJSON layer of circle markers coloured by status,
+    named in a tooltip."""
     layer = folium.FeatureGroup(name=both("cameras"))
     if not cameras:
         return layer
-    features = [{
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [cam["lon"], cam["lat"]]},
-        "properties": {
-            "status": cam["status"],
-            "label": f"{cam['name']}（{vocab.label(vocab.CAMERA_KINDS, cam['kind'])}，"
-                     f"{vocab.label(vocab.CAMERA_STATUSES, cam['status'])}）"},
-    } for cam in cameras]
     folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
+        camera_features(cameras),
         marker=folium.CircleMarker(radius=4, weight=1, fill=True, fill_opacity=0.9),
-        style_function=lambda f: _camera_style(f["properties"]["status"]),
+        style_function=lambda f: {"color": CAMERA_COLOUR[f["properties"]["status"]],
+                                  "fillColor": CAMERA_COLOUR[f["properties"]["status"]],
+                                  "weight": 1, "fillOpacity": 0.9},
         on_each_feature=_text_tooltip([("label", "")]),
-        bubbling_mouse_events=True,
     ).add_to(layer)
     return layer
 
 
 def _script_json(value):
     """``value`` as JSON that a <script> holds as it is: <, > and & escaped."""
+    from jinja2.utils import htmlsafe_json_dumps
+
     return str(htmlsafe_json_dumps(value, ensure_ascii=False))
 
 
-def _camera_style(status):
-    colour = _CAMERA_COLOUR[status]
-    return {"color": colour, "fillColor": colour, "weight": 1, "fillOpacity": 0.9}
+# -- every asset inlined ----------------------------------------------------------
+
+def _inline(m):
+    """Render ``m`` with the text of each script and style sheet its elements
+    ask for (the local copies: ``assets.local_file``) in the page, their images
+    as data: URLs; no element keeps a link."""
+    scripts, styles, seen = [], [], set()
+
+    def collect(element):
+        for attr, out in (("default_js", scripts), ("default_css", styles)):
+            links = getattr(element, attr, None)
+            if links is None:
+                continue
+            for name, _url in links:
+                path = assets.local_file(name)
+                if path is not None and path not in seen:
+                    seen.add(path)
+                    out.append(path)
+            setattr(element, attr, [])
+        for child in element._children.values():
+            collect(child)
+
+    collect(m)
+    head = "".join(f"<style>{_css_inlined(p)}</style>" for p in styles) + "".join(
+        "<script>" + p.read_text(encoding="utf-8").replace("</script", "<\\/script")
+        + "</script>" for p in scripts)
+    # "Leaflet" as plain text, as on every map of gridgov (static/gg.js): its
+    # prefix is a link out with a flag
+    head += ("<script>L.Control.Attribution.prototype.options.prefix = 'Leaflet';"
+             "</script>")
+    root = m.get_root()
+    # first in the head: folium's own inline script of the map needs Leaflet
+    root.header.add_child(Element(head), name="gg_inlined_assets", index=0)
+    return root.render()
 
 
-def _bounds(grids_by_level):
-    """The extent of the user's own grid: the deepest level with a single grid
-    (a village dispatcher sees the town outline but looks at the village)."""
-    present = [lv for lv in sorted(grids_by_level) if grids_by_level[lv]["features"]]
-    single = [lv for lv in present if len(grids_by_level[lv]["features"]) == 1]
-    for level in ([max(single)] if single else present[:1]):
-        features = grids_by_level[level]["features"]
-        if features:
-            xs, ys = [], []
-            for f in features:
-                _collect(f["geometry"]["coordinates"], xs, ys)
-            return [[min(ys), min(xs)], [max(ys), max(xs)]]
-    return None
+def _css_inlined(path):
+    """A style sheet's text with its relative ``url(...)``s as data: URLs."""
 
+    def data_url(match):
+        ref = match.group(1).strip("'\"")
+        if ref.startswith(("data:", "#")):
+            return match.group(0)
+        target = path.parent / ref
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        payload = base64.b64encode(target.read_bytes()).decode("ascii")
+        return f"url(data:{kind};base64,{payload})"
 
-def _collect(coords, xs, ys):
-    if coords and isinstance(coords[0], (int, float)):
-        xs.append(coords[0])
-        ys.append(coords[1])
-        return
-    for c in coords:
-        _collect(c, xs, ys)
-
-
-class LocateOnClick(MacroElement):
-    """A click on the map asks the API for the spot's grid chain, staff, cameras."""
-
-    _template = Template("""
-    {% macro script(this, kwargs) %}
-    (function (map) {
-        var T = {{ this.strings }};
-        var ROLES = {{ this.roles }};
-        var el = gg.el;
-        function render(d) {
-            if (!d.grids.length) { return el('p', {className: 'gg-out'}, T.outside); }
-            var staff = d.staff.filter(function (s) { return s.role !== 'volunteer'; });
-            return el('div', {className: 'gg-locate'}, [
-                el('b', {}, T.grid_chain),
-                el('ol', {}, d.grids.map(function (g) {
-                    return el('li', {}, [g.name + ' ', el('small', {}, g.code)]);
-                })),
-                el('b', {}, T.staff),
-                el('ul', {}, staff.map(function (s) {
-                    return el('li', {}, [(ROLES[s.role] || s.role) + ' ' + s.name +
-                                         ' ', s.phone ? gg.phone(s.phone) : null]);
-                })),
-                el('b', {}, T.cameras_seeing),
-                el('ul', {}, d.cameras.length ? d.cameras.map(function (c) {
-                    return el('li', {}, c.name + ' · ' + c.distance_m + T.metres);
-                }) : el('li', {}, T.none))
-            ]);
-        }
-        map.on('click', function (e) {
-            // on a phone: narrower than the map, and kept clear of the title
-            // bar above and the bottom sheet below (overview.css)
-            var popup = L.popup(gg.narrow() ? {
-                maxWidth: Math.min(360, map.getSize().x - 90),
-                autoPanPaddingTopLeft: [10, 54], autoPanPaddingBottomRight: [10, 58]
-            } : {maxWidth: 360}).setLatLng(e.latlng)
-                .setContent(gg.text(T.loading)).openOn(map);
-            var url = {{ this.url|tojson }} + '?lon=' + e.latlng.lng.toFixed(7) +
-                      '&lat=' + e.latlng.lat.toFixed(7);
-            fetch(url, {headers: {'Accept': 'application/json'}})
-                .then(function (r) { return r.json(); })
-                .then(function (d) {
-                    popup.setContent(d.error ?
-                        gg.text(T.failed + ': ' + d.error.message) : render(d));
-                })
-                .catch(function () { popup.setContent(gg.text(T.failed)); });
-        });
-    })({{ this._parent.get_name() }});
-    {% endmacro %}
-    """)
-
-    def __init__(self, url):
-        super().__init__()
-        self._name = "LocateOnClick"
-        self.url = url
-        self.strings = _script_json({k: v[0] for k, v in STRINGS.items()})
-        self.roles = _script_json({k: v[0] for k, v in vocab.STAFF_ROLES.items()})
-
+    text = path.read_text(encoding="utf-8")
+    return re.sub(r"url\(([^)]*)\)", data_url, text).replace("</style", "<\\/style")

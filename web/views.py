@@ -1,19 +1,22 @@
-"""The map pages: each view gathers data from layers/ and renders one map."""
+"""The overview map /: the view gathers the data from layers/ and hands it to
+``templates/overview.html`` in the page's config, which ``static/overview_map.js``
+(the grids, households, cameras, click to locate) and ``static/overview.js`` (the
+leaders' layers) draw with Leaflet. The standalone HTML file of a view is
+``web/maps.py``'s (folium), served by ``api/maps.py``."""
 
-from flask import Blueprint, current_app, request, url_for
-from flask_wtf.csrf import generate_csrf
+from flask import Blueprint, current_app, render_template, request, url_for
 
 import api
+import api.maps
 from api.auth import current, requires
 from api.db import connection
 from api.stats import clock
 from geo import vocab
 from geo.hotspots import CLASSES as HOT_CLASSES
 from layers import cameras, grids, households, tiles
-from web import assets, maps
-from web.i18n import page_strings, role_label, t
+from web import assets, basemap, maps
+from web.i18n import STRINGS, both, level_name, page_strings, t
 from web.rankings import months
-from web.security import add_nonce
 
 __all__ = ["bp"]
 
@@ -34,39 +37,65 @@ def overview():
                      if see_households and small["households"] else None)
         cams = (cameras.list_cameras(conn, principal) if small["cameras"]
                 else None)
-    tiled = {"url": request.script_root + "/tiles/{layer}/{z}/{x}/{y}.mvt",
-             "grids": [lv for lv, fits in small["grids"].items() if not fits],
-             "households": see_households and not small["households"],
-             "cameras": not small["cameras"]}
-    any_tiled = bool(tiled["grids"] or tiled["households"] or tiled["cameras"])
-    m = maps.overview_map(
-        by_level, positions, cams,
-        page={"scripts": [url_for("static", filename="gg.js")],
-              "styles": [url_for("static", filename="overview.css")]},
-        basemap_url=current_app.config["BASEMAP_URL"],
-        basemap_attribution=current_app.config["BASEMAP_ATTRIBUTION"],
-        locate_url=url_for("locate.locate") if principal.can("locate") else None,
-        user={"name": principal.username, "role": role_label(principal.role),
-              "logout_url": url_for("auth.logout"), "csrf_token": generate_csrf(),
-              "links": _nav_links(principal)},
-        leaders=(_leaders(principal, any_tiled) if principal.can("incidents:read")
-                 else None),
-        tiles=tiled,
-    )
-    html = add_nonce(assets.localise(m).get_root().render())
-    return html, 200, {"Content-Type": "text/html; charset=utf-8"}
+    tiled = _tiled(small, see_households, points_on=not principal.can(
+        "incidents:read"))
+    config = {
+        "basemap": basemap.page(),
+        "levels": [{"level": lv, "name": level_name(lv), "data": by_level.get(lv),
+                    "style": maps.path_style(lv)} for lv in vocab.GRID_LEVELS],
+        "tipRows": [["name", t("name")], ["code", t("code")],
+                    ["households", t("household_count")]],
+        "households": positions,
+        "cameras": None if cams is None else maps.camera_features(cams),
+        "cameraColours": maps.CAMERA_COLOUR,
+        "names": {"households": both("households"), "cameras": both("cameras")},
+        "tiles": tiled,
+        "locate": url_for("locate.locate") if principal.can("locate") else None,
+        "roles": {k: v[0] for k, v in vocab.STAFF_ROLES.items()},
+        "strings": {k: STRINGS[k] for k in _MAP_STRINGS},
+        "exportUrl": request.script_root + api.PREFIX + "/maps/overview.html",
+        "leaders": (_leaders(principal) if principal.can("incidents:read")
+                    else None),
+    }
+    vendor = {"leaflet_css": assets.local_url("leaflet", "leaflet.css"),
+              "leaflet_js": assets.local_url("leaflet", "leaflet.js"),
+              "css": [], "js": []}
+    if positions is not None:
+        vendor["css"] += [assets.local_url("leaflet-markercluster", name) for name in
+                          ("MarkerCluster.css", "MarkerCluster.Default.css")]
+        vendor["js"].append(assets.local_url("leaflet-markercluster",
+                                             "leaflet.markercluster.js"))
+    if tiled or config["leaders"]:  # the leaders' choropleth may go to tiles
+        vendor["js"].append(assets.local_url("leaflet-vectorgrid",
+                                             "Leaflet.VectorGrid.bundled.min.js"))
+    return render_template("overview.html", config=config, vendor=vendor)
 
 
-# The choropleth's measures: key in the rankings API's items, label, how to print
-# it, and which end is worse (the legend's dark end, the list's top).
-_MEASURES = (
-    ("resolution_rate", "share", "low"), ("timeliness", "share", "low"),
-    ("received", "count", "high"), ("per_100_households", "count", "high"),
-    ("overdue", "count", "high"), ("avg_close_days", "days", "high"),
-    ("received_change", "change", "high"), ("yoy_change", "change", "high"),
-    ("coverage", "share", "low"), ("visit_rate", "share", "low"),
-    ("score", "count", "low"),
-)
+# Strings of the general table the map's script uses (the locate popup, the
+# export button).
+_MAP_STRINGS = ("grid_chain", "staff", "cameras_seeing", "outside", "loading",
+                "failed", "none", "metres", "ov_export")
+
+
+def _tiled(small, see_households, points_on):
+    """The config of the layers drawn from vector tiles, or None: the grid levels
+    too large to embed, households and cameras likewise (under the leaders'
+    choropleth a city's points would bury it: there they start switched off)."""
+    levels = [lv for lv, fits in small["grids"].items() if not fits]
+    layers = []
+    if levels:
+        layers.append({"layer": "grids", "on": True,
+                       "name": " / ".join(level_name(lv) for lv in levels)})
+    if see_households and not small["households"]:
+        layers.append({"layer": "households", "name": both("households"),
+                       "on": points_on})
+    if not small["cameras"]:
+        layers.append({"layer": "cameras", "name": both("cameras"), "on": points_on})
+    if not layers:
+        return None
+    return {"url": request.script_root + "/tiles/{layer}/{z}/{x}/{y}.mvt",
+            "layers": layers,
+            "levels": {lv: maps.path_style(lv) for lv in levels}}
 
 
 def _embed_max():
@@ -75,7 +104,7 @@ def _embed_max():
     return int(current_app.config.get("MAP_EMBED_MAX", tiles.EMBED_MAX))
 
 
-def _leaders(principal, tiled):
+def _leaders(principal):
     """The config of the leaders' layers (``static/overview.js``)."""
     root = principal.grid_code
     if root:
@@ -93,7 +122,8 @@ def _leaders(principal, tiled):
         "month": request.args.get("month", "") or offered["default"],
         "months": offered,
         "measures": [{"key": k, "zh": t(f"ov_m_{k}"), "en": t(f"ov_m_{k}", "en"),
-                      "kind": kind, "worse": worse} for k, kind, worse in _MEASURES],
+                      "kind": kind, "worse": worse}
+                     for k, kind, worse in api.maps.MEASURES],
         "levels": {lv: list(pair) for lv, pair in vocab.GRID_LEVELS.items()},
         "hotLabels": {code: zh for code, zh, _en in HOT_CLASSES.values()},
         "can": {"incidents": True},
@@ -102,28 +132,4 @@ def _leaders(principal, tiled):
         "tiles": request.script_root + "/tiles/grids/{z}/{x}/{y}.mvt",
         "tileZoom": {lv: tiles.first_zoom(lv) for lv in vocab.GRID_LEVELS},
         "strings": page_strings("ov_", "month_"),
-        # VectorGrid for a choropleth drawn on tiles (web/maps.py's tiled layers
-        # load it already when the page has some)
-        "scripts": ([] if tiled else [assets.local_url(
-                        "leaflet-vectorgrid", "Leaflet.VectorGrid.bundled.min.js")])
-                   + [url_for("static", filename="overview.js")],
     }
-
-
-def _nav_links(principal):
-    links = []
-    if principal.can("locate"):
-        links.append((t("nav_dispatch"), url_for("dispatch.dispatch")))
-    if principal.can("tracks:read"):
-        links.append((t("tracks"), url_for("tracks_page.tracks")))
-    if principal.can("incidents:read"):
-        links.append((t("rank_nav"), url_for("rankings.rankings")))
-    if principal.can("grids:edit"):
-        links.append((t("nav_plan"), url_for("plan.plan")))
-    if principal.can("imports:run"):
-        links.append((t("nav_import"), url_for("import_page.import_page")))
-    if principal.can("audit:read"):
-        links.append((t("nav_audit"), url_for("admin.audit")))
-    if principal.can("users:manage"):
-        links.append((t("nav_users"), url_for("admin.users_page")))
-    return links

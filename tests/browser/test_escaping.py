@@ -46,12 +46,9 @@ _MADE = """() => ({
 _TOOLTIPS = "() => [...document.querySelectorAll('.leaflet-tooltip')]" \
     ".map(t => t.textContent)"
 
-_FIND_MAP = """() => {
-    for (const k of Object.keys(window)) {
-        if (k.startsWith('map_') && window[k] instanceof L.Map) return 'window.' + k;
-    }
-    return null;
-}"""
+# the overview's Leaflet map (static/overview_map.js)
+_FIND_MAP = """() => window.ggLeaflet && window.ggLeaflet.map instanceof L.Map ?
+    'window.ggLeaflet.map' : null"""
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +128,7 @@ def _open_all_tooltips(page, map_expr):
 
 
 def test_the_overview_map_shows_names_as_text(page, hostile, artifacts):
-    # the viewer's map: folium's grids and cameras, no leaders' layers
+    # the viewer's map: the grids and cameras, no leaders' layers
     seen = _open(page, hostile, "/", "viewer", ".leaflet-control-layers")
     m = page.evaluate(_FIND_MAP)
     lon, lat, name = _point_on(hostile, "level = 4")

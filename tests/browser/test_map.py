@@ -8,12 +8,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 LEVEL_LABELS = ["一级网格", "二级网格", "三级网格", "四级网格"]
 
-_FIND_MAP = """() => {
-    for (const k of Object.keys(window)) {
-        if (k.startsWith('map_') && window[k] instanceof L.Map) return k;
-    }
-    return null;
-}"""
+# the overview's Leaflet map (static/overview_map.js), as a global's path
+_FIND_MAP = """() => window.ggLeaflet && window.ggLeaflet.map instanceof L.Map ?
+    'ggLeaflet' : null"""
 
 
 def _open_map(page, live_server, login, username="dispatcher"):
@@ -51,12 +48,12 @@ def test_clicking_a_micro_grid_shows_its_grid_chain(page, live_server, login,
     p = micro.geometry.representative_point()
     name = page.evaluate(_FIND_MAP)
     assert name, "no Leaflet map on the page"
-    page.evaluate(f"() => {{ window['{name}'].setView([{p.y}, {p.x}], 16); }}")
+    page.evaluate(f"() => {{ window['{name}'].map.setView([{p.y}, {p.x}], 16); }}")
     page.wait_for_timeout(300)
     xy = page.evaluate(
-        f"() => {{ const q = window['{name}'].latLngToContainerPoint([{p.y}, {p.x}]);"
-        " return {x: q.x, y: q.y}; }")
-    box = page.locator(".folium-map").bounding_box()
+        f"() => {{ const q = window['{name}'].map"
+        f".latLngToContainerPoint([{p.y}, {p.x}]); return {{x: q.x, y: q.y}}; }}")
+    box = page.locator("#overview-map").bounding_box()
     page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
     popup = page.wait_for_selector(".gg-locate")
     text = popup.inner_text()
@@ -83,7 +80,7 @@ def test_a_leader_cannot_reach_the_planners_editor(page, live_server, login,
     login("leader")
     page.goto(live_server + "/", wait_until="networkidle")
     page.wait_for_selector(".leaflet-control-layers")
-    assert "网格规划" not in page.inner_text(".gg-title")  # no link offered
+    assert "网格规划" not in page.inner_text("header")  # no link offered
     response = page.goto(live_server + "/plan")
     assert response.status == 403
     assert "无权访问" in page.inner_text("h2")
@@ -98,7 +95,7 @@ def test_a_village_dispatcher_sees_only_the_village(page, live_server, login,
     name = page.evaluate(_FIND_MAP)
     codes = page.evaluate(f"""() => {{
         const out = [];
-        window['{name}'].eachLayer(l => {{
+        window['{name}'].map.eachLayer(l => {{
             const p = l.feature && l.feature.properties;
             if (p && p.level) out.push(p.code);  // the grids (not the cameras)
         }});
@@ -110,7 +107,7 @@ def test_a_village_dispatcher_sees_only_the_village(page, live_server, login,
 
 
 @pytest.mark.parametrize(("path", "user", "ready", "box"), [
-    ("/", "dispatcher", ".leaflet-control-layers", ".folium-map"),
+    ("/", "dispatcher", ".leaflet-control-layers", "#overview-map"),
     ("/dispatch", "dispatcher", "#dispatch[data-state=ready]", "#dispatch-map"),
     ("/tracks", "leader", "#tracks[data-state=loaded]", "#tracks-map"),
     ("/plan", "planner", "#plan[data-state=ready]", "#plan-map"),

@@ -97,7 +97,7 @@ def _map_png(page):
     import numpy as np
     from PIL import Image
 
-    shot = page.locator(".folium-map").screenshot()
+    shot = page.locator("#overview-map").screenshot()
     return np.asarray(Image.open(BytesIO(shot)).convert("RGB"))
 
 

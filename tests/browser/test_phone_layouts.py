@@ -29,12 +29,11 @@ document.addEventListener('securitypolicyviolation', function (e) {
 
 # (path, account, what says the page is ready, header, map, menu's links)
 _BAR = ("header", "#gg-nav")
-_TITLE = (".gg-title", "#gg-title-nav")
 PAGES = {
     "overview-leader": ("/?month=2026-10", "leader", "#gg-panel[data-state=ready]",
-                        *_TITLE, ".folium-map"),
-    "overview-dispatcher": ("/", "dispatcher", ".gg-title .gg-menu",
-                            *_TITLE, ".folium-map"),
+                        *_BAR, "#overview-map"),
+    "overview-dispatcher": ("/", "dispatcher", ".leaflet-control-layers",
+                            *_BAR, "#overview-map"),
     "dispatch": ("/dispatch", "dispatcher", "#dispatch[data-state=ready]", *_BAR,
                  "#dispatch-map"),
     "tracks": ("/tracks", "leader", "#tracks[data-state=loaded]", *_BAR,
@@ -175,21 +174,17 @@ def test_the_overview_locate_popup_dials_the_staff(
     _fits_a_phone(page, "overview-dispatcher")
     _menu_reveals_the_links(page, "overview-dispatcher")
     lon, lat = _micro_spot(demo_town)
-    expr = page.evaluate("""() => {
-        for (const k of Object.keys(window)) {
-            if (k.startsWith('map_') && window[k] instanceof L.Map) return k;
-        }
-    }""")
+    expr = "ggLeaflet.map"  # static/overview_map.js
     page.evaluate(f"() => {{ window.{expr}.setView([{lat}, {lon}], 16, "
                   "{animate: false}); }")
     xy = page.evaluate(f"() => window.{expr}.latLngToContainerPoint([{lat}, {lon}])")
-    page.locator(".folium-map").tap(position={"x": xy["x"], "y": xy["y"]})
+    page.locator("#overview-map").tap(position={"x": xy["x"], "y": xy["y"]})
     page.wait_for_selector(".leaflet-popup .gg-locate a[href^='tel:']")
     _tel_links(page, ".leaflet-popup")
     page.wait_for_timeout(500)  # the popup's fade and the map's pan
     popup = page.locator(".leaflet-popup").bounding_box()
     assert popup["x"] >= 0 and popup["x"] + popup["width"] <= 375
-    # clear of the title bar and of the folded sheet
+    # clear of the header and of the folded sheet
     assert popup["y"] >= 44 and popup["y"] + popup["height"] <= 812 - 48
     page.screenshot(path=str(artifacts / "phone-overview-dispatcher.png"))
     _fits_a_phone(page, "overview-dispatcher")

@@ -235,6 +235,11 @@ TABLE = {
     ("GET", "/api/v1/exports/<layer>"): {
         "grids": _EVERYONE, "cameras": _EVERYONE, "households": _HOUSEHOLDS,
         "incidents": _INCIDENTS, "tracks": _TRACKS},
+    # the overview's view as one HTML file: each layer as its read; the
+    # choropleth of a grid outside the jurisdiction is 404 like its ranking
+    ("GET", "/api/v1/maps/overview.html"): {
+        "level4": _EVERYONE, "cameras": _EVERYONE, "households": _HOUSEHOLDS,
+        "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
 
     # households
     ("GET", "/api/v1/households"): {"-": _HOUSEHOLDS},

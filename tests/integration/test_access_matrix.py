@@ -411,6 +411,10 @@ get("/api/v1/locate/nearby", "/api/v1/locate/nearby?lon={lon}&lat={lat}")
 get("/api/v1/places", "/api/v1/places?q=村")
 get("/api/v1/search", "/api/v1/search?layer={layer}&lon={lon}&lat={lat}&k=1")
 get("/api/v1/exports/<layer>", "/api/v1/exports/{layer}?format=csv")
+# a layer alone, or (own, other) the choropleth of a comprehensive grid
+probe("GET", "/api/v1/maps/overview.html")(lambda m, who, t: (
+    "/api/v1/maps/overview.html?layers=" + t.get("layer", "choropleth")
+    + ("" if "layer" in t else "&grid=" + t["level3"]), {}))
 send("POST", "/api/v1/search", "/api/v1/search?layer={layer}",
      lambda t: {"polygon": FAR}, ok=200)
 

@@ -1,6 +1,6 @@
 /*
- * The leaders' overview (web/views.py renders the folium map of `/`; this script
- * adds to it): a choropleth of the chosen measure at the chosen level under the
+ * The leaders' overview (web/views.py renders `/`, static/overview_map.js
+ * draws its map; this script adds to it): a choropleth of the chosen measure at the chosen level under the
  * chosen grid, with its legend and class breaks; the incident heatmap (cells
  * aggregated server side, refetched for the view on every move); Getis-Ord Gi*
  * hot and cold spots; the cameras' fields of view and the blind spots; a side
@@ -17,9 +17,12 @@
 (function () {
   'use strict';
 
-  var cfg = JSON.parse(document.getElementById('gg-overview-config').textContent);
-  var map = window.ggLeaflet.map;         // web/maps.py's _Expose
+  var cfg = JSON.parse(document.getElementById('overview-config').textContent)
+    .leaders;
+  var map = window.ggLeaflet.map;         // static/overview_map.js
   var control = window.ggLeaflet.control;
+  // the map's box: the panel, the spinner and the legend's hatching go in it
+  var body = document.getElementById('overview-body');
   var API = cfg.api;
   var el = gg.el, text = gg.text, clear = gg.clear, q = gg.query;
   var T = gg.strings(cfg.strings), zh = T.zh, both = T.both;
@@ -53,7 +56,7 @@
     pattern.appendChild(node('line', {x1: 0, y1: 0, x2: 0, y2: 7, stroke: '#000',
                                       'stroke-width': 2.5}));
     defs.appendChild(pattern);
-    document.body.appendChild(defs);
+    body.appendChild(defs);
   })();
 
   // --- requests: a spinner while one takes over 300 ms --------------------------------
@@ -61,7 +64,7 @@
   var busy = el('div', {className: 'gg-busy', id: 'gg-busy', role: 'status'},
                 [el('span', {className: 'gg-spinner'}), zh('busy')]);
   busy.hidden = true;
-  document.body.appendChild(busy);
+  body.appendChild(busy);
   var pending = 0, busyTimer = null;
   function track(promise) {
     pending++;
@@ -101,6 +104,7 @@
   choropleth.addTo(map);
   labels.addTo(map);
   control.addOverlay(choropleth, zh('ov_choropleth'));
+  window.ggLeaflet.layers.choropleth = choropleth;  // what the export draws
   control.addOverlay(labels, zh('ov_labels'));
   if (cfg.can.incidents) {
     control.addOverlay(heat, zh('ov_heatmap'));
@@ -119,7 +123,7 @@
   var sheet = gg.sheet(aside, state.root.name);
   var panel = el('div', {className: 'gg-panel-body'});
   aside.appendChild(panel);
-  document.body.appendChild(aside);
+  body.appendChild(aside);
   L.DomEvent.disableClickPropagation(aside);
   L.DomEvent.disableScrollPropagation(aside);
   var legend = L.control({position: 'bottomleft'});
@@ -426,11 +430,13 @@
   // More grids than a page should hold (a city's 20,000 micro-grids): the
   // choropleth is drawn on the grid vector tiles, coloured from the same ranking
   // items; a double click drills down through the locate API (the tiles are not
-  // interactive: see web/maps.py's _TiledLayers).
+  // interactive: see static/overview_map.js).
   function tiledShapes() {
     choropleth.clearLayers();
     var prefix = state.root.code || '';
-    state.tiled = L.vectorGrid.protobuf(cfg.tiles, {
+    var url = gg.tileUrl(map, cfg.tiles);  // shifted like a GCJ-02 basemap
+    if (!url) { return; }                  // Baidu's own grid: no XYZ tiles
+    state.tiled = L.vectorGrid.protobuf(url, {
       rendererFactory: L.canvas.tile, interactive: false, pane: 'overlayPane',
       maxNativeZoom: 22, maxZoom: 22,
       vectorTileLayerStyles: {grids: function (p) {
@@ -495,7 +501,7 @@
         state.rootBox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(),
                          bounds.getNorth()].map(function (x) { return x.toFixed(6); })
           .join(',');
-        if (state.fit) { map.fitBounds(bounds); }  // not on opening: folium fitted
+        if (state.fit) { map.fitBounds(bounds); }  // not on opening: overview_map.js fitted
       }
     });
   }

@@ -1,0 +1,240 @@
+"""/api/v1/maps/overview.html: a view of the overview as one standalone HTML file.
+
+The view the overview shows (its layers, the leaders' choropleth with its
+measure, level, grid and month, the extent) for sending to a leader: a file that
+opens offline with a double click. The data comes from the same reads as the
+overview's (``layers.grids``, ``layers.households`` positions only,
+``layers.cameras``, ``layers.stats.rankings``), scoped to the user's
+jurisdiction; a file carrying households writes an audit row, as any read of
+them that leaves gridgov. The file is drawn by folium in ``web/maps.py``, which
+the application factory hands in as ``app.extensions["gridgov.map_export"]``
+(api/ imports nothing of web/).
+"""
+
+import urllib.parse
+
+from flask import Blueprint, Response, current_app, request
+
+from api.auth import current, requires
+from api.db import connection
+from api.exports import TooLarge
+from api.params import bbox_arg, int_arg
+from api.stats import clock, period_arg
+from geo import localtime, vocab
+from geo.catalogue import say, text
+from layers import audit, cameras, grids, households, ranking_print, stats
+from layers.errors import Forbidden, Invalid
+
+__all__ = ["bp", "OPENAPI", "MEASURES", "LAYERS"]
+
+bp = Blueprint("maps", __name__)
+
+# The choropleth's measures: key in the rankings' items, how to print it, and
+# which end is worse (the legend's dark end, the list's top): the overview's too.
+MEASURES = (
+    ("resolution_rate", "share", "low"), ("timeliness", "share", "low"),
+    ("received", "count", "high"), ("per_100_households", "count", "high"),
+    ("overdue", "count", "high"), ("avg_close_days", "days", "high"),
+    ("received_change", "change", "high"), ("yoy_change", "change", "high"),
+    ("coverage", "share", "low"), ("visit_rate", "share", "low"),
+    ("score", "count", "low"),
+)
+# layer -> the permission it needs besides map:view
+LAYERS = {"level1": None, "level2": None, "level3": None, "level4": None,
+          "households": "households:read", "cameras": None,
+          "choropleth": "incidents:read"}
+_MAX = 20_000  # features of one layer in one file (MAP_EXPORT_MAX)
+
+OPENAPI = {
+    "/maps/overview.html": {
+        "get": {
+            "summary": "A view of the overview as one HTML file that opens offline",
+            "parameters": [
+                {"name": n, "in": "query", "schema": s} for n, s in (
+                    ("layers", {"type": "string", "description":
+                                "comma-separated: " + ", ".join(LAYERS)
+                                + " (default the four levels, and the choropleth "
+                                  "where the role reads incidents)"}),
+                    ("measure", {"type": "string", "default": "resolution_rate",
+                                 "enum": [k for k, _, _ in MEASURES]}),
+                    ("level", {"type": "integer", "minimum": 1, "maximum": 4,
+                               "description": "the choropleth's level"}),
+                    ("grid", {"type": "string",
+                              "description": "the choropleth's root grid"}),
+                    ("month", {"type": "string", "description": "YYYY-MM"}),
+                    ("bbox", {"type": "string",
+                              "description": "the extent: w,s,e,n in degrees"}))],
+            "responses": {
+                "200": {"description": "text/html, as an attachment"},
+                "400": {"description": "a bad parameter (named in error.field)"},
+                "403": {"description": "the role may not see a layer asked for"},
+                "404": {"description": "no such grid in the jurisdiction"},
+                "413": {"description": "a layer too large for one file"}},
+        },
+    },
+}
+
+
+def _layers(principal):
+    raw = request.args.get("layers")
+    if raw is None or not raw.strip():
+        asked = ["level1", "level2", "level3", "level4"]
+        if principal.can("incidents:read"):
+            asked.append("choropleth")
+        return asked
+    asked = [name.strip() for name in raw.split(",") if name.strip()]
+    for name in asked:
+        if name not in LAYERS:
+            raise Invalid(say("export_parameter_name_must_be_one", name="layers",
+                              value="、".join(LAYERS), value2=repr(name),
+                              value3=", ".join(LAYERS)), field="layers")
+        needs = LAYERS[name]
+        if needs and not principal.can(needs):
+            raise Forbidden(say("map_export_forbidden_layer", role=principal.role,
+                                layer=name), field="layers")
+    return asked
+
+
+def _measure():
+    key = (request.args.get("measure") or "resolution_rate").strip()
+    for k, kind, worse in MEASURES:
+        if k == key:
+            return {"key": k, "zh": text(f"ov_m_{k}"), "en": text(f"ov_m_{k}", "en"),
+                    "kind": kind, "worse": worse}
+    keys = [k for k, _, _ in MEASURES]
+    raise Invalid(say("export_parameter_name_must_be_one", name="measure",
+                      value="、".join(keys), value2=repr(key),
+                      value3=", ".join(keys)), field="measure")
+
+
+def _too_large(name, cap):
+    return TooLarge(say("map_export_layer_too_large", layer=name, cap=cap),
+                    field="layers")
+
+
+@bp.get("/maps/overview.html")
+@requires("map:view")
+def overview_html():
+    principal = current()
+    asked = _layers(principal)
+    choropleth = "choropleth" in asked
+    measure, level = _measure(), int_arg("level", 1, 4)
+    root, now, bbox = request.args.get("grid", "").strip() or None, clock(), bbox_arg()
+    period = period_arg(now)
+    cap = int(current_app.config.get("MAP_EXPORT_MAX", _MAX))
+    view = {"levels": {}, "bbox": bbox, "households": None, "cameras": None,
+            "choropleth": None}
+    with connection() as conn:
+        for lv in vocab.GRID_LEVELS:
+            if f"level{lv}" in asked:
+                found = grids.list_grids(conn, principal, level=lv)
+                if found["numberMatched"] > found["numberReturned"]:
+                    raise _too_large(f"level{lv}", grids.MAX_FEATURES)
+                view["levels"][lv] = found
+        if "households" in asked:
+            view["households"] = households.positions(conn, principal, limit=cap + 1)
+            if len(view["households"]) > cap:
+                raise _too_large("households", cap)
+            audit.record_read(conn, principal, "households", {
+                "via": "map_export", "layers": ",".join(asked)},
+                len(view["households"]))
+        if "cameras" in asked:
+            view["cameras"] = cameras.list_cameras(conn, principal, limit=cap + 1)
+            if len(view["cameras"]) > cap:
+                raise _too_large("cameras", cap)
+        if choropleth:
+            found = stats.rankings(conn, principal, level=level, period=period,
+                                   root=root, now=now)
+            if len(found["items"]) > cap:
+                raise _too_large("choropleth", cap)
+            shapes = ranking_print.outlines(conn, principal, found)
+            view["choropleth"] = _choropleth(found, shapes, measure)
+    view["title"] = _title(principal, view)
+    view["code"] = (view["choropleth"]["code"] if view["choropleth"]
+                    else principal.grid_code)
+    view["exported"] = " ".join(text("ov_export_at", lang).format(
+        time=localtime.shown(now, lang=lang)) for lang in ("zh", "en"))
+    if bbox is None:
+        view["bbox"] = _extent(view)
+    html = current_app.extensions["gridgov.map_export"](view)
+    return Response(html, mimetype="text/html", headers={
+        "Content-Disposition": _attachment(_file_name(view), _ascii_name(view)),
+        "Cache-Control": "no-store"})
+
+
+def _choropleth(found, shapes, measure):
+    import shapely
+
+    root = found["root"]
+    level_zh = vocab.GRID_LEVELS[found["level"]][0]
+    month = found["period"]["month"] or (
+        f"{found['period']['from']} – {found['period']['to']}")
+    return {
+        "measure": measure, "items": found["items"], "month": month,
+        "root": root["name"] if root else text("ov_everywhere"),
+        "code": root["code"] if root else None,
+        "shapes": {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": shapely.geometry.mapping(geom),
+             "properties": {"code": g["code"], "name": g["name"]}}
+            for g in found["items"] if (geom := shapes.get(g["code"])) is not None]},
+        "subtitle": " · ".join((level_zh, measure["zh"], month)),
+    }
+
+
+def _title(principal, view):
+    """"<the area> · 网格地图": the choropleth's root, else the user's own grid."""
+    if view["choropleth"]:
+        area = view["choropleth"]["root"]
+    else:
+        own = [f for fc in view["levels"].values() for f in fc["features"]
+               if f["properties"]["code"] == principal.grid_code]
+        area = own[0]["properties"]["name"] if own else text("ov_everywhere")
+    return f"{area} · {text('ov_export_file')}"
+
+
+def _extent(view):
+    """(w, s, e, n) of what the file shows, or None when it shows nothing."""
+    xs, ys = [], []
+
+    def walk(coords):
+        if coords and isinstance(coords[0], (int, float)):
+            xs.append(coords[0])
+            ys.append(coords[1])
+        else:
+            for c in coords:
+                walk(c)
+
+    collections = ([view["choropleth"]["shapes"]] if view["choropleth"] else [])
+    if not collections:  # the user's own area: the deepest level with one grid
+        present = [fc for _, fc in sorted(view["levels"].items()) if fc["features"]]
+        single = [fc for fc in present if len(fc["features"]) == 1]
+        collections = single[-1:] or present[:1]
+    for fc in collections:
+        for f in fc["features"]:
+            walk(f["geometry"]["coordinates"])
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else None
+
+
+def _file_name(view):
+    parts = [view["title"].replace(" · ", "-")]
+    if view["choropleth"]:
+        ch = view["choropleth"]
+        parts += [ch["measure"]["zh"], ch["month"].replace(" – ", "_")]
+    return "-".join(parts) + ".html"
+
+
+def _ascii_name(view):
+    """The name for a client that reads no ``filename*``: codes and the month."""
+    ch = view["choropleth"]
+    parts = ["gridgov-map", view["code"] or "all"]
+    if ch:
+        parts += [ch["measure"]["key"], ch["month"].replace(" – ", "_")]
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_"
+                   for c in "-".join(parts)) + ".html"
+
+
+def _attachment(name, fallback):
+    """Content-Disposition for a file name in Chinese (RFC 6266, RFC 5987): the
+    ASCII ``fallback``, and the UTF-8 name percent-encoded in ``filename*``."""
+    return (f'attachment; filename="{fallback}"; '
+            f"filename*=UTF-8''{urllib.parse.quote(name, safe='')}")
