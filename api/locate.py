@@ -21,7 +21,7 @@ from geo.coverage import view_rings_wgs84
 from layers import db
 from layers import locate as locate_layer
 from layers.errors import Invalid
-from layers.locate_index import IndexHolder
+from layers.locate_follow import IndexHolder
 
 bp = Blueprint("locate", __name__)
 

@@ -1,9 +1,12 @@
 -- The locate index (layers/locate_index.py) follows edits instead of rebuilding:
 -- each server process keeps the grids, cameras and active staff in memory and,
 -- when they change, reloads just the changed keys. Every statement writing one
--- of the three tables records which keys it touched (grid codes, camera codes,
--- staff ids; the old and the new key of a row whose key changed), inside its
--- transaction, and wakes the processes with a NOTIFY at its commit.
+-- of the three tables records which keys it touched, inside its transaction, and
+-- wakes the processes with a NOTIFY at its commit. The keys are grid codes for
+-- grids, camera ids for cameras (a camera whose code changes stays one entry),
+-- and for staff the grid codes they were and are assigned to (a process keeps
+-- each grid's staff together and reloads a grid's list whole). For a changed key
+-- both the old and the new one.
 --
 -- A process knows where it is by the snapshot it last read (pg_current_snapshot),
 -- not by an id: ids are handed out before commit, so a row with a smaller id can
@@ -81,24 +84,24 @@ CREATE TRIGGER grids_locate_truncate AFTER TRUNCATE ON grids
 
 CREATE TRIGGER cameras_locate_insert AFTER INSERT ON cameras
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('code');
+    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('id');
 CREATE TRIGGER cameras_locate_update AFTER UPDATE ON cameras
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('code');
+    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('id');
 CREATE TRIGGER cameras_locate_delete AFTER DELETE ON cameras
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('code');
+    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('id');
 CREATE TRIGGER cameras_locate_truncate AFTER TRUNCATE ON cameras
-    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('code');
+    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('id');
 
 CREATE TRIGGER grid_staff_locate_insert AFTER INSERT ON grid_staff
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('id');
+    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('grid_code');
 CREATE TRIGGER grid_staff_locate_update AFTER UPDATE ON grid_staff
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('id');
+    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('grid_code');
 CREATE TRIGGER grid_staff_locate_delete AFTER DELETE ON grid_staff
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('id');
+    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('grid_code');
 CREATE TRIGGER grid_staff_locate_truncate AFTER TRUNCATE ON grid_staff
-    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('id');
+    FOR EACH STATEMENT EXECUTE FUNCTION locate_changes_log('grid_code');

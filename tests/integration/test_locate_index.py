@@ -1,6 +1,7 @@
 """Locate from the in-memory index: the same answer as the SQL, never stale, and
 following every kind of edit by changes (migration 0029) rather than rebuilds."""
 
+import marshal
 import threading
 import time
 
@@ -13,7 +14,8 @@ from shapely.geometry import mapping
 
 from layers import locate
 from layers.access import Principal
-from layers.locate_index import IndexHolder, LocateIndex, prune_changes
+from layers.locate_follow import IndexHolder, prune_changes
+from layers.locate_index import LocateIndex
 from tests.conftest import writable_demo
 
 pytestmark = pytest.mark.db
@@ -67,19 +69,31 @@ def test_the_index_answers_as_the_sql_does(town_conn, demo_town):
 # -- following edits ---------------------------------------------------------
 
 
+def _cameras(index):
+    """code -> (name, kind, owner, status, grid, fov, range, lon, lat, bearing, id)
+    of the live cameras of an index."""
+    out = {}
+    for i in np.flatnonzero(index._c_live[:index._c_n]).tolist():
+        code, name = index._c_text[i].decode().split("\0")
+        bearing = index._c_bearing[i].item()
+        out[code] = (name, index._c_kind[i], index._c_owner[i], index._c_status[i],
+                     index._c_grid[i], *(a[i].item() for a in (
+                         index._c_fov, index._c_range, index._c_lon, index._c_lat)),
+                     None if np.isnan(bearing) else bearing, index._c_id[i].item())
+    return out
+
+
+def _status(index, code):
+    return _cameras(index)[code][3]
+
+
 def _state(index):
     """Everything an index holds, comparable between two indexes."""
     grids = {c: (int(index._g_level[i]), index._g_name[i],
                  shapely.to_wkb(index._g_geom[i])) for c, i in index._g_slot.items()}
-    cams = {c: (index._c_name[i], index._c_kind[i], index._c_owner[i],
-                index._c_status[i], index._c_grid[i],
-                *(a[i].item() for a in (index._c_fov, index._c_range,
-                                        index._c_lon, index._c_lat)),
-                None if np.isnan(index._c_bearing[i]) else index._c_bearing[i].item())
-            for c, i in index._c_slot.items()}
-    staff = {g: list(v) for g, v in index._staff.items() if v}
-    return {"generation": index.generation, "grids": grids, "cameras": cams,
-            "staff": staff, "reach": index._reach}
+    staff = {g: marshal.loads(v) for g, v in index._staff.items()}
+    return {"generation": index.generation, "grids": grids,
+            "cameras": _cameras(index), "staff": staff, "reach": index._reach}
 
 
 class Follow:
@@ -242,7 +256,7 @@ def test_camera_add_move_status_and_delete_are_followed(follow, demo_town):
     follow.check(follow.near("cameras", [fixed.code]))
     follow.sql("UPDATE cameras SET code = 'IDX-RECODED' WHERE code = %s", fixed.code)
     follow.check(follow.near("cameras", ["IDX-RECODED"]))
-    assert fixed.code not in follow.holder.index._c_slot
+    assert fixed.code not in _cameras(follow.holder.index)
     follow.sql("DELETE FROM cameras WHERE code IN ('IDX-NEW', 'IDX-RECODED')")
     follow.check(follow.near("cameras", [cams.iloc[0].code]))
     assert follow.holder.index._reach < 1900.0  # and shrinks again
@@ -258,7 +272,8 @@ def test_staff_assign_and_unassign_are_followed(follow):
     follow.sql("UPDATE grid_staff SET grid_code = %s, role = 'grid_chief'"
                " WHERE id = %s", other, sid)
     follow.check(follow.near("grids", [micro, other]))
-    assert [s[0] for s in follow.holder.index._staff[other]][0] == sid  # chief first
+    chief = marshal.loads(follow.holder.index._staff[other])[0]
+    assert chief[:2] == (0, sid)  # the chief first
     follow.sql("UPDATE grid_staff SET active = false WHERE grid_code = %s", other)
     follow.check(follow.near("grids", [other]))
     assert other not in follow.holder.index._staff
@@ -280,7 +295,7 @@ def test_an_import_of_cameras_is_followed(follow, demo_town, tmp_path):
                               env={"GRIDGOV_DATABASE_URL": follow.rw.url})
     assert done.exit_code == 0, done.output
     assert follow.check(follow.near("cameras", list(cams.code))) >= 3
-    assert {"IDX-IMP0", "IDX-IMP1", "IDX-IMP2"} <= set(follow.holder.index._c_slot)
+    assert {"IDX-IMP0", "IDX-IMP1", "IDX-IMP2"} <= set(_cameras(follow.holder.index))
 
 
 def test_a_commit_that_comes_late_is_not_skipped(follow, demo_town):
@@ -292,11 +307,10 @@ def test_a_commit_that_comes_late_is_not_skipped(follow, demo_town):
         follow.sql("UPDATE cameras SET status = 'fault' WHERE code = %s", b)
         assert follow.holder.refresh() == 1  # b only: a is not committed yet
         index = follow.holder.index
-        assert index._c_status[index._c_slot[a]] == "online"
-        assert index._c_status[index._c_slot[b]] == "fault"
+        assert _status(index, a) == "online" and _status(index, b) == "fault"
         slow.commit()
     follow.check(follow.near("cameras", [a, b]))
-    assert index._c_status[index._c_slot[a]] == "offline"
+    assert _status(index, a) == "offline"
 
 
 def test_an_answer_read_while_the_index_changes_is_not_used(follow, demo_town):
@@ -363,7 +377,7 @@ def test_a_truncate_rebuilds(databases, demo_town):
         holder.refresh()
         c.execute("TRUNCATE cameras CASCADE")
         assert holder.refresh() == -1 and holder.loads == 2
-        assert not holder.index._c_slot
+        assert not _cameras(holder.index)
         p = demo_town.cameras.geometry.iloc[0]
         gen = c.execute(locate.GENERATION).fetchone()[0]
         assert holder.locate(gen, Principal("admin", "admin"), p.x, p.y)[
@@ -403,7 +417,7 @@ def test_the_follower_applies_an_edit_within_the_bound(databases, demo_town):
             gen = c.execute(locate.GENERATION).fetchone()[0]
         _until(lambda: holder.index.generation == gen, FOLLOW_BOUND_S)
         index = holder.index
-        assert index._c_status[index._c_slot[cam.code]] == "fault"
+        assert _status(index, cam.code) == "fault"
         # its connection lost (a restart, a network cut): the NOTIFY of an edit
         # made meanwhile is lost with it, and the change rows bring it back
         with psycopg.connect(rw.url, autocommit=True) as c:
@@ -415,7 +429,7 @@ def test_the_follower_applies_an_edit_within_the_bound(databases, demo_town):
                       (cam.code,))
             gen = c.execute(locate.GENERATION).fetchone()[0]
         _until(lambda: holder.index.generation == gen, 10 + FOLLOW_BOUND_S)
-        assert index._c_status[index._c_slot[cam.code]] == "offline"
+        assert _status(index, cam.code) == "offline"
         assert holder.loads == 1 and holder.index is index  # followed, not rebuilt
     finally:
         holder.stop()
@@ -476,3 +490,31 @@ def test_locate_without_the_index_still_answers(demo_url, tokens, demo_town):
     found = client.get(f"/api/v1/locate?lon={p.x:.8f}&lat={p.y:.8f}").get_json()
     assert found["grids"][-1]["code"] == micro.code
     assert "gridgov.locate_index" not in app.extensions
+
+
+def test_a_load_in_small_chunks_holds_the_same(town_conn, monkeypatch):
+    whole = _state(LocateIndex.load(town_conn))
+    monkeypatch.setattr("layers.locate_index.CHUNK", 7)  # grids' staff cut across
+    assert _state(LocateIndex.load(town_conn)) == whole
+    assert len(whole["staff"]) > 20 and len(whole["cameras"]) > 400
+
+
+def test_camera_ids_given_by_hand(follow, demo_town):
+    """Camera slots are in id order: an id seen before takes its slot again; a new
+    id below the highest (written by hand, not by the sequence) rebuilds."""
+    cam = demo_town.cameras.iloc[60]
+    follow.sql("CREATE TEMP TABLE kept AS SELECT * FROM cameras WHERE code = %s",
+               cam.code)
+    follow.sql("DELETE FROM cameras WHERE code = %s", cam.code)
+    follow.check()
+    assert cam.code not in _cameras(follow.holder.index)
+    follow.sql("INSERT INTO cameras SELECT * FROM kept")  # the same id again
+    follow.check(follow.near("cameras", [cam.code]))
+    assert cam.code in _cameras(follow.holder.index)
+    follow.sql("UPDATE kept SET id = -5, code = 'IDX-BYHAND'")
+    follow.sql("INSERT INTO cameras SELECT * FROM kept")
+    assert follow.holder.refresh() == -1  # rebuilt
+    assert "IDX-BYHAND" in _cameras(follow.holder.index)
+    follow.loads += 1
+    follow.sql("UPDATE cameras SET status = 'fault' WHERE id = -5")
+    follow.check(follow.near("cameras", ["IDX-BYHAND"]))  # by changes again
