@@ -49,7 +49,8 @@ def prune_changes(conn, keep=KEEP):
                 WHERE at < now() - make_interval(secs => %s) RETURNING xid),
             upto AS (
                 UPDATE locate_changes_pruned
-                SET upto = greatest(upto, (SELECT max(xid) FROM gone))
+                SET upto = greatest(upto, (SELECT max(xid) FROM gone)),
+                    prunes = prunes + 1
                 WHERE EXISTS (SELECT FROM gone))
             SELECT count(*) FROM gone
         """, (keep,)).fetchone()[0]

@@ -65,13 +65,14 @@ _STAFF_ROWS = ("SELECT id, name, role, phone, grid_code FROM grid_staff"
                " WHERE active")
 _CAMERA_ROWS = sql.SQL("SELECT {fields}, ST_X(geom), ST_Y(geom) FROM cameras").format(
     fields=sql.SQL(", ").join(map(sql.Identifier, _CAMERA_FIELDS)))
-# where the snapshot is: its generation, itself, and whether the change rows
-# after ``prev`` are all still there (none pruned that ``prev`` had not seen)
+# where the snapshot is: its generation, itself, the count of prunes, and
+# whether the change rows after ``prev`` are all still there (none pruned that
+# ``prev`` may not have seen; asked only when a prune came since ``prev``)
 _WHERE = sql.SQL(
-    "SELECT ({generation}), pg_current_snapshot()::text,"
-    " (SELECT %(prev)s::pg_snapshot IS NULL"
-    "         OR upto < pg_snapshot_xmin(%(prev)s::pg_snapshot)"
-    "  FROM locate_changes_pruned)").format(generation=sql.SQL(GENERATION))
+    "SELECT ({generation}), pg_current_snapshot()::text, prunes,"
+    " (%(prev)s::pg_snapshot IS NULL"
+    "  OR upto < pg_snapshot_xmin(%(prev)s::pg_snapshot))"
+    " FROM locate_changes_pruned").format(generation=sql.SQL(GENERATION))
 # the changes committed since snapshot ``prev`` (not visible in it), as this
 # snapshot sees them: PgQ's cut
 _SINCE = """
@@ -178,6 +179,7 @@ class LocateIndex:
         ``pg_snapshot`` as text); :meth:`load` fills one."""
         self.generation = generation
         self.snapshot = snapshot
+        self.prunes = 0  # the count of prunes of change rows it had seen
         # even while the index can be read; odd while a catch-up changes it
         self.stamp = 0
         self._words = {}
@@ -209,8 +211,9 @@ class LocateIndex:
         """Read the index in one snapshot (REPEATABLE READ), with its generation."""
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            gen, snapshot, _ = conn.execute(_WHERE, {"prev": None}).fetchone()
+            gen, snapshot, prunes, _ = conn.execute(_WHERE, {"prev": None}).fetchone()
             index = cls(gen, snapshot)
+            index.prunes = prunes
             for rows in _chunks(conn, _GRID_ROWS):
                 index._set_grids((), rows, _prepared(r[3] for r in rows), bulk=True)
             box = index._g_box[:len(index._g_code)]
@@ -237,12 +240,13 @@ class LocateIndex:
         than ``REBUILD_SHARE`` of the index): load a new index instead."""
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            gen, snapshot, whole = conn.execute(
+            gen, snapshot, prunes, whole = conn.execute(
                 _WHERE, {"prev": self.snapshot}).fetchone()
-            if not whole:
+            if prunes != self.prunes and not whole:
                 raise Behind("change rows pruned")
             if gen == self.generation:
-                self.snapshot = snapshot  # nothing written: the next cut is shorter
+                # nothing written: the next cut is shorter
+                self.snapshot, self.prunes = snapshot, prunes
                 return 0
             keys = {"grids": set(), "cameras": set(), "grid_staff": set()}
             for layer, changed in conn.execute(_SINCE, {"prev": self.snapshot}):
@@ -270,7 +274,7 @@ class LocateIndex:
             self._set_grids(keys["grids"], grids, geoms)
             self._set_staff(keys["grid_staff"], staff)
             self._set_cameras(ids, cameras)
-            self.snapshot, self.generation = snapshot, gen
+            self.snapshot, self.generation, self.prunes = snapshot, gen, prunes
         finally:
             self.stamp += 1
         return count

@@ -27,12 +27,14 @@ CREATE TABLE locate_changes (
 CREATE INDEX locate_changes_xid_idx ON locate_changes (xid);
 CREATE INDEX locate_changes_at_idx ON locate_changes (at);
 
--- Old rows are pruned (layers/locate_index.py: a day after); a process whose last
--- snapshot is older than a pruned row (xmin <= upto) cannot catch up and
--- rebuilds its index in full.
+-- Old rows are pruned (layers/locate_follow.py: a day after). A process that saw
+-- no prune since its last snapshot (the same count of prunes) lost nothing; after
+-- one, a process whose last snapshot may not have seen a pruned row (xmin <= upto,
+-- the highest pruned xid) cannot catch up and rebuilds its index in full.
 CREATE TABLE locate_changes_pruned (
     one boolean PRIMARY KEY DEFAULT true CHECK (one),
-    upto xid8 NOT NULL
+    upto xid8 NOT NULL,
+    prunes bigint NOT NULL DEFAULT 0
 );
 INSERT INTO locate_changes_pruned (upto) VALUES ('0');
 

@@ -349,7 +349,8 @@ def test_pruned_changes_past_the_position_rebuild(follow, demo_town):
     # snapshot: every transaction below it had ended) were all seen by it: it
     # goes on by changes
     xmin = int(holder.index.snapshot.split(":")[0])
-    follow.sql("UPDATE locate_changes_pruned SET upto = %s::text::xid8", xmin - 1)
+    follow.sql("UPDATE locate_changes_pruned SET upto = %s::text::xid8,"
+               " prunes = prunes + 1", xmin - 1)
     follow.sql("UPDATE cameras SET status = 'offline' WHERE code = %s",
                demo_town.cameras.code.iloc[50])
     follow.check()
