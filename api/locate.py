@@ -18,9 +18,10 @@ from api.params import angle_arg, flag_arg, float_arg
 from geo import catalogue
 from geo import crs as crs_math
 from geo.coverage import view_rings_wgs84
+from layers import db
 from layers import locate as locate_layer
 from layers.errors import Invalid
-from layers.locate_index import IndexHolder
+from layers.locate_follow import IndexHolder
 
 bp = Blueprint("locate", __name__)
 
@@ -125,11 +126,16 @@ def _index():
         return None
     holder = app.extensions.get("gridgov.locate_index")
     if holder is None:
-        # LOCATE_INDEX_BACKGROUND false: the request that finds the index stale
-        # rebuilds it itself (tests: which path answers is then certain)
+        # in the background a follower thread keeps a connection of its own (it
+        # LISTENs); LOCATE_INDEX_BACKGROUND false: the request that finds the
+        # index behind catches it up itself (tests: which path answers is certain)
+        background = app.config.get("LOCATE_INDEX_BACKGROUND", True)
+        url = app.config["DATABASE_URL"]
         holder = app.extensions.setdefault("gridgov.locate_index", IndexHolder(
-            pool().connection,
-            background=app.config.get("LOCATE_INDEX_BACKGROUND", True)))
+            (lambda: db.connect(url, autocommit=True,
+                                connect_timeout=db.CONNECT_TIMEOUT,
+                                application_name="gridgov locate follower"))
+            if background else pool().connection, background=background))
     return holder
 
 

@@ -17,6 +17,12 @@ the same client against the same server serving a bare WSGI function (the floor
 of server + client on this machine). Bar: over 1,500 requests/s. The client runs
 on the same two cores as the server and PostgreSQL.
 
+Memory (``--memory``): what the index holds per process, each part (grids,
+cameras, staff) built alone in a fresh process, in resident megabytes once the
+build's transient rows are returned to the system (``malloc_trim``) and after
+2,000 located points (GEOS indexes a prepared polygon's edges on first use); per
+grid, camera and person, for the arithmetic of a province (bench/README.md).
+
 The city (``gridgov demo --scale city``) is loaded once into the database
 ``gridgov_bench_city`` on the test cluster (``var/test``, or
 ``$GRIDGOV_TEST_HOME``; or the server of ``$GRIDGOV_TEST_DATABASE_URL``) and kept
@@ -131,7 +137,7 @@ def in_process(url, points, explain):
 
     from layers import db, locate
     from layers.access import SYSTEM
-    from layers.locate_index import IndexHolder
+    from layers.locate_follow import IndexHolder
 
     bare = ("SELECT code FROM grids WHERE ST_Intersects(geom, "
             "ST_SetSRID(ST_MakePoint(%s, %s), 4326))")
@@ -142,13 +148,15 @@ def in_process(url, points, explain):
         def run_locate(lon, lat):
             return locate.locate(conn, SYSTEM, lon, lat)
 
+        resident = _resident_mb()
         started = time.perf_counter()
         holder = IndexHolder(lambda: db.connect(url, autocommit=True),
                              background=False)
         gen = conn.execute(locate.GENERATION).fetchone()[0]
         index = holder.current(gen)
         print(f"  (the in-memory index of the city was built in "
-              f"{time.perf_counter() - started:.2f} s)", flush=True)
+              f"{time.perf_counter() - started:.2f} s; the process grew by "
+              f"{_resident_mb() - resident:.0f} MB)", flush=True)
 
         def run_indexed(lon, lat):  # as the API runs it: the generation, then memory
             return locate.locate(conn, SYSTEM, lon, lat, index=holder)
@@ -212,6 +220,79 @@ def in_process(url, points, explain):
                 for (line,) in conn.execute(explain_query, params):
                     print("  " + line)
     return rows["ours      layers.locate.locate, in-memory index"][1]
+
+
+_PARTS = ("grids", "cameras", "staff")
+
+
+def _resident_mb():
+    """Resident size (MB) after returning freed memory to the system."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_part(url, part):
+    """Build one part of the index alone; print ``part count MB MB`` (resident
+    growth after the build, and after 2,000 located points)."""
+    from layers import db
+    from layers import locate_index as li
+    from layers.access import SYSTEM
+
+    with db.connect(url, autocommit=True) as conn:
+        points = _random_points(conn, 2000, 1)
+        before = _resident_mb()
+        index = li.LocateIndex(0, None)
+        with conn.transaction():
+            if part == "grids":
+                for rows in li._chunks(conn, li._GRID_ROWS):
+                    index._set_grids((), rows, li._prepared(r[3] for r in rows),
+                                     bulk=True)
+                box = index._g_box[:len(index._g_code)]
+                index._g_tree = li._tree(np.arange(len(box)), box[:, :2], box[:, 2:])
+                count = len(index._g_code)
+            elif part == "cameras":
+                for rows in li._chunks(conn, li._CAMERA_ROWS):
+                    index._append_cameras(rows)
+                n = count = index._c_n
+                xy = np.column_stack([index._c_lon[:n], index._c_lat[:n]])
+                index._c_tree = li._tree(np.arange(n), xy, xy)
+                index._set_reach()
+            else:
+                staff = li._chunks(conn, li._STAFF_ROWS + " ORDER BY grid_code")
+                for rows in li._whole_grids(staff):
+                    index._set_staff((), rows)
+                count = conn.execute("SELECT count(*) FROM grid_staff"
+                                     " WHERE active").fetchone()[0]
+        built = _resident_mb()
+        if part == "grids":
+            for lon, lat in points:
+                index._chain(SYSTEM, float(lon), float(lat))
+        used = _resident_mb()
+    print(part, count, built - before, used - before)
+
+
+def memory(url):
+    """Per part: count, MB after the build and after use; printed as a table."""
+    parts = {}
+    for part in _PARTS:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench", "locate", "--memory-part", part],
+            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        name, count, built, used = out.split()[-4:]
+        parts[name] = (int(count), float(built), float(used))
+    print("memory of the index, each part built alone in a fresh process "
+          "(resident MB, freed build rows returned):")
+    for name, (count, built, used) in parts.items():
+        print(f"  {name:<8} {count:>8,}  {built:6.1f} MB built, {used:6.1f} MB after "
+              f"2,000 points  ({used * 2**20 / max(count, 1):,.0f} bytes each)")
+    total = sum(u for _, _, u in parts.values())
+    print(f"  total    {total:6.1f} MB per server process")
+    return parts
 
 
 def bare(environ, start_response):
@@ -389,11 +470,19 @@ def main(argv=None):
                         help="load with Python threads even when wrk is installed")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--memory", action="store_true",
+                        help="also the index's memory per part")
+    parser.add_argument("--memory-part", choices=_PARTS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     from layers import db
 
     url = city_database(args.seed)
+    if args.memory_part:
+        memory_part(url, args.memory_part)
+        return 0
+    if args.memory:
+        memory(url)
     with db.connect(url) as conn:
         points = _random_points(conn, args.points, args.seed)
     print(f"in process, {len(points):,} random points inside the city, one "

@@ -91,7 +91,8 @@ def locate(conn, principal, lon, lat, with_nearby=False, index=None,
     cameras come from the process's in-memory index when it holds the generation
     the database has now (``generation``, when the caller has read
     :data:`GENERATION` already; otherwise read in the same round trip as the
-    nearby queries), and from the SQL otherwise: the same answer either way.
+    nearby queries) and no catch-up changed it meanwhile, and from the SQL
+    otherwise: the same answer either way.
     """
     params = _params(principal, lon, lat)
     core = [("grids", _CHAIN, False), ("staff", _STAFF, False),
@@ -105,9 +106,8 @@ def locate(conn, principal, lon, lat, with_nearby=False, index=None,
         found = _pipelined(conn, ask, params) if ask else {}
         if generation is None:
             generation = found.pop("generation")["generation"]
-        current = index.current(generation)
-        found |= (current.locate(principal, lon, lat) if current is not None
-                  else _pipelined(conn, core, params))
+        found |= (index.locate(generation, principal, lon, lat)
+                  or _pipelined(conn, core, params))
     if with_nearby:
         found["nearby"] = {key: found.pop(key) for key, _, _ in around}
     return found
