@@ -12,6 +12,8 @@ specification; a ``crs=`` option overrides that for apps that write GCJ-02.
 The XML is first parsed with defusedxml (entities refused), then handed to gpxpy.
 """
 
+import re
+
 import numpy as np
 
 from .accept import accept_points, odd_times
@@ -24,6 +26,9 @@ __all__ = ["read"]
 
 _FIELDS = ("kind", "track", "segment", "route", "name", "track_name", "time",
            "elevation", "description")
+
+
+_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
 
 
 def read(source, *, crs=None, swap=False, bbox=None, mapping=None,
@@ -48,7 +53,10 @@ def read(source, *, crs=None, swap=False, bbox=None, mapping=None,
     text, encoding = decode(load_bytes(source, max_bytes), "GPX file")
     parse(text, "GPX file")
     try:
-        doc = gpxpy.parse(text)
+        # the text is decoded already: its declaration (encoding="GBK") must not
+        # reach gpxpy, which hands lxml (when installed) UTF-8 bytes that lxml
+        # would then read as the declared encoding
+        doc = gpxpy.parse(_DECLARATION.sub("", text, count=1))
     except gpxpy.gpx.GPXException as exc:
         raise ImportRefused(say("gpx_unreadable", error=exc)) from None
     points = list(_points(doc))
