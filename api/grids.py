@@ -6,7 +6,16 @@ from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import bbox_arg, int_arg
+from api.openapi import (
+    FEATURE_COLLECTION,
+    INTEGER,
+    OBJECT,
+    STRING,
+    array,
+    nullable,
+    obj,
+)
+from api.params import BBOX, CODE, LEVEL, LIMIT, Param, TextParam, accepts
 from geo.catalogue import say
 from layers import grids
 from layers.errors import Invalid
@@ -15,47 +24,28 @@ _CHINA = dt.timezone(dt.timedelta(hours=8))
 
 bp = Blueprint("grids", __name__)
 
-_GRID_PARAMS = [
-    {"name": "level", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                 "maximum": 4}},
-    {"name": "parent", "in": "query", "schema": {"type": "string"}},
-    {"name": "bbox", "in": "query", "description": "min_lon,min_lat,max_lon,max_lat",
-     "schema": {"type": "string"}},
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                 "maximum": grids.MAX_FEATURES}},
-]
-
-OPENAPI = {
-    "/grids": {
-        "get": {
-            "summary": "Grids as a GeoJSON FeatureCollection",
-            "parameters": _GRID_PARAMS,
-            "responses": {"200": {"description": "FeatureCollection"},
-                          "400": {"description": "bad parameter"}},
-        }
-    },
-    "/grids/{code}": {
-        "get": {
-            "summary": "One grid as a GeoJSON Feature (?at=: as it was then)",
-            "parameters": [{"name": "code", "in": "path", "required": True,
-                            "schema": {"type": "string"}},
-                           {"name": "at", "in": "query", "description":
-                            "a date or date-time: the boundary in force then",
-                            "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "Feature"},
-                          "404": {"description": "unknown code"}},
-        }
-    },
-}
+PARENT = TextParam("parent", "上级网格编码：其直接下级", "parent code: its children")
+AT = Param("at", "日期或日期时间：当时生效的边界",
+           "a date or date-time: the boundary in force then",
+           parse=lambda name: _moment(name),
+           schema={"type": "string", "format": "date-time"})
+GRID_FEATURE = obj("GeoJSON Feature of a grid", required=("type", "properties"),
+                   type=STRING, id=STRING, geometry=nullable(OBJECT),
+                   properties=obj(code=STRING, name=STRING, level=INTEGER))
+_GEOJSON = "application/geo+json"
 
 
 @bp.get("/grids")
 @requires("map:view")
-def list_grids():
-    level = int_arg("level", 1, 4)
-    limit = int_arg("limit", 1, grids.MAX_FEATURES, default=grids.MAX_FEATURES)
-    bbox = bbox_arg()
-    parent = request.args.get("parent") or None
+@accepts(LEVEL, PARENT, BBOX, LIMIT.but(default=grids.MAX_FEATURES,
+                                        high=grids.MAX_FEATURES),
+         responses={200: {**FEATURE_COLLECTION, "x-media-type": _GEOJSON,
+                          "properties": FEATURE_COLLECTION["properties"] | {
+                              "features": array(GRID_FEATURE),
+                              "numberMatched": INTEGER,
+                              "numberReturned": INTEGER}}})
+def list_grids(level, parent, bbox, limit):
+    """Grids as a GeoJSON FeatureCollection"""
     with connection() as conn:
         collection = grids.list_grids(conn, current(), level, parent, bbox, limit)
     return jsonify(collection), 200, {"Content-Type": "application/geo+json"}
@@ -63,17 +53,20 @@ def list_grids():
 
 @bp.get("/grids/<code>")
 @requires("map:view")
-def get_grid(code):
-    moment = _moment()
+@accepts(AT, path=[CODE], responses={200: {**GRID_FEATURE,
+                                           "x-media-type": _GEOJSON}})
+def get_grid(code, at):
+    """One grid as a GeoJSON Feature (?at=: as it was then)"""
+    moment = at
     with connection() as conn:
         feature = grids.get_grid(conn, current(), code) if moment is None \
             else grids.grid_at(conn, current(), code, moment)
     return jsonify(feature), 200, {"Content-Type": "application/geo+json"}
 
 
-def _moment():
+def _moment(name):
     """``?at=`` as a datetime (a date alone means the end of that day, China time)."""
-    raw = request.args.get("at")
+    raw = request.args.get(name)
     if not raw:
         return None
     try:

@@ -414,7 +414,7 @@ def document():
     (its property filters, ``datetime`` only where it is temporal, Part 4 only
     on the grid levels it applies to)."""
     doc = openapi.document(current_app, PREFIX, "gridgov OGC API – Features",
-                           error_body=_OGC_ERROR)
+                           error_body=_OGC_ERROR, error="OGCError")
     generic = doc["paths"]
     paths = {p: ops for p, ops in generic.items() if "{cid}" not in p}
     for c in ogc.COLLECTIONS.values():

@@ -9,12 +9,11 @@ Schemas are written with the helpers below: ``obj(description, field=schema,
 """
 
 import re
-import sys
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, render_template, url_for
 
 from api.auth import public
-from api.params import spec_of
+from api.params import accepts, spec_of
 
 __all__ = ["document", "make_blueprint", "obj", "array", "nullable", "file",
            "FEATURE", "FEATURE_COLLECTION", "ERROR", "STRING", "INTEGER", "NUMBER",
@@ -73,7 +72,7 @@ ERROR = obj("错误（the error）", required=("error",), error=obj(
     message={"type": "string", "description": "中文（English）"},
     field={"type": "string", "description": "the parameter or field at fault"}))
 _ERRORS = {400: "参数或字段有误（bad parameter or field, named in error.field）",
-           401: "未登录（not logged in: a session, a Bearer token or Basic)",
+           401: "未登录（not logged in: a session, a Bearer token or Basic）",
            403: "无权限或在辖区外（the role may not, or outside your jurisdiction）",
            404: "不存在或不在辖区内（unknown, or not in your jurisdiction）",
            405: "此集合不能这样编辑（not editable this way）",
@@ -121,7 +120,7 @@ def _operation(rule, method, view, error_body):
     responses = {}
     if spec:
         params += [p.openapi() for p in spec.query]
-        if spec.body is not None:
+        if spec.body is not None and method in ("POST", "PUT", "PATCH"):
             op["requestBody"] = {"required": spec.body_required, "content": {
                 spec.content_type: {"schema": spec.body}}}
         for status, schema in spec.responses.items():
@@ -129,7 +128,9 @@ def _operation(rule, method, view, error_body):
     if not responses:
         responses["200"] = {"description": "OK"}
     codes = set(spec.errors if spec else ())
-    if params or (spec and spec.body is not None) or not spec:
+    for param in spec.query if spec else ():
+        codes.update(param.errors)
+    if params or "requestBody" in op or not spec:
         codes.add(400)
     if getattr(view, "permission", "") is not None:
         codes |= {401, 403}
@@ -146,8 +147,9 @@ def _operation(rule, method, view, error_body):
     return op
 
 
-def paths(app, prefix, error_body=ERROR):
-    """The operations of every route under ``prefix``, by OpenAPI path."""
+def paths(app, prefix, error_body):
+    """The operations of every route under ``prefix``, by OpenAPI path;
+    ``error_body``: the schema (or its $ref) of the error answers."""
     found = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not (rule.rule == prefix or rule.rule.startswith(prefix + "/")):
@@ -155,23 +157,23 @@ def paths(app, prefix, error_body=ERROR):
         view = app.view_functions[rule.endpoint]
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            old = getattr(sys.modules[view.__module__], "OPENAPI", {}).get(
-                path[len(prefix):], {}).get(method.lower())
-            found.setdefault(path, {})[method.lower()] = old or _operation(
+            found.setdefault(path, {})[method.lower()] = _operation(
                 rule, method, view, error_body)
     return found
 
 
-def document(app, prefix, title="gridgov API", error_body=ERROR):
-    """The OpenAPI 3.0 document of the routes under ``prefix``."""
+def document(app, prefix, title="gridgov API", error_body=ERROR, error="Error"):
+    """The OpenAPI 3.0 document of the routes under ``prefix``; the error answers
+    refer to ``error_body``, kept in its components as ``error``."""
+    ref = {"$ref": f"#/components/schemas/{error}"}
     return {
         "openapi": VERSION,
         "info": {"title": title, "version": "1",
                  "description": "网格化治理平台接口（gridgov's API）: JSON and "
                                 "GeoJSON; errors are {error: {code, message, "
                                 "field}}, messages 中文（English）."},
-        "paths": paths(app, prefix, error_body),
-        "components": {"securitySchemes": {
+        "paths": paths(app, prefix, ref),
+        "components": {"schemas": {error: error_body}, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
             "basic": {"type": "http", "scheme": "basic"},
             "cookie": {"type": "apiKey", "in": "cookie", "name": "session"}}},
@@ -184,8 +186,17 @@ def make_blueprint(prefix):
 
     @bp.get("/openapi.json")
     @public
+    @accepts(responses={200: obj("OpenAPI 3.0", required=("openapi", "paths"),
+                                 openapi=STRING, paths=OBJECT)})
     def openapi():
         """This document (OpenAPI 3.0)."""
         return jsonify(document(current_app, prefix))
+
+    @bp.get("/docs")
+    @public
+    @accepts(responses={200: file("text/html", "the page")})
+    def docs():
+        """This document as a page (Swagger UI)."""
+        return render_template("api_docs.html", spec_url=url_for("openapi.openapi"))
 
     return bp

@@ -6,8 +6,8 @@ How a route declares what it takes::
     @bp.get("/heatmap")
     @requires("incidents:read")
     @accepts(FROM, TO, CELL_M, BBOX,
-             ChoiceParam("format", ("compact", "geojson"), "compact",
-                         "格式", "compact rows or GeoJSON squares"),
+             ChoiceParam("format", "格式", "compact rows or GeoJSON squares",
+                         default="compact", choices=("compact", "geojson")),
              responses={200: obj("the cells", cells=ARRAY)})
     def heatmap(from_, to, cell_m, bbox, format):
         ...
@@ -18,6 +18,8 @@ How a route declares what it takes::
   rule of its own). The common ones are constants here (``GRID``, ``BBOX``,
   ``CELL_M``, ``FROM``, ``TO``, ``SINCE``, ``UNTIL``, ``LIMIT``, ``OFFSET``,
   ``MONTH``, ``LEVEL``…); ``PARAM.but(default=…, en=…)`` is a variant of one.
+  ``errors=(404,)`` on a parameter lists the statuses its value may bring (an
+  unknown grid: 404), documented on every route that takes it.
 - :func:`accepts` parses them all before the view and passes each value as a
   keyword argument named after the parameter (``from`` → ``from_``); the path
   parameters come from Flask as before (``path=`` gives them descriptions).
@@ -31,7 +33,11 @@ How a route declares what it takes::
   takes parameters or a body, 401/403 unless public, 404 with path parameters,
   ``errors=(409, 422, ...)`` for more) are added with the error body's schema.
 - A route without ``@accepts`` is still listed in the document (its docstring
-  as summary), so nothing is missing; convert it to get its parameters in.
+  as summary), so nothing is missing; convert it to get its parameters in. A
+  route registered twice (a save and its preview) declares both (see
+  ``api.grid_edit._with_preview``). New routes need their rows in
+  ``tests/integration/access_matrix_table.py`` as before; the conformance test
+  (``tests/integration/test_openapi_conformance.py``) then checks them.
 
 Besides the parsers, one check runs before every request (:func:`init_app`):
 text containing a NUL character, in any parameter, path segment, form field, JSON
@@ -56,8 +62,9 @@ from geo.workdays import CHINA_TZ
 from importers.coordinates import parse_angles
 from layers.errors import Invalid
 
-__all__ = ["init_app", "float_arg", "int_arg", "bbox_arg", "angle_arg", "date_arg",
-           "moment_arg", "flag_arg", "parse_date", "parse_moment", "ordered",
+__all__ = ["init_app", "raw_arg", "float_arg", "int_arg", "bbox_arg", "angle_arg",
+           "date_arg", "moment_arg", "flag_arg", "parse_date", "parse_moment",
+           "ordered",
            "text_field", "int_field", "json_body", "number_field", "EARLIEST",
            "LATEST", "Param", "IntParam", "FloatParam", "AngleParam", "FlagParam",
            "DateParam", "MomentParam", "TextParam", "ChoiceParam", "BboxParam",
@@ -153,6 +160,12 @@ def _nul_in(body):
 def _nul(name):
     shown = name.replace("\x00", "\\x00")
     return Invalid(say("err_contains_nul_character_x", shown=shown), field=shown)
+
+
+def raw_arg(name):
+    """A query parameter as sent (None when absent), for a ``Param`` whose
+    value a layer checks itself."""
+    return request.args.get(name)
 
 
 def float_arg(name, low, high, required=True):
@@ -391,6 +404,7 @@ class Param:
     where: str = "query"
     parse: object = None
     schema: dict = dataclasses.field(default_factory=lambda: {"type": "string"})
+    errors: tuple = ()  # statuses its value may bring besides 400 (a grid: 404)
 
     @property
     def key(self):
@@ -539,7 +553,8 @@ class BboxParam(Param):
                 "description": "min_lon,min_lat,max_lon,max_lat (WGS-84 degrees)"}
 
 
-GRID = TextParam("grid", "网格编码，其下的子树", "a grid's code: its subtree only")
+GRID = TextParam("grid", "网格编码，其下的子树", "a grid's code: its subtree only",
+                 errors=(404,))
 BBOX = BboxParam("bbox", "范围：最小经度,最小纬度,最大经度,最大纬度",
                  "min_lon,min_lat,max_lon,max_lat (WGS-84)")
 CELL_M = IntParam("cell_m", "格子边长（米，50 的倍数）",
@@ -582,12 +597,15 @@ def accepts(*query, body=None, body_required=True, responses=None, errors=(),
     spec = Spec(tuple(query), body, body_required, dict(responses or {}),
                 tuple(errors), tuple(path), tuple(headers), summary, content_type)
 
+    readers = [(param.key, param.read) for param in spec.query]
+
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            for param in spec.query:
-                kwargs[param.key] = param.read()
-            if spec.body is not None and content_type == "application/json":
+            for key, read in readers:
+                kwargs[key] = read()
+            if spec.body is not None and content_type == "application/json" and (
+                    request.method in _WITH_BODY):
                 check_body(json_body(required=spec.body_required), spec.body)
             return view(*args, **kwargs)
 
@@ -595,6 +613,9 @@ def accepts(*query, body=None, body_required=True, responses=None, errors=(),
         return wrapper
 
     return decorate
+
+
+_WITH_BODY = ("POST", "PUT", "PATCH")
 
 
 def spec_of(view):

@@ -43,6 +43,7 @@ __all__ = ["PAGES", "READERS", "CHECKS", "ERRORS", "CATALOGUE", "say", "pair",
 # the pages and their scripts, the CLI's import lines (formerly web/i18n.py)
 PAGES = {
     "app_title": ("综治网格地图", "Grid governance map"),
+    "api_docs_title": ("接口文档", "API documentation"),
     "households": ("住户", "Households"),
     "cameras": ("视频监控", "Cameras"),
     "grid_chain": ("网格归属", "Grid chain"),

@@ -34,6 +34,8 @@ _PACKAGES = {
     "leaflet-geoman": _NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist",
     # vector tiles (/tiles/...mvt) for layers too large to embed in the page
     "leaflet-vectorgrid": _NODE_MODULES / "leaflet.vectorgrid" / "dist",
+    # /api/v1/docs: the API's OpenAPI document as a page (Swagger UI)
+    "swagger-ui": _NODE_MODULES / "swagger-ui-dist",
 }
 
 # folium's asset name -> (vendor folder, file)
