@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.openapi import ARRAY, FEATURE_COLLECTION, INTEGER, OBJECT, obj
+from api.openapi import ARRAY, FEATURE_COLLECTION, INTEGER, NUMBER, OBJECT, obj
 from api.params import (
     BBOX,
     CELL_M,
@@ -95,7 +95,7 @@ def _grid(name):
 @accepts(*_WINDOW, BBOX, ZOOM, CELL_M, FORMAT, METHOD, BANDWIDTH_M, responses={
     200: obj("{crs, cell_m, from, to, categories, total, max, breaks, fields, "
              "cells} (at most 5,000 cells: coarser when more)",
-             required=("cell_m", "total"), cell_m=INTEGER, total=INTEGER,
+             required=("cell_m", "total"), cell_m=NUMBER, total=INTEGER,
              breaks=ARRAY, cells={"oneOf": [ARRAY, OBJECT]})})
 def heatmap(from_, to, category, bbox, zoom, cell_m, format, method, bandwidth_m):
     """Incident density over a time window: counts per square cell (Gauss-Krüger

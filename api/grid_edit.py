@@ -36,7 +36,7 @@ _ANSWER = obj("what changes (preview) / what changed (save); the households that
               "role that reads households (masked per role, the first "
               f"{MAX_DESCRIBED}; the read is audited)", required=("moves",),
               moves=obj(households=array(OBJECT)))
-_EDIT = {"errors": (409, 422), "responses": {200: _ANSWER}}
+_EDIT = {"errors": (404, 409, 422), "responses": {200: _ANSWER}}
 
 
 def _body():

@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify
 from api.auth import public
 from api.db import connection
 from api.errors import RETRY_AFTER_S, UNAVAILABLE, first_line
-from api.openapi import BOOLEAN, INTEGER, STRING, obj
+from api.openapi import STRING, array, nullable, obj
 from api.params import accepts
 from layers import db
 
@@ -15,7 +15,8 @@ bp = Blueprint("health", __name__)
 @bp.get("/health")
 @public
 @accepts(responses={200: obj("up", required=("status",), status=STRING,
-                             postgis=BOOLEAN, pending_migrations=INTEGER),
+                             postgis=nullable(STRING),
+                             pending_migrations=array()),
                     503: obj("down", status=STRING, message=STRING)})
 def health():
     """Service and database health"""

@@ -24,8 +24,8 @@ How a route declares what it takes::
   keyword argument named after the parameter (``from`` → ``from_``); the path
   parameters come from Flask as before (``path=`` gives them descriptions).
 - ``body=`` is a JSON schema (:func:`api.openapi.obj`): the body must be a
-  JSON object, its required fields present and each declared field of the
-  declared JSON type (a 400 naming the field); the view reads it with
+  JSON object and each declared field of the declared JSON type (a 400 naming
+  the field; a missing required one is named by the layer); the view reads it with
   :func:`json_body`. Deeper rules (ranges, codes, geometries) stay in the view
   or the layer, with their own messages.
 - ``responses=`` maps a status to a schema (``obj``, ``array``,
@@ -107,7 +107,7 @@ def _refuse_hostile_text():
     if req.mimetype in _FORMS:
         _refuse_nul_in(req.form)
         for name, upload in req.files.items(multi=True):
-            if "\x00" in name or "\x00" in (upload.filename or ""):
+            if "\x00" in (name or "") or "\x00" in (upload.filename or ""):
                 raise _nul(name)
     elif req.is_json and req.get_data(cache=True).strip():
         _check_json()
@@ -115,6 +115,7 @@ def _refuse_hostile_text():
 
 def _refuse_nul_in(values):
     for name, value in values.items(multi=True):
+        name = name or "form"  # a multipart part may come without a name
         if "\x00" in name or "\x00" in value:
             raise _nul(name)
 
@@ -641,13 +642,10 @@ _JSON_KINDS = {
 
 
 def check_body(body, schema):
-    """The declared fields of a JSON object body: the required ones present, each
-    one given (not null) of its JSON type; a 400 naming the first one wrong.
-    A field declared with ``anyOf`` (several types) or no type is left to the
-    view."""
-    for name in schema.get("required", ()):
-        if body.get(name) is None:
-            raise Invalid(say("err_required", field=name), field=name)
+    """The declared fields of a JSON object body: each one given (not null) of
+    its JSON type; a 400 naming the first one wrong. A field declared with
+    ``oneOf`` (several types) or no type is left to the view; so are the required
+    ones missing (the layer names them, in its order and words)."""
     for name, field in schema.get("properties", {}).items():
         value = body.get(name)
         kind = field.get("type")

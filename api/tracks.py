@@ -28,7 +28,7 @@ def _worker_arg(name):
 
 STAFF = Param("staff", "网格员 id（grid_staff）", "grid_staff id", required=True,
               parse=_worker_arg, schema={"type": "integer", "minimum": 1,
-                                         "maximum": 2**62})
+                                         "maximum": 2**62}, errors=(404,))
 WORKER = STAFF.but(name="worker")
 LINES = FlagParam("lines", "是否给出每天的轨迹线", "0: leave out the days' lines",
                   default=True)

@@ -25,8 +25,8 @@ _VISIT = obj(required=("household_id",), household_id=INTEGER, note=STRING,
 @bp.post("/visits")
 @requires("visits:record")
 @idempotent
-@accepts(body=_VISIT, responses={201: obj("{id, distance_m}", required=("id",),
-                                          id=INTEGER)})
+@accepts(body=_VISIT, errors=(404,), responses={
+    201: obj("{id, distance_m}", required=("id",), id=INTEGER)})
 def record():
     """Record a household visit (Idempotency-Key); the distance from the household
     in metres; a proposed tag waits for confirmation"""

@@ -88,6 +88,18 @@ def test_the_docs_page_loads_swagger_ui_from_gridgov(anonymous):
     assert "'unsafe-inline'" not in r.headers["Content-Security-Policy"]
     # every script is a file with the page's nonce: none written inline
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
-    js = anonymous.get("/static/api_docs.js").get_data(as_text=True)
-    assert "validatorUrl: null" in js
-    assert anonymous.get("/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    with anonymous.get("/static/api_docs.js") as js:
+        assert "validatorUrl: null" in js.get_data(as_text=True)
+    with anonymous.get("/vendor/swagger-ui/swagger-ui-bundle.js") as bundle:
+        assert bundle.status_code == 200
+
+
+def test_a_multipart_part_without_a_name_is_no_server_error(as_user):
+    # found by schemathesis: the NUL check read the part's missing name (None)
+    body = (b"--b\r\nContent-Disposition: form-data\r\n\r\nabc\r\n"
+            b"--b\r\nContent-Disposition: form-data; filename=\"t.gpx\"\r\n\r\n"
+            b"<gpx/>\r\n--b--\r\n")
+    r = as_user("admin").post("/api/v1/tracks?staff=1", data=body,
+                              content_type="multipart/form-data; boundary=b")
+    assert r.status_code == 400
+    assert r.get_json()["error"]["field"] == "file"
