@@ -15,7 +15,8 @@ document.addEventListener('securitypolicyviolation', function (e) {
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_docs_page_renders_the_document_locally(browser, live_server, width):
+def test_docs_page_renders_the_document_locally(browser, live_server, artifacts,
+                                                width):
     context = browser.new_context(viewport={"width": width, "height": 812},
                                   is_mobile=width < 400, locale="zh-CN")
     page = context.new_page()
@@ -34,6 +35,6 @@ def test_docs_page_renders_the_document_locally(browser, live_server, width):
         assert not errors, errors
         assert all(url.startswith(live_server) for url in requests), requests
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        page.screenshot(path=f"tests/artifacts/api-docs-{width}.png")
+        page.screenshot(path=str(artifacts / f"api-docs-{width}.png"))
     finally:
         context.close()
