@@ -90,6 +90,7 @@ COMMON = {
 # the pages and their scripts, the CLI's import lines (formerly web/i18n.py)
 PAGES = {
     "app_title": ("综治网格地图", "Grid governance map"),
+    "api_docs_title": ("接口文档", "API documentation"),
     "nav_map": ("地图", "Map"),
     "nav_menu": ("菜单", "Menu"),
     "nav_panel": ("信息面板", "Panel"),
@@ -1583,6 +1584,8 @@ ERRORS = {
     "err_text": ("字段“{name}”须为文本，收到 {v}", "'{name}' must be text, got {v}"),
     "err_whole_number": ("字段“{name}”须为整数，收到 {v}",
                          "'{name}' must be a whole number, got {v}"),
+    "err_json_kind": ("字段“{name}”须为{want_zh}，收到 {v}",
+                      "'{name}' must be {want}, got {v}"),
     "err_request_body_json_object_2": ("请求体须为 JSON 对象 "
                                        "{{…}}，收到的不是有效的 JSON",
                                        "the request body must be a JSON object "
