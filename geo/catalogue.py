@@ -1920,8 +1920,6 @@ ERRORS = {
     "err_period_too_long": ("统计期超过 {days} 天",
                             "the period is longer than {days} days"),
     "err_from_out_of_range": ("from 超出范围", "'from' is out of range"),
-    "err_report_format": ("format 应为 {allowed} 之一",
-                          "'format' must be one of {allowed}"),
     # early warnings (layers/early_warning.py)
     "ew_all_categories": ("各类事件", "All categories"),
     "ew_bad_status": ("status 应为 {allowed} 之一",
