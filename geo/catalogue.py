@@ -1792,9 +1792,6 @@ ERRORS = {
                             "give either 'month' or 'from' and 'to'"),
     "err_stats_format": ("参数 format 应为 json、xlsx、pdf 或 png",
                          "parameter 'format' must be json, xlsx, pdf or png"),
-    "err_notice_format": ("参数 format 应为 pdf、png 或 json",
-                          "parameter 'format' must be pdf, png or json"),
-    # api/auth.py
     "err_bad_token": ("API 令牌无效或已吊销", "invalid or revoked API token"),
     "err_role_forbidden": ("您的角色（{role_zh}）无权执行此操作（{permission}）",
                            "your role ({role}) may not do this ({permission})"),
