@@ -51,6 +51,9 @@ app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 DELIVER = "gridgov.deliver_webhook"
 PURGE = "gridgov.purge_expired"
+WARNINGS = "gridgov.early_warnings"
+# 01:30 China time (17:30 UTC), the day just ended being complete
+DAILY_WARNINGS_CRON = "30 17 * * *"
 # 03:17 China time (19:17 UTC: procrastinate reads cron lines in UTC)
 DAILY_PURGE_CRON = "17 19 * * *"
 STATUSES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborting",
@@ -115,6 +118,20 @@ def deliver_webhook(context, delivery_id):
 def purge_expired(context, timestamp):
     with _connect(context) as conn:
         return purge(conn)
+
+
+@app.periodic(cron=DAILY_WARNINGS_CRON, periodic_id="daily-warnings")
+@app.task(name=WARNINGS, queue="maintenance", pass_context=True)
+def early_warnings(context, timestamp):
+    """The early warnings of the day that just ended (layers/early_warning.py)."""
+    import datetime as dt
+
+    from geo.localtime import CHINA_TZ
+    from layers import early_warning
+
+    day = dt.datetime.fromtimestamp(timestamp, CHINA_TZ).date() - dt.timedelta(days=1)
+    with _connect(context) as conn:
+        return early_warning.run(conn, today=day)
 
 
 def purge(conn, now=None):

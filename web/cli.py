@@ -240,6 +240,12 @@ def _load_demo(url, scale, seed, as_of, force):
                     generated=f"{generated - started:.1f}",
                     loaded=f"{time.perf_counter() - generated:.1f}"))
     _write_demo_basemap(url, scale, seed)
+    if scale == "town":  # the demo opens with the warnings of its last day
+        from layers import early_warning
+
+        with db.connect(url) as conn:
+            found = early_warning.run(conn, today=as_of - dt.timedelta(days=1))
+        click.echo(catalogue.say("ew_cli_done", **found))
     if accounts:
         click.echo(line("cli_demo_accounts") + "：")
         for username, role, grid, password in accounts:

@@ -11,7 +11,8 @@ import pytest
 import shapely
 
 from tests.browser.conftest import open_page, served_copy
-from tests.browser.test_plan import _click_grid, _state
+from tests.browser.conftest import plan_state as _state
+from tests.browser.test_plan import _click_grid
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 

@@ -16,8 +16,11 @@ import shapely
 from shapely.geometry import LineString, Point
 from shapely.ops import split
 
+from tests.browser.conftest import db_rows as _db
 from tests.browser.conftest import open_page, served_copy
-from tests.browser.test_plan import _click_grid, _db, _micro_by_parent, _state, _xy
+from tests.browser.conftest import plan_state as _state
+from tests.browser.conftest import plan_xy as _xy
+from tests.browser.test_plan import _click_grid, _micro_by_parent
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 

@@ -137,3 +137,18 @@ def test_the_command_line_runs_a_day(town, tmp_path):
                              env={"GRIDGOV_DATABASE_URL": town.url,
                                   "GRIDGOV_HOME": str(tmp_path)})
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_the_daily_job_computes_the_day_that_just_ended(town):
+    from types import SimpleNamespace
+
+    from layers import jobs
+
+    assert jobs.DAILY_WARNINGS_CRON == "30 17 * * *"  # 01:30 China time
+    context = SimpleNamespace(additional_context={"database_url": town.url})
+    ran_at = dt.datetime(2026, 11, 1, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    found = jobs.early_warnings.func(context, int(ran_at.timestamp()))
+    assert found["grids"] >= 1
+    with psycopg.connect(town.url) as c:
+        days = {r[0] for r in c.execute("SELECT DISTINCT last_day FROM early_warnings")}
+    assert dt.date(2026, 10, 31) in days and max(days) <= dt.date(2026, 11, 1)
