@@ -91,6 +91,7 @@ COMMON = {
 PAGES = {
     "app_title": ("综治网格地图", "Grid governance map"),
     "api_docs_title": ("接口文档", "API documentation"),
+    "api_docs_spec": ("OpenAPI 3.0 文档", "OpenAPI 3.0 document"),
     "nav_map": ("地图", "Map"),
     "nav_menu": ("菜单", "Menu"),
     "nav_panel": ("信息面板", "Panel"),
