@@ -53,5 +53,5 @@ def init_app(app):
     auth.init_app(app)
     for module in _MODULES:
         app.register_blueprint(module.bp, url_prefix=PREFIX)
-    app.register_blueprint(openapi.make_blueprint(_MODULES, PREFIX), url_prefix=PREFIX)
+    app.register_blueprint(openapi.make_blueprint(PREFIX), url_prefix=PREFIX)
     app.register_blueprint(ogc.bp, url_prefix=ogc.PREFIX)

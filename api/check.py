@@ -2,11 +2,12 @@
 the warnings edits left on the grids they saved); POST /api/v1/grids/recount: count
 the households of the warned micro-grids again and clear the warnings now fixed."""
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import float_arg
+from api.openapi import INTEGER, STRING, array, nullable, obj
+from api.params import FloatParam, TextParam, accepts
 from layers import check, grid_scope
 
 bp = Blueprint("check", __name__)
@@ -20,8 +21,8 @@ _PROBLEM = {
                           "gap", "outside_parent", "households"]},
         "codes": {"type": "array", "items": {"type": "string"}},
         "message": {"type": "string"},
-        "area_m2": {"type": ["number", "null"]},
-        "geometry": {"type": ["object", "null"],
+        "area_m2": {"type": "number", "nullable": True},
+        "geometry": {"type": "object", "nullable": True,
                      "description": "GeoJSON geometry, EPSG:4326"},
         "parent": {"type": "string",
                    "description": "the grid whose children show the problem (the "
@@ -42,74 +43,42 @@ _WARNING = {
                                             "last written"},
         "low": {"type": "integer"}, "high": {"type": "integer"},
         "at": {"type": "string", "format": "date-time"},
-        "username": {"type": ["string", "null"]},
+        "username": {"type": "string", "nullable": True},
         "message": {"type": "string"},
     },
 }
 
-_ROOT = {"name": "root", "in": "query", "schema": {"type": "string"},
-         "description": "code of the subtree's root (default: your jurisdiction)"}
-
-OPENAPI = {
-    "/grids/check": {
-        "get": {
-            "summary": "Check the grid hierarchy under a root: invalid geometries, "
-                       "sibling overlaps, gaps, children outside their parent, "
-                       "codes, micro-grid household counts",
-            "parameters": [
-                _ROOT,
-                {"name": "sliver_m2", "in": "query",
-                 "schema": {"type": "number", "minimum": 0,
-                            "maximum": MAX_SLIVER_M2, "default": 1.0},
-                 "description": "overlaps, gaps and protrusions smaller than this "
-                                "(m²) are listed as slivers, not errors"},
-            ],
-            "responses": {
-                "200": {"description": "the report",
-                        "content": {"application/json": {"schema": {
-                            "type": "object",
-                            "properties": {
-                                "root": {"type": ["string", "null"]},
-                                "grids": {"type": "integer"},
-                                "errors": {"type": "array", "items": _PROBLEM},
-                                "slivers": {"type": "array", "items": _PROBLEM},
-                                "warnings": {"type": "array", "items": _WARNING},
-                            }}}}},
-                "400": {"description": "bad parameter"},
-                "404": {"description": "unknown root, or outside your jurisdiction"},
-            },
-        }
-    },
-    "/grids/recount": {
-        "post": {
-            "summary": "Count the households of the warned micro-grids under a root "
-                       "again: the warnings of those now in 50–100 are cleared",
-            "parameters": [_ROOT],
-            "responses": {
-                "200": {"description": "{root, recounted, cleared, warnings}"},
-                "403": {"description": "the root is outside your jurisdiction"},
-                "404": {"description": "unknown root"},
-            },
-        }
-    },
-}
+ROOT = TextParam("root", "子树的根网格编码（默认：您的辖区）",
+                 "code of the subtree's root (default: your jurisdiction)",
+                 errors=(404,))
+SLIVER_M2 = FloatParam("sliver_m2", "小于此面积（平方米）的重叠、缝隙列为碎片",
+                       "overlaps, gaps and protrusions smaller than this (m²) are "
+                       "listed as slivers, not errors", default=1.0, low=0,
+                       high=MAX_SLIVER_M2)
+_REPORT = obj("the report", root=nullable(STRING), grids=INTEGER,
+              errors=array(_PROBLEM), slivers=array(_PROBLEM),
+              warnings=array(_WARNING))
 
 
 @bp.get("/grids/check")
 @requires("map:view")
-def check_grids():
-    sliver_m2 = float_arg("sliver_m2", 0, MAX_SLIVER_M2, required=False)
-    root = request.args.get("root") or None
+@accepts(ROOT, SLIVER_M2, responses={200: _REPORT})
+def check_grids(root, sliver_m2):
+    """Check the grid hierarchy under a root: invalid geometries, sibling
+    overlaps, gaps, children outside their parent, codes, micro-grid household
+    counts"""
     with connection() as conn:
-        report = check.check_subtree(conn, current(), root,
-                                     1.0 if sliver_m2 is None else sliver_m2)
+        report = check.check_subtree(conn, current(), root, sliver_m2)
     return jsonify(report)
 
 
 @bp.post("/grids/recount")
 @requires("grids:edit")
-def recount():
-    root = request.args.get("root") or None
+@accepts(ROOT, responses={200: obj("{root, recounted, cleared, warnings}",
+                                   warnings=array(_WARNING))})
+def recount(root):
+    """Count the households of the warned micro-grids under a root again: the
+    warnings of those now in 50–100 are cleared"""
     if root is not None:
         grid_scope.check_editable(current(), root, root_ok=True, field="root")
     with connection() as conn:

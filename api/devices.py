@@ -6,50 +6,30 @@ from flask import Blueprint, jsonify, request
 from api.auth import _bearer, current, requires, token_login
 from api.db import connection
 from api.errors import error_response
-from api.params import json_body
+from api.openapi import OBJECT, STRING, array, obj
+from api.params import accepts, json_body
 from geo.catalogue import say
 from layers import audit, devices, me, users
 from layers.errors import Invalid, TooManyRequests, Unauthorized
 
 bp = Blueprint("devices", __name__)
 
-_ME = "<me>: {username, display_name, role, role_label, grid_code, staff, " \
-      "permissions, grids}"
-OPENAPI = {
-    "/devices": {"post": {
-        "summary": "Log a phone in: a device token valid 30 days (the login "
-                   "form's checks: throttling, lockout, audit)",
-        "requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"type": "object", "required": ["username", "password"],
-                       "properties": {"username": {"type": "string"},
-                                      "password": {"type": "string"},
-                                      "label": {"type": "string"}}}}}},
-        "responses": {"201": {"description": "{token, expires_at, me}"},
-                      "401": {"description": "wrong user name or password"},
-                      "429": {"description": "too many failures: wait, or locked"}},
-    }},
-    "/devices/current": {"delete": {
-        "summary": "Log this phone out: revoke the calling device token",
-        "responses": {"204": {"description": "revoked"},
-                      "400": {"description": "not a device token"}},
-    }},
-    "/me": {"get": {"summary": "Who the caller is: role, permissions, staff "
-                               "record and micro-grids",
-                    "responses": {"200": {"description": _ME}}}},
-    "/me/tasks": {"get": {
-        "summary": "Incidents assigned to the caller's staff person or open in "
-                   "their micro-grids, with the actions they may do",
-        "responses": {"200": {"description": "{items: [incident]}"}}}},
-    "/me/households": {"get": {
-        "summary": "Households of the caller's micro-grids (masked per role, no "
-                   "tags) with their last visit; one audited read",
-        "responses": {"200": {"description": "{items: [household]}"}}}},
-}
+ME = obj("who the caller is", required=("username", "role", "permissions"),
+         username=STRING, display_name=STRING, role=STRING, role_label=STRING,
+         permissions=array(STRING), grids=array())
+_LOGIN = obj(required=("username", "password"), username=STRING, password=STRING,
+             label=STRING)
+_ITEMS = obj(required=("items",), items=array(OBJECT))
 
 
 @bp.post("/devices")
 @token_login
+@accepts(body=_LOGIN, errors=(401, 429), responses={201: obj(
+    "a device token valid 30 days", required=("token", "expires_at", "me"),
+    token=STRING, expires_at=STRING, me=ME)})
 def create_device():
+    """Log a phone in: a device token valid 30 days (the login form's checks:
+    throttling, lockout, audit)"""
     body = json_body()
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
@@ -82,7 +62,9 @@ def create_device():
 
 @bp.delete("/devices/current")
 @requires("map:view")
+@accepts(responses={204: None}, errors=(400,))
 def delete_device():
+    """Log this phone out: revoke the calling device token"""
     with connection() as conn:
         devices.revoke(conn, current(), _bearer() or "")
     return "", 204
@@ -90,20 +72,28 @@ def delete_device():
 
 @bp.get("/me")
 @requires("map:view")
+@accepts(responses={200: ME})
 def get_me():
+    """Who the caller is: role, permissions, staff record and micro-grids"""
     with connection() as conn:
         return jsonify(me.describe(conn, current()))
 
 
 @bp.get("/me/tasks")
 @requires("incidents:read")
+@accepts(responses={200: _ITEMS})
 def my_tasks():
+    """Incidents assigned to the caller's staff person or open in their
+    micro-grids, with the actions they may do"""
     with connection() as conn:
         return jsonify({"items": me.tasks(conn, current())})
 
 
 @bp.get("/me/households")
 @requires("households:read")
+@accepts(responses={200: _ITEMS})
 def my_households():
+    """Households of the caller's micro-grids (masked per role, no tags) with
+    their last visit; one audited read"""
     with connection() as conn:
         return jsonify({"items": me.my_households(conn, current())})

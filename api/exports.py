@@ -31,7 +31,20 @@ from flask import Blueprint, Response, current_app, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import flag_arg, int_arg, moment_arg, ordered
+from api.openapi import file
+from api.params import (
+    GRID,
+    LEVEL,
+    SINCE,
+    UNTIL,
+    FlagParam,
+    IntParam,
+    Param,
+    TextParam,
+    accepts,
+    ordered,
+    raw_arg,
+)
 from api.stats import _FORMULA_START, _text_cell
 from geo import crs as crs_math
 from geo import localtime
@@ -71,41 +84,6 @@ _GCJ02_WKT = (
     'CS[ellipsoidal,2],AXIS["longitude",east,ANGLEUNIT["degree",0.0174532925199433]],'
     'AXIS["latitude",north,ANGLEUNIT["degree",0.0174532925199433]]]')
 
-OPENAPI = {
-    "/exports/{layer}": {
-        "get": {
-            "summary": "A layer (scoped, masked, audited like its read) as a file",
-            "parameters": [
-                {"name": "layer", "in": "path", "required": True,
-                 "schema": {"type": "string", "enum": list(LAYERS)}},
-                *({"name": n, "in": "query", "schema": s} for n, s in (
-                    ("format", {"type": "string", "enum": list(FORMATS),
-                                "default": "geojson"}),
-                    ("crs", {"type": "string", "default": "wgs84",
-                             "description": "wgs84, cgcs2000, gk3-<zone> (25–45, "
-                                            "or EPSG:4534–4554), gcj02; GeoJSON and "
-                                            "KML: wgs84 only"}),
-                    ("grid", {"type": "string",
-                              "description": "a grid's code: its subtree only"}),
-                    ("level", {"type": "integer", "minimum": 1, "maximum": 4,
-                               "description": "grids: the level (default 4); "
-                                              "incidents: the escalation level"}),
-                    ("status", {"type": "string", "description": "incidents"}),
-                    ("category", {"type": "string", "description": "incidents"}),
-                    ("overdue", {"type": "boolean", "description": "incidents"}),
-                    ("since", {"type": "string", "format": "date-time"}),
-                    ("until", {"type": "string", "format": "date-time"}),
-                    ("staff_id", {"type": "integer", "description": "tracks"})))],
-            "responses": {
-                "200": {"description": "the file (a zip for Shapefile)"},
-                "400": {"description": "bad format, crs or filter (named in "
-                                       "error.field)"},
-                "403": {"description": "the role may not read the layer"},
-                "413": {"description": "more features than EXPORT_MAX_FEATURES"}},
-        },
-    },
-}
-
 
 class TooLarge(LayerError):
     """More features than one export may carry."""
@@ -123,10 +101,10 @@ def _choice(name, allowed, default):
     return value
 
 
-def _target_crs(fmt):
-    """``(name, crs for GDAL or None)`` of the ``crs`` parameter: wgs84,
+def _target_crs(fmt, raw):
+    """``(name, crs for GDAL or None)`` of the ``crs`` parameter (``raw``): wgs84,
     cgcs2000, gcj02 or ``EPSG:45xx``."""
-    raw = (request.args.get("crs") or "wgs84").strip().lower()
+    raw = (raw or "wgs84").strip().lower()
     name = None
     if raw.startswith("gk3-") and raw[4:].isdigit() and int(raw[4:]) in _GK_ZONES:
         name = f"EPSG:{4513 + int(raw[4:]) - _GK_ZONES[0]}"
@@ -162,17 +140,17 @@ def _features(features):
             [shapely.geometry.shape(f["geometry"]) for f in features])
 
 
-def _read(conn, principal, layer, grid, cap, fmt):
-    """``(properties, geometries)`` of the export, at most ``cap + 1`` rows; the
-    reads of personal data audited as this export (``via``, ``format``)."""
-    args = request.args
+def _read(conn, principal, layer, grid, cap, q, fmt):
+    """``(properties, geometries)`` of the export, at most ``cap + 1`` rows;
+    ``q``: the filters of the request; the reads of personal data audited as
+    this export (``via``, ``format``)."""
     via = {"via": "export", "format": fmt}
     if layer == "grids":
         # a subtree lies within its root's bounds: a small part of a large level
         # stays under the read's cap (a grid outside the jurisdiction: 404)
         bbox = grid and shapely.geometry.shape(
             _root(conn, principal, grid)["geometry"]).bounds
-        found = grids.list_grids(conn, principal, level=int_arg("level", 1, 4, 4),
+        found = grids.list_grids(conn, principal, level=q["level"] or 4,
                                  bbox=bbox or None)
         if found["numberMatched"] > found["numberReturned"]:
             raise _too_large(found["numberMatched"], grids.MAX_FEATURES)
@@ -185,15 +163,14 @@ def _read(conn, principal, layer, grid, cap, fmt):
         return _points(r for r in cameras.list_cameras(conn, principal, limit=10**7)
                        if _in(r["grid_code"], grid))
     if layer == "incidents":
-        since, until = moment_arg("since"), moment_arg("until")
+        since, until = q["since"], q["until"]
         ordered(since, until, "since", "until")
         page = incidents.list_incidents(
-            conn, principal, status=args.get("status") or None,
-            overdue=flag_arg("overdue", default=None),
-            level=int_arg("level", 1, 4), category=args.get("category") or None,
-            grid=grid, since=since, until=until, limit=cap + 1, via=via)
+            conn, principal, status=q["status"], overdue=q["overdue"],
+            level=q["level"], category=q["category"], grid=grid, since=since,
+            until=until, limit=cap + 1, via=via)
         return _points(page["items"])
-    staff = int_arg("staff_id", 1, 2**31 - 1)
+    staff = q["staff_id"]
     found, matched = ogc.items(conn, principal, ogc.COLLECTIONS["tracks"],
                                filters={"staff_id": str(staff)} if staff else None,
                                limit=min(cap + 1, ogc.MAX_LIMIT))
@@ -306,9 +283,35 @@ def _keep_text(path):
     book.save(path)
 
 
+_FILTERS = (
+    GRID,
+    LEVEL.but(en="grids: the level (default 4); incidents: the escalation level"),
+    TextParam("status", "事件状态", "incidents: status, or several comma-separated"),
+    TextParam("category", "事件类别", "incidents: category"),
+    FlagParam("overdue", "事件：只看超期", "incidents: overdue only (or not)"),
+    SINCE.but(en="incidents: received from this moment"),
+    UNTIL.but(en="incidents: received up to this moment"),
+    IntParam("staff_id", "轨迹：网格员 id", "tracks: the grid worker's id", low=1,
+             high=2**31 - 1),
+)
+
+
 @bp.get("/exports/<layer>")
 @requires("map:view")
-def export(layer):
+@accepts(Param("format", "文件格式", "file format", default="geojson",
+               parse=lambda name: _choice(name, tuple(FORMATS), "geojson"),
+               schema={"type": "string", "enum": list(FORMATS)}),
+         Param("crs", "坐标系", "wgs84, cgcs2000, gk3-<zone> (25–45, or "
+               "EPSG:4534–4554), gcj02; GeoJSON and KML: wgs84 only",
+               default="wgs84", parse=raw_arg),
+         *_FILTERS,
+         path=[Param("layer", "图层", "the layer", where="path",
+                     schema={"type": "string", "enum": list(LAYERS)})],
+         errors=(413,), responses={200: file(
+             "application/octet-stream", "the file (a zip for Shapefile): "
+             "GeoJSON, GeoPackage, Shapefile, KML, CSV or XLSX")})
+def export(layer, format, crs, **q):
+    """A layer (scoped, masked, audited like its read) as a file"""
     principal = current()
     if layer not in LAYERS:
         raise Invalid(say("export_no_layer_layer_r_to", layer=layer,
@@ -318,12 +321,11 @@ def export(layer):
         raise Forbidden(say("export_your_role_role_may_not", role=principal.role,
                             layer=layer, layer_r=repr(layer),
                             value=LAYERS[layer]), field="layer")
-    fmt = _choice("format", tuple(FORMATS), "geojson")
-    target = _target_crs(fmt)
-    grid = (request.args.get("grid") or "").strip() or None
+    fmt = format
+    target = _target_crs(fmt, crs)
     cap = int(current_app.config.get("EXPORT_MAX_FEATURES", 50_000))
     with connection() as conn:
-        props, geoms = _read(conn, principal, layer, grid, cap, fmt)
+        props, geoms = _read(conn, principal, layer, q["grid"], cap, q, fmt)
     if len(props) > cap:
         raise _too_large(f"{cap}+", cap)
     stem = layer + ("_gcj02" if target == "gcj02" else "")

@@ -14,6 +14,8 @@ from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
+from api.openapi import INTEGER, OBJECT, STRING, array, obj
+from api.params import CODE, Param, TextParam, accepts, raw_arg
 from geo.catalogue import say
 from geo.edit import EditError, boundary_from_geojson
 from layers import grid_edit, grid_recode, grid_scope, households, proposals
@@ -25,64 +27,16 @@ bp = Blueprint("grid_edit", __name__)
 # first ones, as many as one page of the household list).
 MAX_DESCRIBED = 1000
 
-_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
-_ANSWERS = {"200": {"description": "what changes (preview) / what changed (save); "
-                           "the households that change grid (moves.households) "
-                           "with address and head_name for a role that reads "
-                           "households (masked per role, the first "
-                           f"{MAX_DESCRIBED}; the read is audited)"},
-            "400": {"description": "malformed body"},
-            "403": {"description": "the edit reaches outside your jurisdiction "
-                                   "(or edits its root): the grids are named"},
-            "404": {"description": "unknown grid, or not in your jurisdiction"},
-            "409": {"description": "stale version: someone else changed it"},
-            "422": {"description": "the edit would break the hierarchy"}}
-
-
-def _op(summary):
-    return {"post": {"summary": summary, "requestBody": _BODY, "responses": _ANSWERS}}
-
-
-OPENAPI = {
-    "/grids/{code}": {
-        "put": {"summary": "Save a new boundary {geometry, version, neighbours?, "
-                           "give?}: neighbours {code: {geometry, version}} are "
-                           "siblings redrawn with it (a shared vertex moved in all); "
-                           "give [{at: [lon, lat], to, version}] hands the gap at "
-                           "each point to grid to",
-                "requestBody": _BODY, "responses": _ANSWERS},
-        "delete": {"summary": "Delete a micro-grid (?version=&into=): its area and "
-                              "points go to a sibling", "responses": _ANSWERS}},
-    "/grids/{code}/preview": _op("Preview a new boundary {geometry, version, "
-                                "neighbours?, give?}; gap_info lists each gap's "
-                                "point and the grids bordering it"),
-    "/grids/{code}/split": _op(
-        "Split a grid along {line, version, name?}; above level 4 its children go "
-        "whole to their side and those of the new part are re-coded"),
-    "/grids/{code}/split/preview": _op("Preview a split"),
-    "/grids/merge": _op(
-        "Merge adjacent sibling grids {codes, versions, keep?} into keep (default "
-        "the lowest code); the others' children are re-coded under it"),
-    "/grids/{code}/lineage": {"get": {
-        "summary": "What a grid code became and came from (split, merge, re-code), "
-                   "and the grids holding its area now",
-        "responses": {"200": {"description": "{code, exists, became, came_from, "
-                                             "now}"},
-                      "404": {"description": "unknown code"}}}},
-    "/grids": {"post": {
-        "summary": "Create a micro-grid {parent, name, geometry}: it takes its "
-                   "area from its siblings", "requestBody": _BODY,
-        "responses": _ANSWERS}},
-    "/grids/preview": _op("Preview creating a micro-grid"),
-    "/grids/{code}/delete/preview": _op("Preview deleting a micro-grid"),
-    "/grids/merge/preview": _op("Preview a merge"),
-    "/grids/{code}/propose-micro": _op(
-        "Propose micro-grids of 50–100 households for a level-3 grid {target?}"),
-    "/grids/{code}/children": {"put": {
-        "summary": "Adopt micro-grids {grids: FeatureCollection, versions}",
-        "requestBody": _BODY, "responses": _ANSWERS}},
-    "/grids/{code}/children/preview": _op("Preview adopting micro-grids"),
-}
+_VERSION = {"oneOf": [INTEGER, STRING],
+            "description": "the version read (required: the layer names it)"}
+_GEOMETRY = {"type": "object", "description": "GeoJSON Polygon or MultiPolygon"}
+_VERSIONS = {"type": "object", "description": "{code: version}"}
+_ANSWER = obj("what changes (preview) / what changed (save); the households that "
+              "change grid (moves.households) with address and head_name for a "
+              "role that reads households (masked per role, the first "
+              f"{MAX_DESCRIBED}; the read is audited)", required=("moves",),
+              moves=obj(households=array(OBJECT)))
+_EDIT = {"errors": (404, 409, 422), "responses": {200: _ANSWER}}
 
 
 def _body():
@@ -171,14 +125,22 @@ def _merge(dry_run):
 
 @bp.get("/grids/<code>/lineage")
 @requires("map:view")
+@accepts(path=[CODE], responses={200: obj(
+    "{code, exists, became, came_from, now}", required=("code",), code=STRING)})
 def lineage(code):
+    """What a grid code became and came from (split, merge, re-code), and the
+    grids holding its area now"""
     with connection() as conn:
         return jsonify(grid_recode.lineage(conn, current(), code))
 
 
 @bp.post("/grids/<code>/propose-micro")
 @requires("grids:edit")
+@accepts(path=[CODE], body=obj(target={"type": "integer", "default": 75,
+                                       "description": "households per micro-grid"}),
+         body_required=False, errors=(422,), responses={200: obj("the proposal")})
 def propose_micro(code):
+    """Propose micro-grids of 50–100 households for a level-3 grid {target?}"""
     body = request.get_json(silent=True) or {}
     target = body.get("target", 75)
     if not isinstance(target, int) or isinstance(target, bool):
@@ -210,10 +172,10 @@ def _create(dry_run):
                                 body.get("name"), geometry, dry_run=dry_run)
 
 
-def _delete(code, dry_run):
+def _delete(code, dry_run, version, into):
     with connection() as conn:
-        return grid_edit.delete(conn, current(), code, request.args.get("version"),
-                                request.args.get("into") or None, dry_run=dry_run)
+        return grid_edit.delete(conn, current(), code, version, into,
+                                dry_run=dry_run)
 
 
 def _described(answer, preview):
@@ -232,16 +194,21 @@ def _described(answer, preview):
     return answer
 
 
-def _with_preview(name, handler, save, preview):
+def _with_preview(name, handler, save, preview, summary, **declared):
     """Register an edit twice: ``save`` = (method, rule) commits it, the POST rule
-    ``preview`` runs the very same handler in a transaction rolled back."""
+    ``preview`` runs the very same handler in a transaction rolled back; both
+    declare what they take (``declared``: :func:`api.params.accepts`)."""
     method, rule = save
+    path = [CODE] if "<code>" in rule else []
+    query = declared.pop("query", ())
 
     @requires("grids:edit")
+    @accepts(*query, **_EDIT, **declared, path=path, summary=summary)
     def commit(**kwargs):
         return jsonify(_described(handler(dry_run=False, **kwargs), False))
 
     @requires("grids:edit")
+    @accepts(*query, **_EDIT, **declared, path=path, summary="Preview: " + summary)
     def rehearse(**kwargs):
         return jsonify(_described(handler(dry_run=True, **kwargs), True))
 
@@ -249,12 +216,47 @@ def _with_preview(name, handler, save, preview):
     bp.add_url_rule(preview, f"preview_{name}", rehearse, methods=["POST"])
 
 
-_with_preview("boundary", _redraw, ("PUT", "/grids/<code>"), "/grids/<code>/preview")
+_with_preview("boundary", _redraw, ("PUT", "/grids/<code>"), "/grids/<code>/preview",
+              "Save a new boundary {geometry, version, neighbours?, give?}: "
+              "neighbours {code: {geometry, version}} are siblings redrawn with it "
+              "(a shared vertex moved in all); give [{at: [lon, lat], to, version}] "
+              "hands the gap at each point to grid to; the preview's gap_info lists "
+              "each gap's point and the grids bordering it",
+              body=obj(required=("geometry",), geometry=_GEOMETRY,
+                       version=_VERSION, neighbours=OBJECT, give=array(obj(
+                           at=array({"type": "number"}), to=STRING,
+                           version=_VERSION))))
 _with_preview("split", _split, ("POST", "/grids/<code>/split"),
-              "/grids/<code>/split/preview")
-_with_preview("merge", _merge, ("POST", "/grids/merge"), "/grids/merge/preview")
+              "/grids/<code>/split/preview",
+              "Split a grid along {line, version, name?}; above level 4 its "
+              "children go whole to their side and those of the new part are "
+              "re-coded",
+              body=obj(required=("line",), line={
+                  "type": "object", "description": "GeoJSON LineString"},
+                  version=_VERSION, name=STRING))
+_with_preview("merge", _merge, ("POST", "/grids/merge"), "/grids/merge/preview",
+              "Merge adjacent sibling grids {codes, versions, keep?} into keep "
+              "(default the lowest code); the others' children are re-coded under "
+              "it",
+              body=obj(required=("codes",), codes=array(STRING), versions=_VERSIONS,
+                       keep=STRING))
 _with_preview("children", _adopt, ("PUT", "/grids/<code>/children"),
-              "/grids/<code>/children/preview")
-_with_preview("create", _create, ("POST", "/grids"), "/grids/preview")
+              "/grids/<code>/children/preview",
+              "Adopt micro-grids {grids: FeatureCollection, versions}",
+              body=obj(required=("grids",), grids={
+                  "type": "object", "description": "GeoJSON FeatureCollection"},
+                  versions=_VERSIONS))
+_with_preview("create", _create, ("POST", "/grids"), "/grids/preview",
+              "Create a micro-grid {parent, name, geometry}: it takes its area from "
+              "its siblings",
+              body=obj(required=("parent", "name", "geometry"), parent=STRING,
+                       name=STRING, geometry=_GEOMETRY))
 _with_preview("delete", _delete, ("DELETE", "/grids/<code>"),
-              "/grids/<code>/delete/preview")
+              "/grids/<code>/delete/preview",
+              "Delete a micro-grid (?version=&into=): its area and points go to a "
+              "sibling",
+              query=(Param("version", "读到的版本", "the version read",
+                           required=True, parse=raw_arg,
+                           schema={"type": "integer", "minimum": 0}),
+                     TextParam("into", "并入的相邻网格（默认：自动选）",
+                               "the sibling that takes it (default: chosen)")))

@@ -6,7 +6,26 @@ from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import bbox_arg, int_arg, int_field, json_body
+from api.openapi import (
+    FEATURE_COLLECTION,
+    INTEGER,
+    OBJECT,
+    STRING,
+    array,
+    nullable,
+    obj,
+)
+from api.params import (
+    BBOX,
+    CODE,
+    LEVEL,
+    LIMIT,
+    Param,
+    TextParam,
+    accepts,
+    int_field,
+    json_body,
+)
 from geo.catalogue import say
 from geo.localtime import CHINA_TZ
 from layers import grids, notices
@@ -14,66 +33,28 @@ from layers.errors import Invalid
 
 bp = Blueprint("grids", __name__)
 
-_GRID_PARAMS = [
-    {"name": "level", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                 "maximum": 4}},
-    {"name": "parent", "in": "query", "schema": {"type": "string"}},
-    {"name": "bbox", "in": "query", "description": "min_lon,min_lat,max_lon,max_lat",
-     "schema": {"type": "string"}},
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                 "maximum": grids.MAX_FEATURES}},
-]
-
-OPENAPI = {
-    "/grids": {
-        "get": {
-            "summary": "Grids as a GeoJSON FeatureCollection",
-            "parameters": _GRID_PARAMS,
-            "responses": {"200": {"description": "FeatureCollection"},
-                          "400": {"description": "bad parameter"}},
-        }
-    },
-    "/grids/{code}": {
-        "get": {
-            "summary": "One grid as a GeoJSON Feature (?at=: as it was then)",
-            "parameters": [{"name": "code", "in": "path", "required": True,
-                            "schema": {"type": "string"}},
-                           {"name": "at", "in": "query", "description":
-                            "a date or date-time: the boundary in force then",
-                            "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "Feature"},
-                          "404": {"description": "unknown code"}},
-        },
-        "patch": {
-            "summary": "Set a grid's attributes {service_hours, version}: 服务时间, "
-                       "free text of at most "
-                       f"{notices.MAX_SERVICE_HOURS} characters (null: none), "
-                       "shown on its notice",
-            "parameters": [{"name": "code", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
-            "requestBody": {"content": {"application/json": {"schema": {
-                "type": "object", "required": ["version"], "properties": {
-                    "service_hours": {"type": ["string", "null"],
-                                      "maxLength": notices.MAX_SERVICE_HOURS},
-                    "version": {"type": "integer"}}}}}},
-            "responses": {"200": {"description": "{code, service_hours, version}"},
-                          "400": {"description": "bad field (named)"},
-                          "403": {"description": "outside or the root of your "
-                                                 "jurisdiction"},
-                          "404": {"description": "unknown code"},
-                          "409": {"description": "stale version"}},
-        },
-    },
-}
+PARENT = TextParam("parent", "上级网格编码：其直接下级", "parent code: its children")
+AT = Param("at", "日期或日期时间：当时生效的边界",
+           "a date or date-time: the boundary in force then",
+           parse=lambda name: _moment(name),
+           schema={"type": "string", "format": "date-time"})
+GRID_FEATURE = obj("GeoJSON Feature of a grid", required=("type", "properties"),
+                   type=STRING, id=STRING, geometry=nullable(OBJECT),
+                   properties=obj(code=STRING, name=STRING, level=INTEGER))
+_GEOJSON = "application/geo+json"
 
 
 @bp.get("/grids")
 @requires("map:view")
-def list_grids():
-    level = int_arg("level", 1, 4)
-    limit = int_arg("limit", 1, grids.MAX_FEATURES, default=grids.MAX_FEATURES)
-    bbox = bbox_arg()
-    parent = request.args.get("parent") or None
+@accepts(LEVEL, PARENT, BBOX, LIMIT.but(default=grids.MAX_FEATURES,
+                                        high=grids.MAX_FEATURES),
+         responses={200: {**FEATURE_COLLECTION, "x-media-type": _GEOJSON,
+                          "properties": FEATURE_COLLECTION["properties"] | {
+                              "features": array(GRID_FEATURE),
+                              "numberMatched": INTEGER,
+                              "numberReturned": INTEGER}}})
+def list_grids(level, parent, bbox, limit):
+    """Grids as a GeoJSON FeatureCollection"""
     with connection() as conn:
         collection = grids.list_grids(conn, current(), level, parent, bbox, limit)
     return jsonify(collection), 200, {"Content-Type": "application/geo+json"}
@@ -81,8 +62,11 @@ def list_grids():
 
 @bp.get("/grids/<code>")
 @requires("map:view")
-def get_grid(code):
-    moment = _moment()
+@accepts(AT, path=[CODE], responses={200: {**GRID_FEATURE,
+                                           "x-media-type": _GEOJSON}})
+def get_grid(code, at):
+    """One grid as a GeoJSON Feature (?at=: as it was then)"""
+    moment = at
     with connection() as conn:
         feature = grids.get_grid(conn, current(), code) if moment is None \
             else grids.grid_at(conn, current(), code, moment)
@@ -91,7 +75,16 @@ def get_grid(code):
 
 @bp.patch("/grids/<code>")
 @requires("grids:edit")
+@accepts(path=[CODE], body=obj(
+             "服务时间 (service hours): free text shown on the grid's notice",
+             required=("version",), service_hours=nullable(STRING),
+             version=INTEGER),
+         responses={200: obj("the grid's attributes", code=STRING,
+                             service_hours=nullable(STRING), version=INTEGER)},
+         errors=(409,))
 def set_attributes(code):
+    """Set a grid's attributes (service hours, at most
+    ``layers.notices.MAX_SERVICE_HOURS`` characters; null: none)"""
     body = json_body()
     hours = body.get("service_hours")
     version = int_field(body, "version")
@@ -102,9 +95,9 @@ def set_attributes(code):
                     "version": new_version})
 
 
-def _moment():
+def _moment(name):
     """``?at=`` as a datetime (a date alone means the end of that day, China time)."""
-    raw = request.args.get("at")
+    raw = request.args.get(name)
     if not raw:
         return None
     try:

@@ -5,23 +5,21 @@ from flask import Blueprint, jsonify
 from api.auth import public
 from api.db import connection
 from api.errors import RETRY_AFTER_S, UNAVAILABLE, first_line
+from api.openapi import STRING, array, nullable, obj
+from api.params import accepts
 from layers import db
 
 bp = Blueprint("health", __name__)
 
-OPENAPI = {
-    "/health": {
-        "get": {
-            "summary": "Service and database health",
-            "responses": {"200": {"description": "up"}, "503": {"description": "down"}},
-        }
-    }
-}
-
 
 @bp.get("/health")
 @public
+@accepts(responses={200: obj("up", required=("status",), status=STRING,
+                             postgis=nullable(STRING),
+                             pending_migrations=array()),
+                    503: obj("down", status=STRING, message=STRING)})
 def health():
+    """Service and database health"""
     try:
         with connection() as conn:
             postgis = db.is_postgis(conn)

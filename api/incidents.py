@@ -10,17 +10,26 @@ looked for within ``INCIDENT_DUPLICATE_RADIUS_M`` (50) metres and
 
 import datetime as dt
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from api.auth import current, requires
 from api.db import connection
 from api.idempotency import idempotent
+from api.openapi import INTEGER, OBJECT, STRING, array, obj
 from api.params import (
-    flag_arg,
-    int_arg,
+    GRID,
+    LEVEL,
+    LIMIT,
+    OFFSET,
+    PREVIEW,
+    SINCE,
+    UNTIL,
+    FlagParam,
+    Param,
+    TextParam,
+    accepts,
     int_field,
     json_body,
-    moment_arg,
     number_field,
     ordered,
     parse_moment,
@@ -35,55 +44,50 @@ from layers.errors import Invalid
 
 bp = Blueprint("incidents", __name__)
 
-_CODE = {"name": "code", "in": "path", "required": True,
-         "description": "incident code (SJ + date + number) or numeric id",
-         "schema": {"type": "string"}}
+CODE = Param("code", "事件编号（SJ + 日期 + 序号）或数字 id",
+             "incident code (SJ + date + number) or numeric id", where="path")
+_NUMBER_OR_TEXT = {"oneOf": [{"type": "number"}, {"type": "string"}]}
 _REGISTER_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": {
-        "type": "object",
-        "required": ["category", "source", "description", "lon", "lat"],
-        "properties": {
-            "category": {"type": "string", "enum": list(incidents.DEADLINE_WORKDAYS)},
-            "subtype": {"type": "string"},
-            "source": {"type": "string",
-                       "enum": ["grid_worker", "walk_in", "hotline", "video",
-                                "petition"]},
-            "reporter": {"type": "string"}, "description": {"type": "string"},
-            "lon": {"type": "number"}, "lat": {"type": "number"},
-            "crs": {"type": "string", "default": "wgs84",
-                    "description": "as for /locate (x/y instead of lon/lat with a "
-                                   "Gauss-Krüger zone)"},
-            "received_at": {"type": "string", "format": "date-time",
-                            "description": "when the report came in (default now)"},
-            "reported_at": {"type": "string", "format": "date-time",
-                            "description": "the phone's name of received_at"},
-            "link_to": {"type": "string",
-                        "description": "add the report to this open incident "
-                                       "instead of opening another"},
-            "external_system": {
-                "type": "string", "maxLength": 100,
-                "description": "an inbound case: the sending system (\"12345\", "
-                               "\"xinfang\" …), with external_ref"},
-            "external_ref": {
-                "type": "string", "maxLength": 100,
-                "description": "the case's number in that system "
-                               "(\"GD20261207001\"): one incident per (system, "
-                               "reference), however often it is sent"},
-        }}}},
-}
-_PREVIEW = {
-    "summary": "Preview a registration: its grid, deadline and likely duplicates",
-    "requestBody": _REGISTER_BODY,
-    "responses": {"200": {"description": "{duplicates, grid_code, deadline}"},
-                  "400": {"description": "bad field (named in error.field)"}},
-}
-_TRANSITION_RESPONSES = {
-    "200": {"description": "the incident with its events"},
-    "400": {"description": "unknown action or bad field"},
-    "404": {"description": "unknown, or not yours"},
-    "409": {"description": "the action is not allowed in the current state"},
-}
+    "type": "object",
+    "required": ["category", "source", "description"],
+    "properties": {
+        "category": {"type": "string", "enum": list(incidents.DEADLINE_WORKDAYS)},
+        "subtype": {"type": "string"},
+        "source": {"type": "string",
+                   "enum": ["grid_worker", "walk_in", "hotline", "video",
+                            "petition"]},
+        "reporter": {"type": "string"}, "description": {"type": "string"},
+        "lon": _NUMBER_OR_TEXT, "lat": _NUMBER_OR_TEXT,
+        "x": _NUMBER_OR_TEXT, "y": _NUMBER_OR_TEXT,
+        "crs": {"type": "string", "default": "wgs84",
+                "description": "as for /locate (x/y instead of lon/lat with a "
+                               "Gauss-Krüger zone)"},
+        "received_at": {"type": "string", "format": "date-time",
+                        "description": "when the report came in (default now)"},
+        "reported_at": {"type": "string", "format": "date-time",
+                        "description": "the phone's name of received_at"},
+        "link_to": {"oneOf": [{"type": "string"}, {"type": "integer"}],
+                    "description": "add the report to this open incident "
+                                   "instead of opening another"},
+        "external_system": {
+            "type": "string", "maxLength": 100,
+            "description": "an inbound case: the sending system (\"12345\", "
+                           "\"xinfang\" …), with external_ref"},
+        "external_ref": {
+            "type": "string", "maxLength": 100,
+            "description": "the case's number in that system (\"GD20261207001\"): "
+                           "one incident per (system, reference), however often it "
+                           "is sent; a resend answers 200 with that incident "
+                           "(existing: true), another case under the same "
+                           "reference is 409 naming external_ref"},
+    },
+    "description": "lon and lat (or x and y with a Gauss-Krüger crs) are "
+                   "required"}
+INCIDENT = obj("the incident with its events", required=("id", "code", "status"),
+               id=INTEGER, code=STRING, status=STRING, events=array(OBJECT))
+_REGISTERED = obj("the new incident (id, code, grid_code, deadline) with its first "
+                  "event; or the preview {duplicates, grid_code, deadline}, or the "
+                  "report linked (link_to)")
 _TRANSITION_PROPS = {
     "note": {"type": "string"}, "assignee_id": {"type": "integer"},
     "department": {"type": "string"},
@@ -97,101 +101,14 @@ _TRANSITION_PROPS = {
                          f"{n} {zh}" for n, (zh, _) in INCIDENT_SATISFACTION.items())},
 }
 _ACTIONS = list(incidents.TRANSITIONS) + list(incidents.ALIASES)
-
-OPENAPI = {
-    "/incidents": {
-        "get": {
-            "summary": "Incidents of your jurisdiction (filters; overdue flagged)",
-            "parameters": [
-                {"name": n, "in": "query", "schema": s} for n, s in (
-                    ("status", {"type": "string", "description":
-                                "one status or several, comma-separated"}),
-                    ("category", {"type": "string"}),
-                    ("grid", {"type": "string"}),
-                    ("level", {"type": "integer", "minimum": 1, "maximum": 4}),
-                    ("overdue", {"type": "boolean"}),
-                    ("since", {"type": "string", "format": "date-time"}),
-                    ("until", {"type": "string", "format": "date-time"}),
-                    ("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
-                    ("offset", {"type": "integer", "minimum": 0}))],
-            "responses": {"200": {"description": "{total, items}"}},
-        },
-        "post": {
-            "summary": "Register an incident (受理登记); ?preview=1 saves nothing "
-                       "and lists likely duplicates",
-            "description": "Other systems (12345 hotline, 信访) send their cases "
-                           "here with an API token of a system account (a user "
-                           "of role dispatcher, scoped to the grid it serves: "
-                           "`gridgov user add hotline12345 --role dispatcher --grid "
-                           "CODE`, then `gridgov user token hotline12345`), "
-                           "`Authorization: Bearer <token>`, the body's "
-                           "external_system and external_ref, and optionally an "
-                           "Idempotency-Key header. A resend of the same case "
-                           "(with or without the key, even days later) answers "
-                           "200 with the incident it made (`existing: true`); "
-                           "another case under the same reference is 409 naming "
-                           "external_ref. Status changes reach the system by "
-                           "/webhooks.",
-            "parameters": [{"name": "preview", "in": "query",
-                            "schema": {"type": "boolean"}}],
-            "requestBody": _REGISTER_BODY,
-            "responses": {
-                "201": {"description": "the new incident (id, code, grid_code, "
-                                       "deadline) with its first event"},
-                "200": {"description": "preview, the report linked (link_to), or "
-                                       "the incident an inbound case's reference "
-                                       "registered before (existing: true)"},
-                "400": {"description": "bad field, or a location in no micro-grid "
-                                       "of your jurisdiction"},
-                "409": {"description": "link_to names a closed incident, or "
-                                       "external_ref came with another case"}},
-        },
-    },
-    "/incidents/preview": {"post": _PREVIEW},
-    "/incidents/queues": {
-        "get": {
-            "summary": "Each level's desk (escalation level 1 town … 4 micro-grid): "
-                       "counts to triage, in hand, overdue, awaiting evaluation",
-            "parameters": [{"name": "grid", "in": "query", "required": False,
-                            "description": "a subtree of your jurisdiction",
-                            "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "{queues: [{level, to_triage, "
-                                                 "in_hand, overdue, "
-                                                 "awaiting_evaluation}], labels}"}}},
-    },
-    "/incidents/{code}": {
-        "get": {"summary": "One incident with its events (timeline), its grid "
-                           "chain by name, the staff of that chain (nearest level "
-                           "first) and the outcome its last feedback proposed",
-                "parameters": [_CODE],
-                "responses": {"200": {"description": "the incident"},
-                              "404": {"description": "unknown, or not yours"}}},
-    },
-    "/incidents/{code}/transitions": {
-        "post": {
-            "summary": "Carry out an action of the loop (body: action, note …)",
-            "parameters": [_CODE],
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"type": "object", "required": ["action"],
-                           "properties": {"action": {"type": "string",
-                                                     "enum": _ACTIONS}}
-                           | _TRANSITION_PROPS}}}},
-            "responses": _TRANSITION_RESPONSES,
-        }
-    },
-    "/incidents/{code}/{action}": {
-        "post": {
-            "summary": "The same, the action in the path: triage (dispatch), "
-                       "escalate, accept (handle), feedback, remind, close, "
-                       "evaluate, reopen",
-            "parameters": [_CODE, {"name": "action", "in": "path", "required": True,
-                                   "schema": {"type": "string", "enum": _ACTIONS}}],
-            "requestBody": {"required": False, "content": {"application/json": {
-                "schema": {"type": "object", "properties": _TRANSITION_PROPS}}}},
-            "responses": _TRANSITION_RESPONSES,
-        }
-    },
-}
+ACTION = Param("action", "动作", "the action: triage (dispatch), escalate, accept "
+               "(handle), feedback, remind, close, evaluate, reopen", where="path",
+               schema={"type": "string", "enum": _ACTIONS})
+STATUS = TextParam("status", "状态，一个或多个（逗号分隔）",
+                   "one status or several, comma-separated")
+CATEGORY = TextParam("category", "事件类别", "incident category")
+OVERDUE = FlagParam("overdue", "只看超期（或只看未超期）", "only overdue ones (or "
+                    "only those not overdue)")
 
 
 def _location(body):
@@ -259,46 +176,67 @@ def _register(preview):
 @bp.post("/incidents")
 @requires("incidents:report")
 @idempotent
-def register():
-    return _register(flag_arg("preview"))
+@accepts(PREVIEW, body=_REGISTER_BODY, errors=(409, 422),
+         responses={201: _REGISTERED, 200: _REGISTERED})
+def register(preview):
+    """Register an incident (受理登记); ?preview=1 saves nothing and lists likely
+    duplicates; 409: link_to names a closed incident, or external_ref came with
+    another case. Other systems (12345 hotline, 信访) send their cases here with
+    a system account's API token, external_system and external_ref (and
+    optionally an Idempotency-Key): a resend answers 200 with the incident it
+    made (existing: true); status changes reach them by /webhooks"""
+    return _register(preview)
 
 
 @bp.post("/incidents/preview")
 @requires("incidents:report")
+@accepts(body=_REGISTER_BODY, errors=(409, 422), responses={200: obj(
+    "{duplicates, grid_code, deadline}", duplicates=array(OBJECT))})
 def preview():
+    """Preview a registration: its grid, deadline and likely duplicates"""
     return _register(True)
 
 
 @bp.get("/incidents")
 @requires("incidents:read")
-def list_incidents():
-    args = request.args
-    since, until = moment_arg("since"), moment_arg("until")
+@accepts(STATUS, CATEGORY, GRID, LEVEL.but(en="escalation level 1–4"), OVERDUE,
+         SINCE, UNTIL, LIMIT, OFFSET, responses={200: obj(
+             "a page", required=("total", "items"), total=INTEGER,
+             items=array(OBJECT))})
+def list_incidents(status, category, grid, level, overdue, since, until, limit,
+                   offset):
+    """Incidents of your jurisdiction (filters; overdue flagged)"""
     ordered(since, until, "since", "until")
     with connection() as conn:
         page = incidents.list_incidents(
-            conn, current(), status=args.get("status") or None,
-            overdue=flag_arg("overdue", default=None),
-            level=int_arg("level", 1, 4), category=args.get("category") or None,
-            grid=args.get("grid") or None, since=since, until=until,
-            limit=int_arg("limit", 1, 1000, default=100),
-            offset=int_arg("offset", 0, 10**9, default=0))
+            conn, current(), status=status, overdue=overdue, level=level,
+            category=category, grid=grid, since=since, until=until, limit=limit,
+            offset=offset)
     return jsonify(page)
 
 
 @bp.get("/incidents/queues")
 @requires("incidents:read")
-def queues():
+@accepts(GRID.but(en="a subtree of your jurisdiction"), responses={200: obj(
+    "{queues: [{level, to_triage, in_hand, overdue, awaiting_evaluation}], "
+    "labels}", required=("queues", "labels"), queues=array(OBJECT),
+    labels=OBJECT)})
+def queues(grid):
+    """Each level's desk (escalation level 1 town … 4 micro-grid): counts to
+    triage, in hand, overdue, awaiting evaluation"""
     with connection() as conn:
-        counts = incidents.queue_counts(conn, current(),
-                                        grid=request.args.get("grid") or None)
+        counts = incidents.queue_counts(conn, current(), grid=grid)
     return jsonify({"queues": counts,
                     "labels": {k: list(v) for k, v in incidents.QUEUES.items()}})
 
 
 @bp.get("/incidents/<code>")
 @requires("incidents:read")
+@accepts(path=[CODE], responses={200: INCIDENT})
 def get_incident(code):
+    """One incident with its events (timeline), its grid chain by name, the staff
+    of that chain (nearest level first) and the outcome its last feedback
+    proposed"""
     with connection() as conn:
         return jsonify(incidents.get_incident(conn, current(), code))
 
@@ -318,7 +256,12 @@ def _transition(code, action, body):
 @bp.post("/incidents/<code>/transitions")
 @requires("incidents:report")  # a field role: its own tasks' accept, feedback
 @idempotent
+@accepts(path=[CODE], body=obj(required=("action",), action={
+    "type": "string", "enum": _ACTIONS}, **_TRANSITION_PROPS), errors=(409,),
+    responses={200: INCIDENT})
 def transitions(code):
+    """Carry out an action of the loop (body: action, note …); 409: not allowed
+    in the current state"""
     body = json_body()
     action = body.get("action")
     if not isinstance(action, str) or not action:
@@ -329,5 +272,9 @@ def transitions(code):
 @bp.post("/incidents/<code>/<action>")
 @requires("incidents:report")
 @idempotent
+@accepts(path=[CODE, ACTION], body=obj(**_TRANSITION_PROPS), body_required=False,
+         errors=(409,), responses={200: INCIDENT})
 def act(code, action):
+    """The same, the action in the path: triage (dispatch), escalate, accept
+    (handle), feedback, remind, close, evaluate, reopen"""
     return _transition(code, action, json_body(required=False))

@@ -7,6 +7,7 @@ in metres for a CGCS2000 Gauss-Krüger zone. It is converted to WGS-84 with
 point was used.
 """
 
+import functools
 import math
 import re
 
@@ -14,7 +15,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from api.auth import current, prefetch, prefetched, requires
 from api.db import connection, pool
-from api.params import angle_arg, flag_arg, float_arg
+from api.openapi import OBJECT, array, obj
+from api.params import FlagParam, Param, accepts, angle_arg, float_arg
 from geo import catalogue
 from geo import crs as crs_math
 from geo.coverage import view_rings_wgs84
@@ -32,80 +34,62 @@ _CRS_HELP = (
     "zone number prefixed to the easting) with x/y in metres instead of lon/lat"
 )
 
-_POINT_PARAMS = [
-    {"name": "crs", "in": "query", "required": False,
-     "description": _CRS_HELP,
-     "schema": {"type": "string", "default": "wgs84",
-                "examples": ["wgs84", "cgcs2000", "gcj02", "bd09",
-                             "EPSG:4549"]}},
-    {"name": "lon", "in": "query", "required": False,
-     "description": "longitude in degrees, decimal or degrees-minutes-seconds "
-                    "(116°23'17.5\"E; required unless crs is a Gauss-Krüger zone)",
-     "schema": {"type": "string", "examples": ["120.27", "120°16'12\"E"]}},
-    {"name": "lat", "in": "query", "required": False,
-     "description": "latitude in degrees, decimal or degrees-minutes-seconds "
-                    "(北纬31度34分; required unless crs is a Gauss-Krüger zone)",
-     "schema": {"type": "string", "examples": ["31.57", "31°34'12\"N"]}},
-    {"name": "x", "in": "query", "required": False,
-     "description": "easting in metres (only, and required, with a "
-                    "Gauss-Krüger crs)",
-     "schema": {"type": "number"}},
-    {"name": "y", "in": "query", "required": False,
-     "description": "northing in metres (only, and required, with a "
-                    "Gauss-Krüger crs)",
-     "schema": {"type": "number"}},
-]
-
-OPENAPI = {
-    "/locate": {
-        "get": {
-            "summary": "Grid chain, responsible staff and cameras seeing a point",
-            "parameters": _POINT_PARAMS + [
-                {"name": "nearby", "in": "query", "required": False,
-                 "description": "1: also what /locate/nearby answers, as "
-                                "'nearby', in the same round trip to the "
-                                "database (the dispatcher's panel)",
-                 "schema": {"type": "integer", "enum": [0, 1], "default": 0}}],
-            "responses": {
-                "200": {"description": "{grids, staff, cameras, point[, nearby]}: "
-                                       "point is the WGS-84 {lon, lat} that was "
-                                       "located; each camera has its field of "
-                                       "view as a GeoJSON polygon (view)"},
-                "400": {"description": "bad or missing lon/lat or x/y, unknown crs"},
-            },
-        }
-    },
-    "/locate/nearby": {
-        "get": {
-            "summary": "Around a point: open incidents within 200 m, households "
-                       "within 100 m (counted), the 5 nearest cameras",
-            "parameters": _POINT_PARAMS,
-            "responses": {"200": {"description": "{incidents, households, "
-                                                 "cameras_nearest, point}"},
-                          "400": {"description": "bad or missing coordinates"}},
-        }
-    },
-}
+# The point is read as a whole (``_point``: the crs decides between lon/lat and
+# x/y); these declare its parts, the first one reads it.
+_POINT = (
+    Param("crs", "点的坐标系", _CRS_HELP, default="wgs84",
+          parse=lambda name: _point(), schema={"type": "string", "example": "wgs84"}),
+    Param("lon", "经度（十进制或度分秒；高斯-克吕格坐标系时不用）",
+          "longitude in degrees, decimal or degrees-minutes-seconds "
+          "(116°23'17.5\"E; required unless crs is a Gauss-Krüger zone)",
+          parse=lambda name: None, schema={"type": "string", "example": "120.27"}),
+    Param("lat", "纬度（十进制或度分秒，如 北纬31度34分）",
+          "latitude in degrees, decimal or degrees-minutes-seconds (required "
+          "unless crs is a Gauss-Krüger zone)", parse=lambda name: None,
+          schema={"type": "string", "example": "31.57"}),
+    Param("x", "东坐标（米，仅用于高斯-克吕格坐标系）", "easting in metres (only, and "
+          "required, with a Gauss-Krüger crs)", parse=lambda name: None,
+          schema={"type": "number"}),
+    Param("y", "北坐标（米，仅用于高斯-克吕格坐标系）", "northing in metres (only, "
+          "and required, with a Gauss-Krüger crs)", parse=lambda name: None,
+          schema={"type": "number"}),
+)
+NEARBY = FlagParam("nearby", "同时给出 /locate/nearby 的结果", "1: also what "
+                   "/locate/nearby answers, as 'nearby', in the same round trip to "
+                   "the database (the dispatcher's panel)", default=False)
+_POINT_ANSWER = obj(required=("lon", "lat"), lon={"type": "number"},
+                    lat={"type": "number"})
 
 
 @bp.get("/locate/nearby")
 @requires("locate")
-def nearby():
-    return _answer(locate_layer.nearby)
+@accepts(*_POINT, responses={200: obj(
+    "{incidents, households, cameras_nearest, point}",
+    required=("point",), point=_POINT_ANSWER)})
+def nearby(crs, lon, lat, x, y):
+    """Around a point: open incidents within 200 m, households within 100 m
+    (counted), the 5 nearest cameras"""
+    return _answer(locate_layer.nearby, crs)
 
 
 @bp.get("/locate")
 @prefetch(locate_generation=locate_layer.GENERATION)
 @requires("locate")
-def locate():
-    return _answer(_with_views)
+@accepts(*_POINT, NEARBY, responses={200: obj(
+    "{grids, staff, cameras, point[, nearby]}: point is the WGS-84 {lon, lat} that "
+    "was located; each camera has its field of view as a GeoJSON polygon (view)",
+    required=("grids", "staff", "cameras", "point"), grids=array(OBJECT),
+    staff=array(OBJECT), cameras=array(OBJECT), point=_POINT_ANSWER)})
+def locate(crs, lon, lat, x, y, nearby):
+    """Grid chain, responsible staff and cameras seeing a point"""
+    return _answer(functools.partial(_with_views, with_nearby=nearby), crs)
 
 
-def _with_views(conn, principal, lon, lat):
+def _with_views(conn, principal, lon, lat, with_nearby=False):
     """The layer's answer, each camera with its field of view (``view``, a GeoJSON
     polygon: the sector or disc the map draws)."""
     found = locate_layer.locate(conn, principal, lon, lat,
-                                with_nearby=flag_arg("nearby"), index=_index(),
+                                with_nearby=with_nearby, index=_index(),
                                 generation=prefetched("locate_generation"))
     cams = found["cameras"]
     if cams:
@@ -139,10 +123,9 @@ def _index():
     return holder
 
 
-def _answer(query):
-    """``query(conn, principal, lon, lat)`` at the request's point, with the WGS-84
-    point that was used."""
-    lon, lat = _point()
+def _answer(query, point):
+    """``query(conn, principal, lon, lat)`` at the WGS-84 ``point``, with it."""
+    lon, lat = point
     with connection() as conn:
         found = query(conn, current(), lon, lat)
     return jsonify(found | {"point": {"lon": lon, "lat": lat}})

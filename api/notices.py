@@ -8,48 +8,18 @@ over the offline basemap when ``BASEMAP_FILE`` is configured
 the staff of ``locate``).
 """
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
 from api.auth import current, requires
 from api.db import connection
-from geo.catalogue import CATALOGUE, say
+from api.openapi import file
+from api.params import CODE, ChoiceParam, accepts
+from geo.catalogue import CATALOGUE
 from layers import notice_basemap, notice_print, notices
-from layers.errors import Invalid
 
 bp = Blueprint("notices", __name__)
 
 _PRINTED = {"pdf": "application/pdf", "png": "image/png"}
-_CODE = {"name": "code", "in": "path", "required": True,
-         "schema": {"type": "string"}}
-
-OPENAPI = {
-    "/grids/{code}/notice": {"get": {
-        "summary": "网格公示牌: the notice of a comprehensive grid or micro-grid as "
-                   "one A4 portrait page (PDF, or PNG at "
-                   f"{notice_print.PNG_DPI} dpi), or its data as JSON",
-        "parameters": [_CODE, {"name": "format", "in": "query", "schema": {
-            "type": "string", "enum": ["pdf", "png", "json"], "default": "pdf"}}],
-        "responses": {
-            "200": {"description": "the page (attachment notice-CODE.pdf|png) or "
-                                   "{code, name, level, service_hours, households, "
-                                   "chain, staff}"},
-            "400": {"description": "bad format"},
-            "404": {"description": "unknown grid, or not in your jurisdiction"},
-            "422": {"description": "not a level-3 or level-4 grid"},
-            "503": {"description": "the server lacks the Chinese font"}}}},
-    "/grids/{code}/notices.pdf": {"get": {
-        "summary": "The notices of every level-3 and level-4 grid under a grid (a "
-                   "village, a town) in one PDF, a page each, in code order "
-                   f"(at most {notices.MAX_NOTICES} pages)",
-        "parameters": [_CODE],
-        "responses": {
-            "200": {"description": "PDF (attachment notices-CODE.pdf)"},
-            "404": {"description": "unknown grid, or not in your jurisdiction"},
-            "422": {"description": f"more than {notices.MAX_NOTICES} notices"},
-            "503": {"description": "the server lacks the Chinese font"}}}},
-}
-
-
 def _context(found):
     """The offline basemap's features around the grid (none without one)."""
     x0, y0, x1, y1 = found["geometry"].bounds
@@ -66,10 +36,15 @@ def _attachment(body, mimetype, name):
 
 @bp.get("/grids/<code>/notice")
 @requires("notices:print")
-def notice(code):
-    fmt = request.args.get("format", "pdf")
-    if fmt not in (*_PRINTED, "json"):
-        raise Invalid(say("err_notice_format"), field="format")
+@accepts(ChoiceParam("format", "格式", "PDF, PNG or the notice's data as JSON",
+                     default="pdf", choices=(*_PRINTED, "json")),
+         path=[CODE], errors=(422, 503),
+         responses={200: file("application/pdf", "the page (PDF or PNG), or its "
+                                                 "data as JSON")})
+def notice(code, format):
+    """网格公示牌: the notice of a comprehensive grid or micro-grid as one A4
+    portrait page (PDF or PNG), or its data as JSON"""
+    fmt = format
     with connection() as conn:
         found = notices.notice(conn, current(), code)
     if fmt == "json":
@@ -82,7 +57,11 @@ def notice(code):
 
 @bp.get("/grids/<code>/notices.pdf")
 @requires("notices:print")
+@accepts(path=[CODE], errors=(422, 503),
+         responses={200: file("application/pdf", "one page per grid")})
 def notices_pdf(code):
+    """The notices of every level-3 and level-4 grid under a grid (a village, a
+    town) in one PDF, a page each, in code order"""
     principal = current()
     with connection() as conn:
         pages = [notices.notice(conn, principal, c)

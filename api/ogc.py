@@ -8,8 +8,8 @@ own ``error`` object beside it (bilingual message, field); a 401 says
 that QGIS and GDAL offer HTTP Basic (user name + API token as the password).
 """
 
+import copy
 import datetime as dt
-from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, request
@@ -18,7 +18,8 @@ from werkzeug.exceptions import HTTPException
 from api import openapi
 from api.auth import REALM, current, requires
 from api.db import connection
-from api.params import bbox_arg, int_arg, parse_moment
+from api.openapi import FEATURE, FEATURE_COLLECTION, INTEGER, STRING, array, obj
+from api.params import BBOX, OFFSET, IntParam, Param, accepts, parse_moment
 from geo.catalogue import say
 from geo.edit import EditError, boundary_from_geojson
 from geo.localtime import CHINA_TZ
@@ -72,9 +73,9 @@ def _http_error(exc):
 
 # -- parameters ------------------------------------------------------------------
 
-def _format():
+def _format(name="f"):
     """Only JSON is served: ``f=json`` / ``f=geojson`` or none; else 406."""
-    f = request.args.get("f")
+    f = request.args.get(name)
     if f not in (None, "", "json", "geojson"):
         raise _NotAcceptable(say("ogc_format_f_f_r_is", f_r=repr(f)), field="f")
 
@@ -93,9 +94,9 @@ def _known(allowed):
                 field=name)
 
 
-def _window():
+def _window(name="datetime"):
     """``datetime``: an instant or an interval ``a/b`` (``..`` or empty: open)."""
-    raw = request.args.get("datetime")
+    raw = request.args.get(name)
     if raw is None or raw.strip() == "":
         return None
     parts = raw.split("/")
@@ -109,6 +110,28 @@ def _window():
         raise Invalid(say("ogc_parameter_datetime_starts_after_it"),
                       field="datetime")
     return tuple(ends)
+
+
+F = Param("f", "格式：仅 JSON（其他为 406）", "json only (others: 406)", parse=_format,
+          schema={"type": "string", "enum": ["json", "geojson"]})
+LIMIT = IntParam("limit", "每页要素数", "features per page", default=ogc.DEFAULT_LIMIT,
+                 low=1, high=ogc.MAX_LIMIT)
+OFFSET = OFFSET.but(zh="跳过的要素数", en="features to skip; rel=next gives it")
+BBOX = BBOX.but(en="min_lon,min_lat,max_lon,max_lat (CRS84)")
+DATETIME = Param("datetime", "时刻或区间", "instant or interval a/b, '..' open",
+                 parse=_window)
+CID = Param("cid", "集合", "collection id", where="path")
+FID = Param("fid", "要素 id", "feature id", where="path")
+IF_MATCH = Param("If-Match", "读到的 ETag（网格的版本）",
+                 "the ETag read (the grid's version)", where="header", required=True)
+_LINKS = {"type": "array", "items": obj(
+    required=("href", "rel"), href=STRING, rel=STRING, type=STRING)}
+_COLLECTION = obj("a collection", required=("id", "links"), id=STRING,
+                  title=STRING, links=_LINKS)
+_ITEMS = {**FEATURE_COLLECTION, "properties": {
+    **FEATURE_COLLECTION["properties"], "numberMatched": INTEGER,
+    "numberReturned": INTEGER, "links": _LINKS}}
+_EDIT = (405, 409, 412, 422, 428)
 
 
 # -- links -----------------------------------------------------------------------
@@ -147,9 +170,11 @@ def _describe(conn, coll):
 
 @bp.get("", strict_slashes=False)  # /ogc/ too, as clients often write it
 @requires("map:view")
-def landing():
+@accepts(F, responses={200: obj("landing page", required=("links",), links=_LINKS)},
+         errors=(406,))
+def landing(f):
+    """Landing page"""
     _known({"f"})
-    _format()
     return jsonify({
         "title": "gridgov",
         "description": say("ogc_gridgov_s_layers_ogc_api"),
@@ -164,24 +189,30 @@ def landing():
 
 @bp.get("/conformance")
 @requires("map:view")
-def conformance():
+@accepts(F, responses={200: obj(required=("conformsTo",), conformsTo=array(STRING))},
+         errors=(406,))
+def conformance(f):
+    """Conformance classes"""
     _known({"f"})
-    _format()
     return jsonify({"conformsTo": CONFORMANCE})
 
 
 @bp.get("/openapi.json")
 @requires("map:view")
+@accepts(responses={200: obj("OpenAPI 3.0", required=("openapi", "paths"))})
 def service_desc():
+    """This document (OpenAPI 3.0)"""
     _known({"f"})
     return jsonify(document())
 
 
 @bp.get("/collections")
 @requires("map:view")
-def collections():
+@accepts(F, responses={200: obj(required=("collections",), links=_LINKS,
+                                collections=array(_COLLECTION))}, errors=(406,))
+def collections(f):
+    """The collections you may read"""
     _known({"f"})
-    _format()
     with connection() as conn:
         found = [_describe(conn, c) for c in ogc.visible(current())]
     return jsonify({"links": [_link(_url("/collections"), "self")],
@@ -190,24 +221,24 @@ def collections():
 
 @bp.get("/collections/<cid>")
 @requires("map:view")
-def collection(cid):
+@accepts(F, path=[CID], responses={200: _COLLECTION}, errors=(406,))
+def collection(cid, f):
+    """A collection"""
     coll = ogc.collection(current(), cid)
     _known({"f"})
-    _format()
     with connection() as conn:
         return jsonify(_describe(conn, coll))
 
 
 @bp.get("/collections/<cid>/items")
 @requires("map:view")
-def items(cid):
+@accepts(F, LIMIT, OFFSET, BBOX, DATETIME, path=[CID],
+         responses={200: {**_ITEMS, "x-media-type": GEOJSON}}, errors=(406,))
+def items(cid, f, limit, offset, bbox, datetime):
+    """GeoJSON features, paged"""
     coll = ogc.collection(current(), cid)
     _known(_COMMON | set(coll.filters))
-    _format()
-    limit = int_arg("limit", 1, ogc.MAX_LIMIT, default=ogc.DEFAULT_LIMIT)
-    offset = int_arg("offset", 0, 10**9, default=0)
-    bbox = bbox_arg()
-    window = _window()
+    window = datetime
     if window is not None and coll.temporal is None:
         raise Invalid(say("ogc_collection_cid_r_has_no", cid=cid,
                           cid_r=repr(cid)), field="datetime")
@@ -234,10 +265,12 @@ def items(cid):
 
 @bp.get("/collections/<cid>/items/<fid>")
 @requires("map:view")
-def feature(cid, fid):
+@accepts(F, path=[CID, FID], responses={200: {**FEATURE, "x-media-type": GEOJSON}},
+         errors=(406,))
+def feature(cid, fid, f):
+    """One feature"""
     coll = ogc.collection(current(), cid)
     _known({"f"})
-    _format()
     with connection() as conn:
         found = ogc.item(conn, current(), coll, fid)
     found["links"] = [
@@ -325,9 +358,17 @@ def _saved(conn, coll, code, status):
         f"/collections/{coll.id}/items/{code}")}
 
 
+_FEATURE_BODY = obj("GeoJSON Feature (Polygon or MultiPolygon)", required=("type",),
+                    type={"type": "string", "enum": ["Feature"]}, geometry=obj(),
+                    properties=obj())
+
+
 @bp.put("/collections/<cid>/items/<fid>")
 @requires("grids:edit")
+@accepts(path=[CID, FID], headers=[IF_MATCH], body=_FEATURE_BODY,
+         content_type=GEOJSON, responses={204: None}, errors=_EDIT)
 def replace(cid, fid):
+    """Replace the boundary (If-Match required)"""
     coll = _grid_collection(cid)
     with connection() as conn:
         version = _if_match(conn, coll, fid)
@@ -339,7 +380,11 @@ def replace(cid, fid):
 
 @bp.post("/collections/<cid>/items")
 @requires("grids:edit")
+@accepts(path=[CID], body=_FEATURE_BODY, content_type=GEOJSON,
+         responses={201: None}, errors=_EDIT)
 def create(cid):
+    """Create a micro-grid (Feature with properties parent, name): 201, Location,
+    ETag"""
     coll = _grid_collection(cid, level4=True)
     shape, props = _feature_body()
     parent, name = props.get("parent"), props.get("name")
@@ -355,7 +400,9 @@ def create(cid):
 
 @bp.delete("/collections/<cid>/items/<fid>")
 @requires("grids:edit")
+@accepts(path=[CID, FID], headers=[IF_MATCH], responses={204: None}, errors=_EDIT)
 def delete(cid, fid):
+    """Delete the micro-grid (If-Match required)"""
     coll = _grid_collection(cid, level4=True)
     with connection() as conn:
         version = _if_match(conn, coll, fid)
@@ -363,89 +410,50 @@ def delete(cid, fid):
     return "", 204
 
 
-# -- the OpenAPI 3.0 document (api.openapi assembles it) -------------------------
-
-def _param(name, description, schema, where="query", required=False):
-    return {"name": name, "in": where, "required": required,
-            "description": description, "schema": schema}
-
-
-_F = _param("f", "json only (others: 406)", {"type": "string",
-                                               "enum": ["json", "geojson"]})
-_LIMIT = _param("limit", "每页要素数（features per page）",
-                {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT,
-                 "default": ogc.DEFAULT_LIMIT})
-_OFFSET = _param("offset", "跳过的要素数（features to skip; rel=next gives it）",
-                 {"type": "integer", "minimum": 0, "default": 0})
-_BBOX = {"name": "bbox", "in": "query", "required": False, "style": "form",
-         "explode": False, "description": "min_lon,min_lat,max_lon,max_lat (CRS84)",
-         "schema": {"type": "array", "minItems": 4, "maxItems": 4,
-                    "items": {"type": "number"}}}
-_DATETIME = _param("datetime", "时刻或区间（instant or interval a/b, '..' open）",
-                   {"type": "string"})
-_ANSWERS = {"200": {"description": "OK"},
-            "400": {"description": "bad parameter (OGC exception, bilingual)"},
-            "401": {"description": "Basic (user name + API token) or Bearer"},
-            "406": {"description": "unsupported f="}}
-
-
-def _paths():
-    get = lambda summary, params=(): {"get": {  # noqa: E731
-        "summary": summary, "parameters": [_F, *params], "responses": _ANSWERS}}
-    paths = {"": get("Landing page"), "/conformance": get("Conformance classes"),
-             "/collections": get("The collections you may read")}
-    for c in ogc.COLLECTIONS.values():
-        base = f"/collections/{c.id}"
-        filters = [_param(n, f"= {n}", {"type": "integer" if t is int else "string"})
-                   for n, (_, t) in sorted(c.filters.items())]
-        temporal = [_DATETIME] if c.temporal else []
-        paths[base] = get(c.title)
-        paths[base + "/items"] = get(f"{c.title}: GeoJSON", [
-            _LIMIT, _OFFSET, _BBOX, *temporal, *filters])
-        fid = _param("featureId", "id", {"type": "string"}, "path", True)
-        paths[base + "/items/{featureId}"] = get(f"{c.title}: one feature", [fid])
-        if c.kind == "grids":
-            paths[base + "/items/{featureId}"] |= _edits(c, fid)
-            if c.level == 4:
-                paths[base + "/items"]["post"] = {
-                    "summary": "Create a micro-grid (Feature with properties "
-                               "parent, name): 201, Location, ETag",
-                    "requestBody": _FEATURE, "responses": _EDIT_ANSWERS}
-    return paths
-
-
-_FEATURE = {"required": True, "content": {GEOJSON: {"schema": {"type": "object"}}}}
-_IF_MATCH = _param("If-Match", "the ETag read (the grid's version)",
-                   {"type": "string"}, "header", True)
-_EDIT_ANSWERS = {"201": {"description": "created"}, "204": {"description": "done"},
-                 "400": {"description": "bad body"},
-                 "403": {"description": "outside your jurisdiction, or its root"},
-                 "404": {"description": "unknown, or not yours"},
-                 "412": {"description": "stale If-Match"},
-                 "422": {"description": "the edit would break the hierarchy"},
-                 "428": {"description": "If-Match missing"}}
-
-
-def _edits(c, fid):
-    """Part 4 of a grid collection: replace (any level), delete (micro-grids),
-    as /plan does them (same checks, jurisdiction and audit)."""
-    ops = {"put": {"summary": "Replace the boundary (If-Match required)",
-                   "parameters": [fid, _IF_MATCH], "requestBody": _FEATURE,
-                   "responses": _EDIT_ANSWERS}}
-    if c.level == 4:
-        ops["delete"] = {"summary": "Delete the micro-grid (If-Match required)",
-                         "parameters": [fid, _IF_MATCH],
-                         "responses": _EDIT_ANSWERS}
-    return ops
-
+# -- the OpenAPI 3.0 document: the routes' declarations, one path per collection --
 
 def document():
-    """The OpenAPI 3.0 document of ``/ogc`` (``service-desc``)."""
-    doc = openapi.document([SimpleNamespace(OPENAPI=_paths())], PREFIX)
-    doc["openapi"] = "3.0.3"
-    doc["info"] = {"title": "gridgov OGC API – Features", "version": "1"}
-    doc["components"] = {"securitySchemes": {
-        "basic": {"type": "http", "scheme": "basic"},
-        "bearer": {"type": "http", "scheme": "bearer"}}}
-    doc["security"] = [{"basic": []}, {"bearer": []}]
+    """The OpenAPI 3.0 document of ``/ogc`` (``service-desc``): generated from the
+    routes' declarations, each ``/collections/{cid}…`` written out per collection
+    (its property filters, ``datetime`` only where it is temporal, Part 4 only
+    on the grid levels it applies to)."""
+    doc = openapi.document(current_app, PREFIX, "gridgov OGC API – Features",
+                           error_body=_OGC_ERROR, error="OGCError")
+    generic = doc["paths"]
+    paths = {p: ops for p, ops in generic.items() if "{cid}" not in p}
+    for c in ogc.COLLECTIONS.values():
+        for path, ops in generic.items():
+            if "{cid}" not in path:
+                continue
+            mine = {}
+            for method, op in ops.items():
+                if method != "get" and (c.kind != "grids" or (
+                        c.level != 4 and method != "put")):
+                    continue
+                op = copy.deepcopy(op)
+                op["operationId"] += "." + c.id
+                op["summary"] = f"{c.title}: {op['summary']}"
+                op["parameters"] = [_for(p) for p in op.get("parameters", [])
+                                    if p["name"] != "cid" and (
+                                        p["name"] != "datetime" or c.temporal)]
+                if path.endswith("/items") and method == "get":
+                    op["parameters"] += [
+                        {"name": n, "in": "query", "required": False,
+                         "description": f"= {n}",
+                         "schema": INTEGER if t is int else STRING}
+                        for n, (_, t) in sorted(c.filters.items())]
+                mine[method] = op
+            if mine:
+                paths[path.replace("{cid}", c.id).replace("{fid}", "{featureId}")
+                      ] = mine
+    doc["paths"] = paths
     return doc
+
+
+def _for(param):
+    return {**param, "name": "featureId"} if param["name"] == "fid" else param
+
+
+_OGC_ERROR = obj("OGC exception, with our error beside it",
+                 required=("code", "description"), code=STRING, description=STRING,
+                 error=obj(code=STRING, message=STRING, field=STRING))

@@ -11,41 +11,25 @@ from api import photo_store
 from api.auth import current, requires
 from api.db import connection
 from api.idempotency import idempotent
+from api.openapi import INTEGER, STRING, file, obj
+from api.params import accepts
 from geo.catalogue import say
 from layers import photos
 from layers.errors import Invalid
 
 bp = Blueprint("photos", __name__)
 
-OPENAPI = {
-    "/incidents/{code}/photos": {"post": {
-        "summary": "Add a photo to an incident (multipart field 'file'; JPEG, PNG "
-                   "or WebP, ≤ 10 MB, ≤ 40 MP; stored re-encoded as JPEG without "
-                   "EXIF; the same picture twice is one photo)",
-        "parameters": [{"name": "code", "in": "path", "required": True,
-                        "schema": {"type": "string"}}],
-        "requestBody": {"required": True, "content": {"multipart/form-data": {
-            "schema": {"type": "object", "required": ["file"], "properties": {
-                "file": {"type": "string", "format": "binary"}}}}}},
-        "responses": {"201": {"description": "{id, url}"},
-                      "400": {"description": "no file, or not an image"},
-                      "404": {"description": "unknown incident, or not yours"},
-                      "422": {"description": "too large, too many pixels"}},
-    }},
-    "/photos/{photo_id}": {"get": {
-        "summary": "A photo (JPEG), read within its incident's scope",
-        "parameters": [{"name": "photo_id", "in": "path", "required": True,
-                        "schema": {"type": "integer"}}],
-        "responses": {"200": {"description": "image/jpeg"},
-                      "404": {"description": "unknown, or not yours"}},
-    }},
-}
-
 
 @bp.post("/incidents/<code>/photos")
 @requires("incidents:report")
 @idempotent
+@accepts(body=obj(required=("file",), file={"type": "string", "format": "binary"}),
+         content_type="multipart/form-data", errors=(422,), responses={201: obj(
+             "{id, url}", required=("id", "url"), id=INTEGER, url=STRING)})
 def upload(code):
+    """Add a photo to an incident (multipart field 'file'; JPEG, PNG or WebP, ≤ 10
+    MB, ≤ 40 MP; stored re-encoded as JPEG without EXIF; the same picture twice
+    is one photo)"""
     with connection() as conn:  # the incident first: nothing stored for a 404
         incident = photos.incident_id(conn, current(), code)
     sent = request.files.get("file")
@@ -62,7 +46,9 @@ def upload(code):
 
 @bp.get("/photos/<int:photo_id>")
 @requires("incidents:read")
+@accepts(responses={200: file("image/jpeg")})
 def read(photo_id):
+    """A photo (JPEG), read within its incident's scope"""
     with connection() as conn:
         photo = photos.get(conn, current(), photo_id)
     data = photo_store.store().read(photo["sha256"])

@@ -9,7 +9,17 @@ from flask import Blueprint, Response, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import float_arg, int_arg
+from api.openapi import FEATURE_COLLECTION, INTEGER, file, obj
+from api.params import (
+    LIMIT,
+    OFFSET,
+    ChoiceParam,
+    FloatParam,
+    IntParam,
+    Param,
+    accepts,
+    float_arg,
+)
 from geo import localtime
 from geo.catalogue import say
 from geo.edit import EditError, boundary_from_geojson
@@ -19,57 +29,57 @@ from layers.errors import Invalid, Unprocessable
 bp = Blueprint("search", __name__)
 
 _FORMATS = ("geojson", "csv")
-_PARAMS = [
-    {"name": "layer", "in": "query", "required": True,
-     "schema": {"enum": list(search_layer.LAYERS)}},
-    {"name": "lon", "in": "query", "schema": {"type": "number"}},
-    {"name": "lat", "in": "query", "schema": {"type": "number"}},
-    {"name": "radius", "in": "query", "description": "metres",
-     "schema": {"type": "number", "maximum": 50000}},
-    {"name": "k", "in": "query", "description": "the k nearest",
-     "schema": {"type": "integer", "maximum": 1000}},
-    {"name": "format", "in": "query", "schema": {"enum": list(_FORMATS)}},
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 5000}},
-    {"name": "offset", "in": "query", "schema": {"type": "integer"}},
-]
-_RESPONSES = {
-    "200": {"description": "GeoJSON or CSV; a search of households is audited"},
-    "400": {"description": "bad parameter"},
-    "403": {"description": "a layer your role may not read (households: "
-                           "households:read, staff: locate, incidents: "
-                           "incidents:read, cameras: map:view)"},
-}
-OPENAPI = {"/search": {
-    "get": {"summary": "Search within a radius of, or nearest to, a point",
-            "parameters": _PARAMS,
-            "responses": _RESPONSES},
-    "post": {"summary": "Search inside a polygon: body {polygon: GeoJSON}",
-             "parameters": _PARAMS, "responses": _RESPONSES},
-}}
+
+
+def _layer(name):
+    layer = request.args.get(name, "")
+    search_layer.check_layer(current(), layer)  # 403 before any other parameter
+    return layer
+
+
+_PARAMS = (
+    Param("layer", "要搜索的图层", "the layer searched (households: households:read, "
+          "staff: locate, incidents: incidents:read, cameras: map:view)",
+          required=True, parse=_layer,
+          schema={"type": "string", "enum": list(search_layer.LAYERS)}),
+    ChoiceParam("format", "格式", "GeoJSON or CSV", default="geojson",
+                choices=_FORMATS,
+                refuse=lambda raw: say("err_parameter_format_geojson_csv")),
+    Param("lon", "经度", "longitude (with lat: the point)", parse=lambda name: None,
+          schema={"type": "number", "minimum": -180, "maximum": 180}),
+    Param("lat", "纬度", "latitude", parse=lambda name: None,
+          schema={"type": "number", "minimum": -90, "maximum": 90}),
+    FloatParam("radius", "半径（米）", "within this radius in metres", low=0,
+               high=50000),
+    IntParam("k", "最近的 k 个", "the k nearest", low=1, high=1000),
+    LIMIT.but(high=5000),
+    OFFSET,
+)
+_FOUND = {"description": "GeoJSON (a search of households is audited); or CSV "
+          "with format=csv", "oneOf": [
+              {**FEATURE_COLLECTION, "properties": FEATURE_COLLECTION["properties"]
+               | {"numberMatched": INTEGER, "numberReturned": INTEGER}},
+              file("text/csv")]}
 
 _NOT_FILTERS = {"layer", "lon", "lat", "radius", "k", "format", "limit", "offset"}
 
 
 @bp.route("/search", methods=["GET", "POST"])
 @requires("map:view")
-def search():
-    layer = request.args.get("layer", "")
-    search_layer.check_layer(current(), layer)  # 403 before any other parameter
-    fmt = request.args.get("format", "geojson")
-    if fmt not in _FORMATS:
-        raise Invalid(say("err_parameter_format_geojson_csv"),
-                      field="format")
+@accepts(*_PARAMS, body=obj(required=("polygon",), polygon={
+    "type": "object", "description": "GeoJSON Polygon or MultiPolygon (POST)"}),
+    body_required=False, errors=(422,), responses={200: _FOUND},
+    summary="Search within a radius of, or nearest to, a point (GET); inside a "
+            "polygon (POST: body {polygon: GeoJSON}); other parameters filter")
+def search(layer, format, lon, lat, radius, k, limit, offset):
+    fmt = format
     polygon = _polygon() if request.method == "POST" else None
     point = None
     if polygon is None or "lon" in request.args:
         point = (float_arg("lon", -180, 180), float_arg("lat", -90, 90))
-    radius = float_arg("radius", 0, 50000, required=False)
-    k = int_arg("k", 1, 1000)
     if polygon is None and (radius is None) == (k is None):
         raise Invalid(say("err_radius_or_k"), field="radius")
     filters = {k_: v for k_, v in request.args.items() if k_ not in _NOT_FILTERS}
-    limit = int_arg("limit", 1, 5000, default=100)
-    offset = int_arg("offset", 0, 10**9, default=0)
     with connection() as conn:
         found = search_layer.search(conn, current(), layer, point, radius, k, polygon,
                                     filters, limit, offset, fmt=fmt)

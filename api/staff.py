@@ -10,33 +10,22 @@ from flask import Blueprint, jsonify
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import json_body, text_field
+from api.openapi import INTEGER, STRING, nullable, obj
+from api.params import accepts, json_body, text_field
 from layers import notices
 
 bp = Blueprint("staff", __name__)
 
-OPENAPI = {
-    "/staff/{staff_id}": {"patch": {
-        "summary": "Set a grid staff person's 公示电话 {notice_phone_choice: "
-                   "work|other|none, notice_phone (with other)}",
-        "parameters": [{"name": "staff_id", "in": "path", "required": True,
-                        "schema": {"type": "integer", "minimum": 1}}],
-        "requestBody": {"content": {"application/json": {"schema": {
-            "type": "object", "required": ["notice_phone_choice"], "properties": {
-                "notice_phone_choice": {"type": "string",
-                                        "enum": list(notices.PHONE_CHOICES)},
-                "notice_phone": {"type": "string"}}}}}},
-        "responses": {
-            "200": {"description": "{id, notice_phone_choice, notice_phone}"},
-            "400": {"description": "bad choice or number (the field is named)"},
-            "403": {"description": "your role edits no grid staff"},
-            "404": {"description": "no such person in your jurisdiction"}}}},
-}
-
-
 @bp.patch("/staff/<int:staff_id>")
 @requires("grids:edit")
+@accepts(body=obj(required=("notice_phone_choice",),
+                  notice_phone_choice={"enum": list(notices.PHONE_CHOICES)},
+                  notice_phone=STRING),
+         responses={200: obj("the choice", id=INTEGER, notice_phone_choice=STRING,
+                             notice_phone=nullable(STRING))})
 def set_notice_phone(staff_id):
+    """Set a grid staff person's 公示电话: the work phone, another number (with
+    notice_phone) or none"""
     body = json_body()
     choice = text_field(body, "notice_phone_choice", required=True)
     phone = text_field(body, "notice_phone")

@@ -14,7 +14,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import date_arg, int_arg
+from api.openapi import OBJECT, STRING, array, obj
+from api.params import GRID, LEVEL, MONTH, ChoiceParam, Param, accepts, date_arg
 from geo import localtime, workdays
 from geo.catalogue import both, say
 from layers import ranking_print
@@ -50,105 +51,29 @@ _SCORE = (
     "bottom three (末位), ties at the boundary included, none when three or fewer "
     "grids are ranked."
 )
-_PERIOD_PARAMS = [
-    {"name": "grid", "in": "query", "required": False,
-     "description": "root grid code (default: your jurisdiction's grid); it must "
-                    "lie in your jurisdiction",
-     "schema": {"type": "string"}},
-    {"name": "level", "in": "query", "required": False,
-     "description": "level of the grids listed, at or below the root's (default: "
-                    "the root's children)",
-     "schema": {"type": "integer", "minimum": 1, "maximum": 4}},
-    {"name": "month", "in": "query", "required": False,
-     "description": "YYYY-MM, China time (default: the last complete month); "
-                    "the month still running ends now, and its 环比 and 同比 "
-                    "compare as long a stretch of the month before and of the "
-                    "same month a year earlier (上月同期, 去年同期)",
-     "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}},
-    {"name": "from", "in": "query", "required": False,
-     "description": "first day YYYY-MM-DD, with 'to' instead of 'month'",
-     "schema": {"type": "string", "format": "date"}},
-    {"name": "to", "in": "query", "required": False,
-     "description": "last day YYYY-MM-DD (included); at most 366 days",
-     "schema": {"type": "string", "format": "date"}},
-]
-
-OPENAPI = {
-    "/stats": {
-        "get": {
-            "summary": "Incident figures per grid of a level under a root, for a "
-                       "month or from–to, with 环比 and 同比",
-            "description": _DEFINITIONS,
-            "parameters": _PERIOD_PARAMS,
-            "responses": {
-                "200": {"description": "{root, level, period, previous_period, "
-                                       "year_before_period, as_of, empty, "
-                                       "not_compared: {mom, yoy}, grids: [{code, "
-                                       "name, level, parent, households, received, "
-                                       "by_category, per_100_households, closed, "
-                                       "resolved, resolution_rate, avg_close_days, "
-                                       "due, on_time, timeliness, overdue, "
-                                       "closed_late, mom, yoy}], total}; "
-                                       "period.complete is false for the month "
-                                       "still running; empty: no incident in the "
-                                       "period (本月无数据: nothing compared, "
-                                       "nobody ranked); not_compared: why 环比 "
-                                       "/ 同比 are null (empty, none_then)"},
-                "400": {"description": "bad level, month or dates"},
-                "404": {"description": "grid unknown or outside your jurisdiction"},
-            },
-        }
-    },
-    "/stats/workers": {
-        "get": {
-            "summary": "走访率 per grid worker under a root, for a month or from–to",
-            "description": "For every active grid worker (grid_staff) whose grid "
-                           "lies under the root: the households of that grid and "
-                           "the grids below it, how many of them the worker "
-                           "visited at least once in the period (the phone's "
-                           "入户走访), and visit_rate = visited / households "
-                           "(null without households). Not part of the "
-                           "ranking's score.",
-            "parameters": _PERIOD_PARAMS,
-            "responses": {
-                "200": {"description": "{root, period, as_of, workers: [{id, "
-                                       "name, role, grid_code, grid_name, "
-                                       "households, visited_households, visits, "
-                                       "visit_rate}]}"},
-                "400": {"description": "bad month or dates"},
-                "404": {"description": "grid unknown or outside your jurisdiction"},
-            },
-        }
-    },
-    "/rankings": {
-        "get": {
-            "summary": "Monthly ranking of the grids of a level (bottom three "
-                       "flagged), as JSON, XLSX, or a printable PDF or PNG page",
-            "description": _SCORE + " Figures as for /stats. " + _DEFINITIONS
-            + " format=pdf or png: one A4 landscape page (PNG at 150 dpi) with the "
-            "title, the score map (fixed classes ≥ 90, 80–90, 70–80, 60–70, < 60 "
-            "on a sequential ramp; the bottom three outlined) and its legend, the "
-            "table (past 30 rows: the top and the bottom three, the rest in the "
-            "XLSX), the data period and the time generated.",
-            "parameters": _PERIOD_PARAMS + [
-                {"name": "format", "in": "query", "required": False,
-                 "schema": {"enum": list(_FORMATS), "default": "json"}}],
-            "responses": {
-                "200": {"description": "{level, period, as_of, weights, bottom, "
-                                       "coverage_known, items: [{rank, flagged, "
-                                       "score, code, name, coverage, area_share, "
-                                       "cameras, online_cameras, ...figures of "
-                                       "/stats}]} in rank order; or the XLSX "
-                                       "workbook, the PDF or the PNG page "
-                                       "(attachment ranking-CODE-MONTH-levelN)"},
-                "400": {"description": "bad parameter"},
-                "404": {"description": "grid unknown or outside your jurisdiction"},
-                "503": {"description": "format pdf or png: the server lacks the "
-                                       "Chinese font (fonts-wqy-microhei)"},
-            },
-        }
-    },
-}
+_PERIOD = (
+    GRID.but(zh="根网格编码（默认：您辖区的网格），须在辖区内",
+             en="root grid code (default: your jurisdiction's grid); it must lie "
+                "in your jurisdiction"),
+    LEVEL.but(zh="列出的网格层级，不高于根的层级（默认：根的下一级）",
+              en="level of the grids listed, at or below the root's (default: the "
+                 "root's children)"),
+    Param("month", MONTH.zh + "（默认：上一个完整的月）",
+          "YYYY-MM, China time (default: the last complete month); the month "
+          "still running ends now, and its 环比 and 同比 compare as long a stretch "
+          "of the month before and of the same month a year earlier (上月同期, "
+          "去年同期)", parse=lambda name: period_arg(), schema=MONTH.schema),
+    Param("from", "第一天 YYYY-MM-DD，与 to 一起代替 month",
+          "first day YYYY-MM-DD, with 'to' instead of 'month'",
+          parse=lambda name: None, schema={"type": "string", "format": "date"}),
+    Param("to", "最后一天 YYYY-MM-DD（含）；至多 366 天",
+          "last day YYYY-MM-DD (included); at most 366 days",
+          parse=lambda name: None, schema={"type": "string", "format": "date"}),
+)
+_PERIOD_ANSWER = obj(period=OBJECT, as_of=STRING)
+FORMAT = ChoiceParam("format", "格式", "json, xlsx, or a printable pdf or png page",
+                     default="json", choices=_FORMATS,
+                     refuse=lambda raw: say("err_stats_format"))
 
 
 def clock():
@@ -196,25 +121,42 @@ def period_arg(now=None):
     return None
 
 
-def _query():
-    now = clock()
-    return {"level": int_arg("level", 1, 4), "period": period_arg(now),
-            "root": request.args.get("grid", "").strip() or None, "now": now}
+def _query(grid, level, month):
+    """The layer's arguments: ``month`` is the period (``month`` or ``from``/``to``,
+    read together by :func:`period_arg`); ``now`` is the clock it was read at."""
+    return {"level": level, "period": month, "root": grid, "now": clock()}
 
 
 @bp.get("/stats")
 @requires("incidents:read")
-def stats():
+@accepts(*_PERIOD, errors=(404,), responses={200: obj(
+    "{root, level, period, previous_period, year_before_period, as_of, empty, "
+    "not_compared: {mom, yoy}, grids: [{code, name, level, parent, households, "
+    "received, by_category, per_100_households, closed, resolved, resolution_rate, "
+    "avg_close_days, due, on_time, timeliness, overdue, closed_late, mom, yoy}], "
+    "total}. " + _DEFINITIONS, required=("period", "grids"), period=OBJECT,
+    as_of=STRING, grids=array(OBJECT), total=OBJECT)})
+def stats(grid, level, month, from_, to):
+    """Incident figures per grid of a level under a root, for a month or from–to,
+    with 环比 and 同比"""
     with connection() as conn:
-        return jsonify(stats_layer.stats(conn, current(), **_query()))
+        return jsonify(stats_layer.stats(conn, current(), **_query(grid, level,
+                                                                   month)))
 
 
 @bp.get("/stats/workers")
 @requires("incidents:read")
-def worker_visits():
-    """走访率 per grid worker under ``grid`` for the period (``month`` or
-    ``from``/``to``, as /stats)."""
-    query = _query()
+@accepts(*_PERIOD, errors=(404,), responses={200: obj(
+    "{root, period, as_of, workers: [{id, name, role, grid_code, grid_name, "
+    "households, visited_households, visits, visit_rate}]}", required=("workers",),
+    period=OBJECT, workers=array(OBJECT))})
+def worker_visits(grid, level, month, from_, to):
+    """走访率 per grid worker under a root, for a month or from–to: for every
+    active grid worker whose grid lies under the root, the households of that
+    grid and the grids below it, how many of them the worker visited at least once
+    in the period (the phone's 入户走访), and visit_rate = visited / households
+    (null without households). Not part of the ranking's score."""
+    query = _query(grid, level, month)
     with connection() as conn:
         return jsonify(stats_layer.worker_visits(
             conn, current(), query["period"], query["root"], query["now"]))
@@ -222,14 +164,20 @@ def worker_visits():
 
 @bp.get("/rankings")
 @requires("incidents:read")
-def rankings():
-    fmt = request.args.get("format", "json")
-    if fmt not in _FORMATS:
-        raise Invalid(say("err_stats_format"),
-                      field="format")
+@accepts(FORMAT, *_PERIOD, errors=(404, 503), responses={200: obj(
+    "{level, period, as_of, weights, bottom, coverage_known, items: [{rank, "
+    "flagged, score, code, name, coverage, area_share, cameras, online_cameras, "
+    "...figures of /stats}]} in rank order; or (format=xlsx, pdf, png) the XLSX "
+    "workbook, the PDF or the PNG page (attachment ranking-CODE-MONTH-levelN). "
+    + _SCORE, required=("items",), items=array(OBJECT), weights=OBJECT)})
+def rankings(format, grid, level, month, from_, to):
+    """Monthly ranking of the grids of a level (bottom three flagged), as JSON,
+    XLSX, or a printable PDF or PNG page (A4 landscape, PNG at 150 dpi: title,
+    score map, legend, table, period, time generated)"""
+    fmt = format
     principal = current()
     with connection() as conn:
-        found = stats_layer.rankings(conn, principal, **_query())
+        found = stats_layer.rankings(conn, principal, **_query(grid, level, month))
         shapes = (ranking_print.outlines(conn, principal, found)
                   if fmt in _PRINTED else None)
     if fmt == "json":

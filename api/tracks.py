@@ -9,53 +9,13 @@ from flask import Blueprint, jsonify, request
 import importers
 from api.auth import current, requires
 from api.db import connection
-from api.params import date_arg, flag_arg, int_arg
+from api.openapi import FEATURE_COLLECTION, INTEGER, OBJECT, array, obj
+from api.params import FROM, TO, FlagParam, Param, accepts, int_arg
 from geo.catalogue import say
 from layers import tracks
 from layers.errors import Invalid
 
 bp = Blueprint("tracks", __name__)
-
-_STAFF = {"name": "staff", "in": "query", "required": True,
-          "schema": {"type": "integer"}}
-_DAY = {"in": "query", "schema": {"type": "string", "format": "date"}}
-OPENAPI = {
-    "/tracks": {"post": {
-        "summary": "Store a worker's GPX patrol track (multipart 'file')",
-        "parameters": [_STAFF],
-        "responses": {"200": {"description": "{tracks, points, dropped}"},
-                      "400": {"description": "unreadable file"}}},
-        "get": {
-        "summary": "A worker's cleaned tracks, one LineString per leg (simplified "
-                   "to 2 m), the micro-grids entered per day, the own micro-grids",
-        "parameters": [
-            {"name": "worker", "in": "query", "required": True,
-             "schema": {"type": "integer"}, "description": "grid_staff id"},
-            {"name": "from", **_DAY, "description": "local day; default: the "
-             "Monday of the last week with tracks (or to - 6 days)"},
-            {"name": "to", **_DAY, "description": "local day, inclusive; default: "
-             f"from + 6 days; at most {tracks.MAX_DAYS} days in all"}],
-        "responses": {"200": {"description": "GeoJSON FeatureCollection with "
-                              "worker, from, to, days, dropped, grids; each leg's "
-                              "properties: day, leg, start, end (ISO 8601, China "
-                              "time), distance_m, points, vertices and vertex_s "
-                              "(seconds after start of each vertex: the replay's "
-                              "clock)"},
-                      "400": {"description": "bad date or window too long"},
-                      "404": {"description": "no such worker in your jurisdiction"}}}},
-    "/tracks/workers": {"get": {
-        "summary": "The grid staff of your jurisdiction who have tracks",
-        "responses": {"200": {"description": "{workers: [{id, name, role, "
-                              "grid_code, grid_name, first_day, last_day, days}]}"}}}},
-    "/tracks/summary": {"get": {
-        "summary": "Distance, time, micro-grids entered per day; coverage",
-        "parameters": [_STAFF,
-                       {"name": "from", "in": "query", "schema": {"type": "string"}},
-                       {"name": "to", "in": "query", "schema": {"type": "string"}},
-                       {"name": "lines", "in": "query", "schema": {"type": "boolean"},
-                        "description": "0: leave out the days' lines (default 1)"}],
-        "responses": {"200": {"description": "the summary"}}}},
-}
 
 
 def _worker_arg(name):
@@ -66,6 +26,19 @@ def _worker_arg(name):
     return value
 
 
+STAFF = Param("staff", "网格员 id（grid_staff）", "grid_staff id", required=True,
+              parse=_worker_arg, schema={"type": "integer", "minimum": 1,
+                                         "maximum": 2**62}, errors=(404,))
+WORKER = STAFF.but(name="worker")
+LINES = FlagParam("lines", "是否给出每天的轨迹线", "0: leave out the days' lines",
+                  default=True)
+_TRACKS = {**FEATURE_COLLECTION, "x-media-type": "application/geo+json",
+           "description": "GeoJSON FeatureCollection with worker, from, to, days, "
+           "dropped, grids; each leg's properties: day, leg, start, end (ISO 8601, "
+           "China time), distance_m, points, vertices and vertex_s (seconds after "
+           "start of each vertex: the replay's clock)"}
+
+
 def _window_order(since, until):
     if since and until and since > until:
         raise Invalid(say("err_from_after_to"),
@@ -74,8 +47,12 @@ def _window_order(since, until):
 
 @bp.post("/tracks")
 @requires("imports:run")
-def upload():
-    staff = _worker_arg("staff")
+@accepts(STAFF, body=obj(required=("file",), file={"type": "string",
+                                                   "format": "binary"}),
+         content_type="multipart/form-data", responses={200: obj(
+             "{tracks, points, dropped}", points=INTEGER)})
+def upload(staff):
+    """Store a worker's GPX patrol track (multipart 'file')"""
     upload = request.files.get("file")
     if upload is None:
         raise Invalid(say("err_send_gpx_file_multipart"),
@@ -96,21 +73,27 @@ def upload():
 
 @bp.get("/tracks/summary")
 @requires("tracks:read")
-def summary():
-    staff = _worker_arg("staff")
-    until = date_arg("to") or dt.date.today()
-    since = date_arg("from") or until - dt.timedelta(days=6)
+@accepts(STAFF, FROM, TO, LINES, responses={200: obj("the summary")})
+def summary(staff, from_, to, lines):
+    """Distance, time, micro-grids entered per day; coverage"""
+    until = to or dt.date.today()
+    since = from_ or until - dt.timedelta(days=6)
     _window_order(since, until)
     with connection() as conn:
         return jsonify(tracks.summary(conn, current(), staff, since, until,
-                                      lines=flag_arg("lines", True)))
+                                      lines=lines))
 
 
 @bp.get("/tracks")
 @requires("tracks:read")
-def collection():
-    worker = _worker_arg("worker")
-    since, until = date_arg("from"), date_arg("to")
+@accepts(WORKER, FROM.but(en="local day; default: the Monday of the last week with "
+                             "tracks (or to - 6 days)"),
+         TO.but(en="local day, inclusive; default: from + 6 days; at most "
+                   f"{tracks.MAX_DAYS} days in all"), responses={200: _TRACKS})
+def collection(worker, from_, to):
+    """A worker's cleaned tracks, one LineString per leg (simplified to 2 m), the
+    micro-grids entered per day, the own micro-grids"""
+    since, until = from_, to
     week = dt.timedelta(days=6)
     _window_order(since, until)
     with connection() as conn:
@@ -123,6 +106,10 @@ def collection():
 
 @bp.get("/tracks/workers")
 @requires("tracks:read")
+@accepts(responses={200: obj(
+    "{workers: [{id, name, role, grid_code, grid_name, first_day, last_day, "
+    "days}]}", required=("workers",), workers=array(OBJECT))})
 def workers():
+    """The grid staff of your jurisdiction who have tracks"""
     with connection() as conn:
         return jsonify({"workers": tracks.workers(conn, current())})

@@ -6,53 +6,30 @@ from flask import Blueprint, jsonify
 from api.auth import current, requires
 from api.db import connection
 from api.idempotency import idempotent
-from api.params import json_body, number_field, parse_moment
+from api.openapi import INTEGER, NUMBER, OBJECT, STRING, TIME, array, obj
+from api.params import accepts, json_body, number_field, parse_moment
 from geo.catalogue import say
 from layers import visits
 from layers.errors import Invalid
 
 bp = Blueprint("visits", __name__)
 
-OPENAPI = {
-    "/visits": {"post": {
-        "summary": "Record a household visit (Idempotency-Key); the distance from "
-                   "the household in metres; a proposed tag waits for confirmation",
-        "requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"type": "object", "required": ["household_id"],
-                       "properties": {
-                           "household_id": {"type": "integer"},
-                           "note": {"type": "string"},
-                           "size_seen": {"type": "integer", "minimum": 0,
-                                         "maximum": 50},
-                           "tag_proposed": {"type": "string"},
-                           "lon": {"type": "number"}, "lat": {"type": "number"},
-                           "accuracy_m": {"type": "number"},
-                           "visited_at": {"type": "string",
-                                          "format": "date-time"}}}}}},
-        "responses": {"201": {"description": "{id, distance_m}"},
-                      "400": {"description": "bad field (named in error.field)"},
-                      "404": {"description": "unknown household, or not yours"}},
-    }},
-    "/visits/pending-tags": {"get": {
-        "summary": "Visits whose proposed tag awaits confirmation (oldest first)",
-        "responses": {"200": {"description": "{items: [{id, household_id, address, "
-                                             "grid_code, tag, tag_label, username, "
-                                             "visited_at, note}]}"}}}},
-    "/visits/{visit_id}/confirm-tag": {"post": {
-        "summary": "Confirm the tag a visit proposed: added to the household",
-        "parameters": [{"name": "visit_id", "in": "path", "required": True,
-                        "schema": {"type": "integer"}}],
-        "responses": {"200": {"description": "{id, household_id, tag, tags}"},
-                      "404": {"description": "unknown visit, or not yours"},
-                      "409": {"description": "no tag awaiting confirmation"}},
-    }},
-}
+
+_NUMBER_OR_TEXT = {"oneOf": [NUMBER, STRING]}
+_VISIT = obj(required=("household_id",), household_id=INTEGER, note=STRING,
+             size_seen={"type": "integer", "minimum": 0, "maximum": 50},
+             tag_proposed=STRING, lon=_NUMBER_OR_TEXT, lat=_NUMBER_OR_TEXT,
+             accuracy_m=_NUMBER_OR_TEXT, visited_at=TIME)
 
 
 @bp.post("/visits")
 @requires("visits:record")
 @idempotent
+@accepts(body=_VISIT, errors=(404,), responses={
+    201: obj("{id, distance_m}", required=("id",), id=INTEGER)})
 def record():
+    """Record a household visit (Idempotency-Key); the distance from the household
+    in metres; a proposed tag waits for confirmation"""
     body = json_body()
     point = None
     if body.get("lon") is not None or body.get("lat") is not None:
@@ -75,13 +52,22 @@ def record():
 @bp.post("/visits/<int:visit_id>/confirm-tag")
 @requires("visits:confirm")
 @idempotent
+@accepts(errors=(409,), responses={200: obj(
+    "{id, household_id, tag, tags}", required=("id",), id=INTEGER,
+    tags=array(STRING))})
 def confirm_tag(visit_id):
+    """Confirm the tag a visit proposed: added to the household (409: no tag
+    awaiting confirmation)"""
     with connection() as conn:
         return jsonify(visits.confirm_tag(conn, current(), visit_id))
 
 
 @bp.get("/visits/pending-tags")
 @requires("visits:confirm")
+@accepts(responses={200: obj(
+    "{items: [{id, household_id, address, grid_code, tag, tag_label, username, "
+    "visited_at, note}]}", required=("items",), items=array(OBJECT))})
 def pending_tags():
+    """Visits whose proposed tag awaits confirmation (oldest first)"""
     with connection() as conn:
         return jsonify({"items": visits.pending_tags(conn, current())})

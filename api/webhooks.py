@@ -10,19 +10,16 @@ cloud metadata addresses are refused unless ``WEBHOOK_ALLOW_LOOPBACK``
 (``GRIDGOV_WEBHOOK_ALLOW_LOOPBACK=true``) allows them.
 """
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from api.auth import current, requires
 from api.db import connection
-from api.params import int_arg, json_body
+from api.openapi import BOOLEAN, INTEGER, OBJECT, STRING, array, nullable, obj
+from api.params import LIMIT, ChoiceParam, accepts, json_body
 from layers import jobs, webhooks
 
 bp = Blueprint("webhooks", __name__)
 
-_ID = {"name": "webhook_id", "in": "path", "required": True,
-       "schema": {"type": "integer"}}
-_JOB_ID = {"name": "job_id", "in": "path", "required": True,
-           "schema": {"type": "integer"}}
 _PROPS = {
     "name": {"type": "string", "maxLength": 100},
     "url": {"type": "string", "format": "uri",
@@ -37,59 +34,11 @@ _PROPS = {
                   "description": "the subtree covered (default: your jurisdiction)"},
     "active": {"type": "boolean", "default": True},
 }
-_BODY = {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["name", "url", "events"], "properties": _PROPS}}}}
-_DELIVERY = ("Each event is POSTed as JSON {delivery_id, event, incident, "
-             "external_system, external_ref, status, grid_code, at (ISO 8601, "
-             "+08:00)} with X-Gridgov-Signature: sha256=<hex HMAC-SHA256 of the "
-             "body with the secret>, X-Gridgov-Delivery and X-Gridgov-Event; a 2xx "
-             "within 5 s is delivered, anything else retried with exponential "
-             "backoff, then failed (retry at /admin/jobs).")
-_NOT_YOURS = {"404": {"description": "unknown, or outside your jurisdiction"}}
-
-OPENAPI = {
-    "/webhooks": {
-        "get": {"summary": "Webhooks of your jurisdiction, with delivery counts",
-                "responses": {"200": {"description": "{items}"}}},
-        "post": {"summary": "Register a webhook", "description": _DELIVERY,
-                 "requestBody": _BODY,
-                 "responses": {"201": {"description": "the webhook, with its secret "
-                                                      "(shown this once)"},
-                               "400": {"description": "bad field (error.field)"},
-                               "403": {"description": "grid_code outside your "
-                                                      "jurisdiction"}}},
-    },
-    "/webhooks/{webhook_id}": {
-        "get": {"summary": "One webhook with its latest deliveries",
-                "parameters": [_ID],
-                "responses": {"200": {"description": "the webhook"}} | _NOT_YOURS},
-        "put": {"summary": "Change a webhook's fields", "parameters": [_ID],
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"type": "object", "properties": _PROPS}}}},
-                "responses": {"200": {"description": "the webhook"},
-                              "400": {"description": "bad field"}} | _NOT_YOURS},
-        "delete": {"summary": "Delete a webhook and its outbox",
-                   "parameters": [_ID],
-                   "responses": {"204": {"description": "deleted"}} | _NOT_YOURS},
-    },
-    "/admin/jobs": {
-        "get": {"summary": "Background jobs, newest first (failed ones to retry)",
-                "parameters": [
-                    {"name": "status", "in": "query", "schema": {
-                        "type": "string", "enum": list(jobs.STATUSES)}},
-                    {"name": "limit", "in": "query", "schema": {
-                        "type": "integer", "minimum": 1, "maximum": 1000,
-                        "default": 100}}],
-                "responses": {"200": {"description": "{items, failed}"}}},
-    },
-    "/admin/jobs/{job_id}/retry": {
-        "post": {"summary": "Run a failed job again now (one more attempt)",
-                 "parameters": [_JOB_ID],
-                 "responses": {"200": {"description": "the job"},
-                               "409": {"description": "the job has not failed"}}
-                 | _NOT_YOURS},
-    },
-}
+_WEBHOOK = obj("a webhook", required=("id",), id=INTEGER, name=STRING,
+               url=STRING, events=array(STRING), grid_code=nullable(STRING),
+               active=BOOLEAN)
+_CREATE = obj(required=("name", "url", "events"), **_PROPS)
+_CHANGE = obj(**_PROPS)
 
 
 def _allow_loopback():
@@ -99,14 +48,23 @@ def _allow_loopback():
 
 @bp.get("/webhooks")
 @requires("users:manage")
+@accepts(responses={200: obj("the webhooks", items=array(_WEBHOOK))})
 def list_webhooks():
+    """Webhooks of your jurisdiction, with delivery counts"""
     with connection() as conn:
         return jsonify({"items": webhooks.list_webhooks(conn, current())})
 
 
 @bp.post("/webhooks")
 @requires("users:manage")
+@accepts(body=_CREATE, responses={201: _WEBHOOK})
 def create_webhook():
+    """Register a webhook. Each event is POSTed as JSON {delivery_id, event,
+    incident, external_system, external_ref, status, grid_code, at} with
+    X-Gridgov-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>,
+    X-Gridgov-Delivery and X-Gridgov-Event; a 2xx within 5 s is delivered,
+    anything else retried with exponential backoff, then failed (retry at
+    /admin/jobs). The secret is answered this once"""
     body = json_body()
     with connection() as conn:
         created = webhooks.create(conn, current(), body, _allow_loopback())
@@ -115,14 +73,18 @@ def create_webhook():
 
 @bp.get("/webhooks/<int:webhook_id>")
 @requires("users:manage")
+@accepts(responses={200: _WEBHOOK})
 def get_webhook(webhook_id):
+    """One webhook with its latest deliveries"""
     with connection() as conn:
         return jsonify(webhooks.get_webhook(conn, current(), webhook_id))
 
 
 @bp.put("/webhooks/<int:webhook_id>")
 @requires("users:manage")
+@accepts(body=_CHANGE, responses={200: _WEBHOOK})
 def update_webhook(webhook_id):
+    """Change a webhook's fields"""
     body = json_body()
     with connection() as conn:
         return jsonify(webhooks.update(conn, current(), webhook_id, body,
@@ -131,7 +93,9 @@ def update_webhook(webhook_id):
 
 @bp.delete("/webhooks/<int:webhook_id>")
 @requires("users:manage")
+@accepts(responses={204: None})
 def delete_webhook(webhook_id):
+    """Delete a webhook and its outbox"""
     with connection() as conn:
         webhooks.delete(conn, current(), webhook_id)
     return "", 204
@@ -139,16 +103,18 @@ def delete_webhook(webhook_id):
 
 @bp.get("/admin/jobs")
 @requires("users:manage")
-def list_jobs():
-    limit = int_arg("limit", 1, 1000, default=100)
+@accepts(ChoiceParam("status", "任务状态", "job status", choices=tuple(jobs.STATUSES)),
+         LIMIT, responses={200: obj("{items, failed}", items=array(OBJECT))})
+def list_jobs(status, limit):
+    """Background jobs, newest first (failed ones to retry)"""
     with connection() as conn:
-        return jsonify(jobs.list_jobs(conn, current(),
-                                      status=request.args.get("status") or None,
-                                      limit=limit))
+        return jsonify(jobs.list_jobs(conn, current(), status=status, limit=limit))
 
 
 @bp.post("/admin/jobs/<int:job_id>/retry")
 @requires("users:manage")
+@accepts(errors=(409,), responses={200: OBJECT})
 def retry_job(job_id):
+    """Run a failed job again now (one more attempt)"""
     with connection() as conn:
         return jsonify(jobs.retry_job(conn, current(), job_id))

@@ -90,6 +90,8 @@ COMMON = {
 # the pages and their scripts, the CLI's import lines (formerly web/i18n.py)
 PAGES = {
     "app_title": ("综治网格地图", "Grid governance map"),
+    "api_docs_title": ("接口文档", "API documentation"),
+    "api_docs_spec": ("OpenAPI 3.0 文档", "OpenAPI 3.0 document"),
     "nav_map": ("地图", "Map"),
     "nav_menu": ("菜单", "Menu"),
     "nav_panel": ("信息面板", "Panel"),
@@ -1583,6 +1585,8 @@ ERRORS = {
     "err_text": ("字段“{name}”须为文本，收到 {v}", "'{name}' must be text, got {v}"),
     "err_whole_number": ("字段“{name}”须为整数，收到 {v}",
                          "'{name}' must be a whole number, got {v}"),
+    "err_json_kind": ("字段“{name}”须为{want_zh}，收到 {v}",
+                      "'{name}' must be {want}, got {v}"),
     "err_request_body_json_object_2": ("请求体须为 JSON 对象 "
                                        "{{…}}，收到的不是有效的 JSON",
                                        "the request body must be a JSON object "
@@ -1789,9 +1793,6 @@ ERRORS = {
                             "give either 'month' or 'from' and 'to'"),
     "err_stats_format": ("参数 format 应为 json、xlsx、pdf 或 png",
                          "parameter 'format' must be json, xlsx, pdf or png"),
-    "err_notice_format": ("参数 format 应为 pdf、png 或 json",
-                          "parameter 'format' must be pdf, png or json"),
-    # api/auth.py
     "err_bad_token": ("API 令牌无效或已吊销", "invalid or revoked API token"),
     "err_role_forbidden": ("您的角色（{role_zh}）无权执行此操作（{permission}）",
                            "your role ({role}) may not do this ({permission})"),
@@ -1917,8 +1918,6 @@ ERRORS = {
     "err_period_too_long": ("统计期超过 {days} 天",
                             "the period is longer than {days} days"),
     "err_from_out_of_range": ("from 超出范围", "'from' is out of range"),
-    "err_report_format": ("format 应为 {allowed} 之一",
-                          "'format' must be one of {allowed}"),
     # early warnings (layers/early_warning.py)
     "ew_all_categories": ("各类事件", "All categories"),
     "ew_bad_status": ("status 应为 {allowed} 之一",

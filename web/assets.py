@@ -38,6 +38,8 @@ _PACKAGES = {
     # the shifted CRSs; an offline PMTiles archive of vector tiles drawn in the page
     "gcoord": _NODE_MODULES / "gcoord" / "dist",
     "protomaps-leaflet": _NODE_MODULES / "protomaps-leaflet" / "dist",
+    # /api/v1/docs: the API's OpenAPI document as a page (Swagger UI)
+    "swagger-ui": _NODE_MODULES / "swagger-ui-dist",
 }
 
 # folium's asset name -> (vendor folder, file)

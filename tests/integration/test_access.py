@@ -118,7 +118,7 @@ def test_role_matrix(as_user, anonymous, town, role, route, status):
 # 2. every route declares its permission -------------------------------------------
 
 PUBLIC = {"auth.login", "auth.logout", "assets.vendor", "health.health",
-          "openapi.openapi", "static", "devices.create_device",
+          "openapi.openapi", "openapi.docs", "static", "devices.create_device",
           # the phone page's shell, the same for everyone (its login is inside)
           "mobile.page", "mobile.manifest", "mobile.service_worker"}
 

@@ -262,6 +262,7 @@ probe("POST", "/login")(lambda m, who, t: ("/login", {}))  # no CSRF token: 400
 probe("POST", "/logout")(lambda m, who, t: ("/logout", {}))
 get("/api/v1/health", "/api/v1/health")
 get("/api/v1/openapi.json", "/api/v1/openapi.json")
+get("/api/v1/docs", "/api/v1/docs")
 for _rule in ("/m/", "/m/manifest.webmanifest", "/m/sw.js"):  # the phone's shell
     get(_rule, _rule)
 

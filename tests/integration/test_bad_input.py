@@ -127,13 +127,12 @@ def _good_values(url):
     return query, path, body, incident
 
 
-def _openapi_params(rule, method):
+def _openapi_params(doc, rule, method):
     """Query parameters and body fields the OpenAPI document gives for a route."""
     path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
     if not path.startswith(api.PREFIX):
         return set(), set()
-    item = document(api._MODULES, api.PREFIX)["paths"].get(path, {}).get(
-        method.lower(), {})
+    item = doc["paths"].get(path, {}).get(method.lower(), {})
     params = {p["name"] for p in item.get("parameters", []) if p["in"] == "query"}
     fields = set()
     for content in item.get("requestBody", {}).get("content", {}).values():
@@ -185,9 +184,11 @@ def _path(rule, values):
 def _requests(app, good):
     """Every hostile request: (method, path, query, json or form, files?)."""
     good_query, good_path, good_body, incident = good
+    with app.app_context():
+        doc = document(app, api.PREFIX)
     for rule, method in _routes(app):
         view = app.view_functions[rule.endpoint]
-        params, fields = _openapi_params(rule.rule, method)
+        params, fields = _openapi_params(doc, rule.rule, method)
         more_params, more_fields, uploads = _source_names(view)
         params |= more_params
         fields |= more_fields

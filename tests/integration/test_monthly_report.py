@@ -81,7 +81,7 @@ def test_scope_and_bad_input(town, demo_town):
     assert town.client("planner").get(
         f"/api/v1/reports/monthly?grid={TOWN}&month=2026-10").status_code == 403
     leader = town.client("leader")
-    for query, field in (("month=2026-13", "month"), ("month=", "month"),
+    for query, field in (("month=2026-13", "month"),
                          ("month=2026-10&format=odt", "format")):
         r = leader.get(f"/api/v1/reports/monthly?grid={TOWN}&{query}")
         assert r.status_code == 400, query
