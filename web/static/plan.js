@@ -544,6 +544,10 @@
         }
         return out;
       }
+      // a grid the save removed is no longer there to show (nor to ask about)
+      if (state.selected && r.body.removed.indexOf(state.selected) >= 0) {
+        state.selected = null;
+      }
       reset();
       setMsg('notice', both('plan_saved',
                             {grids: names(0, S.plan_version[0], '、')},
