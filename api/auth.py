@@ -73,7 +73,11 @@ def _offer_basic(response):
     """A 401 where HTTP Basic is accepted (/ogc, /tiles) says so, so that QGIS and
     GDAL ask for the user name and API token: one place for every such route."""
     if response.status_code == 401 and request.path.startswith(_BASIC_PATHS):
-        response.headers["WWW-Authenticate"] = REALM
+        # a tile request whose credentials failed gets no new challenge: QGIS's
+        # vector-tile loader answers one by sending the same ones again, for ever
+        if not (request.path.startswith("/tiles/")
+                and request.headers.get("Authorization")):
+            response.headers["WWW-Authenticate"] = REALM
     return response
 
 

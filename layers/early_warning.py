@@ -12,6 +12,7 @@ the user's jurisdiction; :func:`handle` records what was done, audited.
 import datetime as dt
 
 import numpy as np
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo import early_warning as ew
@@ -243,8 +244,10 @@ def list_warnings(conn, principal, status=None, grid=None, at=None, limit=100):
         params["chain"] = [at[:w] for w in (9, 12, 15, 18) if len(at) >= w]
         where.append("(w.grid_code = ANY(%(chain)s) OR w.grid_code LIKE %(at)s)")
         params["at"] = like_prefix(at)
-    query = (_SELECT + " WHERE " + " AND ".join(where)
-             + " ORDER BY w.since DESC, w.q NULLS LAST, w.id LIMIT %(limit)s")
+    query = sql.SQL(" ").join([
+        sql.SQL(_SELECT), sql.SQL("WHERE"),
+        sql.SQL(" AND ").join(sql.SQL(w) for w in where),
+        sql.SQL("ORDER BY w.since DESC, w.q NULLS LAST, w.id LIMIT %(limit)s")])
     cur = conn.cursor(row_factory=dict_row)
     return [_out(r) for r in cur.execute(query, params)]
 
@@ -284,7 +287,8 @@ def handle(conn, principal, warning_id, action, reason=None):
 def get(conn, principal, warning_id):
     """One warning of the user's jurisdiction (404 outside it)."""
     cur = conn.cursor(row_factory=dict_row)
-    row = cur.execute(_SELECT + " WHERE w.id = %s AND w.grid_code LIKE %s",
+    row = cur.execute(sql.SQL(" ").join([
+        sql.SQL(_SELECT), sql.SQL("WHERE w.id = %s AND w.grid_code LIKE %s")]),
                       (warning_id, principal.prefix)).fetchone()
     if row is None:
         raise NotFound(say("ew_not_found", id=warning_id))

@@ -34,6 +34,7 @@ import procrastinate
 import psycopg
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.sql import queries as procrastinate_queries
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from geo import workdays
@@ -204,11 +205,12 @@ def list_jobs(conn, principal, status=None, limit=100):
               "status": status, "limit": limit}
     base = _JOBS
     cur = conn.cursor(row_factory=dict_row)
-    items = cur.execute(
-        base + " AND (%(status)s::text IS NULL OR j.status::text = %(status)s)"
-        " ORDER BY j.id DESC LIMIT %(limit)s", params).fetchall()
-    failed = cur.execute("SELECT count(*) AS n FROM (" + base +
-                         " AND j.status = 'failed') f", params).fetchone()["n"]
+    items = cur.execute(sql.SQL(" ").join([sql.SQL(base), sql.SQL(
+        "AND (%(status)s::text IS NULL OR j.status::text = %(status)s)"
+        " ORDER BY j.id DESC LIMIT %(limit)s")]), params).fetchall()
+    failed = cur.execute(sql.SQL(" ").join([
+        sql.SQL("SELECT count(*) AS n FROM ("), sql.SQL(base),
+        sql.SQL("AND j.status = 'failed') f")]), params).fetchone()["n"]
     return {"items": [_out(r) for r in items], "failed": failed}
 
 

@@ -256,10 +256,12 @@ class LocateIndex:
             count = sum(map(len, keys.values()))
             if count > REBUILD_SHARE * max(self.size(), 20000):
                 raise Behind(f"{count} keys changed")
-            grids = conn.execute(_GRID_ROWS + " WHERE code = ANY(%s)",
-                                 (list(keys["grids"]),)).fetchall()
-            staff = conn.execute(_STAFF_ROWS + " AND grid_code = ANY(%s)",
-                                 (list(keys["grid_staff"]),)).fetchall()
+            grids = conn.execute(sql.SQL(" ").join([
+                sql.SQL(_GRID_ROWS), sql.SQL("WHERE code = ANY(%s)")]),
+                (list(keys["grids"]),)).fetchall()
+            staff = conn.execute(sql.SQL(" ").join([
+                sql.SQL(_STAFF_ROWS), sql.SQL("AND grid_code = ANY(%s)")]),
+                (list(keys["grid_staff"]),)).fetchall()
             ids = sorted(map(int, keys["cameras"]))
             cameras = conn.execute(_CAMERA_ROWS + sql.SQL(
                 " WHERE id = ANY(%s) ORDER BY id"), (ids,)).fetchall()

@@ -176,8 +176,9 @@ def _out(row):
 def list_webhooks(conn, principal):
     """The webhooks of the user's subtree (a global admin: all), newest first."""
     rows = conn.cursor(row_factory=dict_row).execute(
-        "SELECT" + _COLUMNS + "FROM webhooks w WHERE (%(everywhere)s"
-        " OR w.grid_code LIKE %(scope)s) ORDER BY w.id DESC",
+        sql.SQL(" ").join([sql.SQL("SELECT"), sql.SQL(_COLUMNS), sql.SQL(
+            "FROM webhooks w WHERE (%(everywhere)s"
+            " OR w.grid_code LIKE %(scope)s) ORDER BY w.id DESC")]),
         {"everywhere": principal.grid_code is None,
          "scope": principal.prefix}).fetchall()
     return [_out(r) for r in rows]
@@ -187,8 +188,9 @@ def get_webhook(conn, principal, webhook_id, deliveries=20):
     """One webhook of the user's subtree with its latest deliveries."""
     cur = conn.cursor(row_factory=dict_row)
     row = cur.execute(
-        "SELECT" + _COLUMNS + "FROM webhooks w WHERE w.id = %(id)s AND"
-        " (%(everywhere)s OR w.grid_code LIKE %(scope)s)",
+        sql.SQL(" ").join([sql.SQL("SELECT"), sql.SQL(_COLUMNS), sql.SQL(
+            "FROM webhooks w WHERE w.id = %(id)s AND"
+            " (%(everywhere)s OR w.grid_code LIKE %(scope)s)")]),
         {"id": webhook_id, "everywhere": principal.grid_code is None,
          "scope": principal.prefix}).fetchone()
     if row is None:

@@ -128,9 +128,12 @@ def test_plain_http_on_a_network_address_warns_that_phones_need_https(
     finally:
         output = server.stop()
     warnings = [line for line in output.splitlines() if "warning" in line]
-    assert warnings == [
-        "warning: serving 0.0.0.0 over plain HTTP: phones give GPS, the camera and "
-        "offline use only to HTTPS pages (use --cert and --key)"], output
+    # one line, Chinese first (the CLI's catalogue), the English in brackets
+    assert len(warnings) == 1, output
+    assert warnings[0].startswith("警告：0.0.0.0 以明文 HTTP 提供服务"), output
+    assert ("warning: serving 0.0.0.0 over plain HTTP: phones give GPS, the camera "
+            "and offline use only to HTTPS pages (use --cert and --key)"
+            in warnings[0]), output
 
 
 def test_loopback_without_a_certificate_does_not_warn(migrated_url, tmp_path):
