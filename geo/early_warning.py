@@ -46,6 +46,13 @@ __all__ = ["WINDOWS", "Prior", "day_factors", "prior", "expected", "warn"]
 
 # the windows every series is tested on (days, ending today)
 WINDOWS = (7, 30)
+# the least baseline (days of records before the longest window) a warning needs
+MIN_BASELINE_DAYS = 28
+# incidents' worth of pseudo-observations pulling a month's factor toward 1: a
+# month seen on two days of a town's baseline (records began at its end) holds a
+# handful of incidents and says little of its season; a city's full month holds
+# thousands and is left as it is
+MONTH_PRIOR_COUNT = 20.0
 # a count this small is never a warning: one or two incidents are not a trend a
 # centre can act on, however quiet the grid was
 MIN_COUNT = 3
@@ -83,16 +90,17 @@ def day_factors(totals, days):
     fit = len(totals)
     overall = totals.mean()
     w = _factor(totals, weekday[:fit], 7, overall)
-    m = _factor(totals / w[weekday[:fit]], month[:fit], 12, overall)
+    m = _factor(totals / w[weekday[:fit]], month[:fit], 12, overall,
+                prior_count=MONTH_PRIOR_COUNT)
     exposure = m[month] * w[weekday]
     return exposure / exposure[:fit].mean()
 
 
-def _factor(values, key, n, overall):
+def _factor(values, key, n, overall, prior_count=0.0):
     sums = np.bincount(key, weights=values, minlength=n)
-    seen = np.bincount(key, minlength=n)
+    seen = np.bincount(key, minlength=n) * overall
     factor = np.ones(n)
-    np.divide(sums, seen * overall, out=factor, where=seen > 0)
+    np.divide(sums + prior_count, seen + prior_count, out=factor, where=seen > 0)
     # a month with no incident at all is a factor near zero, not zero: a single
     # incident then would be infinitely surprising
     return np.maximum(factor, 0.1)
@@ -167,11 +175,14 @@ def warn(series, today, counts, days, groups, categories, q=0.05,
     counts = np.asarray(counts)
     days = np.asarray(days, dtype="datetime64[D]")
     end = int(np.searchsorted(days, np.datetime64(today, "D"), side="right"))
+    start = _records_begin(counts[:, :end].any(axis=0))
+    if start is None:
+        return []
+    counts, days, end = counts[:, start:end], days[start:end], end - start
     longest = max(windows)
     base_end = end - longest
-    if base_end <= 0:
+    if base_end < MIN_BASELINE_DAYS:
         return []
-    counts = counts[:, :end]
     # one row of day factors per category, not per series: a city's 80,000
     # series x 400 days would be a quarter of a gigabyte of repeated rows
     categories = _codes(categories)
@@ -223,6 +234,16 @@ def warn(series, today, counts, days, groups, categories, q=0.05,
                                 shape[row], rate[row], days[end - window:end]),
             }
     return sorted(found.values(), key=lambda w: (w["q"], w["p"]))
+
+
+def _records_begin(any_by_day):
+    """The index of the first day with an incident anywhere, or None.
+
+    The days before it are before records began (a deployment younger than the
+    history), not a quiet season: counted, their month would look empty and its
+    expectations a tenth of the truth."""
+    recorded = np.flatnonzero(any_by_day)
+    return int(recorded[0]) if len(recorded) else None
 
 
 def _codes(keys):
@@ -312,9 +333,14 @@ def emerging_clusters(counts, days, today, alpha=0.01, replicas=99, seed=0,
     counts = np.asarray(counts)
     days = np.asarray(days, dtype="datetime64[D]")
     end = int(np.searchsorted(days, np.datetime64(today, "D"), side="right"))
+    start = _records_begin(counts[:, :, :end].any(axis=(0, 1))) if counts.size \
+        else None
+    if start is None:
+        return []
+    counts, days, end = counts[:, :, start:end], days[start:end], end - start
     span = max(SCAN_DAYS)
     base_end = end - span
-    if base_end <= 0 or not counts.size:
+    if base_end < MIN_BASELINE_DAYS:
         return []
     factors = day_factors(counts[:, :, :base_end].sum(axis=(0, 1)), days[:end])
     base = counts[:, :, :base_end].sum(axis=2).ravel()

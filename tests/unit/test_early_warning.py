@@ -72,6 +72,32 @@ def test_quiet_data_gives_a_false_alarm_on_few_days():
     assert alarms <= 3
 
 
+def test_days_before_records_began_are_not_a_quiet_history():
+    # A deployment whose records began a month into the 13-month history (the
+    # demo city: a year of incidents, a history of 395 days). The empty first
+    # month is not a quiet November: before, its month factor came out at the
+    # 0.1 floor, every series' November expectation a tenth of its rate, and a
+    # steady city got thousands of warnings (13,764 of 88,800 series).
+    cube = generate(1000, TODAY, seed=3)
+    cube.counts[:, :30] = 0
+    found = _warnings(cube)
+    assert len(found) <= 3, [(w["observed"], w["expected"]) for w in found[:5]]
+    # and an outbreak there is still found
+    cube = generate(1000, TODAY, outbreaks=5, extra=2.0, seed=7)
+    cube.counts[:, :30] = 0
+    found = _warnings(cube)
+    warned = {(w["series"][0], w["series"][1]) for w in found}
+    assert sum((code, category) in warned
+               for code, category, _ in cube.outbreaks) >= 4
+
+
+def test_too_short_a_history_gives_no_warning():
+    # records began 40 days ago: 10 days of baseline are no history to judge by
+    cube = generate(1000, TODAY, outbreaks=5, extra=2.0, seed=7)
+    cube.counts[:, :-40] = 0
+    assert _warnings(cube) == []
+
+
 def test_a_planted_space_time_cluster_is_found_where_it_is():
     days = np.arange(np.datetime64("2025-11-01"), np.datetime64("2026-12-01"))
     rng = np.random.default_rng(3)
