@@ -17,7 +17,7 @@ Edits (``--edit-seconds``, default 20; 0 skips): the application as a server run
 it (the index followed by its background thread, LISTENing for the changes of
 migration 0029), first ``--edit-seconds`` of requests without edits, then as long
 with a planner's edit or a camera move every ``--edit-every`` seconds from another
-connection (a micro-grid redrawn into its neighbour and back through
+process (a micro-grid redrawn into its neighbour and back through
 ``layers.grid_edit.redraw``, as PUT /grids does; a camera moved 20 m and back),
 p50 / p99 of each beside the other, in the same run; then, with ``--rebuild``, the
 same edits with the index rebuilt in full on every edit (what the index did
@@ -28,7 +28,6 @@ The city is loaded once into ``gridgov_bench_city`` (see ``bench.locate``).
 """
 
 import argparse
-import threading
 import time
 
 import numpy as np
@@ -82,35 +81,55 @@ def _neighbours(conn, n, seed):
     return pairs[:n]
 
 
-class Editor(threading.Thread):
-    """Edits every ``every`` seconds until stopped, from a connection of its own:
-    a micro-grid grown into its neighbour, then the neighbour given its boundary
-    back (``layers.grid_edit.redraw``); between them a camera moved 20 m east,
-    then back. Notes each commit's time (monotonic)."""
+class Editor:
+    """Edits every ``every`` seconds until stopped, in a process of its own (as a
+    planner's request in another server worker; in this process its own Python
+    work -- the redraw's checks -- would hold the interpreter lock and be
+    counted as the index's cost): a micro-grid grown into its neighbour, then
+    the neighbour given its boundary back (``layers.grid_edit.redraw``); between
+    them a camera moved 20 m east, then back. Notes each commit's time
+    (``time.monotonic``: one clock for every process of the machine)."""
 
     def __init__(self, url, pairs, cameras, every):
-        super().__init__(name="bench-editor", daemon=True)
-        self.url, self.pairs, self.cameras, self.every = url, pairs, cameras, every
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self.stop = ctx.Event()
+        self._out = ctx.Queue()
+        self._process = ctx.Process(
+            target=_edit, name="bench-editor", daemon=True,
+            args=(url, pairs, cameras, every, self.stop, self._out))
         self.commits, self.failed = [], []
-        self.stop = threading.Event()
 
-    def run(self):
-        import psycopg
+    def start(self):
+        self._process.start()
 
-        from layers import grid_edit
-        from layers.access import SYSTEM
+    def join(self):
+        # drain before joining: a child whose queue is not emptied cannot exit
+        while (item := self._out.get()) is not None:
+            (self.commits if item[0] == "commit" else self.failed).append(item[1:])
+        self._process.join()
 
-        def version(conn, code):
-            return conn.execute("SELECT version FROM grids WHERE code = %s",
-                                (code,)).fetchone()[0]
 
-        steps = []
-        for (a, b, grown, gb), cam in zip(self.pairs, self.cameras, strict=False):
-            steps += [("grid", a, grown), ("camera", cam, 0.0002),
-                      ("grid", b, gb), ("camera", cam, -0.0002)]
-        with psycopg.connect(self.url, autocommit=True) as conn:
+def _edit(url, pairs, cameras, every, stop, out):
+    """The editor process's loop (see :class:`Editor`)."""
+    import psycopg
+
+    from layers import grid_edit
+    from layers.access import SYSTEM
+
+    def version(conn, code):
+        return conn.execute("SELECT version FROM grids WHERE code = %s",
+                            (code,)).fetchone()[0]
+
+    steps = []
+    for (a, b, grown, gb), cam in zip(pairs, cameras, strict=False):
+        steps += [("grid", a, grown), ("camera", cam, 0.0002),
+                  ("grid", b, gb), ("camera", cam, -0.0002)]
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
             for kind, key, what in steps:
-                if self.stop.wait(self.every):
+                if stop.wait(every):
                     return
                 try:
                     if kind == "grid":
@@ -118,9 +137,11 @@ class Editor(threading.Thread):
                     else:
                         conn.execute("UPDATE cameras SET geom = ST_Translate(geom,"
                                      " %s, 0) WHERE id = %s", (what, key))
-                    self.commits.append((time.monotonic(), kind))
+                    out.put(("commit", time.monotonic(), kind))
                 except Exception as exc:  # noqa: BLE001 -- a refused edit: say so
-                    self.failed.append((kind, key, str(exc)[:120]))
+                    out.put(("failed", kind, key, str(exc)[:120]))
+    finally:
+        out.put(None)
 
 
 def _measure(one_request, points, seconds):
