@@ -212,6 +212,32 @@ def _csrf(browser):
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
+def test_the_heatmap_counts_a_write_once_across_replica_and_primary(rr):
+    """The process's copy of incident_cells, built from the primary (the writer's
+    read) and read with the replica's older generation (another user's), counts
+    the new incident once: the copy is never filed under an older generation
+    than it holds (it was, and the next catch-up counted the change twice)."""
+    settle(rr)
+    dispatcher, leader = rr.client("dispatcher"), rr.client("leader")
+    r = leader.get("/api/v1/heatmap")
+    assert read_from(r) == "replica 1"
+    total = r.get_json()["total"]
+    replay(rr.standby, paused=True)
+    lon, lat = rr.point
+    r = dispatcher.post("/api/v1/incidents", json={
+        "category": "environment", "source": "hotline", "description": "垃圾堆放",
+        "lon": lon, "lat": lat})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    r = dispatcher.get("/api/v1/heatmap")
+    assert read_from(r) == "primary" and r.get_json()["total"] == total + 1
+    r = leader.get("/api/v1/heatmap")  # the replica: an older generation
+    assert read_from(r) == "replica 1"
+    settle(rr)
+    for who in (leader, dispatcher):
+        r = who.get("/api/v1/heatmap")
+        assert read_from(r) == "replica 1" and r.get_json()["total"] == total + 1
+
+
 def test_a_read_on_the_replica_writes_its_audit_row_on_the_primary(rr):
     settle(rr)
     lon, lat = rr.point
@@ -237,6 +263,7 @@ def test_a_revoked_session_or_token_is_refused_while_the_replica_is_paused(rr):
     program = rr.client("outgoing")
     assert read_from(browser.get("/api/v1/stats")) == "replica 1"
     assert read_from(program.get("/api/v1/stats")) == "replica 1"
+    caught_up(rr.url, rr.standby)  # the session is on the replica too
     replay(rr.standby, paused=True)
     with psycopg.connect(rr.url) as p:
         users.set_active(p, SYSTEM, "outgoing", False)
@@ -265,7 +292,10 @@ def test_the_service_stays_up_with_the_replica_stopped(rr, replica):
         assert health["status"] == "ok"
         assert health["replicas"][0]["state"] == "down"
     finally:
-        replica.start()
+        from layers import replicas
+
+        # what `gridgov up` does
+        assert replicas.start_all(replica.primary) == [replica.url]
     caught_up(rr.url, rr.standby)
     time.sleep(0.25)  # the next check, due after 0.2 s, finds it back
     assert read_from(leader.get("/api/v1/stats")) == "replica 1"
