@@ -179,16 +179,18 @@ def remove(primary: Cluster, number: int) -> None:
         _drop_slot(primary, found[number].slot)
 
 
-def start_all(primary: Cluster) -> list[str]:
-    """Start every replica added to ``primary``; return the URLs of those
-    running (one that cannot start is said in the log and left out)."""
-    urls = []
+def start_all(primary: Cluster) -> list[ReplicaCluster]:
+    """Start every replica added to ``primary``; return those running (one that
+    cannot start is said in the log and left out)."""
+    running = []
     for replica in added(primary):
         try:
-            urls.append(replica.start())
+            replica.start()
         except ClusterError as exc:
             log.warning("replica %d left out: %s", replica.number, exc)
-    return urls
+        else:
+            running.append(replica)
+    return running
 
 
 def _prepare_primary(primary: Cluster) -> None:

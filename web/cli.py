@@ -119,8 +119,11 @@ def db_start():
     if external_url():
         click.echo(line("cli_no_cluster_to_start"))
         return
-    url = Cluster.default().start()
+    cluster = Cluster.default()
+    url = cluster.start()
     click.echo(line("cli_db_running", url=url))
+    for replica in replica_layer.start_all(cluster):
+        click.echo(line("cli_replica_added", number=replica.number, url=replica.url))
 
 
 @db_group.command("stop")
@@ -131,6 +134,8 @@ def db_stop():
         click.echo(line("cli_no_cluster_to_stop"))
         return
     cluster = Cluster.default()
+    for replica in replica_layer.added(cluster):  # before their primary
+        replica.stop()
     was = cluster.is_running()
     cluster.stop()
     click.echo(line("cli_db_stopped" if was else "cli_db_not_running"))

@@ -295,7 +295,7 @@ def test_the_service_stays_up_with_the_replica_stopped(rr, replica):
         from layers import replicas
 
         # what `gridgov up` does
-        assert replicas.start_all(replica.primary) == [replica.url]
+        assert [r.url for r in replicas.start_all(replica.primary)] == [replica.url]
     caught_up(rr.url, rr.standby)
     time.sleep(0.25)  # the next check, due after 0.2 s, finds it back
     assert read_from(leader.get("/api/v1/stats")) == "replica 1"
