@@ -149,14 +149,15 @@ def _read_checkout():
     g._read_from = "primary"
     if replica is None:
         return None
+    pool = replica.pool
     try:
-        conn = replica.pool.getconn()
+        conn = pool.getconn()
     except psycopg.OperationalError as exc:  # PoolTimeout too: it is one
         found.mark_down(replica, str(exc).strip().splitlines()[0] if str(exc)
                         else type(exc).__name__)
         return None
     db.attach_primary(conn, _primary)
-    g._read_conn = (replica, conn)
+    g._read_conn = (pool, conn)
     g._read_from = f"replica {replica.number}"
     return g._read_conn
 
@@ -229,9 +230,9 @@ def second_connection():
 def _release(exc):
     held = g.pop("_read_conn", None)
     if held is not None:
-        replica, conn = held
+        pool_of_replica, conn = held
         db.detach_primary(conn)
-        replica.pool.putconn(conn)
+        pool_of_replica.putconn(conn)  # closed, when that pool was dropped
     conn = g.pop("_db_conn", None)
     if conn is not None:
         pool().putconn(conn)  # the pool rolls back anything left open

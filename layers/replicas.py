@@ -271,6 +271,18 @@ class Replica:
                         application_name="gridgov read")
         return self._pool
 
+    def drop_pool(self):
+        """Close the pool (in a thread of its own: a request never waits for it);
+        the next use opens a new one. For a replica found down: no attempts to
+        reconnect in the meantime, and no attempt in its back-off when it is
+        back (a request would wait out the pool's timeout). A connection out of
+        the old pool is closed when given back to it."""
+        with self._lock:
+            old, self._pool = self._pool, None
+        if old is not None:
+            threading.Thread(target=old.close, name="gridgov replica pool close",
+                             daemon=True).start()
+
     def close(self):
         if self._pool is not None:
             self._pool.close()
@@ -330,6 +342,7 @@ class ReadReplicas:
         could not get a connection to it)."""
         replica.usable = False
         replica.state = replica.state | {"state": "down", "error": why}
+        replica.drop_pool()
 
     def states(self):
         """What the last check found, one dict per replica."""
@@ -394,9 +407,7 @@ class ReadReplicas:
                             application_name="gridgov replica check") as conn:
                 found = db.replay_state(conn)
         except (psycopg.Error, OSError) as exc:
-            replica.usable = False
-            replica.state = {"replica": replica.number, "state": "down",
-                             "error": (str(exc).strip().splitlines() or ["?"])[0]}
+            self.mark_down(replica, (str(exc).strip().splitlines() or ["?"])[0])
             return
         if not found["in_recovery"]:
             replica.usable = False
