@@ -9,7 +9,7 @@ import re
 from flask import Blueprint, jsonify, request
 
 from api.auth import current, requires
-from api.db import connection
+from api.db import read_connection
 from api.openapi import ARRAY, FEATURE_COLLECTION, INTEGER, NUMBER, OBJECT, obj
 from api.params import (
     BBOX,
@@ -101,7 +101,7 @@ def heatmap(from_, to, category, bbox, zoom, cell_m, format, method, bandwidth_m
     """Incident density over a time window: counts per square cell (Gauss-Krüger
     zone of the deployment) or a kernel density raster"""
     _window(from_, to)
-    with connection() as conn:
+    with read_connection() as conn:
         answer = density.heatmap(
             conn, current(), from_, to, category, bbox=bbox, zoom=zoom,
             cell_m=cell_m, geojson=format == "geojson", method=method,
@@ -122,7 +122,7 @@ def hotspots(from_, to, category, level, grid, weights, band_m, cell_m):
     rook = weights == "rook"
     if band_m is not None and level != "cells":
         raise Invalid(say("err_band_cells_only"), field="band_m")
-    with connection() as conn:
+    with read_connection() as conn:
         answer = density.hotspots(
             conn, current(), level if level == "cells" else int(level),
             from_, to, category, grid=grid, cell_m=cell_m, rook=rook, band_m=band_m)

@@ -14,7 +14,7 @@ import re
 from flask import Blueprint, current_app, jsonify, request
 
 from api.auth import current, prefetch, prefetched, requires
-from api.db import connection, pool
+from api.db import pool, read_connection
 from api.openapi import OBJECT, array, obj
 from api.params import FlagParam, Param, accepts, angle_arg, float_arg
 from geo import catalogue
@@ -126,7 +126,7 @@ def _index():
 def _answer(query, point):
     """``query(conn, principal, lon, lat)`` at the WGS-84 ``point``, with it."""
     lon, lat = point
-    with connection() as conn:
+    with read_connection() as conn:
         found = query(conn, current(), lon, lat)
     return jsonify(found | {"point": {"lon": lon, "lat": lat}})
 

@@ -16,7 +16,7 @@ import urllib.parse
 from flask import Blueprint, Response, current_app, request
 
 from api.auth import current, requires
-from api.db import connection
+from api.db import connection, read_connection
 from api.exports import TooLarge
 from api.params import bbox_arg, int_arg
 from api.stats import clock, period_arg
@@ -124,7 +124,8 @@ def overview_html():
     cap = int(current_app.config.get("MAP_EXPORT_MAX", _MAX))
     view = {"levels": {}, "bbox": bbox, "households": None, "cameras": None,
             "choropleth": None}
-    with connection() as conn:
+    # the choropleth's ranking computes and stores camera coverage when missing
+    with (connection() if choropleth else read_connection()) as conn:
         for lv in vocab.GRID_LEVELS:
             if f"level{lv}" in asked:
                 found = grids.list_grids(conn, principal, level=lv)

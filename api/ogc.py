@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from api import openapi
 from api.auth import REALM, current, requires
-from api.db import connection
+from api.db import connection, read_connection
 from api.openapi import FEATURE, FEATURE_COLLECTION, INTEGER, STRING, array, obj
 from api.params import BBOX, OFFSET, IntParam, Param, accepts, parse_moment
 from geo.catalogue import say
@@ -213,7 +213,7 @@ def service_desc():
 def collections(f):
     """The collections you may read"""
     _known({"f"})
-    with connection() as conn:
+    with read_connection() as conn:
         found = [_describe(conn, c) for c in ogc.visible(current())]
     return jsonify({"links": [_link(_url("/collections"), "self")],
                     "collections": found})
@@ -226,7 +226,7 @@ def collection(cid, f):
     """A collection"""
     coll = ogc.collection(current(), cid)
     _known({"f"})
-    with connection() as conn:
+    with read_connection() as conn:
         return jsonify(_describe(conn, coll))
 
 
@@ -243,7 +243,7 @@ def items(cid, f, limit, offset, bbox, datetime):
         raise Invalid(say("ogc_collection_cid_r_has_no", cid=cid,
                           cid_r=repr(cid)), field="datetime")
     filters = {k: v for k, v in request.args.items() if k in coll.filters}
-    with connection() as conn:
+    with read_connection() as conn:
         features, matched = ogc.items(conn, current(), coll, bbox=bbox,
                                       window=window, filters=filters, limit=limit,
                                       offset=offset)
@@ -271,7 +271,7 @@ def feature(cid, fid, f):
     """One feature"""
     coll = ogc.collection(current(), cid)
     _known({"f"})
-    with connection() as conn:
+    with read_connection() as conn:
         found = ogc.item(conn, current(), coll, fid)
     found["links"] = [
         _link(_url(f"/collections/{cid}/items/{fid}"), "self", GEOJSON),

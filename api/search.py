@@ -8,7 +8,7 @@ import io
 from flask import Blueprint, Response, jsonify, request
 
 from api.auth import current, requires
-from api.db import connection
+from api.db import read_connection
 from api.openapi import FEATURE_COLLECTION, INTEGER, file, obj
 from api.params import (
     LIMIT,
@@ -80,7 +80,7 @@ def search(layer, format, lon, lat, radius, k, limit, offset):
     if polygon is None and (radius is None) == (k is None):
         raise Invalid(say("err_radius_or_k"), field="radius")
     filters = {k_: v for k_, v in request.args.items() if k_ not in _NOT_FILTERS}
-    with connection() as conn:
+    with read_connection() as conn:
         found = search_layer.search(conn, current(), layer, point, radius, k, polygon,
                                     filters, limit, offset, fmt=fmt)
     if fmt == "csv":

@@ -13,7 +13,7 @@ import io
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.auth import current, requires
-from api.db import connection
+from api.db import connection, read_connection
 from api.openapi import OBJECT, STRING, array, obj
 from api.params import GRID, LEVEL, MONTH, ChoiceParam, Param, accepts, date_arg
 from geo import localtime, workdays
@@ -139,7 +139,7 @@ def _query(grid, level, month):
 def stats(grid, level, month, from_, to):
     """Incident figures per grid of a level under a root, for a month or from–to,
     with 环比 and 同比"""
-    with connection() as conn:
+    with read_connection() as conn:
         return jsonify(stats_layer.stats(conn, current(), **_query(grid, level,
                                                                    month)))
 
@@ -157,7 +157,7 @@ def worker_visits(grid, level, month, from_, to):
     in the period (the phone's 入户走访), and visit_rate = visited / households
     (null without households). Not part of the ranking's score."""
     query = _query(grid, level, month)
-    with connection() as conn:
+    with read_connection() as conn:
         return jsonify(stats_layer.worker_visits(
             conn, current(), query["period"], query["root"], query["now"]))
 

@@ -781,6 +781,21 @@ PAGES = {
     "cli_db_none_pending": ("没有待应用的迁移", "pending migrations: none"),
     "cli_db_dataset": ("数据集：{dataset}", "dataset: {dataset}"),
     "cli_db_no_dataset": ("数据库中没有数据集", "dataset: none"),
+    "cli_replica_external": ("已设置 GRIDGOV_DATABASE_URL：其副本用 "
+                             "GRIDGOV_READ_DATABASE_URL 指定（逗号分隔）",
+                             "GRIDGOV_DATABASE_URL is set: name its replicas in "
+                             "GRIDGOV_READ_DATABASE_URL (comma-separated)"),
+    "cli_replica_added": ("只读副本 {number} 运行中：{url}",
+                          "read replica {number} running: {url}"),
+    "cli_replica_removed": ("只读副本 {number} 已删除",
+                            "read replica {number} removed"),
+    "cli_replica_none": ("没有只读副本", "no read replicas"),
+    "cli_replica_row": ("只读副本 {number}：{state}，端口 {port}，{url}",
+                        "read replica {number}: {state}, port {port}, {url}"),
+    "cli_replicas_reading": ("只读副本 {count} 个：地图、瓦片、统计、搜索和定位"
+                             "从副本读取",
+                             "{count} read replica(s): maps, tiles, statistics, "
+                             "search and locate read there"),
     "cli_migrated": ("已应用迁移：{names}", "applied: {names}"),
     "cli_up_to_date": ("数据库结构已是最新", "schema up to date"),
     "cli_reset_confirm": ("删除 {url} 中的全部数据？", "Drop all data in {url}?"),

@@ -7,6 +7,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from layers import db
+
 __all__ = ["record", "record_read", "search", "ACTIONS"]
 
 ACTIONS = ("create", "update", "delete", "read", "login", "token", "import", "load")
@@ -18,9 +20,10 @@ def record(conn, principal, action, table, key=None, before=None, after=None,
 
     ``grid_code``: the grid the row is about (the household's micro-grid, the
     edited grid, a user's jurisdiction); a scoped admin reads the rows of their
-    subtree by it. ``records``: how many records a read returned.
+    subtree by it. ``records``: how many records a read returned. A read made on
+    a replica's connection writes its row on the primary (``db.for_writes``).
     """
-    conn.execute(
+    db.for_writes(conn).execute(
         "INSERT INTO audit (username, action, table_name, row_key, before, after,"
         " geom_before, geom_after, grid_code, records)"
         " VALUES (%s, %s, %s, %s, %s, %s,"

@@ -12,7 +12,8 @@ from psycopg_pool import ConnectionPool
 
 __all__ = [
     "connect", "open_pool", "migrations", "pending", "migrate", "drop_schema",
-    "is_postgis",
+    "is_postgis", "wal_lsn", "replay_state", "attach_primary", "detach_primary",
+    "for_writes",
 ]
 
 # Serialises concurrent `migrate` runs (two servers starting at once).
@@ -31,7 +32,7 @@ def connect(url, **kwargs):
 
 
 def open_pool(url, min_size=1, max_size=8, timeout=POOL_TIMEOUT,
-              connect_timeout=CONNECT_TIMEOUT):
+              connect_timeout=CONNECT_TIMEOUT, application_name="gridgov"):
     """Open a pool of autocommit connections.
 
     Autocommit: a read costs one round trip, not three (BEGIN, query, COMMIT). A
@@ -52,8 +53,8 @@ def open_pool(url, min_size=1, max_size=8, timeout=POOL_TIMEOUT,
         min_size=min_size,
         max_size=max_size,
         open=False,
-        name="gridgov",
-        kwargs={"application_name": "gridgov", "autocommit": True,
+        name=application_name,
+        kwargs={"application_name": application_name, "autocommit": True,
                 "connect_timeout": connect_timeout},
         timeout=timeout,
         reconnect_timeout=timeout,
@@ -75,6 +76,52 @@ def _check_idle(conn):
     poller.register(conn.fileno(), select.POLLIN)
     if poller.poll(0):
         ConnectionPool.check_connection(conn)
+
+
+def wal_lsn(conn):
+    """The primary's current WAL position, in bytes (``pg_current_wal_lsn()``):
+    every transaction committed so far lies before it."""
+    return conn.execute("SELECT (pg_current_wal_lsn() - '0/0')::bigint").fetchone()[0]
+
+
+def replay_state(conn):
+    """What a replica has replayed: ``{"in_recovery", "replay_lsn" (bytes, None
+    outside recovery), "xact_lag_s" (seconds since the primary committed the last
+    transaction replayed here, None before any), "paused"}``."""
+    row = conn.execute("""
+        SELECT pg_is_in_recovery(),
+               (pg_last_wal_replay_lsn() - '0/0')::bigint,
+               extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,
+               CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END
+    """).fetchone()
+    return {"in_recovery": row[0], "replay_lsn": row[1], "xact_lag_s": row[2],
+            "paused": bool(row[3])}
+
+
+# A replica's connection handed to a request carries a way to its primary's
+# (api.db.read_connection): what must be written while reading (an audit row)
+# goes there, as a replica is read-only.
+_PRIMARY = "_gridgov_primary"
+
+
+def attach_primary(conn, primary):
+    """Give the replica connection ``conn`` its primary: ``primary()`` returns the
+    connection that writes for it."""
+    setattr(conn, _PRIMARY, primary)
+
+
+def detach_primary(conn):
+    """Forget what :func:`attach_primary` gave (the connection goes back to its
+    pool, to serve another request)."""
+    if hasattr(conn, _PRIMARY):
+        delattr(conn, _PRIMARY)
+
+
+def for_writes(conn):
+    """The connection that writes for ``conn``: ``conn`` itself, or for a
+    replica's connection its primary's (:func:`attach_primary`)."""
+    primary = getattr(conn, _PRIMARY, None)
+    return conn if primary is None else primary()
 
 
 def migrations():

@@ -69,14 +69,17 @@ def cube(conn):
     while there are no incidents."""
     token, generation, _, _, _ = _state(conn)
     hit = _cubes.get(token)
-    if hit is not None and hit[0] == generation:
+    # a copy newer than asked is good too: a replica a little behind the primary
+    # (api.db.read_connection) sees an older generation; catching the copy "up"
+    # to it would count the changes in between twice when the primary is next
+    if hit is not None and hit[0] >= generation:
         return hit[1], hit[2]
     # Inside a caller's transaction the rows may include its uncommitted changes:
     # used for this call, never kept for others.
     shared = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with _lock:  # one load per process at a time: a million rows is ~20 MB
         hit = _cubes.get(token)
-        if hit is not None and hit[0] == generation:
+        if hit is not None and hit[0] >= generation:
             return hit[1], hit[2]
         loaded = _catch_up(conn, hit) if hit is not None else None
         if loaded is None:

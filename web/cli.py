@@ -17,6 +17,7 @@ import click
 from geo import catalogue
 from layers import db
 from layers import demo as demo_layer
+from layers import replicas as replica_layer
 from layers import stats as stats_layer
 from layers.cluster import Cluster
 from web.cli_check import check_command
@@ -77,6 +78,8 @@ def up(host, port, cert, key):
     _check_port(host, port)
     url = database_url()
     _migrate(url)
+    if not external_url():
+        replica_layer.start_all(Cluster.default())
     with db.connect(url) as conn:
         empty = demo_layer.is_empty(conn)
         held = demo_layer.dataset(conn)
@@ -116,8 +119,11 @@ def db_start():
     if external_url():
         click.echo(line("cli_no_cluster_to_start"))
         return
-    url = Cluster.default().start()
+    cluster = Cluster.default()
+    url = cluster.start()
     click.echo(line("cli_db_running", url=url))
+    for replica in replica_layer.start_all(cluster):
+        click.echo(line("cli_replica_added", number=replica.number, url=replica.url))
 
 
 @db_group.command("stop")
@@ -128,6 +134,8 @@ def db_stop():
         click.echo(line("cli_no_cluster_to_stop"))
         return
     cluster = Cluster.default()
+    for replica in replica_layer.added(cluster):  # before their primary
+        replica.stop()
     was = cluster.is_running()
     cluster.stop()
     click.echo(line("cli_db_stopped" if was else "cli_db_not_running"))
@@ -157,6 +165,56 @@ def db_status():
         dataset = demo_layer.dataset(conn)
         click.echo(line("cli_db_dataset", dataset=dataset) if dataset
                    else line("cli_db_no_dataset"))
+
+
+@db_group.group("replica")
+def replica_group():
+    """Streaming read replicas of the private cluster (maps, tiles, statistics,
+    search and locate read there; `gridgov up` starts them)."""
+
+
+def _private_cluster():
+    if external_url():
+        raise click.ClickException(line("cli_replica_external"))
+    return Cluster.default()
+
+
+@replica_group.command("add")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="its port  [default: the first free one after the primary's]")
+@friendly
+def replica_add(port):
+    """Make and start a new replica (pg_basebackup of the running cluster)."""
+    cluster = _private_cluster()
+    cluster.start()
+    replica = replica_layer.add(cluster, port)
+    click.echo(line("cli_replica_added", number=replica.number, url=replica.url))
+
+
+@replica_group.command("list")
+@friendly
+def replica_list():
+    """The replicas added, whether each runs, and where."""
+    found = replica_layer.added(_private_cluster())
+    if not found:
+        click.echo(line("cli_replica_none"))
+    for replica in found:
+        status = replica.status()
+        click.echo(line("cli_replica_row", number=replica.number,
+                        state=("运行中", "running") if status["running"]
+                        else ("已停止", "stopped"), port=status["port"],
+                        url=status["url"]))
+
+
+@replica_group.command("remove")
+@click.argument("number", type=int)
+@friendly
+def replica_remove(number):
+    """Stop replica NUMBER, drop its replication slot and delete its data."""
+    cluster = _private_cluster()
+    cluster.start()
+    replica_layer.remove(cluster, number)
+    click.echo(line("cli_replica_removed", number=number))
 
 
 @db_group.command("migrate")
@@ -354,8 +412,17 @@ def _serve(url, host, port, threads=None, processes=None, cert=None, key=None):
 
     processes = processes or default_processes()
     threads = threads or DEFAULT_THREADS
+    private = not external_url()
     # read (or made) once, here: every worker builds the application from these
     os.environ["GRIDGOV_DATABASE_URL"] = url
+    if private and not os.environ.get("GRIDGOV_READ_DATABASE_URL"):
+        running = [r.url for r in replica_layer.added(Cluster.default())
+                   if r.is_running()]
+        if running:
+            os.environ["GRIDGOV_READ_DATABASE_URL"] = ",".join(running)
+    if os.environ.get("GRIDGOV_READ_DATABASE_URL"):
+        click.echo(line("cli_replicas_reading", count=len(
+            os.environ["GRIDGOV_READ_DATABASE_URL"].split(","))))
     os.environ["GRIDGOV_SECRET_KEY"] = secret_key()
     _demo_uses_its_basemap(url)
     if cert:

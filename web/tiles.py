@@ -14,7 +14,7 @@ checks one permission per view): grids and cameras ``map:view``, households
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.auth import current, requires
-from api.db import connection
+from api.db import read_connection
 from api.params import date_arg
 from geo.vocab import bilingual
 from layers import ogc, tiles
@@ -62,7 +62,7 @@ def _serve(layer, z, x, y):
         since, until = date_arg("from"), date_arg("to")
     # a map on a GCJ-02 / BD-09 basemap (gg.tileUrl): the geometry shifted onto it
     shift = request.args.get("shift") or None
-    with connection() as conn:
+    with read_connection() as conn:
         tile = tiles.get_tile(conn, current(), layer, z, x, y,
                               cache=current_app.extensions["gridgov.tiles"],
                               since=since, until=until, shift=shift)
@@ -94,7 +94,7 @@ def _view_of(layer):
 def _tilejson(layer):
     """The TileJSON 3.0 document of ``layer``: its XYZ template, zooms, the
     bounds of the user's jurisdiction and the fields of its features."""
-    with connection() as conn:
+    with read_connection() as conn:
         bounds = ogc.extent(conn, current(), ogc.COLLECTIONS["grids-4"])
     bounds = bounds or [-180.0, -85.0511, 180.0, 85.0511]
     fields = FIELDS[layer] | (_COUNT if layer in tiles.POINT_ZOOM else {})
