@@ -301,3 +301,40 @@ def test_the_monthly_report_lists_the_months_recurring_disputes_masked(env):
     assert "七、重点关注矛盾纠纷" in text and "八、下步工作建议" in text
     assert "冯十二" not in text and "陈十三" not in text
     assert "冯**" in text and "陈**" in text
+
+
+def test_an_incident_import_gains_the_same_fields(env):
+    home = env.homes[8]
+    lon, lat = env.point
+    text = ("事件编号,类别,小类,来源,上报时间,住户编号,涉及地址,当事人,lng,lat\n"
+            f"IMP-D1,矛盾纠纷,邻里纠纷,热线,2026-06-01 08:00,{home},,"
+            f"林一、林二,{lon},{lat}\n"
+            f"IMP-D2,矛盾纠纷,邻里纠纷,热线,2026-06-02 08:00,,测试村导入路7号,,"
+            f"{lon},{lat}\n"
+            f"IMP-D3,矛盾纠纷,邻里纠纷,热线,2026-06-03 08:00,{env.elsewhere},,,"
+            f"{lon},{lat}\n"
+            f"IMP-D4,矛盾纠纷,邻里纠纷,热线,2026-06-04 08:00,,,{'张' * 51},"
+            f"{lon},{lat}\n")
+    r = env.demo.client("worker").post(  # imports:run, in village A
+        "/api/v1/imports", query_string={"layer": "incidents"},
+        data={"file": (io.BytesIO(text.encode()), "incidents.csv")},
+        content_type="multipart/form-data")
+    assert r.status_code in (200, 201), r.get_json()
+    report = r.get_json()
+    refused = {e["row"]: e["field"] for e in report["rejected"]}
+    # row 3 names a household of village B, row 4 a name too long
+    assert refused == {3: "household_id", 4: "parties"}, report["rejected"]
+    with psycopg.connect(env.demo.url) as c:
+        rows = {code: (household, address) for code, household, address in c.execute(
+            "SELECT i.code, s.household_id, s.address FROM incidents i"
+            " JOIN incident_subjects s ON s.incident_id = i.id"
+            " WHERE i.code LIKE 'IMP-D%'")}
+        names = [n for (n,) in c.execute(
+            "SELECT p.name FROM incident_parties p JOIN incidents i"
+            " ON i.id = p.incident_id WHERE i.code = 'IMP-D1' ORDER BY p.position")]
+        codes = {r[0] for r in c.execute(
+            "SELECT code FROM incidents WHERE code LIKE 'IMP-D%'")}
+    assert codes == {"IMP-D1", "IMP-D2"}
+    assert rows["IMP-D1"] == (home, head(env, home)[2])  # the address snapshot
+    assert rows["IMP-D2"] == (None, "测试村导入路7号")
+    assert names == ["林一", "林二"]
