@@ -19,6 +19,7 @@ existing visit flow clears it until the next dispute).
 """
 
 import datetime as dt
+import unicodedata
 
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -52,6 +53,11 @@ def _mask(column):
     return _MASK.format(c=column)
 
 
+def _plain(text):
+    """No control or format characters (a full-width space is fine)."""
+    return not any(unicodedata.category(c)[0] == "C" for c in text)
+
+
 def clean(fields):
     """The concern of a registration's ``fields``, checked: ``{household_id,
     address, parties}`` (None / [] when not given). 400 naming the field."""
@@ -68,8 +74,7 @@ def clean(fields):
     if address is not None and not isinstance(address, str):
         raise Invalid(say("err_must_be_text", field="address"), field="address")
     address = (address or "").strip() or None
-    if address is not None and (len(address) > MAX_ADDRESS
-                                or not address.isprintable()):
+    if address is not None and (len(address) > MAX_ADDRESS or not _plain(address)):
         raise Invalid(say("err_concern_address", limit=MAX_ADDRESS), field="address")
     return {"household_id": household, "address": address,
             "parties": _parties(fields.get("parties"))}
@@ -91,7 +96,7 @@ def _parties(value):
         name = name.strip()
         if not name:
             continue
-        if len(name) > MAX_NAME or not name.isprintable():
+        if len(name) > MAX_NAME or not _plain(name):
             raise Invalid(say("err_party_name", n=i, limit=MAX_NAME), field="parties")
         key = normalize_name(name)
         if key not in seen:
@@ -116,13 +121,13 @@ def resolve(conn, principal, concern, grid_code):
             raise Invalid(say("err_concern_no_household",
                               household_id=concern["household_id"]),
                           field="household_id")
-        concern["address"] = concern["address"] or row[0]
+        concern["address"] = concern["address"] or row[0][:MAX_ADDRESS]
     elif concern["address"] is not None:
         key = normalize_address([concern["address"]])[0]
         rows = conn.execute("SELECT id, address FROM households WHERE grid_code = %s",
                             (grid_code,)).fetchall()
-        found = [i for i, (_, a) in zip(rows, normalize_address([r[1] for r in rows]),
-                                        strict=True) if a == key]
+        found = [r for r, a in zip(rows, normalize_address([r[1] for r in rows]),
+                                   strict=True) if a == key]
         if len(found) == 1:
             concern["household_id"] = found[0][0]
     return concern
