@@ -47,8 +47,8 @@ CREATE TRIGGER incidents_truncate_subjects AFTER TRUNCATE ON incidents
 
 -- The rule (a deployment setting kept in the database, so that the API, the
 -- phones' task lists and the monthly report job read the same one): `count`
--- disputes or more within `days` days. An administrator changes it with
--- `gridgov` / SQL (UPDATE meta SET value = '{"count": 4, "days": 60}' WHERE
--- key = 'recurring_disputes').
+-- disputes or more within `days` days. The deployment's administrator changes
+-- it in the database (UPDATE meta SET value = '{"count": 4, "days": 60}' WHERE
+-- key = 'recurring_disputes'); no page edits it yet.
 INSERT INTO meta (key, value) VALUES ('recurring_disputes', '{"count": 3, "days": 90}')
     ON CONFLICT (key) DO NOTHING;
