@@ -683,7 +683,7 @@
       ['household', zh('dispatch_household'), concernHousehold(inc.concern)],
       ['address', zh('dispatch_address_fact'),
        (inc.concern && inc.concern.address) || '—'],
-      ['parties', zh('dispatch_parties_fact'),
+      ['parties', zh('parties'),
        (inc.concern && inc.concern.parties.length) ?
          inc.concern.parties.join('、') : '—'],
       ['received', zh('dispatch_received'), when(inc.created_at)],
