@@ -193,7 +193,8 @@ def rule(conn):
 
 # The groups: incidents of the dispute categories received in the window, in
 # the jurisdiction (and a subtree), by household, by normalised address and by
-# pair of parties; keys opaque (an md5: no name or address in a URL).
+# pair of parties (the names as the latest incident spelt them); keys opaque (an
+# md5: no name or address in a URL).
 _GROUPS = sql.SQL("""
 WITH d AS (
   SELECT i.id, i.created_at FROM incidents i
@@ -220,7 +221,8 @@ FROM d JOIN incident_parties a ON a.incident_id = d.id
 JOIN incident_parties b ON b.incident_id = d.id AND a.name_key < b.name_key
 GROUP BY a.name_key, b.name_key HAVING count(*) >= %(count)s
 LIMIT %(limit)s
-""").format(a=sql.SQL(_mask("min(a.name)")), b=sql.SQL(_mask("min(b.name)")))
+""").format(a=sql.SQL(_mask("(array_agg(a.name ORDER BY d.created_at DESC))[1]")),
+           b=sql.SQL(_mask("(array_agg(b.name ORDER BY d.created_at DESC))[1]")))
 
 # Every incident of the groups: the history (status, who handled it: the
 # assignee or department, and the users who acted on it), its concern (parties
