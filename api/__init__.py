@@ -7,6 +7,7 @@ from api import (
     db,
     density,
     devices,
+    disputes,
     early_warnings,
     errors,
     exports,
@@ -40,8 +41,8 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols, exports, early_warnings, reports, webhooks, notices, staff,
-    maps,
+    visits, patrols, exports, early_warnings, disputes, reports, webhooks, notices,
+    staff, maps,
 )
 
 

@@ -66,6 +66,18 @@ _REGISTER_BODY = {
                         "description": "when the report came in (default now)"},
         "reported_at": {"type": "string", "format": "date-time",
                         "description": "the phone's name of received_at"},
+        "household_id": {"type": "integer", "minimum": 1,
+                         "description": "the household it concerns (one of your "
+                                        "jurisdiction, from /places)"},
+        "address": {"type": "string", "maxLength": 200,
+                    "description": "the address it concerns, when no household is "
+                                   "picked (linked to the micro-grid's household "
+                                   "at that address, if exactly one)"},
+        "parties": {"type": "array", "maxItems": 20,
+                    "items": {"type": "string", "minLength": 1, "maxLength": 50},
+                    "description": "the parties' names (personal data: masked "
+                                   "for roles that may not see households' "
+                                   "names, every read audited)"},
         "link_to": {"oneOf": [{"type": "string"}, {"type": "integer"}],
                     "description": "add the report to this open incident "
                                    "instead of opening another"},
@@ -147,7 +159,7 @@ def _settings():
 
 
 _TEXT_FIELDS = ("category", "subtype", "source", "reporter", "description",
-                "external_system", "external_ref")
+                "external_system", "external_ref", "address")
 
 
 def _register(preview):

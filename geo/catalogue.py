@@ -74,6 +74,9 @@ COMMON = {
     "month": ("月份", "Month"),
     "category": ("类别", "Category"),
     "subtype": ("子类", "Subtype"),
+    # whom an incident concerns (dispatch, the phone, /disputes)
+    "parties": ("当事人", "Parties"),
+    "parties_per_line": ("当事人（每行一人）", "Parties (one per line)"),
     "households_n": ("{n} 户", "{n} households"),
     "grid_worker": ("网格员", "Grid worker"),
     "parent_grid": ("上级网格", "Parent grid"),
@@ -122,6 +125,14 @@ PAGES = {
     "dispatch_register": ("受理登记", "Register an incident"),
     "dispatch_source": ("来源", "Source"),
     "dispatch_reporter": ("报告人", "Reporter"),
+    "dispatch_concern": ("涉及住户与当事人", "Whom it concerns"),
+    "dispatch_household": ("涉及住户", "Household"),
+    "dispatch_household_find": ("查找住户（地址或户主）",
+                                "Find a household (address or name)"),
+    "dispatch_household_clear": ("取消", "Clear"),
+    "dispatch_household_none": ("未找到住户", "No household found"),
+    "dispatch_address": ("涉及地址（未选住户时）", "Address (when no household)"),
+    "dispatch_address_fact": ("涉及地址", "Address"),
     "dispatch_description": ("事件描述", "Description"),
     "dispatch_check": ("查重并预览", "Check for duplicates"),
     "dispatch_need_point": ("请先在地图上定位", "Locate the spot first"),
@@ -219,6 +230,12 @@ PAGES = {
     "m_synced_at": ("同步于 {time}", "Synced {time}"),
     "m_never_synced": ("尚未同步", "Not synced yet"),
     "m_tasks_empty": ("暂无待办", "No task"),
+    "m_visits_due": ("矛盾纠纷重点关注：需上门走访", "Recurring disputes: visits due"),
+    "m_visit_due": ("需走访", "Visit due"),
+    "m_due_count": ("近 {days} 天 {n} 起纠纷", "{n} disputes in {days} days"),
+    "m_last_dispute": ("最近一起 {code}（{date}）", "Last: {code} ({date})"),
+    "m_call": ("拨打 {phone}", "Call {phone}"),
+    "m_concern": ("涉及住户或地址", "Household or address"),
     "m_new_tasks": ("新任务 {n} 条", "{n} new tasks"),
     "m_deadline": ("期限 {time}", "Due {time}"),
     "m_accept": ("接收", "Accept"),
@@ -569,6 +586,7 @@ PAGES = {
     "audit_table_cameras": ("视频监控", "cameras"),
     "audit_table_incidents": ("事件", "incidents"),
     "audit_table_incident_photos": ("事件照片", "incident_photos"),
+    "audit_table_incident_parties": ("事件当事人", "incident_parties"),
     "audit_table_imports": ("导入记录", "imports"),
     "audit_table_database": ("数据库", "database"),
     "audit_table_staff": ("网格人员", "staff"),
@@ -913,6 +931,24 @@ PAGES = {
     "reports_download": ("下载", "Download"),
     "reports_word": ("Word 版", "Word"),
     "reports_pdf": ("PDF 版", "PDF"),
+    # the recurring disputes page /disputes (web/disputes_page.py)
+    "disputes_nav": ("重点关注", "Recurring disputes"),
+    "disputes_title": ("矛盾纠纷重点关注", "Recurring disputes"),
+    "disputes_intro": ("同一住户、同一地址或同一对当事人 {days} 天内发生 {count} "
+                       "起及以上矛盾纠纷的，列为重点关注。",
+                       "The same household, address or pair of parties with "
+                       "{count} disputes or more within {days} days."),
+    "disputes_none": ("暂无重点关注", "No recurring dispute"),
+    "disputes_kind_household": ("同一住户", "Same household"),
+    "disputes_kind_address": ("同一地址", "Same address"),
+    "disputes_kind_parties": ("同一对当事人", "Same parties"),
+    "disputes_count": ("{n} 起", "{n} disputes"),
+    "disputes_address": ("地址", "Address"),
+    "disputes_handled_by": ("处置人", "Handled by"),
+    "disputes_outcome": ("结果", "Outcome"),
+    "disputes_last_visit": ("最近走访", "Last visit"),
+    "disputes_visit_due": ("待走访", "Visit due"),
+    "disputes_never": ("从未", "never"),
     "rank_title": ("网格月度排名", "Monthly grid ranking"),
     "rank_as_of": ("截至", "as of"),
     "rank_show": ("查询", "Show"),
@@ -2023,6 +2059,23 @@ ERRORS = {
     "err_field_not_for_action": ("{name} 不适用于操作“{action}”",
                                  "'{name}' does not go with the action {action!r}"),
     "err_required": ("{field} 为必填项", "'{field}' is required"),
+    # whom and where an incident concerns (layers/disputes.py)
+    "err_concern_household_id": ("household_id 须为住户编号（从 1 起的整数）",
+                                 "'household_id' must be a household's id (a whole "
+                                 "number from 1)"),
+    "err_concern_no_household": ("household_id：您的管辖范围内没有编号为 "
+                                 "{household_id} 的住户",
+                                 "household_id: no household {household_id} in your "
+                                 "jurisdiction"),
+    "err_concern_address": ("address 须为不超过 {limit} 个字符的地址（不含控制字符）",
+                            "'address' must be an address of at most {limit} "
+                            "characters (no control characters)"),
+    "err_parties_list": ("parties 须为当事人姓名的列表（至多 {limit} 人）",
+                         "'parties' must be a list of the parties' names (at most "
+                         "{limit})"),
+    "err_party_name": ("parties 第 {n} 项须为不超过 {limit} 个字符的姓名",
+                       "'parties' item {n} must be a name of at most {limit} "
+                       "characters"),
     "err_field_role_action": ("您的角色不能对事件执行 {action}（只能接收、反馈分派"
                               "给您的任务）",
                               "your role ({role}) may not {action} an incident: only "

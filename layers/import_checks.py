@@ -51,6 +51,11 @@ _INCIDENTS = {
     "description": ("text", False, ("描述", "事件描述", "内容")),
     "created_at": ("time", False, ("时间", "上报时间", "发生时间", "time")),
     "status": ("vocab", False, ("状态",)),
+    # whom and where it concerns (layers/disputes.py; no columns of incidents:
+    # layers.import_kinds.Incidents stores them beside a new incident)
+    "household_id": ("int", False, ("住户编号", "涉及住户")),
+    "address": ("text", False, ("涉及地址", "纠纷地址")),
+    "parties": ("text", False, ("当事人", "当事人姓名")),
 }
 # grid_staff: ``grid`` is the grid given in the file (a code or a unique name); the
 # stored grid_code is that one, else the one the position and the role give

@@ -17,12 +17,14 @@ import pandas as pd
 import shapely
 
 from geo.assign import assign_codes
-from layers import import_bulk, import_targets
+from layers import disputes, import_bulk, import_targets
 from layers.errors import Invalid, NotFound
 from layers.import_bulk import POINTS_SHOWN, PREVIEW_ROWS
 from layers.import_checks import LAYERS, ROLE_LEVELS, field_label, plain
 from layers.import_checks import check as _check
 from layers.import_messages import say
+
+CONCERN = ("household_id", "address", "parties")  # incidents: layers.disputes
 
 __all__ = ["TARGETS", "PERMISSIONS", "Target", "Households", "Cameras",
            "Incidents", "Staff", "Tracks", "Grids", "mask_phone"]
@@ -189,10 +191,20 @@ class Cameras(Target):
 
 
 class Incidents(Target):
-    """Through the incident loop (:func:`layers.import_targets.write_incidents`)."""
+    """Through the incident loop (:func:`layers.import_targets.write_incidents`).
+    Whom and where a new incident concerns (household_id, address, parties:
+    one cell, names separated by 、 , ; or new lines) is checked as a
+    registration checks it (:func:`layers.disputes.clean`) and stored beside
+    it; an existing incident's is left as registered."""
 
     name = table = "incidents"
     permissions = ("imports:run", "incidents:edit")
+    not_stored = CONCERN
+
+    def check(self, job):
+        checked, values = super().check(job)
+        job.concerns = _concerns(checked, values, job.result.frame["row"])
+        return checked, values
 
     def write(self, job, columns, data, phase, bulk_rows):
         return import_targets.write_incidents(job, self.table, columns, data,
@@ -248,6 +260,26 @@ class Grids(Target):
     def store(self, job, checked, values, phase, bulk_rows):
         return import_targets.run_grids(job, checked, values)
 
+
+
+def _concerns(checked, values, rows):
+    """``{file row: concern}`` of the rows naming whom or where they concern,
+    each checked by :func:`layers.disputes.clean`; a row it refuses is
+    rejected naming the field."""
+    found = {}
+    cells = {f: values[f].to_numpy(dtype=object, na_value=None) for f in CONCERN}
+    given = np.zeros(checked.n, dtype=bool)
+    for f in CONCERN:
+        given |= cells[f] != None  # noqa: E711
+    for i in np.flatnonzero(checked.ok & given):
+        try:
+            found[int(rows.iloc[i])] = disputes.clean(
+                {f: plain(cells[f][i]) for f in CONCERN})
+        except Invalid as exc:
+            one = np.zeros(checked.n, dtype=bool)
+            one[i] = True
+            checked.reject(one, exc.field, exc.message, cells[exc.field])
+    return found
 
 
 # layer -> its target, in the order the page offers them

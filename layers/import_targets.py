@@ -33,6 +33,7 @@ from geo.assign import assign_codes
 from geo.crs import metric_crs_for
 from geo.deployment import Area, round_km
 from layers import assign, check, import_bulk, import_places, incidents, tracks
+from layers import disputes as incident_concerns
 from layers.access import like_prefix
 from layers.errors import LayerError, Unprocessable
 from layers.import_checks import check as check_rows
@@ -625,6 +626,7 @@ def write_incidents(job, table, columns, data, phase, bulk_rows):
                 moves.append((row, code, path, False))
     phase("inserting")
     new = conn.execute(_INSERT, {"now": now}).fetchall()
+    new = _attach_concerns(job, new, refused)
     incidents.record_registrations(conn, principal, [r[0] for r in new],
                                    {"import": job.file_name})
     for _, code, row, wanted in new:
@@ -634,6 +636,33 @@ def write_incidents(job, table, columns, data, phase, bulk_rows):
             moves.append((row, code, path, True))
     failed, updated = _move(job, moves, now, refused)
     return len(new) - failed, updated, refused
+
+
+def _attach_concerns(job, new, refused):
+    """Store whom and where each new incident concerns (``job.concerns``, by
+    file row: :class:`layers.import_kinds.Incidents`); a household outside the
+    jurisdiction refuses the row (its incident deleted again). Returns the new
+    rows kept."""
+    concerns = getattr(job, "concerns", None) or {}
+    kept = []
+    for incident_id, code, row, status in new:
+        concern = concerns.get(int(row))
+        if concern is not None:
+            grid = job.conn.execute("SELECT grid_code FROM incidents WHERE id = %s",
+                                    (incident_id,)).fetchone()[0]
+            try:
+                resolved = incident_concerns.resolve(job.conn, job.principal,
+                                                     concern, grid)
+                incident_concerns.attach(job.conn, incident_id, resolved)
+            except LayerError as exc:
+                refused.append({"row": int(row), "field": exc.field,
+                                "value": concern.get(exc.field),
+                                "reason": exc.message})
+                job.conn.execute("DELETE FROM incidents WHERE id = %s",
+                                 (incident_id,))
+                continue
+        kept.append((incident_id, code, row, status))
+    return kept
 
 
 def _move(job, moves, now, refused):

@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 
 from geo import vocab, workdays
 from geo.catalogue import say
-from layers import audit, photos, webhooks
+from layers import audit, disputes, photos, webhooks
 from layers.access import like_prefix
 from layers.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -273,6 +273,10 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
     ``{"linked_to": code, "incident": ...}``. Otherwise returns the new incident
     with its first event.
 
+    ``fields`` may name whom and where it concerns (:func:`layers.disputes.clean`:
+    ``household_id`` of the jurisdiction, ``address``, ``parties``), stored with
+    it (``incident_subjects`` / ``incident_parties``); the answer's ``concern``.
+
     An inbound case (``external_system`` and ``external_ref`` in ``fields``)
     registers once: a resend of the same case, however late, returns the
     incident it made with ``"existing": True`` (``False`` on the first), and
@@ -281,6 +285,7 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
     its transaction.
     """
     clean = _clean(fields)
+    concern = disputes.clean(fields)  # whom and where it concerns (issue 19)
     external = external_reference(fields)
     if external is not None and link_to is not None:
         raise Invalid(say("err_external_ref_link"), field="link_to")
@@ -290,6 +295,7 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
     if at.tzinfo is None:
         raise Invalid(say("err_received_tz"), field="received_at")
     grid = _grid_of(conn, principal, lon, lat)
+    concern = disputes.resolve(conn, principal, concern, grid)
     limit = DEADLINE_WORKDAYS[clean["category"]]
     deadline = (calendar or workdays.china()).add_workdays(at, limit)
     if dry_run:
@@ -317,6 +323,7 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
                      "deadline": deadline, "at": at, "sha": fingerprint,
                      "system": external and external[0],
                      "ref": external and external[1]}).fetchone()[0]
+        disputes.attach(conn, incident_id, concern)
         _event(conn, principal, incident_id, "register", "registered",
                clean["description"], {"source": clean["source"],
                                       "reporter": clean["reporter"]}, at)
@@ -385,6 +392,9 @@ def get_incident(conn, principal, code, events=True, now=None, audited=True):
                      grid_code=row["grid_code"], records=1)
     row["actions"] = allowed_actions(row["status"])
     row["photos"] = photos.of_incidents(conn, [row["id"]]).get(row["id"], [])
+    # the household / address and parties (masked per role; this read's audit
+    # row covers them)
+    row["concern"] = disputes.of_incident(conn, principal, row["id"])
     row |= _context(conn, row)
     if events:
         row["events"] = [to_json(e) for e in cur.execute(

@@ -16,7 +16,7 @@ import io
 
 from geo.localtime import CHINA_TZ, LABEL
 from geo.vocab import INCIDENT_CATEGORIES, label
-from layers import audit, density, print_page, ranking_print, stats, tracks
+from layers import audit, density, disputes, print_page, ranking_print, stats, tracks
 from layers import incidents as incidents_layer
 from layers.access import like_prefix
 
@@ -148,10 +148,36 @@ def build(conn, principal, grid, month, now=None):
               + ("" if len(patrol) > 1 else "本月无巡查轨迹。")),
         *([("table", patrol)] if len(patrol) > 1 else []),
     ]))
-    sections.append(("七、下步工作建议", [("p", "（请在此填写。）")]))
+    sections.append(_recurring_disputes(conn, principal, grid, month, period))
+    sections.append(("八、下步工作建议", [("p", "（请在此填写。）")]))
     generated = now.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
     return {"title": title, "grid": grid, "month": period.as_dict()["month"],
             "generated": f"生成时间：{generated}（{LABEL}）", "sections": sections}
+
+
+def _recurring_disputes(conn, principal, grid, month, period):
+    """七、重点关注矛盾纠纷: the groups recurring at the month's end with a
+    dispute in the month (``layers.disputes``), names masked whatever the role
+    (the report is handed round)."""
+    found = disputes.recurring(conn, principal, grid=grid,
+                               now=period.end - dt.timedelta(microseconds=1),
+                               since=period.start, personal=False,
+                               via={"via": "report", "month": month})
+    rule = found["rule"]
+    rows = [["类型", "住户或地址", "当事人", "起数", "最近一起", "走访"]]
+    kinds = {"household": "同一住户", "address": "同一地址", "parties": "同一对当事人"}
+    for it in found["items"]:
+        last = it["incidents"][-1]
+        rows.append([kinds[it["kind"]],
+                     (it["household"] or {}).get("address") or it["address"] or "—",
+                     "、".join(it["parties"]) or "—", str(it["count"]),
+                     f"{last['code']}（{last['status_label']}）",
+                     "待走访" if it["visit_due"] else "已走访"])
+    return ("七、重点关注矛盾纠纷", [
+        ("p", f"同一住户、地址或同一对当事人 {rule['days']} 天内发生 {rule['count']} "
+              f"起及以上矛盾纠纷的列为重点关注，本月 {len(found['items'])} 处。"),
+        *([("table", rows)] if found["items"] else []),
+    ])
 
 
 def docx(model):

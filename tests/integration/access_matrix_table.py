@@ -115,6 +115,7 @@ TABLE = {
     ("GET", "/plan/check"): {"-": _GRIDS_EDIT},
     ("GET", "/rankings"): {"-": _INCIDENTS},
     ("GET", "/reports"): {"-": _INCIDENTS},
+    ("GET", "/disputes"): {"-": _INCIDENTS},  # recurring disputes: incidents:read
     ("GET", "/tracks"): {"-": _TRACKS},
     ("GET", "/admin/audit"): {"-": _ADMINS},
     ("GET", "/admin/users"): {"-": _ADMINS},
@@ -286,6 +287,10 @@ TABLE = {
     ("GET", "/api/v1/me"): {"-": _EVERYONE},
     ("GET", "/api/v1/me/tasks"): {"-": _INCIDENTS},
     ("GET", "/api/v1/me/households"): {"-": _HOUSEHOLDS},
+    # recurring disputes (重点关注) and the phone's visits due: a reading of
+    # incidents (the parties' names masked per role inside)
+    ("GET", "/api/v1/disputes/recurring"): {"-": _INCIDENTS},
+    ("GET", "/api/v1/me/visits-due"): {"-": _INCIDENTS},
     # photos: adding one is a field action (incidents:report: the roles of
     # incidents:edit, and the liaison); reading one is reading its incident
     ("POST", "/api/v1/incidents/<code>/photos"): {

@@ -268,7 +268,7 @@ for _rule in ("/m/", "/m/manifest.webmanifest", "/m/sw.js"):  # the phone's shel
 
 # pages
 for _rule in ("/", "/dispatch", "/import", "/plan", "/rankings", "/reports",
-              "/tracks",
+              "/tracks", "/disputes",
               "/admin/audit", "/admin/users"):
     get(_rule, _rule)
 get("/plan/grids", "/plan/grids?parent={level3}")
@@ -482,6 +482,9 @@ probe("DELETE", "/api/v1/devices/current", ok=400)(
 get("/api/v1/me", "/api/v1/me")
 get("/api/v1/me/tasks", "/api/v1/me/tasks")
 get("/api/v1/me/households", "/api/v1/me/households")
+# recurring disputes (重点关注): a reading of incidents; the phone's visits due
+get("/api/v1/disputes/recurring", "/api/v1/disputes/recurring")
+get("/api/v1/me/visits-due", "/api/v1/me/visits-due")
 
 
 @probe("POST", "/api/v1/incidents/<code>/photos", ok=400)

@@ -369,13 +369,90 @@
     });
   }
 
+  // Whom the incident concerns: a household found in the gazetteer (/places,
+  // households only, within the jurisdiction), or an address typed, and the
+  // parties' names one per line (personal data: the API masks and audits them).
+  var concern = {household: null, timer: null};
+
+  function showPicked() {
+    var box = $('dispatch-household');
+    if (!box) { return; }
+    clear(box);
+    box.hidden = !concern.household;
+    if (!concern.household) { return; }
+    var drop = el('button', {type: 'button', className: 'link',
+                             id: 'dispatch-household-clear'},
+                  both('dispatch_household_clear'));
+    drop.addEventListener('click', function () {
+      concern.household = null;
+      showPicked();
+    });
+    box.appendChild(el('span', {}, concern.household.line));
+    box.appendChild(document.createTextNode(' '));
+    box.appendChild(drop);
+  }
+
+  function findHouseholds() {
+    var q = $('dispatch-household-q').value.trim();
+    var hits = $('dispatch-household-hits');
+    if (!q) { clear(hits); return; }
+    getJSON(API + '/places?' + query({q: q})).then(function (found) {
+      clear(hits);
+      var homes = found.households || [];
+      if (!homes.length) {
+        hits.appendChild(el('p', {className: 'none'}, both('dispatch_household_none')));
+        return;
+      }
+      var list = el('ul', {className: 'dispatch-hits', id: 'dispatch-household-list'});
+      homes.forEach(function (h) {
+        var line = h.label + (h.detail ? '（' + h.detail + '）' : '');
+        var b = el('button', {type: 'button', className: 'link',
+                              data: {id: h.code}}, line);
+        b.addEventListener('click', function () {
+          concern.household = {id: Number(h.code), line: line};
+          clear(hits);
+          $('dispatch-household-q').value = '';
+          showPicked();
+        });
+        list.appendChild(el('li', {}, b));
+      });
+      hits.appendChild(list);
+    }, fail);
+  }
+
+  if ($('dispatch-household-q')) {
+    $('dispatch-household-q').addEventListener('input', function () {
+      clearTimeout(concern.timer);
+      concern.timer = setTimeout(findHouseholds, 300);
+    });
+    $('dispatch-household-q').addEventListener('keydown', function (e) {
+      if (e.key === 'Enter') {  // a search, not the form's submit
+        e.preventDefault();
+        clearTimeout(concern.timer);
+        findHouseholds();
+      }
+    });
+  }
+
+  function parties() {
+    return $('dispatch-parties').value.split('\n').map(function (n) {
+      return n.trim();
+    }).filter(function (n) { return n; });
+  }
+
   function report() {
-    return {category: $('dispatch-category').value,
-            subtype: $('dispatch-subtype').value || null,
-            source: $('dispatch-source').value,
-            reporter: $('dispatch-reporter').value.trim() || null,
-            description: $('dispatch-description').value.trim() || null,
-            lon: state.point.lon, lat: state.point.lat};
+    var body = {category: $('dispatch-category').value,
+                subtype: $('dispatch-subtype').value || null,
+                source: $('dispatch-source').value,
+                reporter: $('dispatch-reporter').value.trim() || null,
+                description: $('dispatch-description').value.trim() || null,
+                lon: state.point.lon, lat: state.point.lat};
+    if (concern.household) { body.household_id = concern.household.id; }
+    var address = $('dispatch-address').value.trim();
+    if (address) { body.address = address; }
+    var names = parties();
+    if (names.length) { body.parties = names; }
+    return body;
   }
 
   function checkAndPreview() {
@@ -422,6 +499,10 @@
     gg.send('POST', API + '/incidents', body, CSRF).then(function (r) {
       if (!r.ok) { fail(r); return; }
       clear($('dispatch-preview'));
+      concern.household = null;  // the next registration starts afresh
+      showPicked();
+      $('dispatch-address').value = '';
+      $('dispatch-parties').value = '';
       var incident = linkTo ? r.body.incident : r.body;
       msg('ok', linkTo ? zh('dispatch_linked', {code: linkTo}) :
         zh('dispatch_registered', {code: incident.code, grid: incident.grid_code}));
@@ -581,6 +662,15 @@
     }).catch(fail);
   }
 
+  // The household an incident concerns, as the API gives it (masked per role).
+  function concernHousehold(c) {
+    var h = c && c.household;
+    if (!h) { return c && c.household_id ? '#' + c.household_id : '—'; }
+    return [h.address, h.head_name, h.phone].filter(function (v) {
+      return v;
+    }).join(' · ');
+  }
+
   // What the dispatcher judges by, one row each (data-fact names the row).
   function facts(inc) {
     var chain = inc.grid_chain || [];
@@ -590,6 +680,12 @@
       }).join(' › '), ' ', el('code', {}, inc.grid_code)] : inc.grid_code],
       ['source', zh('dispatch_source'), labelNode(V.sources, inc.source)],
       ['reporter', zh('dispatch_reporter'), inc.reporter || '—'],
+      ['household', zh('dispatch_household'), concernHousehold(inc.concern)],
+      ['address', zh('dispatch_address_fact'),
+       (inc.concern && inc.concern.address) || '—'],
+      ['parties', zh('parties'),
+       (inc.concern && inc.concern.parties.length) ?
+         inc.concern.parties.join('、') : '—'],
       ['received', zh('dispatch_received'), when(inc.created_at)],
       ['deadline', zh('dispatch_deadline'), when(inc.deadline) +
         (inc.overdue ? ' ' + zh('overdue') : '')],

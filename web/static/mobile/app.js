@@ -293,7 +293,7 @@
       return (t.actions || []).some(function (a) {
         return a === 'accept' || a === 'feedback';
       });
-    }).length;
+    }).length + ((M.data.tasks && M.data.tasks.due) || []).length;
     badge('tasks', tasks, M.newTasks > 0);
     badge('queue', M.queued.filter(function (it) { return it.state !== 'sent'; }).length,
           M.queued.some(function (it) { return it.state === 'failed'; }));

@@ -125,8 +125,34 @@
              lon: +p.lon.toFixed(7), lat: +p.lat.toFixed(7),
              reported_at: (R.at || new Date()).toISOString()};
     if (!R.pinned && p.accuracy) { b.accuracy_m = Math.round(p.accuracy * 10) / 10; }
+    // whom it concerns: a household of the worker's list (its address picked),
+    // else the address as typed; the parties one per line
+    var where = $('m-concern').value.trim();
+    var home = where && households().filter(function (h) {
+      return h.address === where;
+    });
+    if (home && home.length === 1) { b.household_id = home[0].id; } else if (where) {
+      b.address = where;
+    }
+    var names = $('m-parties').value.split('\n').map(function (n) {
+      return n.trim();
+    }).filter(function (n) { return n; });
+    if (names.length) { b.parties = names; }
     return b;
   }
+
+  function households() {
+    return (M.data.households && M.data.households.items) || [];
+  }
+
+  // the worker's households' addresses to pick from (filled when asked)
+  $('m-concern').addEventListener('focus', function () {
+    var list = $('m-concern-list');
+    if (list.childNodes.length) { return; }
+    households().forEach(function (h) {
+      if (h.address) { list.appendChild(M.el('option', {value: h.address})); }
+    });
+  });
 
   function check(e) {
     e.preventDefault();
@@ -234,6 +260,8 @@
     $('m-report').hidden = false;
     if (!keep) {
       $('m-description').value = '';
+      $('m-concern').value = '';
+      $('m-parties').value = '';
       picker.reset();
       R.at = null;
       R.body = null;

@@ -22,10 +22,19 @@
   }
 
   // ---- tasks -------------------------------------------------------------
+  // The tasks, and the visits due for the recurring disputes of the worker's
+  // micro-grids (GET /me/visits-due: household, address, last incident), kept
+  // together on the phone.
   M.refreshTasks = function () {
-    return M.sync.request('GET', '/me/tasks').then(function (res) {
+    return Promise.all([M.sync.request('GET', '/me/tasks'),
+                        M.sync.request('GET', '/me/visits-due')]).then(function (got) {
+      var res = got[0], due = got[1];
       if (!res.ok || !res.body) { return; }
-      var data = {items: res.body.items || [], at: new Date().toISOString()};
+      var data = {items: res.body.items || [], at: new Date().toISOString(),
+                  due: due.ok && due.body ? due.body.items || [] :
+                    ((M.data.tasks && M.data.tasks.due) || []),
+                  rule: due.ok && due.body ? due.body.rule :
+                    (M.data.tasks && M.data.tasks.rule)};
       M.data.tasks = data;
       return M.store.set('tasks', data).then(function () {
         return M.store.get('tasks_seen');
@@ -58,13 +67,67 @@
       return (b.overdue ? 1 : 0) - (a.overdue ? 1 : 0) ||
         String(a.deadline || '~').localeCompare(String(b.deadline || '~'));
     });
-    if (!items.length) {
+    var due = (data && data.due) || [];
+    if (!items.length && !due.length) {
       ul.appendChild(M.el('li', {className: 'm-empty'}, M.both('m_tasks_empty')));
+    }
+    if (due.length) {
+      ul.appendChild(M.el('li', {className: 'm-head', id: 'm-visits-due'},
+                          M.both('m_visits_due')));
+      due.forEach(function (d) { ul.appendChild(visitDue(d, data.rule)); });
     }
     items.forEach(function (t) { ul.appendChild(task(t)); });
     M.badges();
   }
   M.renderTasks = renderTasks;
+
+  // A recurring dispute whose household is due a visit: where, whom, the last
+  // incident, a phone number to tap (when the role sees it whole) and the
+  // existing visit form; the server clears the task once the visit is in.
+  function visitDue(d, rule) {
+    var h = d.household;
+    var li = M.el('li', {className: 'm-card m-card-visit', data: {key: d.key}});
+    li.appendChild(M.el('div', {className: 'm-row'}, [
+      M.el('strong', {}, M.zh('m_visit_due')),
+      M.el('span', {className: 'm-status'},
+           M.zh('m_due_count', {n: d.count, days: (rule && rule.days) || 90}))]));
+    li.appendChild(M.el('p', {className: 'm-addr'}, (h && h.address) || d.address || ''));
+    if (h && h.head_name) {
+      li.appendChild(M.el('p', {className: 'm-hint'}, h.head_name));
+    }
+    if (h && h.phone) {
+      li.appendChild(h.phone.indexOf('*') < 0 ?
+        M.el('a', {className: 'm-phone', href: 'tel:' + h.phone},
+             M.zh('m_call', {phone: h.phone})) :
+        M.el('p', {className: 'm-hint'}, h.phone));
+    }
+    if (d.parties && d.parties.length) {
+      li.appendChild(M.el('p', {className: 'm-hint'}, d.parties.join('、')));
+    }
+    var last = d.last_incident || {};
+    li.appendChild(M.el('p', {className: 'm-desc'}, [
+      M.zh('m_last_dispute', {code: last.code || '', date: M.day(last.created_at)}),
+      last.subtype_label ? ' · ' + last.subtype_label : '',
+      last.status_label ? ' · ' + last.status_label : '']));
+    var may = M.me && (M.me.permissions || []).indexOf('visits:record') >= 0;
+    if (h && may) {
+      if (pending('visit', h.id)) {
+        li.appendChild(M.el('span', {className: 'm-queued'}, M.both('m_queued')));
+        return li;
+      }
+      var known = ((M.data.households && M.data.households.items) || [])
+        .filter(function (x) { return x.id === h.id; })[0] || h;
+      var go = M.el('button', {type: 'button', className: 'm-secondary m-visit'},
+                    M.both('m_visit'));
+      go.addEventListener('click', function () {
+        go.hidden = true;
+        li.appendChild(visitForm(known, function () { go.hidden = false; },
+                                 renderTasks));
+      });
+      li.appendChild(go);
+    }
+    return li;
+  }
 
   function subtypeLabel(t) {
     var c = V.categories[t.category];
@@ -226,7 +289,7 @@
     return li;
   }
 
-  function visitForm(h, closed) {
+  function visitForm(h, closed, done) {
     var pos = null;
     var note = M.el('textarea', {rows: 3, maxLength: 2000, className: 'm-note'});
     var size = M.el('input', {type: 'number', min: 0, max: 50, inputMode: 'numeric',
@@ -281,6 +344,7 @@
                   code: h.id, summary: h.address || String(h.id)});
       M.msg('m_queued');
       renderHouseholds();
+      if (done) { done(); }
     });
     return form;
   }
