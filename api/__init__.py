@@ -16,6 +16,7 @@ from api import (
     households,
     imports,
     incidents,
+    judgements,
     locate,
     maps,
     notices,
@@ -40,8 +41,8 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols, exports, early_warnings, reports, webhooks, notices, staff,
-    maps,
+    visits, patrols, exports, early_warnings, judgements, reports, webhooks, notices,
+    staff, maps,
 )
 
 
