@@ -69,8 +69,8 @@ _LEVEL_BODY = {"name": {"type": "string", "maxLength": 100},
                "members": array(STRING, "user names")}
 STATUS = ChoiceParam("status", "状态（all：全部）", "status (all: every item)",
                      default="open", choices=(*judgements.STATUSES, "all"))
-LEVEL_ID = IntParam("level", "研判层级：1 为街镇，否则为层级编号",
-                    "研判 level: 1 the towns', else a level's id", low=1)
+LEVEL_ID = IntParam("level", "研判层级：0 为街镇，否则为层级编号",
+                    "研判 level: 0 the towns', else a level's id", low=0)
 JUDGEMENT_ID = [Param("judgement_id", "研判事项编号", "the item's id", where="path")]
 TASK_ID = Param("task_id", "任务编号", "the task's id", where="path")
 LEVEL_PATH = [Param("level_id", "研判层级编号", "the level's id", where="path")]

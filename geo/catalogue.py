@@ -576,6 +576,9 @@ PAGES = {
     "audit_table_track_points": ("巡查定位点", "track_points"),
     "audit_table_visits": ("入户走访", "visits"),
     "audit_table_devices": ("手机设备", "devices"),
+    "audit_table_judgement_items": ("研判事项", "judgement_items"),
+    "audit_table_judgement_tasks": ("研判跟进任务", "judgement_tasks"),
+    "audit_table_judgement_levels": ("研判层级", "judgement_levels"),
     "since": ("起", "From"),
     "nav_users": ("用户管理", "Users"),
     # the jobs and webhooks page (/admin/jobs)

@@ -287,7 +287,7 @@ def list_items(conn, principal, status="open", level=None, grid=None, limit=100,
     """The items the user may read (see the module), those with overdue tasks
     first, then the oldest: ``{"total", "items"}``, each with its tasks, its
     ``days_open`` and its counts of open and overdue tasks. ``status``: one of
-    ``STATUSES`` or "all"; ``level``: a level's id, or 1 for the towns';
+    ``STATUSES`` or "all"; ``level``: a level's id, or 0 for the towns';
     ``grid``: a subtree. The read is audited (one row)."""
     params = _params(conn, principal, now) | {"limit": limit}
     where = [sql.SQL(_VISIBLE)]
@@ -297,7 +297,7 @@ def list_items(conn, principal, status="open", level=None, grid=None, limit=100,
                               allowed=", ".join(("all", *STATUSES))), field="status")
         params["status"] = status
         where.append(sql.SQL("j.status = %(status)s"))
-    if level == 1:
+    if level == 0:
         where.append(sql.SQL("j.level_id IS NULL"))
     elif level is not None:
         params["level"] = level

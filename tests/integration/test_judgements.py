@@ -285,6 +285,10 @@ def test_escalation_goes_up_the_chain_and_stops_at_the_top(jd):
             district["level_id"])).get_json()["items"]
     assert district["id"] in [i["id"] for i in listed]
     assert {i["level_id"] for i in listed} == {district["level_id"]}
+    towns = jd.client("jd-district").get(
+        "/api/v1/judgements?status=escalated&level=0").get_json()["items"]
+    assert town["id"] in [i["id"] for i in towns]
+    assert {i["level_id"] for i in towns} == {None}
 
 
 def test_an_item_of_two_towns_belongs_to_the_district(jd):
