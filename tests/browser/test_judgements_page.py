@@ -85,7 +85,8 @@ def test_the_page_fits_a_phone(browser, server, artifacts):
         sizes = page.evaluate("() => ({scroll: document.documentElement.scrollWidth,"
                               " inner: window.innerWidth})")
         assert sizes["scroll"] <= sizes["inner"], sizes
-        for selector in (".jd-item", ".jd-actions button", ".jd-meeting dd"):
+        for selector in (".jd-item", ".jd-facts span", ".jd-actions button",
+                         ".jd-meeting dd", ".jd-task-facts"):
             for box in page.eval_on_selector_all(selector, "els => els.map(e => {"
                                                  " const r = e.getBoundingClientRect();"
                                                  " return [r.left, r.right]; })"):
