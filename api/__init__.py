@@ -17,6 +17,7 @@ from api import (
     households,
     imports,
     incidents,
+    judgements,
     locate,
     maps,
     notices,
@@ -41,7 +42,8 @@ PREFIX = "/api/v1"
 _MODULES = (
     health, grids, check, grid_edit, locate, households, search, imports, tracks,
     incidents, places, stats, coverage, density, devices, photos,
-    visits, patrols, exports, early_warnings, disputes, reports, webhooks, notices,
+    visits, patrols, exports, early_warnings, disputes, judgements, reports, webhooks,
+    notices,
     staff, maps,
 )
 

@@ -28,7 +28,9 @@ WARNING = obj(
     expected=NUMBER, p=NUMBER, q=nullable(NUMBER), geometry=nullable(OBJECT),
     incidents=array(STRING), status={"enum": list(early_warning.STATUSES)},
     reason=nullable(STRING), handled_by=nullable(STRING),
-    handled_at=nullable(TIME))
+    handled_at=nullable(TIME),
+    judgement_id=nullable({"type": "integer", "description": "sent to 研判 "
+                           "(assess): its 研判 item (/api/v1/judgements)"}))
 STATUS = ChoiceParam("status", "状态（live：未排除的）", "status (live: not dismissed)",
                      default="live", choices=("live", *early_warning.STATUSES))
 AT = TextParam("at", "网格编码：该网格及其上级各网格的预警（调度员所定位之处）",
@@ -64,8 +66,8 @@ def one(warning_id):
                   reason={"type": "string", "maxLength": 500}),
          errors=(409,), responses={200: WARNING})
 def act(warning_id):
-    """Acknowledge a warning, send it to 研判 (assess), or dismiss it with a
-    reason; audited"""
+    """Acknowledge a warning, send it to 研判 (assess: its 研判 item is made at
+    the town's level, judgement_id), or dismiss it with a reason; audited"""
     body = json_body()
     with connection() as conn:
         return jsonify(early_warning.handle(

@@ -594,6 +594,9 @@ PAGES = {
     "audit_table_track_points": ("巡查定位点", "track_points"),
     "audit_table_visits": ("入户走访", "visits"),
     "audit_table_devices": ("手机设备", "devices"),
+    "audit_table_judgement_items": ("研判事项", "judgement_items"),
+    "audit_table_judgement_tasks": ("研判跟进任务", "judgement_tasks"),
+    "audit_table_judgement_levels": ("研判层级", "judgement_levels"),
     "since": ("起", "From"),
     "nav_users": ("用户管理", "Users"),
     # the jobs and webhooks page (/admin/jobs)
@@ -949,6 +952,59 @@ PAGES = {
     "disputes_last_visit": ("最近走访", "Last visit"),
     "disputes_visit_due": ("待走访", "Visit due"),
     "disputes_never": ("从未", "never"),
+    # the 研判 items page /judgements (web/judgements_page.py) and the levels on
+    # /admin/users; the words of layers/judgements.py
+    "jd_nav": ("研判", "Assessment"),
+    "jd_title": ("研判事项", "研判 items"),
+    "jd_intro": ("本辖区的研判事项：有超期任务的在前，其余按已开天数，久者在前。",
+                 "The 研判 items of your jurisdiction: those with overdue tasks "
+                 "first, then the oldest."),
+    "jd_status_open": ("研判中", "open"),
+    "jd_status_resolved": ("已化解", "resolved"),
+    "jd_status_escalated": ("已提级", "escalated"),
+    "jd_status_all": ("全部事项", "all items"),
+    "jd_task_open": ("未完成", "open"),
+    "jd_task_done": ("已完成", "done"),
+    "jd_town_level": ("街镇", "Town"),
+    "jd_title_warning": ("{grid}{category}预警研判", "{grid}: {category} warning"),
+    "jd_title_incidents": ("{n} 起事件研判（{first} 等）",
+                           "{n} incident(s) ({first} …)"),
+    "jd_level": ("研判层级", "研判 level"),
+    "jd_age": ("已开天数", "Days open"),
+    "jd_open_tasks": ("未完成任务", "Open tasks"),
+    "jd_overdue_tasks": ("超期任务", "Overdue tasks"),
+    "jd_meeting_on": ("研判会日期", "Meeting"),
+    "jd_meeting_pending": ("待开会", "to be held"),
+    "jd_participants": ("参会人员", "Participants"),
+    "jd_assessment": ("研判意见", "Assessment"),
+    "jd_decisions": ("决定事项", "Decisions"),
+    "jd_tasks": ("跟进任务", "Follow-up tasks"),
+    "jd_owner": ("责任人", "Owner"),
+    "jd_mark_done": ("标记完成", "Mark done"),
+    "jd_escalate": ("提级研判", "Escalate"),
+    "jd_escalate_reason": ("提级理由", "Why it goes up"),
+    "jd_resolve": ("化解办结", "Resolve"),
+    "jd_resolution": ("化解结果", "Resolution"),
+    "jd_escalated_from": ("下级事项", "From item"),
+    "jd_escalated_to": ("上级事项", "Escalated to"),
+    "jd_warning": ("预警", "Warning"),
+    "jd_none": ("暂无研判事项", "No 研判 items"),
+    "jd_levels_title": ("研判层级", "研判 levels"),
+    "jd_levels_hint": ("街镇为第一级；其上各级（区综治中心、区委平安建设领导小组……）"
+                       "在此设置：级次、覆盖的网格（通常为镇街，留空为全部辖区）和成员。"
+                       "上级的研判事项只由该级成员办理。",
+                       "The town is the first level; the levels above it (the "
+                       "district centre, the leading group …) are set here: rank, "
+                       "the grids covered (usually towns; empty: the whole "
+                       "deployment) and members. Only a level's members handle its "
+                       "items."),
+    "jd_level_rank": ("级次", "Rank"),
+    "jd_level_covers": ("覆盖网格", "Grids covered"),
+    "jd_level_members": ("成员", "Members"),
+    "jd_level_new": ("新增研判层级", "New 研判 level"),
+    "jd_covers_hint": ("网格编码，逗号分隔；留空为全部辖区",
+                       "grid codes, comma-separated; empty: the whole deployment"),
+    "jd_members_hint": ("用户名，逗号分隔", "user names, comma-separated"),
     "rank_title": ("网格月度排名", "Monthly grid ranking"),
     "rank_as_of": ("截至", "as of"),
     "rank_show": ("查询", "Show"),
@@ -1983,6 +2039,70 @@ ERRORS = {
                     "early warnings computed: {grids} grid warning(s), {clusters} "
                     "space-time cluster(s)"),
     "ew_already_dismissed": ("该预警已排除", "This warning has already been dismissed"),
+    # 研判 items and levels (layers/judgements.py)
+    "err_jd_id": ("{field} 应为正整数", "'{field}' must be a positive whole number"),
+    "err_jd_no_level": ("没有编号为 {id} 的研判层级", "no 研判 level {id}"),
+    "err_jd_levels_global": ("研判层级只能由全辖区的系统管理员设置",
+                             "研判 levels are set by an administrator of the whole "
+                             "deployment"),
+    "err_jd_covers": ("covers 应为网格编码的数组（null 为全部辖区）",
+                      "'covers' must be an array of grid codes (null: the whole "
+                      "deployment)"),
+    "err_jd_members": ("members 应为用户名的数组", "'members' must be an array of "
+                       "user names"),
+    "err_jd_rank": ("rank（级次）应为 2 至 20 的整数：街镇为第 1 级",
+                    "'rank' must be a whole number from 2 to 20: the town is level 1"),
+    "err_jd_level_name_taken": ("已有名为“{name}”的研判层级",
+                                "a 研判 level named {name!r} exists already"),
+    "err_jd_level_has_items": ("研判层级“{name}”已有研判事项，不能删除",
+                               "the 研判 level {name!r} holds items: it cannot be "
+                               "deleted"),
+    "err_jd_not_found": ("研判事项 {id} 不存在或不在您的管辖范围",
+                         "研判 item {id} does not exist or is outside your "
+                         "jurisdiction"),
+    "err_jd_no_permission": ("您的角色不能记录或更改研判事项",
+                             "your role may not record or change 研判 items"),
+    "err_jd_outside": ("研判事项所涉网格 {code} 不在您的管辖范围内",
+                       "the item's grid {code} is outside your jurisdiction"),
+    "err_jd_not_member": ("您不是“{level}”的成员：该级的研判事项由其成员办理",
+                          "you do not sit at {level!r}: its items are for its "
+                          "members"),
+    "err_jd_owner_unknown": ("owner（责任人）：没有可用的用户 {username}",
+                             "'owner': no active user {username}"),
+    "err_jd_owner_outside": ("owner（责任人）：用户 {username} 的辖区与网格 {code} "
+                             "无关",
+                             "'owner': the jurisdiction of user {username} has "
+                             "nothing to do with grid {code}"),
+    "err_jd_task_object": ("tasks 应为任务的数组（至多 50 项），每项含 description、"
+                           "owner、deadline",
+                           "'tasks' must be an array of at most 50 tasks, each "
+                           "{description, owner, deadline}"),
+    "err_jd_deadline_past": ("deadline（期限）已过", "'deadline' is in the past"),
+    "err_jd_subject": ("须给出 warning_id（预警）或 incidents（事件编号数组），"
+                       "二者取一",
+                       "give 'warning_id' (a warning) or 'incidents' (incident "
+                       "codes): one of them"),
+    "err_jd_incidents": ("incidents 应为事件编号的数组（1 至 {limit} 个）",
+                         "'incidents' must be an array of 1 to {limit} incident "
+                         "codes"),
+    "err_jd_several_towns": ("这些事件分属几个镇街：请在覆盖它们的上级研判层级"
+                             "（level_id）研判",
+                             "these incidents lie in several towns: take them to a "
+                             "研判 level above that covers them (level_id)"),
+    "err_jd_level_not_covering": ("研判层级“{level}”不覆盖所涉网格",
+                                  "the 研判 level {level!r} does not cover the "
+                                  "grids concerned"),
+    "err_jd_closed": ("研判事项 {id} {zh}，不能再更改",
+                      "研判 item {id} is {en}: it can no longer change"),
+    "err_jd_unknown_field": ("字段 {name} 不能更改；可改：{fields}",
+                             "{name!r} cannot be changed; these can: {fields}"),
+    "err_jd_no_task": ("该事项没有编号为 {id} 的任务", "no task {id} of this item"),
+    "err_jd_task_already": ("任务已是“{zh}”", "the task is {en} already"),
+    "err_jd_open_tasks": ("尚有 {n} 项任务未完成，不能办结",
+                          "{n} task(s) still open: the item cannot be resolved"),
+    "err_jd_top": ("“{level}”已是最高研判层级，无上级可提级",
+                   "{level!r} is the top 研判 level: there is no level above to "
+                   "escalate to"),
     "err_level_1_to_4": ("level 应为 1、2、3 或 4", "'level' must be 1, 2, 3 or 4"),
     "err_level_below_root": ("level 应为 {top} 或更低：根网格 {root} 是 {top} 级网格",
                              "'level' must be {top} or below: the root {root} is a "

@@ -27,6 +27,9 @@ PERMISSIONS = {
     "incidents:edit": "register and handle incidents: every action of the loop",
     "warnings:handle": "acknowledge early warnings, send them to 研判 or dismiss "
                        "them",
+    "judgements:edit": "record 研判 items (meetings, decisions, follow-up tasks), "
+                       "resolve and escalate them; above the town, only at the "
+                       "研判 levels one sits at (layers/judgements.py)",
     "incidents:report": "report incidents, add photos, accept and report back on "
                         "the tasks assigned (the field's actions of the loop)",
     "visits:record": "record household visits (入户走访) and propose tags",
@@ -49,11 +52,11 @@ ROLE_PERMISSIONS = {
         "map:view", "locate", "staff:contact", "households:read",
         "households:personal", "households:tags", "incidents:read",
         "incidents:edit", "incidents:report", "tracks:read", "visits:confirm",
-        "warnings:handle", "notices:print",
+        "warnings:handle", "judgements:edit", "notices:print",
     })),
     "leader": ("领导", frozenset({
         "map:view", "locate", "staff:contact", "households:read", "incidents:read",
-        "tracks:read", "warnings:handle", "notices:print",
+        "tracks:read", "warnings:handle", "judgements:edit", "notices:print",
     })),
     "field_worker": ("网格员", frozenset({
         "map:view", "locate", "staff:contact", "households:read",

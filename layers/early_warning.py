@@ -19,7 +19,7 @@ from geo import early_warning as ew
 from geo import vocab
 from geo.catalogue import say
 from geo.localtime import CHINA_TZ
-from layers import audit, density
+from layers import audit, density, judgements
 from layers.access import like_prefix
 from layers.errors import Conflict, Invalid, NotFound
 
@@ -254,7 +254,9 @@ def list_warnings(conn, principal, status=None, grid=None, at=None, limit=100):
 
 def handle(conn, principal, warning_id, action, reason=None):
     """Acknowledge a warning, send it to 研判, or dismiss it (a reason required);
-    audited. Returns the warning as listed."""
+    audited. Returns the warning as listed; sent to 研判 ("assess"), with the
+    ``judgement_id`` of its 研判 item (``layers.judgements``: made at the town's
+    level the first time, by a user who may record one)."""
     if action not in ACTIONS:
         raise Invalid(say("ew_bad_action", allowed=", ".join(ACTIONS)), field="action")
     reason = (reason or "").strip() or None
@@ -281,7 +283,11 @@ def handle(conn, principal, warning_id, action, reason=None):
                      before={"status": before["status"]},
                      after={"status": status, "reason": reason},
                      grid_code=before["grid_code"])
-    return get(conn, principal, warning_id)
+        item = None
+        if status == "assessing" and principal.can("judgements:edit"):
+            item = judgements.for_warning(conn, principal, warning_id)
+    found = get(conn, principal, warning_id)
+    return found if item is None else found | {"judgement_id": item}
 
 
 def get(conn, principal, warning_id):

@@ -3,7 +3,9 @@ the background jobs and webhooks (``/admin/jobs``: failed jobs to retry, the
 webhooks to register or delete, through /api/v1), users and their API tokens
 (every change audited by layers/users.py): their
 role and jurisdiction (a grid picked by name, ``/admin/grids``), and the accounts
-left on grids that no longer exist, listed for reassignment.
+left on grids that no longer exist, listed for reassignment; the 研判 levels
+above the town and who sits at them (an administrator of the whole deployment
+sets them through /api/v1/judgement-levels, static/judgement_levels.js).
 
 An administrator scoped to a grid sees and manages the accounts and audit rows of
 that grid's subtree only (the layers confine it). A refused change answers with
@@ -30,7 +32,7 @@ from geo.catalogue import say
 from geo.localtime import CHINA_TZ
 from layers import audit as audit_layer
 from layers import jobs as jobs_layer
-from layers import jurisdictions, users, webhooks
+from layers import judgements, jurisdictions, users, webhooks
 from layers.access import ROLE_PERMISSIONS, ROLES
 from layers.errors import Invalid, LayerError
 from web.i18n import t
@@ -108,7 +110,8 @@ def _users_page(error=None, status=200):
             chains=jurisdictions.chains(conn, [u["grid_code"] for u in accounts]),
             orphaned=jurisdictions.orphaned(conn, actor), roles=ROLES,
             default_role=_LEAST_ROLE, error=error,
-            ceiling=users.MAX_FAILURES_PER_ACCOUNT), status
+            ceiling=users.MAX_FAILURES_PER_ACCOUNT,
+            levels=judgements.list_levels(conn)), status
 
 
 @bp.get("/grids")

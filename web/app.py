@@ -17,6 +17,7 @@ from web import (
     dispatch,
     disputes_page,
     import_page,
+    judgements_page,
     maps,
     mobile,
     plan,
@@ -95,8 +96,8 @@ def create_app(test_config=None):
     app.jinja_env.filters["local_time"] = localtime.shown  # times as people read them
     app.context_processor(lambda: {"principal": current()})
     for bp in (assets.bp, auth_views.bp, views.bp, plan.bp, admin.bp, import_page.bp,
-               dispatch.bp, rankings.bp, reports_page.bp, tracks.bp,
-               disputes_page.bp):
+               dispatch.bp, rankings.bp, reports_page.bp, judgements_page.bp,
+               tracks.bp, disputes_page.bp):
         app.register_blueprint(bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(mobile.bp)

@@ -309,6 +309,33 @@ TABLE = {
         "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
     ("POST", "/api/v1/warnings/<int:warning_id>"): {
         "own": "A Y Y F Y Y Y F F", "other": "A Y N F Y N Y F F"},
+    # 研判 items: read with incidents:read (another village's: unseen, 404);
+    # recorded and changed with judgements:edit (admins, dispatchers, leaders),
+    # at the town within the jurisdiction. A task is marked by its owner or by
+    # who may change the item: the field worker, owner of no task, is refused
+    # by the layer (403). The probes' items are the town's, in the target's
+    # micro-grid; levels above the town are the global administrator's
+    ("GET", "/judgements"): {"-": _INCIDENTS},
+    ("GET", "/api/v1/judgements"): {"-": _INCIDENTS},
+    ("GET", "/api/v1/judgements/<int:judgement_id>"): {
+        "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
+    ("POST", "/api/v1/judgements"): {
+        "own": "A Y Y F Y Y Y F F", "other": "A Y N F Y N Y F F"},
+    ("PATCH", "/api/v1/judgements/<int:judgement_id>"): {
+        "own": "A Y Y F Y Y Y F F", "other": "A Y N F Y N Y F F"},
+    ("POST", "/api/v1/judgements/<int:judgement_id>/tasks"): {
+        "own": "A Y Y F Y Y Y F F", "other": "A Y N F Y N Y F F"},
+    ("POST", "/api/v1/judgements/<int:judgement_id>/tasks/<int:task_id>"): {
+        "own": "A Y Y F Y Y Y F F", "other": "A Y N F Y N Y N F"},
+    ("POST", "/api/v1/judgements/<int:judgement_id>/escalate"): {
+        "own": "A Y Y F Y Y Y F F", "other": "A Y N F Y N Y F F"},
+    ("POST", "/api/v1/judgements/<int:judgement_id>/resolve"): {
+        "own": "A Y Y F Y Y Y F F", "other": "A Y N F Y N Y F F"},
+    ("GET", "/api/v1/judgement-levels"): {"-": _INCIDENTS},
+    ("POST", "/api/v1/judgement-levels"): {"-": _ONLY_GLOBAL_ADMIN},
+    ("PUT", "/api/v1/judgement-levels/<int:level_id>"): {"-": _ONLY_GLOBAL_ADMIN},
+    ("DELETE", "/api/v1/judgement-levels/<int:level_id>"): {
+        "-": _ONLY_GLOBAL_ADMIN},
     ("POST", "/api/v1/visits"): {"-": "A Y Y F F F F Y F"},
     ("GET", "/api/v1/visits/pending-tags"): {"-": "A Y Y F Y Y F F F"},
     ("POST", "/api/v1/visits/<int:visit_id>/confirm-tag"): {

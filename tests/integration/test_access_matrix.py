@@ -541,6 +541,73 @@ def _act_on_warning(m, who, t):
     return f"/api/v1/warnings/{_warning(m, t)[0]}", {"json": {"action": "assess"}}
 
 
+def _judgement(m, t):
+    """An open town-level 研判 item on the target's micro-grid with an open task
+    of the administrator's: ``(item id, task id)``. No level above the town
+    covers the demo (the probes' level covers a town elsewhere): an
+    escalation is refused (409) after the checks."""
+    with psycopg.connect(m.url) as c:
+        found = c.execute(
+            "SELECT j.id, k.id FROM judgement_items j JOIN judgement_tasks k"
+            " ON k.item_id = j.id WHERE j.title = 'matrix' AND j.grid_code = %s"
+            " AND j.status = 'open' AND k.status = 'open'", (t["grid"],)).fetchone()
+        if found:
+            return found
+        item = c.execute(
+            "INSERT INTO judgement_items (town_code, grid_code, title, created_by)"
+            " VALUES (left(%s, 9), %s, 'matrix', 'matrix') RETURNING id",
+            (t["grid"], t["grid"])).fetchone()[0]
+        task = c.execute(
+            "INSERT INTO judgement_tasks (item_id, description, owner_id, deadline,"
+            " created_by) SELECT %s, '探针', id, now() + interval '7 days', 'matrix'"
+            " FROM users WHERE username = 'admin' RETURNING id", (item,)
+        ).fetchone()[0]
+    return item, task
+
+
+def _level(m):
+    """A fresh 研判 level covering a town that is not the demo's."""
+    with psycopg.connect(m.url) as c:
+        return c.execute(
+            "INSERT INTO judgement_levels (name, rank, covers) VALUES"
+            " ('matrix ' || gen_random_uuid(), 2, '{999999999}') RETURNING id"
+        ).fetchone()[0]
+
+
+get("/judgements", "/judgements")
+get("/api/v1/judgements", "/api/v1/judgements?status=all")
+probe("GET", "/api/v1/judgements/<int:judgement_id>")(
+    lambda m, who, t: (f"/api/v1/judgements/{_judgement(m, t)[0]}", {}))
+send("POST", "/api/v1/judgements", "/api/v1/judgements",
+     lambda t: {"incidents": [t["incident"]], "participants": "探针"}, ok=201)
+probe("PATCH", "/api/v1/judgements/<int:judgement_id>")(
+    lambda m, who, t: (f"/api/v1/judgements/{_judgement(m, t)[0]}",
+                       {"json": {"participants": "探针"}}))
+# a task whose owner is no user: 400 once past the checks
+probe("POST", "/api/v1/judgements/<int:judgement_id>/tasks", ok=400)(
+    lambda m, who, t: (f"/api/v1/judgements/{_judgement(m, t)[0]}/tasks", {
+        "json": {"description": "探针", "owner": "no-such-user",
+                 "deadline": "2030-01-01"}}))
+# an open task opened again: 409 once past the checks
+probe("POST", "/api/v1/judgements/<int:judgement_id>/tasks/<int:task_id>",
+      ok=409)(lambda m, who, t: (
+          "/api/v1/judgements/{}/tasks/{}".format(*_judgement(m, t)),
+          {"json": {"status": "open"}}))
+probe("POST", "/api/v1/judgements/<int:judgement_id>/escalate", ok=409)(
+    lambda m, who, t: (f"/api/v1/judgements/{_judgement(m, t)[0]}/escalate",
+                       {"json": {"reason": "探针"}}))
+# its task is open: 409 once past the checks
+probe("POST", "/api/v1/judgements/<int:judgement_id>/resolve", ok=409)(
+    lambda m, who, t: (f"/api/v1/judgements/{_judgement(m, t)[0]}/resolve",
+                       {"json": {"resolution": "探针"}}))
+get("/api/v1/judgement-levels", "/api/v1/judgement-levels")
+send("POST", "/api/v1/judgement-levels", "/api/v1/judgement-levels",
+     lambda t: {"name": "探针", "rank": 99}, ok=400)
+probe("PUT", "/api/v1/judgement-levels/<int:level_id>", ok=400)(
+    lambda m, who, t: (f"/api/v1/judgement-levels/{_level(m)}",
+                       {"json": {"rank": 99}}))
+probe("DELETE", "/api/v1/judgement-levels/<int:level_id>", ok=204)(
+    lambda m, who, t: (f"/api/v1/judgement-levels/{_level(m)}", {}))
 get("/api/v1/visits/pending-tags", "/api/v1/visits/pending-tags")
 send("POST", "/api/v1/visits", "/api/v1/visits",
      lambda t: {"household_id": 1, "size_seen": 99}, ok=400)
