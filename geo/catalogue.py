@@ -832,6 +832,29 @@ PAGES = {
                         "{loaded} 秒）",
                         "loaded: {counts} (generated in {generated} s, loaded in "
                         "{loaded} s)"),
+    "cli_demo_province": (
+        "正在逐县生成并载入演示省：{counties} 个县（种子 {seed}，as of {as_of}："
+        "事件截至 {last}；中断后再次运行同一命令，从未载入的县继续：gridgov demo "
+        "--scale province --counties {counties} --seed {seed} --as-of {as_of}）…",
+        "generating and loading the demo province county by county: {counties} "
+        "counties (seed {seed}, as of {as_of}: incidents up to {last}; if "
+        "interrupted, the same command again goes on from the counties not loaded: "
+        "gridgov demo --scale province --counties {counties} --seed {seed} "
+        "--as-of {as_of}) …"),
+    "cli_demo_county": (
+        "县 {n}/{total} {code} {name}：{households} 户，{incidents} 起事件（生成 "
+        "{generated} 秒，载入 {loaded} 秒；进程内存峰值 {peak} MB）",
+        "county {n}/{total} {code} {name}: {households} households, {incidents} "
+        "incidents (generated in {generated} s, loaded in {loaded} s; the "
+        "process's peak memory {peak} MB)"),
+    "cli_demo_county_skipped": ("县 {n}/{total} {code} {name}：已载入，跳过",
+                                "county {n}/{total} {code} {name}: loaded already, "
+                                "skipped"),
+    "cli_demo_province_loaded": (
+        "演示省已载入：本次载入 {loaded} 个县，跳过已载入的 {skipped} 个（用时 "
+        "{seconds} 秒）",
+        "the demo province is loaded: {loaded} counties loaded now, {skipped} "
+        "loaded before skipped (in {seconds} s)"),
     "cli_demo_accounts": ("演示账号（只显示这一次；用 `gridgov user passwd NAME` "
                           "修改密码）",
                           "demo accounts (shown once; `gridgov user passwd NAME` "
@@ -2145,6 +2168,9 @@ ERRORS = {
     "err_not_sibling": ("{heir} 与 {code} 不属同一上级网格",
                         "{heir} is not a sibling of {code}"),
     # layers/demo.py
+    "err_counties_province_only": ("--counties 只用于 --scale province",
+                                   "--counties goes with --scale province only"),
+    "err_counties_max": ("--counties 最多 {max} 个县", "--counties is at most {max}"),
     "err_demo_not_demo": ("数据库中的数据不是生成的演示数据，拒绝替换（用 --force "
                           "清除）",
                           "the database holds data that is not a generated demo; "

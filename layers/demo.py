@@ -4,8 +4,10 @@ A demo replaces the data of the database: it refuses to run over data that did n
 come from a demo, unless forced, so that real data is never wiped by accident.
 """
 
+import gc
 import math
 import secrets
+import time
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,9 @@ from layers import audit, tracks, users
 from layers.access import ROLE_PERMISSIONS, SYSTEM
 from layers.errors import Conflict
 
-__all__ = ["DATA_TABLES", "dataset", "is_empty", "load", "ensure_demo_accounts"]
+__all__ = ["DATA_TABLES", "dataset", "is_empty", "load", "ensure_demo_accounts",
+           "begin_province", "held_province", "load_county", "load_province",
+           "province_description"]
 
 # Every table holding data (not `audit`, which is append-only, nor `meta`).
 DATA_TABLES = (
@@ -68,35 +72,166 @@ def load(conn, demo, description, force=False, actor=SYSTEM):
         Replace data that did not come from a demo.
     """
     with conn.transaction():
-        current = dataset(conn)
-        if not force and not is_empty(conn) and (current or {}).get("kind") != "demo":
-            raise Conflict(
-                say("err_demo_not_demo")
-            )
-        # accounts stay, their links to the staff replaced below do not
-        conn.execute("UPDATE users SET staff_id = NULL WHERE staff_id IS NOT NULL")
-        # TRUNCATE fires no row triggers, so the demo's own history starts clean.
-        conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(
-            sql.SQL(", ").join(map(sql.Identifier, DATA_TABLES))))
-        _copy(conn, "grids", demo.grids.sort_values("level"))
-        for table, frame in (
-            ("grid_staff", demo.staff),
-            ("households", demo.households),
-            ("cameras", demo.cameras),
-            ("incidents", demo.incidents),
-        ):
-            _copy(conn, table, frame)
-        _copy_events(conn, demo.incident_events)
-        if demo.tracks is not None and len(demo.tracks):
-            _load_tracks(conn, demo.tracks)
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('dataset', %s) "
-            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            (Jsonb({"kind": "demo", **description}),),
-        )
+        current = _wipe(conn, force)
+        _copy_frames(conn, demo)
+        _set_dataset(conn, {"kind": "demo", **description})
         audit.record(conn, actor, "load", "database", "demo",
                      before=current, after={"kind": "demo", **description})
     conn.execute("ANALYZE")
+
+
+def _wipe(conn, force):
+    """Empty every data table (not accounts, not the audit) unless it holds data
+    that is not a demo and ``force`` is not given; return what it held."""
+    current = dataset(conn)
+    if not force and not is_empty(conn) and (current or {}).get("kind") != "demo":
+        raise Conflict(
+            say("err_demo_not_demo")
+        )
+    # accounts stay, their links to the staff replaced below do not
+    conn.execute("UPDATE users SET staff_id = NULL WHERE staff_id IS NOT NULL")
+    # TRUNCATE fires no row triggers, so the demo's own history starts clean.
+    conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(
+        sql.SQL(", ").join(map(sql.Identifier, DATA_TABLES))))
+    return current
+
+
+def _set_dataset(conn, value):
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('dataset', %s) "
+        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        (Jsonb(value),),
+    )
+
+
+def _copy_frames(conn, demo, county=""):
+    """COPY every frame of ``demo``; ``county``: the code prefix of its grids
+    when other counties are in the tables already (its tracks' staff)."""
+    _copy(conn, "grids", demo.grids.sort_values("level"))
+    for table, frame in (
+        ("grid_staff", demo.staff),
+        ("households", demo.households),
+        ("cameras", demo.cameras),
+        ("incidents", demo.incidents),
+    ):
+        _copy(conn, table, frame)
+    _copy_events(conn, demo.incident_events)
+    if demo.tracks is not None and len(demo.tracks):
+        _load_tracks(conn, demo.tracks, county)
+
+
+# --- a province, county by county ---------------------------------------------------
+
+def _same_province(held, description):
+    """Whether ``held`` (the dataset in ``meta``) is the province ``description``
+    (everything but the counties loaded so far)."""
+    return (held or {}).get("kind") == "demo" and all(
+        held.get(k) == v for k, v in description.items())
+
+
+def held_province(conn, description):
+    """What the database holds, if it is (part of) the province ``description``
+    (compared on its keys only: without ``as_of``, any date); else None."""
+    held = dataset(conn)
+    return held if _same_province(held, description) else None
+
+
+def begin_province(conn, description, force=False, actor=SYSTEM):
+    """Start loading the province ``description`` (a JSON dict: scale, seed,
+    as_of, county sizes), or resume it: returns the codes of the counties
+    already loaded.
+
+    A database holding this province (the same description) keeps its counties;
+    one holding another demo is emptied (as :func:`load` does); one holding data
+    that is not a demo is refused unless ``force``.
+    """
+    with conn.transaction():
+        held = dataset(conn)
+        if _same_province(held, description):
+            return list(held.get("counties", []))
+        _wipe(conn, force)
+        _set_dataset(conn, {"kind": "demo", **description, "counties": []})
+        audit.record(conn, actor, "load", "database", "demo", before=held,
+                     after={"kind": "demo", **description})
+    return []
+
+
+def load_county(conn, demo, county):
+    """Add county ``county`` (its frames in ``demo``) to the province being
+    loaded, in one transaction with its entry in ``meta``'s list of loaded
+    counties: a county is there whole and listed, or not at all. False (and
+    nothing written) when it is listed already (another run loaded it)."""
+    with conn.transaction():
+        held = conn.execute("SELECT value FROM meta WHERE key = 'dataset'"
+                            " FOR UPDATE").fetchone()
+        if held is None or county in held[0].get("counties", []):
+            return False
+        _copy_frames(conn, demo, county)
+        conn.execute(
+            "UPDATE meta SET value = jsonb_set(value, '{counties}',"
+            " (value -> 'counties') || to_jsonb(%s::text)) WHERE key = 'dataset'",
+            (county,))
+    return True
+
+
+def load_province(conn, scale, seed, as_of, counties, force=False, actor=SYSTEM,
+                  progress=None):
+    """Stream a province into the database one county at a time, each generated
+    (``geo.demo.province.county``), copied, committed and freed before the next:
+    memory is one county's whatever ``counties``.
+
+    Parameters
+    ----------
+    conn : an autocommit connection (each county commits on its own)
+    scale : geo.demo.Scale, the sizes of one county
+    seed : int
+    as_of : datetime.date
+    counties : int, how many (the first ``counties`` of the province's lattice)
+    progress : callable, optional
+        Called after each county as ``progress(k, code, name, counts, seconds)``:
+        ``counts`` the rows per frame, None for a county loaded already
+        (skipped); ``seconds`` (generating, loading).
+
+    Returns
+    -------
+    list of the codes of the counties loaded by this call
+    """
+    from geo.demo import province  # geopandas and the generator: only when asked
+
+    if not conn.autocommit:
+        raise ValueError("load_province needs an autocommit connection")
+    done = set(begin_province(conn, province_description(scale, seed, as_of),
+                              force, actor))
+    loaded = []
+    for k, name in enumerate(province.county_names(seed, counties)):
+        code = province.county_code(k)
+        if code in done:
+            if progress:
+                progress(k, code, name, None, (0.0, 0.0))
+            continue
+        started = time.perf_counter()
+        demo = province.county(scale, seed, k, as_of)
+        generated = time.perf_counter()
+        counts = demo.counts() if load_county(conn, demo, code) else None
+        del demo
+        gc.collect()  # the frames' cycles too, before the next county is drawn
+        if counts is not None:
+            loaded.append(code)
+            conn.execute("ANALYZE")  # the next county's event join plans on it
+        if progress:
+            progress(k, code, name, counts,
+                     (generated - started, time.perf_counter() - generated))
+    return loaded
+
+
+def province_description(scale, seed, as_of=None):
+    """The province's description kept in ``meta`` (JSON values); without
+    ``as_of``, the keys that say which province whatever its date."""
+    described = {"scale": "province", "seed": int(seed),
+                 "county_scale": scale.county_sizes()}
+    if as_of is not None:
+        described["as_of"] = as_of.isoformat()
+    return described
 
 
 # (username, role, level of the jurisdiction's root: None = everywhere)
@@ -181,11 +316,13 @@ def _column(frame, name):
     return out
 
 
-def _load_tracks(conn, points):
+def _load_tracks(conn, points, county=""):
     """The demo's patrol points, their ``staff`` (row positions in the staff
-    frame) turned into ids: COPY gave the rows ids in frame order."""
+    frame) turned into ids: COPY gave the rows ids in frame order (the staff of
+    grids starting with ``county``: one county's, copied last)."""
     ids = np.array([r[0] for r in conn.execute(
-        "SELECT id FROM grid_staff ORDER BY id")])
+        "SELECT id FROM grid_staff WHERE grid_code LIKE %s ORDER BY id",
+        (county + "%",))])
     worker = ids[points["staff"].to_numpy(dtype=np.int64)]
     tracks.store(conn, points.drop(columns="staff").assign(worker=worker),
                  name="演示巡查轨迹 demo patrol")

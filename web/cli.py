@@ -241,17 +241,30 @@ def db_reset(yes):
 
 
 @main.command()
-@click.option("--scale", type=click.Choice(["town", "city"]), default="town",
-              show_default=True, help="town: the demo town; city: the benchmark city.")
+@click.option("--scale", type=click.Choice(["town", "city", "province"]),
+              default="town", show_default=True,
+              help="town: the demo town; city: the benchmark city; province: "
+                   "counties of ~300,000 households each, loaded one at a time.")
+@click.option("--counties", type=click.IntRange(min=1), default=None,
+              show_default="the province's 100",
+              help="With --scale province: how many counties. A re-run of the same "
+                   "province (same --seed, --as-of) loads only the counties not "
+                   "loaded yet.")
 @click.option("--seed", default=DEMO_SEED, show_default=True, type=int)
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
               default=None, show_default="today, China time",
               help="The generated year of incidents ends at midnight (China "
-                   "time) starting this day.")
+                   "time) starting this day. A province being loaded keeps its "
+                   "own.")
 @click.option("--force", is_flag=True, help="Replace data that is not a demo.")
 @friendly
-def demo(scale, seed, as_of, force):
+def demo(scale, counties, seed, as_of, force):
     """(Re)load generated data: the same seed and --as-of give the same data."""
+    if counties is not None and scale != "province":
+        raise click.UsageError(catalogue.say("err_counties_province_only"))
+    if scale == "province":
+        _load_province(counties, seed, as_of.date() if as_of else None, force)
+        return
     url = database_url()
     _migrate(url)
     _load_demo(url, scale, seed, as_of.date() if as_of else stats_layer.today(),
@@ -304,11 +317,63 @@ def _load_demo(url, scale, seed, as_of, force):
         with db.connect(url) as conn:
             found = early_warning.run(conn, today=as_of - dt.timedelta(days=1))
         click.echo(catalogue.say("ew_cli_done", **found))
+    _echo_accounts(accounts)
+
+
+def _echo_accounts(accounts):
     if accounts:
         click.echo(line("cli_demo_accounts") + "：")
         for username, role, grid, password in accounts:
             click.echo(f"  {username:<11} {role:<13} {grid or '(everywhere)':<16} "
                        f"{password}")
+
+
+def _load_province(counties, seed, as_of, force):
+    """Stream the province (``layers.demo.load_province``), a line per county on
+    stderr. Without --as-of, a province of this seed being loaded keeps its
+    date (the re-run resumes it); else today."""
+    import resource
+
+    from geo.demo import SCALES, province  # heavy: only when a demo is wanted
+
+    scale = SCALES["province"]
+    counties = counties or scale.counties
+    if counties > province.MAX_COUNTIES:
+        raise click.BadParameter(
+            catalogue.say("err_counties_max", max=province.MAX_COUNTIES),
+            param_hint="--counties")
+    url = database_url()
+    _migrate(url)
+    with db.connect(url, autocommit=True) as conn:
+        if as_of is None:
+            held = demo_layer.held_province(
+                conn, demo_layer.province_description(scale, seed))
+            as_of = (dt.date.fromisoformat(held["as_of"]) if held
+                     else stats_layer.today())
+        click.echo(line("cli_demo_province", counties=counties, seed=seed,
+                        as_of=as_of, last=as_of - dt.timedelta(days=1)))
+        started = time.perf_counter()
+
+        def progress(k, code, name, counts, seconds):
+            if counts is None:
+                click.echo(line("cli_demo_county_skipped", n=k + 1, total=counties,
+                                code=code, name=name), err=True)
+                return
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            click.echo(line(
+                "cli_demo_county", n=k + 1, total=counties, code=code, name=name,
+                households=f"{counts['households']:,}",
+                incidents=f"{counts['incidents']:,}",
+                generated=f"{seconds[0]:.1f}", loaded=f"{seconds[1]:.1f}",
+                peak=f"{peak:,.0f}"), err=True)
+
+        loaded = demo_layer.load_province(conn, scale, seed, as_of, counties,
+                                          force=force, progress=progress)
+        accounts = demo_layer.ensure_demo_accounts(conn)
+    click.echo(line("cli_demo_province_loaded", loaded=len(loaded),
+                    skipped=counties - len(loaded),
+                    seconds=f"{time.perf_counter() - started:.0f}"))
+    _echo_accounts(accounts)
 
 
 def _demo_basemap_file():

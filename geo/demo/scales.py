@@ -1,4 +1,5 @@
-"""The sizes of the generated demo: one town, or a prefecture-sized city."""
+"""The sizes of the generated demo: one town, a prefecture-sized city, or a
+province streamed county by county (``geo.demo.province``)."""
 
 import dataclasses
 
@@ -20,6 +21,8 @@ class Scale:
     atoms : Voronoi atoms per micro-grid (more: longer, more winding borders)
     events : "full" (a row per state passed) or "ends" (only the registered row
         and the last state reached), to keep a city's history small
+    counties : number of counties, each generated alone with the sizes above
+        (``towns`` towns each) by ``geo.demo.province``; ``generate`` makes one
     """
 
     towns: int
@@ -39,10 +42,24 @@ class Scale:
     town_km2: float = 75.0
     atoms: int = 16
     events: str = "full"
+    counties: int = 1
 
     def with_towns(self, towns):
         """The same scale with another number of towns."""
         return dataclasses.replace(self, towns=int(towns))
+
+    def with_counties(self, counties):
+        """The same scale with another number of counties (per-county sizes kept)."""
+        return dataclasses.replace(self, counties=int(counties))
+
+    def county_sizes(self):
+        """What one county is made of: every field but ``counties``, as plain
+        JSON values (kept in the database to tell whether a province on a re-run
+        is the same one)."""
+        sizes = dataclasses.asdict(self)
+        del sizes["counties"]
+        sizes["households"] = list(sizes["households"])
+        return sizes
 
 
 SCALES = {
@@ -64,5 +81,25 @@ SCALES = {
             "environment": 12195,
             "illegal_building": 3252,
         },
+    ),
+    # a province: 100 counties of 5 towns, each town a city's town (20 villages,
+    # 200 + 1,000 grids) with 50–70 households per micro-grid (the seeds' 50–100,
+    # ~300,000 households a county, ~30 M in all), 1,000 cameras a town (500,000
+    # in all, within the issue's 10^5–10^6) and half the city's incidents a town
+    # (a province of ~12 prefecture cities has ~12 M a year, the city's 1 M each)
+    "province": Scale(
+        towns=5,
+        villages=20,
+        level3=200,
+        level4=1000,
+        households=(50, 70),
+        cameras=1000,
+        incidents={
+            "dispute": 12195,
+            "public_order": 5082,
+            "environment": 6098,
+            "illegal_building": 1626,
+        },
+        counties=100,
     ),
 }
