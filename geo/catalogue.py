@@ -2057,6 +2057,13 @@ ERRORS = {
                                  "allows it)"),
     "err_webhook_url_unresolved": ("无法解析主机名 {host}",
                                    "the host name {host} does not resolve"),
+    "err_webhook_refused_now": ("推送时拒绝：{host} 现在解析为 {address}，为回环、"
+                                "链路本地或云元数据地址（部署设置 "
+                                "WEBHOOK_ALLOW_LOOPBACK 可放开）",
+                                "refused when sending: {host} now resolves to "
+                                "{address}, a loopback, link-local or cloud "
+                                "metadata address (the deployment setting "
+                                "WEBHOOK_ALLOW_LOOPBACK allows it)"),
     "err_webhook_events": ("events 应为非空列表，可选：{choices}",
                            "'events' must be a non-empty list; of {choices}"),
     "err_webhook_secret": ("secret 应为 {low}–{high} 个字符（不给则自动生成）",

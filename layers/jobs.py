@@ -85,7 +85,8 @@ class Backoff(BaseRetryStrategy):
         return job.attempts + 1 >= most
 
     def get_retry_decision(self, *, exception, job):
-        if self.is_last(job):
+        # an error that says retrying is useless (a webhook URL now refused)
+        if self.is_last(job) or getattr(exception, "retry", True) is False:
             return None
         return RetryDecision(retry_in={"seconds": self.wait(job.attempts)})
 
@@ -111,7 +112,9 @@ def deliver_webhook(context, delivery_id):
     from layers import webhooks
 
     with _connect(context) as conn:
-        webhooks.deliver(conn, delivery_id, last=WEBHOOK_RETRY.is_last(context.job))
+        webhooks.deliver(conn, delivery_id, last=WEBHOOK_RETRY.is_last(context.job),
+                         allow_loopback=context.additional_context.get(
+                             "webhook_allow_loopback", False))
 
 
 @app.periodic(cron=DAILY_PURGE_CRON, periodic_id="daily")
@@ -161,16 +164,20 @@ def purge(conn, now=None):
     return done
 
 
-def run_worker(url, polling_interval=5.0, wait=True, name="gridgov"):
+def run_worker(url, polling_interval=5.0, wait=True, name="gridgov",
+               allow_loopback=False):
     """Run a worker on every queue until stopped (SIGINT/SIGTERM end it
-    gracefully), or until the queues are empty when ``wait`` is False."""
+    gracefully), or until the queues are empty when ``wait`` is False.
+    ``allow_loopback``: the deployment's WEBHOOK_ALLOW_LOOPBACK, which the
+    deliveries check again when sending (``layers.webhooks.deliver``)."""
     connector = procrastinate.PsycopgConnector(
         conninfo=url, min_size=1, max_size=4,
         kwargs={"application_name": "gridgov-jobs"})
     with app.replace_connector(connector):
         app.run_worker(name=name, wait=wait,
                        fetch_job_polling_interval=polling_interval,
-                       additional_context={"database_url": url})
+                       additional_context={"database_url": url,
+                                           "webhook_allow_loopback": allow_loopback})
 
 
 _JOBS = """
