@@ -965,6 +965,12 @@ PAGES = {
     "notice_title": ("网格公示牌", "Grid notice"),
     "notice_print": ("打印公示牌", "Print notice"),
     "notice_print_all": ("打印本村公示牌", "Print the village's notices"),
+    "notice_print_queued": ("共 {pages} 页，正在后台生成……",
+                            "{pages} pages, being drawn in the background…"),
+    "notice_print_progress": ("正在生成：{done}/{pages} 页",
+                              "Drawing: {done} of {pages} pages"),
+    "notice_print_ready": ("已生成，下载 PDF", "Ready: download the PDF"),
+    "notice_print_failed": ("生成失败", "Could not be drawn"),
     "notice_map": ("网格范围", "Grid boundary"),
     "notice_people": ("网格力量及公示电话", "Grid staff and public phone numbers"),
     "notice_phone": ("公示电话", "Public phone"),
@@ -1891,6 +1897,13 @@ ERRORS = {
     "err_notices_none": ("网格 {code} 之下没有综合网格或微网格，无公示牌可打印",
                          "grid {code} has no comprehensive grid or micro-grid under "
                          "it: no notice to print"),
+    # layers/notice_prints.py (a town's notices drawn by the job queue)
+    "err_no_notice_print": ("没有编号为 {print_id} 的公示牌打印任务",
+                            "no notice print {print_id}"),
+    "err_notice_print_not_ready": ("公示牌打印任务 {print_id} 尚未完成（{status}，"
+                                   "已生成 {done}/{pages} 页）",
+                                   "notice print {print_id} is not ready yet "
+                                   "({status}, {done} of {pages} pages drawn)"),
     "err_service_hours_text": ("service_hours（服务时间）应为文字或 null",
                                "'service_hours' must be text or null"),
     "err_service_hours_long": ("service_hours（服务时间）有 {n} 个字，最多 {limit} 个",
