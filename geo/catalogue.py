@@ -1382,6 +1382,19 @@ CHECKS = {
     # rules across fields or rows
     "needs_bearing": ("{kinds}须填写朝向，0–360°",
                       "a fixed camera or checkpoint needs a bearing (0–360°)"),
+    # the roster's 公示电话 (a staff import: layers/import_checks.py)
+    "not_notice_choice": ("{label}“{value}”无效：可填 {choices}，或直接填一个号码",
+                          "{field} '{value}' is not valid: one of {choices}, or a "
+                          "phone number"),
+    "notice_phone_needed": ("公示电话为“其他号码”时须填写公示号码",
+                            "notice_phone_choice 'other' needs the number "
+                            "(notice_phone, 公示号码)"),
+    "notice_phone_unused": ("公示电话为“{choice}”时不填公示号码（收到“{value}”）",
+                            "a notice number goes only with notice_phone_choice "
+                            "'other' (got '{value}' with '{choice}')"),
+    "notice_phone_two": ("公示电话“{value}”与公示号码“{other}”不同：只填一个号码",
+                         "two different notice numbers, '{value}' and '{other}': "
+                         "give one"),
     "bad_subtype": ("小类“{value}”不属于{category}的小类",
                     "subtype '{value}' is not one of the category's subtypes"),
     "repeats": ("{label}“{value}”与前面的行重复",
