@@ -366,6 +366,11 @@ def _outbox_row(wh, url, code="SJ-PIN-1"):
     return hook, delivery
 
 
+def _autocommit(wh):
+    """A connection as the worker's (each statement kept, as a raise leaves it)."""
+    return psycopg.connect(wh.url, autocommit=True)
+
+
 def _delivery(wh, delivery):
     with psycopg.connect(wh.url) as c:
         return c.execute("SELECT status, attempts, last_error FROM"
@@ -381,7 +386,7 @@ def test_a_name_that_now_resolves_to_loopback_is_refused_when_sending(wh, receiv
     _, delivery = _outbox_row(wh, url)
     # … and now to this machine (DNS rebinding): refused, failed with the reason
     rebound = _resolver({"hooks.example.test": "127.0.0.1"})
-    with psycopg.connect(wh.url) as c, pytest.raises(webhooks.DeliveryRefused):
+    with _autocommit(wh) as c, pytest.raises(webhooks.DeliveryRefused):
         webhooks.deliver(c, delivery, resolve=rebound)
     status, attempts, error = _delivery(wh, delivery)
     assert (status, attempts) == ("failed", 1)
@@ -390,7 +395,7 @@ def test_a_name_that_now_resolves_to_loopback_is_refused_when_sending(wh, receiv
     # a name of the system's resolver too (localhost), and the queue does not
     # retry such a job (an administrator may)
     _, again = _outbox_row(wh, f"http://localhost:{receiver.port}/hook", "SJ-PIN-2")
-    with psycopg.connect(wh.url) as c, pytest.raises(webhooks.DeliveryRefused) as e:
+    with _autocommit(wh) as c, pytest.raises(webhooks.DeliveryRefused) as e:
         webhooks.deliver(c, again)
     assert _delivery(wh, again)[0] == "failed" and receiver.requests == []
     job = SimpleNamespace(attempts=0)
@@ -406,7 +411,7 @@ def test_the_post_goes_to_the_address_checked(wh, receiver):
     resolve = _resolver({"receiver.gridgov.test": "127.0.0.1"})
     _, delivery = _outbox_row(wh, f"http://receiver.gridgov.test:{receiver.port}"
                                   "/hook?from=gridgov")
-    with psycopg.connect(wh.url) as c:
+    with _autocommit(wh) as c:
         assert webhooks.deliver(c, delivery, allow_loopback=True,
                                 resolve=resolve) == "delivered"
     assert resolve.calls == ["receiver.gridgov.test"]
@@ -416,7 +421,7 @@ def test_the_post_goes_to_the_address_checked(wh, receiver):
     assert _delivery(wh, delivery)[:2] == ("delivered", 1)
     # a name that does not resolve now: retried later, as a receiver down
     _, later = _outbox_row(wh, "http://gone.gridgov.test/hook", "SJ-PIN-3")
-    with psycopg.connect(wh.url) as c, pytest.raises(webhooks.DeliveryFailed) as e:
+    with _autocommit(wh) as c, pytest.raises(webhooks.DeliveryFailed) as e:
         webhooks.deliver(c, later, allow_loopback=True, resolve=resolve)
     assert not isinstance(e.value, webhooks.DeliveryRefused)
     status, _, error = _delivery(wh, later)
