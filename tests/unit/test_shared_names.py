@@ -22,8 +22,11 @@ def _imports(path):
 @pytest.mark.parametrize("path", sorted((ROOT / "layers").glob("*.py")),
                          ids=lambda p: p.name)
 def test_no_layer_imports_a_private_name_of_another(path):
+    # a module's private helper (a private module, layers._pgbin, is a home of
+    # its own: its names are its public face)
     private = [f"{module}.{name}" for module, name, _ in _imports(path)
-               if (module or "").startswith("layers") and name.startswith("_")]
+               if (module or "").startswith("layers.") and name.startswith("_")
+               and not module.rsplit(".", 1)[-1].startswith("_")]
     assert private == []
 
 
