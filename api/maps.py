@@ -18,14 +18,15 @@ from flask import Blueprint, Response, current_app, request
 from api.auth import current, requires
 from api.db import connection, read_connection
 from api.exports import TooLarge
-from api.params import bbox_arg, int_arg
-from api.stats import clock, period_arg
+from api.openapi import file
+from api.params import BBOX, GRID, LEVEL, ChoiceParam, Param, accepts
+from api.stats import PERIOD, clock
 from geo import localtime, vocab
 from geo.catalogue import say, text
 from layers import audit, cameras, grids, households, ranking_print, stats
 from layers.errors import Forbidden, Invalid
 
-__all__ = ["bp", "OPENAPI", "MEASURES", "LAYERS"]
+__all__ = ["bp", "MEASURES", "LAYERS"]
 
 bp = Blueprint("maps", __name__)
 
@@ -45,49 +46,62 @@ LAYERS = {"level1": None, "level2": None, "level3": None, "level4": None,
           "choropleth": "incidents:read"}
 _MAX = 20_000  # features of one layer in one file (MAP_EXPORT_MAX)
 
-OPENAPI = {
-    "/maps/overview.html": {
-        "get": {
-            "summary": "A view of the overview as one HTML file that opens offline",
-            "parameters": [
-                {"name": n, "in": "query", "schema": s} for n, s in (
-                    ("layers", {"type": "string", "description":
-                                "comma-separated: " + ", ".join(LAYERS)
-                                + " (default the four levels, and the choropleth "
-                                  "where the role reads incidents)"}),
-                    ("measure", {"type": "string", "default": "resolution_rate",
-                                 "enum": [k for k, _, _ in MEASURES]}),
-                    ("level", {"type": "integer", "minimum": 1, "maximum": 4,
-                               "description": "the choropleth's level"}),
-                    ("grid", {"type": "string",
-                              "description": "the choropleth's root grid"}),
-                    ("month", {"type": "string", "description": "YYYY-MM"}),
-                    ("bbox", {"type": "string",
-                              "description": "the extent: w,s,e,n in degrees"}))],
-            "responses": {
-                "200": {"description": "text/html, as an attachment"},
-                "400": {"description": "a bad parameter (named in error.field)"},
-                "403": {"description": "the role may not see a layer asked for"},
-                "404": {"description": "no such grid in the jurisdiction"},
-                "413": {"description": "a layer too large for one file"}},
-        },
-    },
-}
 
 
-def _layers(principal):
-    raw = request.args.get("layers")
+def _layers_arg(name):
+    """The layers asked for, each one of LAYERS; None when absent (the view's
+    default)."""
+    raw = request.args.get(name)
     if raw is None or not raw.strip():
+        return None
+    asked = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in asked:
+        if item not in LAYERS:
+            raise Invalid(say("export_parameter_name_must_be_one", name=name,
+                              value="、".join(LAYERS), value2=repr(item),
+                              value3=", ".join(LAYERS)), field=name)
+    return asked
+
+
+def _refuse_measure(raw):
+    keys = [k for k, _, _ in MEASURES]
+    return say("export_parameter_name_must_be_one", name="measure",
+               value="、".join(keys), value2=repr(raw), value3=", ".join(keys))
+
+
+LAYERS_PARAM = Param(
+    "layers", "图层，逗号分隔：" + "、".join(LAYERS)
+    + "（默认：四级网格，及有事件权限时的分级着色图）",
+    "comma-separated: " + ", ".join(LAYERS) + " (default the four levels, and the "
+    "choropleth where the role reads incidents)", parse=_layers_arg,
+    schema={"type": "string"}, errors=(403,))
+MEASURE = ChoiceParam("measure", "分级着色的指标", "the choropleth's measure",
+                      default="resolution_rate",
+                      choices=tuple(k for k, _, _ in MEASURES),
+                      refuse=_refuse_measure)
+_PARAMS = (
+    LAYERS_PARAM, MEASURE,
+    LEVEL.but(zh="分级着色的网格层级（默认：根的下一级）",
+              en="the choropleth's level (default: the root's children)"),
+    GRID.but(zh="分级着色的根网格编码（默认：您辖区的网格）",
+             en="the choropleth's root grid (default: your jurisdiction's)"),
+    *PERIOD,
+    BBOX.but(zh="范围：最小经度,最小纬度,最大经度,最大纬度（默认：所示内容的范围）",
+             en="the extent: min_lon,min_lat,max_lon,max_lat (default: what the "
+                "file shows)"),
+)
+
+
+def _layers(principal, asked):
+    """The layers of the file: those asked for (each one the role may read), or
+    by default the four levels and, where the role reads incidents, the
+    choropleth."""
+    if asked is None:
         asked = ["level1", "level2", "level3", "level4"]
         if principal.can("incidents:read"):
             asked.append("choropleth")
         return asked
-    asked = [name.strip() for name in raw.split(",") if name.strip()]
     for name in asked:
-        if name not in LAYERS:
-            raise Invalid(say("export_parameter_name_must_be_one", name="layers",
-                              value="、".join(LAYERS), value2=repr(name),
-                              value3=", ".join(LAYERS)), field="layers")
         needs = LAYERS[name]
         if needs and not principal.can(needs):
             raise Forbidden(say("map_export_forbidden_layer", role=principal.role,
@@ -95,16 +109,12 @@ def _layers(principal):
     return asked
 
 
-def _measure():
-    key = (request.args.get("measure") or "resolution_rate").strip()
+def _measure(key):
     for k, kind, worse in MEASURES:
         if k == key:
             return {"key": k, "zh": text(f"ov_m_{k}"), "en": text(f"ov_m_{k}", "en"),
                     "kind": kind, "worse": worse}
-    keys = [k for k, _, _ in MEASURES]
-    raise Invalid(say("export_parameter_name_must_be_one", name="measure",
-                      value="、".join(keys), value2=repr(key),
-                      value3=", ".join(keys)), field="measure")
+    raise AssertionError(key)  # MEASURE admits the keys of MEASURES only
 
 
 def _too_large(name, cap):
@@ -114,13 +124,14 @@ def _too_large(name, cap):
 
 @bp.get("/maps/overview.html")
 @requires("map:view")
-def overview_html():
+@accepts(*_PARAMS, errors=(404, 413), responses={200: file(
+    "text/html", "the map as one HTML file that opens offline (an attachment)")})
+def overview_html(layers, measure, level, grid, month, from_, to, bbox):
+    """A view of the overview as one HTML file that opens offline"""
     principal = current()
-    asked = _layers(principal)
+    asked = _layers(principal, layers)
     choropleth = "choropleth" in asked
-    measure, level = _measure(), int_arg("level", 1, 4)
-    root, now, bbox = request.args.get("grid", "").strip() or None, clock(), bbox_arg()
-    period = period_arg(now)
+    measure, root, now, period = _measure(measure), grid, clock(), month
     cap = int(current_app.config.get("MAP_EXPORT_MAX", _MAX))
     view = {"levels": {}, "bbox": bbox, "households": None, "cameras": None,
             "choropleth": None}

@@ -203,7 +203,7 @@ def conformance(f):
 def service_desc():
     """This document (OpenAPI 3.0)"""
     _known({"f"})
-    return jsonify(document())
+    return openapi.served(PREFIX, document)
 
 
 @bp.get("/collections")

@@ -8,14 +8,16 @@ Schemas are written with the helpers below: ``obj(description, field=schema,
 ...)``, ``array(items)``, ``FEATURE_COLLECTION``, ``FEATURE``, ``file(type)``.
 """
 
+import hashlib
 import re
+import threading
 
-from flask import Blueprint, current_app, jsonify, render_template, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 
 from api.auth import public
 from api.params import accepts, spec_of
 
-__all__ = ["document", "make_blueprint", "obj", "array", "nullable", "file",
+__all__ = ["document", "served", "make_blueprint", "obj", "array", "nullable", "file",
            "FEATURE", "FEATURE_COLLECTION", "ERROR", "STRING", "INTEGER", "NUMBER",
            "BOOLEAN", "OBJECT", "ARRAY", "TIME", "VERSION"]
 
@@ -181,6 +183,32 @@ def document(app, prefix, title="gridgov API", error_body=ERROR, error="Error"):
     }
 
 
+_CACHE = "gridgov.openapi"  # app.extensions: {(key, routes): (body, etag)}
+_BUILDING = threading.Lock()
+
+
+def served(key, build):
+    """The answer with the generated document ``key``: ``build()`` runs and its
+    JSON is encoded once per application (and set of routes: Flask takes no new
+    route once it serves, so in practice once), then every request gets the same
+    bytes, with an ETag (a client holding them gets 304)."""
+    app = current_app._get_current_object()
+    cache = app.extensions.setdefault(_CACHE, {})
+    routes = sum(1 for _ in app.url_map.iter_rules())
+    found = cache.get((key, routes))
+    if found is None:
+        with _BUILDING:
+            found = cache.get((key, routes))
+            if found is None:
+                body = app.json.dumps(build()).encode()
+                found = (body, hashlib.sha256(body).hexdigest()[:32])
+                cache[(key, routes)] = found
+    body, etag = found
+    answer = app.response_class(body, mimetype="application/json")
+    answer.set_etag(etag)
+    return answer.make_conditional(request)
+
+
 def make_blueprint(prefix):
     bp = Blueprint("openapi", __name__)
 
@@ -190,7 +218,7 @@ def make_blueprint(prefix):
                                  openapi=STRING, paths=OBJECT)})
     def openapi():
         """This document (OpenAPI 3.0)."""
-        return jsonify(document(current_app, prefix))
+        return served(prefix, lambda: document(current_app, prefix))
 
     @bp.get("/docs")
     @public

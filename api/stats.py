@@ -22,7 +22,7 @@ from layers import ranking_print
 from layers import stats as stats_layer
 from layers.errors import Invalid
 
-__all__ = ["bp", "clock", "period_arg", "xlsx"]
+__all__ = ["bp", "clock", "period_arg", "xlsx", "PERIOD"]
 
 bp = Blueprint("stats", __name__)
 
@@ -70,6 +70,9 @@ _PERIOD = (
           "last day YYYY-MM-DD (included); at most 366 days",
           parse=lambda name: None, schema={"type": "string", "format": "date"}),
 )
+# month, or from and to: the period of another route that reads it with
+# period_arg (api/maps.py)
+PERIOD = _PERIOD[2:]
 _PERIOD_ANSWER = obj(period=OBJECT, as_of=STRING)
 FORMAT = ChoiceParam("format", "格式", "json, xlsx, or a printable pdf or png page",
                      default="json", choices=_FORMATS,

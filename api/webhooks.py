@@ -7,7 +7,8 @@ changes the webhooks of their subtree and sees only those webhooks' deliveries
 among the jobs; a global administrator sees everything, the deployment's own
 jobs (the daily purge) included. Target URLs that are loopback, link-local or
 cloud metadata addresses are refused unless ``WEBHOOK_ALLOW_LOOPBACK``
-(``GRIDGOV_WEBHOOK_ALLOW_LOOPBACK=true``) allows them.
+(``GRIDGOV_WEBHOOK_ALLOW_LOOPBACK=true``) allows them: here when registered, and
+again by the worker (which reads the same variable) when each delivery is sent.
 """
 
 from flask import Blueprint, current_app, jsonify
@@ -42,8 +43,8 @@ _CHANGE = obj(**_PROPS)
 
 
 def _allow_loopback():
-    value = current_app.config.get("WEBHOOK_ALLOW_LOOPBACK", False)
-    return value is True or str(value).lower() in ("1", "true", "yes")
+    return webhooks.loopback_allowed(
+        current_app.config.get("WEBHOOK_ALLOW_LOOPBACK", False))
 
 
 @bp.get("/webhooks")

@@ -1095,6 +1095,12 @@ PAGES = {
     "notice_title": ("网格公示牌", "Grid notice"),
     "notice_print": ("打印公示牌", "Print notice"),
     "notice_print_all": ("打印本村公示牌", "Print the village's notices"),
+    "notice_print_queued": ("共 {pages} 页，正在后台生成……",
+                            "{pages} pages, being drawn in the background…"),
+    "notice_print_progress": ("正在生成：{done}/{pages} 页",
+                              "Drawing: {done} of {pages} pages"),
+    "notice_print_ready": ("已生成，下载 PDF", "Ready: download the PDF"),
+    "notice_print_failed": ("生成失败", "Could not be drawn"),
     "notice_map": ("网格范围", "Grid boundary"),
     "notice_people": ("网格力量及公示电话", "Grid staff and public phone numbers"),
     "notice_phone": ("公示电话", "Public phone"),
@@ -1506,6 +1512,19 @@ CHECKS = {
     # rules across fields or rows
     "needs_bearing": ("{kinds}须填写朝向，0–360°",
                       "a fixed camera or checkpoint needs a bearing (0–360°)"),
+    # the roster's 公示电话 (a staff import: layers/import_checks.py)
+    "not_notice_choice": ("{label}“{value}”无效：可填 {choices}，或直接填一个号码",
+                          "{field} '{value}' is not valid: one of {choices}, or a "
+                          "phone number"),
+    "notice_phone_needed": ("公示电话为“其他号码”时须填写公示号码",
+                            "notice_phone_choice 'other' needs the number "
+                            "(notice_phone, 公示号码)"),
+    "notice_phone_unused": ("公示电话为“{choice}”时不填公示号码（收到“{value}”）",
+                            "a notice number goes only with notice_phone_choice "
+                            "'other' (got '{value}' with '{choice}')"),
+    "notice_phone_two": ("公示电话“{value}”与公示号码“{other}”不同：只填一个号码",
+                         "two different notice numbers, '{value}' and '{other}': "
+                         "give one"),
     "bad_subtype": ("小类“{value}”不属于{category}的小类",
                     "subtype '{value}' is not one of the category's subtypes"),
     "repeats": ("{label}“{value}”与前面的行重复",
@@ -2021,6 +2040,13 @@ ERRORS = {
     "err_notices_none": ("网格 {code} 之下没有综合网格或微网格，无公示牌可打印",
                          "grid {code} has no comprehensive grid or micro-grid under "
                          "it: no notice to print"),
+    # layers/notice_prints.py (a town's notices drawn by the job queue)
+    "err_no_notice_print": ("没有编号为 {print_id} 的公示牌打印任务",
+                            "no notice print {print_id}"),
+    "err_notice_print_not_ready": ("公示牌打印任务 {print_id} 尚未完成（{status}，"
+                                   "已生成 {done}/{pages} 页）",
+                                   "notice print {print_id} is not ready yet "
+                                   "({status}, {done} of {pages} pages drawn)"),
     "err_service_hours_text": ("service_hours（服务时间）应为文字或 null",
                                "'service_hours' must be text or null"),
     "err_service_hours_long": ("service_hours（服务时间）有 {n} 个字，最多 {limit} 个",
@@ -2271,6 +2297,13 @@ ERRORS = {
                                  "allows it)"),
     "err_webhook_url_unresolved": ("无法解析主机名 {host}",
                                    "the host name {host} does not resolve"),
+    "err_webhook_refused_now": ("推送时拒绝：{host} 现在解析为 {address}，为回环、"
+                                "链路本地或云元数据地址（部署设置 "
+                                "WEBHOOK_ALLOW_LOOPBACK 可放开）",
+                                "refused when sending: {host} now resolves to "
+                                "{address}, a loopback, link-local or cloud "
+                                "metadata address (the deployment setting "
+                                "WEBHOOK_ALLOW_LOOPBACK allows it)"),
     "err_webhook_events": ("events 应为非空列表，可选：{choices}",
                            "'events' must be a non-empty list; of {choices}"),
     "err_webhook_secret": ("secret 应为 {low}–{high} 个字符（不给则自动生成）",

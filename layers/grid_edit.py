@@ -29,6 +29,7 @@ from layers.grid_scope import check_editable, refuse_outside, refuse_reaching_ou
 
 __all__ = [
     "run_edit", "redraw", "create", "delete", "split", "merge", "replace_children",
+    "check_version",
 ]
 
 
@@ -88,7 +89,10 @@ def _lock_level3(conn, principal, code, field):
     return row
 
 
-def _check_version(row, version):
+def check_version(row, version):
+    """Refuse an edit of ``row`` (a dict with ``code`` and ``version``, read FOR
+    UPDATE) made from ``version``: Invalid naming ``version`` when it is missing or
+    no whole number, Conflict (409) with the current one when it is stale."""
     if version is None:
         raise Invalid(say("err_version_required"),
                       field="version")
@@ -311,10 +315,10 @@ def redraw(conn, principal, code, geometry, version, dry_run=False, sliver_m2=1.
     def build(conn):
         rows, siblings = _lock_family(conn, principal, named)
         row = next(r for r in rows if r["code"] == code)
-        _check_version(row, version)
+        check_version(row, version)
         for other in rows:
             if other["code"] != code:
-                _check_version(other, versions[other["code"]])
+                check_version(other, versions[other["code"]])
         for c, geom in [(code, geometry), *((c, g) for c, (g, _) in
                                              sorted(neighbours.items()))]:
             refuse_reaching_out(conn, principal, geom, row["level"],
@@ -346,7 +350,7 @@ def split(conn, principal, code, line, version, name=None, dry_run=False):
     def build(conn):
         # the siblings locked: one new code at a time
         (row,), _ = _lock_family(conn, principal, [code])
-        _check_version(row, version)
+        check_version(row, version)
         prefix = _parent_prefix(row)
         (new_code,) = geo_edit.free_codes(prefix, taken_codes(conn, prefix), 1)
         geometry = _geom(row["wkb"])
@@ -383,7 +387,7 @@ def merge(conn, principal, codes, versions, keep=None, dry_run=False):
     def build(conn):
         rows, _ = _lock_family(conn, principal, codes, field="codes")
         for row in rows:
-            _check_version(row, (versions or {}).get(row["code"]))
+            check_version(row, (versions or {}).get(row["code"]))
         edit = geo_edit.merge({r["code"]: _geom(r["wkb"]) for r in rows}, keep)
         gone = [c for c in codes if c != keep]
         adopted = {child: keep for child in _child_codes(conn, gone)}
@@ -418,7 +422,7 @@ def delete(conn, principal, code, version, into=None, dry_run=False):
 
     def build(conn):
         (row,), siblings = _lock_family(conn, principal, [code])
-        _check_version(row, version)
+        check_version(row, version)
         if row["level"] != 4:
             raise Unprocessable(say("err_delete_micro_only"),
                                 field="code")
@@ -443,7 +447,7 @@ def replace_children(conn, principal, code, polygons, versions, dry_run=False):
         refuse_reaching_out(conn, principal, shapely.union_all(polygons), 4, "grids")
         children = _children(conn, code)
         for child in children:
-            _check_version({"code": child, "version": _version_of(conn, child)},
+            check_version({"code": child, "version": _version_of(conn, child)},
                            (versions or {}).get(child))
         new_codes = geo_edit.free_codes(code, taken_codes(conn, code), len(polygons))
         edit = geo_edit.replace_children(children, polygons, _geom(row["wkb"]),

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from geo import vocab
+from geo.catalogue import CATALOGUE
 from layers.import_messages import choices, say, vocab_label
 
 __all__ = ["CODE_LEVELS", "LAYERS", "ROLE_LEVELS", "RULES", "Checked", "check",
-           "field_label", "guess_columns"]
+           "field_label", "guess_columns", "NOTICE_CHOICES"]
 
 # field -> (kind, required, synonyms). Kinds: text, int, float, vocab, tags, time.
 # A household's id is optional: a row without one is keyed by its normalised
@@ -66,7 +67,19 @@ _STAFF = {
     "role": ("vocab", True, ("角色", "岗位", "职务", "类别")),
     "phone": ("phone", False, ("电话", "手机", "手机号", "联系电话", "tel", "mobile")),
     "grid": ("text", False, ("所属网格", "网格", "网格编码", "grid_code")),
+    # 公示电话 (the number a notice prints: layers/notices.py): work (the default),
+    # other (公示号码) or none; a number written here is "other" with it
+    "notice_phone_choice": ("notice_choice", False, (
+        "公示电话", "公示方式", "公示电话选择", "公示电话方式", "notice phone",
+        "public phone", "phone on notice")),
+    "notice_phone": ("phone", False, ("公示号码", "其他号码", "公示电话号码",
+                                      "notice number", "other number",
+                                      "public number")),
 }
+# its choices (layers.notices.PHONE_CHOICES, migration 0027's CHECK), named as
+# the /plan page names them
+NOTICE_CHOICES = {c: CATALOGUE[f"notice_phone_{c}"] for c in ("work", "other",
+                                                               "none")}
 # patrol tracks: timestamped points (a GPX's track points carry their time)
 _TRACKS = {
     "time": ("time", True, ("时间", "定位时间", "采集时间", "timestamp", "datetime")),
@@ -101,7 +114,8 @@ _VOCABS = {("cameras", "kind"): vocab.CAMERA_KINDS,
            ("incidents", "category"): vocab.INCIDENT_CATEGORIES,
            ("incidents", "source"): vocab.INCIDENT_SOURCES,
            ("incidents", "status"): _OPEN,
-           ("staff", "role"): vocab.STAFF_ROLES}
+           ("staff", "role"): vocab.STAFF_ROLES,
+           ("staff", "notice_phone_choice"): NOTICE_CHOICES}
 # (An incident's status has no default: a blank one leaves a stored incident's
 # as it is, and a new incident is registered: layers.import_targets.)
 _DEFAULTS = {("cameras", "status"): "online"}
@@ -287,6 +301,15 @@ def _check_field(checked, layer, field, kind, required, raw):
         reject(bad, lambda v: say("not_in_vocabulary", **names, value=v,
                                   choices=listed))
         return codes.fillna(default) if default else codes
+    if kind == "notice_choice":  # a choice, or the number itself (_staff_rules)
+        table = _VOCABS[(layer, field)]
+        codes = text.str.lower().map(_lookup(table))
+        number = text.str.fullmatch(_PHONE).to_numpy(dtype=object) == True  # noqa: E712
+        bad = ~blank & codes.isna().to_numpy() & ~number
+        listed = choices(table)
+        reject(bad, lambda v: say("not_notice_choice", **names, value=v,
+                                  choices=listed))
+        return codes.astype(object).where(codes.notna(), text)
     if kind == "subtype":
         return text  # checked against the category in _check_rules
     if kind == "tags":
@@ -390,6 +413,35 @@ def _incident_rules(checked, values):
     values["subtype"] = codes
 
 
+def _staff_rules(checked, values):
+    """A person's 公示电话: a number in the choice's column is "other" with that
+    number; "other" needs its number (公示号码), "work" and "none" take none;
+    neither given: "work", the default."""
+    choice = values["notice_phone_choice"].copy()
+    number = values["notice_phone"].copy()
+    written = choice.notna() & ~choice.isin(list(NOTICE_CHOICES))  # a number
+    pairs = np.empty(len(choice), dtype=object)
+    pairs[:] = list(zip(choice.to_numpy(dtype=object, na_value=None),
+                        number.to_numpy(dtype=object, na_value=None), strict=True))
+    two = (written & number.notna() & (number != choice)).to_numpy(dtype=bool)
+    checked.reject(two, "notice_phone", lambda v: say(
+        "notice_phone_two", value=v[0], other=v[1]), about=pairs, values=number)
+    number = number.where(~written, choice)
+    choice = choice.where(~written, "other")
+    choice = choice.where(choice.notna() | number.isna(), "other")
+    choice = choice.fillna("work")
+    needed = ((choice == "other") & number.isna()).to_numpy(dtype=bool)
+    checked.reject(needed, "notice_phone", say("notice_phone_needed"))
+    unused = ((choice != "other") & number.notna()).to_numpy(dtype=bool)
+    pairs[:] = list(zip(choice.to_numpy(dtype=object, na_value=None),
+                        number.to_numpy(dtype=object, na_value=None), strict=True))
+    checked.reject(unused, "notice_phone", lambda v: say(
+        "notice_phone_unused", choice=vocab_label(NOTICE_CHOICES, v[0]), value=v[1]),
+        about=pairs, values=number)
+    values["notice_phone_choice"] = choice.astype(object)
+    values["notice_phone"] = number.where(choice == "other", None).astype(object)
+
+
 def _check_rules(checked, layer, values):
     """The rules that span fields (:data:`RULES`), then a key repeated."""
     for rule in RULES.get(layer, ()):
@@ -440,4 +492,4 @@ def _check_grid_codes(checked, values):
 # layer -> the rules across fields of its rows (a repeated key is every
 # target's: _check_rules)
 RULES = {"cameras": (_camera_rules,), "incidents": (_incident_rules,),
-         "grids": (_check_grid_codes,)}
+         "grids": (_check_grid_codes,), "staff": (_staff_rules,)}

@@ -88,6 +88,10 @@ class Target:
         """The preview rows as the user may see them."""
         return rows
 
+    def stored(self, job):
+        """The fields written to the table's columns."""
+        return [f for f in self.fields if f not in self.not_stored]
+
     def run(self, job, phase, bulk_rows):
         """Check, then :meth:`store`; a large import of a streamable target into
         its empty table in chunks instead (:meth:`stream`)."""
@@ -112,7 +116,7 @@ class Target:
         when the table holds rows."""
         conn, principal = job.conn, job.principal
         return import_bulk.run_empty(
-            job, [f for f in self.fields if f not in self.not_stored], phase,
+            job, self.stored(job), phase,
             lambda: _micro_grids(conn, principal),
             lambda checked, part, grids: _locate(conn, principal, checked, part,
                                                  grids), source)
@@ -127,7 +131,7 @@ class Target:
         rejected = list(job.result.rejected) + job.rejections(checked)
         if not ok.any():
             return job.nothing(rejected)
-        stored = [f for f in self.fields if f not in self.not_stored]
+        stored = self.stored(job)
         columns = [*stored, "grid_code"]
         data = pd.DataFrame({"src_row": rows[ok],
                              **{f: values[f][ok].reset_index(drop=True)
@@ -216,7 +220,8 @@ class Staff(Target):
     staff of the grid), so they are the user administrators' (no editing route
     of their own). Their grid is the one given, else the ancestor at the role's
     level of the micro-grid holding the position; phones masked in the preview
-    without staff:contact."""
+    without staff:contact. A roster may give each person's 公示电话 (work, other
+    with its number, none: layers.import_checks), else their choice stays."""
 
     name, table = "staff", "grid_staff"
     permissions = ("imports:run", "users:manage")
@@ -230,7 +235,17 @@ class Staff(Target):
         if not job.principal.can("staff:contact"):
             for row in rows:
                 row["phone"] = mask_phone(row["phone"])
+                row["notice_phone"] = mask_phone(row["notice_phone"])
         return rows
+
+    def stored(self, job):
+        """Without a 公示电话 column in the file, the people's choices (made on
+        /plan, or by an earlier roster) stay as they are."""
+        stored = super().stored(job)
+        if not {"notice_phone_choice", "notice_phone"} & set(job.mapping):
+            stored = [f for f in stored if f not in ("notice_phone_choice",
+                                                     "notice_phone")]
+        return stored
 
 
 class Tracks(Target):

@@ -32,7 +32,15 @@ from geo.address import normalize_address
 from geo.assign import assign_codes
 from geo.crs import metric_crs_for
 from geo.deployment import Area, round_km
-from layers import assign, check, import_bulk, import_places, incidents, tracks
+from layers import (
+    assign,
+    check,
+    import_bulk,
+    import_places,
+    incidents,
+    tracks,
+    webhooks,
+)
 from layers import disputes as incident_concerns
 from layers.access import like_prefix
 from layers.errors import LayerError, Unprocessable
@@ -629,11 +637,16 @@ def write_incidents(job, table, columns, data, phase, bulk_rows):
     new = _attach_concerns(job, new, refused)
     incidents.record_registrations(conn, principal, [r[0] for r in new],
                                    {"import": job.file_name})
+    registered = _registered(conn, [r[1] for r in new])
+    told = []  # registered and left so: told at once, in one go
     for _, code, row, wanted in new:
         path = incidents.steps("registered", wanted or "registered",
                                IMPORT_ACTIONS)
         if path:  # an imported status is an open one: always reached
-            moves.append((row, code, path, True))
+            moves.append((row, code, path, registered[code]))
+        else:
+            told.append(registered[code])
+    webhooks.emit_many(conn, "register", told, now)
     failed, updated = _move(job, moves, now, refused)
     return len(new) - failed, updated, refused
 
@@ -665,16 +678,28 @@ def _attach_concerns(job, new, refused):
     return kept
 
 
+def _registered(conn, codes):
+    """code -> the incident as the webhooks tell a registration of it."""
+    return {code: {"code": code, "grid_code": grid, "status": "registered",
+                   "external_system": system, "external_ref": ref}
+            for code, grid, system, ref in conn.execute(
+                "SELECT code, grid_code, external_system, external_ref"
+                " FROM incidents WHERE code = ANY(%s)", (list(codes),))}
+
+
 def _move(job, moves, now, refused):
     """Carry out each row's actions, all or none of them; a failing row is
-    refused (a new incident deleted again). Returns (new ones failed, existing
-    ones moved)."""
+    refused (a new incident deleted again). ``is_new``: a new incident as its
+    registration is told to the webhooks, before its steps and undone with them.
+    Returns (new ones failed, existing ones moved)."""
     conn = job.conn
     note = say("incident_import_note", file=job.file_name)
     failed = updated = 0
     for row, code, path, is_new in moves:
         try:
             with conn.transaction():
+                if is_new:
+                    webhooks.emit(conn, "register", is_new, now)
                 for action in path:
                     incidents.transition(conn, job.principal, code, action, note,
                                          now=now)

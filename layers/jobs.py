@@ -1,11 +1,12 @@
 """The job queue: procrastinate on gridgov's own database, its tasks and schedule.
 
-Work outside a request runs here: webhook deliveries (``deliver_webhook``) and
-the daily purge (``purge_expired``); later the daily warnings and monthly
-reports. procrastinate keeps its jobs in ``procrastinate_*`` tables of the same
-database (schema applied by ``layers.db.migrate``), so a job is deferred in the
-transaction of the change that needs it (``defer(conn, ...)``): a rolled-back
-change defers nothing, a committed one is never lost.
+Work outside a request runs here: webhook deliveries (``deliver_webhook``),
+the daily purge (``purge_expired``), the daily warnings, and the notices' PDFs
+too long for a request (``print_notices``). procrastinate keeps its jobs in
+``procrastinate_*`` tables of the same database (schema applied by
+``layers.db.migrate``), so a job is deferred in the transaction of the change
+that needs it (``defer(conn, ...)``): a rolled-back change defers nothing, a
+committed one is never lost.
 
 The schedule lives in the database as procrastinate keeps it: the cron lines are
 declared with the tasks below, and each run is claimed once in
@@ -42,8 +43,9 @@ from geo.catalogue import say
 from layers import audit
 from layers.errors import Conflict, Invalid, NotFound
 
-__all__ = ["app", "DELIVER", "PURGE", "DAILY_PURGE_CRON", "WEBHOOK_RETRY", "defer",
-           "run_worker", "list_jobs", "retry_job", "purge", "STATUSES"]
+__all__ = ["app", "DELIVER", "PURGE", "PRINT_NOTICES", "DAILY_PURGE_CRON",
+           "WEBHOOK_RETRY", "defer", "run_worker", "list_jobs", "retry_job", "purge",
+           "STATUSES"]
 
 # Built here, opened by the worker (run_worker) or never: an App holds no
 # connection until opened, like a Blueprint; deferring goes through the
@@ -53,6 +55,7 @@ app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 DELIVER = "gridgov.deliver_webhook"
 PURGE = "gridgov.purge_expired"
 WARNINGS = "gridgov.early_warnings"
+PRINT_NOTICES = "gridgov.print_notices"
 # 01:30 China time (17:30 UTC), the day just ended being complete
 DAILY_WARNINGS_CRON = "30 17 * * *"
 # 03:17 China time (19:17 UTC: procrastinate reads cron lines in UTC)
@@ -60,6 +63,7 @@ DAILY_PURGE_CRON = "17 19 * * *"
 STATUSES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborting",
             "aborted")
 FINISHED_KEEP_DAYS = 30   # succeeded jobs and delivered deliveries kept this long
+PRINTS_KEEP_DAYS = 7  # a printed PDF (a town's: megabytes) kept this long
 
 
 class Backoff(BaseRetryStrategy):
@@ -85,7 +89,8 @@ class Backoff(BaseRetryStrategy):
         return job.attempts + 1 >= most
 
     def get_retry_decision(self, *, exception, job):
-        if self.is_last(job):
+        # an error that says retrying is useless (a webhook URL now refused)
+        if self.is_last(job) or getattr(exception, "retry", True) is False:
             return None
         return RetryDecision(retry_in={"seconds": self.wait(job.attempts)})
 
@@ -111,7 +116,18 @@ def deliver_webhook(context, delivery_id):
     from layers import webhooks
 
     with _connect(context) as conn:
-        webhooks.deliver(conn, delivery_id, last=WEBHOOK_RETRY.is_last(context.job))
+        webhooks.deliver(conn, delivery_id, last=WEBHOOK_RETRY.is_last(context.job),
+                         allow_loopback=context.additional_context.get(
+                             "webhook_allow_loopback", False))
+
+
+@app.task(name=PRINT_NOTICES, queue="prints", pass_context=True)
+def print_notices(context, print_id, basemap_file=None, centre=None):
+    """A town's notices, or a PDF of many pages (layers/notice_prints.py)."""
+    from layers import notice_prints
+
+    with _connect(context) as conn:
+        return notice_prints.run(conn, print_id, basemap_file, centre)
 
 
 @app.periodic(cron=DAILY_PURGE_CRON, periodic_id="daily")
@@ -149,6 +165,9 @@ def purge(conn, now=None):
                 ("sessions", "DELETE FROM sessions WHERE expires_at < %s", (now,)),
                 ("idempotency_keys", "DELETE FROM idempotency_keys"
                  " WHERE created_at < %s", (now - dt.timedelta(days=KEEP_DAYS),)),
+                ("notice_prints", "DELETE FROM notice_prints"
+                 " WHERE finished_at < %s",
+                 (now - dt.timedelta(days=PRINTS_KEEP_DAYS),)),
                 ("webhook_deliveries", "DELETE FROM webhook_deliveries"
                  " WHERE status = 'delivered' AND delivered_at < %s",
                  (now - dt.timedelta(days=FINISHED_KEEP_DAYS),)),
@@ -161,16 +180,20 @@ def purge(conn, now=None):
     return done
 
 
-def run_worker(url, polling_interval=5.0, wait=True, name="gridgov"):
+def run_worker(url, polling_interval=5.0, wait=True, name="gridgov",
+               allow_loopback=False):
     """Run a worker on every queue until stopped (SIGINT/SIGTERM end it
-    gracefully), or until the queues are empty when ``wait`` is False."""
+    gracefully), or until the queues are empty when ``wait`` is False.
+    ``allow_loopback``: the deployment's WEBHOOK_ALLOW_LOOPBACK, which the
+    deliveries check again when sending (``layers.webhooks.deliver``)."""
     connector = procrastinate.PsycopgConnector(
         conninfo=url, min_size=1, max_size=4,
         kwargs={"application_name": "gridgov-jobs"})
     with app.replace_connector(connector):
         app.run_worker(name=name, wait=wait,
                        fetch_job_polling_interval=polling_interval,
-                       additional_context={"database_url": url})
+                       additional_context={"database_url": url,
+                                           "webhook_allow_loopback": allow_loopback})
 
 
 _JOBS = """

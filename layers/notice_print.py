@@ -338,6 +338,17 @@ def render_many(pages, title, printed=None, centre=None):
     return out.getvalue()
 
 
+def context(found, basemap_file):
+    """The offline basemap's features around the grid of ``found`` (a notice of
+    ``layers.notices.notice``) and its margin; none without a basemap file."""
+    from layers import notice_basemap
+
+    x0, y0, x1, y1 = found["geometry"].bounds
+    pad = MAP_MARGIN * 2 * max(x1 - x0, y1 - y0)
+    return notice_basemap.context(basemap_file, (x0 - pad, y0 - pad, x1 + pad,
+                                                 y1 + pad))
+
+
 def filename(code, fmt, many=False):
     """``notice-<code>.<fmt>``, or ``notices-<code>.pdf`` for many."""
     return f"notices-{code}.pdf" if many else f"notice-{code}.{fmt}"

@@ -25,7 +25,7 @@ from geo.catalogue import say
 from layers import audit
 from layers.access import like_prefix
 from layers.errors import Invalid, NotFound, Unprocessable
-from layers.grid_edit import _check_version
+from layers.grid_edit import check_version
 from layers.grid_scope import check_editable
 
 __all__ = ["LEVELS", "MAX_SERVICE_HOURS", "PHONE_CHOICES", "MAX_NOTICES",
@@ -147,6 +147,16 @@ def notice_codes(conn, principal, code):
     return codes
 
 
+def _locked(conn, query, params, missing):
+    """The row ``query`` reads FOR UPDATE within the user's jurisdiction (its
+    parameters ``params``), as a dict; ``missing`` raised when there is none (one
+    unknown and one outside alike)."""
+    row = conn.cursor(row_factory=dict_row).execute(query, params).fetchone()
+    if row is None:
+        raise missing
+    return row
+
+
 def set_service_hours(conn, principal, code, hours, version):
     """Set grid ``code``'s service hours (None or blank: none); returns the new
     version. Checked like every grid edit: strictly below the root of the user's
@@ -159,13 +169,11 @@ def set_service_hours(conn, principal, code, hours, version):
                           limit=MAX_SERVICE_HOURS), field="service_hours")
     check_editable(principal, code)
     with conn.transaction():
-        row = conn.cursor(row_factory=dict_row).execute(
-            "SELECT code, version, service_hours FROM grids"
-            " WHERE code = %s AND code LIKE %s FOR UPDATE",
-            (code, principal.prefix)).fetchone()
-        if row is None:
-            raise NotFound(say("err_no_grid_code", code=code), field="code")
-        _check_version(row, version)
+        row = _locked(conn, "SELECT code, version, service_hours FROM grids"
+                            " WHERE code = %s AND code LIKE %s FOR UPDATE",
+                      (code, principal.prefix),
+                      NotFound(say("err_no_grid_code", code=code), field="code"))
+        check_version(row, version)
         new_version = conn.execute(
             "UPDATE grids SET service_hours = %s WHERE code = %s RETURNING version",
             (hours, code)).fetchone()[0]
@@ -195,12 +203,11 @@ def set_notice_phone(conn, principal, staff_id, choice, phone=None):
     else:
         phone = None
     with conn.transaction():
-        row = conn.cursor(row_factory=dict_row).execute(
-            "SELECT id, grid_code, notice_phone_choice, notice_phone"
-            " FROM grid_staff WHERE id = %s AND grid_code LIKE %s FOR UPDATE",
-            (staff_id, principal.prefix)).fetchone()
-        if row is None:
-            raise NotFound(say("err_grid_staff", staff_id=staff_id), field="staff")
+        row = _locked(conn, "SELECT id, grid_code, notice_phone_choice, notice_phone"
+                            " FROM grid_staff WHERE id = %s AND grid_code LIKE %s"
+                            " FOR UPDATE", (staff_id, principal.prefix),
+                      NotFound(say("err_grid_staff", staff_id=staff_id),
+                               field="staff"))
         conn.execute(
             "UPDATE grid_staff SET notice_phone_choice = %s, notice_phone = %s"
             " WHERE id = %s", (choice, phone, staff_id))

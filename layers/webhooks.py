@@ -15,18 +15,24 @@ SHA256 of the body with the secret>``, ``X-Gridgov-Delivery`` (the row's id: a
 receiver drops a delivery it has seen) and ``X-Gridgov-Event``; a 2xx answer
 within TIMEOUT_S is delivered, anything else is retried with backoff
 (``layers.jobs.WEBHOOK_RETRY``) and ends 'failed', which an administrator may
-retry (``layers.jobs.retry_job``).
+retry (``layers.jobs.retry_job``). The URL is checked again when sending
+(``pin``): its name resolved once more, refused (the row failed with the reason,
+not retried) if it now leads to a loopback, link-local or metadata address, and
+the POST sent to the very address checked, not to a fresh resolution. The
+setting ``WEBHOOK_ALLOW_LOOPBACK`` (``loopback_allowed``) lifts the refusal in
+both places: the web app reads it from its config, the worker from
+``GRIDGOV_WEBHOOK_ALLOW_LOOPBACK``, the same variable.
 """
 
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import secrets
 import socket
-import urllib.error
-import urllib.request
+import ssl
 from urllib.parse import urlsplit
 
 from psycopg import sql
@@ -37,8 +43,10 @@ from geo.catalogue import say
 from layers import audit, jobs
 from layers.errors import Conflict, Forbidden, Invalid, NotFound
 
-__all__ = ["EVENTS", "EVENT_OF_ACTION", "TIMEOUT_S", "check_url", "create", "update",
-           "delete", "list_webhooks", "get_webhook", "emit", "deliver", "sign"]
+__all__ = ["EVENTS", "EVENT_OF_ACTION", "TIMEOUT_S", "check_url", "pin", "create",
+           "update", "delete", "list_webhooks", "get_webhook", "emit", "emit_many",
+           "deliver", "sign", "loopback_allowed", "Refused", "DeliveryFailed",
+           "DeliveryRefused"]
 
 # event -> the incident action (layers/incidents.py) that makes it
 EVENTS = {"registered": "register", "dispatched": "triage", "escalated": "escalate",
@@ -66,9 +74,17 @@ def _refused_address(address):
             or ip.is_multicast or ip.is_reserved)
 
 
-def check_url(url, allow_loopback=False, resolve=socket.getaddrinfo):
-    """The URL, stripped, when a webhook may be sent to it; else Invalid naming
-    ``url``. Every address the host resolves to is checked."""
+def loopback_allowed(value):
+    """The deployment setting ``WEBHOOK_ALLOW_LOOPBACK`` (the web app's config,
+    the worker's ``GRIDGOV_WEBHOOK_ALLOW_LOOPBACK``) as a yes or no: true, 1 or
+    yes allow loopback, link-local and metadata addresses both when a webhook is
+    registered and when it is sent (a test receiver, a receiver on the same
+    host); anything else refuses them."""
+    return value is True or str(value).strip().lower() in ("1", "true", "yes")
+
+
+def _parse(url):
+    """``(url stripped, its parts, host, port)``; Invalid naming ``url``."""
     if not isinstance(url, str) or not url.strip():
         raise Invalid(say("err_required", field="url"), field="url")
     url = url.strip()
@@ -84,20 +100,57 @@ def check_url(url, allow_loopback=False, resolve=socket.getaddrinfo):
         raise Invalid(say("err_webhook_url", url=url), field="url")
     if parts.username or parts.password:
         raise Invalid(say("err_webhook_url_userinfo"), field="url")
+    return url, parts, host, port or (443 if parts.scheme == "https" else 80)
+
+
+def _addresses(host, port, resolve):
+    """The addresses ``host`` resolves to, in the resolver's order, each once."""
+    try:
+        found = resolve(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise Invalid(say("err_webhook_url_unresolved", host=host),
+                      field="url") from None
+    return list(dict.fromkeys(info[4][0] for info in found))
+
+
+def check_url(url, allow_loopback=False, resolve=socket.getaddrinfo):
+    """The URL, stripped, when a webhook may be sent to it; else Invalid naming
+    ``url``. Every address the host resolves to is checked (at registration; a
+    delivery checks again and connects to the address it checked: :func:`pin`)."""
+    url, _, host, port = _parse(url)
     if allow_loopback:
         return url
     if host.lower().rstrip(".") in _METADATA_HOSTS:
         raise Invalid(say("err_webhook_url_internal", host=host), field="url")
-    try:
-        addresses = {info[4][0] for info in resolve(
-            host, port or (443 if parts.scheme == "https" else 80),
-            type=socket.SOCK_STREAM)}
-    except (OSError, UnicodeError):
-        raise Invalid(say("err_webhook_url_unresolved", host=host),
-                      field="url") from None
-    if any(_refused_address(a) for a in addresses):
+    if any(_refused_address(a) for a in _addresses(host, port, resolve)):
         raise Invalid(say("err_webhook_url_internal", host=host), field="url")
     return url
+
+
+class Refused(Invalid):
+    """The URL leads, now, where a webhook may not go."""
+
+    code = "webhook_refused"
+
+
+def pin(url, allow_loopback=False, resolve=socket.getaddrinfo):
+    """Check ``url`` again at sending time and choose the address to connect to:
+    ``(url's parts, port, address)``. The name is resolved once, here; the POST
+    goes to that address (:func:`_post`), never to a second resolution that a
+    DNS answer with a short TTL could point elsewhere (DNS rebinding). Refused
+    when any address is loopback, link-local, metadata … (unless
+    ``allow_loopback``); Invalid when the name does not resolve (for now)."""
+    _, parts, host, port = _parse(url)
+    if not allow_loopback and host.lower().rstrip(".") in _METADATA_HOSTS:
+        raise Refused(say("err_webhook_url_internal", host=host), field="url")
+    addresses = _addresses(host, port, resolve)
+    bad = [a for a in addresses if _refused_address(a)]
+    if bad and not allow_loopback:
+        raise Refused(say("err_webhook_refused_now", host=host, address=bad[0]),
+                      field="url")
+    if not addresses:
+        raise Invalid(say("err_webhook_url_unresolved", host=host), field="url")
+    return parts, port, addresses[0]
 
 
 def _text(fields, name, required):
@@ -275,63 +328,108 @@ def emit(conn, action, incident, at=None):
     webhook wanting the event of ``action`` for the incident's grid, and its job.
     ``incident``: code, grid_code, status, external_system, external_ref. Returns
     the deliveries' ids."""
+    return emit_many(conn, action, [incident], at)
+
+
+def emit_many(conn, action, incidents, at=None):
+    """:func:`emit` for many incidents of one change (an import's), the
+    receivers read once; the deliveries' ids, incident by incident."""
     event = EVENT_OF_ACTION.get(action)
-    if event is None:
+    if event is None or not incidents:
         return []
     at = (at or dt.datetime.now(dt.UTC)).astimezone(workdays.CHINA_TZ)
     hooks = conn.execute(
-        "SELECT id FROM webhooks WHERE active AND %s = ANY(events)"
-        " AND (grid_code IS NULL OR left(%s, length(grid_code)) = grid_code)"
-        " ORDER BY id", (event, incident["grid_code"] or "")).fetchall()
+        "SELECT id, coalesce(grid_code, '') FROM webhooks"
+        " WHERE active AND %s = ANY(events) ORDER BY id", (event,)).fetchall()
     ids = []
-    for (webhook_id,) in hooks:
-        delivery_id = conn.execute(
-            "INSERT INTO webhook_deliveries (webhook_id, event, incident_code,"
-            " grid_code, body) VALUES (%s, %s, %s, %s, '') RETURNING id",
-            (webhook_id, event, incident["code"], incident["grid_code"])).fetchone()[0]
-        body = json.dumps({
-            "delivery_id": delivery_id, "event": event, "incident": incident["code"],
-            "external_system": incident.get("external_system"),
-            "external_ref": incident.get("external_ref"),
-            "status": incident["status"], "grid_code": incident["grid_code"],
-            "at": at.isoformat()}, ensure_ascii=False)
-        job_id = jobs.defer(conn, jobs.DELIVER, queue="webhooks",
-                            delivery_id=delivery_id)
-        conn.execute("UPDATE webhook_deliveries SET body = %s, job_id = %s"
-                     " WHERE id = %s", (body, job_id, delivery_id))
-        ids.append(delivery_id)
+    for incident in incidents if hooks else ():
+        grid = incident["grid_code"] or ""
+        for webhook_id, covered in hooks:
+            if grid.startswith(covered):
+                ids.append(_outbox(conn, webhook_id, event, incident, at))
     return ids
 
 
-def _post(url, secret, delivery_id, event, body):
-    """POST ``body``; ``(status or None, error text or None)``, 2xx with no error."""
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8",
-        "User-Agent": "gridgov-webhooks",
-        "X-Gridgov-Event": event, "X-Gridgov-Delivery": str(delivery_id),
-        "X-Gridgov-Signature": sign(secret, body)})
-    # no redirects followed: a 3xx is an answer to retry, never a new target
-    opener = urllib.request.build_opener(_NoRedirect)
+def _outbox(conn, webhook_id, event, incident, at):
+    """One outbox row and its job; the row's id."""
+    delivery_id = conn.execute(
+        "INSERT INTO webhook_deliveries (webhook_id, event, incident_code,"
+        " grid_code, body) VALUES (%s, %s, %s, %s, '') RETURNING id",
+        (webhook_id, event, incident["code"], incident["grid_code"])).fetchone()[0]
+    body = json.dumps({
+        "delivery_id": delivery_id, "event": event, "incident": incident["code"],
+        "external_system": incident.get("external_system"),
+        "external_ref": incident.get("external_ref"),
+        "status": incident["status"], "grid_code": incident["grid_code"],
+        "at": at.isoformat()}, ensure_ascii=False)
+    job_id = jobs.defer(conn, jobs.DELIVER, queue="webhooks",
+                        delivery_id=delivery_id)
+    conn.execute("UPDATE webhook_deliveries SET body = %s, job_id = %s"
+                 " WHERE id = %s", (body, job_id, delivery_id))
+    return delivery_id
+
+
+class _Pinned(http.client.HTTPConnection):
+    """HTTP to ``address``, the name still in the Host header."""
+
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedTLS(http.client.HTTPSConnection):
+    """HTTPS to ``address``: the certificate checked against the name (SNI too)."""
+
+    def __init__(self, host, port, address, timeout):
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.address = address
+
+    def connect(self):
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def _post(target, secret, delivery_id, event, body):
+    """POST ``body`` to ``target`` (:func:`pin`'s answer); ``(status or None,
+    error text or None)``, 2xx with no error. No redirect is followed: a 3xx is an
+    answer to retry, never a new target."""
+    parts, port, address = target
+    kind = _PinnedTLS if parts.scheme == "https" else _Pinned
+    connection = kind(parts.hostname, port, address, TIMEOUT_S)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with opener.open(request, timeout=TIMEOUT_S) as answer:
-            return answer.status, None
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return exc.code, f"HTTP {exc.code}"
-    except (OSError, ValueError) as exc:  # refused, timed out, reset, bad URL
-        return None, str(getattr(exc, "reason", None) or exc)[:500]
+        connection.request("POST", path, body=body, headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "gridgov-webhooks",
+            "X-Gridgov-Event": event, "X-Gridgov-Delivery": str(delivery_id),
+            "X-Gridgov-Signature": sign(secret, body)})
+        answer = connection.getresponse()
+        answer.read()
+    except (OSError, http.client.HTTPException) as exc:  # refused, timed out,
+        return None, (str(exc) or type(exc).__name__)[:500]  # reset, TLS, garbage
+    finally:
+        connection.close()
+    if 200 <= answer.status < 300:
+        return answer.status, None
+    return answer.status, f"HTTP {answer.status}"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def deliver(conn, delivery_id, last=False):
+def deliver(conn, delivery_id, last=False, allow_loopback=False,
+            resolve=socket.getaddrinfo):
     """Send one outbox row (the job's work): delivered on a 2xx; otherwise the
     attempt is recorded and DeliveryFailed raised (the queue retries it), the
     row 'failed' when ``last``. A row already delivered, or whose webhook is
-    gone or disabled, sends nothing."""
+    gone or disabled, sends nothing.
+
+    The URL is checked again now (:func:`pin`, with the deployment's
+    ``allow_loopback``; ``resolve`` is the resolver, a test's hook): a name that
+    now resolves to a refused address fails the row at once with the reason,
+    and the job with DeliveryRefused, not retried (an administrator may retry
+    it); the POST goes to the address checked."""
     row = conn.cursor(row_factory=dict_row).execute(
         "SELECT d.id, d.event, d.body, d.status, w.url, w.secret, w.active"
         " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
@@ -343,8 +441,21 @@ def deliver(conn, delivery_id, last=False):
                      " last_error = %s WHERE id = %s",
                      (say("err_webhook_disabled"), delivery_id))
         return "disabled"
-    status, error = _post(row["url"], row["secret"], row["id"], row["event"],
-                          row["body"].encode())
+    try:
+        target = pin(row["url"], allow_loopback, resolve)
+    except Refused as exc:
+        conn.execute("UPDATE webhook_deliveries SET attempts = attempts + 1,"
+                     " last_status = NULL, last_error = %s, last_attempt_at = now(),"
+                     " status = 'failed' WHERE id = %s", (exc.message, delivery_id))
+        raise DeliveryRefused(say("err_webhook_not_delivered",
+                                  delivery_id=delivery_id, error=exc.message)) from None
+    except Invalid as exc:  # no address now: retried, as a receiver that is down
+        target, error = None, exc.message
+    if target is not None:
+        status, error = _post(target, row["secret"], row["id"], row["event"],
+                              row["body"].encode())
+    else:
+        status = None
     ok = status is not None and 200 <= status < 300
     conn.execute(
         "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = %s,"
@@ -362,3 +473,10 @@ class DeliveryFailed(Conflict):
     """The receiver did not take the delivery: the queue retries it."""
 
     code = "webhook_not_delivered"
+
+
+class DeliveryRefused(DeliveryFailed):
+    """The URL now leads where a webhook may not go: failed, not retried."""
+
+    code = "webhook_refused"
+    retry = False

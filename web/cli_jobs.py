@@ -16,7 +16,7 @@ import click
 
 from geo import localtime
 from geo.catalogue import say
-from layers import db, jobs
+from layers import db, jobs, webhooks
 from layers.access import SYSTEM
 from web.cli_common import database_url, friendly
 
@@ -47,7 +47,11 @@ def worker(polling, once):
         raise click.ClickException(say("err_schema_pending",
                                        pending=", ".join(pending)))
     click.echo("gridgov jobs worker running (Ctrl-C to stop)", err=True)
-    jobs.run_worker(url, polling_interval=polling, wait=not once)
+    # the setting the web app reads as WEBHOOK_ALLOW_LOOPBACK: the same for the
+    # deliveries, checked again when sent (layers/webhooks.py)
+    allow = webhooks.loopback_allowed(os.environ.get("GRIDGOV_WEBHOOK_ALLOW_LOOPBACK"))
+    jobs.run_worker(url, polling_interval=polling, wait=not once,
+                    allow_loopback=allow)
 
 
 @jobs_group.command("list")

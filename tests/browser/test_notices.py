@@ -5,13 +5,11 @@ row. On a writable copy of the demo town (the test saves)."""
 
 import io
 
-import psycopg
 import pypdf
 import pytest
 import shapely
 
-from tests.browser.conftest import open_page, served_copy
-from tests.browser.conftest import plan_state as _state
+from tests.browser.conftest import db_rows, open_page, plan_state, served_copy
 from tests.browser.test_plan import _click_grid
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -28,11 +26,6 @@ def server(databases, demo_town):
         yield s
 
 
-def _db(server, query, *params):
-    with psycopg.connect(server.url) as conn:
-        return conn.execute(query, params).fetchall()
-
-
 def _pdf_text(path):
     reader = pypdf.PdfReader(io.BytesIO(path.read_bytes()))
     return "\n".join(p.extract_text() for p in reader.pages)
@@ -44,7 +37,7 @@ SLOW = 240_000
 
 def test_the_plan_panel_sets_the_fields_and_prints_the_notice(page, server):
     page.set_default_timeout(SLOW)
-    (wkb,) = _db(server, "SELECT ST_AsBinary(geom) FROM grids WHERE code = %s",
+    (wkb,) = db_rows(server, "SELECT ST_AsBinary(geom) FROM grids WHERE code = %s",
                  MICRO)[0]
     seen = open_page(page, server.base, f"/plan?parent={LEVEL3}", "planner",
                      server.passwords["planner"], "#plan[data-state=ready]")
@@ -53,11 +46,11 @@ def test_the_plan_panel_sets_the_fields_and_prints_the_notice(page, server):
     page.fill("#plan-hours", HOURS)
     page.click("#plan-hours-save")
     page.wait_for_selector("#plan-msg.notice")
-    _state(page, "ready")
-    assert _db(server, "SELECT service_hours FROM grids WHERE code = %s",
+    plan_state(page, "ready")
+    assert db_rows(server, "SELECT service_hours FROM grids WHERE code = %s",
                MICRO) == [(HOURS,)]
     # the liaison: another number
-    (liaison, work), = _db(server, "SELECT id, phone FROM grid_staff WHERE"
+    (liaison, work), = db_rows(server, "SELECT id, phone FROM grid_staff WHERE"
                                    " grid_code = %s AND role = 'liaison'", MICRO)
     page.wait_for_selector(f"#plan-notice-people tr[data-staff='{liaison}']")
     row = page.locator(f"#plan-notice-people tr[data-staff='{liaison}']")
@@ -65,7 +58,7 @@ def test_the_plan_panel_sets_the_fields_and_prints_the_notice(page, server):
     row.locator("input").fill(OTHER)
     row.locator("input").dispatch_event("change")
     for _ in range(50):  # saved when the field changes
-        saved = _db(server, "SELECT notice_phone_choice, notice_phone FROM"
+        saved = db_rows(server, "SELECT notice_phone_choice, notice_phone FROM"
                             " grid_staff WHERE id = %s", liaison)
         if saved == [("other", OTHER)]:
             break

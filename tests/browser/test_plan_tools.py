@@ -16,10 +16,13 @@ import shapely
 from shapely.geometry import LineString, Point
 from shapely.ops import split
 
-from tests.browser.conftest import db_rows as _db
-from tests.browser.conftest import open_page, served_copy
-from tests.browser.conftest import plan_state as _state
-from tests.browser.conftest import plan_xy as _xy
+from tests.browser.conftest import (
+    db_rows,
+    open_page,
+    plan_state,
+    plan_xy,
+    served_copy,
+)
 from tests.browser.test_plan import _click_grid, _micro_by_parent
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -110,16 +113,16 @@ def test_a_split_leaving_too_few_households_keeps_its_warning(
     inside = geom.representative_point()
     _zoom(page, inside.x, inside.y, 15)
     for lon, lat in line:
-        page.mouse.click(*_xy(page, lon, lat))
+        page.mouse.click(*plan_xy(page, lon, lat))
         page.wait_for_timeout(150)
-    page.mouse.click(*_xy(page, *line[-1]))
+    page.mouse.click(*plan_xy(page, *line[-1]))
     page.wait_for_function("window.gridgovPlan.state.line !== null")
     page.click("#plan-preview")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     page.click("#plan-save")
-    _state(page, "saved")
+    plan_state(page, "saved")
     # the save says so, naming both parts …
-    (new,) = [r[0] for r in _db(plan_server, "SELECT new_code FROM grid_lineage"
+    (new,) = [r[0] for r in db_rows(plan_server, "SELECT new_code FROM grid_lineage"
                                              " WHERE old_code = %s", code)]
     warned = page.eval_on_selector_all("#plan-saved-warnings li",
                                        "rows => rows.map(r => r.dataset.code)")
@@ -128,7 +131,7 @@ def test_a_split_leaving_too_few_households_keeps_its_warning(
     page.screenshot(path=str(artifacts / "plan-split-warning.png"))
     # … the warning stays on the grid's panel …
     page.goto(f"{plan_server.base}/plan?parent={parent}&select={new}")
-    _state(page, "ready")
+    plan_state(page, "ready")
     text = page.inner_text("#plan-grid-warning")
     assert "户数警告" in text and "北京时间" in text and "planner" in text
     # … its lineage from the panel: where it came from; and typing the old code
@@ -156,7 +159,7 @@ def test_a_split_leaving_too_few_households_keeps_its_warning(
     page.screenshot(path=str(artifacts / "plan-check-warnings.png"), full_page=True)
     # households come to one part by another way (an import, say): the recount
     # clears its warning, the other stays
-    n = _db(plan_server, "SELECT count(*) FROM households WHERE grid_code = %s",
+    n = db_rows(plan_server, "SELECT count(*) FROM households WHERE grid_code = %s",
             code)[0][0]
     with psycopg.connect(plan_server.url) as conn:
         conn.execute("UPDATE households SET grid_code = %s WHERE id IN (SELECT id"
@@ -167,7 +170,7 @@ def test_a_split_leaving_too_few_households_keeps_its_warning(
     assert "清除警告 1 条" in page.inner_text("#plan-check-msg")
     assert page.eval_on_selector_all("#plan-check-warnings li",
                                      "rows => rows.map(r => r.dataset.code)") == [new]
-    assert _db(plan_server, "SELECT code FROM grid_warnings") == [(new,)]
+    assert db_rows(plan_server, "SELECT code FROM grid_warnings") == [(new,)]
     assert [e for e in seen["errors"] if "404" not in e] == []
 
 
@@ -176,16 +179,16 @@ def test_micro_grids_are_proposed_and_adopted(page, plan_server, demo_town,
     parent, micro = _micro_by_parent(demo_town)[6]
     seen = _open(page, plan_server, f"/plan?parent={parent}")
     page.click("button[data-mode=propose]")
-    _state(page, "proposed")
+    plan_state(page, "proposed")
     rows = page.eval_on_selector_all("#plan-proposal-table tr[data-households]",
                                      "rows => rows.map(r => +r.dataset.households)")
-    in_grid = _db(plan_server, "SELECT count(*) FROM households WHERE grid_code"
+    in_grid = db_rows(plan_server, "SELECT count(*) FROM households WHERE grid_code"
                                " LIKE %s", parent + "%")[0][0]
     assert sum(rows) == in_grid and all(50 <= n <= 100 for n in rows)
     assert page.locator(".plan-proposal-label").count() == len(rows)  # on the map
     page.screenshot(path=str(artifacts / "plan-proposal.png"))
     page.click("#plan-adopt")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     assert "可以保存" in page.inner_text("#plan-can-save")
     # the households that move: address and head of household, masked for a
     # planner (张** as the household list gives it)
@@ -193,17 +196,17 @@ def test_micro_grids_are_proposed_and_adopted(page, plan_server, demo_town,
         "#plan-moves tr[data-kind=households]",
         "rows => rows.map(r => [+r.dataset.id, r.cells[0].innerText])")
     assert moved
-    truth = dict((i, (a, h)) for i, a, h in _db(
+    truth = dict((i, (a, h)) for i, a, h in db_rows(
         plan_server, "SELECT id, address, head_name FROM households"
                      " WHERE id = ANY(%s)", [m[0] for m in moved]))
     for hid, text in moved:
         address, head = truth[hid]
         assert address in text and head[0] + "*" in text and head not in text
-    assert _db(plan_server, "SELECT count(*) FROM grids WHERE parent_code = %s",
+    assert db_rows(plan_server, "SELECT count(*) FROM grids WHERE parent_code = %s",
                parent) == [(len(micro),)]  # nothing saved yet
     page.click("#plan-save")
-    _state(page, "saved")
-    counts = [n for _, n in _db(
+    plan_state(page, "saved")
+    counts = [n for _, n in db_rows(
         plan_server, "SELECT g.code, count(h.id) FROM grids g LEFT JOIN households h"
                      " ON h.grid_code = g.code WHERE g.parent_code = %s"
                      " GROUP BY g.code", parent)]
@@ -221,37 +224,37 @@ def test_a_micro_grid_is_created_then_deleted(page, plan_server, demo_town,
     page.click("button[data-mode=create]")
     _zoom(page, c.x, c.y, 17)
     for lon, lat in square:
-        page.mouse.click(*_xy(page, lon, lat))
+        page.mouse.click(*plan_xy(page, lon, lat))
         page.wait_for_timeout(150)
-    page.mouse.click(*_xy(page, *square[0]))  # closes the polygon
+    page.mouse.click(*plan_xy(page, *square[0]))  # closes the polygon
     page.wait_for_timeout(200)
     page.fill("#plan-name", "试建微网格")
     page.click("#plan-preview")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     assert "试建微网格" in page.inner_text("#plan-grids")
     page.click("#plan-save")
-    _state(page, "saved")
-    (new,) = [r[0] for r in _db(plan_server, "SELECT code FROM grids WHERE"
+    plan_state(page, "saved")
+    (new,) = [r[0] for r in db_rows(plan_server, "SELECT code FROM grids WHERE"
                                              " name = '试建微网格'")]
     assert new.startswith(parent)
-    assert Point(c.x, c.y).within(shapely.from_wkt(_db(
+    assert Point(c.x, c.y).within(shapely.from_wkt(db_rows(
         plan_server, "SELECT ST_AsText(geom) FROM grids WHERE code = %s", new)[0][0]))
     # delete it: previewed, then saved
     page.goto(f"{plan_server.base}/plan?parent={parent}&select={new}")
-    _state(page, "ready")
+    plan_state(page, "ready")
     page.click("button[data-mode=delete]")
     page.wait_for_selector("#plan-delete-into")
     page.select_option("#plan-delete-into", host)
     page.click("#plan-preview")
-    _state(page, "previewed")
+    plan_state(page, "previewed")
     assert page.locator(f"#plan-grids tr[data-code='{new}']").count() == 1
     assert "撤销" in page.inner_text(f"#plan-grids tr[data-code='{new}']")
     page.screenshot(path=str(artifacts / "plan-delete.png"))
     page.click("#plan-save")
-    _state(page, "saved")
-    assert _db(plan_server, "SELECT count(*) FROM grids WHERE code = %s",
+    plan_state(page, "saved")
+    assert db_rows(plan_server, "SELECT count(*) FROM grids WHERE code = %s",
                new) == [(0,)]
-    assert _db(plan_server, "SELECT kind FROM grid_lineage WHERE old_code = %s"
+    assert db_rows(plan_server, "SELECT kind FROM grid_lineage WHERE old_code = %s"
                             " AND new_code = %s", new, host) == [("merge",)]
     assert seen["errors"] == []
 

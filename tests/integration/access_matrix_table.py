@@ -216,6 +216,12 @@ TABLE = {
         "own": "A Y Y Y Y Y Y F F", "other": "A Y N N Y N Y F F"},
     ("GET", "/api/v1/grids/<code>/notices.pdf"): {
         "own": "A Y Y Y Y Y Y F F", "other": "A Y N N Y N Y F F"},
+    # a town's notices (a long PDF) drawn by the job queue: the print's state
+    # and its PDF, read as the grid's notices are
+    ("GET", "/api/v1/notice-prints/<int:print_id>"): {
+        "own": "A Y Y Y Y Y Y F F", "other": "A Y N N Y N Y F F"},
+    ("GET", "/api/v1/notice-prints/<int:print_id>/notices.pdf"): {
+        "own": "A Y Y Y Y Y Y F F", "other": "A Y N N Y N Y F F"},
     ("PATCH", "/api/v1/grids/<code>"): _GRID_EDIT,
     ("PATCH", "/api/v1/staff/<int:staff_id>"): {
         "own": _GRIDS_EDIT, "other": _GRIDS_EDIT_OTHER},

@@ -133,6 +133,11 @@ def m(databases, demo_town, tmp_path_factory):
             t["parent"] = t["grid"][:-3]  # not a sibling: `into` of a delete
         for t in (own, other):  # a webhook covering the target's micro-grid
             t["webhook"] = _webhook(c, t["grid"])["id"]
+            # a notice print drawn by the job queue, ready (a PDF of one page)
+            t["notice_print"] = c.execute(
+                "INSERT INTO notice_prints (grid_code, requested_by, role, pages,"
+                " done, status, pdf) VALUES (%s, 'admin', 'admin', 1, 1, 'ready',"
+                " '%%PDF-1.4 probe') RETURNING id", (t["grid"],)).fetchone()[0]
     common = {"lon": own["lon"], "lat": own["lat"], **_tile(own["lon"], own["lat"])}
     targets = {"-": common, "own": common | own, "other": common | other,
                "root": common | root, "global": {"user": "mx-top", "new_grid": ""}}
@@ -395,6 +400,9 @@ send("POST", "/api/v1/grids/<code>/propose-micro",
 # (409 once past the checks, nothing saved); the 公示电话 set to its default
 get("/api/v1/grids/<code>/notice", "/api/v1/grids/{grid}/notice?format=json")
 get("/api/v1/grids/<code>/notices.pdf", "/api/v1/grids/{grid}/notices.pdf")
+get("/api/v1/notice-prints/<int:print_id>", "/api/v1/notice-prints/{notice_print}")
+get("/api/v1/notice-prints/<int:print_id>/notices.pdf",
+    "/api/v1/notice-prints/{notice_print}/notices.pdf")
 send("PATCH", "/api/v1/grids/<code>", "/api/v1/grids/{grid}",
      lambda t: {"service_hours": "探针", "version": t["version"] + 1000}, ok=409)
 send("PATCH", "/api/v1/staff/<int:staff_id>", "/api/v1/staff/{staff}",

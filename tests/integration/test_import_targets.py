@@ -118,6 +118,76 @@ def test_staff_preview_through_the_api_and_rejected_csv(rw, demo_town):
     assert "role" in text and "队长" in text
 
 
+def _roster(demo_town, header, rows):
+    """A roster of liaisons of the village's second micro-grid: ``rows`` are
+    (id, the 公示电话 cell, the 公示号码 cell) under ``header``'s column names."""
+    x = micro_grids(demo_town, VILLAGE).iloc[1]
+    inside = x.geometry.representative_point()
+    lon, lat = wgs84_to_gcj02(inside.x, inside.y)
+    lines = [",".join(header)]
+    for i, (sid, choice, number) in enumerate(rows):
+        lines.append(f"{sid},联络员{i},微网格联络员,1380000{i:04d},{choice},{number},"
+                     f"{lon:.9f},{lat:.9f}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _notice_phones(url):
+    with psycopg.connect(url) as c:
+        return {r[0]: r[1:] for r in c.execute(
+            "SELECT external_id, notice_phone_choice, notice_phone FROM grid_staff"
+            " WHERE external_id LIKE 'N%' ORDER BY external_id")}
+
+
+def test_the_roster_gives_each_persons_notice_phone(rw, demo_town):
+    from layers import import_checks, notices
+
+    assert tuple(import_checks.NOTICE_CHOICES) == notices.PHONE_CHOICES
+    village_user = Principal("vadmin", "admin", VILLAGE)
+    header = ("编号", "姓名", "角色", "电话", "公示电话", "公示号码", "经度", "纬度")
+    data = _roster(demo_town, header, [
+        ("N01", "工作电话", ""), ("N02", "其他号码", "0510-88886666"),
+        ("N03", "不公示", ""), ("N04", "0510-12345678", ""), ("N05", "", ""),
+        ("N06", "", "0510-7777777"), ("N07", "none", ""),
+        # refused, each naming its row, field and why
+        ("N08", "其他号码", ""), ("N09", "none", "0510-1111111"), ("N10", "随便", ""),
+        ("N11", "0510-2222222", "0510-3333333"), ("N12", "other", "call me")])
+    report = run(rw, village_user, data, "roster.csv", "staff", crs="gcj02")
+    assert report["counts"]["added"] == 7 and report["counts"]["rejected"] == 5
+    assert _notice_phones(rw.url) == {
+        "N01": ("work", None), "N02": ("other", "0510-88886666"),
+        "N03": ("none", None), "N04": ("other", "0510-12345678"),
+        "N05": ("work", None), "N06": ("other", "0510-7777777"),
+        "N07": ("none", None)}
+    why = {r["row"]: r for r in report["rejected"]}  # the file's rows: header 1
+    assert {row: (why[row]["field"]) for row in why} == {
+        9: "notice_phone", 10: "notice_phone", 11: "notice_phone_choice",
+        12: "notice_phone", 13: "notice_phone"}
+    assert why[9]["reason"] == ("公示电话为“其他号码”时须填写公示号码（"
+                                "notice_phone_choice 'other' needs the number "
+                                "(notice_phone, 公示号码)）")
+    assert "0510-1111111" in why[10]["reason"] and "不公示" in why[10]["reason"]
+    assert why[11]["reason"].startswith("公示电话“随便”无效：可填 工作电话/work、")
+    assert "0510-2222222" in why[12]["reason"] and "0510-3333333" in why[12]["reason"]
+    assert "call me" in why[13]["reason"]
+    # English headers and labels
+    english = _roster(demo_town, ("id", "name", "role", "phone", "notice phone",
+                                  "notice number", "lon", "lat"),
+                      [("N01", "Not published", ""), ("N02", "work", ""),
+                       ("N03", "Another number", "13912345678")])
+    again = run(rw, village_user, english, "roster-en.csv", "staff", crs="gcj02")
+    assert again["counts"]["updated"] == 3, again
+    found = _notice_phones(rw.url)
+    assert (found["N01"], found["N02"], found["N03"]) == (
+        ("none", None), ("work", None), ("other", "13912345678"))
+    # a roster without the columns leaves everyone's choice as it is
+    plain = _roster(demo_town, ("编号", "姓名", "角色", "电话", "备注", "备注2",
+                                "经度", "纬度"), [("N02", "", ""), ("N04", "", "")])
+    run(rw, village_user, plain, "roster-plain.csv", "staff", crs="gcj02")
+    found = _notice_phones(rw.url)
+    assert found["N02"] == ("work", None)
+    assert found["N04"] == ("other", "0510-12345678")
+
+
 def test_staff_phones_are_masked_for_a_role_without_contact(monkeypatch):
     assert imports.mask_phone("13812345678") == "138****5678"
 

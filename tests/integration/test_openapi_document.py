@@ -103,3 +103,55 @@ def test_a_multipart_part_without_a_name_is_no_server_error(as_user):
                               content_type="multipart/form-data; boundary=b")
     assert r.status_code == 400
     assert r.get_json()["error"]["field"] == "file"
+
+
+def test_no_openapi_is_written_by_hand_in_api():
+    # every route declares its parameters (api.params.accepts): no module keeps
+    # an OPENAPI dict of its own beside the code it describes
+    from pathlib import Path
+
+    import api
+
+    hand_written = [p.name for p in Path(api.__file__).parent.glob("*.py")
+                    if re.search(r"^OPENAPI\s*=", p.read_text(encoding="utf-8"),
+                                 re.MULTILINE)]
+    assert hand_written == []
+
+
+def test_the_map_files_parameters_come_from_their_declarations(client):
+    op = client.get("/api/v1/openapi.json").get_json()["paths"][
+        "/api/v1/maps/overview.html"]["get"]
+    params = {p["name"]: p for p in op["parameters"]}
+    assert {"layers", "measure", "level", "grid", "month", "from", "to",
+            "bbox"} <= set(params)
+    from api.maps import MEASURES
+
+    assert params["measure"]["schema"]["enum"] == [k for k, _, _ in MEASURES]
+    assert params["measure"]["schema"]["default"] == "resolution_rate"
+    assert params["level"]["schema"] == {"type": "integer", "minimum": 1,
+                                         "maximum": 4}
+    assert "choropleth" in params["layers"]["description"]
+    assert {"200", "400", "403", "404", "413"} <= set(op["responses"])
+    assert "text/html" in op["responses"]["200"]["content"]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/openapi.json", "/ogc/openapi.json"])
+def test_the_document_is_built_once_per_app(app, client, monkeypatch, url):
+    from api import openapi
+
+    built = []
+    real = openapi.paths
+
+    def counted(*args, **kwargs):
+        built.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(openapi, "paths", counted)
+    app.extensions.pop("gridgov.openapi", None)  # as a fresh app
+    first, second = client.get(url), client.get(url)
+    assert first.status_code == second.status_code == 200
+    assert len(built) == 1, built  # the second request rebuilt nothing
+    assert first.get_data() == second.get_data()
+    assert first.headers["ETag"] == second.headers["ETag"]
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and len(built) == 1

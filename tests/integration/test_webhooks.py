@@ -8,6 +8,7 @@ URL receives the closing.
 
 import hashlib
 import hmac
+import io
 import json
 import os
 import socket
@@ -103,6 +104,9 @@ def wh(databases, demo_town, tmp_path_factory):
             (v + "%",)).fetchone() for v in (village_a, village_b)}
     env = os.environ | {"GRIDGOV_DATABASE_URL": wd.url,
                         "GRIDGOV_HOME": str(tmp_path_factory.mktemp("home")),
+                        # the receivers here are on loopback: allowed when
+                        # registered (the app's config above) and when sent
+                        "GRIDGOV_WEBHOOK_ALLOW_LOOPBACK": "true",
                         "GRIDGOV_JOBS_RETRY_BASE_S": "0.3",
                         "GRIDGOV_JOBS_RETRY_ATTEMPTS": str(ATTEMPTS)}
     worker = subprocess.Popen(
@@ -328,6 +332,147 @@ def test_a_failed_delivery_is_shown_to_admins_and_retried(wh, receiver):
     # a job that has not failed cannot be retried
     r = wh.client("admin").post(f"/api/v1/admin/jobs/{job_id}/retry")
     assert r.status_code == 409 and r.get_json()["error"]["field"] == "job_id"
+
+
+# -- checked again when sent, and sent to the address checked --------------------
+
+def _resolver(answers):
+    """A resolver (socket.getaddrinfo's signature) answering ``answers[host]``,
+    counting its calls: the test's DNS, the production code path unchanged."""
+    calls = []
+
+    def resolve(host, port, *args, **kwargs):
+        calls.append(host)
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+
+    resolve.calls = calls
+    return resolve
+
+
+def _outbox_row(wh, url, code="SJ-PIN-1"):
+    """A webhook for ``url`` and one outbox row for it, with no job (the module's
+    worker must not send it: the test calls ``webhooks.deliver`` itself)."""
+    with psycopg.connect(wh.url) as c:
+        hook = c.execute(
+            "INSERT INTO webhooks (name, url, secret, events, grid_code, active,"
+            " created_by) VALUES ('pin', %s, %s, '{registered}', NULL, true,"
+            " 'admin') RETURNING id", (url, SECRET)).fetchone()[0]
+        delivery = c.execute(
+            "INSERT INTO webhook_deliveries (webhook_id, event, incident_code,"
+            " body) VALUES (%s, 'registered', %s, %s) RETURNING id",
+            (hook, code, json.dumps({"incident": code}))).fetchone()[0]
+    return hook, delivery
+
+
+def _autocommit(wh):
+    """A connection as the worker's (each statement kept, as a raise leaves it)."""
+    return psycopg.connect(wh.url, autocommit=True)
+
+
+def _delivery(wh, delivery):
+    with psycopg.connect(wh.url) as c:
+        return c.execute("SELECT status, attempts, last_error FROM"
+                         " webhook_deliveries WHERE id = %s", (delivery,)).fetchone()
+
+
+def test_a_name_that_now_resolves_to_loopback_is_refused_when_sending(wh, receiver):
+    receiver.up()
+    # registered when hooks.example.test resolved to a public address …
+    public = _resolver({"hooks.example.test": "192.0.2.10"})
+    url = f"http://hooks.example.test:{receiver.port}/hook"
+    assert webhooks.check_url(url, resolve=public) == url
+    _, delivery = _outbox_row(wh, url)
+    # … and now to this machine (DNS rebinding): refused, failed with the reason
+    rebound = _resolver({"hooks.example.test": "127.0.0.1"})
+    with _autocommit(wh) as c, pytest.raises(webhooks.DeliveryRefused):
+        webhooks.deliver(c, delivery, resolve=rebound)
+    status, attempts, error = _delivery(wh, delivery)
+    assert (status, attempts) == ("failed", 1)
+    assert "127.0.0.1" in error and "hooks.example.test" in error and "（" in error
+    assert receiver.requests == []
+    # a name of the system's resolver too (localhost), and the queue does not
+    # retry such a job (an administrator may)
+    _, again = _outbox_row(wh, f"http://localhost:{receiver.port}/hook", "SJ-PIN-2")
+    with _autocommit(wh) as c, pytest.raises(webhooks.DeliveryRefused) as e:
+        webhooks.deliver(c, again)
+    assert _delivery(wh, again)[0] == "failed" and receiver.requests == []
+    job = SimpleNamespace(attempts=0)
+    assert jobs.WEBHOOK_RETRY.get_retry_decision(exception=e.value, job=job) is None
+    assert jobs.WEBHOOK_RETRY.get_retry_decision(
+        exception=webhooks.DeliveryFailed("x"), job=job) is not None
+
+
+def test_the_post_goes_to_the_address_checked(wh, receiver):
+    """Resolved once, at the check; the connection goes to that address (a name
+    no real resolver knows), the name in the Host header."""
+    receiver.up()
+    resolve = _resolver({"receiver.gridgov.test": "127.0.0.1"})
+    _, delivery = _outbox_row(wh, f"http://receiver.gridgov.test:{receiver.port}"
+                                  "/hook?from=gridgov")
+    with _autocommit(wh) as c:
+        assert webhooks.deliver(c, delivery, allow_loopback=True,
+                                resolve=resolve) == "delivered"
+    assert resolve.calls == ["receiver.gridgov.test"]
+    (seen,) = receiver.taken
+    assert seen.headers["Host"] == f"receiver.gridgov.test:{receiver.port}"
+    assert verify(seen) == {"incident": "SJ-PIN-1"}
+    assert _delivery(wh, delivery)[:2] == ("delivered", 1)
+    # a name that does not resolve now: retried later, as a receiver down
+    _, later = _outbox_row(wh, "http://gone.gridgov.test/hook", "SJ-PIN-3")
+    with _autocommit(wh) as c, pytest.raises(webhooks.DeliveryFailed) as e:
+        webhooks.deliver(c, later, allow_loopback=True, resolve=resolve)
+    assert not isinstance(e.value, webhooks.DeliveryRefused)
+    status, _, error = _delivery(wh, later)
+    assert status == "retrying" and "gone.gridgov.test" in error
+
+
+def test_the_worker_reads_the_loopback_setting():
+    assert webhooks.loopback_allowed("true") and webhooks.loopback_allowed(True)
+    assert webhooks.loopback_allowed(1) and webhooks.loopback_allowed("yes")
+    assert not any(webhooks.loopback_allowed(v)
+                   for v in (None, "", "false", "0", False, "no"))
+
+
+# -- a bulk import tells the webhooks as a single registration does --------------
+
+def test_an_incident_import_sends_one_delivery_per_registered_incident(wh,
+                                                                       receiver):
+    receiver.up()
+    hook = register_hook(wh, receiver.url, ["registered", "dispatched"])
+    code, lon, lat = wh.points[wh.village_a]
+    rows = ["事件编号,类别,来源,描述,状态,lon,lat",
+            f"IMP-W1,矛盾纠纷,热线,导入一,,{lon},{lat}",
+            f"IMP-W2,环境,热线,导入二,,{lon},{lat}",
+            f"IMP-W3,矛盾纠纷,热线,导入三,dispatched,{lon},{lat}"]
+    data = ("\n".join(rows) + "\n").encode()
+
+    def send(**args):
+        return wh.client("admin").post(
+            "/api/v1/imports", query_string={"layer": "incidents", **args},
+            data={"file": (io.BytesIO(data), "incidents.csv")},
+            content_type="multipart/form-data")
+
+    preview = send(dry_run="true")
+    assert preview.status_code == 200, preview.get_json()
+    assert deliveries(wh, hook["id"]) == []  # a preview tells nobody
+    done = send()
+    assert done.status_code in (200, 201), done.get_json()
+    assert done.get_json()["counts"]["added"] == 3
+    told = [(event, code) for _, event, code, *_ in deliveries(wh, hook["id"])]
+    # one registration each, and W3's dispatch after its registration
+    assert sorted(told) == sorted([("registered", "IMP-W1"), ("registered", "IMP-W2"),
+                                   ("registered", "IMP-W3"),
+                                   ("dispatched", "IMP-W3")])
+    assert [e for e, c in told if c == "IMP-W3"] == ["registered", "dispatched"]
+    wait_for(lambda: len(receiver.taken) == 4, what="the four deliveries")
+    bodies = sorted((b["incident"], b["event"], b["status"])
+                    for b in map(verify, receiver.taken))
+    assert bodies == [("IMP-W1", "registered", "registered"),
+                      ("IMP-W2", "registered", "registered"),
+                      ("IMP-W3", "dispatched", "dispatched"),
+                      ("IMP-W3", "registered", "registered")]
 
 
 # -- registering webhooks ---------------------------------------------------------

@@ -396,12 +396,189 @@ window.gg = (function () {
   // A vector-tile URL template (/tiles/...) for this map: on a GCJ-02 map the
   // server shifts the tiles' geometry (shift=gcj02, layers/tiles.py) so that
   // they sit on the basemap as the page's other overlays do. Baidu's tile grid is
-  // not the XYZ grid of /tiles: on a BD-09 map, null (draw the layer as GeoJSON).
+  // not the XYZ grid of /tiles: there the tiles are asked as they are and redrawn
+  // on Baidu's grid (vectorTiles).
   function tileUrl(map, url) {
     var shift = mapCrs(map);
-    if (shift === 'wgs84') { return url; }
-    if (shift === 'bd09') { return null; }
+    if (shift === 'wgs84' || shift === 'bd09') { return url; }
     return url + (url.indexOf('?') < 0 ? '?' : '&') + 'shift=' + shift;
+  }
+
+  // --- vector tiles (/tiles, Leaflet.VectorGrid) on any basemap's grid -----------
+  //
+  // gg.vectorTiles(map, url, options): L.vectorGrid.protobuf on the XYZ grid
+  // (WGS-84, or GCJ-02 with the tiles shifted by the server). On Baidu's own grid
+  // (BD09MC, tiles counted from the equator, 2^(18 - z) metres a pixel) an XYZ
+  // tile covers no Baidu tile, so each Baidu tile is drawn from the XYZ tiles
+  // that cover it, one zoom below (web mercator's z - 1 is 1.19 times Baidu's z
+  // in metres a pixel at any latitude: a Baidu tile needs one to four of them):
+  // each vertex goes from its XYZ tile's pixel to WGS-84 (web mercator inverted)
+  // and through the map's own projection (WGS-84 -> BD-09 -> BD09MC, gcoord) to
+  // the Baidu tile's pixel. A polygon is cut to its XYZ tile first (no buffer),
+  // so that the pieces of a grid from two XYZ tiles meet edge to edge, and drawn
+  // as its fill plus its outline without the cut edges. Why not GeoJSON overlays
+  // instead: a city's 20,000 micro-grids are over the ~5,000 features a page may
+  // hold, and the tiles keep every request bounded, cached and scoped as on the
+  // other basemaps.
+  var EXTENT = 4096;
+
+  function xyzPoint(ll, z) {  // WGS-84 -> global XYZ tile coordinates at zoom z
+    var n = Math.pow(2, z), s = Math.sin(ll.lat * Math.PI / 180);
+    return L.point((ll.lng + 180) / 360 * n,
+                   (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * n);
+  }
+
+  function xyzLatLng(x, y, z) {  // global XYZ tile coordinates -> WGS-84
+    var n = Math.pow(2, z);
+    return L.latLng(Math.atan(Math.sinh(Math.PI * (1 - 2 * y / n))) * 180 / Math.PI,
+                    x / n * 360 - 180);
+  }
+
+  // a ring cut to the square [0, e]² (Sutherland-Hodgman, one side at a time)
+  function cutRing(ring, e) {
+    [['x', 0, 1], ['x', e, -1], ['y', 0, 1], ['y', e, -1]].forEach(function (side) {
+      var k = side[0], v = side[1], s = side[2], o = k === 'x' ? 'y' : 'x', out = [];
+      function inside(p) { return s * (p[k] - v) >= 0; }
+      function cross(a, b) {
+        var q = {}, t = (v - a[k]) / (b[k] - a[k]);
+        q[k] = v;
+        q[o] = a[o] + t * (b[o] - a[o]);
+        return q;
+      }
+      for (var i = 0; i < ring.length; i++) {
+        var a = ring[i], b = ring[(i + 1) % ring.length];
+        if (inside(a)) {
+          out.push(a);
+          if (!inside(b)) { out.push(cross(a, b)); }
+        } else if (inside(b)) {
+          out.push(cross(a, b));
+        }
+      }
+      ring = out;
+    });
+    return ring;
+  }
+
+  // the outline of a cut ring as lines, without the edges along the square's sides
+  function outline(ring, e) {
+    var lines = [], line = [];
+    function along(a, b) {
+      return (a.x === b.x && (a.x === 0 || a.x === e)) ||
+             (a.y === b.y && (a.y === 0 || a.y === e));
+    }
+    for (var i = 0; i < ring.length; i++) {
+      var a = ring[i], b = ring[(i + 1) % ring.length];
+      if (along(a, b)) {
+        if (line.length > 1) { lines.push(line); }
+        line = [];
+        continue;
+      }
+      if (!line.length) { line.push(a); }
+      line.push(b);
+    }
+    if (line.length > 1) { lines.push(line); }
+    return lines;
+  }
+
+  // the style of a polygon's two parts: its fill without stroke, its outline
+  // without fill (properties._gg, set below)
+  function partStyle(style) {
+    if (typeof style !== 'function') {
+      var fixed = style;
+      style = function () { return fixed; };
+    }
+    return function (p, z) {
+      var found = style(p, z);
+      if (!p || !p._gg) { return found; }
+      return [].concat(found).map(function (o) {
+        return L.Util.extend({}, o, p._gg === 'fill' ? {stroke: false} : {fill: false});
+      });
+    };
+  }
+
+  function baiduVectorTiles(map, url, options) {
+    var styles = {};
+    Object.keys(options.vectorTileLayerStyles || {}).forEach(function (name) {
+      styles[name] = partStyle(options.vectorTileLayerStyles[name]);
+    });
+    var fetchXyz = L.VectorGrid.Protobuf.prototype._getVectorTilePromise;
+    var Grid = L.VectorGrid.Protobuf.extend({
+      _getVectorTilePromise: function (coords) {
+        var self = this, size = this.getTileSize(), z = Math.max(0, coords.z - 1);
+        var nw = coords.scaleBy(size), corners = [nw, nw.add(size),
+          nw.add(L.point(size.x, 0)), nw.add(L.point(0, size.y))];
+        var xyz = corners.map(function (p) { return xyzPoint(map.unproject(p, coords.z), z); });
+        var xs = xyz.map(function (p) { return p.x; }), ys = xyz.map(function (p) { return p.y; });
+        var asked = [], top = Math.pow(2, z) - 1;
+        for (var tx = Math.max(0, Math.floor(Math.min.apply(null, xs)));
+             tx <= Math.min(top, Math.floor(Math.max.apply(null, xs))); tx++) {
+          for (var ty = Math.max(0, Math.floor(Math.min.apply(null, ys)));
+               ty <= Math.min(top, Math.floor(Math.max.apply(null, ys))); ty++) {
+            asked.push({x: tx, y: ty, z: z});
+          }
+        }
+        var scale = EXTENT / size.x;
+        return Promise.all(asked.map(function (c) {
+          return fetchXyz.call(self, c).then(function (tile) {
+            return {at: c, tile: tile};
+          });
+        })).then(function (found) {
+          var out = {layers: {}};
+          found.forEach(function (item) {
+            var c = item.at;
+            Object.keys(item.tile.layers || {}).forEach(function (name) {
+              var layer = item.tile.layers[name], e = layer.extent || EXTENT;
+              var into = out.layers[name] || (out.layers[name] = {extent: EXTENT,
+                                                                  features: []});
+              function place(p) {  // XYZ tile pixel -> this Baidu tile's pixel
+                var px = map.project(xyzLatLng(c.x + p.x / e, c.y + p.y / e, c.z),
+                                     coords.z);
+                return L.point((px.x - nw.x) * scale, (px.y - nw.y) * scale);
+              }
+              (layer.features || []).forEach(function (f) {
+                var rings = f.geometry || [];
+                if (f.type === 1) {  // points: each in the tile that holds it
+                  var pts = [];
+                  rings.forEach(function (r) {
+                    r.forEach(function (p) {
+                      if (p.x >= 0 && p.x < e && p.y >= 0 && p.y < e) { pts.push(place(p)); }
+                    });
+                  });
+                  if (pts.length) {
+                    into.features.push({type: 1, properties: f.properties,
+                                        geometry: [pts]});
+                  }
+                } else if (f.type === 2) {
+                  into.features.push({type: 2, properties: f.properties,
+                                      geometry: rings.map(function (r) { return r.map(place); })});
+                } else if (f.type === 3) {
+                  var cut = rings.map(function (r) { return cutRing(r, e); })
+                    .filter(function (r) { return r.length > 2; });
+                  if (!cut.length) { return; }
+                  var lines = [];
+                  cut.forEach(function (r) { lines = lines.concat(outline(r, e)); });
+                  into.features.push({type: 3, geometry: cut.map(function (r) {
+                    return r.map(place);
+                  }), properties: L.Util.extend({}, f.properties, {_gg: 'fill'})});
+                  if (lines.length) {
+                    into.features.push({type: 2, geometry: lines.map(function (r) {
+                      return r.map(place);
+                    }), properties: L.Util.extend({}, f.properties, {_gg: 'line'})});
+                  }
+                }
+              });
+            });
+          });
+          return out;
+        });
+      }
+    });
+    return new Grid(url, L.Util.extend({}, options, {vectorTileLayerStyles: styles}));
+  }
+
+  function vectorTiles(map, url, options) {
+    if (mapCrs(map) === 'bd09') { return baiduVectorTiles(map, url, options || {}); }
+    return L.vectorGrid.protobuf(tileUrl(map, url), options);
   }
 
   function wire() {
@@ -420,5 +597,5 @@ window.gg = (function () {
   return {fmt: fmt, el: el, text: text, clear: clear, strings: strings,
           getJSON: getJSON, send: send, query: query, phone: phone, sheet: sheet,
           narrow: narrow, menus: menus, time: time, newMap: newMap, mapCrs: mapCrs,
-          toWgs84: toWgs84, tileUrl: tileUrl};
+          toWgs84: toWgs84, tileUrl: tileUrl, vectorTiles: vectorTiles};
 })();

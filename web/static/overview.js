@@ -434,9 +434,8 @@
   function tiledShapes() {
     choropleth.clearLayers();
     var prefix = state.root.code || '';
-    var url = gg.tileUrl(map, cfg.tiles);  // shifted like a GCJ-02 basemap
-    if (!url) { return; }                  // Baidu's own grid: no XYZ tiles
-    state.tiled = L.vectorGrid.protobuf(url, {
+    // shifted like a GCJ-02 basemap, redrawn on Baidu's own grid (gg.js)
+    state.tiled = gg.vectorTiles(map, cfg.tiles, {
       rendererFactory: L.canvas.tile, interactive: false, pane: 'overlayPane',
       maxNativeZoom: 22, maxZoom: 22,
       vectorTileLayerStyles: {grids: function (p) {

@@ -146,10 +146,8 @@
     T.layers.forEach(function (item) {
       var styleOf = {};
       styleOf[item.layer] = styles[item.layer];
-      // shifted like the map on a GCJ-02 basemap; none on Baidu's own grid
-      var url = gg.tileUrl(map, T.url.replace('{layer}', item.layer));
-      if (!url) { return; }
-      var layer = L.vectorGrid.protobuf(url, {
+      // shifted like the map on a GCJ-02 basemap, redrawn on Baidu's own grid
+      var layer = gg.vectorTiles(map, T.url.replace('{layer}', item.layer), {
         rendererFactory: L.canvas.tile, interactive: false, pane: 'overlayPane',
         maxNativeZoom: 22, maxZoom: 22, vectorTileLayerStyles: styleOf
       });
