@@ -27,10 +27,16 @@ row for row (``tests/integration/test_batch.py``):
 - ``camera-coverage``: ``coverage_leaf`` filled for every leaf grid lacking it,
   by ``layers.coverage.refresh`` on each partition.
 
-Points on a border (the assignments): a partition reads the points inside the
-box of its micro-grids and of the points it holds now, and assigns them against
-every micro-grid meeting that box, neighbours included, so it knows each
-point's true grid; it writes only the points :func:`geo.batch.owned` gives it.
+Points on a border (the assignments): every point is assigned against every
+micro-grid meeting the box of the points read, the neighbours' included, so a
+partition knows each point's true grid (the lowest code holding it) even on a
+county border. A household is read by position: a partition reads the
+households inside the box of its micro-grids and of those it holds now, and
+writes only those :func:`geo.batch.owned` gives it (a household on a border is
+read by both sides, written by one). A GPS track point is read by its worker:
+the partition of the worker's grid owns all the worker's points, wherever they
+lie (``track_points`` has no spatial index, and at a billion rows a year it
+will not get one for this).
 """
 
 import os
@@ -48,8 +54,8 @@ from layers.access import like_prefix
 from layers.errors import Conflict, Invalid
 from layers.import_bulk import COPY_SIGNATURE, COPY_TRAILER, binary_rows
 
-__all__ = ["JOBS", "Partition", "Report", "Stale", "partitions", "member", "prepare",
-           "run", "run_partition", "copy_out", "copy_in", "stats", "stale"]
+__all__ = ["JOBS", "Partition", "Report", "Stale", "partitions", "prepare",
+           "run", "run_partition", "copy_out", "copy_in", "Timer", "stats", "stale"]
 
 JOBS = ("assign-households", "assign-points", "heatmap-cube", "patrol-coverage",
         "camera-coverage")
@@ -71,16 +77,26 @@ class Partition:
         return self.prefix or "rest"
 
     def params(self):
-        """The parameters of :func:`member`'s test."""
+        """The parameters of :meth:`member`'s test."""
         if self.prefix is not None:
-            return {"inc": [like_prefix(self.prefix)], "exc": []}
+            # codes are digits: those under a prefix sort between it and the
+            # prefix one higher, in any collation
+            above = str(int(self.prefix) + 1).zfill(len(self.prefix))
+            return {"like": like_prefix(self.prefix), "lo": self.prefix, "hi": above}
         return {"inc": list(self.scope), "exc": [like_prefix(p) for p in self.prefixes]}
 
-
-def member(column):
-    """SQL: ``column`` (a code) is in the partition (NULL for a NULL code)."""
-    return sql.SQL("({c} LIKE ANY(%(inc)s::text[])"
-                   " AND NOT {c} LIKE ANY(%(exc)s::text[]))").format(c=sql.SQL(column))
+    def member(self, column):
+        """SQL: ``column`` (a code: an expression of ours) is in the partition
+        (NULL for a NULL code). Under a prefix: a range, which any btree index
+        of the column serves, and the LIKE (a ``text_pattern_ops`` index
+        serves it); the tasks' queries are planned with their values (a
+        connection each, never prepared)."""
+        if self.prefix is not None:
+            return sql.SQL("({c} >= %(lo)s AND {c} < %(hi)s AND {c} LIKE %(like)s)"
+                           ).format(c=sql.SQL(column))
+        return sql.SQL("({c} LIKE ANY(%(inc)s::text[])"
+                       " AND NOT {c} LIKE ANY(%(exc)s::text[]))").format(
+                           c=sql.SQL(column))
 
 
 def partitions(conn, workers, counties=None):
@@ -146,7 +162,7 @@ def copy_in(conn, table, columns):
         copy.write(COPY_TRAILER)
 
 
-class _Timer:
+class Timer:
     """Seconds spent reading, computing and writing, apart."""
 
     def __init__(self):
@@ -176,7 +192,7 @@ def run_partition(job, url, part, options):
     task = batch_jobs.TASKS[job]
     with psycopg.connect(url, autocommit=True,
                          application_name=f"gridgov-batch {job}") as conn:
-        return task(conn, part, options, _Timer())
+        return task(conn, part, options, Timer())
 
 
 # Before and after the partitions ---------------------------------------------------
@@ -247,6 +263,8 @@ def run(client, url, job, workers, counties=None, month=None, output=None,
                           choices=", ".join(JOBS)), field="job")
     if job == "patrol-coverage" and month is None:
         raise Invalid(say("err_batch_month_required"), field="month")
+    if job in ("patrol-coverage", "assign-points") and output is None:
+        raise Invalid(say("err_required", field="output"), field="output")
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         cut, parts = partitions(conn, workers, counties)

@@ -25,7 +25,7 @@ from geo import tracks as geo_tracks
 from geo.coverage import transformer
 from geo.crs import WGS84
 from geo.localtime import ZONE_NAME
-from layers.batch import copy_in, copy_out, member, stale, stats
+from layers.batch import copy_in, copy_out, stale, stats
 
 __all__ = ["TASKS", "write_coverage"]
 
@@ -41,85 +41,82 @@ def _snapshot(conn):
 # Assignments: households and GPS track points -------------------------------------
 
 _ENVELOPE = "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
-_BOX = """
-    SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
-        SELECT ST_Extent(geom) AS e FROM (
-            SELECT geom FROM grids WHERE level = 4 AND {grid}
-            UNION ALL
-            SELECT {geom} FROM {source} WHERE {held} {when}) u) b
-"""
 # micro-grids in code order: geo.assign gives a point on a shared edge the
 # lowest index, so the lowest code, as layers.assign.reassign does
 _GRIDS = f"""
     SELECT code, ST_AsBinary(geom) FROM grids
     WHERE level = 4 AND geom && {_ENVELOPE} ORDER BY code COLLATE "C"
 """
-_POINTS = """
-    SELECT {keys}, ST_X({geom}), ST_Y({geom}), coalesce({held}, false)
-    FROM {source} WHERE {geom} && {envelope} {when}
+# Households, by position: the box of the partition's micro-grids and of the
+# households it holds now, then every household inside it (GiST)
+_HOUSEHOLDS_BOX = """
+    SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
+        SELECT ST_Extent(geom) AS e FROM (
+            SELECT geom FROM grids WHERE level = 4 AND {grid}
+            UNION ALL
+            SELECT geom FROM households WHERE {held}) u) b
 """
-# what is assigned: its table (joined to what says who holds a point now), the
-# key columns and how they are written, the code of the holder
-_SOURCES = {
-    "households": {
-        "source": "households", "geom": "geom", "held": "grid_code",
-        "keys": [("id", "id", "int8")]},
-    "track_points": {
-        "source": "track_points p JOIN tracks t ON t.id = p.track_id"
-                  " LEFT JOIN grid_staff s ON s.id = t.staff_id",
-        "geom": "p.geom", "held": "coalesce(s.grid_code, '')",
-        "keys": [("track_id", "p.track_id", "int8"), ("seq", "p.seq::int8", "int8")]},
-}
+_HOUSEHOLDS = f"""
+    SELECT id, ST_X(geom), ST_Y(geom), coalesce({{held}}, false) FROM households
+    WHERE geom && {_ENVELOPE}
+"""
+# GPS track points, by their worker: track_points has no spatial index (a
+# billion rows a year), and every point has a worker's track, so the partition
+# of the worker's grid owns it and reads it through tracks (indexed by worker)
+_TRACK_POINTS = """
+    SELECT p.track_id, p.seq::int8, ST_X(p.geom), ST_Y(p.geom)
+    FROM track_points p JOIN tracks t ON t.id = p.track_id
+    LEFT JOIN grid_staff s ON s.id = t.staff_id
+    WHERE {held} {when}
+"""
 
 
-def _assigned(conn, part, options, timer, kind):
-    """The points of ``kind`` this partition owns: ``(keys, codes, read)``,
-    ``keys`` a dict of arrays, ``codes`` their micro-grids (None: in none),
-    ``read`` how many points were read (its own and its neighbours')."""
-    src = _SOURCES[kind]
-    params = part.params()
-    when = sql.SQL("")
-    if kind == "track_points" and options.get("first"):
-        when = sql.SQL("AND t.day BETWEEN %(first)s AND %(last)s")
-        params |= {"first": options["first"], "last": options["last"]}
-    parts = {"grid": member("code"), "held": member(src["held"]),
-             "geom": sql.SQL(src["geom"]), "source": sql.SQL(src["source"]),
-             "when": when}
-    with _snapshot(conn):
-        box = conn.execute(sql.SQL(_BOX).format(**parts), params).fetchone()
-        if box is None or box[0] is None:
-            timer.lap("read")
-            return {k: np.zeros(0, dtype=np.int64) for k, _, _ in src["keys"]}, \
-                np.zeros(0, dtype=object), 0
-        params |= dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))
-        grids = conn.execute(_GRIDS, params).fetchall()
-        keys = sql.SQL(", ").join(sql.SQL(expr) for _, expr, _ in src["keys"])
-        rows = copy_out(conn, sql.SQL(_POINTS).format(
-            keys=keys, envelope=sql.SQL(_ENVELOPE), **parts), params,
-            [(name, typ) for name, _, typ in src["keys"]]
-            + [("x", "float8"), ("y", "float8"), ("mine", "bool")])
-    codes = np.array([r[0] for r in grids], dtype=object)
-    polygons = shapely.from_wkb([bytes(r[1]) for r in grids])
-    points = shapely.points(rows["x"], rows["y"])
-    timer.lap("read")
+def _assign(part, codes, polygons, points, mine, timer):
+    """Each point's micro-grid (None: in none) and whether the partition owns
+    it (:func:`geo.batch.owned`), the grids being every micro-grid that meets
+    the box of the points read, in code order."""
     index = geo_assign.assign(points, polygons)
     inside = np.zeros(len(codes), dtype=bool) if part.prefix is None else \
         np.fromiter((c.startswith(part.prefix) for c in codes), bool, len(codes))
     in_run = np.fromiter((c.startswith(part.prefixes) for c in codes), bool,
                          len(codes))
-    own = geo_batch.owned(index, inside, in_run, rows["mine"])
+    own = geo_batch.owned(index, inside, in_run, mine)
     result = np.full(len(index), None, dtype=object)
     found = index >= 0
     result[found] = codes[index[found]]
     timer.lap("compute")
-    return {k: rows[k][own] for k, _, _ in src["keys"]}, result[own], len(points)
+    return result, own
+
+
+def _grids(conn, box):
+    rows = conn.execute(_GRIDS, dict(zip(("x0", "y0", "x1", "y1"), box,
+                                         strict=True))).fetchall()
+    return (np.array([r[0] for r in rows], dtype=object),
+            shapely.from_wkb([bytes(r[1]) for r in rows]))
 
 
 def owned_households(conn, part, options, timer):
-    """The households ``part`` owns and their micro-grids, nothing written
-    (what :func:`assign_households` writes; the tests look at it directly)."""
-    keys, codes, read = _assigned(conn, part, options, timer, "households")
-    return keys["id"], codes, read
+    """The households ``part`` owns, and their micro-grids: ``(ids, codes,
+    read)``, ``read`` the households read (its own and, near its borders, its
+    neighbours'). Nothing written (what :func:`assign_households` writes; the
+    tests look at it directly)."""
+    params = part.params()
+    held = part.member("grid_code")
+    with _snapshot(conn):
+        box = conn.execute(sql.SQL(_HOUSEHOLDS_BOX).format(
+            grid=part.member("code"), held=held), params).fetchone()
+        if box[0] is None:
+            timer.lap("read")
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object), 0
+        codes, polygons = _grids(conn, box)
+        rows = copy_out(conn, sql.SQL(_HOUSEHOLDS).format(held=held), params
+                        | dict(zip(("x0", "y0", "x1", "y1"), box, strict=True)),
+                        [("id", "int8"), ("x", "float8"), ("y", "float8"),
+                         ("mine", "bool")])
+    points = shapely.points(rows["x"], rows["y"])
+    timer.lap("read")
+    result, own = _assign(part, codes, polygons, points, rows["mine"], timer)
+    return rows["id"][own], result[own], len(own)
 
 
 def assign_households(conn, part, options, timer):
@@ -140,24 +137,43 @@ def assign_households(conn, part, options, timer):
 
 
 def assign_points(conn, part, options, timer):
-    """The micro-grid of the GPS track points the partition owns, as a Parquet
-    file ``part-<prefix>.parquet`` (``track_id``, ``seq``, ``grid_code``) under
-    ``options["output"]``: written aside, then renamed (never half a file)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    keys, codes, read = _assigned(conn, part, options, timer, "track_points")
+    """The micro-grid of every GPS track point of the partition's workers, as a
+    GeoParquet file ``part-<prefix>.parquet`` (``track_id``, ``seq``,
+    ``grid_code``, the point) under ``options["output"]``, written aside then
+    renamed (never half a file): the folder is one dataset, which
+    ``dask_geopandas.read_parquet`` opens as a frame of one partition per
+    file. With ``options["first"]``, only the tracks of those days."""
+    params = part.params()
+    when = sql.SQL("")
+    if options.get("first"):
+        when = sql.SQL("AND t.day BETWEEN %(first)s AND %(last)s")
+        params |= {"first": options["first"], "last": options["last"]}
+    with _snapshot(conn):
+        rows = copy_out(conn, sql.SQL(_TRACK_POINTS).format(
+            held=part.member("coalesce(s.grid_code, '')"), when=when), params,
+            [("track_id", "int8"), ("seq", "int8"), ("x", "float8"),
+             ("y", "float8")])
+        xy = np.column_stack([rows["x"], rows["y"]])
+        codes, polygons = np.zeros(0, dtype=object), np.zeros(0, dtype=object)
+        if len(xy):
+            codes, polygons = _grids(conn, [float(v) for v in (*xy.min(axis=0),
+                                                               *xy.max(axis=0))])
+    points = shapely.points(xy)
+    timer.lap("read")
+    result, _ = _assign(part, codes, polygons, points, np.ones(len(xy), dtype=bool),
+                        timer)
     folder = Path(options["output"])
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"part-{part.label}.parquet"
     aside = path.with_name(f".{path.name}.{os.getpid()}")
-    pq.write_table(pa.table({
-        "track_id": pa.array(keys["track_id"], pa.int64()),
-        "seq": pa.array(keys["seq"], pa.int32()),
-        "grid_code": pa.array(codes.tolist(), pa.string())}), aside)
+    geopandas.GeoDataFrame(
+        {"track_id": rows["track_id"], "seq": rows["seq"].astype(np.int32),
+         "grid_code": pd.Series(result, dtype="string")},
+        geometry=points, crs=WGS84,
+    ).to_parquet(aside, index=False)
     os.replace(aside, path)
     timer.lap("write")
-    return stats(part, timer, rows=read, written=len(codes), owned=len(codes))
+    return stats(part, timer, rows=len(xy), written=len(xy), owned=len(xy))
 
 
 # The heatmap's cube -----------------------------------------------------------------
@@ -177,10 +193,10 @@ _LOGGED = """
 """
 
 
-def _incidents(conn, params):
+def _incidents(conn, part, params):
     buffer = io.BytesIO()
     with conn.cursor() as cur, cur.copy(sql.SQL(_INCIDENTS).format(
-            member=member("grid_code")), params) as copy:
+            member=part.member("grid_code")), params) as copy:
         for block in copy:
             buffer.write(block)
     columns = {"category": str, "grid_code": str, "day": np.int64,
@@ -199,7 +215,7 @@ def count_cells(conn, part, options, timer):
     with _snapshot(conn):
         since = conn.execute(
             "SELECT generation FROM incident_cells_state").fetchone()[0]
-        rows = _incidents(conn, params)
+        rows = _incidents(conn, part, params)
     timer.lap("read")
     srid, cell_m = options["srid"], options["cell_m"]
     if len(rows) and srid is None:
@@ -231,7 +247,7 @@ def write_cells(conn, part, options, since, cells):
             raise stale(part)
         if generation != since:
             logged = pd.DataFrame(conn.execute(
-                sql.SQL(_LOGGED).format(member=member("grid_code")),
+                sql.SQL(_LOGGED).format(member=part.member("grid_code")),
                 params | {"since": since, "until": generation}).fetchall(),
                 columns=[*_CELL_KEYS, "n"])
             cells = pd.concat([cells, logged.astype(cells.dtypes.to_dict())])
@@ -243,7 +259,7 @@ def write_cells(conn, part, options, since, cells):
             (k, "text" if k in ("category", "grid_code") else "int4",
              cells[k].to_numpy()) for k in [*_CELL_KEYS, "n"]])
         conn.execute(sql.SQL("DELETE FROM incident_cells WHERE {}").format(
-            member("grid_code")), params)
+            part.member("grid_code")), params)
         conn.execute("INSERT INTO incident_cells (category, day, grid_code, ix, iy, n)"
                      " SELECT category, DATE '1970-01-01' + day, grid_code, ix, iy,"
                      " n FROM batch_cells")
@@ -303,7 +319,7 @@ def patrol_coverage(conn, part, options, timer):
     ``layers.tracks.summary`` does."""
     params = part.params() | {"first": options["first"], "last": options["last"]}
     with _snapshot(conn):
-        staff = conn.execute(sql.SQL(_STAFF).format(member=member("s.grid_code")),
+        staff = conn.execute(sql.SQL(_STAFF).format(member=part.member("s.grid_code")),
                              params).fetchall()
         params["staff"] = [s for s, _ in staff]
         own = {}
@@ -392,13 +408,13 @@ def camera_coverage(conn, part, options, timer):
 
     params = part.params()
     roots = [part.prefix] if part.prefix else [r[0] for r in conn.execute(
-        sql.SQL(_LEAVES).format(member=member("g.code"), missing=sql.SQL("")),
+        sql.SQL(_LEAVES).format(member=part.member("g.code"), missing=sql.SQL("")),
         params)]
     timer.lap("read")
     computed = sum(coverage.refresh(conn, root) for root in roots)
     timer.lap("compute")
     if conn.execute(sql.SQL("SELECT EXISTS ({})").format(sql.SQL(_LEAVES).format(
-            member=member("g.code"), missing=sql.SQL(_MISSING))), params
+            member=part.member("g.code"), missing=sql.SQL(_MISSING))), params
             ).fetchone()[0]:
         raise stale(part)
     return stats(part, timer, rows=computed, written=computed)
