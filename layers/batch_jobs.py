@@ -292,7 +292,7 @@ _OWN = """
     WHERE s.id = ANY(%(staff)s) ORDER BY s.id, g.code
 """
 # as layers.tracks._points reads one worker's, for all the partition's workers
-_TRACK_POINTS = """
+_PATROL_POINTS = """
     SELECT t.staff_id, extract(epoch FROM p.at)::float8, ST_X(p.geom), ST_Y(p.geom),
            t.id
     FROM track_points p JOIN tracks t ON t.id = p.track_id
@@ -325,7 +325,7 @@ def patrol_coverage(conn, part, options, timer):
         own = {}
         for sid, code in conn.execute(_OWN, params):
             own.setdefault(sid, []).append(code)
-        rows = copy_out(conn, sql.SQL(_TRACK_POINTS), params, [
+        rows = copy_out(conn, sql.SQL(_PATROL_POINTS), params, [
             ("staff", "int8"), ("at", "float8"), ("x", "float8"), ("y", "float8"),
             ("track", "int8")])
         who, first = np.unique(rows["staff"], return_index=True)

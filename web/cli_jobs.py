@@ -117,9 +117,10 @@ def dask_client(scheduler=None, workers=None):
             yield client, max(1, len(client.scheduler_info()["workers"]))
         return
     n = workers or default_workers()
+    # the scheduler's HTTP server (the dashboard, with bokeh) on a free port:
+    # its default, 8787, is another cluster's on a shared machine
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                      dashboard_address=":0" if _has_dashboard() else None,
-                      silence_logs=logging.ERROR) as cluster, \
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as client:
         yield client, n
 

@@ -84,10 +84,11 @@ def test_the_cut_goes_down_to_where_there_are_partitions_to_spread(town_url,
         -dict(zip(cut.prefixes, cut.sizes, strict=True))[p], p))
     assert parts[-1].prefix is None and parts[-1].prefixes == cut.prefixes
     with psycopg.connect(city_url) as conn:
-        # one county (320282) of two towns: by town for one worker (each holds
-        # half: not more than 1 / 2), by village for two
-        assert batch.partitions(conn, 1)[0].counts() == [(9, 2)]
-        assert batch.partitions(conn, 2)[0].counts()[0][0] == 12
+        # one county (320282) of two towns: by town for one worker (the larger
+        # town, past half of the micro-grids, by village), by village for two
+        assert batch.partitions(conn, 1)[0].counts()[0][0] == 9
+        by_village = batch.partitions(conn, 2)[0].counts()
+        assert len(by_village) == 1 and by_village[0][0] == 12 and by_village[0][1] > 8
         with pytest.raises(Exception, match="110101"):
             batch.partitions(conn, 2, counties=["110101"])
 
@@ -108,11 +109,21 @@ _SHARED_VERTICES = """
 """
 
 
+def _lowest(conn, x, y):
+    """The micro-grids holding the point, and the lowest of their codes."""
+    codes = [r[0] for r in conn.execute(
+        "SELECT code FROM grids WHERE level = 4 AND ST_Intersects(geom,"
+        " ST_SetSRID(ST_MakePoint(%s, %s), 4326))", (x, y))]
+    return codes, min(codes)
+
+
 def _border_households(conn):
-    """Households put exactly on village borders, each given the higher of its
-    two codes (the lower is right); ``{id: (lower, higher)}``."""
+    """Households put exactly on village borders, each given the higher of two
+    codes; ``{id: (the lowest code holding it, the code given)}``."""
     found = {}
-    for low, high, x, y in conn.execute(_SHARED_VERTICES).fetchall():
+    for _, high, x, y in conn.execute(_SHARED_VERTICES).fetchall():
+        codes, low = _lowest(conn, x, y)
+        assert len({c[:12] for c in codes}) >= 2  # two partitions read it
         hid = conn.execute(
             "INSERT INTO households (address, geom, grid_code) VALUES"
             " ('界上 on a border', ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)"
@@ -169,9 +180,9 @@ def test_households_are_assigned_as_the_sql_join_does(client, url):
         got = _codes(conn)
     assert got == expected
     assert report.total("written") == changed
-    # a point exactly on a border between two partitions: the lower code
+    # a point exactly on a border between two partitions: the lowest code
     for hid, (low, high) in border.items():
-        assert before[hid] == high and got[hid] == low
+        assert before[hid] == high != low == got[hid]
     # every household owned by one partition, none left out
     assert report.total("owned") == len(ownable)
 
@@ -253,7 +264,8 @@ def test_track_points_are_assigned_as_in_one_process(client, url, tmp_path):
 
     with psycopg.connect(url) as conn:
         # a patrol's point exactly on a border between two villages
-        low, high, x, y = conn.execute(_SHARED_VERTICES).fetchone()
+        _, high, x, y = conn.execute(_SHARED_VERTICES).fetchone()
+        low = _lowest(conn, x, y)[1]
         track = conn.execute("SELECT id FROM tracks ORDER BY id LIMIT 1").fetchone()[0]
         conn.execute("INSERT INTO track_points (track_id, seq, at, geom) SELECT"
                      " %s, max(seq) + 1, max(at), ST_SetSRID(ST_MakePoint(%s, %s),"
