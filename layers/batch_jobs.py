@@ -329,7 +329,7 @@ def patrol_coverage(conn, part, options, timer):
             ("staff", "int8"), ("at", "float8"), ("x", "float8"), ("y", "float8"),
             ("track", "int8")])
         who, first = np.unique(rows["staff"], return_index=True)
-        last = np.r_[first[1:], len(rows["staff"])]
+        last = np.r_[first[1:], len(rows["staff"])][:len(first)]
         boxes = {"staff": who.tolist()}
         for key, values, fn in (("x0", rows["x"], np.minimum), ("y0", rows["y"],
                                 np.minimum), ("x1", rows["x"], np.maximum),
