@@ -900,6 +900,22 @@ PAGES = {
                           "{slivers} 处碎片（小于 {m2} m²）",
                           "{grids} grids checked {where}: {errors} error(s), "
                           "{slivers} sliver(s) under {m2} m²"),
+    # `gridgov jobs run`: the batch jobs on Dask (web/cli_jobs.py)
+    "batch_cluster_local": ("本机 Dask 集群：{n} 个工作进程",
+                            "local Dask cluster: {n} worker processes"),
+    "batch_cluster_remote": ("Dask 调度器 {address}：{n} 个工作进程",
+                             "Dask scheduler {address}: {n} workers"),
+    "batch_dashboard": ("Dask 仪表盘：{link}", "Dask dashboard: {link}"),
+    "batch_cut": ("{n} 个分区：{how}，另一个收其余编码",
+                  "{n} partitions: {how}, and one for the codes under none of them"),
+    "batch_by": ("按{level}（{k} 位）{n} 个", "{n} by {level} ({k} digits)"),
+    "batch_level_6": ("区县", "county"),
+    "batch_level_9": ("乡镇", "town"),
+    "batch_level_12": ("村社区", "village"),
+    "batch_done": ("{job} 完成：{parts} 个分区，读取 {rows} 行，写入 {written} 行，"
+                   "用时 {seconds} 秒", "{job} done: {parts} partitions, {rows} rows "
+                   "read, {written} written, {seconds} s"),
+    "batch_output": ("结果已写入 {path}", "results written to {path}"),
     "import_previewed": ("预览完成，尚未写入任何数据：核对后点击“导入”。",
                          "Preview only, nothing written yet: check it, then press "
                          "Import."),
@@ -2325,6 +2341,15 @@ ERRORS = {
     "err_job_not_failed": ("后台任务 {job_id} 的状态为 {status}：只有失败的任务可以"
                            "重试", "job {job_id} is {status}: only a failed job "
                            "may be retried"),
+    "err_batch_month_required": ("patrol-coverage 须给出月份：--month YYYY-MM",
+                                 "patrol-coverage needs a month: --month YYYY-MM"),
+    "err_batch_county": ("区县代码应为 6 位数字，实为“{value}”",
+                         "a county code is 6 digits, not {value!r}"),
+    "err_batch_no_grids": ("区县 {counties} 下没有微网格",
+                           "no micro-grid in county {counties}"),
+    "err_batch_changed": ("分区 {partition} 的数据在计算期间被修改，未写入：请重新运行",
+                          "the data of partition {partition} changed while it was "
+                          "computed: nothing written, run the job again"),
     "err_action_not_allowed": ("事件 {code} 当前为{label}（{status}），不能执行 "
                                "{action}；可执行：{allowed}",
                                "cannot {action} incident {code}: it is {status} "
