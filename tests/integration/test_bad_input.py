@@ -121,7 +121,8 @@ def _good_values(url):
             "token": "0" * 32, "z": 14, "x": 13_638, "y": 6_642, "photo_id": 1,
             "visit_id": 1, "warning_id": 1, "cid": "grids-4", "fid": grid,
             "staff_id": staff, "package": "leaflet", "filename": "leaflet.js",
-            "layer": "households", "webhook_id": 1, "job_id": 1}
+            "layer": "households", "webhook_id": 1, "job_id": 1,
+            "report_id": 1}
     body = {"category": "dispute", "source": "hotline", "description": "邻里纠纷",
             "lon": lon, "lat": lat, "action": "remind", "note": "走访"}
     return query, path, body, incident
