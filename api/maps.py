@@ -11,6 +11,7 @@ the application factory hands in as ``app.extensions["gridgov.map_export"]``
 (api/ imports nothing of web/).
 """
 
+import datetime as dt
 import urllib.parse
 
 from flask import Blueprint, Response, current_app, request
@@ -20,29 +21,33 @@ from api.db import connection
 from api.exports import TooLarge
 from api.params import bbox_arg, int_arg
 from api.stats import clock, period_arg
-from geo import localtime, vocab
+from geo import choropleth, localtime, vocab
 from geo.catalogue import say, text
-from layers import audit, cameras, grids, households, ranking_print, stats
+from layers import (
+    audit,
+    cameras,
+    coverage,
+    density,
+    grids,
+    households,
+    ranking_print,
+    stats,
+)
 from layers.errors import Forbidden, Invalid
 
 __all__ = ["bp", "OPENAPI", "MEASURES", "LAYERS"]
 
 bp = Blueprint("maps", __name__)
 
-# The choropleth's measures: key in the rankings' items, how to print it, and
-# which end is worse (the legend's dark end, the list's top): the overview's too.
-MEASURES = (
-    ("resolution_rate", "share", "low"), ("timeliness", "share", "low"),
-    ("received", "count", "high"), ("per_100_households", "count", "high"),
-    ("overdue", "count", "high"), ("avg_close_days", "days", "high"),
-    ("received_change", "change", "high"), ("yoy_change", "change", "high"),
-    ("coverage", "share", "low"), ("visit_rate", "share", "low"),
-    ("score", "count", "low"),
-)
-# layer -> the permission it needs besides map:view
+# The choropleth's measures (geo/choropleth.py): the overview's too.
+MEASURES = choropleth.MEASURES
+# layer -> the permission it needs besides map:view (the overview's overlays:
+# the incident heatmap and Gi* hot spots read incidents; the cameras' views and
+# blind spots are map:view's, as on the page)
 LAYERS = {"level1": None, "level2": None, "level3": None, "level4": None,
           "households": "households:read", "cameras": None,
-          "choropleth": "incidents:read"}
+          "choropleth": "incidents:read", "heatmap": "incidents:read",
+          "hotspots": "incidents:read", "views": None, "blind": None}
 _MAX = 20_000  # features of one layer in one file (MAP_EXPORT_MAX)
 
 OPENAPI = {
@@ -63,7 +68,10 @@ OPENAPI = {
                               "description": "the choropleth's root grid"}),
                     ("month", {"type": "string", "description": "YYYY-MM"}),
                     ("bbox", {"type": "string",
-                              "description": "the extent: w,s,e,n in degrees"}))],
+                              "description": "the extent: w,s,e,n in degrees"}),
+                    ("zoom", {"type": "integer", "minimum": 0, "maximum": 22,
+                              "description": "the map's zoom: the heatmap's cells "
+                                             "as the overview draws them"}))],
             "responses": {
                 "200": {"description": "text/html, as an attachment"},
                 "400": {"description": "a bad parameter (named in error.field)"},
@@ -149,6 +157,8 @@ def overview_html():
                 raise _too_large("choropleth", cap)
             shapes = ranking_print.outlines(conn, principal, found)
             view["choropleth"] = _choropleth(found, shapes, measure)
+        view |= _overlays(conn, principal, asked, root, period or
+                          stats.default_month(now), bbox, int_arg("zoom", 0, 22))
     view["title"] = _title(principal, view)
     view["code"] = (view["choropleth"]["code"] if view["choropleth"]
                     else principal.grid_code)
@@ -179,6 +189,31 @@ def _choropleth(found, shapes, measure):
             for g in found["items"] if (geom := shapes.get(g["code"])) is not None]},
         "subtitle": " · ".join((level_zh, measure["zh"], month)),
     }
+
+
+def _overlays(conn, principal, asked, root, period, bbox, zoom):
+    """The overview's other layers as it draws them (static/overview.js): the
+    incident heatmap (kernel density of the view's extent and zoom), the Gi* hot
+    spots of the micro-grids under the root, the cameras' views and the blind
+    spots under it; each None unless asked. Too few micro-grids for Gi* leave
+    the hot spots empty, as on the page."""
+    out = {"heatmap": None, "hotspots": None, "views": None, "blind": None}
+    days = period.as_dict()
+    first, last = (dt.date.fromisoformat(days[k]) for k in ("from", "to"))
+    if "heatmap" in asked:
+        out["heatmap"] = density.heatmap(conn, principal, first, last, bbox=bbox,
+                                         zoom=zoom, geojson=True, method="kde")
+    if "hotspots" in asked:
+        try:
+            out["hotspots"] = density.hotspots(conn, principal, 4, first, last,
+                                               grid=root)
+        except Invalid:
+            out["hotspots"] = {"type": "FeatureCollection", "features": []}
+    if "views" in asked:
+        out["views"] = coverage.views(conn, principal, root)
+    if "blind" in asked:
+        out["blind"] = coverage.blind_spots(conn, principal, root)
+    return out
 
 
 def _title(principal, view):
