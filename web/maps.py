@@ -29,8 +29,8 @@ from web import assets
 from web.i18n import both, level_name, t
 
 __all__ = ["LEVEL_STYLE", "CAMERA_COLOUR", "RAMP", "HOT", "HOT_ORDER", "VIEW_STYLE",
-           "BLIND_STYLE", "path_style", "camera_features", "class_breaks",
-           "overview_html"]
+           "BLIND_STYLE", "WARNED_STYLE", "path_style", "camera_features",
+           "class_breaks", "overview_html"]
 
 # Outline weight, colour, dash and fill per level: the town reads first, micro-grids
 # last; colours distinguishable in print and for the colour-blind (Okabe-Ito).
@@ -54,6 +54,10 @@ VIEW_STYLE = {"color": "#0072B2", "weight": 1, "fillColor": "#56B4E9",
 BLIND_STYLE = {"color": "#000000", "weight": 1.5,
                "fillColor": "url(#gg-blind-hatch)", "fillOpacity": 1,
                "className": "gg-blind"}
+# a warned grid (static/overview_warnings.js): red dashes, no fill, above the
+# choropleth and distinct from every class of its ramp
+WARNED_STYLE = {"color": "#d7191c", "weight": 3, "dashArray": "6 4", "fill": False,
+                "opacity": 1}
 _HATCH = ('<svg class="gg-defs" width="0" height="0" aria-hidden="true"><defs>'
           '<pattern id="gg-blind-hatch" width="7" height="7" '
           'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'

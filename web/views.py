@@ -129,6 +129,10 @@ def _leaders(principal):
         "ramp": choropleth.RAMP, "noData": choropleth.NO_DATA,
         "styles": {"hot": maps.HOT, "hotOrder": maps.HOT_ORDER,
                    "views": maps.VIEW_STYLE, "blind": maps.BLIND_STYLE},
+        # the early warnings of the panel (static/overview_warnings.js)
+        "warnings": {"canHandle": principal.can("warnings:handle"),
+                     "style": maps.WARNED_STYLE,
+                     "dispatch": url_for("dispatch.dispatch")},
         "can": {"incidents": True},
         # a choropleth of more grids than this is drawn on the grid tiles
         "embedMax": _embed_max(),

@@ -92,7 +92,9 @@
                month: cfg.month || '', period: null, items: [], breaks: [],
                classes: {}, colours: [], exact: false,
                trail: [cfg.root]};
-  window.gridgovOverview = {state: state};
+  // panelHooks: called with the panel's warnings section each time the panel is
+  // drawn (static/overview_warnings.js)
+  window.gridgovOverview = {state: state, panelHooks: []};
 
   // SVG, not the map's canvas (prefer_canvas): paths that print sharply and that
   // carry classes the tests and the print stylesheet can find.
@@ -237,6 +239,9 @@
         online: g.online_cameras, cameras: g.cameras})));
     }).catch(function () { /* coverage is optional in the panel */ });
 
+    var warned = el('section', {className: 'gg-ew-box', id: 'gg-ew-box'});
+    panel.appendChild(warned);
+    window.gridgovOverview.panelHooks.forEach(function (hook) { hook(warned); });
     panel.appendChild(recommendSection());
     panel.appendChild(el('h3', {}, [both('ov_children'), ' · ', measure().zh]));
     var list = el('table', {className: 'gg-children', id: 'gg-children'});
