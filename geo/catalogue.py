@@ -922,7 +922,7 @@ PAGES = {
                              "Generated early on the 1st (China time) for the month "
                              "before, for every town and village."),
     "reports_stored_none": ("暂无已生成的月报。", "No reports generated yet."),
-    "reports_generated_at": ("生成时间", "Generated"),
+    "reports_generated_at": ("生成于", "Generated at"),
     "reports_on_demand": ("按需生成", "Generate now"),
     "rank_title": ("网格月度排名", "Monthly grid ranking"),
     "rank_as_of": ("截至", "as of"),

@@ -154,7 +154,8 @@ def overview_html(view):
         if view.get(key) is not None:
             layer, rows = draw(view[key])
             layer.add_to(m)
-            legend.append(rows)
+            if rows:
+                legend.append(rows)
     for level in sorted(view["levels"]):
         _grid_layer(view["levels"][level], level).add_to(m)
     if view.get("households") is not None:

@@ -90,6 +90,9 @@ def test_the_cron_line_fires_at_two_in_china_on_every_first(town):
     from croniter import croniter
 
     assert jobs.MONTHLY_REPORTS_CRON == "0 18 28-31 * *"
+    periodic = {t.task.name: t
+                for t in jobs.app.periodic_registry.periodic_tasks.values()}
+    assert periodic[jobs.MONTHLY_REPORTS].cron == jobs.MONTHLY_REPORTS_CRON
     ticks = croniter(jobs.MONTHLY_REPORTS_CRON, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     china = [ticks.get_next(dt.datetime).astimezone(CHINA) for _ in range(12 * 4)]
     firsts = [t for t in china if t.day == 1]
