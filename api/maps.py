@@ -127,6 +127,7 @@ def overview_html():
     asked = _layers(principal)
     choropleth = "choropleth" in asked
     measure, level = _measure(), int_arg("level", 1, 4)
+    zoom = int_arg("zoom", 0, 22)
     root, now, bbox = request.args.get("grid", "").strip() or None, clock(), bbox_arg()
     period = period_arg(now)
     cap = int(current_app.config.get("MAP_EXPORT_MAX", _MAX))
@@ -158,7 +159,7 @@ def overview_html():
             shapes = ranking_print.outlines(conn, principal, found)
             view["choropleth"] = _choropleth(found, shapes, measure)
         view |= _overlays(conn, principal, asked, root, period or
-                          stats.default_month(now), bbox, int_arg("zoom", 0, 22))
+                          stats.default_month(now), bbox, zoom)
     view["title"] = _title(principal, view)
     view["code"] = (view["choropleth"]["code"] if view["choropleth"]
                     else principal.grid_code)
