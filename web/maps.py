@@ -246,11 +246,10 @@ def _legend(ch):
 def _legend_section(key, list_id, rows):
     """A legend's heading (catalogue ``key`` in both languages) and its rows
     ``[(swatch class, swatch style, label)]``, as the page's."""
-    zh, en = t(key), t(key, "en")
     items = "".join(f'<li><i class="sw {cls}" style="{style}"></i>{escape(label)}'
                     "</li>" for cls, style, label in rows)
-    head = (f'<strong>{escape(zh)} <span class="en">{escape(en)}</span></strong>'
-            if key else "")
+    head = (f'<strong>{escape(t(key))} <span class="en">{escape(t(key, "en"))}'
+            "</span></strong>" if key else "")
     return f'{head}<ul id="{list_id}">{items}</ul>'
 
 
