@@ -4,6 +4,7 @@ choropleth in the ramp's colours and the page's own legend, asking for nothing.
 """
 
 import re
+from html import unescape as html_text
 from urllib.parse import unquote
 
 import pytest
@@ -120,7 +121,7 @@ def test_the_page_and_the_export_agree_on_the_micro_grids_classes(
                               r'style="background:(#[0-9a-f]{6})"></i>([^<]*)</li>',
                               block)
         assert len(exported) >= 3
-        assert [label for _, label in exported] == legend[:len(exported)]
+        assert [html_text(label) for _, label in exported] == legend[:len(exported)]
         assert [_rgb(c) for c, _ in exported] == swatches[:len(exported)]
         drawn = {}
         for props in re.findall(r'\{[^{}]*"_fill"[^{}]*\}', html):

@@ -79,8 +79,8 @@ def test_grid_boundaries_sit_on_the_gcj02_basemap_and_clicks_come_back_in_wgs84(
         outside = _answer_outside(page, base)
         seen = open_page(page, base, "/?month=2026-10", "leader", passwords["leader"],
                          "#gg-panel[data-state=ready]")
-        page.evaluate("([lat, lon, z]) => window.ggLeaflet.map.setView([lat, lon], z,"
-                      " {animate: false})", [lat, lon, Z])
+        page.evaluate("([lat, lon, z]) => { window.ggLeaflet.map.setView([lat, lon],"
+                      " z, {animate: false}); }", [lat, lon, Z])
         page.wait_for_function(
             "([tx, ty, z]) => [...document.querySelectorAll("
             "'#overview-map img.leaflet-tile')].some(t => t.complete &&"
