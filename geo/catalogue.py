@@ -918,7 +918,8 @@ PAGES = {
     "reports_word": ("Word 版", "Word"),
     "reports_pdf": ("PDF 版", "PDF"),
     "reports_stored": ("已生成的月报", "Reports generated"),
-    "reports_stored_intro": ("每月 1 日凌晨（北京时间）自动生成上月各镇街、村社区的月报。",
+    "reports_stored_intro": ("每月 1 日凌晨（北京时间）自动生成上月各镇街、"
+                             "村社区的月报。",
                              "Generated early on the 1st (China time) for the month "
                              "before, for every town and village."),
     "reports_stored_none": ("暂无已生成的月报。", "No reports generated yet."),
