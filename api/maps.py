@@ -11,39 +11,45 @@ the application factory hands in as ``app.extensions["gridgov.map_export"]``
 (api/ imports nothing of web/).
 """
 
+import datetime as dt
 import urllib.parse
 
 from flask import Blueprint, Response, current_app, request
 
 from api.auth import current, requires
 from api.db import connection, read_connection
+from api.density import ZOOM
 from api.exports import TooLarge
 from api.openapi import file
 from api.params import BBOX, GRID, LEVEL, ChoiceParam, Param, accepts
 from api.stats import PERIOD, clock
-from geo import localtime, vocab
+from geo import choropleth, localtime, vocab
 from geo.catalogue import say, text
-from layers import audit, cameras, grids, households, ranking_print, stats
+from layers import (
+    audit,
+    cameras,
+    coverage,
+    density,
+    grids,
+    households,
+    ranking_print,
+    stats,
+)
 from layers.errors import Forbidden, Invalid
 
 __all__ = ["bp", "MEASURES", "LAYERS"]
 
 bp = Blueprint("maps", __name__)
 
-# The choropleth's measures: key in the rankings' items, how to print it, and
-# which end is worse (the legend's dark end, the list's top): the overview's too.
-MEASURES = (
-    ("resolution_rate", "share", "low"), ("timeliness", "share", "low"),
-    ("received", "count", "high"), ("per_100_households", "count", "high"),
-    ("overdue", "count", "high"), ("avg_close_days", "days", "high"),
-    ("received_change", "change", "high"), ("yoy_change", "change", "high"),
-    ("coverage", "share", "low"), ("visit_rate", "share", "low"),
-    ("score", "count", "low"),
-)
-# layer -> the permission it needs besides map:view
+# The choropleth's measures (geo/choropleth.py): the overview's too.
+MEASURES = choropleth.MEASURES
+# layer -> the permission it needs besides map:view (the overview's overlays:
+# the incident heatmap and Gi* hot spots read incidents; the cameras' views and
+# blind spots are map:view's, as on the page)
 LAYERS = {"level1": None, "level2": None, "level3": None, "level4": None,
           "households": "households:read", "cameras": None,
-          "choropleth": "incidents:read"}
+          "choropleth": "incidents:read", "heatmap": "incidents:read",
+          "hotspots": "incidents:read", "views": None, "blind": None}
 _MAX = 20_000  # features of one layer in one file (MAP_EXPORT_MAX)
 
 
@@ -89,6 +95,8 @@ _PARAMS = (
     BBOX.but(zh="范围：最小经度,最小纬度,最大经度,最大纬度（默认：所示内容的范围）",
              en="the extent: min_lon,min_lat,max_lon,max_lat (default: what the "
                 "file shows)"),
+    ZOOM.but(zh="地图缩放级别：热力图的格子如总览所画",
+             en="the map's zoom: the heatmap's cells as the overview draws them"),
 )
 
 
@@ -126,7 +134,7 @@ def _too_large(name, cap):
 @requires("map:view")
 @accepts(*_PARAMS, errors=(404, 413), responses={200: file(
     "text/html", "the map as one HTML file that opens offline (an attachment)")})
-def overview_html(layers, measure, level, grid, month, from_, to, bbox):
+def overview_html(layers, measure, level, grid, month, from_, to, bbox, zoom):
     """A view of the overview as one HTML file that opens offline"""
     principal = current()
     asked = _layers(principal, layers)
@@ -161,6 +169,8 @@ def overview_html(layers, measure, level, grid, month, from_, to, bbox):
                 raise _too_large("choropleth", cap)
             shapes = ranking_print.outlines(conn, principal, found)
             view["choropleth"] = _choropleth(found, shapes, measure)
+        view |= _overlays(conn, principal, asked, root, period or
+                          stats.default_month(now), bbox, zoom)
     view["title"] = _title(principal, view)
     view["code"] = (view["choropleth"]["code"] if view["choropleth"]
                     else principal.grid_code)
@@ -191,6 +201,31 @@ def _choropleth(found, shapes, measure):
             for g in found["items"] if (geom := shapes.get(g["code"])) is not None]},
         "subtitle": " · ".join((level_zh, measure["zh"], month)),
     }
+
+
+def _overlays(conn, principal, asked, root, period, bbox, zoom):
+    """The overview's other layers as it draws them (static/overview.js): the
+    incident heatmap (kernel density of the view's extent and zoom), the Gi* hot
+    spots of the micro-grids under the root, the cameras' views and the blind
+    spots under it; each None unless asked. Too few micro-grids for Gi* leave
+    the hot spots empty, as on the page."""
+    out = {"heatmap": None, "hotspots": None, "views": None, "blind": None}
+    days = period.as_dict()
+    first, last = (dt.date.fromisoformat(days[k]) for k in ("from", "to"))
+    if "heatmap" in asked:
+        out["heatmap"] = density.heatmap(conn, principal, first, last, bbox=bbox,
+                                         zoom=zoom, geojson=True, method="kde")
+    if "hotspots" in asked:
+        try:
+            out["hotspots"] = density.hotspots(conn, principal, 4, first, last,
+                                               grid=root)
+        except Invalid:
+            out["hotspots"] = {"type": "FeatureCollection", "features": []}
+    if "views" in asked:
+        out["views"] = coverage.views(conn, principal, root)
+    if "blind" in asked:
+        out["blind"] = coverage.blind_spots(conn, principal, root)
+    return out
 
 
 def _title(principal, view):

@@ -1,5 +1,7 @@
 """GET /api/v1/reports/monthly: the monthly analysis report (《安全稳定月报分析》)
-of a grid as Word or PDF."""
+of a grid as Word or PDF, made on demand; GET /api/v1/reports/monthly/<id>: one
+of the reports the job queue generated on the 1st and stored (migration 0033),
+audited as the one made on demand."""
 
 import io
 
@@ -21,13 +23,15 @@ _FORMATS = {
 }
 
 
+FORMAT = ChoiceParam("format", "格式：Word（可编辑）或 PDF", "Word (to edit) or PDF",
+                     default="docx", choices=tuple(_FORMATS))
+
+
 @bp.get("/reports/monthly")
 @requires("incidents:read")
 @accepts(GRID.but(en="the grid (default: your jurisdiction)"),
          MONTH.but(en="YYYY-MM, China time (default: the last complete month)"),
-         ChoiceParam("format", "格式：Word（可编辑）或 PDF", "Word (to edit) or PDF",
-                     default="docx", choices=tuple(_FORMATS)),
-         responses={200: file(_FORMATS["docx"], "the report (Word or PDF)")})
+         FORMAT, responses={200: file(_FORMATS["docx"], "the report (Word or PDF)")})
 def monthly(grid, month, format):
     """The monthly analysis report (安全稳定月报分析) of a grid: figures and their
     change, categories, ranking with its map, hot spots, early warnings and their
@@ -42,8 +46,23 @@ def monthly(grid, month, format):
     # written after the pooled connection went back: drawing takes a few seconds
     data = (monthly_report.docx(model) if format == "docx"
             else monthly_report.pdf(model))
-    response = send_file(io.BytesIO(data), mimetype=_FORMATS[format],
-                         as_attachment=True,
-                         download_name=monthly_report.filename(model, format))
+    return _attachment(data, format, monthly_report.filename(model, format))
+
+
+@bp.get("/reports/monthly/<int:report_id>")
+@requires("incidents:read")
+@accepts(FORMAT, errors=(404,), responses={
+    200: file(_FORMATS["docx"], "the stored report (Word or PDF)")})
+def stored(report_id, format):
+    """One of the monthly reports generated on the 1st for every town and
+    village (listed on /reports), as it was generated; audited"""
+    with connection() as conn:
+        data, name = monthly_report.stored_file(conn, current(), report_id, format)
+    return _attachment(data, format, name)
+
+
+def _attachment(data, fmt, name):
+    response = send_file(io.BytesIO(data), mimetype=_FORMATS[fmt],
+                         as_attachment=True, download_name=name)
     response.headers["Cache-Control"] = "no-store"
     return response

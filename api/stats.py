@@ -16,7 +16,7 @@ from api.auth import current, requires
 from api.db import connection, read_connection
 from api.openapi import OBJECT, STRING, array, obj
 from api.params import GRID, LEVEL, MONTH, ChoiceParam, Param, accepts, date_arg
-from geo import localtime, workdays
+from geo import choropleth, localtime, workdays
 from geo.catalogue import both, say
 from layers import ranking_print
 from layers import stats as stats_layer
@@ -170,9 +170,11 @@ def worker_visits(grid, level, month, from_, to):
 @accepts(FORMAT, *_PERIOD, errors=(404, 503), responses={200: obj(
     "{level, period, as_of, weights, bottom, coverage_known, items: [{rank, "
     "flagged, score, code, name, coverage, area_share, cameras, online_cameras, "
-    "...figures of /stats}]} in rank order; or (format=xlsx, pdf, png) the XLSX "
-    "workbook, the PDF or the PNG page (attachment ranking-CODE-MONTH-levelN). "
-    + _SCORE, required=("items",), items=array(OBJECT), weights=OBJECT)})
+    "...figures of /stats}], classes: {measure: {breaks, exact, colours}} (the "
+    "choropleth's classes of each measure over the items)} in rank order; or "
+    "(format=xlsx, pdf, png) the XLSX workbook, the PDF or the PNG page "
+    "(attachment ranking-CODE-MONTH-levelN). " + _SCORE, required=("items",),
+    items=array(OBJECT), weights=OBJECT, classes=OBJECT)})
 def rankings(format, grid, level, month, from_, to):
     """Monthly ranking of the grids of a level (bottom three flagged), as JSON,
     XLSX, or a printable PDF or PNG page (A4 landscape, PNG at 150 dpi: title,
@@ -183,8 +185,8 @@ def rankings(format, grid, level, month, from_, to):
         found = stats_layer.rankings(conn, principal, **_query(grid, level, month))
         shapes = (ranking_print.outlines(conn, principal, found)
                   if fmt in _PRINTED else None)
-    if fmt == "json":
-        return jsonify(found)
+    if fmt == "json":  # with the choropleth's classes of every measure
+        return jsonify(found | {"classes": choropleth.classes(found["items"])})
     if fmt in _PRINTED:
         # drawn after the pooled connection went back: it takes a second or two
         return Response(ranking_print.render(found, shapes, fmt),

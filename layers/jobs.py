@@ -44,8 +44,8 @@ from layers import audit
 from layers.errors import Conflict, Invalid, NotFound
 
 __all__ = ["app", "DELIVER", "PURGE", "PRINT_NOTICES", "DAILY_PURGE_CRON",
-           "WEBHOOK_RETRY", "defer", "run_worker", "list_jobs", "retry_job", "purge",
-           "STATUSES"]
+           "MONTHLY_REPORTS", "MONTHLY_REPORTS_CRON", "WEBHOOK_RETRY", "defer",
+           "run_worker", "list_jobs", "retry_job", "purge", "STATUSES"]
 
 # Built here, opened by the worker (run_worker) or never: an App holds no
 # connection until opened, like a Blueprint; deferring goes through the
@@ -58,6 +58,12 @@ WARNINGS = "gridgov.early_warnings"
 PRINT_NOTICES = "gridgov.print_notices"
 # 01:30 China time (17:30 UTC), the day just ended being complete
 DAILY_WARNINGS_CRON = "30 17 * * *"
+MONTHLY_REPORTS = "gridgov.monthly_reports"
+# 02:00 China time on the 1st, after the month's last warnings (01:30): cron
+# lines are UTC, where that moment is 18:00 on the month's last day, which cron
+# cannot name -- so every 28th-31st, and the task does its work only when it is
+# the 1st in China (monthly_reports below).
+MONTHLY_REPORTS_CRON = "0 18 28-31 * *"
 # 03:17 China time (19:17 UTC: procrastinate reads cron lines in UTC)
 DAILY_PURGE_CRON = "17 19 * * *"
 STATUSES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborting",
@@ -149,6 +155,25 @@ def early_warnings(context, timestamp):
     day = dt.datetime.fromtimestamp(timestamp, CHINA_TZ).date() - dt.timedelta(days=1)
     with _connect(context) as conn:
         return early_warning.run(conn, today=day)
+
+
+@app.periodic(cron=MONTHLY_REPORTS_CRON, periodic_id="monthly-reports")
+@app.task(name=MONTHLY_REPORTS, queue="maintenance", pass_context=True)
+def monthly_reports(context, timestamp):
+    """On the 1st (China time): the month just ended's report of every town and
+    village, stored (``layers.monthly_report.generate_month``); on the other
+    days of the cron line nothing. Returns ``{"month", "reports"}`` or None."""
+    from geo.localtime import CHINA_TZ
+    from layers import monthly_report
+    from layers.access import SYSTEM
+
+    now = dt.datetime.fromtimestamp(timestamp, CHINA_TZ)
+    if now.day != 1:
+        return None
+    month = f"{now.date() - dt.timedelta(days=1):%Y-%m}"
+    with _connect(context) as conn:
+        done = monthly_report.generate_month(conn, SYSTEM, month, now)
+    return {"month": month, "reports": len(done)}
 
 
 def purge(conn, now=None):

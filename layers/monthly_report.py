@@ -9,10 +9,18 @@ paragraphs, tables and pictures. :func:`docx` writes it with python-docx
 (leaders edit the report in WPS or Word before it goes out) and :func:`pdf` with
 matplotlib, the same text in the same order. The last section is left for the
 centre to write.
+
+On the 1st the job queue (``layers.jobs.monthly_reports``) runs
+:func:`generate_month`: the month just ended, for every town and village, each
+report stored as Word and PDF in ``monthly_reports`` (migration 0033);
+:func:`list_stored` lists them in a jurisdiction and :func:`stored_file` hands one
+out, audited like a report made on demand.
 """
 
 import datetime as dt
 import io
+
+from psycopg import sql
 
 from geo.localtime import CHINA_TZ, LABEL
 from geo.vocab import INCIDENT_CATEGORIES, label
@@ -20,7 +28,8 @@ from layers import audit, density, disputes, print_page, ranking_print, stats, t
 from layers import incidents as incidents_layer
 from layers.access import like_prefix
 
-__all__ = ["build", "docx", "pdf", "filename"]
+__all__ = ["build", "docx", "pdf", "filename", "generate_month", "store",
+           "list_stored", "stored_file"]
 
 _STATUS_ZH = {"open": "待处置", "acknowledged": "已知悉", "assessing": "研判中",
               "dismissed": "已排除"}
@@ -152,7 +161,8 @@ def build(conn, principal, grid, month, now=None):
     sections.append(("八、下步工作建议", [("p", "（请在此填写。）")]))
     generated = now.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
     return {"title": title, "grid": grid, "month": period.as_dict()["month"],
-            "generated": f"生成时间：{generated}（{LABEL}）", "sections": sections}
+            "generated": f"生成时间：{generated}（{LABEL[0]}）", "sections": sections,
+            "overdue_listed": len(overdue["items"])}
 
 
 def _recurring_disputes(conn, principal, grid, month, period):
@@ -274,3 +284,88 @@ def pdf(model):
 def filename(model, fmt):
     """``月报-<grid>-<month>.<fmt>``."""
     return f"月报-{model['grid'] or '全辖区'}-{model['month']}.{fmt}"
+
+
+# -- the reports generated on the 1st (migration 0033) ------------------------------
+
+def generate_month(conn, principal, month, now, codes=None):
+    """Build and store the report of ``month`` for every town and village (level
+    1 and 2 grids) of ``principal``'s jurisdiction, or for the grids ``codes``;
+    each in its own transaction, so that one failing leaves the others stored
+    (RuntimeError naming the failed ones at the end). Returns the stored rows'
+    ``[(grid_code, id)]``. ``conn`` in autocommit mode (the job's)."""
+    if codes is None:
+        codes = [r[0] for r in conn.execute(
+            "SELECT code FROM grids WHERE level <= 2 AND code LIKE %s ORDER BY code",
+            (principal.prefix,))]
+    done, failed = [], []
+    for code in codes:
+        try:
+            with conn.transaction():
+                model = build(conn, principal, code, month, now=now)
+                report_id = store(conn, model, docx(model), pdf(model), now,
+                                  principal.username)
+            done.append((code, report_id))
+        except Exception as exc:  # noqa: BLE001 -- the others still get theirs
+            failed.append(f"{code}: {type(exc).__name__}: {exc}")
+    if failed:
+        raise RuntimeError(f"monthly reports of {month} failed for "
+                           + "; ".join(failed))
+    return done
+
+
+def store(conn, model, word, pdf_bytes, generated_at, generated_by):
+    """Keep one report (replacing the grid's earlier one of the same month);
+    its id."""
+    return conn.execute(
+        """INSERT INTO monthly_reports (grid_code, month, title, generated_at,
+               generated_by, overdue_listed, docx, pdf)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (grid_code, month) DO UPDATE SET title = EXCLUDED.title,
+               generated_at = EXCLUDED.generated_at,
+               generated_by = EXCLUDED.generated_by,
+               overdue_listed = EXCLUDED.overdue_listed, docx = EXCLUDED.docx,
+               pdf = EXCLUDED.pdf
+           RETURNING id""",
+        (model["grid"], model["month"], model["title"], generated_at,
+         generated_by, model.get("overdue_listed", 0), word, pdf_bytes)).fetchone()[0]
+
+
+def list_stored(conn, principal, limit=200):
+    """The stored reports of the jurisdiction, the newest month first (then the
+    latest generated, then by code): id, grid_code, grid_name, level, month,
+    title, generated_at (China time), generated_by."""
+    from psycopg.rows import dict_row
+
+    rows = conn.cursor(row_factory=dict_row).execute(
+        """SELECT r.id, r.grid_code, g.name AS grid_name, g.level, r.month, r.title,
+                  r.generated_at, r.generated_by
+           FROM monthly_reports r LEFT JOIN grids g ON g.code = r.grid_code
+           WHERE r.grid_code LIKE %s
+           ORDER BY r.month DESC, r.generated_at DESC, r.grid_code LIMIT %s""",
+        (principal.prefix, limit)).fetchall()
+    for row in rows:
+        row["generated_at"] = row["generated_at"].astimezone(CHINA_TZ)
+    return rows
+
+
+def stored_file(conn, principal, report_id, fmt):
+    """One stored report of the jurisdiction as ``(bytes, file name)`` in ``fmt``
+    ("docx" or "pdf"); NotFound outside it. Audited as the report made on demand
+    is (its overdue incidents are a reading of incidents)."""
+    from geo.catalogue import say
+    from layers.errors import NotFound
+
+    row = conn.execute(
+        sql.SQL("SELECT grid_code, month, overdue_listed, {} FROM monthly_reports"
+                " WHERE id = %s AND grid_code LIKE %s").format(
+            sql.Identifier("docx" if fmt == "docx" else "pdf")),
+        (report_id, principal.prefix)).fetchone()
+    if row is None:
+        raise NotFound(say("err_no_stored_report", report_id=report_id),
+                       field="report_id")
+    grid, month, listed, data = row
+    audit.record_read(conn, principal, "incidents",
+                      {"report": "monthly", "grid": grid, "month": month,
+                       "overdue": True, "stored": report_id}, listed)
+    return bytes(data), filename({"grid": grid, "month": month}, fmt)

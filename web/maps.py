@@ -24,10 +24,12 @@ import folium
 from branca.element import Element
 
 from geo import vocab
+from geo.choropleth import NO_DATA, RAMP, class_breaks, class_of, colour, value
 from web import assets
 from web.i18n import both, level_name, t
 
-__all__ = ["LEVEL_STYLE", "CAMERA_COLOUR", "RAMP", "path_style", "camera_features",
+__all__ = ["LEVEL_STYLE", "CAMERA_COLOUR", "RAMP", "HOT", "HOT_ORDER", "VIEW_STYLE",
+           "BLIND_STYLE", "WARNED_STYLE", "path_style", "camera_features",
            "class_breaks", "overview_html"]
 
 # Outline weight, colour, dash and fill per level: the town reads first, micro-grids
@@ -40,10 +42,28 @@ LEVEL_STYLE = {
         "fillColor": "#009E73"},
 }
 CAMERA_COLOUR = {"online": "#0072B2", "offline": "#999999", "fault": "#CC79A7"}
-# ColorBrewer YlOrRd, 5 classes (static/overview.js's RAMP): light to dark,
-# readable in greyscale print; grey for a grid without a value.
-RAMP = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
-NO_DATA = "#dddddd"
+# The overview's other layers, as static/overview.js draws them (it takes these
+# from the page's config): Gi* classes in ColorBrewer RdBu, the cameras' views,
+# the blind spots as black hatching over a grey veil (the SVG pattern
+# ``gg-blind-hatch``), the heatmap's cells in the ramp.
+HOT = {"hot_99": "#b2182b", "hot_95": "#ef8a62", "hot_90": "#fddbc7",
+       "cold_90": "#d1e5f0", "cold_95": "#67a9cf", "cold_99": "#2166ac"}
+HOT_ORDER = ("hot_99", "hot_95", "hot_90", "cold_90", "cold_95", "cold_99")
+VIEW_STYLE = {"color": "#0072B2", "weight": 1, "fillColor": "#56B4E9",
+              "fillOpacity": 0.3}
+BLIND_STYLE = {"color": "#000000", "weight": 1.5,
+               "fillColor": "url(#gg-blind-hatch)", "fillOpacity": 1,
+               "className": "gg-blind"}
+# a warned grid (static/overview_warnings.js): red dashes, no fill, above the
+# choropleth and distinct from every class of its ramp
+WARNED_STYLE = {"color": "#d7191c", "weight": 3, "dashArray": "6 4", "fill": False,
+                "opacity": 1}
+_HATCH = ('<svg class="gg-defs" width="0" height="0" aria-hidden="true"><defs>'
+          '<pattern id="gg-blind-hatch" width="7" height="7" '
+          'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+          '<rect width="7" height="7" fill="rgba(40,40,40,0.28)"></rect>'
+          '<line x1="0" y1="0" x2="0" y2="7" stroke="#000" stroke-width="2.5"></line>'
+          '</pattern></defs></svg>')
 
 
 def path_style(level):
@@ -65,51 +85,9 @@ def camera_features(cameras):
     } for cam in cameras]}
 
 
-# -- the choropleth's classes: static/overview.js's classBreaks, classOf, colour
-# and show, the same rules, so that the file's legend is the page's ------------
-
-def _quantiles(v):
-    out = [v[0]]
-    for i in range(1, 6):
-        b = v[min(len(v) - 1, math.ceil(i * len(v) / 5) - 1)]
-        if b > out[-1]:
-            out.append(b)
-    return out
-
-
-def class_breaks(values):
-    """``(breaks, exact)``: ``[min, upper of class 1, …]`` of the values (None
-    and NaN left out): quantiles in 5 classes, those of the distinct values when
-    ties merged them; with 5 distinct values or fewer one class each (``exact``:
-    the legend names the value, not a range)."""
-    v = sorted(x for x in values if x is not None and not math.isnan(x))
-    if not v:
-        return [], False
-    distinct = [x for i, x in enumerate(v) if i == 0 or x != v[i - 1]]
-    if len(distinct) <= 5:
-        return [distinct[0], *distinct], True
-    out = _quantiles(v)
-    return (out if len(out) >= 6 else _quantiles(distinct)), False
-
-
-def _class_of(v, breaks):
-    if v is None or math.isnan(v):
-        return -1
-    for i in range(1, len(breaks)):
-        if v <= breaks[i]:
-            return i - 1
-    return len(breaks) - 2
-
-
-def _colour(cls, n, worse):
-    if cls < 0:
-        return NO_DATA
-    steps = max(n - 1, 1)
-    idx = round(cls * (len(RAMP) - 1) / max(steps - 1, 1))
-    if steps == 1:
-        idx = len(RAMP) - 1
-    return RAMP[len(RAMP) - 1 - idx if worse == "low" else idx]
-
+# -- the choropleth's classes: computed once, in geo/choropleth.py (the page gets
+# them in the rankings' answer); printed here as the page prints them (``show``
+# of static/overview.js) -------------------------------------------------------
 
 def _show(v, kind):
     """A value as the page prints it (``show`` of static/overview.js)."""
@@ -125,14 +103,6 @@ def _show(v, kind):
     return str(int(r)) if r == int(r) else repr(r)
 
 
-def _value(item, key):
-    if key == "received_change":
-        return (item.get("mom") or {}).get("received_change")
-    if key == "yoy_change":
-        return (item.get("yoy") or {}).get("received_change")
-    return item.get(key)
-
-
 def _legend_rows(breaks, exact, measure):
     kind, worse = measure["kind"], measure["worse"]
     rows = []
@@ -142,7 +112,7 @@ def _legend_rows(breaks, exact, measure):
         else:
             low = _show(breaks[0], kind) if i == 0 else ">" + _show(breaks[i], kind)
             label = f"{low} – {_show(breaks[i + 1], kind)}"
-        rows.append((_colour(i, len(breaks), worse), label))
+        rows.append((colour(i, len(breaks), worse), label))
     return [*rows, (NO_DATA, t("ov_no_data"))]
 
 
@@ -159,7 +129,11 @@ def overview_html(view):
         ([[lat, lon], …] or None), ``cameras`` (``layers.cameras`` rows or
         None), ``choropleth`` (None, or ``measure`` {key, zh, en, kind, worse},
         ``items`` (the ranking's), ``shapes`` (FeatureCollection with code and
-        name), ``subtitle``), ``bbox`` ((w, s, e, n) or None: the data's).
+        name), ``subtitle``), ``bbox`` ((w, s, e, n) or None: the data's);
+        the overview's overlays, each None when not shown: ``heatmap``
+        (``layers.density.heatmap``'s GeoJSON answer, kernel density),
+        ``hotspots`` (Gi* FeatureCollection), ``views`` and ``blind`` (the
+        cameras' views and the blind spots, FeatureCollections).
 
     Returns
     -------
@@ -171,10 +145,17 @@ def overview_html(view):
     for level in (1, 2, 3):
         folium.map.CustomPane(f"grid-level-{level}", z_index=420 - 5 * level,
                               pointer_events=False).add_to(m)
-    legend = ""
+    legend = []
     if view.get("choropleth"):
         _choropleth(view["choropleth"]).add_to(m)
-        legend = _legend(view["choropleth"])
+        legend.append(_legend(view["choropleth"]))
+    for key, draw in (("heatmap", _heat_layer), ("hotspots", _hot_layer),
+                      ("views", _views_layer), ("blind", _blind_layer)):
+        if view.get(key) is not None:
+            layer, rows = draw(view[key])
+            layer.add_to(m)
+            if rows:
+                legend.append(rows)
     for level in sorted(view["levels"]):
         _grid_layer(view["levels"][level], level).add_to(m)
     if view.get("households") is not None:
@@ -191,7 +172,9 @@ def overview_html(view):
         + (f'<p>{escape(view["choropleth"]["subtitle"])}</p>'
            if view.get("choropleth") else "")
         + f'<p class="gg-export-date">{escape(view["exported"])}</p></div>'
-        + legend))
+        + (f'<div class="gg-legend" id="gg-legend">{"".join(legend)}</div>'
+           if legend else "")
+        + (_HATCH if view.get("blind") is not None else "")))
     if view.get("bbox"):
         w, s, e, n = view["bbox"]
         m.fit_bounds([[s, w], [n, e]])
@@ -213,6 +196,10 @@ _STYLE = """
 .gg-legend .sw { display: inline-block; width: 16px; height: 11px; margin-right: 6px;
   border: 1px solid #888; vertical-align: middle; }
 .gg-legend .en, .gg-export-title .en { color: #666; font-size: 11px; }
+.gg-legend .sw-outline { background: transparent; border-color: #999; }
+.gg-legend .sw-blind { border-color: #000; background: repeating-linear-gradient(
+  45deg, #000 0 2px, rgba(40,40,40,.28) 2px 5px); }
+.gg-defs { position: absolute; width: 0; height: 0; overflow: hidden; }
 .gg-tip th { text-align: left; font-weight: 600; padding: 0 8px 0 0; }
 @media (max-width: 600px) { .gg-export-title { left: 50px; right: 10px;
   max-width: none; } .gg-legend { max-width: 150px; font-size: 11px; } }
@@ -223,7 +210,7 @@ def _choropleth(ch):
     """The choropleth: each grid of the view filled by its class (``_fill``)."""
     measure = ch["measure"]
     by_code = {g["code"]: g for g in ch["items"]}
-    values = {code: _value(g, measure["key"]) for code, g in by_code.items()}
+    values = {code: value(g, measure["key"]) for code, g in by_code.items()}
     breaks, exact = class_breaks(values.values())
     ch["breaks"], ch["exact"] = breaks, exact
     features = []
@@ -232,7 +219,7 @@ def _choropleth(ch):
         v = values.get(p["code"])
         features.append({"type": "Feature", "geometry": f["geometry"], "properties": {
             "code": p["code"], "name": p["name"],
-            "_fill": _colour(_class_of(v, breaks), len(breaks), measure["worse"]),
+            "_fill": colour(class_of(v, breaks), len(breaks), measure["worse"]),
             "tip": f"{p['name']}：{measure['zh']} {_show(v, measure['kind'])}"}})
     layer = folium.FeatureGroup(name=t("ov_choropleth"))
     if features:
@@ -252,9 +239,91 @@ def _legend(ch):
     rows = "".join(f'<li class="gg-class"><i class="sw" style="background:{c}"></i>'
                    f"{escape(label)}</li>"
                    for c, label in _legend_rows(ch["breaks"], ch["exact"], m))
-    return (f'<div class="gg-legend" id="gg-legend"><strong>{escape(m["zh"])} '
-            f'<span class="en">{escape(m["en"])}</span></strong>'
-            f"<ul>{rows}</ul></div>")
+    return (f'<strong>{escape(m["zh"])} <span class="en">{escape(m["en"])}</span>'
+            f"</strong><ul>{rows}</ul>")
+
+
+def _legend_section(key, list_id, rows):
+    """A legend's heading (catalogue ``key`` in both languages) and its rows
+    ``[(swatch class, swatch style, label)]``, as the page's."""
+    items = "".join(f'<li><i class="sw {cls}" style="{style}"></i>{escape(label)}'
+                    "</li>" for cls, style, label in rows)
+    head = (f'<strong>{escape(t(key))} <span class="en">{escape(t(key, "en"))}'
+            "</span></strong>" if key else "")
+    return f'{head}<ul id="{list_id}">{items}</ul>'
+
+
+def _heat_layer(answer):
+    """The incident heatmap: the kernel density's cells in the ramp's colours
+    (classes of ``answer["breaks"]``), not interactive."""
+    layer = folium.FeatureGroup(name=t("ov_heatmap"))
+    if answer.get("features"):
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": answer["features"]},
+            style_function=lambda f: {
+                "stroke": False, "fillOpacity": 0.7, "className": "gg-heat-cell",
+                "fillColor": RAMP[min(max(f["properties"]["class"], 0),
+                                      len(RAMP) - 1)]},
+            interactive=False).add_to(layer)
+    b = answer.get("breaks") or []
+    rows = [("", f"background:{RAMP[min(j, len(RAMP) - 1)]}",
+             f"{_number(b[j])} – {_number(b[j + 1])}") for j in range(len(b) - 1)]
+    return layer, _legend_section("ov_heatmap_legend", "gg-heat-legend", rows)
+
+
+def _number(v):
+    """A break as JavaScript's String(number) writes it (the page's legend)."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def _hot_layer(fc):
+    """Gi* hot and cold spots of the micro-grids: the significant ones filled by
+    class, the others outlined; named with their class and z in a tooltip."""
+    from geo.hotspots import CLASSES
+
+    labels = {code: zh for code, zh, _en in CLASSES.values()}
+    layer = folium.FeatureGroup(name=t("ov_hotspots"))
+    features = [{**f, "properties": {
+        "class": f["properties"]["class"],
+        "tip": f"{f['properties'].get('name') or f['properties'].get('code') or ''}："
+               f"{labels.get(f['properties']['class'], '')}（z = "
+               f"{float(f['properties']['z']):.2f}）"}} for f in fc["features"]]
+    if features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            style_function=_hot_style,
+            on_each_feature=_text_tooltip([("tip", "")], sticky=True),
+        ).add_to(layer)
+    rows = [("", f"background:{HOT[k]}", labels[k]) for k in HOT_ORDER]
+    rows.append(("sw-outline", "", labels["not_significant"]))
+    return layer, _legend_section("ov_hot_legend", "gg-hot-legend", rows)
+
+
+def _hot_style(feature):
+    cls = feature["properties"]["class"]
+    if cls in HOT:
+        return {"color": "#333", "weight": 1, "fillColor": HOT[cls],
+                "fillOpacity": 0.8, "className": "gg-hot"}
+    return {"color": "#999", "weight": 0.5, "fill": False, "className": "gg-hot"}
+
+
+def _views_layer(fc):
+    """The cameras' fields of view (sectors and discs)."""
+    layer = folium.FeatureGroup(name=t("ov_views"))
+    if fc["features"]:
+        folium.GeoJson(fc, style_function=lambda _f: VIEW_STYLE | {
+            "className": "gg-view"}, interactive=False).add_to(layer)
+    return layer, ""
+
+
+def _blind_layer(fc):
+    """The blind spots: black hatching over a grey veil (the page's pattern)."""
+    layer = folium.FeatureGroup(name=t("ov_blind"))
+    if fc["features"]:
+        folium.GeoJson(fc, style_function=lambda _f: BLIND_STYLE,
+                       interactive=False).add_to(layer)
+    return layer, _legend_section(None, "gg-blind-legend", [
+        ("sw-blind", "", f"{t('ov_blind_legend')} {t('ov_blind_legend', 'en')}")])
 
 
 def _grid_layer(collection, level):

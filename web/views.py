@@ -11,7 +11,7 @@ import api.maps
 from api.auth import current, requires
 from api.db import connection
 from api.stats import clock
-from geo import vocab
+from geo import choropleth, vocab
 from geo.hotspots import CLASSES as HOT_CLASSES
 from layers import cameras, grids, households, tiles
 from web import assets, basemap, maps
@@ -126,6 +126,13 @@ def _leaders(principal):
                      for k, kind, worse in api.maps.MEASURES],
         "levels": {lv: list(pair) for lv, pair in vocab.GRID_LEVELS.items()},
         "hotLabels": {code: zh for code, zh, _en in HOT_CLASSES.values()},
+        "ramp": choropleth.RAMP, "noData": choropleth.NO_DATA,
+        "styles": {"hot": maps.HOT, "hotOrder": maps.HOT_ORDER,
+                   "views": maps.VIEW_STYLE, "blind": maps.BLIND_STYLE},
+        # the early warnings of the panel (static/overview_warnings.js)
+        "warnings": {"canHandle": principal.can("warnings:handle"),
+                     "style": maps.WARNED_STYLE,
+                     "dispatch": url_for("dispatch.dispatch")},
         "can": {"incidents": True},
         # a choropleth of more grids than this is drawn on the grid tiles
         "embedMax": _embed_max(),

@@ -4,6 +4,7 @@ choropleth in the ramp's colours and the page's own legend, asking for nothing.
 """
 
 import re
+from html import unescape as html_text
 from urllib.parse import unquote
 
 import pytest
@@ -77,3 +78,53 @@ def test_the_exported_view_opens_offline_with_its_choropleth_and_legend(
         assert errors == [], errors
     finally:
         context.close()
+
+
+def _rgb(colour):
+    """"#rrggbb" as the browser writes a style's colour: "rgb(r, g, b)"."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def test_the_page_and_the_export_agree_on_the_micro_grids_classes(
+        page, live_server, passwords, demo_town):
+    """One place for the class breaks (geo/choropleth.py): on the demo's
+    micro-grids in October (rates of 0 % and 100 % in ties, the case that once
+    split the two computations), the page's legend is the export's, swatch for
+    swatch, and every micro-grid has the same fill in both."""
+    from tests.browser.conftest import open_page
+
+    micro = demo_town.grids[demo_town.grids.level == 4]
+    open_page(page, live_server, "/?month=2026-10", "leader", passwords["leader"],
+              "#gg-panel[data-state=ready]")
+    page.select_option("#gg-level", "4")
+    page.wait_for_function(
+        "n => window.gridgovOverview.state.level === 4 && "
+        "document.querySelectorAll('path.gg-choropleth').length === n",
+        arg=len(micro))
+    page.wait_for_load_state("networkidle")
+    for measure in ("resolution_rate", "received"):
+        page.select_option("#gg-measure", measure)
+        legend = page.locator("#gg-legend li").all_inner_texts()
+        swatches = page.eval_on_selector_all(
+            "#gg-legend li i.sw", "els => els.map(e => e.style.background)")
+        fills = page.evaluate(
+            "() => { const out = {}; window.ggLeaflet.layers.choropleth.eachLayer("
+            "g => g.eachLayer && g.eachLayer(f => { out[f.feature.properties.code]"
+            " = f.options.fillColor; })); return out; }")
+        query = page.evaluate("() => window.ggLeaflet.exportQuery()")
+        html = page.request.get(f"{live_server}/api/v1/maps/overview.html?{query}"
+                                ).text()
+        block = html[html.index('id="gg-legend"'):]
+        block = block[:block.index("</ul>")]
+        exported = re.findall(r'<li class="gg-class"><i class="sw" '
+                              r'style="background:(#[0-9a-f]{6})"></i>([^<]*)</li>',
+                              block)
+        assert len(exported) >= 3
+        assert [html_text(label) for _, label in exported] == legend[:len(exported)]
+        assert [_rgb(c) for c, _ in exported] == swatches[:len(exported)]
+        drawn = {}
+        for props in re.findall(r'\{[^{}]*"_fill"[^{}]*\}', html):
+            code = re.search(r'"code":\s*"(\d+)"', props).group(1)
+            drawn[code] = re.search(r'"_fill":\s*"(#[0-9a-f]{6})"', props).group(1)
+        assert drawn == fills

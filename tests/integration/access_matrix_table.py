@@ -308,6 +308,11 @@ TABLE = {
     # the monthly report: a reading of incidents (own: the first micro-grid of
     # village A; other: one of village B)
     ("GET", "/api/v1/reports/monthly"): {"own": _INCIDENTS, "other": _INCIDENTS_OTHER},
+    # a report the job generated on the 1st and stored: read like the one made
+    # on demand (own: a stored report of village A's first micro-grid; other:
+    # one of village B)
+    ("GET", "/api/v1/reports/monthly/<int:report_id>"): {
+        "own": _INCIDENTS, "other": _INCIDENTS_OTHER},
     # early warnings: read with incidents:read; acting on one needs
     # warnings:handle (admins, dispatchers, leaders)
     ("GET", "/api/v1/warnings"): {"-": _INCIDENTS},

@@ -539,6 +539,18 @@ get("/api/v1/warnings", "/api/v1/warnings")
 get("/api/v1/reports/monthly", "/api/v1/reports/monthly?grid={grid}&month=2026-10")
 
 
+@probe("GET", "/api/v1/reports/monthly/<int:report_id>")
+def _stored_report(m, who, t):
+    """A stored monthly report of the target's grid (layers/monthly_report.py)."""
+    with psycopg.connect(m.url) as c:
+        report = c.execute(
+            "INSERT INTO monthly_reports (grid_code, month, title, generated_by,"
+            " docx, pdf) VALUES (%s, '2026-10', 'probe', 'system', %s, %s)"
+            " ON CONFLICT (grid_code, month) DO UPDATE SET title = EXCLUDED.title"
+            " RETURNING id", (t["grid"], b"docx", b"%PDF")).fetchone()[0]
+    return f"/api/v1/reports/monthly/{report}", {}
+
+
 @probe("GET", "/api/v1/warnings/<int:warning_id>")
 def _one_warning(m, who, t):
     return f"/api/v1/warnings/{_warning(m, t)[0]}", {}

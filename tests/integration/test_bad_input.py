@@ -122,7 +122,8 @@ def _good_values(url):
             "visit_id": 1, "warning_id": 1, "cid": "grids-4", "fid": grid,
             "staff_id": staff, "package": "leaflet", "filename": "leaflet.js",
             "layer": "households", "webhook_id": 1, "job_id": 1,
-            "judgement_id": 1, "task_id": 1, "level_id": 1, "print_id": 1}
+            "judgement_id": 1, "task_id": 1, "level_id": 1, "print_id": 1,
+            "report_id": 1}
     body = {"category": "dispute", "source": "hotline", "description": "邻里纠纷",
             "lon": lon, "lat": lat, "action": "remind", "note": "走访"}
     return query, path, body, incident

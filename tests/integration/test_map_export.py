@@ -135,7 +135,8 @@ def test_a_bad_parameter_is_named(client, query, field):
 
 
 @pytest.mark.parametrize(("user", "layers"), [
-    ("viewer", "households"), ("planner", "choropleth"), ("viewer", "choropleth")])
+    ("viewer", "households"), ("planner", "choropleth"), ("viewer", "choropleth"),
+    ("planner", "heatmap"), ("viewer", "hotspots")])
 def test_a_layer_the_role_may_not_read_is_refused(as_user, user, layers):
     r = as_user(user).get(URL, query_string={"layers": layers})
     assert r.status_code == 403
@@ -175,3 +176,87 @@ def test_a_layer_too_large_for_one_file_is_413(app, as_user):
     assert r.status_code == 413
     assert r.get_json()["error"]["field"] == "layers"
     assert "cameras" in r.get_json()["error"]["message"]
+
+
+def test_the_export_colours_each_grid_by_the_rankings_classes(as_user):
+    """One place for the class breaks: the rankings' answer (what the overview
+    paints with) carries each measure's classes, and the file fills every
+    micro-grid with its class's colour from them."""
+    from geo import choropleth
+
+    leader = as_user("leader")
+    ranking = leader.get(f"/api/v1/rankings?grid={TOWN}&level=4&month=2026-10")
+    assert ranking.status_code == 200
+    answer = ranking.get_json()
+    assert answer["classes"] == choropleth.classes(answer["items"])
+    for measure in ("resolution_rate", "received"):
+        c = answer["classes"][measure]
+        assert len(c["colours"]) == len(c["breaks"]) - 1 >= 3
+        html, _ = _file(leader, layers="choropleth", level="4", grid=TOWN,
+                        month="2026-10", measure=measure)
+        fills = {}  # each feature's properties: {"code", "name", "_fill", "tip"}
+        for props in re.findall(r'\{[^{}]*"_fill"[^{}]*\}', html):
+            code = re.search(r'"code":\s*"(\d+)"', props).group(1)
+            fills[code] = re.search(r'"_fill":\s*"(#[0-9a-f]{6})"', props).group(1)
+        expected = {}
+        for item in answer["items"]:
+            k = choropleth.class_of(choropleth.value(item, measure), c["breaks"])
+            expected[item["code"]] = c["colours"][k] if k >= 0 else choropleth.NO_DATA
+        assert fills == expected
+
+
+def _collections(html):
+    """Every GeoJSON the file's layers carry (folium: ``geo_json_…_add({…})``)."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while (at := html.find("_add({", at)) >= 0:
+        at += len("_add(")
+        found.append(decoder.raw_decode(html, at)[0])
+    return found
+
+
+def test_the_heatmap_hot_spots_and_camera_views_as_the_overview_shows_them(
+        as_user):
+    """The overview's other layers, read as the page reads them (the same
+    period, extent, zoom and root) and drawn in the file, with their legends."""
+    from web.maps import _number
+
+    leader = as_user("leader")
+    query = {"month": "2026-10", "grid": TOWN, "zoom": "14"}
+    html, _ = _file(leader, layers="choropleth,heatmap,hotspots,views,blind",
+                    **query)
+    period = {"from": "2026-10-01", "to": "2026-10-31"}
+    heat = leader.get("/api/v1/heatmap", query_string={
+        "format": "geojson", "method": "kde", "zoom": "14", **period}
+    ).get_json()
+    hot = leader.get("/api/v1/hotspots", query_string={
+        "level": "4", "grid": TOWN, **period}).get_json()
+    views = leader.get(f"/api/v1/coverage/views?grid={TOWN}").get_json()
+    blind = leader.get(f"/api/v1/coverage/blind-spots?grid={TOWN}").get_json()
+    assert heat["features"] and hot["features"] and views["features"]
+    drawn = _collections(html)
+
+    def like(features, key):
+        return [fc for fc in drawn if fc.get("features") and
+                len(fc["features"]) == len(features) and
+                key(fc["features"][0]) == key(features[0])]
+
+    # the cells with their classes, in the page's order
+    assert like(heat["features"], lambda f: (f["geometry"], f["properties"]["class"]))
+    [spots] = like(hot["features"], lambda f: f["geometry"])
+    assert [f["properties"]["class"] for f in spots["features"]] == \
+        [f["properties"]["class"] for f in hot["features"]]
+    assert like(views["features"], lambda f: f["geometry"])
+    if blind["features"]:
+        assert like(blind["features"], lambda f: f["geometry"])
+    assert 'id="gg-blind-hatch"' in html
+    # the legends as the page writes them: the heatmap's breaks, Gi*'s classes
+    legend = html[html.index('id="gg-legend"'):]
+    legend = legend[:legend.index("</div>")]
+    b = heat["breaks"]
+    assert f"{_number(b[0])} – {_number(b[1])}" in legend
+    for label in ("事件核密度", "热点（99% 置信）", "冷点（99% 置信）", "不显著",
+                  "监控盲区：无摄像头可见"):
+        assert label in legend, label
+    links = re.findall(
+        r"""<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']?([^"'\s>]+)""", html)
+    assert all(u.startswith("data:") for u in links), links

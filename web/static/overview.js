@@ -27,18 +27,20 @@
   var el = gg.el, text = gg.text, clear = gg.clear, q = gg.query;
   var T = gg.strings(cfg.strings), zh = T.zh, both = T.both;
 
-  // ColorBrewer YlOrRd, 5 classes: light to dark, readable in greyscale print.
-  var RAMP = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];
-  var HOT = {hot_99: '#b2182b', hot_95: '#ef8a62', hot_90: '#fddbc7',
-             cold_90: '#d1e5f0', cold_95: '#67a9cf', cold_99: '#2166ac'};
+  // ColorBrewer YlOrRd, 5 classes: light to dark, readable in greyscale print
+  // (the heatmap's; the choropleth's colours come with its classes); grey for
+  // no value (geo/choropleth.py's RAMP and NO_DATA, from the page's config).
+  var RAMP = cfg.ramp, NO_DATA = cfg.noData;
+  // Gi* classes, the cameras' views, the blind spots: drawn as the HTML export
+  // draws them (web/maps.py's HOT, VIEW_STYLE, BLIND_STYLE, in the config).
+  var HOT = cfg.styles.hot;
   var MEASURES = cfg.measures;  // [{key, zh, en, kind: count|share|days|change, worse}]
-  var HOT_ORDER = ['hot_99', 'hot_95', 'hot_90', 'cold_90', 'cold_95', 'cold_99'];
+  var HOT_ORDER = cfg.styles.hotOrder;
   // Blind spots: black diagonal hatching over a grey veil, outlined, above the
   // choropleth: unlike any colour of its ramp (the faint dark fill they had
   // vanished on its dark classes). The pattern lives in a hidden SVG of the page;
   // the SVG renderer's paths take it as their fill.
-  var BLIND = {color: '#000000', weight: 1.5, fillColor: 'url(#gg-blind-hatch)',
-               fillOpacity: 1, className: 'gg-blind'};
+  var BLIND = cfg.styles.blind;
   (function hatch() {
     var NS = 'http://www.w3.org/2000/svg';
     function node(tag, attrs) {
@@ -88,8 +90,11 @@
 
   var state = {root: cfg.root, level: cfg.level, measure: cfg.measure,
                month: cfg.month || '', period: null, items: [], breaks: [],
+               classes: {}, colours: [], exact: false,
                trail: [cfg.root]};
-  window.gridgovOverview = {state: state};
+  // panelHooks: called with the panel's warnings section each time the panel is
+  // drawn (static/overview_warnings.js)
+  window.gridgovOverview = {state: state, panelHooks: []};
 
   // SVG, not the map's canvas (prefer_canvas): paths that print sharply and that
   // carry classes the tests and the print stylesheet can find.
@@ -104,7 +109,8 @@
   choropleth.addTo(map);
   labels.addTo(map);
   control.addOverlay(choropleth, zh('ov_choropleth'));
-  window.ggLeaflet.layers.choropleth = choropleth;  // what the export draws
+  // what the export draws (static/overview_map.js's exportQuery: the shown ones)
+  window.ggLeaflet.layers.choropleth = choropleth;
   control.addOverlay(labels, zh('ov_labels'));
   if (cfg.can.incidents) {
     control.addOverlay(heat, zh('ov_heatmap'));
@@ -112,6 +118,12 @@
   }
   control.addOverlay(views, zh('ov_views'));
   control.addOverlay(blind, zh('ov_blind'));
+  window.ggLeaflet.layers.views = views;
+  window.ggLeaflet.layers.blind = blind;
+  if (cfg.can.incidents) {
+    window.ggLeaflet.layers.heatmap = heat;
+    window.ggLeaflet.layers.hotspots = hot;
+  }
   control.addOverlay(rec, zh('ov_rec_layer'));
   map.doubleClickZoom.disable();  // a double click drills down instead
 
@@ -227,6 +239,9 @@
         online: g.online_cameras, cameras: g.cameras})));
     }).catch(function () { /* coverage is optional in the panel */ });
 
+    var warned = el('section', {className: 'gg-ew-box', id: 'gg-ew-box'});
+    panel.appendChild(warned);
+    window.gridgovOverview.panelHooks.forEach(function (hook) { hook(warned); });
     panel.appendChild(recommendSection());
     panel.appendChild(el('h3', {}, [both('ov_children'), ' · ', measure().zh]));
     var list = el('table', {className: 'gg-children', id: 'gg-children'});
@@ -275,56 +290,30 @@
   // --- the choropleth ----------------------------------------------------------------
 
 
-  // Class breaks [min, upper of class 1, …, upper of class k]: a value is in the
-  // first class whose upper bound it does not pass. Quantiles of the values, 5
-  // classes; but a micro-grid's rate is often exactly 0 or 100 % (one or two
-  // incidents), and those ties merged the quantiles into two classes: then the
-  // quantiles of the distinct values. With 5 distinct values or fewer, one
-  // class each (state.exact: the legend names the value, not a range).
-  function quantiles(v) {
-    var out = [v[0]];
-    for (var i = 1; i <= 5; i++) {
-      var b = v[Math.min(v.length - 1, Math.ceil(i * v.length / 5) - 1)];
-      if (b > out[out.length - 1]) { out.push(b); }
-    }
-    return out;
-  }
-
-  function classBreaks(values) {
-    var v = values.filter(function (x) { return x !== null && !Number.isNaN(x); })
-      .sort(function (a, b) { return a - b; });
-    state.exact = false;
-    if (!v.length) { return []; }
-    var distinct = v.filter(function (x, i) { return i === 0 || x !== v[i - 1]; });
-    if (distinct.length <= 5) {
-      state.exact = true;
-      return [distinct[0]].concat(distinct);
-    }
-    var out = quantiles(v);
-    return out.length >= 6 ? out : quantiles(distinct);
-  }
-
+  // The classes of the measure come with the data: the rankings' answer carries,
+  // for every measure, the breaks [min, upper of class 1, …, upper of class k],
+  // whether each class is one value (exact: the legend names it, not a range)
+  // and each class's colour, computed once on the server (geo/choropleth.py, as
+  // the HTML export's). A value is in the first class whose upper bound it does
+  // not pass (geo.choropleth.class_of).
   function classOf(v, breaks) {
     if (v === null || v === undefined || Number.isNaN(v)) { return -1; }
     for (var i = 1; i < breaks.length; i++) { if (v <= breaks[i]) { return i - 1; } }
     return breaks.length - 2;
   }
 
-  function colour(cls, n, worse) {
-    if (cls < 0) { return '#dddddd'; }
-    var steps = Math.max(n - 1, 1);
-    var idx = Math.round(cls * (RAMP.length - 1) / Math.max(steps - 1, 1));
-    if (steps === 1) { idx = RAMP.length - 1; }
-    return RAMP[worse === 'low' ? RAMP.length - 1 - idx : idx];
+  function colour(cls) {
+    return cls < 0 || cls >= state.colours.length ? NO_DATA : state.colours[cls];
   }
 
   var features = {};
 
   function paint() {
     var m = measure();
-    state.breaks = classBreaks(state.items.map(function (it) {
-      return value(it, m.key);
-    }));
+    var c = state.classes[m.key] || {breaks: [], exact: false, colours: []};
+    state.breaks = c.breaks;
+    state.exact = c.exact;
+    state.colours = c.colours;
     var byCode = {};
     state.items.forEach(function (it) { byCode[it.code] = it; });
     state.byCode = byCode;
@@ -339,7 +328,7 @@
         var item = byCode[f.feature.properties.code];
         var v = item ? value(item, m.key) : null;
         var cls = classOf(v, state.breaks);
-        f.setStyle({fillColor: colour(cls, state.breaks.length, m.worse),
+        f.setStyle({fillColor: colour(cls),
                     fillOpacity: 0.75, color: '#444', weight: 1});
         f.setTooltipContent(text(f.feature.properties.name + '：' + m.zh + ' ' +
                                  show(v, m.kind)));
@@ -362,11 +351,11 @@
         (i === 0 ? show(b[0], m.kind) : '>' + show(b[i], m.kind)) + ' – ' +
           show(b[i + 1], m.kind);
       ul.appendChild(el('li', {className: 'gg-class'}, [
-        el('i', {className: 'sw', style: 'background:' + colour(i, b.length, m.worse)}),
+        el('i', {className: 'sw', style: 'background:' + colour(i)}),
         range]));
     }
     ul.appendChild(el('li', {}, [el('i', {className: 'sw',
-      style: 'background:#dddddd'}), zh('ov_no_data')]));
+      style: 'background:' + NO_DATA}), zh('ov_no_data')]));
     box.appendChild(ul);
     var from = cfg.tileZoom[state.level];
     if (state.tiled && from && map.getZoom() < from) {
@@ -411,6 +400,7 @@
     return getJSON(API + '/rankings?' + q(params)).then(function (answer) {
       state.answer = answer;
       state.items = answer.items || [];
+      state.classes = answer.classes || {};
       state.period = answer.period;
       if (!state.month && answer.period && answer.period.month) {
         state.month = answer.period.month;
@@ -444,8 +434,7 @@
         var item = state.byCode && state.byCode[p.code];
         var v = item ? value(item, m.key) : null;
         return {fill: true, fillOpacity: 0.75, color: '#444', weight: 0.5,
-                fillColor: colour(classOf(v, state.breaks), state.breaks.length,
-                                  m.worse)};
+                fillColor: colour(classOf(v, state.breaks))};
       }}
     });
     state.tiled.addTo(choropleth);
@@ -481,7 +470,7 @@
       });
       var layer = L.geoJSON(fc, {
         renderer: SVG,
-        style: {color: '#444', weight: 1, fillOpacity: 0.75, fillColor: '#dddddd',
+        style: {color: '#444', weight: 1, fillOpacity: 0.75, fillColor: NO_DATA,
                 className: 'gg-choropleth'},
         bubblingMouseEvents: true,
         onEachFeature: function (feature, lyr) {
@@ -728,8 +717,7 @@
     if (map.hasLayer(views)) {
       getJSON(API + '/coverage/views?' + q({grid: state.root.code})).then(function (fc) {
         views.clearLayers();
-        L.geoJSON(fc, {interactive: false, style: {color: '#0072B2', weight: 1,
-          fillColor: '#56B4E9', fillOpacity: 0.3}}).addTo(views);
+        L.geoJSON(fc, {interactive: false, style: cfg.styles.views}).addTo(views);
       }).catch(function () { /* optional layer */ });
     }
     if (map.hasLayer(blind)) {

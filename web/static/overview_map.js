@@ -220,8 +220,10 @@
       return map.hasLayer(layers[k]);
     });
     var b = map.getBounds();
+    // the zoom: the heatmap's cells as the page draws them
     var params = {layers: shown.join(','), bbox: [b.getWest(), b.getSouth(),
-      b.getEast(), b.getNorth()].map(function (x) { return x.toFixed(6); }).join(',')};
+      b.getEast(), b.getNorth()].map(function (x) { return x.toFixed(6); }).join(','),
+      zoom: map.getZoom()};
     var o = window.gridgovOverview;
     if (o && o.state) {
       params.measure = o.state.measure;
