@@ -1561,7 +1561,7 @@ CHECKS = {
                           "phone number"),
     "notice_phone_needed": ("公示电话为“其他号码”时须填写公示号码",
                             "notice_phone_choice 'other' needs the number "
-                            "(notice_phone, 公示号码)"),
+                            "(the notice_phone column)"),
     "notice_phone_unused": ("公示电话为“{choice}”时不填公示号码（收到“{value}”）",
                             "a notice number goes only with notice_phone_choice "
                             "'other' (got '{value}' with '{choice}')"),
