@@ -164,7 +164,7 @@ def test_the_roster_gives_each_persons_notice_phone(rw, demo_town):
         12: "notice_phone", 13: "notice_phone"}
     assert why[9]["reason"] == ("公示电话为“其他号码”时须填写公示号码（"
                                 "notice_phone_choice 'other' needs the number "
-                                "(notice_phone, 公示号码)）")
+                                "(the notice_phone column)）")
     assert "0510-1111111" in why[10]["reason"] and "不公示" in why[10]["reason"]
     assert why[11]["reason"].startswith("公示电话“随便”无效：可填 工作电话/work、")
     assert "0510-2222222" in why[12]["reason"] and "0510-3333333" in why[12]["reason"]
