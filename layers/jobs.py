@@ -42,8 +42,9 @@ from geo.catalogue import say
 from layers import audit
 from layers.errors import Conflict, Invalid, NotFound
 
-__all__ = ["app", "DELIVER", "PURGE", "DAILY_PURGE_CRON", "WEBHOOK_RETRY", "defer",
-           "run_worker", "list_jobs", "retry_job", "purge", "STATUSES"]
+__all__ = ["app", "DELIVER", "PURGE", "DAILY_PURGE_CRON", "PARTITIONS",
+           "WEBHOOK_RETRY", "defer", "run_worker", "list_jobs", "retry_job", "purge",
+           "STATUSES"]
 
 # Built here, opened by the worker (run_worker) or never: an App holds no
 # connection until opened, like a Blueprint; deferring goes through the
@@ -57,6 +58,10 @@ WARNINGS = "gridgov.early_warnings"
 DAILY_WARNINGS_CRON = "30 17 * * *"
 # 03:17 China time (19:17 UTC: procrastinate reads cron lines in UTC)
 DAILY_PURGE_CRON = "17 19 * * *"
+PARTITIONS = "gridgov.partitions"
+# 03:47 China time: rows waiting in a DEFAULT partition moved to their county's,
+# the track point months made ahead (layers/partitions.py)
+DAILY_PARTITIONS_CRON = "47 19 * * *"
 STATUSES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborting",
             "aborted")
 FINISHED_KEEP_DAYS = 30   # succeeded jobs and delivered deliveries kept this long
@@ -133,6 +138,16 @@ def early_warnings(context, timestamp):
     day = dt.datetime.fromtimestamp(timestamp, CHINA_TZ).date() - dt.timedelta(days=1)
     with _connect(context) as conn:
         return early_warning.run(conn, today=day)
+
+
+@app.periodic(cron=DAILY_PARTITIONS_CRON, periodic_id="daily-partitions")
+@app.task(name=PARTITIONS, queue="maintenance", pass_context=True)
+def county_partitions(context, timestamp):
+    """The county partitions' daily care (layers.partitions.daily)."""
+    from layers import partitions
+
+    with _connect(context) as conn:
+        return partitions.daily(conn)
 
 
 def purge(conn, now=None):
