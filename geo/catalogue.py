@@ -781,10 +781,10 @@ PAGES = {
     "cli_db_none_pending": ("没有待应用的迁移", "pending migrations: none"),
     "cli_db_dataset": ("数据集：{dataset}", "dataset: {dataset}"),
     "cli_db_no_dataset": ("数据库中没有数据集", "dataset: none"),
-    "cli_partition_row": ("{table}\t{name}\t区县 {county}\t约 {rows} 行\t{mb} MB"
-                          "\t{months} 个月分区",
-                          "{table}\t{name}\tcounty {county}\t~{rows} rows\t{mb} MB"
-                          "\t{months} months"),
+    "cli_partitions_header": ("按区县的分区：表、分区、区县（空为默认分区）、约行数、"
+                              "MB、月分区数",
+                              "county partitions: table, partition, county (blank: "
+                              "DEFAULT), ~rows, MB, months"),
     "cli_partitions_settled": ("已从默认分区移出的区县分区：{names}",
                                "county partitions made from DEFAULT: {names}"),
     "cli_partitions_months": ("新建轨迹点月分区 {n} 个",

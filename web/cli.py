@@ -196,10 +196,11 @@ def db_partitions(settle, months_ahead, before, county):
         if county is not None:
             kept = partitions.archive(conn, county)
             click.echo(line("cli_partitions_archived", names=", ".join(kept) or "-"))
+        click.echo(line("cli_partitions_header"))
         for p in partitions.partitions(conn):
-            click.echo(line("cli_partition_row", table=p["table"], name=p["name"],
-                            county=p["county"] or "DEFAULT", rows=p["rows"],
-                            mb=f"{p['bytes'] / 1e6:.1f}", months=p["months"]))
+            click.echo("\t".join(map(str, (
+                p["table"], p["name"], p["county"], p["rows"],
+                f"{p['bytes'] / 1e6:.1f}", p["months"]))))
 
 
 @db_group.command("reset")

@@ -447,3 +447,27 @@ def test_public_urls_resolve_on_the_partitioned_demo(client, demo_url):
     r = client.get(f"/api/v1/incidents/{code}")
     assert r.status_code == 200 and r.get_json()["code"] == code
     assert client.get("/api/v1/households/999999999").status_code == 404
+
+
+def test_gridgov_db_partitions_lists_and_makes_months(databases, tmp_path):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    url = databases.new()
+    with psycopg.connect(url, autocommit=True) as conn:
+        _chain(conn, TOWN_A)
+    env = {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(tmp_path)}
+    result = CliRunner().invoke(main, ["db", "partitions", "--months-ahead", "4"],
+                                env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    ahead = (dt.date.today().replace(day=1) + dt.timedelta(days=4 * 31)).replace(day=1)
+    lines = result.output.splitlines()
+    assert "track point months made" in lines[0]
+    rows = [line.split("\t") for line in lines[2:]]
+    assert any(r[:3] == ["track_points", f"track_points_{A}", A] for r in rows)
+    assert any(r[:3] == ["audit", "audit_default", ""] for r in rows)
+    with psycopg.connect(url) as conn:
+        assert f"track_points_{A}_{ahead:%Y%m}" in _parts_of(conn, f"track_points_{A}")
+    bad = CliRunner().invoke(main, ["db", "partitions", "--archive", A], env=env)
+    assert bad.exit_code == 1 and A in bad.output
