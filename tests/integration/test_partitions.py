@@ -471,3 +471,19 @@ def test_gridgov_db_partitions_lists_and_makes_months(databases, tmp_path):
         assert f"track_points_{A}_{ahead:%Y%m}" in _parts_of(conn, f"track_points_{A}")
     bad = CliRunner().invoke(main, ["db", "partitions", "--archive", A], env=env)
     assert bad.exit_code == 1 and A in bad.output
+
+
+def test_the_daily_job_settles_default_and_makes_months(conn):
+    from layers import jobs
+
+    micro = _chain(conn, TOWN_A)
+    conn.execute("INSERT INTO households (address, geom, grid_code, county) VALUES"
+                 " ('甲路', ST_SetSRID(ST_MakePoint(119.705, 31.205), 4326), %s, %s)",
+                 (micro, A))
+    assert _where(conn, "households", "address", "甲路") == "households_default"
+    done = partitions.daily(conn)
+    assert f"households_{A}" in done["settled"]
+    assert _where(conn, "households", "address", "甲路") == f"households_{A}"
+    periodic = {t.task.name: t
+                for t in jobs.app.periodic_registry.periodic_tasks.values()}
+    assert periodic[jobs.PARTITIONS].cron == jobs.DAILY_PARTITIONS_CRON
