@@ -258,14 +258,16 @@ def bare_copy(url, workers, plans):
     with psycopg.connect(url) as conn:
         started = time.perf_counter()
         for staff, times, ewkb in rows:
-            track = conn.execute(
-                "INSERT INTO tracks (staff_id, day, name, patrol_id)"
-                " VALUES (%s, %s, %s, %s) RETURNING id",
-                (staff, times[0][:10], PATROL_NAME, uuid.uuid4())).fetchone()[0]
+            track, county, day = conn.execute(
+                "INSERT INTO tracks (staff_id, day, name, patrol_id, county)"
+                " VALUES (%s, %s, %s, %s, coalesce((SELECT county_of(grid_code)"
+                " FROM grid_staff WHERE id = %s), '')) RETURNING id, county, day",
+                (staff, times[0][:10], PATROL_NAME, uuid.uuid4(), staff)).fetchone()
             with conn.cursor() as cur, cur.copy(
-                    "COPY track_points (track_id, seq, at, geom) FROM STDIN") as copy:
+                    "COPY track_points (track_id, county, day, seq, at, geom)"
+                    " FROM STDIN") as copy:
                 for seq, (at, geom) in enumerate(zip(times, ewkb, strict=True)):
-                    copy.write_row((track, seq, at, geom))
+                    copy.write_row((track, county, day, seq, at, geom))
         conn.commit()
         return time.perf_counter() - started
 

@@ -165,8 +165,9 @@ def main(argv=None):
         for step in ("added", "removed"):
             if step == "added":
                 conn.execute(
-                    "INSERT INTO incidents (code, category, source, grid_code, geom)"
-                    " VALUES ('BENCH-HEATMAP', %s, %s, %s, %s)", sample)
+                    "INSERT INTO incidents (code, category, source, grid_code, geom,"
+                    " county) VALUES ('BENCH-HEATMAP', %s, %s, %s, %s,"
+                    " county_of(%s))", (*sample, sample[2]))
             else:
                 conn.execute("DELETE FROM incidents WHERE code = 'BENCH-HEATMAP'")
             took, answer = _median_s(lambda: density_layer.heatmap(

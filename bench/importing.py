@@ -7,7 +7,8 @@ end to end into the city, beside the database floor and GDAL in the same run.
   micro-grids — chunk by chunk beside the COPY of the chunk before — into the
   empty ``households`` with its plain indexes built again at the end, record
   the import), timed from the file's bytes to the commit.
-- **the database floor**: the same rows already prepared (grid codes, EWKB,
+- **the database floor**: the same rows already prepared (grid codes and their
+  county, the partition key of the partitioned ``households``, EWKB,
   the COPY data in the form ours sends, COPY's binary format, all computed
   beforehand, untimed) copied into the same table with the
   same constraints in one transaction, its plain indexes dropped and built again
@@ -73,13 +74,15 @@ def _prepared(path):
     """The rows of ``path`` as gridgov stores them, computed apart (untimed): WGS-84
     points by the same inverse, grid codes by the same assignment, ordered by
     micro-grid as ours writes them; rows in no micro-grid left out (ours rejects
-    them). Returns a DataFrame ``external_id, address, size, tags, grid_code, lon,
-    lat`` and the file order of its rows."""
+    them). Returns a DataFrame ``external_id, address, size, tags, grid_code,
+    county, lon, lat`` (county: the partition key, migration 0035) and the file
+    order of its rows."""
     import pandas as pd
 
     from bench.assign import city_level4
     from geo.assign import assign_codes
     from geo.crs import gcj02_to_wgs84
+    from layers.partitions import county_of
 
     raw = pd.read_csv(path, dtype={"编号": str, "地址": str})
     lon, lat = gcj02_to_wgs84(raw["经度"].to_numpy(), raw["纬度"].to_numpy())
@@ -87,7 +90,8 @@ def _prepared(path):
     grid = assign_codes(shapely.points(lon, lat), polygons, codes)
     frame = pd.DataFrame({"external_id": raw["编号"], "address": raw["地址"],
                           "size": raw["人口"], "tags": [()] * len(raw),
-                          "grid_code": grid, "lon": lon, "lat": lat})
+                          "grid_code": grid, "county": county_of(grid),
+                          "lon": lon, "lat": lat})
     frame = frame[frame["grid_code"].notna()]
     return frame.sort_values("grid_code", kind="stable")
 
@@ -123,15 +127,15 @@ def _gdal_file(path, rows):
     PostgreSQL driver leaves COPY for one INSERT per row whenever a column with a
     default is left unset (``OGRPGTableLayer::ICreateFeature``), and with the
     table's per-statement triggers that took ~5 ms a row (536 s for 100,000)."""
-    out = path.with_name(path.stem + "-gdal.csv")
+    out = path.with_name(path.stem + "-gdal-county.csv")
     if not out.exists():
         plain = rows.sort_index()[["external_id", "address", "size", "grid_code",
-                                   "lon", "lat"]].assign(
+                                   "county", "lon", "lat"]].assign(
             tags="[]", updated_at="2026-12-07T00:00:00Z")
         tmp = out.with_suffix(".tmp")
         plain.to_csv(tmp, index=False, float_format="%.9f")
         out.with_suffix(".csvt").write_text(
-            '"String","String","Integer","String","Real","Real","String",'
+            '"String","String","Integer","String","String","Real","Real","String",'
             '"DateTime"\n')
         tmp.rename(out)
     return out

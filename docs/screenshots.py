@@ -109,9 +109,10 @@ def plant():
         for k in range(9):
             c.execute(
                 "INSERT INTO incidents (code, category, source, description, geom,"
-                " grid_code, created_at) VALUES (%s, 'environment', 'hotline',"
-                " '河道垃圾堆积', ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s)",
-                (f"SHOT-{today:%Y%m%d}-{k}", spot[0], spot[1], micros[-1],
+                " grid_code, county, created_at) VALUES (%s, 'environment',"
+                " 'hotline', '河道垃圾堆积', ST_SetSRID(ST_MakePoint(%s, %s), 4326),"
+                " %s, left(%s, 6), %s)",
+                (f"SHOT-{today:%Y%m%d}-{k}", spot[0], spot[1], micros[-1], micros[-1],
                  now - dt.timedelta(days=1 + k % 4, hours=k)))
         print("warnings:", early_warning.run(c, today=today - dt.timedelta(days=1)))
         warning = c.execute(

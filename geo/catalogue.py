@@ -836,6 +836,27 @@ PAGES = {
                              "从副本读取",
                              "{count} read replica(s): maps, tiles, statistics, "
                              "search and locate read there"),
+    "cli_partitions_header": ("按区县的分区：表、分区、区县（空为默认分区）、约行数、"
+                              "MB、月分区数",
+                              "county partitions: table, partition, county (blank: "
+                              "DEFAULT), ~rows, MB, months"),
+    "cli_partitions_settled": ("已从默认分区移出的区县分区：{names}",
+                               "county partitions made from DEFAULT: {names}"),
+    "cli_partitions_months": ("新建轨迹点月分区 {n} 个",
+                              "track point months made: {n}"),
+    "cli_partitions_dropped": ("已删除的轨迹点月分区：{names}",
+                               "track point months dropped: {names}"),
+    "cli_partitions_archived": ("已分离归档的分区：{names}",
+                                "partitions detached for the archive: {names}"),
+    "err_partition_before": ("before 须为日期", "before must be a date"),
+    "err_partition_county": ("区县代码须为 6 位数字：{value}",
+                             "a county code is six digits: {value}"),
+    "err_partition_county_grids": ("区县 {county} 仍有网格，不能归档",
+                                   "county {county} still has grids: it cannot be "
+                                   "archived"),
+    "err_partition_referred": ("分区 {name} 仍被其他记录引用（{detail}）",
+                               "partition {name} is still referred to ({detail})"),
+    "err_partition_exists": ("分区 {name} 已存在", "partition {name} exists already"),
     "cli_migrated": ("已应用迁移：{names}", "applied: {names}"),
     "cli_up_to_date": ("数据库结构已是最新", "schema up to date"),
     "cli_reset_confirm": ("删除 {url} 中的全部数据？", "Drop all data in {url}?"),

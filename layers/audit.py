@@ -1,6 +1,8 @@
 """The audit log: who changed (or read) what, when, with before and after.
 
 Rows are append-only: the database refuses UPDATE, DELETE and TRUNCATE on them.
+The table is partitioned by ``county`` (migration 0035), the first six digits
+of ``grid_code`` ('' without one), which every INSERT names.
 """
 
 from psycopg import sql
@@ -25,13 +27,13 @@ def record(conn, principal, action, table, key=None, before=None, after=None,
     """
     db.for_writes(conn).execute(
         "INSERT INTO audit (username, action, table_name, row_key, before, after,"
-        " geom_before, geom_after, grid_code, records)"
+        " geom_before, geom_after, grid_code, records, county)"
         " VALUES (%s, %s, %s, %s, %s, %s,"
-        " ST_GeomFromText(%s, 4326), ST_GeomFromText(%s, 4326), %s, %s)",
+        " ST_GeomFromText(%s, 4326), ST_GeomFromText(%s, 4326), %s, %s, %s)",
         (principal.username, action, table, None if key is None else str(key),
          None if before is None else Jsonb(before),
          None if after is None else Jsonb(after), geom_before, geom_after,
-         grid_code, records),
+         grid_code, records, (grid_code or "")[:6]),
     )
 
 

@@ -150,12 +150,14 @@ def pending(conn):
     return [v for v, _ in migrations() if v not in done]
 
 
-def migrate(conn):
+def migrate(conn, upto=None):
     """Apply every pending migration; return the versions applied (empty if none).
 
     Each file runs in its own transaction together with its ``schema_migrations``
     row, so a failing migration leaves the schema as the previous one left it.
-    A session lock keeps two processes from migrating at once.
+    A session lock keeps two processes from migrating at once. ``upto``: the
+    last version to apply (tests load data into an older schema), the job
+    queue's schema left out.
     """
     applied = []
     with conn.transaction():
@@ -164,6 +166,8 @@ def migrate(conn):
         with conn.transaction():
             _ensure_table(conn)
         for version, sql in migrations():
+            if upto is not None and version > upto:
+                break
             with conn.transaction():
                 if version in _applied(conn):
                     continue
@@ -172,7 +176,7 @@ def migrate(conn):
                     "INSERT INTO schema_migrations (version) VALUES (%s)", (version,)
                 )
             applied.append(version)
-        if _queue_schema(conn):
+        if upto is None and _queue_schema(conn):
             applied.append(QUEUE_SCHEMA)
     finally:
         with conn.transaction():

@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from geo.catalogue import say
-from layers import audit, tracks, users
+from layers import audit, partitions, tracks, users
 from layers.access import ROLE_PERMISSIONS, SYSTEM
 from layers.errors import Conflict
 
@@ -108,9 +108,10 @@ def _copy_frames(conn, demo, county=""):
     """COPY every frame of ``demo``; ``county``: the code prefix of its grids
     when other counties are in the tables already (its tracks' staff)."""
     _copy(conn, "grids", demo.grids.sort_values("level"))
+    _copy(conn, "grid_staff", demo.staff)
+    # a county's first households: into a detached partition, then attached
+    _copy_households(conn, demo.households)
     for table, frame in (
-        ("grid_staff", demo.staff),
-        ("households", demo.households),
         ("cameras", demo.cameras),
         ("incidents", demo.incidents),
     ):
@@ -282,19 +283,52 @@ def _link_demo_staff(conn, actor, username):
         users.link_staff(conn, actor, username, row[1])
 
 
-def _copy(conn, table, frame):
-    """COPY a GeoDataFrame into ``table``; geometries as hex EWKB (SRID 4326)."""
+def _copy_households(conn, frame):
+    """The households county by county, each into a detached partition loaded,
+    indexed and attached (``layers.partitions.load_detached``): the TRUNCATE
+    above emptied the partitions of an earlier load, which go first (the demo
+    holds the table exclusively already)."""
+    county = partitions.county_of(frame["grid_code"])
+    # only the frame's counties: a province's next county leaves those loaded
+    # before it (layers.demo.load_county) where they are
+    for (name,) in conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'households'::regclass"
+            " AND c.relname ~ '_[0-9]{6}$' AND right(c.relname, 6) = ANY(%s)",
+            (sorted(set(county.tolist()) - {""}),)).fetchall():
+        # (detached first: the visits' foreign key refers to each partition)
+        conn.execute(sql.SQL("ALTER TABLE households DETACH PARTITION {}").format(
+            sql.Identifier(name)))
+        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+    for code in sorted(set(county.tolist())):
+        part = frame[county == code]
+        if code:
+            partitions.load_detached(conn, "households", code,
+                                     lambda name, part=part: _copy(conn, "households",
+                                                                   part, into=name))
+        else:
+            _copy(conn, "households", part)
+
+
+def _copy(conn, table, frame, into=None):
+    """COPY a GeoDataFrame into ``table`` (or its partition ``into``);
+    geometries as hex EWKB (SRID 4326); the county of the partitioned ones
+    (0035) from the grid code."""
     columns = _COLUMNS[table]
     data = {c: _column(frame, c) for c in columns if c != "geom"}
     geoms = shapely.set_srid(np.asarray(frame.geometry.values), 4326)
     data["geom"] = shapely.to_wkb(geoms, hex=True, include_srid=True)
+    if table in partitions.TABLES:
+        columns = [*columns, "county"]
+        data["county"] = partitions.county_of(frame["grid_code"]).tolist()
     rows = zip(*(data[c] for c in columns), strict=True)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        sql.Identifier(into or table), sql.SQL(", ").join(map(sql.Identifier, columns)))
     with conn.cursor() as cur:
         with cur.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
+        return cur.rowcount
 
 
 def _column(frame, name):
@@ -340,8 +374,8 @@ def _copy_events(conn, events):
             for row in zip(*(_column(events, c) for c in cols), strict=True):
                 copy.write_row(row)
     conn.execute(
-        "INSERT INTO incident_events (incident_id, at, action, status, actor, note)"
-        " SELECT i.id, e.at, e.action, e.action, e.actor, e.note"
+        "INSERT INTO incident_events (incident_id, county, at, action, status, actor,"
+        " note) SELECT i.id, i.county, e.at, e.action, e.action, e.actor, e.note"
         " FROM _events e JOIN incidents i ON i.code = e.incident_code"
         " ORDER BY i.id, e.at"
     )

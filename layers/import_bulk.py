@@ -20,14 +20,16 @@ import pandas as pd
 import shapely
 from psycopg import errors, sql
 
+from layers import partitions
 from layers.import_checks import LAYERS, check, field_label
 from layers.import_messages import say
 
 __all__ = ["COPY_BLOCK", "STREAMED", "STREAM_ROWS", "PREVIEW_ROWS", "POINTS_SHOWN",
            "ReadWhole", "copy_frame", "text_blocks", "filled_columns",
            "lock_for_bulk", "is_empty", "has_clash", "plain_indexes", "run_empty",
-           "load_empty", "insert_new", "ewkb_points", "COPY_SIGNATURE",
-           "COPY_TRAILER", "column_types", "binary_columns", "binary_rows"]
+           "load_empty", "load_new_county", "insert_new", "ewkb_points",
+           "COPY_SIGNATURE", "COPY_TRAILER", "column_types", "binary_columns",
+           "binary_rows"]
 
 COPY_BLOCK = 50_000  # rows per block of COPY text
 # the layers whose large imports into an empty table are streamed (run_empty):
@@ -305,7 +307,14 @@ def plain_indexes(conn, layer):
     """``[(name, definition)]`` of the table's indexes that back no constraint
     (primary keys and UNIQUE constraints stay: the first is cheap to maintain in
     id order, the second keeps the keys unique while rows go in), as
-    ``pg_indexes`` writes them."""
+    ``pg_indexes`` writes them; a partitioned table's (0035) without the
+    ``ON ONLY`` that ``pg_indexes`` writes for them, so that the definition
+    builds the index on every partition again."""
+    return [(name, definition.replace(" ON ONLY ", " ON ", 1))
+            for name, definition in _plain_indexes(conn, layer)]
+
+
+def _plain_indexes(conn, layer):
     return conn.execute(
         "SELECT i.indexname, i.indexdef FROM pg_indexes i"
         " JOIN pg_class c ON c.relname = i.indexname"
@@ -348,6 +357,69 @@ def load_empty(conn, layer, columns, data, phase):
         for _, definition in rebuilt:
             conn.execute(sql.SQL(definition))
     return added, 0
+
+
+class _KeyElsewhere(Exception):  # noqa: N818 - a signal, not an error
+    """A detached load's key is held by a row of another county: the load is
+    rolled back to its savepoint and the rows go the ordinary way."""
+
+
+def _new_county(conn, layer, counties):
+    """The one county of a load into a partitioned table when it has no rows
+    and no partition yet (its detached load may go ahead), else None. Holds a
+    lock on (table, county) until commit: two loads of one county queue up."""
+    if len(counties) != 1 or not counties[0]:
+        return None
+    county = counties[0]
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{layer}:{county}",))
+    if conn.execute("SELECT to_regclass(%s)", (f"{layer}_{county}",)).fetchone()[0]:
+        return None
+    return None if partitions.has_county(conn, layer, county) else county
+
+
+def _detached(conn, layer, county, key, copy, indexing=None):
+    """:func:`layers.partitions.load_detached` in a savepoint, the key checked
+    against the other counties' rows before ATTACH (a household id is unique
+    across counties); the rows copied, or None (rolled back: a key is taken)."""
+    ident = sql.Identifier
+
+    def unique_keys(name):
+        if key is None:
+            return
+        if conn.execute(sql.SQL(
+                "SELECT EXISTS (SELECT FROM {new} n JOIN {table} t USING ({key}))")
+                .format(new=ident(name), table=ident(layer), key=ident(key))
+        ).fetchone()[0]:
+            raise _KeyElsewhere
+
+    try:
+        with conn.transaction():
+            return partitions.load_detached(conn, layer, county, copy, unique_keys,
+                                            indexing)
+    except _KeyElsewhere:
+        return None
+
+
+def load_new_county(conn, layer, columns, data, phase, key=None):
+    """COPY ``data`` (as :func:`load_empty` takes it, with its ``county``) into
+    a new partition of the partitioned ``layer`` when every row is of one county
+    that has no rows yet: a standalone table loaded, indexed, then ATTACHed
+    (:func:`layers.partitions.load_detached`), so that readers and writers of
+    the other counties go on; (added, 0), or None when that does not apply (the
+    rows span counties, the county has rows or a partition, a ``key`` is held
+    in another county)."""
+    if "county" not in columns:
+        return None
+    county = _new_county(conn, layer, sorted(set(data["county"].tolist())))
+    if county is None:
+        return None
+    phase("inserting")
+    frame = data.sort_values(["grid_code", "src_row"], kind="stable")
+    added = _detached(conn, layer, county, key, lambda name: copy_frame(
+        conn, name, frame[filled_columns(frame, columns)].assign(
+            geom=ewkb_points(frame["lon"], frame["lat"]))),
+        lambda added: phase("indexing"))
+    return None if added is None else (added, 0)
 
 
 def insert_new(conn, layer, columns, phase):
@@ -413,19 +485,34 @@ def run_empty(job, stored, phase, micro_grids, locate, source=None):
     with conn.transaction(force_rollback=job.dry_run), chunks:
         # the thread checks the first chunk meanwhile
         job.refuse_repeat()
-        lock_for_bulk(conn, layer)
-        if not is_empty(conn, layer):
-            return None
-        chunks.grids(micro_grids(), column_types(conn, layer))
-        conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        rebuilt = plain_indexes(conn, layer)
-        for name, _ in rebuilt:
-            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-        added = chunks.copy(conn, lambda: phase("inserting", source.rows))
-        if rebuilt:
-            phase("indexing", added)
-            for _, definition in rebuilt:
-                conn.execute(sql.SQL(definition))
+        grids, types = micro_grids(), column_types(conn, layer)
+        counties = partitions.counties_of(grids[0]) if "county" in types else []
+        # a partitioned table (0035) whose micro-grids here are of one county
+        # without rows: into a detached partition, the other counties undisturbed
+        county = _new_county(conn, layer, counties)
+        if county is None:
+            lock_for_bulk(conn, layer)
+            if not is_empty(conn, layer):
+                return None
+            partitions.ensure(conn, layer, counties)
+        chunks.grids(grids, types)
+        started = lambda: phase("inserting", source.rows)  # noqa: E731
+        if county is not None:
+            added = _detached(conn, layer, county, chunks.key,
+                              lambda name: chunks.copy(conn, started, name),
+                              lambda added: phase("indexing", added))
+            if added is None:
+                return None
+        else:
+            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            rebuilt = plain_indexes(conn, layer)
+            for name, _ in rebuilt:
+                conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+            added = chunks.copy(conn, started)
+            if rebuilt:
+                phase("indexing", added)
+                for _, definition in rebuilt:
+                    conn.execute(sql.SQL(definition))
         final = source.finish()
         if final is None:
             raise ReadWhole
@@ -509,14 +596,15 @@ class _Chunks:
         self._grids, self._types = grids, types
         self._have_grids.set()
 
-    def copy(self, conn, started):
-        """COPY every chunk into the table as the thread prepares it, in
-        COPY's binary format when :func:`binary_rows` writes every column (else
-        its text format); the rows copied. ``started()`` is called when the
-        first chunk goes in."""
+    def copy(self, conn, started, table=None):
+        """COPY every chunk into the table (or ``table``: its partition being
+        loaded detached) as the thread prepares it, in COPY's binary format
+        when :func:`binary_rows` writes every column (else its text format);
+        the rows copied. ``started()`` is called when the first chunk goes
+        in."""
         block = self._next()
         statement = sql.SQL("COPY {table} ({names}) FROM STDIN{binary}").format(
-            table=sql.Identifier(self.job.layer),
+            table=sql.Identifier(table or self.job.layer),
             names=sql.SQL(", ").join(map(sql.Identifier, self.columns)),
             binary=sql.SQL(" (FORMAT BINARY)" if self.types else ""))
         started()
@@ -584,21 +672,25 @@ class _Chunks:
                                           rows=part["row"].to_numpy())
             self.preview += preview
             self.points += points
+        # the grid's county too, in a table partitioned by it (0035)
+        placed = ["grid_code", "county"] if "county" in self._types else ["grid_code"]
         if self.columns is None:
             # a field the file lacks is blank (or its default) in every chunk
             self.columns = [*(f for f in self.stored if f in job.mapping
-                              or values[f].notna().any()), "grid_code", "geom"]
+                              or values[f].notna().any()), *placed, "geom"]
             self.types = binary_columns(self._types, self.columns)
+        given = self.columns[:-1 - len(placed)]
         # the accepted rows, those of a micro-grid together on disk (what the
         # map and the GiST read), in the file's order within it
         ok = np.flatnonzero(checked.ok)
         take = ok[np.argsort(pd.factorize(grid[ok], sort=True)[0], kind="stable")]
+        where = {"grid_code": grid[take], "county": partitions.county_of(grid[take])}
         if self.types:
             return binary_rows(list(zip(self.types, [
-                *(values[f].iloc[take] for f in self.columns[:-2]),
-                grid[take], xy[take]], strict=True)))
+                *(values[f].iloc[take] for f in given),
+                *(where[p] for p in placed), xy[take]], strict=True)))
         data = pd.DataFrame({
-            **{f: values[f].iloc[take].reset_index(drop=True)
-               for f in self.columns[:-2]},
-            "grid_code": grid[take], "geom": ewkb_points(xy[take, 0], xy[take, 1])})
+            **{f: values[f].iloc[take].reset_index(drop=True) for f in given},
+            **{p: where[p] for p in placed},
+            "geom": ewkb_points(xy[take, 0], xy[take, 1])})
         return "".join(text_blocks(data))

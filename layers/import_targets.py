@@ -38,6 +38,7 @@ from layers import (
     import_bulk,
     import_places,
     incidents,
+    partitions,
     tracks,
     webhooks,
 )
@@ -432,6 +433,9 @@ def write_households(job, table, columns, data, phase, bulk_rows):
     without an id at the same address of one micro-grid: the second is refused.
     """
     conn = job.conn
+    # the partition key (0035): the county of the row's micro-grid
+    data = data.assign(county=partitions.county_of(data["grid_code"]))
+    columns = [*columns, "county"]
     noid = data["external_id"].isna().to_numpy()
     # the normalised addresses, of the rows that need one: those without an
     # id, and those with a new id once the micro-grids hold households (a
@@ -473,6 +477,12 @@ def write_households(job, table, columns, data, phase, bulk_rows):
     data = data[keep].assign(match_id=pd.array(match[keep], dtype="Int64"))
     matched = data["match_id"].notna().any()
     bulk = len(data) >= bulk_rows
+    if bulk and not matched:  # a county's first households: a detached load
+        loaded = import_bulk.load_new_county(conn, table, columns, data, phase,
+                                             key="external_id")
+        if loaded is not None:
+            return (*loaded, refused)
+    partitions.ensure(conn, table, partitions.counties_of(data["grid_code"]))
     if bulk:
         import_bulk.lock_for_bulk(conn, table)
     if bulk and import_bulk.is_empty(conn, table):
@@ -586,14 +596,15 @@ _EXISTING = """
 _INSERT = """
     WITH new AS (
         INSERT INTO incidents (code, category, subtype, source, reporter,
-                               description, created_at, grid_code, deadline, geom)
+                               description, created_at, grid_code, county,
+                               deadline, geom)
         SELECT code, category, subtype, source, reporter, description,
-               coalesce(created_at, %(now)s), grid_code, deadline,
-               ST_SetSRID(ST_MakePoint(lon, lat), 4326)
+               coalesce(created_at, %(now)s), grid_code, county_of(grid_code),
+               deadline, ST_SetSRID(ST_MakePoint(lon, lat), 4326)
         FROM _import i WHERE NOT EXISTS (SELECT FROM incidents t
                                          WHERE t.code = i.code)
         ORDER BY grid_code, src_row  -- spatial locality for the GiST index
-        ON CONFLICT (code) DO NOTHING
+        ON CONFLICT (code, county) DO NOTHING
         RETURNING id, code)
     SELECT new.id, new.code, i.src_row, i.status
     FROM new JOIN _import i USING (code) ORDER BY i.src_row

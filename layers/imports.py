@@ -105,10 +105,39 @@ def _foreign_keys(conn, principal, layer, key):
 def _upsert(conn, layer, key, columns, where=None, touch=False):
     """INSERT … ON CONFLICT DO UPDATE of the changed rows (those of ``_import``
     that ``where``, an SQL condition, selects; ``touch``: they get updated_at =
-    now()); (added, updated)."""
+    now()); (added, updated).
+
+    A table partitioned by county (0035) is unique on (key, county): a staged
+    row whose key a row of another county holds updates that row first, which
+    moves it to its new county (the household moved), so that a key stays
+    unique across counties."""
     targets = [*columns, "geom"]
     ident = sql.Identifier
     extra = sql.SQL(", updated_at = now()" if touch else "")
+    moved = new = 0
+    if "county" in columns:
+        moved = conn.execute(sql.SQL("""
+            UPDATE {table} t SET {sets}{extra},
+                geom = ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)
+            FROM _import i WHERE t.{key} = i.{key} AND t.county <> i.county
+              AND {where}
+        """).format(
+            table=ident(layer), key=ident(key), extra=extra,
+            where=sql.SQL(where or "true"),
+            sets=sql.SQL(", ").join(sql.SQL("{0} = i.{0}").format(ident(c))
+                                    for c in columns))).rowcount
+        # PostgreSQL gives no xmax from a partitioned table's RETURNING: the
+        # new rows are counted before (a staged key is unique, a NULL one new)
+        new = conn.execute(sql.SQL(
+            "SELECT count(*) FROM _import i WHERE ({where}) AND NOT EXISTS"
+            " (SELECT FROM {table} t WHERE t.{key} = i.{key} AND t.county = i.county)"
+        ).format(table=ident(layer), key=ident(key),
+                 where=sql.SQL(where or "true"))).fetchone()[0]
+        key = sql.SQL("{}, county").format(ident(key))
+        inserted = sql.SQL("true")
+    else:
+        key = ident(key)
+        inserted = sql.SQL("(xmax = 0)")
     query = sql.SQL("""
         WITH up AS (
             INSERT INTO {table} AS t ({targets})
@@ -117,11 +146,11 @@ def _upsert(conn, layer, key, columns, where=None, touch=False):
             ORDER BY grid_code, src_row  -- spatial locality for the GiST index
             ON CONFLICT ({key}) DO UPDATE SET {sets}{extra}
             WHERE ({old}) IS DISTINCT FROM ({new})
-            RETURNING (xmax = 0) AS inserted)
+            RETURNING {inserted} AS inserted)
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
         FROM up
     """).format(
-        table=ident(layer), key=ident(key), extra=extra,
+        table=ident(layer), key=key, extra=extra, inserted=inserted,
         where=sql.SQL(where or "true"),
         targets=sql.SQL(", ").join(map(ident, targets)),
         cols=sql.SQL(", ").join(map(ident, columns)),
@@ -130,7 +159,10 @@ def _upsert(conn, layer, key, columns, where=None, touch=False):
         old=sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in targets),
         new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(ident(c))
                                for c in targets))
-    return conn.execute(query).fetchone()
+    added, updated = conn.execute(query).fetchone()
+    if "county" in columns:  # every row returned counted as inserted above
+        added, updated = new, added - new
+    return added, updated + moved
 
 
 def address_match(value):

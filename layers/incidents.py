@@ -199,11 +199,13 @@ def _next_code(conn, at):
 
 
 def _event(conn, principal, incident_id, action, status, note, details, at):
+    # the incident's county: the events are partitioned with it (0035)
     conn.execute(
-        "INSERT INTO incident_events (incident_id, at, action, status, actor, note,"
-        " details) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (incident_id, at, action, status, principal.username, note,
-         None if details is None else Jsonb(details)))
+        "INSERT INTO incident_events (incident_id, county, at, action, status, actor,"
+        " note, details) SELECT id, county, %s, %s, %s, %s, %s, %s FROM incidents"
+        " WHERE id = %s",
+        (at, action, status, principal.username, note,
+         None if details is None else Jsonb(details), incident_id))
 
 
 def record_registrations(conn, principal, incident_ids, details=None):
@@ -211,8 +213,9 @@ def record_registrations(conn, principal, incident_ids, details=None):
     import), as :func:`register` writes it: at the time received, the description
     as note, source and reporter (and ``details``) beside it."""
     conn.execute(
-        "INSERT INTO incident_events (incident_id, at, action, status, actor, note,"
-        " details) SELECT id, created_at, 'register', 'registered', %s, description,"
+        "INSERT INTO incident_events (incident_id, county, at, action, status, actor,"
+        " note, details) SELECT id, county, created_at, 'register', 'registered', %s,"
+        " description,"
         " jsonb_build_object('source', source, 'reporter', reporter) || %s"
         " FROM incidents WHERE id = ANY(%s) ORDER BY id",
         (principal.username, Jsonb(details or {}), list(incident_ids)))
@@ -313,11 +316,12 @@ def register(conn, principal, fields, point, link_to=None, dry_run=False, *,
                 return before
         incident_id = conn.execute(
             "INSERT INTO incidents (code, category, subtype, source, reporter,"
-            " description, geom, grid_code, deadline, created_at, external_system,"
-            " external_ref, external_sha256)"
+            " description, geom, grid_code, county, deadline, created_at,"
+            " external_system, external_ref, external_sha256)"
             " VALUES (%(code)s, %(category)s, %(subtype)s, %(source)s, %(reporter)s,"
             " %(description)s, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326),"
-            " %(grid)s, %(deadline)s, %(at)s, %(system)s, %(ref)s, %(sha)s)"
+            " %(grid)s, county_of(%(grid)s), %(deadline)s, %(at)s, %(system)s,"
+            " %(ref)s, %(sha)s)"
             " RETURNING id",
             clean | {"code": code, "lon": lon, "lat": lat, "grid": grid,
                      "deadline": deadline, "at": at, "sha": fingerprint,

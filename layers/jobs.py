@@ -44,8 +44,8 @@ from layers import audit
 from layers.errors import Conflict, Invalid, NotFound
 
 __all__ = ["app", "DELIVER", "PURGE", "PRINT_NOTICES", "DAILY_PURGE_CRON",
-           "MONTHLY_REPORTS", "MONTHLY_REPORTS_CRON", "WEBHOOK_RETRY", "defer",
-           "run_worker", "list_jobs", "retry_job", "purge", "STATUSES"]
+           "MONTHLY_REPORTS", "MONTHLY_REPORTS_CRON", "PARTITIONS", "WEBHOOK_RETRY",
+           "defer", "run_worker", "list_jobs", "retry_job", "purge", "STATUSES"]
 
 # Built here, opened by the worker (run_worker) or never: an App holds no
 # connection until opened, like a Blueprint; deferring goes through the
@@ -66,6 +66,10 @@ MONTHLY_REPORTS = "gridgov.monthly_reports"
 MONTHLY_REPORTS_CRON = "0 18 28-31 * *"
 # 03:17 China time (19:17 UTC: procrastinate reads cron lines in UTC)
 DAILY_PURGE_CRON = "17 19 * * *"
+PARTITIONS = "gridgov.partitions"
+# 03:47 China time: rows waiting in a DEFAULT partition moved to their county's,
+# the track point months made ahead (layers/partitions.py)
+DAILY_PARTITIONS_CRON = "47 19 * * *"
 STATUSES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborting",
             "aborted")
 FINISHED_KEEP_DAYS = 30   # succeeded jobs and delivered deliveries kept this long
@@ -174,6 +178,16 @@ def monthly_reports(context, timestamp):
     with _connect(context) as conn:
         done = monthly_report.generate_month(conn, SYSTEM, month, now)
     return {"month": month, "reports": len(done)}
+
+
+@app.periodic(cron=DAILY_PARTITIONS_CRON, periodic_id="daily-partitions")
+@app.task(name=PARTITIONS, queue="maintenance", pass_context=True)
+def county_partitions(context, timestamp):
+    """The county partitions' daily care (layers.partitions.daily)."""
+    from layers import partitions
+
+    with _connect(context) as conn:
+        return partitions.daily(conn)
 
 
 def purge(conn, now=None):

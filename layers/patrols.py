@@ -84,16 +84,18 @@ def _patrol_id(raw):
 _TRACKS = """
 WITH who AS (SELECT u.staff_id, s.grid_code FROM users u
              LEFT JOIN grid_staff s ON s.id = u.staff_id WHERE u.id = %(user)s)
-INSERT INTO tracks (staff_id, day, name, patrol_id)
-SELECT who.staff_id, d, %(name)s, %(patrol)s FROM who, unnest(%(days)s::date[]) d
+INSERT INTO tracks (staff_id, day, name, patrol_id, county)
+SELECT who.staff_id, d, %(name)s, %(patrol)s, county_of(who.grid_code)
+FROM who, unnest(%(days)s::date[]) d
 WHERE who.staff_id IS NOT NULL
 ON CONFLICT (patrol_id, day) WHERE patrol_id IS NOT NULL
 DO UPDATE SET patrol_id = EXCLUDED.patrol_id
 RETURNING day, id, staff_id, (SELECT staff_id FROM who), (SELECT grid_code FROM who)
 """
 _MINE = """
-SELECT t.id, t.day, (SELECT coalesce(max(seq) + 1, 0) FROM track_points
-                     WHERE track_id = t.id) AS next
+SELECT t.id, t.day, t.county,
+       (SELECT coalesce(max(seq) + 1, 0) FROM track_points
+        WHERE track_id = t.id AND county = t.county AND day = t.day) AS next
 FROM tracks t WHERE t.patrol_id = %(patrol)s AND t.day = ANY(%(days)s::date[])
   AND t.staff_id = (SELECT staff_id FROM users WHERE id = %(user)s)
 """
@@ -105,8 +107,9 @@ _BATCH = sql.SQL("""p AS (SELECT lon, lat, at, k, date '1970-01-01'
 _POINTS = sql.SQL("""
 WITH t AS MATERIALIZED ({mine}),
 {batch}
-INSERT INTO track_points (track_id, seq, at, geom)
-SELECT t.id, t.next + row_number() OVER (PARTITION BY t.id ORDER BY p.k) - 1,
+INSERT INTO track_points (track_id, county, day, seq, at, geom)
+SELECT t.id, t.county, t.day,
+       t.next + row_number() OVER (PARTITION BY t.id ORDER BY p.k) - 1,
        to_timestamp(p.at), ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)
 FROM p JOIN t ON t.day = p.day
 """).format(mine=sql.SQL(_MINE), batch=_BATCH)
@@ -125,9 +128,11 @@ UPDATE tracks t SET
     THEN ST_Multi(ST_MakeLine(ST_GeometryN(t.geom, 1), b.line))
     ELSE (SELECT CASE WHEN count(*) >= 2 THEN
             ST_Multi(ST_MakeLine(q.geom ORDER BY q.at, q.seq)) END
-          FROM track_points q WHERE q.track_id = t.id) END,
+          FROM track_points q WHERE q.track_id = t.id AND q.county = t.county
+            AND q.day = t.day) END,
   last_at = CASE WHEN t.last_at <= b.first_at THEN b.last_at
-    ELSE (SELECT max(q.at) FROM track_points q WHERE q.track_id = t.id) END
+    ELSE (SELECT max(q.at) FROM track_points q WHERE q.track_id = t.id
+          AND q.county = t.county AND q.day = t.day) END
 FROM b
 WHERE t.patrol_id = %(patrol)s AND t.day = b.day
   AND t.staff_id = (SELECT staff_id FROM users WHERE id = %(user)s)

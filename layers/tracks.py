@@ -84,20 +84,26 @@ def _insert(conn, kept, name, import_id):
         if len(where) < 2:
             continue
         line = shapely.multilinestrings([shapely.linestrings(xy[where])])
-        track_id = conn.execute(
-            "INSERT INTO tracks (staff_id, day, name, import_id, geom)"
-            " VALUES (%s, %s, %s, %s, ST_GeomFromWKB(%s, 4326)) RETURNING id",
-            (int(worker), day, name, import_id, shapely.to_wkb(line))).fetchone()[0]
-        rows.append((track_id, where))
+        # the county of the worker's grid: the points are partitioned by it
+        # and by the track's day (0035)
+        track_id, county = conn.execute(
+            "INSERT INTO tracks (staff_id, day, name, import_id, geom, county)"
+            " VALUES (%(staff)s, %(day)s, %(name)s, %(import)s,"
+            " ST_GeomFromWKB(%(line)s, 4326), coalesce((SELECT county_of(grid_code)"
+            " FROM grid_staff WHERE id = %(staff)s), '')) RETURNING id, county",
+            {"staff": int(worker), "day": day, "name": name, "import": import_id,
+             "line": shapely.to_wkb(line)}).fetchone()
+        rows.append((track_id, county, day, where))
     ewkb = shapely.to_wkb(shapely.set_srid(kept.geometry.values, 4326), hex=True,
                           include_srid=True)
     with conn.cursor() as cur, cur.copy(
-            "COPY track_points (track_id, seq, at, elevation_m, geom) FROM STDIN"
+            "COPY track_points (track_id, county, day, seq, at, elevation_m, geom)"
+            " FROM STDIN"
     ) as copy:
-        for track_id, where in rows:
+        for track_id, county, day, where in rows:
             for seq, i in enumerate(where.tolist()):
                 z = elevation[i]
-                copy.write_row((track_id, seq, at.iat[i],
+                copy.write_row((track_id, county, day, seq, at.iat[i],
                                 None if np.isnan(z) else float(z), ewkb[i]))
     return len(rows)
 

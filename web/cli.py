@@ -226,6 +226,41 @@ def db_migrate():
                else line("cli_up_to_date"))
 
 
+@db_group.command("partitions")
+@click.option("--settle", is_flag=True,
+              help="Move rows waiting in DEFAULT partitions to their county's.")
+@click.option("--months-ahead", type=click.IntRange(0, 24), default=None,
+              help="Make track point months this many months ahead.")
+@click.option("--drop-months-before", "before", type=click.DateTime(["%Y-%m-%d"]),
+              default=None, help="Drop track point months (and their tracks) "
+              "ending on or before this date's month.")
+@click.option("--archive", "county", default=None,
+              help="Detach a county's partitions (a county with no grids left).")
+@friendly
+def db_partitions(settle, months_ahead, before, county):
+    """List the county partitions with their sizes; maintain them."""
+    from layers import partitions
+
+    with db.connect(database_url(), autocommit=True) as conn:
+        if settle:
+            made = partitions.settle(conn)
+            click.echo(line("cli_partitions_settled", names=", ".join(made) or "-"))
+        if months_ahead is not None:
+            made = partitions.months_ahead(conn, months_ahead)
+            click.echo(line("cli_partitions_months", n=made))
+        if before is not None:
+            dropped = partitions.drop_months(conn, before.date())
+            click.echo(line("cli_partitions_dropped", names=", ".join(dropped) or "-"))
+        if county is not None:
+            kept = partitions.archive(conn, county)
+            click.echo(line("cli_partitions_archived", names=", ".join(kept) or "-"))
+        click.echo(line("cli_partitions_header"))
+        for p in partitions.partitions(conn):
+            click.echo("\t".join(map(str, (
+                p["table"], p["name"], p["county"], p["rows"],
+                f"{p['bytes'] / 1e6:.1f}", p["months"]))))
+
+
 @db_group.command("reset")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @friendly

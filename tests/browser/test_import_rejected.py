@@ -73,9 +73,9 @@ def test_a_file_from_the_wrong_city_says_how_far(page, server, tmp_path):
 def test_the_address_choice_reaches_the_import(page, server, tmp_path):
     p = server.outline.representative_point()
     with psycopg.connect(server.url) as c:
-        c.execute("INSERT INTO households (address, size, geom, grid_code)"
+        c.execute("INSERT INTO households (address, size, geom, grid_code, county)"
                   " SELECT '选择路7号', 2, ST_SetSRID(ST_MakePoint(%s, %s), 4326),"
-                  " code FROM grids WHERE level = 4"
+                  " code, county_of(code) FROM grids WHERE level = 4"
                   " AND ST_Contains(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
                   (p.x, p.y, p.x, p.y))
     _open(page, server)

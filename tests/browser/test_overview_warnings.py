@@ -32,10 +32,10 @@ def warned(databases, demo_town):
             for k in range(9):
                 c.execute(
                     "INSERT INTO incidents (code, category, source, description,"
-                    " geom, grid_code, created_at) VALUES (%s, 'environment',"
+                    " geom, grid_code, county, created_at) VALUES (%s, 'environment',"
                     " 'hotline', '河道垃圾堆积', ST_SetSRID(ST_MakePoint(%s, %s),"
-                    " 4326), %s, %s)",
-                    (f"EW-{k}", point.x, point.y, micro,
+                    " 4326), %s, left(%s, 6), %s)",
+                    (f"EW-{k}", point.x, point.y, micro, micro,
                      dt.datetime(2026, 10, 28 + k % 4, 1 + k, tzinfo=dt.UTC)))
             c.commit()
             early_warning.run(c, today=TODAY)

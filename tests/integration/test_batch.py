@@ -125,9 +125,9 @@ def _border_households(conn):
         codes, low = _lowest(conn, x, y)
         assert len({c[:12] for c in codes}) >= 2  # two partitions read it
         hid = conn.execute(
-            "INSERT INTO households (address, geom, grid_code) VALUES"
-            " ('界上 on a border', ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)"
-            " RETURNING id", (x, y, high)).fetchone()[0]
+            "INSERT INTO households (address, geom, grid_code, county) VALUES"
+            " ('界上 on a border', ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s,"
+            " left(%s, 6)) RETURNING id", (x, y, high, high)).fetchone()[0]
         found[hid] = (low, high)
     return found
 
@@ -144,10 +144,11 @@ def _scramble(conn):
     conn.execute("UPDATE households SET grid_code = left(grid_code, 9)"
                  " WHERE id % 11 = 0 AND grid_code IS NOT NULL")
     conn.execute("""
-        INSERT INTO households (address, geom, grid_code)
+        INSERT INTO households (address, geom, grid_code, county)
         SELECT '界外 outside', ST_SetSRID(ST_MakePoint(ST_XMax(e) + 0.01,
-               ST_YMax(e) + 0.01), 4326), (SELECT min(code) FROM grids WHERE level = 4)
-        FROM (SELECT ST_Extent(geom) AS e FROM grids) b""")
+               ST_YMax(e) + 0.01), 4326), code, left(code, 6)
+        FROM (SELECT ST_Extent(geom) AS e FROM grids) b,
+             (SELECT min(code) AS code FROM grids WHERE level = 4) m""")
     return _border_households(conn)
 
 
@@ -267,10 +268,10 @@ def test_track_points_are_assigned_as_in_one_process(client, url, tmp_path):
         _, high, x, y = conn.execute(_SHARED_VERTICES).fetchone()
         low = _lowest(conn, x, y)[1]
         track = conn.execute("SELECT id FROM tracks ORDER BY id LIMIT 1").fetchone()[0]
-        conn.execute("INSERT INTO track_points (track_id, seq, at, geom) SELECT"
-                     " %s, max(seq) + 1, max(at), ST_SetSRID(ST_MakePoint(%s, %s),"
-                     " 4326) FROM track_points WHERE track_id = %s",
-                     (track, x, y, track))
+        conn.execute("INSERT INTO track_points (track_id, county, day, seq, at,"
+                     " geom) SELECT %s, min(county), min(day), max(seq) + 1, max(at),"
+                     " ST_SetSRID(ST_MakePoint(%s, %s), 4326) FROM track_points"
+                     " WHERE track_id = %s", (track, x, y, track))
         conn.commit()
         grids = conn.execute("SELECT code, ST_AsBinary(geom) FROM grids"
                              " WHERE level = 4 ORDER BY code COLLATE \"C\"").fetchall()
@@ -337,9 +338,9 @@ def test_changes_made_while_a_partition_ran_are_kept(url):
         part = parts[0]
         since, cells, _ = batch_jobs.count_cells(conn, part, options, batch.Timer())
         conn.execute("""
-            INSERT INTO incidents (code, category, source, grid_code, geom,
-                                   created_at)
-            SELECT 'BATCH-LATE', category, source, grid_code, geom,
+            INSERT INTO incidents (code, category, source, grid_code, county,
+                                   geom, created_at)
+            SELECT 'BATCH-LATE', category, source, grid_code, county, geom,
                    created_at + interval '1 day'
             FROM incidents WHERE grid_code LIKE %s ORDER BY id LIMIT 1""",
                      (part.prefix + "%",))

@@ -61,10 +61,10 @@ def town(conn):
             (*_fwd(*CAM, 180, 300), "320282999001"),
             (LON0 + 0.0075, LAT0 + 0.005, "320282999002")]):
         conn.execute(
-            "INSERT INTO households (address, head_name, phone, geom, grid_code)"
-            " VALUES (%s, '张三丰', '13812345678',"
-            " ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)",
-            (f"试验路{i}号", lon, lat, grid))
+            "INSERT INTO households (address, head_name, phone, geom, grid_code,"
+            " county) VALUES (%s, '张三丰', '13812345678',"
+            " ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s)",
+            (f"试验路{i}号", lon, lat, grid, grid[:6]))
     return conn
 
 

@@ -30,10 +30,10 @@ def town(databases, demo_town):
         for k in range(9):
             c.execute(
                 "INSERT INTO incidents (code, category, source, description, geom,"
-                " grid_code, created_at)"
+                " grid_code, county, created_at)"
                 " VALUES (%s, 'environment', 'hotline', '河道垃圾堆积',"
-                " ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s)",
-                (f"EW-{k}", point.x, point.y, micro,
+                " ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, %s)",
+                (f"EW-{k}", point.x, point.y, micro, micro[:6],
                  dt.datetime(2026, 10, 28 + k % 4, 1 + k, tzinfo=dt.UTC)))
 
     wd = writable_demo(databases, demo_town, setup)

@@ -39,9 +39,9 @@ def jd(databases, demo_town):
                 (code, f"乙镇{level}", level, None if level == 1 else code[:-3]))
         c.execute(
             "INSERT INTO incidents (code, category, source, description, geom,"
-            " grid_code, created_at) VALUES ('JD-B-1', 'dispute', 'hotline',"
+            " grid_code, county, created_at) VALUES ('JD-B-1', 'dispute', 'hotline',"
             " '邻里纠纷', ST_SetSRID(ST_MakePoint(119.855, 31.255), 4326), %s,"
-            " now())", (B_CHAIN[-1],))
+            " left(%s, 6), now())", (B_CHAIN[-1], B_CHAIN[-1]))
         users.add_user(c, SYSTEM, "jd-b-disp", "dispatcher", TOWN_B, PASSWORD)
         users.add_user(c, SYSTEM, "jd-vadmin", "admin", villages[0], PASSWORD)
         for name in ("jd-district", "jd-group", "jd-outsider"):

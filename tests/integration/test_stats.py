@@ -124,10 +124,10 @@ def env(databases, demo_town):
             status = "open" if closed is None else "closed"
             c.execute(
                 "INSERT INTO incidents (code, category, source, description, geom,"
-                " grid_code, status, deadline, created_at, closed_at, outcome)"
-                " VALUES (%s, %s, 'walk_in', 'test', ST_SetSRID(ST_MakePoint(%s,"
-                " %s), 4326), %s, %s, %s, %s, %s, %s)",
-                (f"T{n:04d}", category, p.x, p.y, micro.code,
+                " grid_code, county, status, deadline, created_at, closed_at,"
+                " outcome) VALUES (%s, %s, 'walk_in', 'test',"
+                " ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, %s, %s, %s, %s, %s)",
+                (f"T{n:04d}", category, p.x, p.y, micro.code, micro.code[:6],
                  "handling" if status == "open" else
                  ("evaluated" if n == 1 else "closed"),
                  at(deadline), at(received), closed and at(closed), outcome))

@@ -341,9 +341,9 @@ def test_an_edited_grid_shows_in_its_tile_at_once(writable, demo_town):
         admin.get(f"/tiles/households/{z}/{x}/{y}.mvt").data, "households")}
     with psycopg.connect(writable.url) as c:
         (new_id,) = c.execute(
-            "INSERT INTO households (address, geom, grid_code) VALUES"
-            " ('新桥村 1 号', ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s)"
-            " RETURNING id", (p.x, p.y, micro.code)).fetchone()
+            "INSERT INTO households (address, geom, grid_code, county) VALUES"
+            " ('新桥村 1 号', ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s)"
+            " RETURNING id", (p.x, p.y, micro.code, micro.code[:6])).fetchone()
     after = {f["properties"]["id"] for f in _decode(
         admin.get(f"/tiles/households/{z}/{x}/{y}.mvt").data, "households")}
     assert after == before | {new_id}

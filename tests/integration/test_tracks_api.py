@@ -162,15 +162,16 @@ def _post(rw, staff, data, name):
 def _insert_raw(url, staff, day, lonlat, times):
     """A track stored without cleaning, as another loader might store it."""
     with psycopg.connect(url) as conn:
-        track = conn.execute(
-            "INSERT INTO tracks (staff_id, day, name, geom) VALUES (%s, %s, 'raw',"
-            " ST_Multi(ST_GeomFromText(%s, 4326))) RETURNING id",
-            (staff, day, shapely.LineString(lonlat).wkt)).fetchone()[0]
+        track, county = conn.execute(
+            "INSERT INTO tracks (staff_id, day, name, geom, county) VALUES (%s, %s,"
+            " 'raw', ST_Multi(ST_GeomFromText(%s, 4326)), (SELECT county_of(grid_code)"
+            " FROM grid_staff WHERE id = %s)) RETURNING id, county",
+            (staff, day, shapely.LineString(lonlat).wkt, staff)).fetchone()
         for seq, ((x, y), at) in enumerate(zip(lonlat, times, strict=True)):
             conn.execute(
-                "INSERT INTO track_points (track_id, seq, at, geom)"
-                " VALUES (%s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
-                (track, seq, at, float(x), float(y)))
+                "INSERT INTO track_points (track_id, county, day, seq, at, geom)"
+                " VALUES (%s, %s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+                (track, county, day, seq, at, float(x), float(y)))
 
 
 @pytest.fixture(scope="module")
