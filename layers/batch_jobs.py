@@ -40,12 +40,12 @@ def _snapshot(conn):
 
 # Assignments: households and GPS track points -------------------------------------
 
-_ENVELOPE = "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
 # micro-grids in code order: geo.assign gives a point on a shared edge the
 # lowest index, so the lowest code, as layers.assign.reassign does
-_GRIDS = f"""
+_GRIDS = """
     SELECT code, ST_AsBinary(geom) FROM grids
-    WHERE level = 4 AND geom && {_ENVELOPE} ORDER BY code COLLATE "C"
+    WHERE level = 4 AND geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)
+    ORDER BY code COLLATE "C"
 """
 # Households, by position: the box of the partition's micro-grids and of the
 # households it holds now, then every household inside it (GiST)
@@ -56,9 +56,9 @@ _HOUSEHOLDS_BOX = """
             UNION ALL
             SELECT geom FROM households WHERE {held}) u) b
 """
-_HOUSEHOLDS = f"""
-    SELECT id, ST_X(geom), ST_Y(geom), coalesce({{held}}, false) FROM households
-    WHERE geom && {_ENVELOPE}
+_HOUSEHOLDS = """
+    SELECT id, ST_X(geom), ST_Y(geom), coalesce({held}, false) FROM households
+    WHERE geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)
 """
 # GPS track points, by their worker: track_points has no spatial index (a
 # billion rows a year), and every point has a worker's track, so the partition
