@@ -113,6 +113,16 @@ window.gg = (function () {
     });
   }
 
+  // The server's answer (or ours) in a page's message line ``said``, as text,
+  // styled as an error or a notice, scrolled into view.
+  function say(said, text, failed) {
+    clear(said);
+    said.appendChild(document.createTextNode(text));
+    said.className = failed ? 'error' : 'notice';
+    said.hidden = false;
+    said.scrollIntoView({block: 'nearest'});
+  }
+
   // --- phones -------------------------------------------------------------------
 
   // The width below which panels are bottom sheets and the header a menu: the
@@ -595,7 +605,7 @@ window.gg = (function () {
   }
 
   return {fmt: fmt, el: el, text: text, clear: clear, strings: strings,
-          getJSON: getJSON, send: send, query: query, phone: phone, sheet: sheet,
+          getJSON: getJSON, send: send, say: say, query: query, phone: phone, sheet: sheet,
           narrow: narrow, menus: menus, time: time, newMap: newMap, mapCrs: mapCrs,
           toWgs84: toWgs84, tileUrl: tileUrl, vectorTiles: vectorTiles};
 })();

@@ -10,13 +10,7 @@
   var CSRF = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
   var said = document.querySelector('[data-said]');
 
-  function say(text, failed) {
-    gg.clear(said);
-    said.appendChild(document.createTextNode(text));
-    said.className = failed ? 'error' : 'notice';
-    said.hidden = false;
-    said.scrollIntoView({block: 'nearest'});
-  }
+  function say(text, failed) { gg.say(said, text, failed); }
 
   function failure(res) {
     var error = (res.body && res.body.error) || {};

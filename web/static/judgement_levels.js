@@ -14,13 +14,7 @@
   var CSRF = section.dataset.csrf;
   var said = section.querySelector('[data-said]');
 
-  function say(text, failed) {
-    gg.clear(said);
-    said.appendChild(document.createTextNode(text));
-    said.className = failed ? 'error' : 'notice';
-    said.hidden = false;
-    said.scrollIntoView({block: 'nearest'});
-  }
+  function say(text, failed) { gg.say(said, text, failed); }
 
   function list(value) {
     return value.split(/[,，、\s]+/).filter(function (v) { return v; });
