@@ -41,21 +41,12 @@ MONTH = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
 
 def _database(towns, seed):
     """The URL of a database holding the city of ``towns`` towns, loaded once."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
-
-    from bench.locate import _server_url
+    from bench.locate import bench_database
     from layers import db
     from layers import demo as demo_layer
 
     name = f"gridgov_bench_dask_{towns}"
-    server = _server_url()
-    with psycopg.connect(server, autocommit=True) as c:
-        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                         (name,)).fetchone():
-            c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_conninfo(server, dbname=name)
+    url = bench_database(name)
     with db.connect(url) as conn:
         db.migrate(conn)
         have = demo_layer.dataset(conn) or {}

@@ -67,21 +67,26 @@ def _server_url():
                    ).start()
 
 
-def city_database(seed=1, name=DBNAME):
-    """The URL of a database holding the city of ``seed``, loaded when needed."""
+def bench_database(name):
+    """The URL of database ``name`` on the test server, created when missing."""
     import psycopg
     from psycopg import sql
     from psycopg.conninfo import make_conninfo
-
-    from layers import db
-    from layers import demo as demo_layer
 
     server = _server_url()
     with psycopg.connect(server, autocommit=True) as c:
         if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                          (name,)).fetchone():
             c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_conninfo(server, dbname=name)
+    return make_conninfo(server, dbname=name)
+
+
+def city_database(seed=1, name=DBNAME):
+    """The URL of a database holding the city of ``seed``, loaded when needed."""
+    from layers import db
+    from layers import demo as demo_layer
+
+    url = bench_database(name)
     with db.connect(url) as conn:
         db.migrate(conn)
         have = demo_layer.dataset(conn) or {}
